@@ -1,0 +1,98 @@
+/**
+ * Composes Bedside: the lean FHIR handler for `/fhir/*`, express for everything else
+ * (authorization server, launcher, pages), and `/health`. No I/O here: the caller opens the
+ * storage and the HTTP server (see bedside.ts).
+ */
+import express from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { noAuthentication } from './access/authenticate.js';
+import { createAuthServer, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
+import { createPatientDirectory } from './auth/patient-directory.js';
+import { guardStore } from './access/guarded-store.js';
+import type { Config } from './config.js';
+import { CORE_OPERATIONS, FhirApi, type Route } from './fhir/api.js';
+import { buildCapabilityStatement } from './fhir/capability-statement.js';
+import type { FhirServices } from './fhir/context.js';
+import { createFhirHttpHandler } from './fhir/http-adapter.js';
+import { extractIndex, getSearchRegistry } from './fhir/search/index.js';
+import type { Logger } from './log.js';
+import type { Storage } from './storage/open.js';
+import { VERSION } from './version.js';
+
+export const FHIR_MOUNT = '/fhir';
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface AppDependencies {
+  config: Config;
+  storage: Storage;
+  logger: Logger;
+}
+
+export interface App {
+  /** The node:http request listener for the whole server. */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
+  fhir: { api: FhirApi; services: FhirServices };
+  /** The SMART authorization server (auth/index.ts). */
+  auth: AuthServer;
+  /** Stops background work started by the app (not the storage). */
+  close(): Promise<void>;
+}
+
+export async function createApp({ config, storage, logger }: AppDependencies): Promise<App> {
+  const services: FhirServices = {
+    config,
+    store: storage.resources,
+    logger,
+    indexer: (resource) => extractIndex(resource, { baseUrl: config.fhirBaseUrl }),
+    guard: guardStore,
+  };
+
+  const fhirRoutes: Route[] = [
+    {
+      method: 'GET',
+      path: '/metadata',
+      public: true,
+      handler: async () => ({ status: 200, headers: {}, body: { json: capabilityJson } }),
+    },
+    ...smartFhirRoutes(config),
+  ];
+  const operations = [...CORE_OPERATIONS];
+  const registry = getSearchRegistry();
+  const capabilityJson = JSON.stringify(
+    buildCapabilityStatement({
+      config,
+      version: VERSION,
+      security: smartSecurity(config),
+      searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
+      operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
+    }),
+  );
+  const api = new FhirApi(fhirRoutes, operations);
+  const fhirHandler = createFhirHttpHandler({ api, services, authenticator: noAuthentication, logger, mountPath: FHIR_MOUNT });
+
+  const web = express();
+  web.disable('x-powered-by');
+  web.set('trust proxy', config.trustProxy);
+  const auth = await createAuthServer({ config, documents: storage.documents, logger, directory: createPatientDirectory(api, services), storageDescription: storage.description });
+  web.use(auth.router);
+  web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
+  web.use((_req, res) => {
+    res.status(404).type('text/plain').send('Not found');
+  });
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    if (url === FHIR_MOUNT || url.startsWith(FHIR_MOUNT + '/') || url.startsWith(FHIR_MOUNT + '?')) {
+      fhirHandler(req, res);
+    } else if (url === '/health') {
+      const body = '{"status":"ok"}';
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length), 'cache-control': 'no-store' }).end(body);
+    } else {
+      web(req, res);
+    }
+  };
+
+  return { listener, fhir: { api, services }, auth, close: async () => auth.close() };
+}

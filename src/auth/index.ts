@@ -1,0 +1,102 @@
+/**
+ * Bedside's authorization server (SMART App Launch 2.2 on oidc-provider), assembled: the express
+ * router to mount (provider, interaction pages, account pages, launcher API) and the access-token
+ * verifier the FHIR API uses. The FHIR side of discovery (smart-configuration route, the
+ * CapabilityStatement's security section) is in discovery.ts: it needs only the config.
+ *
+ * https://hl7.org/fhir/smart-app-launch/STU2.2/
+ */
+import express from 'express';
+import type { Config } from '../config.js';
+import { isKnownResourceType } from '../fhir/validation.js';
+import type { Logger } from '../log.js';
+import type { DocumentStore } from '../storage/document-store.js';
+import { AccountStore } from './accounts.js';
+import { AUTH_MOUNT, cookiesCanBeSecure, issuerOf, LAUNCH_API_PATH, PAGES, smartEndpoints } from './endpoints.js';
+import { GrantRegistry } from './grants.js';
+import { interactionRouter } from './interactions/router.js';
+import { rotateKeys } from './keys.js';
+import { LaunchContexts } from './launch-context.js';
+import { accountPages } from './pages/account-pages.js';
+import { launcherApi } from './pages/launcher-api.js';
+import { accountClientMetadata } from './pages/session.js';
+import { smartStyleRoute } from './pages/smart-style.js';
+import type { PatientDirectory } from './patient-directory.js';
+import { ProviderHolder } from './provider.js';
+import { BACKEND_TOKEN_TTL_SECONDS } from './provider-config.js';
+import { seedAuthSamples, upsertClient } from './seed.js';
+import type { AuthServices } from './services.js';
+import { createAccessTokenVerifier, type AccessTokenVerifier } from './token-verification.js';
+
+export interface AuthServerDependencies {
+  config: Config;
+  documents: DocumentStore;
+  logger: Logger;
+  directory: PatientDirectory;
+  storageDescription: string;
+}
+
+export interface AuthServer {
+  /** The issuer (`${BASE_URL}/oauth`). */
+  issuer: string;
+  /** Mount at the root of the express app, before static files. */
+  router: express.Router;
+  /** Access-token verification for the FHIR API (see token-verification.ts). */
+  verifier: AccessTokenVerifier;
+  services: AuthServices;
+  holder: ProviderHolder;
+  /** Seeds sample accounts and clients from the sample-data folder (idempotent). */
+  seed(seedDir: string): Promise<void>;
+  /** Rotates the signing keys (every node picks them up within KEY_POLL_INTERVAL_MS). */
+  rotateKeys(): Promise<void>;
+  close(): void;
+}
+
+export async function createAuthServer(deps: AuthServerDependencies): Promise<AuthServer> {
+  const { config, documents } = deps;
+  const issuer = issuerOf(config);
+  const verifier = createAccessTokenVerifier({ documents, issuer, audience: config.fhirBaseUrl });
+  let holder: ProviderHolder | undefined;
+  const services: AuthServices = {
+    config,
+    logger: deps.logger,
+    documents,
+    accounts: new AccountStore(documents, config.fhirBaseUrl),
+    launches: new LaunchContexts(documents),
+    grants: new GrantRegistry(documents),
+    verifier,
+    directory: deps.directory,
+    endpoints: smartEndpoints(config),
+    parse: { isResourceType: isKnownResourceType },
+    secureCookies: cookiesCanBeSecure(config),
+    storageDescription: deps.storageDescription,
+    async rotateKeys() {
+      // Old keys keep verifying for the longest JWT lifetime (access tokens and id_tokens: one hour).
+      await rotateKeys(documents, { keepOldKeysForMs: (Math.max(config.accessTokenTtlSeconds, 3600, BACKEND_TOKEN_TTL_SECONDS) + 60) * 1000 });
+      await holder?.reloadIfKeysChanged();
+    },
+  };
+  await upsertClient(services, accountClientMetadata(issuer));
+  holder = await ProviderHolder.create(services);
+  const current = holder;
+
+  const router = express.Router();
+  router.use(launcherApi(services, LAUNCH_API_PATH));
+  router.use(smartStyleRoute(`${AUTH_MOUNT}${PAGES.smartStyle}`));
+  router.use(accountPages(services, current, AUTH_MOUNT));
+  router.use(`${AUTH_MOUNT}${PAGES.interaction}`, interactionRouter(services, current, `${AUTH_MOUNT}${PAGES.interaction}`));
+  router.use(AUTH_MOUNT, (req, res) => current.handle(req, res));
+
+  return {
+    issuer,
+    router,
+    verifier,
+    services,
+    holder: current,
+    seed: (seedDir) => seedAuthSamples(services, seedDir),
+    rotateKeys: () => services.rotateKeys(),
+    close: () => current.close(),
+  };
+}
+
+export { smartFhirRoutes, smartSecurity } from './discovery.js';

@@ -1,0 +1,202 @@
+/**
+ * The interaction pages oidc-provider sends the browser to: sign in, choose a patient or an
+ * encounter (standalone launches), consent. Plain HTML forms, no JavaScript. Each POST is bound
+ * to the interaction by its uid and by oidc-provider's SameSite interaction cookie, so another
+ * site cannot submit them.
+ *
+ * https://github.com/panva/node-oidc-provider/tree/main/docs#user-flows
+ */
+import express, { type Request, type Response } from 'express';
+import { errors, type InteractionResults } from 'oidc-provider';
+import { patientIdOf } from '../accounts.js';
+import { smartStyleUrl } from '../endpoints.js';
+import { CONTEXT_PROMPT, FIRST_PARTY_CLIENTS, PATIENT_REASON, type SmartSelection } from '../interaction-policy.js';
+import type { ProviderHolder } from '../provider.js';
+import type { AuthServices } from '../services.js';
+import { consentPage } from '../views/consent.js';
+import { errorPage } from '../views/error.js';
+import { loginPage } from '../views/login.js';
+import { encounterPickerPage, patientPickerPage } from '../views/picker.js';
+import { ContextRefused, resolveGrantContext } from './context.js';
+import { grantedScopes, offerScopes, saveGrant } from './consent.js';
+
+type Interaction = Awaited<ReturnType<ProviderHolder['provider']['interactionDetails']>>;
+
+function field(body: unknown, name: string): string {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+}
+
+function fields(body: unknown, name: string): string[] {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
+}
+
+function send(res: Response, status: number, body: string): void {
+  res.status(status).set({ 'cache-control': 'no-store', 'content-type': 'text/html; charset=utf-8' }).send(body);
+}
+
+export function interactionRouter(services: AuthServices, holder: ProviderHolder, basePath: string): express.Router {
+  const router = express.Router();
+  const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 1000 });
+  const url = (uid: string, step = '') => `${basePath}/${uid}${step ? `/${step}` : ''}`;
+
+  /** Loads the interaction of this browser and checks it is the one in the URL. */
+  async function load(req: Request, res: Response): Promise<Interaction> {
+    const interaction = await holder.provider.interactionDetails(req, res);
+    if (interaction.uid !== req.params.uid) throw new errors.SessionNotFound('interaction mismatch');
+    return interaction;
+  }
+
+  async function clientName(clientId: string): Promise<{ name: string; uri?: string }> {
+    const client = await holder.provider.Client.find(clientId);
+    return { name: client?.clientName ?? clientId, ...(client?.clientUri ? { uri: client.clientUri } : {}) };
+  }
+
+  async function finish(req: Request, res: Response, result: InteractionResults, merge = true): Promise<void> {
+    await holder.provider.interactionFinished(req, res, result, { mergeWithLastSubmission: merge });
+  }
+
+  const selectionOf = (interaction: Interaction): SmartSelection => ((interaction.lastSubmission as { smart?: SmartSelection } | undefined)?.smart ?? {});
+
+  async function renderStep(req: Request, res: Response, interaction: Interaction, options: { error?: string; status?: number; username?: string } = {}): Promise<void> {
+    const { uid, prompt, params } = interaction;
+    const client = await clientName(String(params.client_id));
+    const abortAction = url(uid, 'abort');
+    if (prompt.name === 'login') {
+      send(res, options.status ?? 200, loginPage({ action: url(uid, 'login'), abortAction, clientName: client.name, ...(options.error ? { error: options.error } : {}), ...(options.username ? { username: options.username } : {}) }));
+      return;
+    }
+    const account = await services.accounts.findById(String(interaction.session?.accountId));
+    if (!account) throw new errors.SessionNotFound('account not found');
+    if (prompt.name === CONTEXT_PROMPT) {
+      if (prompt.reasons.includes(PATIENT_REASON)) {
+        const query = typeof req.query.q === 'string' ? req.query.q.slice(0, 100) : '';
+        const patients = await services.directory.search(query);
+        send(res, 200, patientPickerPage({ action: url(uid, 'patient'), searchAction: url(uid), abortAction, clientName: client.name, query, patients }));
+        return;
+      }
+      const patientId = patientIdOf(account) ?? selectionOf(interaction).patient;
+      const patient = patientId ? await services.directory.get(patientId) : undefined;
+      const encounters = patientId ? await services.directory.encounters(patientId) : [];
+      if (!encounters.length) {
+        await finish(req, res, { smart: { ...selectionOf(interaction), encounter: '' } });
+        return;
+      }
+      send(res, 200, encounterPickerPage({ action: url(uid, 'encounter'), abortAction, clientName: client.name, patientName: patient?.name ?? String(patientId), encounters }));
+      return;
+    }
+    if (FIRST_PARTY_CLIENTS.has(String(params.client_id))) {
+      await approve(req, res, interaction, offerScopes(String(params.scope ?? '')).requested.map((s) => s.raw));
+      return;
+    }
+    const offer = offerScopes(String(params.scope ?? ''));
+    const launch = typeof params.launch === 'string' ? await services.launches.peek(params.launch) : undefined;
+    const patientId = launch?.patient ?? patientIdOf(account) ?? selectionOf(interaction).patient;
+    const patient = patientId ? await services.directory.get(patientId) : undefined;
+    const encounter = launch?.encounter ?? (selectionOf(interaction).encounter || undefined);
+    send(res, 200, consentPage({
+      action: url(uid, 'consent'),
+      clientName: client.name,
+      ...(client.uri ? { clientUri: client.uri } : {}),
+      userName: account.username,
+      ...(patientId ? { patientName: patient?.name ?? `Patient/${patientId}` } : {}),
+      ...(encounter ? { encounter: `Encounter/${encounter}` } : {}),
+      scopes: offer.view,
+      launchType: launch ? 'ehr' : 'standalone',
+    }));
+  }
+
+  async function approve(req: Request, res: Response, interaction: Interaction, submitted: string[]): Promise<void> {
+    const { params } = interaction;
+    const account = await services.accounts.findById(String(interaction.session?.accountId));
+    if (!account) throw new errors.SessionNotFound('account not found');
+    const granted = grantedScopes(offerScopes(String(params.scope ?? '')), submitted);
+    let context;
+    try {
+      context = await resolveGrantContext({
+        launches: services.launches,
+        smartStyleUrl: smartStyleUrl(services.config),
+        account,
+        launch: typeof params.launch === 'string' ? params.launch : undefined,
+        granted: new Set(granted.map((s) => s.raw)),
+        selection: selectionOf(interaction),
+      });
+    } catch (error) {
+      if (!(error instanceof ContextRefused)) throw error;
+      await finish(req, res, { error: error.error, error_description: error.description }, false);
+      return;
+    }
+    const grantId = await saveGrant(holder.provider, { accountId: account.id, clientId: String(params.client_id), fhirBaseUrl: services.config.fhirBaseUrl, granted });
+    await services.launches.saveForGrant(grantId, context, Date.now() + services.config.refreshTokenTtlSeconds * 1000);
+    // The request continues with exactly the granted scopes (a subset, or category sub-scopes).
+    interaction.params.scope = granted.map((s) => s.raw).join(' ');
+    interaction.result = { ...interaction.lastSubmission, consent: { grantId } };
+    await interaction.persist();
+    res.status(303).set({ location: interaction.returnTo, 'content-length': '0' }).end();
+  }
+
+  const handle = (work: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+    try {
+      await work(req, res);
+    } catch (error) {
+      if (error instanceof errors.SessionNotFound) {
+        send(res, 400, errorPage({ error: 'session_expired', description: 'This sign-in page has expired or was opened in another browser. Go back to the app and start again.' }));
+        return;
+      }
+      services.logger.error({ err: error }, 'interaction failed');
+      send(res, 500, errorPage({ error: 'server_error', description: 'Something failed on our side. Go back to the app and try again.' }));
+    }
+  };
+
+  router.get('/:uid', handle(async (req, res) => renderStep(req, res, await load(req, res))));
+
+  router.post('/:uid/login', form, handle(async (req, res) => {
+    const interaction = await load(req, res);
+    if (interaction.prompt.name !== 'login') return renderStep(req, res, interaction);
+    const username = field(req.body, 'username').slice(0, 200);
+    const result = await services.accounts.signIn(username, field(req.body, 'password').slice(0, 1000));
+    if (result.ok) return finish(req, res, { login: { accountId: result.account.id } }, false);
+    if (result.reason === 'throttled') {
+      res.set('retry-after', String(result.retryAfterSeconds));
+      return renderStep(req, res, interaction, { status: 429, username, error: `Too many failed sign-ins for this username. Try again in ${Math.ceil(result.retryAfterSeconds / 60)} minutes.` });
+    }
+    return renderStep(req, res, interaction, { status: 401, username, error: 'The username or password is not right.' });
+  }));
+
+  router.post('/:uid/patient', form, handle(async (req, res) => {
+    const interaction = await load(req, res);
+    if (interaction.prompt.name !== CONTEXT_PROMPT) return renderStep(req, res, interaction);
+    const account = await services.accounts.findById(String(interaction.session?.accountId));
+    const patient = await services.directory.get(field(req.body, 'patient'));
+    if (!account || patientIdOf(account) || !patient) return renderStep(req, res, interaction);
+    return finish(req, res, { smart: { ...selectionOf(interaction), patient: patient.id } });
+  }));
+
+  router.post('/:uid/encounter', form, handle(async (req, res) => {
+    const interaction = await load(req, res);
+    if (interaction.prompt.name !== CONTEXT_PROMPT) return renderStep(req, res, interaction);
+    const account = await services.accounts.findById(String(interaction.session?.accountId));
+    const patientId = (account && patientIdOf(account)) ?? selectionOf(interaction).patient;
+    const chosen = field(req.body, 'encounter');
+    const offered = patientId ? await services.directory.encounters(patientId) : [];
+    if (chosen && !offered.some((e) => e.id === chosen)) return renderStep(req, res, interaction);
+    return finish(req, res, { smart: { ...selectionOf(interaction), encounter: chosen } });
+  }));
+
+  router.post('/:uid/consent', form, handle(async (req, res) => {
+    const interaction = await load(req, res);
+    if (interaction.prompt.name !== 'consent') return renderStep(req, res, interaction);
+    if (field(req.body, 'decision') !== 'approve') {
+      return finish(req, res, { error: 'access_denied', error_description: 'The user denied the authorization request.' }, false);
+    }
+    return approve(req, res, interaction, fields(req.body, 'scope'));
+  }));
+
+  router.post('/:uid/abort', handle(async (req, res) => {
+    await load(req, res);
+    return finish(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' }, false);
+  }));
+
+  return router;
+}

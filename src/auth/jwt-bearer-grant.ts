@@ -1,0 +1,80 @@
+/**
+ * The RFC 7523 JWT bearer authorization grant (`urn:ietf:params:oauth:grant-type:jwt-bearer`):
+ * a client exchanges an assertion signed by an issuer the operator trusts (JWT_BEARER_ISSUERS)
+ * for an access token acting as the Bedside user the assertion's `sub` names. The client itself
+ * authenticates as usual and must have registered this grant type.
+ *
+ * https://www.rfc-editor.org/rfc/rfc7523#section-2.1
+ * https://github.com/panva/node-oidc-provider/tree/main/docs#registergranttype
+ */
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { errors, type Provider, type TokenEndpointGrantContext } from 'oidc-provider';
+import type { TrustedAssertionIssuer } from '../config.js';
+import { MAX_ASSERTION_LIFETIME_SECONDS } from './client-policy.js';
+import { checkRequestedScopes } from './scope-policy.js';
+import type { AuthServices } from './services.js';
+import { fhirResourceServer } from './scope-policy.js';
+
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const ASSERTION_ALGS = ['RS256', 'RS384', 'ES256', 'ES384'];
+
+function keyResolver(issuer: TrustedAssertionIssuer): JWTVerifyGetKey {
+  return issuer.jwksUri ? createRemoteJWKSet(new URL(issuer.jwksUri)) : createLocalJWKSet(issuer.jwks as JSONWebKeySet);
+}
+
+/** Registers the grant on a provider when the operator trusts at least one issuer. */
+export function registerJwtBearerGrant(provider: Provider, services: AuthServices): void {
+  const trusted = new Map(services.config.jwtBearerIssuers.map((i) => [i.issuer, { issuer: i, keys: keyResolver(i) }]));
+  if (trusted.size === 0) return;
+  const resourceServer = fhirResourceServer({ fhirBaseUrl: services.config.fhirBaseUrl, parse: services.parse });
+
+  provider.registerGrantType(JWT_BEARER_GRANT, async (ctx: TokenEndpointGrantContext) => {
+    const assertion = ctx.oidc.params.assertion;
+    if (typeof assertion !== 'string' || !assertion) throw new errors.InvalidRequest("missing required parameter 'assertion'");
+    let iss: string | undefined;
+    try {
+      iss = decodeJwt(assertion).iss;
+    } catch {
+      throw new errors.InvalidGrant('the assertion is not a JWT');
+    }
+    const issuer = iss ? trusted.get(iss) : undefined;
+    if (!issuer) throw new errors.InvalidGrant('the assertion issuer is not trusted by this server');
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(assertion, issuer.keys, {
+        issuer: issuer.issuer.issuer,
+        audience: [services.endpoints.token, services.endpoints.issuer],
+        algorithms: ASSERTION_ALGS,
+        requiredClaims: ['exp', 'sub', 'jti'],
+        clockTolerance: 5,
+      }));
+    } catch (error) {
+      const reason = error instanceof joseErrors.JWTExpired ? 'the assertion has expired' : error instanceof joseErrors.JWTClaimValidationFailed ? `the assertion's "${error.claim}" claim is invalid` : 'the assertion signature does not verify';
+      throw new errors.InvalidGrant(reason);
+    }
+    if (payload.exp! > Math.floor(Date.now() / 1000) + MAX_ASSERTION_LIFETIME_SECONDS + 5) {
+      throw new errors.InvalidGrant(`the assertion must expire within ${MAX_ASSERTION_LIFETIME_SECONDS} seconds`);
+    }
+    if (!(await provider.ReplayDetection.unique(payload.iss!, payload.jti!, payload.exp!))) {
+      throw new errors.InvalidGrant('the assertion was already used (jti seen before)');
+    }
+    const account = (await services.accounts.findById(payload.sub!)) ?? (await services.accounts.findByUsername(payload.sub!));
+    if (!account) throw new errors.InvalidGrant('the assertion subject is not a user of this server');
+
+    const scopes = checkRequestedScopes(ctx, ctx.oidc.client, services.parse);
+    const contextual = scopes.find((s) => (s.kind === 'resource' && s.context === 'patient') || s.kind === 'launch' || s.kind === 'duration');
+    if (contextual) throw new errors.InvalidScope(`scope "${contextual.raw}" needs a launch or a refresh token, which the JWT bearer grant does not give: use user/ scopes`, contextual.raw);
+
+    const token = new provider.AccessToken({
+      accountId: account.id,
+      client: ctx.oidc.client,
+      grantId: undefined as unknown as string,
+      gty: JWT_BEARER_GRANT,
+      scope: scopes.map((s) => s.raw).join(' '),
+    });
+    token.resourceServer = new provider.ResourceServer(services.config.fhirBaseUrl, resourceServer(ctx, services.config.fhirBaseUrl, ctx.oidc.client));
+    ctx.oidc.entity('AccessToken', token);
+    const value = await token.save();
+    ctx.body = { access_token: value, token_type: 'Bearer', expires_in: token.expiration, scope: token.scope };
+  }, ['assertion', 'scope']);
+}

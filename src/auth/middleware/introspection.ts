@@ -1,0 +1,147 @@
+/**
+ * Token introspection (RFC 7662) with SMART's fields, on top of oidc-provider's endpoint:
+ * - access tokens are JWTs, which oidc-provider does not introspect: they are verified here with
+ *   the same verifier the FHIR API uses, revocation included;
+ * - every active answer carries SMART's `patient`, `encounter` and `fhirUser` when the token has
+ *   them; anything else is `{"active": false}` alone;
+ * - besides client authentication, a caller may present a Bearer access token holding Bedside's
+ *   `introspection` scope (a resource server given a backend-service token).
+ *
+ * https://hl7.org/fhir/smart-app-launch/STU2.2/token-introspection.html
+ */
+import type { Middleware, ParameterizedContext } from 'koa';
+import { decodeProtectedHeader } from 'jose';
+import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
+import { parse as parseQuery } from 'node:querystring';
+import { ROUTES } from '../endpoints.js';
+import type { AuthServices } from '../services.js';
+import { AccessTokenError } from '../token-verification.js';
+
+type Introspection = Record<string, unknown> & { active: boolean };
+const INACTIVE: Introspection = Object.freeze({ active: false });
+
+function looksLikeJwt(token: string): boolean {
+  try {
+    return !!decodeProtectedHeader(token);
+  } catch {
+    return false;
+  }
+}
+
+/** Introspects one of Bedside's JWT access tokens; `callerClientId` limits public callers to their own tokens. */
+async function introspectAccessToken(services: AuthServices, token: string, caller: { clientId: string; public: boolean } | undefined): Promise<Introspection> {
+  try {
+    const verified = await services.verifier.verifyWithoutRevocation(token);
+    if (caller?.public && verified.clientId !== caller.clientId) return INACTIVE;
+    if (await services.verifier.isRevoked(verified.claims)) return INACTIVE;
+    const { claims } = verified;
+    return {
+      active: true,
+      scope: claims.scope,
+      client_id: claims.client_id,
+      sub: claims.sub,
+      exp: claims.exp,
+      iat: claims.iat,
+      iss: claims.iss,
+      aud: claims.aud,
+      jti: claims.jti,
+      token_type: 'Bearer',
+      ...(claims.fhirUser ? { fhirUser: claims.fhirUser } : {}),
+      ...(claims.patient ? { patient: claims.patient } : {}),
+      ...(claims.encounter ? { encounter: claims.encounter } : {}),
+    };
+  } catch (error) {
+    if (error instanceof AccessTokenError) return INACTIVE;
+    throw error;
+  }
+}
+
+/** SMART fields for an active refresh token that oidc-provider introspected. */
+async function smartFieldsOfRefreshToken(services: AuthServices, token: { grantId?: string; accountId?: string } | undefined): Promise<Record<string, unknown>> {
+  if (!token) return {};
+  const [context, account] = await Promise.all([
+    token.grantId ? services.launches.forGrant(token.grantId) : undefined,
+    token.accountId ? services.accounts.findById(token.accountId) : undefined,
+  ]);
+  const fhirUser = account && services.accounts.fhirUserUrl(account);
+  return {
+    ...(fhirUser ? { fhirUser } : {}),
+    ...(context?.patient ? { patient: context.patient } : {}),
+    ...(context?.encounter ? { encounter: context.encounter } : {}),
+  };
+}
+
+async function readForm(ctx: ParameterizedContext): Promise<Record<string, string>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 64 * 1024) throw new Error('request body too large');
+    chunks.push(chunk);
+  }
+  const parsed = parseQuery(Buffer.concat(chunks).toString('utf8'));
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, Array.isArray(v) ? '' : (v ?? '')]));
+}
+
+function bearerError(ctx: ParameterizedContext, status: number, error: string, description: string): void {
+  ctx.status = status;
+  ctx.set('www-authenticate', `Bearer error="${error}", error_description="${description}"${error === 'insufficient_scope' ? ', scope="introspection"' : ''}`);
+  ctx.body = { error, error_description: description };
+}
+
+export function smartIntrospection(services: AuthServices, provider: () => Provider): Middleware {
+  return async (ctx, next) => {
+    if (ctx.path !== ROUTES.introspection) return next();
+    const authorization = ctx.get('authorization');
+    if (ctx.method === 'POST' && /^bearer /i.test(authorization)) {
+      ctx.set('cache-control', 'no-store');
+      try {
+        const caller = await services.verifier.verify(authorization.slice(7).trim());
+        if (!caller.scopes.some((s) => s.raw === 'introspection')) {
+          bearerError(ctx, 403, 'insufficient_scope', 'the bearer token does not hold the introspection scope');
+          return;
+        }
+      } catch (error) {
+        if (!(error instanceof AccessTokenError)) throw error;
+        bearerError(ctx, 401, 'invalid_token', error.message);
+        return;
+      }
+      const token = (await readForm(ctx)).token;
+      if (!token) {
+        ctx.status = 400;
+        ctx.body = { error: 'invalid_request', error_description: "missing required parameter 'token'" };
+        return;
+      }
+      ctx.body = looksLikeJwt(token) ? await introspectAccessToken(services, token, undefined) : await introspectRefreshToken(services, provider(), token);
+      return;
+    }
+
+    await next();
+    const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
+    const body = ctx.body as Record<string, unknown> | undefined;
+    if (!oidc?.client || !body) return;
+    if (body.error === 'unsupported_token_type' && typeof oidc.params?.token === 'string') {
+      ctx.status = 200;
+      ctx.body = await introspectAccessToken(services, oidc.params.token, { clientId: oidc.client.clientId, public: oidc.client.clientAuthMethod === 'none' });
+    } else if (body.active === true) {
+      Object.assign(body, await smartFieldsOfRefreshToken(services, oidc.entities.RefreshToken as { grantId?: string; accountId?: string } | undefined));
+    }
+  };
+}
+
+/** For Bearer-authorized callers: refresh tokens through the provider's own model. */
+async function introspectRefreshToken(services: AuthServices, provider: Provider, value: string): Promise<Introspection> {
+  const token = await provider.RefreshToken.find(value);
+  if (!token || !token.isValid) return INACTIVE;
+  if (token.grantId && !(await services.grants.isLive(token.grantId))) return INACTIVE;
+  return {
+    active: true,
+    scope: token.scope,
+    client_id: token.clientId,
+    sub: token.accountId,
+    exp: token.exp,
+    iat: token.iat,
+    iss: provider.issuer,
+    ...(await smartFieldsOfRefreshToken(services, token)),
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * Token revocation (RFC 7009) of JWT access tokens, which oidc-provider only revokes when they
+ * are opaque: a token from a user's grant revokes that grant (and with it the refresh tokens and
+ * every other access token of that launch, as oidc-provider does for its own tokens); a token
+ * without a grant (client_credentials, JWT bearer) is put on the revoked-jti list until it expires.
+ * Either way the FHIR API refuses it from its next request (see token-verification.ts).
+ *
+ * https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+import type { Middleware } from 'koa';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { ROUTES } from '../endpoints.js';
+import type { AuthServices } from '../services.js';
+import { AccessTokenError, REVOKED_JTI_COLLECTION } from '../token-verification.js';
+
+export function jwtRevocation(services: AuthServices): Middleware {
+  const revoked = services.documents.collection<{ clientId: string }>(REVOKED_JTI_COLLECTION);
+  return async (ctx, next) => {
+    await next();
+    if (ctx.path !== ROUTES.revocation) return;
+    const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
+    const body = ctx.body as Record<string, unknown> | undefined;
+    if (!oidc?.client || body?.error !== 'unsupported_token_type' || typeof oidc.params?.token !== 'string') return;
+    // RFC 7009 §2.2: invalid tokens do not cause an error response.
+    ctx.status = 200;
+    ctx.body = '';
+    let claims;
+    try {
+      ({ claims } = await services.verifier.verifyWithoutRevocation(oidc.params.token));
+    } catch (error) {
+      if (error instanceof AccessTokenError) return;
+      throw error;
+    }
+    if (claims.client_id !== oidc.client.clientId) {
+      if (oidc.client.clientAuthMethod === 'none') return;
+      const refusal = new errors.InvalidRequest('client is not authorized to revoke the presented token');
+      ctx.status = refusal.status;
+      ctx.body = { error: refusal.error, error_description: refusal.error_description };
+      return;
+    }
+    if (claims.grant_id) await services.grants.revoke(claims.grant_id);
+    else await revoked.put(claims.jti, { clientId: claims.client_id }, { expiresAt: claims.exp * 1000 + 60_000 });
+  };
+}

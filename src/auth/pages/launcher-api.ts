@@ -1,0 +1,61 @@
+/**
+ * `POST /launcher/api/launch` (CONTRACT.md): mints a single-use, five-minute EHR launch value for
+ * a patient (and optionally an encounter, a practitioner, the banner flag, an intent and SMART
+ * 2.1 fhirContext), and returns the app's launch URL with `iss` and `launch`.
+ *
+ * https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#launch-app-ehr-launch
+ */
+import express, { type Request, type Response } from 'express';
+import type { FhirContextItem } from '../launch-context.js';
+import type { AuthServices } from '../services.js';
+
+function problem(res: Response, status: number, description: string): void {
+  res.status(status).set('cache-control', 'no-store').json({ error: 'invalid_request', error_description: description });
+}
+
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+export function launcherApi(services: AuthServices, path: string): express.Router {
+  const router = express.Router();
+  router.post(path, express.json({ limit: '32kb' }), async (req: Request, res: Response) => {
+    try {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const launchUri = typeof body.launch_uri === 'string' ? URL.parse(body.launch_uri) : null;
+      if (!launchUri || !['http:', 'https:'].includes(launchUri.protocol) || launchUri.hash) {
+        return problem(res, 400, 'launch_uri must be the absolute http(s) URL of the app to launch');
+      }
+      for (const name of ['patient', 'encounter', 'practitioner'] as const) {
+        const value = body[name];
+        if (value !== undefined && (typeof value !== 'string' || !ID.test(value))) return problem(res, 400, `${name} must be a FHIR id`);
+      }
+      if (typeof body.patient !== 'string') return problem(res, 400, 'patient (a Patient id) is required');
+      if (body.need_patient_banner !== undefined && typeof body.need_patient_banner !== 'boolean') return problem(res, 400, 'need_patient_banner must be true or false');
+      if (body.intent !== undefined && (typeof body.intent !== 'string' || body.intent.length > 200)) return problem(res, 400, 'intent must be a short string');
+      const fhirContext = body.fhirContext;
+      if (fhirContext !== undefined && (!Array.isArray(fhirContext) || fhirContext.length > 20 || !fhirContext.every((i) => typeof i === 'object' && i !== null && !Array.isArray(i)))) {
+        return problem(res, 400, 'fhirContext must be an array of objects such as {"reference": "Observation/123"}');
+      }
+      const references = [`Patient/${body.patient}`, ...(typeof body.encounter === 'string' ? [`Encounter/${body.encounter}`] : []), ...(typeof body.practitioner === 'string' ? [`Practitioner/${body.practitioner}`] : [])];
+      for (const reference of references) {
+        if (!(await services.directory.exists(reference))) return problem(res, 422, `${reference} does not exist on this server`);
+      }
+      const launch = await services.launches.mint({
+        launchUri: launchUri.href,
+        patient: body.patient,
+        ...(typeof body.encounter === 'string' ? { encounter: body.encounter } : {}),
+        ...(typeof body.practitioner === 'string' ? { practitioner: body.practitioner } : {}),
+        needPatientBanner: body.need_patient_banner !== false,
+        ...(typeof body.intent === 'string' ? { intent: body.intent } : {}),
+        ...(fhirContext ? { fhirContext: fhirContext as FhirContextItem[] } : {}),
+      });
+      const url = new URL(launchUri.href);
+      url.searchParams.set('iss', services.config.fhirBaseUrl);
+      url.searchParams.set('launch', launch);
+      res.status(201).set('cache-control', 'no-store').json({ launch, url: url.href });
+    } catch (error) {
+      services.logger.error({ err: error }, 'launch API failed');
+      res.status(500).json({ error: 'server_error' });
+    }
+  });
+  return router;
+}

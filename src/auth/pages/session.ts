@@ -1,0 +1,63 @@
+/**
+ * Who is signed in, for Bedside's own account pages: the oidc-provider session cookie, read with
+ * the provider's Session model. Signing in goes through the provider like any app would, as the
+ * built-in first-party client `bedside-account` (consent is implied for it).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { StoredAccount } from '../accounts.js';
+import { PAGES } from '../endpoints.js';
+import type { ProviderHolder } from '../provider.js';
+import type { AuthServices } from '../services.js';
+
+export const ACCOUNT_CLIENT_ID = 'bedside-account';
+
+export async function signedInAccount(holder: ProviderHolder, services: AuthServices, req: Request, res: Response): Promise<StoredAccount | undefined> {
+  const provider = holder.provider;
+  const session = await provider.Session.get(provider.createContext(req, res) as never);
+  return session.accountId ? services.accounts.findById(session.accountId) : undefined;
+}
+
+/** The page paths a sign-in may return to (never an arbitrary URL). */
+export const RETURNABLE = new Set<string>([PAGES.connectedApps, PAGES.grants]);
+
+/** Sends the browser to the authorization endpoint to sign in, coming back to `page`. */
+export function redirectToSignIn(services: AuthServices, res: Response, page: string): void {
+  const challenge = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
+  const url = new URL(services.endpoints.authorization);
+  url.search = new URLSearchParams({
+    client_id: ACCOUNT_CLIENT_ID,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: `${services.endpoints.issuer}${PAGES.accountCallback}`,
+    aud: services.config.fhirBaseUrl,
+    state: page,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  }).toString();
+  res.redirect(303, url.href);
+}
+
+/** Metadata of the first-party client, kept in step with BASE_URL on every start. */
+export function accountClientMetadata(issuer: string): Record<string, unknown> {
+  return {
+    client_id: ACCOUNT_CLIENT_ID,
+    client_name: 'Bedside account',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    redirect_uris: [`${issuer}${PAGES.accountCallback}`],
+    scope: 'openid',
+  };
+}
+
+/**
+ * Cross-site request forgery defence for the account pages' POST forms (the session cookie is
+ * SameSite=None so that apps may POST to the authorization endpoint): the browser's Origin, or
+ * Referer, must be this server.
+ */
+export function sameOrigin(services: AuthServices, req: Request): boolean {
+  const expected = new URL(services.config.baseUrl).origin;
+  const origin = req.get('origin') ?? (req.get('referer') ? URL.parse(req.get('referer')!)?.origin : undefined);
+  return origin === expected;
+}

@@ -1,0 +1,34 @@
+/**
+ * The authorization server's collaborators, built once by auth/index.ts and handed to the
+ * provider configuration, its middleware and the pages. No module-level state.
+ */
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { SmartEndpoints } from '../smart/smart-configuration.js';
+import type { ParseOptions } from '../smart/scopes.js';
+import type { DocumentStore } from '../storage/document-store.js';
+import type { AccountStore } from './accounts.js';
+import type { GrantRegistry } from './grants.js';
+import type { LaunchContexts } from './launch-context.js';
+import type { PatientDirectory } from './patient-directory.js';
+import type { AccessTokenVerifier } from './token-verification.js';
+
+export interface AuthServices {
+  config: Config;
+  logger: Logger;
+  documents: DocumentStore;
+  accounts: AccountStore;
+  launches: LaunchContexts;
+  grants: GrantRegistry;
+  verifier: AccessTokenVerifier;
+  directory: PatientDirectory;
+  endpoints: SmartEndpoints;
+  /** The SMART scope grammar as this server applies it (known resource types only). */
+  parse: ParseOptions;
+  /** Whether cookies are marked Secure (https BASE_URL, or a loopback secure context). */
+  secureCookies: boolean;
+  /** Where the store is, for the grants page (never credentials). */
+  storageDescription: string;
+  /** Rotates the signing keys and reloads this node's provider. */
+  rotateKeys(): Promise<void>;
+}

@@ -1,0 +1,27 @@
+/**
+ * Claims Bedside adds to its JWT access tokens (oidc-provider `extraTokenClaims`), so the FHIR
+ * API can enforce without a lookup: `fhirUser` (absolute URL of the user's FHIR resource),
+ * `patient` and `encounter` (the grant's launch context) and `grant_id` (for the revocation check).
+ *
+ * https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html
+ */
+import type { AccessToken, ClientCredentials, KoaContextWithOIDC, UnknownObject } from 'oidc-provider';
+import type { AuthServices } from './services.js';
+
+export function smartTokenClaims(services: AuthServices) {
+  return async (_ctx: KoaContextWithOIDC, token: AccessToken | ClientCredentials): Promise<UnknownObject | undefined> => {
+    if (token.kind !== 'AccessToken') return undefined;
+    const { grantId, accountId } = token;
+    const [context, account] = await Promise.all([
+      grantId ? services.launches.forGrant(grantId) : undefined,
+      accountId ? services.accounts.findById(accountId) : undefined,
+    ]);
+    const fhirUser = account && services.accounts.fhirUserUrl(account);
+    return {
+      ...(fhirUser ? { fhirUser } : {}),
+      ...(context?.patient ? { patient: context.patient } : {}),
+      ...(context?.encounter ? { encounter: context.encounter } : {}),
+      ...(grantId ? { grant_id: grantId } : {}),
+    };
+  };
+}

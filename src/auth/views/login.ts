@@ -1,0 +1,28 @@
+/** The sign-in page: fields `username` and `password` (CONTRACT.md), posted to the interaction. */
+import { html } from './html.js';
+import { page } from './layout.js';
+
+export interface LoginView {
+  action: string;
+  abortAction: string;
+  clientName: string;
+  username?: string;
+  error?: string;
+}
+
+export function loginPage(view: LoginView): string {
+  return page(
+    'Sign in',
+    html`<p><strong>${view.clientName}</strong> wants to use your Bedside account.</p>
+${view.error ? html`<p class="error" role="alert" id="login-error">${view.error}</p>` : ''}
+<form method="post" action="${view.action}" autocomplete="on">
+<label for="username">Username</label>
+<input type="text" id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${view.username ?? ''}"${view.error ? html` aria-describedby="login-error"` : ''}>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>
+<form method="post" action="${view.abortAction}"><button type="submit" class="secondary">Cancel and return to the app</button></form>
+<p class="muted">Sample accounts are listed in the README (for example <code>dr.carter</code> or <code>amy.shaw</code>, password <code>bedside-demo</code>).</p>`,
+  );
+}

@@ -1,0 +1,69 @@
+/**
+ * Starting and stopping a Bedside server from a Config: open the storage, seed it, build the
+ * app, listen (HTTP, or HTTPS with TLS_CERT/TLS_KEY), and stop gracefully. main.ts calls this
+ * with the environment's config; tests call it with their own.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createApp, type App } from './app.js';
+import type { Config } from './config.js';
+import { seedIfEmpty } from './ingest/seed.js';
+import type { Logger } from './log.js';
+import { openStorage, type Storage } from './storage/open.js';
+
+export interface RunningBedside {
+  config: Config;
+  server: http.Server | https.Server;
+  storage: Storage;
+  app: App;
+  /** The URL the server actually listens on (port resolved when PORT=0). */
+  listenUrl: string;
+  /** Stop accepting, finish in-flight requests (up to `graceMs`), close the store. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startBedside(config: Config, logger: Logger): Promise<RunningBedside> {
+  const storage = await openStorage(config.storage);
+  logger.info({ storage: storage.description }, 'storage open');
+  try {
+    const app = await createApp({ config, storage, logger });
+    if (config.seed) await seedIfEmpty({ config, storage, app, logger });
+    const server = config.tls
+      ? https.createServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app.listener)
+      : http.createServer(app.listener);
+    // Slow-loris and stuck clients: bound header and request time.
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 120_000;
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const listenUrl = `${config.tls ? 'https' : 'http'}://${host}:${address.port}`;
+    logger.info({ listen: listenUrl, baseUrl: config.baseUrl, fhir: config.fhirBaseUrl }, 'Bedside is ready');
+
+    let stopping: Promise<void> | undefined;
+    const stop = (graceMs = 10_000) =>
+      (stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        await closed;
+        clearTimeout(timer);
+        await app.close();
+        await storage.close();
+        logger.info('Bedside stopped');
+      })());
+    return { config, server, storage, app, listenUrl, stop };
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+}

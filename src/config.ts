@@ -1,0 +1,231 @@
+/**
+ * Bedside's configuration: one typed object, read from the environment once (by main.ts) and
+ * validated at start-up. Every other module receives the parts it needs as arguments.
+ *
+ * The variables and their defaults are the public contract (CONTRACT.md) and the README's
+ * configuration table; keep the three in step.
+ */
+import { isIP } from 'node:net';
+import path from 'node:path';
+
+/** Where resources, sessions, keys and jobs are kept. */
+export type StorageConfig =
+  | { kind: 'embedded'; dataDir: string }
+  | { kind: 'mongodb'; uri: string; database: string };
+
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+}
+
+/** An issuer whose signed assertions Bedside accepts for the RFC 7523 JWT bearer grant. */
+export interface TrustedAssertionIssuer {
+  issuer: string;
+  /** Its public keys, inline (a JWKS) ... */
+  jwks?: { keys: Array<Record<string, unknown>> };
+  /** ... or where to fetch them. */
+  jwksUri?: string;
+}
+
+export interface Config {
+  /** TCP port to listen on. */
+  port: number;
+  /** Interface to bind. */
+  host: string;
+  /** Public base URL (no trailing slash); every advertised URL is built from it. */
+  baseUrl: string;
+  /** `${baseUrl}/fhir`: the FHIR base and the audience of access tokens. */
+  fhirBaseUrl: string;
+  storage: StorageConfig;
+  /** Load fhir-data/ into an empty store on start. */
+  seed: boolean;
+  /** Folder holding the sample data loaded by `seed`. */
+  seedDir: string;
+  /** When set, dynamic client registration requires it as a Bearer initial access token. */
+  registrationToken: string | undefined;
+  /** Largest request body accepted, in bytes (413 above it). */
+  bodyLimitBytes: number;
+  /** Largest number of entries in a batch or transaction Bundle. */
+  maxBundleEntries: number;
+  /** Largest `_count` a search may ask for. */
+  maxPageSize: number;
+  /** Page size when `_count` is absent. */
+  defaultPageSize: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Built-in TLS; when absent Bedside speaks plain HTTP (behind a proxy, or on loopback). */
+  tls: TlsConfig | undefined;
+  /** Trust X-Forwarded-* from the proxy in front (needed for an https BASE_URL behind a proxy). */
+  trustProxy: boolean;
+  /** Access token lifetime in seconds (SMART: at most one hour). */
+  accessTokenTtlSeconds: number;
+  /** Refresh token lifetime in seconds for offline_access. */
+  refreshTokenTtlSeconds: number;
+  /** Rotate refresh tokens on every use. */
+  rotateRefreshTokens: boolean;
+  /** Test-only switch: FHIR API without bearer verification or access policy. Never in production. */
+  enforcement: boolean;
+  /** Issuers trusted for the JWT bearer authorization grant (JWT_BEARER_ISSUERS, a JSON array). */
+  jwtBearerIssuers: TrustedAssertionIssuer[];
+}
+
+/** A configuration mistake; main.ts prints every one of them and exits. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Hosts for which plain http is acceptable without ALLOW_INSECURE_HTTP. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+/**
+ * Reads and validates the configuration. Collects every problem before failing so a user fixes
+ * them in one go.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = str(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+    if (['false', '0', 'no', 'off'].includes(raw)) return false;
+    problems.push(`${name} must be true or false (got "${env[name]}")`);
+    return fallback;
+  };
+  const bytes = (name: string, fallback: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const m = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(raw);
+    if (!m) {
+      problems.push(`${name} must be a size such as 512kb, 16mb or 1048576 (got "${raw}")`);
+      return fallback;
+    }
+    const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+    return Number(m[1]) * unit;
+  };
+
+  const port = int('PORT', 8080, 0, 65535);
+  const host = str('HOST') ?? '127.0.0.1';
+
+  const tlsCert = str('TLS_CERT');
+  const tlsKey = str('TLS_KEY');
+  let tls: TlsConfig | undefined;
+  if (tlsCert && tlsKey) tls = { certFile: path.resolve(cwd, tlsCert), keyFile: path.resolve(cwd, tlsKey) };
+  else if (tlsCert || tlsKey) problems.push('TLS_CERT and TLS_KEY must be set together (PEM files)');
+
+  const defaultBase = `${tls ? 'https' : 'http'}://localhost:${port}`;
+  let baseUrl = (str('BASE_URL') ?? defaultBase).replace(/\/+$/, '');
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(baseUrl);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      problems.push(`BASE_URL must be an http or https URL (got "${baseUrl}")`);
+    } else if (parsed.search || parsed.hash || parsed.username) {
+      problems.push(`BASE_URL must not carry a query, fragment or credentials (got "${baseUrl}")`);
+    }
+    baseUrl = `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    problems.push(`BASE_URL is not a valid URL (got "${baseUrl}")`);
+  }
+  const allowInsecure = bool('ALLOW_INSECURE_HTTP', false);
+  if (parsed?.protocol === 'http:' && !isLoopbackHost(parsed.hostname) && !allowInsecure) {
+    problems.push(
+      `BASE_URL is plain http on a non-loopback host (${parsed.hostname}). OAuth needs https: ` +
+        'set BASE_URL to the https URL of your TLS-terminating proxy (with TRUST_PROXY=true), ' +
+        'or set TLS_CERT and TLS_KEY, or set ALLOW_INSECURE_HTTP=true for a closed test network',
+    );
+  }
+
+  const mongoUri = str('MONGODB_URI');
+  let storage: StorageConfig;
+  if (mongoUri) {
+    let database = 'bedside';
+    if (!/^mongodb(\+srv)?:\/\//.test(mongoUri)) {
+      problems.push('MONGODB_URI must start with mongodb:// or mongodb+srv://');
+    } else {
+      const dbPath = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]*)/.exec(mongoUri)?.[1];
+      if (dbPath) database = decodeURIComponent(dbPath);
+    }
+    storage = { kind: 'mongodb', uri: mongoUri, database };
+  } else {
+    storage = { kind: 'embedded', dataDir: path.resolve(cwd, str('DATA_DIR') ?? './data') };
+  }
+
+  const logLevel = (str('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+  }
+
+  const accessTokenTtlSeconds = int('ACCESS_TOKEN_TTL', 3600, 60, 3600);
+  const refreshTokenTtlSeconds = int('REFRESH_TOKEN_TTL', 90 * 24 * 3600, 300, 365 * 24 * 3600);
+  const defaultPageSize = int('DEFAULT_PAGE_SIZE', 20, 1, 1000);
+  const maxPageSize = int('MAX_PAGE_SIZE', 1000, 1, 10000);
+  if (defaultPageSize > maxPageSize) problems.push('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
+
+  const enforcement = !bool('BEDSIDE_UNSAFE_DISABLE_AUTH', false);
+
+  let jwtBearerIssuers: TrustedAssertionIssuer[] = [];
+  const issuersRaw = str('JWT_BEARER_ISSUERS');
+  if (issuersRaw) {
+    try {
+      const parsedIssuers = JSON.parse(issuersRaw) as unknown;
+      const valid = Array.isArray(parsedIssuers) && parsedIssuers.every((i: TrustedAssertionIssuer) =>
+        typeof i?.issuer === 'string' && (Array.isArray(i.jwks?.keys) || (typeof i.jwksUri === 'string' && /^https?:\/\//.test(i.jwksUri))));
+      if (valid) jwtBearerIssuers = parsedIssuers as TrustedAssertionIssuer[];
+      else problems.push('JWT_BEARER_ISSUERS must be a JSON array of {"issuer": "...", "jwks": {"keys": [...]}} or {"issuer": "...", "jwksUri": "https://..."}');
+    } catch {
+      problems.push('JWT_BEARER_ISSUERS is not valid JSON');
+    }
+  }
+
+  const config: Config = {
+    port,
+    host,
+    baseUrl,
+    fhirBaseUrl: `${baseUrl}/fhir`,
+    storage,
+    seed: bool('BEDSIDE_SEED', true),
+    seedDir: path.resolve(cwd, str('SEED_DIR') ?? './fhir-data'),
+    registrationToken: str('REGISTRATION_TOKEN'),
+    bodyLimitBytes: bytes('BODY_LIMIT', 16 * 1024 * 1024),
+    maxBundleEntries: int('MAX_BUNDLE_ENTRIES', 10000, 1, 1_000_000),
+    maxPageSize,
+    defaultPageSize,
+    logLevel: logLevel as Config['logLevel'],
+    tls,
+    trustProxy: bool('TRUST_PROXY', false),
+    accessTokenTtlSeconds,
+    refreshTokenTtlSeconds,
+    rotateRefreshTokens: bool('ROTATE_REFRESH_TOKENS', true),
+    enforcement,
+    jwtBearerIssuers,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** A configuration for tests and tools: defaults plus overrides, without reading process.env. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({ BEDSIDE_SEED: 'false', LOG_LEVEL: 'silent' }), ...overrides };
+}

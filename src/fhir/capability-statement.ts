@@ -1,0 +1,71 @@
+/**
+ * The CapabilityStatement, generated from what the server really supports: the route table's
+ * interactions, the registry's search parameters and the registered operations.
+ * https://hl7.org/fhir/R4/capabilitystatement.html
+ */
+import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestSecurity } from 'fhir/r4';
+import type { Config } from '../config.js';
+import { resourceTypes } from './validation.js';
+
+export interface CapabilityOptions {
+  config: Config;
+  /** Search parameters per type (name, type, definition URL). */
+  searchParams?: (resourceType: string) => Array<{ name: string; type: string; definition?: string; documentation?: string }>;
+  /** Operations offered per level. */
+  operations?: Array<{ name: string; definition: string; level: 'system' | 'type' | 'instance'; types?: string[] }>;
+  /** The SMART security section (oauth-uris extension), from the authorization server. */
+  security?: CapabilityStatementRestSecurity;
+  version: string;
+}
+
+const TYPE_INTERACTIONS: CapabilityStatementRestResource['interaction'] = [
+  'read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type',
+].map((code) => ({ code: code as 'read' }));
+
+export function buildCapabilityStatement(options: CapabilityOptions): CapabilityStatement {
+  const { config } = options;
+  const resources: CapabilityStatementRestResource[] = resourceTypes().map((type) => {
+    const resource: CapabilityStatementRestResource = {
+      type,
+      profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+      interaction: TYPE_INTERACTIONS,
+      versioning: 'versioned-update',
+      readHistory: true,
+      updateCreate: true,
+      conditionalCreate: true,
+      conditionalRead: 'full-support',
+      conditionalUpdate: true,
+      conditionalDelete: 'single',
+      referencePolicy: ['literal', 'logical', 'local'],
+    };
+    const params = options.searchParams?.(type);
+    if (params?.length) {
+      resource.searchParam = params.map((p) => ({ name: p.name, type: p.type as 'string', ...(p.definition ? { definition: p.definition } : {}) }));
+    }
+    const ops = options.operations?.filter((o) => o.level !== 'system' && (!o.types || o.types.includes(type)));
+    if (ops?.length) resource.operation = ops.map((o) => ({ name: o.name, definition: o.definition }));
+    return resource;
+  });
+  const systemOps = options.operations?.filter((o) => o.level === 'system') ?? [];
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    publisher: 'Bedside',
+    kind: 'instance',
+    software: { name: 'Bedside', version: options.version },
+    implementation: { description: 'Bedside SMART on FHIR server', url: config.fhirBaseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [
+      {
+        mode: 'server',
+        ...(options.security ? { security: options.security } : {}),
+        resource: resources,
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
+        ...(systemOps.length ? { operation: systemOps.map((o) => ({ name: o.name, definition: o.definition })) } : {}),
+      },
+    ],
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * The lean node:http adapter of the FHIR API: HTTP in, FhirRequest through bearer verification
+ * and the route table, FhirResponse out. Express is not on this path (it costs about 5x per
+ * request, see ../shared/NOTES.md); this is also the single place where errors are rendered
+ * as OperationOutcomes.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../access/authenticate.js';
+import { unrestrictedPolicy } from '../access/policy.js';
+import type { FhirApi } from './api.js';
+import type { FhirContext, FhirServices } from './context.js';
+import { FhirError, badRequest, internalErrorOutcome, notAcceptable, tooLarge, unsupportedMediaType } from './errors.js';
+import type { FhirBody, FhirRequest, FhirResponse, HttpMethod } from './request.js';
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json']);
+const MAX_JSON_DEPTH = 64;
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+export interface FhirHttpOptions {
+  api: FhirApi;
+  services: FhirServices;
+  authenticator: Authenticator;
+  logger: Logger;
+  /** Path prefix of the FHIR base on this server, e.g. `/fhir`. */
+  mountPath: string;
+}
+
+/** Returns the request listener for everything under `mountPath`. */
+export function createFhirHttpHandler(options: FhirHttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    void handle(options, req, res);
+  };
+}
+
+async function handle(options: FhirHttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const requestId = (typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID());
+  const started = performance.now();
+  let status = 500;
+  try {
+    applyCors(req, res);
+    if (req.method === 'OPTIONS') {
+      status = 204;
+      res.writeHead(204, { 'content-length': '0' }).end();
+      return;
+    }
+    const request = await toFhirRequest(options, req);
+    const match = options.api.match(request);
+    request.params = match.params;
+    const policy = match.public || !options.services.config.enforcement
+      ? unrestrictedPolicy
+      : await options.authenticator.authenticate(request.headers.authorization);
+    const context: FhirContext = {
+      services: options.services,
+      store: options.services.guard(options.services.store, policy),
+      policy,
+      requestId,
+      inTransaction: false,
+    };
+    const response = await match.handler(context, request);
+    status = response.status;
+    send(res, request, response, requestId);
+  } catch (error) {
+    status = error instanceof FhirError ? error.status : 500;
+    sendError(options.logger, req, res, error, requestId);
+  } finally {
+    if (options.logger.isLevelEnabled('debug')) {
+      options.logger.debug({ requestId, method: req.method, url: redactUrl(req.url), status, ms: Math.round(performance.now() - started) }, 'fhir request');
+    }
+  }
+}
+
+async function toFhirRequest(options: FhirHttpOptions, req: IncomingMessage): Promise<FhirRequest> {
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (!METHODS.has(method)) throw new FhirError(405, 'not-supported', `HTTP method ${method.slice(0, 20)} is not used by FHIR`);
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath.slice(options.mountPath.length)).replace(/^\/+|\/+$/g, '');
+  } catch {
+    throw badRequest('The URL path is not valid percent-encoding');
+  }
+  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  checkFormat(query, req.headers.accept);
+  const headers = req.headers as Record<string, string | undefined>;
+  const request: FhirRequest = { method: method as HttpMethod, path, query, headers, body: undefined, params: {} };
+  if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+    const raw = await readBody(req, options.services.config.bodyLimitBytes);
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (raw.length > 0) {
+      if (contentType === 'application/x-www-form-urlencoded' && method === 'POST' && path.endsWith('_search')) {
+        request.form = new URLSearchParams(raw.toString('utf8'));
+      } else if (contentType === '' || JSON_TYPES.has(contentType)) {
+        request.body = parseJson(raw);
+      } else if (contentType.includes('xml')) {
+        throw unsupportedMediaType('Bedside speaks FHIR JSON only: send application/fhir+json');
+      } else {
+        throw unsupportedMediaType(`Unsupported Content-Type "${contentType.slice(0, 60)}": send application/fhir+json`);
+      }
+    }
+  }
+  return request;
+}
+
+/** `_format` and Accept: JSON only (R4 http.html#mime-type). */
+function checkFormat(query: URLSearchParams, accept: string | undefined): void {
+  const format = query.get('_format');
+  if (format !== null && !['json', 'application/json', 'application/fhir+json', 'text/json'].includes(format.toLowerCase())) {
+    throw notAcceptable(`_format=${format.slice(0, 40)} is not supported; Bedside returns application/fhir+json`);
+  }
+  if (accept && !/json|\*\/\*|application\/\*/i.test(accept)) {
+    throw notAcceptable(`Accept: ${accept.slice(0, 60)} cannot be served; Bedside returns application/fhir+json`);
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(tooLarge(`The request body (${declared} bytes) exceeds the limit of ${limit} bytes (BODY_LIMIT)`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(tooLarge(`The request body exceeds the limit of ${limit} bytes (BODY_LIMIT)`));
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => !failed && resolve(Buffer.concat(chunks, size)));
+    req.on('error', (error) => !failed && reject(error));
+  });
+}
+
+/** JSON.parse with a nesting limit checked first, so hostile depth cannot exhaust the stack. */
+export function parseJson(raw: Buffer | string): unknown {
+  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > MAX_JSON_DEPTH) throw badRequest(`The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+    } else if (c === 125 || c === 93) depth--;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw badRequest(`The body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+  }
+}
+
+function applyCors(req: IncomingMessage, res: ServerResponse): void {
+  // Bearer tokens, not cookies, authorize the FHIR API: any origin may call it without credentials.
+  res.setHeader('access-control-allow-origin', '*');
+  res.setHeader('access-control-expose-headers', 'Location, Content-Location, ETag, Last-Modified, WWW-Authenticate, X-Request-Id, X-Progress, Retry-After, Expires');
+  if (req.method === 'OPTIONS') {
+    res.setHeader('access-control-allow-methods', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+    res.setHeader('access-control-allow-headers', 'Authorization, Content-Type, Accept, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, Prefer, X-Request-Id');
+    res.setHeader('access-control-max-age', '600');
+  }
+}
+
+function bodyText(body: FhirBody, pretty: boolean): string {
+  if ('json' in body && typeof body.json === 'string') {
+    return pretty ? JSON.stringify(JSON.parse(body.json), null, 2) : body.json;
+  }
+  return JSON.stringify(body, null, pretty ? 2 : undefined);
+}
+
+function send(res: ServerResponse, request: FhirRequest, response: FhirResponse, requestId: string): void {
+  const headers: Record<string, string> = { 'x-request-id': requestId, ...response.headers };
+  if (response.body === undefined || response.status === 304) {
+    res.writeHead(response.status, { ...headers, ...(response.status === 204 || response.status === 304 ? {} : { 'content-length': '0' }) }).end();
+    return;
+  }
+  const text = bodyText(response.body, request.query.get('_pretty') === 'true');
+  headers['content-type'] ??= FHIR_JSON;
+  headers['content-length'] = String(Buffer.byteLength(text));
+  res.writeHead(response.status, headers);
+  res.end(request.method === 'HEAD' ? undefined : text);
+}
+
+function sendError(logger: Logger, req: IncomingMessage, res: ServerResponse, error: unknown, requestId: string): void {
+  let status: number;
+  let headers: Record<string, string> = {};
+  let body: string;
+  if (error instanceof FhirError) {
+    status = error.status;
+    headers = error.headers;
+    body = JSON.stringify(error.toOperationOutcome());
+  } else {
+    status = 500;
+    body = JSON.stringify(internalErrorOutcome(requestId));
+    logger.error({ err: error, requestId, method: req.method, url: redactUrl(req.url) }, 'unexpected error in FHIR request');
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { ...headers, 'x-request-id': requestId, 'content-type': FHIR_JSON, 'content-length': String(Buffer.byteLength(body)) });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** URLs may carry tokens in query parameters by mistake; never log their values. */
+function redactUrl(url: string | undefined): string | undefined {
+  return url?.replace(/([?&](?:access_token|token|code|client_secret)=)[^&]*/gi, '$1[redacted]');
+}

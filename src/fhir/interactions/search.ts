@@ -1,0 +1,109 @@
+/**
+ * search at type and system level, `POST _search`, compartment search and `$everything`.
+ * https://hl7.org/fhir/R4/http.html#search and https://hl7.org/fhir/R4/operation-patient-everything.html
+ */
+import type { Condition } from '../../storage/search-index.js';
+import { patientCompartmentConditionForTypes, patientCompartmentTypes } from '../compartments.js';
+import type { FhirContext } from '../context.js';
+import { badRequest, notFound } from '../errors.js';
+import type { FhirRequest, FhirResponse } from '../request.js';
+import { executeSearch, parseRequestSearch, searchsetJson } from '../search-execution.js';
+import { r4ResourceTypes } from '../search/index.js';
+import { assertValidId } from '../validation.js';
+import { parseInstantParam } from './params.js';
+
+/** GET [type]?..., POST [type]/_search */
+export async function searchType(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const type = request.params.type!;
+  context.policy.assertAllowed(type, 'search');
+  const params = mergedParams(request);
+  const search = parseRequestSearch(context, request, type, params);
+  const result = await executeSearch(context, search);
+  return bundleResponse(searchsetJson(context, search, result, type, params));
+}
+
+/** GET [base]?_type=..., POST [base]/_search */
+export async function searchSystem(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const params = mergedParams(request);
+  const search = parseRequestSearch(context, request, undefined, params);
+  for (const type of search.types ?? []) context.policy.assertAllowed(type, 'search');
+  if (!search.types) {
+    context.policy.assertAllowed(undefined, 'search');
+    const allowed = context.policy.allowedTypes('search');
+    if (allowed) search.types = allowed;
+  }
+  const result = await executeSearch(context, search);
+  return bundleResponse(searchsetJson(context, search, result, '', params));
+}
+
+/** GET Patient/[id]/[type] (and Patient/[id]/* ): a search within the patient's compartment. */
+export async function compartmentSearch(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const { type: compartment, id, compartmentType } = request.params;
+  if (compartment !== 'Patient') throw notFound(`Compartment searches are supported for Patient; ${compartment} has no compartment here`);
+  assertValidId(id!);
+  const types = compartmentType === '*' ? compartmentTypesAllowed(context) : [compartmentType!];
+  if (compartmentType !== '*') {
+    if (!r4ResourceTypes().includes(compartmentType!)) throw notFound(`Unknown resource type "${compartmentType}"`);
+    if (!patientCompartmentTypes().includes(compartmentType!)) {
+      throw badRequest(`${compartmentType} is not in the Patient compartment (https://hl7.org/fhir/R4/compartmentdefinition-patient.html)`);
+    }
+    context.policy.assertAllowed(compartmentType, 'search');
+  }
+  const params = mergedParams(request);
+  const search = parseRequestSearch(context, request, compartmentType === '*' ? undefined : compartmentType, params);
+  search.types = types;
+  const result = await executeSearch(context, search, patientCompartmentConditionForTypes(types, id!));
+  return bundleResponse(searchsetJson(context, search, result, request.path, params));
+}
+
+/**
+ * Patient/[id]/$everything: the patient, everything in their compartment, and the resources
+ * those reference (practitioners, organizations, medications ...), paged; `_since`, `_type`, `_count`.
+ */
+export async function patientEverything(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const id = request.params.id!;
+  assertValidId(id);
+  context.policy.assertAllowed('Patient', 'read');
+  const patient = await context.store.read('Patient', id);
+  if (!patient || patient.deleted) throw notFound(`Patient/${id} is not known`);
+  const params = mergedParams(request);
+  for (const name of params.keys()) {
+    if (!['_since', '_type', '_count', '_cursor', '_format', '_pretty', 'start', 'end'].includes(name)) {
+      throw badRequest(`Unknown parameter "${name.slice(0, 60)}" for $everything (supported: _since, _type, _count)`);
+    }
+  }
+  let types = ['Patient', ...compartmentTypesAllowed(context)];
+  const typeParam = params.get('_type');
+  if (typeParam) {
+    const asked = typeParam.split(',').map((t) => t.trim());
+    for (const t of asked) if (!r4ResourceTypes().includes(t)) throw badRequest(`_type: unknown resource type "${t.slice(0, 60)}"`);
+    types = types.filter((t) => asked.includes(t));
+  }
+  const filters: Condition[] = [patientCompartmentConditionForTypes(types, id)];
+  const since = params.get('_since');
+  if (since) filters.push({ op: 'lastUpdated', where: [{ cmp: 'ge', value: parseInstantParam('_since', since).low }] });
+  const searchParams = new URLSearchParams();
+  for (const name of ['_count', '_cursor']) if (params.get(name)) searchParams.set(name, params.get(name)!);
+  const search = parseRequestSearch(context, request, undefined, searchParams);
+  search.types = types;
+  search.include = [{ sourceType: '*', param: '*', iterate: false }];
+  const result = await executeSearch(context, search, { op: 'and', of: filters });
+  return bundleResponse(searchsetJson(context, search, result, request.path, params));
+}
+
+function compartmentTypesAllowed(context: FhirContext): string[] {
+  const allowed = context.policy.allowedTypes('search');
+  return patientCompartmentTypes().filter((t) => !allowed || allowed.includes(t));
+}
+
+function bundleResponse(json: string): FhirResponse {
+  return { status: 200, headers: {}, body: { json } };
+}
+
+/** Query string and (for POST _search) the form body, as one parameter list. */
+export function mergedParams(request: FhirRequest): URLSearchParams {
+  if (!request.form) return request.query;
+  const merged = new URLSearchParams(request.query);
+  for (const [k, v] of request.form) merged.append(k, v);
+  return merged;
+}

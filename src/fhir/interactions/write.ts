@@ -1,0 +1,181 @@
+/**
+ * create, update, patch and delete, with their conditional forms.
+ * https://hl7.org/fhir/R4/http.html#create (and #update, #patch, #delete, #ccreate, #cond-update, #cdelete)
+ */
+import type { Resource } from 'fhir/r4';
+import fastJsonPatch from 'fast-json-patch';
+import { randomUUID } from 'node:crypto';
+import type { StoredVersion } from '../../storage/resource-store.js';
+import { badRequest, gone, informational, invalidResource, methodNotAllowed, multipleMatches, notFound, unsupportedMediaType } from '../errors.js';
+import type { FhirContext } from '../context.js';
+import { header, preferences, type FhirRequest, type FhirResponse } from '../request.js';
+import { assertValidId, validateForWrite } from '../validation.js';
+import { findMatches } from './conditional.js';
+import { parseETag, versionHeaders, writeResponse } from './respond.js';
+
+/** POST [type]: server-assigned id; If-None-Exist makes it conditional. */
+export async function create(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const type = request.params.type!;
+  context.policy.assertAllowed(type, 'create');
+  const resource = validateForWrite(request.body, type);
+  const ifNoneExist = header(request, 'if-none-exist');
+  if (ifNoneExist !== undefined) {
+    const matches = await findMatches(context, type, ifNoneExist);
+    if (matches.length > 1) throw multipleMatches(`If-None-Exist "${ifNoneExist}" matches ${matches.length} ${type} resources`);
+    if (matches.length === 1) return existingResponse(context, request, matches[0]!);
+  }
+  const id = randomUUID();
+  const version = await putResource(context, { ...resource, id } as Resource, 'POST', { mustBeNew: true });
+  return writeResponse(context, request, version, 201, `Created ${type}/${id}`);
+}
+
+/** PUT [type]/[id]: update, or create with the client's id (update-as-create). */
+export async function update(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const type = request.params.type!;
+  const id = request.params.id!;
+  assertValidId(id);
+  context.policy.assertAllowed(type, 'update');
+  const resource = validateForWrite(request.body, type);
+  if (resource.id === undefined) throw invalidResource(`The ${type} in the body has no id; it must be "${id}" (R4 http.html#update)`);
+  if (resource.id !== id) throw badRequest(`The id in the body ("${resource.id}") does not match the URL ("${id}")`);
+  const ifMatch = header(request, 'if-match');
+  const { version, created } = await putResourceWithOutcome(context, resource, 'PUT', ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) });
+  return writeResponse(context, request, version, created ? 201 : 200, created ? `Created ${type}/${id}` : `Updated ${type}/${id}`);
+}
+
+/** PUT [type]?criteria: update the single match, create when none (R4 #cond-update). */
+export async function conditionalUpdate(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const type = request.params.type!;
+  context.policy.assertAllowed(type, 'update');
+  const resource = validateForWrite(request.body, type);
+  const matches = await findMatches(context, type, request.query.toString());
+  if (matches.length > 1) throw multipleMatches(`The criteria match ${matches.length} ${type} resources; be more specific`);
+  const match = matches[0];
+  let id: string;
+  if (match) {
+    if (resource.id !== undefined && resource.id !== match.id) {
+      throw badRequest(`The id in the body ("${resource.id}") is not the id of the matching resource ("${match.id}")`);
+    }
+    id = match.id;
+  } else {
+    context.policy.assertAllowed(type, 'create');
+    id = resource.id ?? randomUUID();
+  }
+  const ifMatch = header(request, 'if-match');
+  const { version, created } = await putResourceWithOutcome(context, { ...resource, id } as Resource, 'PUT', ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) });
+  return writeResponse(context, request, version, created ? 201 : 200, created ? `Created ${type}/${id}` : `Updated ${type}/${id}`);
+}
+
+/** PATCH [type]/[id] (or ?criteria) with a JSON Patch document (RFC 6902). */
+export async function patch(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const type = request.params.type!;
+  context.policy.assertAllowed(type, 'update');
+  let current: StoredVersion | undefined;
+  if (request.params.id !== undefined) {
+    assertValidId(request.params.id);
+    current = await context.store.read(type, request.params.id);
+  } else {
+    const matches = await findMatches(context, type, request.query.toString());
+    if (matches.length > 1) throw multipleMatches(`The criteria match ${matches.length} ${type} resources; be more specific`);
+    current = matches[0];
+  }
+  if (!current) throw notFound(`${type}/${request.params.id ?? '?'} is not known`);
+  if (current.deleted) throw gone(`${type}/${current.id} was deleted`);
+  const contentType = (header(request, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!request.fromBundle && contentType !== 'application/json-patch+json') {
+    throw unsupportedMediaType('PATCH takes a JSON Patch document with Content-Type application/json-patch+json');
+  }
+  const operations = request.fromBundle ? decodeBundlePatch(request.body) : request.body;
+  const patched = applyJsonPatch(current.resource!, operations);
+  const resource = validateForWrite(patched, type);
+  if (resource.id !== current.id) throw badRequest('A patch must not change the resource id');
+  const ifMatch = header(request, 'if-match');
+  const { version } = await putResourceWithOutcome(context, resource, 'PATCH', { ifMatch: ifMatch === undefined ? current.versionId : parseETag(ifMatch) });
+  return writeResponse(context, request, version, 200, `Patched ${type}/${current.id}`);
+}
+
+/** DELETE [type]/[id]: versioned delete; deleting what is absent or already deleted is fine (R4 #delete). */
+export async function remove(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const type = request.params.type!;
+  const id = request.params.id!;
+  assertValidId(id);
+  context.policy.assertAllowed(type, 'delete');
+  const ifMatch = header(request, 'if-match');
+  const deleted = await context.store.delete({ resourceType: type, id, ...(ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) }) });
+  return deleteResponse(request, deleted ? `Deleted ${type}/${id}` : `${type}/${id} did not exist or was already deleted`, deleted);
+}
+
+/** DELETE [type]?criteria: deletes the single match (multiple matches are refused: 412). */
+export async function conditionalDelete(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const type = request.params.type!;
+  context.policy.assertAllowed(type, 'delete');
+  if ([...request.query.keys()].filter((k) => !k.startsWith('_format')).length === 0) {
+    throw methodNotAllowed('DELETE on a type needs search criteria (conditional delete); deleting every resource of a type is not supported');
+  }
+  const matches = await findMatches(context, type, request.query.toString());
+  if (matches.length > 1) throw multipleMatches(`The criteria match ${matches.length} ${type} resources; conditional delete deletes one at most`);
+  const match = matches[0];
+  if (!match) return deleteResponse(request, 'No resource matched the criteria; nothing was deleted', undefined);
+  const deleted = await context.store.delete({ resourceType: type, id: match.id });
+  return deleteResponse(request, `Deleted ${type}/${match.id}`, deleted);
+}
+
+function deleteResponse(request: FhirRequest, message: string, deleted: StoredVersion | undefined): FhirResponse {
+  const headers = deleted ? { etag: versionHeaders(deleted).etag! } : ({} as Record<string, string>);
+  if (preferences(request).return === 'minimal') return { status: 204, headers };
+  return { status: 200, headers, body: informational(message) };
+}
+
+/** Validated resource → index rows → guarded store. */
+export async function putResource(
+  context: FhirContext,
+  resource: Resource,
+  method: 'POST' | 'PUT' | 'PATCH',
+  options: { ifMatch?: string; mustBeNew?: boolean } = {},
+): Promise<StoredVersion> {
+  return (await putResourceWithOutcome(context, resource, method, options)).version;
+}
+
+async function putResourceWithOutcome(
+  context: FhirContext,
+  resource: Resource,
+  method: 'POST' | 'PUT' | 'PATCH',
+  options: { ifMatch?: string; mustBeNew?: boolean },
+) {
+  const index = context.services.indexer(resource);
+  return context.store.put({ resourceType: resource.resourceType, id: resource.id!, resource, index, method, ...options });
+}
+
+/** An If-None-Exist hit: 200 with the existing resource (R4 #ccreate). */
+function existingResponse(context: FhirContext, request: FhirRequest, existing: StoredVersion): FhirResponse {
+  return writeResponse(context, request, existing, 200, `${existing.resourceType}/${existing.id} already exists (If-None-Exist)`);
+}
+
+function applyJsonPatch(resource: Resource, operations: unknown): unknown {
+  if (!Array.isArray(operations)) throw badRequest('A JSON Patch document is a JSON array of operations (RFC 6902)');
+  const error = fastJsonPatch.validate(operations as fastJsonPatch.Operation[], resource);
+  if (error) throw badRequest(`Invalid JSON Patch: ${error.message.split('\n')[0]} (operation ${Number(error.index) + 1})`);
+  try {
+    return fastJsonPatch.applyPatch(structuredClone(resource), operations as fastJsonPatch.Operation[], true, false).newDocument;
+  } catch (caught) {
+    const e = caught as { name?: string; message?: string };
+    if (e.name === 'TEST_OPERATION_FAILED' || e.name?.endsWith('ERROR') || e.name === 'JsonPatchError') {
+      throw badRequest(`JSON Patch could not be applied: ${String(e.message).split('\n')[0]}`);
+    }
+    throw badRequest(`JSON Patch could not be applied: ${String(e.message ?? caught).split('\n')[0]}`);
+  }
+}
+
+/** In a Bundle, a JSON Patch travels as a Binary resource with base64 data (R4 http.html#patch). */
+function decodeBundlePatch(body: unknown): unknown {
+  if (Array.isArray(body)) return body;
+  const binary = body as { resourceType?: string; contentType?: string; data?: string };
+  if (binary?.resourceType === 'Binary' && typeof binary.data === 'string') {
+    try {
+      return JSON.parse(Buffer.from(binary.data, 'base64').toString('utf8')) as unknown;
+    } catch {
+      throw badRequest('The Binary in this PATCH entry does not hold a JSON Patch document');
+    }
+  }
+  throw unsupportedMediaType('A PATCH entry in a Bundle needs a Binary resource holding a JSON Patch document (FHIRPath Patch is not supported)');
+}

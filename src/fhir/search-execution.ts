@@ -1,0 +1,168 @@
+/**
+ * Running a parsed search: the page of matches from the (policy-guarded) store, then
+ * `_include` / `_revinclude` (with `:iterate`, bounded), and the searchset Bundle with
+ * `_summary` / `_elements` applied and cursor paging links.
+ * https://hl7.org/fhir/R4/search.html
+ */
+import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
+import type { SearchPage, StoredVersion } from '../storage/resource-store.js';
+import type { Condition, ReferenceEntry } from '../storage/search-index.js';
+import { versionJson } from '../storage/stored-version.js';
+import { bundleJson, pageUrl, withCursor, type BundleEntryJson, type BundleLink } from './bundle-json.js';
+import type { FhirContext } from './context.js';
+import { preferences, type FhirRequest } from './request.js';
+import { applyElements, applySummary } from './projection.js';
+import { getSearchRegistry, parseSearch, type IncludeSpec, type ParsedSearch } from './search/index.js';
+
+/** At most this many resources are added by _include/_revinclude to one page. */
+export const MAX_INCLUDED = 1000;
+/** `:iterate` follows references at most this many levels deep. */
+export const MAX_INCLUDE_DEPTH = 3;
+
+export interface SearchResult {
+  page: SearchPage;
+  included: StoredVersion[];
+  warnings: OperationOutcomeIssue[];
+}
+
+/** Parses a search with the server's options (`Prefer: handling=strict` makes unknown parameters an error). */
+export function parseRequestSearch(context: FhirContext, request: FhirRequest, type: string | undefined, params: URLSearchParams): ParsedSearch {
+  const config = context.services.config;
+  return parseSearch(type, params, {
+    baseUrl: config.fhirBaseUrl,
+    strict: preferences(request).handling === 'strict',
+    maxCount: config.maxPageSize,
+    defaultCount: config.defaultPageSize,
+  });
+}
+
+/** Runs the search and its includes. `extra` is ANDed in (compartments). */
+export async function executeSearch(context: FhirContext, search: ParsedSearch, extra?: Condition): Promise<SearchResult> {
+  const where: Condition = extra ? { op: 'and', of: [search.where, extra] } : search.where;
+  const countOnly = search.summary === 'count' || search.count === 0;
+  const page = await context.store.search({
+    ...(search.types ? { types: search.types } : {}),
+    where,
+    sort: search.sort,
+    limit: countOnly ? 0 : search.count,
+    ...(search.cursor ? { cursor: search.cursor } : {}),
+    total: countOnly ? 'accurate' : (search.total ?? 'none'),
+  });
+  const warnings = [...search.warnings];
+  const included = countOnly ? [] : await resolveIncludes(context, page.resources, search.include, search.revinclude, warnings);
+  return { page, included, warnings };
+}
+
+async function resolveIncludes(
+  context: FhirContext,
+  matches: StoredVersion[],
+  include: IncludeSpec[],
+  revinclude: IncludeSpec[],
+  warnings: OperationOutcomeIssue[],
+): Promise<StoredVersion[]> {
+  if (include.length === 0 && revinclude.length === 0) return [];
+  const seen = new Set(matches.map(key));
+  const included: StoredVersion[] = [];
+  let frontier = matches;
+  for (let depth = 0; depth < MAX_INCLUDE_DEPTH && frontier.length > 0; depth++) {
+    const includes = depth === 0 ? include : include.filter((s) => s.iterate);
+    const revincludes = depth === 0 ? revinclude : revinclude.filter((s) => s.iterate);
+    if (includes.length === 0 && revincludes.length === 0) break;
+    const found: StoredVersion[] = [];
+    for (const spec of includes) found.push(...(await forwardIncludes(context, frontier, spec)));
+    for (const spec of revincludes) found.push(...(await reverseIncludes(context, frontier, spec)));
+    const fresh: StoredVersion[] = [];
+    for (const version of found) {
+      const k = key(version);
+      if (seen.has(k) || version.deleted) continue;
+      seen.add(k);
+      fresh.push(version);
+      if (included.length + fresh.length >= MAX_INCLUDED) break;
+    }
+    included.push(...fresh);
+    if (included.length >= MAX_INCLUDED) {
+      warnings.push({ severity: 'warning', code: 'too-costly', diagnostics: `_include/_revinclude stopped at ${MAX_INCLUDED} resources for this page; use a smaller _count` });
+      break;
+    }
+    frontier = fresh;
+  }
+  return included;
+}
+
+/** `_include=Source:param[:Target]`: the resources that the page's references point at. */
+async function forwardIncludes(context: FhirContext, from: StoredVersion[], spec: IncludeSpec): Promise<StoredVersion[]> {
+  const targets = new Map<string, { resourceType: string; id: string }>();
+  for (const version of from) {
+    if (spec.sourceType !== '*' && version.resourceType !== spec.sourceType) continue;
+    const resource = version.resource;
+    if (!resource) continue;
+    for (const row of context.services.indexer(resource)) {
+      if (row.table !== 'reference' || (spec.param !== '*' && row.param !== spec.param)) continue;
+      const ref = row as ReferenceEntry;
+      if (!ref.targetType || !ref.targetId) continue;
+      if (spec.targetType && ref.targetType !== spec.targetType) continue;
+      targets.set(`${ref.targetType}/${ref.targetId}`, { resourceType: ref.targetType, id: ref.targetId });
+    }
+  }
+  if (targets.size === 0) return [];
+  // Types the token cannot read are left out silently: an include never widens access.
+  const readable = context.policy.allowedTypes('read');
+  const allowed = [...targets.values()].filter((t) => !readable || readable.includes(t.resourceType));
+  return context.store.readMany(allowed.slice(0, MAX_INCLUDED));
+}
+
+/** `_revinclude=Source:param[:Target]`: resources of Source whose `param` references the page. */
+async function reverseIncludes(context: FhirContext, to: StoredVersion[], spec: IncludeSpec): Promise<StoredVersion[]> {
+  if (spec.sourceType === '*') return [];
+  const allowedTypes = context.policy.allowedTypes('search');
+  if (allowedTypes && !allowedTypes.includes(spec.sourceType)) return [];
+  const refs = to.filter((v) => !spec.targetType || v.resourceType === spec.targetType).map((v) => `${v.resourceType}/${v.id}`);
+  if (refs.length === 0) return [];
+  const params = spec.param === '*'
+    ? getSearchRegistry().paramsFor(spec.sourceType).filter((p) => p.type === 'reference').map((p) => p.code)
+    : [spec.param];
+  const rows: Condition[] = params.map((param) => ({ op: 'row', table: 'reference', param, where: [{ field: 'value', cmp: 'in', value: refs }] }));
+  if (rows.length === 0) return [];
+  const page = await context.store.search({ types: [spec.sourceType], where: rows.length === 1 ? rows[0]! : { op: 'or', of: rows }, sort: [], limit: MAX_INCLUDED });
+  return page.resources;
+}
+
+function key(version: StoredVersion): string {
+  return `${version.resourceType}/${version.id}`;
+}
+
+/** The searchset Bundle of a search result. */
+export function searchsetJson(context: FhirContext, search: ParsedSearch, result: SearchResult, path: string, params: URLSearchParams): string {
+  const base = context.services.config.fhirBaseUrl;
+  const linkParams = new URLSearchParams(params);
+  linkParams.delete('_cursor');
+  if (search.cursor) linkParams.append('_cursor', search.cursor);
+  const links: BundleLink[] = [{ relation: 'self', url: pageUrl(base, path, linkParams) }];
+  if (result.page.next) links.push({ relation: 'next', url: pageUrl(base, path, withCursor(params, result.page.next)) });
+  if (result.page.previous) links.push({ relation: 'previous', url: pageUrl(base, path, withCursor(params, result.page.previous)) });
+  let total = result.page.total;
+  // A first page with no next page holds every match: its total is known for free.
+  if (total === undefined && !search.cursor && !result.page.next && search.total !== 'none') total = result.page.resources.length;
+  const entries: BundleEntryJson[] = [
+    ...result.page.resources.map((v) => entry(base, v, 'match', search)),
+    ...result.included.map((v) => entry(base, v, 'include', search)),
+  ];
+  if (result.warnings.length) {
+    entries.push({
+      resourceJson: JSON.stringify({ resourceType: 'OperationOutcome', issue: result.warnings }),
+      rest: { search: { mode: 'outcome' } },
+    });
+  }
+  return bundleJson('searchset', { ...(total !== undefined ? { total } : {}), links, entries });
+}
+
+function entry(base: string, version: StoredVersion, mode: 'match' | 'include', search: ParsedSearch): BundleEntryJson {
+  let json = versionJson(version)!;
+  if (search.elements?.length || (search.summary && search.summary !== 'false' && search.summary !== 'count')) {
+    let resource = version.resource as Resource;
+    if (search.summary && search.summary !== 'false') resource = applySummary(resource, search.summary);
+    if (search.elements?.length && mode === 'match') resource = applyElements(resource, search.elements);
+    json = JSON.stringify(resource);
+  }
+  return { fullUrl: `${base}/${version.resourceType}/${version.id}`, resourceJson: json, rest: { search: { mode } } };
+}

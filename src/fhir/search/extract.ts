@@ -1,0 +1,179 @@
+/**
+ * Index extraction: the search index rows of a resource, one or more per search parameter of its
+ * type, written by the stores beside the resource. Expressions are compiled once per resource
+ * type; simple ones run on the fast evaluator, the rest on FHIRPath.js.
+ *
+ * Not indexed: `special` parameters, `_text`/`_content`/`_query` (no expression), `_id` and
+ * `_lastUpdated` (resource-level columns in the stores), and contained resources.
+ *
+ * https://hl7.org/fhir/R4/search.html#ptypes
+ */
+import type { CompositeComponent, IndexEntry, IndexTable } from '../../storage/search-index.js';
+import { ctxOf } from './element-model.js';
+import { fixExpression, splitUnion } from './expression-text.js';
+import { compileSteps, parseFastPath, resourceItem, type Item } from './fast-path.js';
+import { compileFhirPath } from './fhirpath-eval.js';
+import { CONVERTERS, toComponents, type ValueContext } from './index-values.js';
+import { getSearchRegistry, type SearchParamDef } from './registry.js';
+
+/** Options of {@link extractIndex}. */
+export interface ExtractOptions {
+  /** Our FHIR base URL (no trailing slash): absolute references to it are indexed as `Type/id`. */
+  baseUrl?: string;
+  /**
+   * `fast` (default): the fast evaluator where it applies, FHIRPath.js elsewhere.
+   * `fhirpath`: FHIRPath.js for everything (the reference the fast path is tested against).
+   */
+  engine?: 'fast' | 'fhirpath';
+}
+
+type ValueTable = Exclude<IndexTable, 'composite'>;
+/** Values selected from `focus` (`%resource` is `resource`), each with its model context. */
+type Evaluate = (focus: Item, resource: Item) => Item[];
+
+interface ParamPlan {
+  code: string;
+  table: IndexTable;
+  evaluate: Evaluate;
+  components?: Array<{ table: ValueTable; evaluate: Evaluate }>;
+}
+
+/** Parameters whose values are resource-level columns rather than index rows. */
+const RESOURCE_COLUMNS = new Set(['_id', '_lastUpdated']);
+
+const plans = { fast: new Map<string, ParamPlan[]>(), fhirpath: new Map<string, ParamPlan[]>() };
+
+const isResourceType = (t: string): boolean => getSearchRegistry().isResourceType(t);
+
+function fromFhirPath(expression: string, base: string | undefined): Evaluate {
+  const evaluate = compileFhirPath(expression, isResourceType, base);
+  return (focus, resource) => evaluate(focus.v, resource.v).map((f) => ({ v: f.value, c: ctxOf(f.type, f.path) }));
+}
+
+/**
+ * Compiles an expression. With the fast engine each union part runs on the fast evaluator when
+ * it can and on FHIRPath.js otherwise; `base` makes it relative to elements at that model path.
+ */
+function compileExpression(expression: string, engine: 'fast' | 'fhirpath', base?: string): Evaluate {
+  // Union parts are evaluated separately and concatenated: FHIRPath's `|` also removes items it
+  // deems equal (1e-245 g "equals" 1e-22 g at its decimal precision), which search must not do;
+  // repeated identical rows are removed later, exactly.
+  const parts = splitUnion(fixExpression(expression)).map((part) => {
+    const steps = engine === 'fast' ? parseFastPath(part, base !== undefined, isResourceType) : undefined;
+    return steps ? compileSteps(steps, isResourceType) : fromFhirPath(part, base);
+  });
+  if (parts.length === 1) return parts[0]!;
+  return (focus, resource) => parts.flatMap((p) => p(focus, resource));
+}
+
+function planParam(def: SearchParamDef, type: string, engine: 'fast' | 'fhirpath'): ParamPlan | undefined {
+  const registry = getSearchRegistry();
+  if (!def.table || RESOURCE_COLUMNS.has(def.code)) return undefined;
+  const expression = registry.expressionFor(def, type);
+  if (!expression) return undefined;
+  const plan: ParamPlan = { code: def.code, table: def.table, evaluate: compileExpression(expression, engine) };
+  if (def.table !== 'composite') return plan;
+  const components = registry.componentsOf(def);
+  if (components.length === 0) return undefined;
+  // Components are relative to the composite's elements; their model path is known only at run
+  // time (e.g. `Observation | Observation.component`), so compile per base path on first use.
+  const compiled = components.map((c) => {
+    const table = c.param.table;
+    if (!table || table === 'composite') return undefined;
+    const byBase = new Map<string, Evaluate>();
+    const evaluate: Evaluate = (focus, resource) => {
+      let fn = byBase.get(focus.c.path);
+      if (!fn) byBase.set(focus.c.path, (fn = compileExpression(c.expression, engine, focus.c.path)));
+      return fn(focus, resource);
+    };
+    return { table, evaluate };
+  });
+  if (compiled.some((c) => c === undefined)) return undefined;
+  plan.components = compiled as Array<{ table: ValueTable; evaluate: Evaluate }>;
+  return plan;
+}
+
+function plansFor(type: string, engine: 'fast' | 'fhirpath'): ParamPlan[] {
+  const cache = plans[engine];
+  let list = cache.get(type);
+  if (!list) {
+    const registry = getSearchRegistry();
+    list = registry
+      .paramsFor(type)
+      .map((def) => planParam(def, type, engine))
+      .filter((p): p is ParamPlan => p !== undefined);
+    cache.set(type, list);
+  }
+  return list;
+}
+
+function compositeRows(plan: ParamPlan, root: Item, ctx: ValueContext, out: IndexEntry[]): void {
+  for (const focus of plan.evaluate(root, root)) {
+    const parts: CompositeComponent[][] = [];
+    for (const component of plan.components!) {
+      const values = component.evaluate(focus, root).flatMap((f) => toComponents(component.table, f.c.type, f.v, ctx));
+      if (values.length === 0) break;
+      parts.push(values);
+    }
+    if (parts.length !== plan.components!.length) continue;
+    let combos: CompositeComponent[][] = [[]];
+    for (const values of parts) combos = combos.flatMap((prefix) => values.map((v) => [...prefix, v]));
+    for (const components of combos) out.push({ table: 'composite', param: plan.code, components });
+  }
+}
+
+function rowKey(row: IndexEntry): string {
+  switch (row.table) {
+    case 'string':
+      return `${row.value}\u0000${row.exact}`;
+    case 'token':
+      return `${row.system}\u0000${row.code}\u0000${row.text}\u0000${row.ofType}`;
+    case 'date':
+    case 'number':
+      return `${row.low}\u0000${row.high}`;
+    case 'quantity':
+      return `${row.low}\u0000${row.high}\u0000${row.system}\u0000${row.code}\u0000${row.canonical}`;
+    case 'reference':
+      return `${row.value}\u0000${row.identifierSystem}\u0000${row.identifierValue}`;
+    case 'uri':
+      return row.value;
+    case 'composite':
+      return JSON.stringify(row.components);
+  }
+}
+
+/** Removes repeated rows of one parameter (out[start..]), keeping the first of each. */
+function dedupe(out: IndexEntry[], start: number): void {
+  const seen = new Set<string>();
+  let write = start;
+  for (let read = start; read < out.length; read++) {
+    const key = rowKey(out[read]!);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out[write++] = out[read]!;
+  }
+  out.length = write;
+}
+
+/**
+ * The index rows of `resource`: for every search parameter of its type, the rows of each value
+ * its expression selects (see index-values.ts for the conversions). Unknown resource types give
+ * no rows. Repeated identical rows of one parameter are written once.
+ */
+export function extractIndex(resource: { resourceType: string }, options: ExtractOptions = {}): IndexEntry[] {
+  const type = resource.resourceType;
+  if (!isResourceType(type)) return [];
+  const ctx: ValueContext = { baseUrl: options.baseUrl, isResourceType };
+  const root = resourceItem(resource);
+  const out: IndexEntry[] = [];
+  for (const plan of plansFor(type, options.engine ?? 'fast')) {
+    const start = out.length;
+    if (plan.components) compositeRows(plan, root, ctx, out);
+    else {
+      const convert = CONVERTERS[plan.table as ValueTable];
+      for (const f of plan.evaluate(root, root)) convert(plan.code, f.c.type, f.v, ctx, out);
+    }
+    if (out.length - start > 1) dedupe(out, start);
+  }
+  return out;
+}

@@ -1,0 +1,127 @@
+/**
+ * FHIR R4 search requests compiled into the storage-neutral contract (src/storage/search-index.ts):
+ * criteria become one {@link Condition}, result parameters become sort keys, paging and include
+ * specs. Pure: no I/O, no clock unless `now` is left out.
+ *
+ * https://hl7.org/fhir/R4/search.html
+ */
+import type { Condition, SortKey } from '../../storage/search-index.js';
+import { badRequest } from '../errors.js';
+import { compileCriterion, type CriteriaContext } from './criteria.js';
+import { getSearchRegistry } from './registry.js';
+import { parseCount, parseElements, parseInclude, parseSort, parseSummary, parseTotal, parseTypes } from './result-params.js';
+import type { IncludeSpec, ParsedSearch, SearchOptions, SearchParamsInput, SummaryMode, TotalMode } from './types.js';
+
+/** Result parameters that may appear once. */
+const SINGLE = new Set(['_sort', '_count', '_total', '_summary', '_elements', '_cursor', '_type']);
+/** Parameters about the response format, handled by the HTTP layer. */
+const FORMAT = new Set(['_format', '_pretty']);
+const RESULT = new Set([...SINGLE, ...FORMAT, '_include', '_revinclude']);
+
+/**
+ * Compiles a search on `resourceType` (undefined: a system-level search) with `params` from the
+ * query string or form body. Throws a 400 {@link FhirError} for invalid input: unknown type,
+ * bad values, prefixes, modifiers, or (when `options.strict`) unknown parameters, which are
+ * otherwise ignored and reported in `warnings`.
+ *
+ * https://hl7.org/fhir/R4/search.html
+ * https://hl7.org/fhir/R4/http.html#search (Prefer: handling)
+ */
+export function parseSearch(resourceType: string | undefined, params: SearchParamsInput, options: SearchOptions): ParsedSearch {
+  const registry = getSearchRegistry();
+  if (resourceType !== undefined && !registry.isResourceType(resourceType)) throw badRequest(`Unknown resource type "${resourceType}"`);
+  const entries: Array<readonly [string, string]> = [...params].filter(([name]) => name !== '');
+  const ctx: CriteriaContext = {
+    registry,
+    strict: options.strict,
+    warnings: [],
+    baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    now: options.now ?? Date.now(),
+    isResourceType: (t) => registry.isResourceType(t),
+  };
+
+  const seen = new Set<string>();
+  let types: string[] | undefined = resourceType === undefined ? undefined : [resourceType];
+  let count = options.defaultCount;
+  let total: TotalMode | undefined;
+  let summary: SummaryMode | undefined;
+  let elements: string[] | undefined;
+  let cursor: string | undefined;
+  let sortText: string | undefined;
+  const include: IncludeSpec[] = [];
+  const revinclude: IncludeSpec[] = [];
+  const criteria: Array<readonly [string, string]> = [];
+
+  for (const [name, value] of entries) {
+    const colon = name.indexOf(':');
+    const base = colon < 0 ? name : name.slice(0, colon);
+    const modifier = colon < 0 ? undefined : name.slice(colon + 1);
+    if (!RESULT.has(base) || (base === '_type' && resourceType !== undefined)) {
+      criteria.push([name, value]);
+      continue;
+    }
+    if (base === '_include' || base === '_revinclude') {
+      (base === '_include' ? include : revinclude).push(parseInclude(base, modifier, value, registry));
+      continue;
+    }
+    if (modifier !== undefined) throw badRequest(`The parameter "${base}" takes no modifier`);
+    if (SINGLE.has(base)) {
+      if (seen.has(base)) throw badRequest(`The parameter "${base}" may appear only once`);
+      seen.add(base);
+    }
+    switch (base) {
+      case '_type':
+        types = parseTypes(value, registry);
+        break;
+      case '_count':
+        count = parseCount(value, options.maxCount, ctx.warnings);
+        break;
+      case '_total':
+        total = parseTotal(value);
+        break;
+      case '_summary':
+        summary = parseSummary(value);
+        break;
+      case '_elements':
+        elements = parseElements(value);
+        break;
+      case '_cursor':
+        cursor = value;
+        break;
+      case '_sort':
+        sortText = value;
+        break;
+      // _format and _pretty: the HTTP layer's business.
+    }
+  }
+
+  const scope = types ?? [];
+  const conditions: Condition[] = [];
+  for (const [name, value] of criteria) {
+    const condition = name === '_type' ? ignoreTypeAtTypeLevel(ctx) : compileCriterion(scope, name, value, ctx);
+    if (condition) conditions.push(condition);
+  }
+  const sort: SortKey[] = sortText === undefined ? [] : parseSort(sortText, scope, registry);
+
+  const result: ParsedSearch = {
+    where: conditions.length === 0 ? { op: 'true' } : conditions.length === 1 ? conditions[0]! : { op: 'and', of: conditions },
+    sort,
+    count,
+    include,
+    revinclude,
+    warnings: ctx.warnings,
+  };
+  if (total !== undefined) result.total = total;
+  if (summary !== undefined) result.summary = summary;
+  if (elements !== undefined) result.elements = elements;
+  if (types !== undefined) result.types = types;
+  if (cursor !== undefined) result.cursor = cursor;
+  return result;
+}
+
+/** `_type` only means something at system level; on a type it is an unknown parameter. */
+function ignoreTypeAtTypeLevel(ctx: CriteriaContext): undefined {
+  if (ctx.strict) throw badRequest('_type is only allowed in a system-level search');
+  ctx.warnings.push({ severity: 'warning', code: 'not-supported', diagnostics: '_type is only used in a system-level search; it was ignored' });
+  return undefined;
+}

@@ -1,0 +1,30 @@
+/**
+ * A loader sink that runs transaction Bundles through Bedside's own FHIR API in this process,
+ * with full validation and indexing but no HTTP and no token (seeding, `bedside load` without
+ * --url). It has the unrestricted policy: only trusted tools may use it.
+ */
+import type { Bundle } from 'fhir/r4';
+import { unrestrictedPolicy } from '../access/policy.js';
+import type { FhirApi } from '../fhir/api.js';
+import type { FhirServices } from '../fhir/context.js';
+import { FhirError } from '../fhir/errors.js';
+import type { BundleSink } from './loader.js';
+
+export function inProcessSink(api: FhirApi, services: FhirServices): BundleSink {
+  return {
+    describe: `in-process (${services.config.storage.kind})`,
+    async submit(bundle) {
+      try {
+        const response = await api.dispatch(
+          { services, store: services.store, policy: unrestrictedPolicy, requestId: 'loader', inTransaction: false },
+          { method: 'POST', path: '', query: new URLSearchParams(), headers: { prefer: 'return=minimal' }, body: bundle, params: {} },
+        );
+        const body = response.body && 'json' in response.body ? (JSON.parse(response.body.json as string) as Bundle) : (response.body as Bundle);
+        return body;
+      } catch (error) {
+        if (error instanceof FhirError) throw new Error(`${error.status}: ${error.issues[0]?.diagnostics ?? error.message}`);
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * The MongoDB store's document layout.
+ *
+ * `resources` holds one document per (resourceType, id): its current version (live or a
+ * deletion marker) with the index rows of the live version. `history` holds every version.
+ *
+ * - `_id` is an ObjectId made by the writer when the resource is first created. It never
+ *   changes, so it is the internal key that cursors, scans and tie-breaks use (the embedded
+ *   store's `rid`). The FHIR id lives in its own field: CongoDB rejects non-ObjectId `_id`s and
+ *   FHIR ids are only unique per type.
+ * - `json` is the resource's JSON text, not a BSON object: reads hand it to the HTTP response
+ *   unchanged (stored-version.ts), it round-trips exactly, and it is free of BSON's key rules
+ *   (names starting with `$` or holding `.`). Queries never look inside it: they use the rows.
+ * - Index rows live in one top-level array per table (`ix_token: [{p, system, code, ...}]`, `p`
+ *   being the search parameter code). A query tests one row with one `$elemMatch`, never with
+ *   dotted paths across array elements (see filter-compiler.ts).
+ * - `sort` keeps, per (table, field, parameter), the smallest and largest value, computed here
+ *   at write time: sorting on the array fields themselves is wrong on CongoDB and needs a
+ *   per-document min/max on MongoDB anyway (R4 search: ascending sorts by the smallest value).
+ * - `versionId` 0 marks a create placeholder (see resource-store.ts): never visible to readers.
+ */
+import type { ObjectId } from 'mongodb';
+import type { StoredVersion } from '../resource-store.js';
+import type { CompositeComponent, IndexEntry, IndexField, IndexTable } from '../search-index.js';
+import { LazyVersion, toInstant } from '../stored-version.js';
+
+export type Method = StoredVersion['method'];
+
+/** One index row as stored: the entry without `table`, with `param` as `p`, nulls left out. */
+export type IndexRow = Record<string, unknown> & { p: string };
+
+export interface ResourceDoc {
+  _id: ObjectId;
+  resourceType: string;
+  id: string;
+  /** 1, 2, ...; 0 for a create placeholder. */
+  versionId: number;
+  /** Epoch ms. */
+  lastUpdated: number;
+  deleted: boolean;
+  method: Method;
+  /** The resource JSON (with meta stamped); null for deletions and placeholders. */
+  json: string | null;
+  /** Sort values per {@link sortKeyName}; absent when the resource has no rows. */
+  sort?: Record<string, { min: string | number; max: string | number }>;
+  ix_string?: IndexRow[];
+  ix_token?: IndexRow[];
+  ix_date?: IndexRow[];
+  ix_number?: IndexRow[];
+  ix_quantity?: IndexRow[];
+  ix_reference?: IndexRow[];
+  ix_uri?: IndexRow[];
+  ix_composite?: IndexRow[];
+}
+
+/** One version in `history`; `_id` orders versions written in the same millisecond. */
+export interface HistoryDoc {
+  _id: ObjectId;
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: number;
+  deleted: boolean;
+  method: Method;
+  json: string | null;
+}
+
+/** Fields each table's rows have (composite rows have them per component, `c0` ... `c2`). */
+export const TABLE_FIELDS: Record<IndexTable, readonly IndexField[]> = {
+  string: ['value', 'exact'],
+  token: ['system', 'code', 'text', 'ofType'],
+  date: ['low', 'high'],
+  number: ['low', 'high'],
+  quantity: ['low', 'high', 'system', 'code', 'canonical'],
+  reference: ['value', 'targetType', 'targetId', 'identifierSystem', 'identifierValue'],
+  uri: ['value'],
+  composite: ['system', 'code', 'value', 'low', 'high'],
+};
+
+/** Fields holding numbers: their sort values and missing-value sentinels are numeric. */
+export const NUMERIC_FIELDS: ReadonlySet<IndexField> = new Set(['low', 'high', 'canonical']);
+
+/** Name of the top-level array holding a table's rows. */
+export function rowsField(table: IndexTable): `ix_${IndexTable}` {
+  return `ix_${table}`;
+}
+
+/**
+ * Key of a parameter's sort values in `sort`. Parameter codes are escaped so the key never
+ * holds `.` or starts with `$` (both would break MongoDB field paths).
+ */
+export function sortKeyName(table: IndexTable, field: IndexField, param: string): string {
+  return `${table}:${field}:${encodeURIComponent(param).replace(/\./g, '%2E')}`;
+}
+
+const COMPOSITE_PARTS = 3;
+
+/** The `ix_*` arrays and `sort` document for a version's index entries. */
+export function indexFields(entries: readonly IndexEntry[]): Pick<ResourceDoc, `ix_${IndexTable}` | 'sort'> {
+  const fields: Pick<ResourceDoc, `ix_${IndexTable}` | 'sort'> = {};
+  const sort: NonNullable<ResourceDoc['sort']> = {};
+  for (const entry of entries) {
+    const row = toRow(entry);
+    (fields[rowsField(entry.table)] ??= []).push(row);
+    const sortSource = entry.table === 'composite' ? (row.c0 as Record<string, unknown> | undefined) ?? {} : row;
+    for (const field of TABLE_FIELDS[entry.table]) {
+      const value = sortValue(field, sortSource[field]);
+      if (value === undefined) continue;
+      const key = sortKeyName(entry.table, field, entry.param);
+      const current = sort[key];
+      if (!current) {
+        sort[key] = { min: value, max: value };
+      } else {
+        if (compareSortValues(value, current.min) < 0) current.min = value;
+        if (compareSortValues(value, current.max) > 0) current.max = value;
+      }
+    }
+  }
+  if (Object.keys(sort).length > 0) fields.sort = sort;
+  return fields;
+}
+
+function sortValue(field: IndexField, value: unknown): string | number | undefined {
+  if (field === 'canonical') return value === true ? 1 : value === false ? 0 : undefined;
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  return undefined;
+}
+
+/** Orders like MongoDB and SQLite: numbers numerically, strings by code point (UTF-8 bytes). */
+export function compareSortValues(a: string | number, b: string | number): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return compareCodePoints(String(a), String(b));
+}
+
+function compareCodePoints(a: string, b: string): number {
+  // JS `<` compares UTF-16 code units, which puts U+10000.. before U+E000..U+FFFF.
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  for (;;) {
+    const x = ia.next();
+    const y = ib.next();
+    if (x.done || y.done) return x.done && y.done ? 0 : x.done ? -1 : 1;
+    const d = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+}
+
+/** The stored row of an entry: `param` becomes `p`, null/undefined/NaN fields are left out. */
+export function toRow(entry: IndexEntry): IndexRow {
+  const row: IndexRow = { p: entry.param };
+  if (entry.table === 'composite') {
+    for (let i = 0; i < Math.min(entry.components.length, COMPOSITE_PARTS); i++) {
+      row[`c${i}`] = compact(entry.components[i] ?? {});
+    }
+    return row;
+  }
+  const { table, param, ...rest } = entry;
+  void param;
+  Object.assign(row, compact(rest as Record<string, unknown>));
+  // The embedded store keeps `canonical` as NOT NULL DEFAULT 0: a quantity row is canonical or not.
+  if (table === 'quantity') row.canonical = entry.canonical === true;
+  return row;
+}
+
+function compact(values: Record<string, unknown> | CompositeComponent): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value))) continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+/** A version as the port returns it. */
+export function toVersion(doc: Pick<HistoryDoc, 'resourceType' | 'id' | 'versionId' | 'lastUpdated' | 'deleted' | 'method' | 'json'>): StoredVersion {
+  return new LazyVersion(doc.resourceType, doc.id, String(doc.versionId), toInstant(doc.lastUpdated), doc.deleted, doc.method, {
+    json: doc.json ?? undefined,
+  });
+}
+
+/** Fields to fetch when only the version is needed (not the index rows). */
+export const VERSION_PROJECTION = { resourceType: 1, id: 1, versionId: 1, lastUpdated: 1, deleted: 1, method: 1, json: 1 } as const;

@@ -1,0 +1,99 @@
+/**
+ * Sorting and keyset paging for searches and history on MongoDB, mirroring the embedded
+ * store (sqlite/query-compiler.ts): the same sort values, the same missing-value sentinels, the
+ * internal key (`_id`) as the final ascending tie-breaker, and opaque base64url cursors.
+ */
+import { ObjectId, type Document } from 'mongodb';
+import { badRequest } from '../../fhir/errors.js';
+import type { SortKey } from '../search-index.js';
+import { NUMERIC_FIELDS, sortKeyName, TABLE_FIELDS } from './documents.js';
+
+/**
+ * The largest code point: the embedded store's "missing" value for ascending string sorts. It
+ * sorts after every string in MongoDB's (UTF-8 byte) order; in CongoDB's UTF-16 order, strings
+ * starting with U+E000..U+FFFF would sort after it.
+ */
+const MAX_CHAR = String.fromCodePoint(0x10ffff);
+
+/** One column of the sort order, as a field of the (possibly `$addFields`-extended) document. */
+export interface SortColumn {
+  path: string;
+  descending: boolean;
+  /** Expression computing `path` in an `$addFields` stage, for parameter sorts. */
+  compute?: Document;
+}
+
+/**
+ * The sort columns of a search. A parameter sort reads the value precomputed at write time
+ * (documents.ts: the smallest for ascending, the largest for descending) and puts resources
+ * without one last in either direction, with the embedded store's sentinels.
+ */
+export function sortColumns(sort: readonly SortKey[]): SortColumn[] {
+  return sort.map((key, i) => {
+    if (key.by !== 'param') return { path: key.by, descending: key.descending };
+    if (!TABLE_FIELDS[key.table]?.includes(key.field)) throw badRequest(`Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
+    const numeric = NUMERIC_FIELDS.has(key.field);
+    const missing = key.descending ? (numeric ? -9e300 : '') : numeric ? 9e300 : MAX_CHAR;
+    const source = `$sort.${sortKeyName(key.table, key.field, key.param)}.${key.descending ? 'max' : 'min'}`;
+    return { path: `_s${i}`, descending: key.descending, compute: { $ifNull: [source, missing] } };
+  });
+}
+
+/** The `$sort` document: the columns, then `_id` ascending; everything flipped when paging backwards. */
+export function sortSpec(columns: readonly SortColumn[], backwards: boolean): Record<string, 1 | -1> {
+  const spec: Record<string, 1 | -1> = {};
+  for (const c of columns) if (!(c.path in spec)) spec[c.path] = c.descending !== backwards ? -1 : 1;
+  spec._id = backwards ? -1 : 1;
+  return spec;
+}
+
+export interface Cursor {
+  direction: 'after' | 'before';
+  values: Array<string | number>;
+  key: ObjectId;
+}
+
+/** Documents strictly after (or before) the cursor position in the columns' order. */
+export function keysetFilter(columns: readonly SortColumn[], cursor: Cursor): Document {
+  const keys = [...columns.map((c) => ({ path: c.path, descending: c.descending })), { path: '_id', descending: false }];
+  const bound: unknown[] = [...cursor.values, cursor.key];
+  const disjuncts: Document[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const parts: Document[] = [];
+    for (let j = 0; j < i; j++) parts.push({ [keys[j]!.path]: { $eq: bound[j] } });
+    const forward = keys[i]!.descending ? '$lt' : '$gt';
+    const backward = keys[i]!.descending ? '$gt' : '$lt';
+    parts.push({ [keys[i]!.path]: { [cursor.direction === 'after' ? forward : backward]: bound[i] } });
+    disjuncts.push(parts.length === 1 ? parts[0]! : { $and: parts });
+  }
+  return disjuncts.length === 1 ? disjuncts[0]! : { $or: disjuncts };
+}
+
+/** The cursor position of a result document. */
+export function positionOf(doc: Document, columns: readonly SortColumn[]): { values: Array<string | number>; key: ObjectId } {
+  return { values: columns.map((c) => doc[c.path] as string | number), key: doc._id as ObjectId };
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.direction === 'after' ? 'a' : 'b', cursor.values, cursor.key.toHexString()])).toString('base64url');
+}
+
+/** Parses a cursor made by {@link encodeCursor} for a search with `columns` sort values. */
+export function decodeCursor(text: string, columns: number): Cursor {
+  try {
+    const [d, values, key] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown, unknown];
+    if (
+      (d === 'a' || d === 'b') &&
+      Array.isArray(values) &&
+      values.length === columns &&
+      values.every((v) => typeof v === 'string' || typeof v === 'number') &&
+      typeof key === 'string' &&
+      /^[0-9a-f]{24}$/.test(key)
+    ) {
+      return { direction: d === 'a' ? 'after' : 'before', values: values as Array<string | number>, key: new ObjectId(key) };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw badRequest('The paging cursor (_cursor) is not valid for this search; start again from the first page');
+}

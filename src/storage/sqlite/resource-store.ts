@@ -1,0 +1,479 @@
+/**
+ * The embedded ResourceStore on SQLite (see database.ts for connections, locking and
+ * durability, schema.ts for the tables).
+ */
+import type { Statement } from 'better-sqlite3';
+import { badRequest, conflict, preconditionFailed } from '../../fhir/errors.js';
+import type {
+  DeleteRequest,
+  HistoryPage,
+  HistoryRequest,
+  PutRequest,
+  PutResult,
+  ResourceOperations,
+  ResourceStore,
+  ResourceTransaction,
+  SearchPage,
+  SearchRequest,
+  StoredVersion,
+} from '../resource-store.js';
+import type { Condition, IndexEntry, IndexTable } from '../search-index.js';
+import { LazyVersion, stampMeta, toInstant } from '../stored-version.js';
+import type { Connection, SqliteDatabase } from './database.js';
+import { ParamKeys } from './param-keys.js';
+import { ConditionCompiler, keysetCondition, type Sql } from './query-compiler.js';
+import { INDEX_COLUMNS, migrate } from './schema.js';
+
+interface ResourceRow {
+  rid: number;
+  type: string;
+  id: string;
+  version: number;
+  vid: number;
+  last_updated: number;
+  deleted: number;
+}
+
+interface VersionRow {
+  vid: number;
+  rid: number;
+  type: string;
+  id: string;
+  version: number;
+  last_updated: number;
+  method: string;
+  json: string | null;
+}
+
+const INDEX_TABLES = Object.keys(INDEX_COLUMNS) as IndexTable[];
+/** Rows per multi-row INSERT (SQLite binds at most 32766 parameters; composite rows have 18). */
+const INSERT_CHUNK = 64;
+const insertSqlCache = new Map<string, string>();
+
+function insertSql(table: IndexTable, rows: number): string {
+  const key = `${table}:${rows}`;
+  let sql = insertSqlCache.get(key);
+  if (!sql) {
+    const columns = ['rid', 'pk', 'n', ...INDEX_COLUMNS[table]];
+    const tuple = `(${columns.map(() => '?').join(', ')})`;
+    sql = `INSERT OR IGNORE INTO idx_${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => tuple).join(', ')}`;
+    insertSqlCache.set(key, sql);
+  }
+  return sql;
+}
+const BULK_BATCH = 500;
+
+/** Prepared statements per connection, keyed by SQL text; bounded so generated SQL cannot grow it forever. */
+class StatementCache {
+  #cache = new Map<string, Statement>();
+  constructor(
+    private readonly db: Connection,
+    private readonly limit = 1000,
+  ) {}
+  get(sql: string): Statement {
+    let stmt = this.#cache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      if (this.#cache.size >= this.limit) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(sql, stmt);
+    }
+    return stmt;
+  }
+}
+
+export class SqliteResourceStore implements ResourceStore {
+  readonly #keys: ParamKeys;
+  readonly #readOps: SqliteOperations;
+  readonly #writeOps: SqliteOperations;
+
+  constructor(private readonly database: SqliteDatabase) {
+    migrate(database.writer);
+    this.#keys = new ParamKeys(database.reader);
+    database.onRollback(() => this.#keys.forget());
+    this.#readOps = new SqliteOperations(database.reader, new StatementCache(database.reader), this.#keys, database);
+    this.#writeOps = new SqliteOperations(database.writer, new StatementCache(database.writer), this.#keys, database);
+  }
+
+  // Reads outside transactions use the read connection: committed data only.
+  // `async` so that errors (e.g. a bad cursor) reject the promise instead of throwing synchronously.
+  async read(type: string, id: string) {
+    return this.#readOps.readSync(type, id);
+  }
+  async readMany(refs: Array<{ resourceType: string; id: string }>) {
+    return this.#readOps.readManySync(refs);
+  }
+  async vread(type: string, id: string, versionId: string) {
+    return this.#readOps.vreadSync(type, id, versionId);
+  }
+  async search(request: SearchRequest) {
+    return this.#readOps.searchSync(request);
+  }
+  async history(request: HistoryRequest) {
+    return this.#readOps.historySync(request);
+  }
+
+  put(request: PutRequest): Promise<PutResult> {
+    return this.database.write(() => this.#writeOps.putSync(request));
+  }
+  delete(request: DeleteRequest): Promise<StoredVersion | undefined> {
+    return this.database.write(() => this.#writeOps.deleteSync(request));
+  }
+
+  transaction<T>(work: (tx: ResourceTransaction) => Promise<T>): Promise<T> {
+    return this.database.writeTransaction(() => work(this.#writeOps));
+  }
+
+  async bulkPut(requests: PutRequest[]): Promise<PutResult[]> {
+    const results: PutResult[] = [];
+    for (let start = 0; start < requests.length; start += BULK_BATCH) {
+      const batch = requests.slice(start, start + BULK_BATCH);
+      const done = await this.database.writeTransaction(() => batch.map((r) => this.#writeOps.putSync(r)));
+      results.push(...done);
+    }
+    return results;
+  }
+
+  async countByType(): Promise<Record<string, number>> {
+    const rows = this.database.reader
+      .prepare('SELECT type, count(*) AS n FROM resources WHERE deleted = 0 GROUP BY type ORDER BY type')
+      .all() as Array<{ type: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.type, r.n]));
+  }
+
+  async *scan(request: { resourceType: string; where?: Condition; since?: number; batchSize?: number }): AsyncIterable<StoredVersion> {
+    let after = 0;
+    const batchSize = request.batchSize ?? 1000;
+    for (;;) {
+      const batch = this.#readOps.scanBatchSync(request.resourceType, request.where, request.since, after, batchSize);
+      for (const version of batch.versions) yield version;
+      if (batch.versions.length < batchSize) return;
+      after = batch.lastRid;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.database.close();
+  }
+}
+
+/** The store's operations on one connection (the reader, or the writer for writes and transactions). */
+class SqliteOperations implements ResourceOperations {
+  constructor(
+    private readonly db: Connection,
+    private readonly statements: StatementCache,
+    private readonly keys: ParamKeys,
+    private readonly database: SqliteDatabase,
+  ) {}
+
+  async read(type: string, id: string) {
+    return this.readSync(type, id);
+  }
+  async readMany(refs: Array<{ resourceType: string; id: string }>) {
+    return this.readManySync(refs);
+  }
+  async vread(type: string, id: string, versionId: string) {
+    return this.vreadSync(type, id, versionId);
+  }
+  async search(request: SearchRequest) {
+    return this.searchSync(request);
+  }
+  async history(request: HistoryRequest) {
+    return this.historySync(request);
+  }
+  async put(request: PutRequest) {
+    return this.putSync(request);
+  }
+  async delete(request: DeleteRequest) {
+    return this.deleteSync(request);
+  }
+
+  readSync(type: string, id: string): StoredVersion | undefined {
+    const row = this.statements
+      .get(
+        'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json ' +
+          'FROM resources r JOIN versions v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?',
+      )
+      .get(type, id) as VersionRow | undefined;
+    return row && toVersion(row);
+  }
+
+  readManySync(refs: Array<{ resourceType: string; id: string }>): StoredVersion[] {
+    if (refs.length === 0) return [];
+    const rows = this.statements
+      .get(
+        'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json ' +
+          'FROM json_each(?) j JOIN resources r ON r.type = json_extract(j.value, \'$[0]\') AND r.id = json_extract(j.value, \'$[1]\') ' +
+          'JOIN versions v ON v.vid = r.vid WHERE r.deleted = 0',
+      )
+      .all(JSON.stringify(refs.map((r) => [r.resourceType, r.id]))) as VersionRow[];
+    return rows.map(toVersion);
+  }
+
+  vreadSync(type: string, id: string, versionId: string): StoredVersion | undefined {
+    if (!/^\d{1,15}$/.test(versionId)) return undefined;
+    const row = this.statements
+      .get(
+        'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json ' +
+          'FROM resources r JOIN versions v ON v.rid = r.rid AND v.version = ? WHERE r.type = ? AND r.id = ?',
+      )
+      .get(Number(versionId), type, id) as VersionRow | undefined;
+    return row && toVersion(row);
+  }
+
+  putSync(request: PutRequest): PutResult {
+    this.#assertWriter();
+    const current = this.statements
+      .get('SELECT rid, type, id, version, vid, last_updated, deleted FROM resources WHERE type = ? AND id = ?')
+      .get(request.resourceType, request.id) as ResourceRow | undefined;
+    if (current && request.mustBeNew) throw conflict(`${request.resourceType}/${request.id} already exists`);
+    if (request.ifMatch !== undefined) {
+      if (!current || current.deleted) {
+        throw preconditionFailed(`If-Match: ${request.resourceType}/${request.id} has no current version to match`);
+      }
+      if (String(current.version) !== request.ifMatch) {
+        throw preconditionFailed(`If-Match: version ${request.ifMatch} is not the current version (${current.version}) of ${request.resourceType}/${request.id}`);
+      }
+    }
+    const version = current ? current.version + 1 : 1;
+    const now = Math.max(Date.now(), current ? current.last_updated : 0);
+    const stamped = stampMeta(request.resource, String(version), toInstant(now));
+    const json = JSON.stringify(stamped);
+
+    let rid: number;
+    if (current) {
+      rid = current.rid;
+      const vid = this.#insertVersion(rid, request.resourceType, request.id, version, now, request.method, json);
+      this.statements.get('UPDATE resources SET version = ?, vid = ?, last_updated = ?, deleted = 0 WHERE rid = ?').run(version, vid, now, rid);
+      this.#deleteIndex(rid);
+    } else {
+      rid = Number(
+        this.statements
+          .get('INSERT INTO resources (type, id, version, vid, last_updated, deleted) VALUES (?, ?, ?, 0, ?, 0)')
+          .run(request.resourceType, request.id, version, now).lastInsertRowid,
+      );
+      const vid = this.#insertVersion(rid, request.resourceType, request.id, version, now, request.method, json);
+      this.statements.get('UPDATE resources SET vid = ? WHERE rid = ?').run(vid, rid);
+    }
+    this.#insertIndex(rid, request.resourceType, request.index);
+    const stored = new LazyVersion(request.resourceType, request.id, String(version), toInstant(now), false, request.method, { json, resource: stamped });
+    return { version: stored, created: !current || current.deleted === 1 };
+  }
+
+  deleteSync(request: DeleteRequest): StoredVersion | undefined {
+    this.#assertWriter();
+    const current = this.statements
+      .get('SELECT rid, type, id, version, vid, last_updated, deleted FROM resources WHERE type = ? AND id = ?')
+      .get(request.resourceType, request.id) as ResourceRow | undefined;
+    if (request.ifMatch !== undefined && (!current || current.deleted || String(current.version) !== request.ifMatch)) {
+      throw preconditionFailed(`If-Match: version ${request.ifMatch} is not the current version of ${request.resourceType}/${request.id}`);
+    }
+    if (!current || current.deleted) return undefined;
+    const version = current.version + 1;
+    const now = Math.max(Date.now(), current.last_updated);
+    const vid = this.#insertVersion(current.rid, request.resourceType, request.id, version, now, 'DELETE', null);
+    this.statements.get('UPDATE resources SET version = ?, vid = ?, last_updated = ?, deleted = 1 WHERE rid = ?').run(version, vid, now, current.rid);
+    this.#deleteIndex(current.rid);
+    return new LazyVersion(request.resourceType, request.id, String(version), toInstant(now), true, 'DELETE', {});
+  }
+
+  searchSync(request: SearchRequest): SearchPage {
+    const compiler = new ConditionCompiler(this.keys, this.db);
+    const where = compiler.compile(request.where, 'r', request.types);
+    const filters: Sql[] = [{ text: 'r.deleted = 0', params: [] }];
+    if (request.types) {
+      if (request.types.length === 0) return { resources: [], ...(request.total && request.total !== 'none' ? { total: 0 } : {}) };
+      filters.push(request.types.length === 1 ? { text: 'r.type = ?', params: [request.types[0]!] } : { text: `r.type IN (${request.types.map(() => '?').join(', ')})`, params: [...request.types] });
+    }
+    if (where.text !== '1') filters.push(where);
+
+    let total: number | undefined;
+    if (request.total === 'accurate' || request.total === 'estimate' || request.limit === 0) {
+      const count = join(filters, ' AND ');
+      total = (this.statements.get(`SELECT count(*) AS n FROM resources r WHERE ${count.text}`).get(...count.params) as { n: number }).n;
+    }
+    if (request.limit === 0) return { resources: [], total: total ?? 0 };
+
+    const sortExpressions = compiler.sortExpressions(request.sort, 'r', request.types);
+    const cursor = request.cursor ? decodeCursor(request.cursor, sortExpressions.length) : undefined;
+    const backwards = cursor?.direction === 'before';
+    const pageFilters = [...filters];
+    if (cursor) pageFilters.push(keysetCondition(sortExpressions, 'r.rid', cursor.values, cursor.rid, cursor.direction));
+
+    const select = sortExpressions.map((e, i) => ({ text: `${e.sql.text} AS s${i}`, params: e.sql.params }));
+    const order = [...sortExpressions.map((e, i) => `s${i} ${e.descending !== backwards ? 'DESC' : 'ASC'}`), `r.rid ${backwards ? 'DESC' : 'ASC'}`];
+    const whereSql = join(pageFilters, ' AND ');
+    const selectSql = join(select, ', ');
+    const sql =
+      `SELECT r.rid, r.vid${select.length ? ', ' + selectSql.text : ''} FROM resources r WHERE ${whereSql.text} ` +
+      `ORDER BY ${order.join(', ')} LIMIT ?`;
+    const rows = this.statements.get(sql).all(...selectSql.params, ...whereSql.params, request.limit + 1) as Array<Record<string, number | string>>;
+
+    const more = rows.length > request.limit;
+    const pageRows = rows.slice(0, request.limit);
+    if (backwards) pageRows.reverse();
+    const versions = this.#versionsByVid(pageRows.map((r) => Number(r.vid)));
+    const keyOf = (row: Record<string, number | string>) => ({ values: sortExpressions.map((_, i) => row[`s${i}`] as string | number), rid: Number(row.rid) });
+
+    const page: SearchPage = { resources: versions };
+    if (total !== undefined) page.total = total;
+    if (pageRows.length > 0) {
+      const first = keyOf(pageRows[0]!);
+      const last = keyOf(pageRows[pageRows.length - 1]!);
+      // Going forwards there is a next page when we saw one more row; going backwards, always (we came from it).
+      if (backwards ? true : more) page.next = encodeCursor({ direction: 'after', ...last });
+      if (cursor && (backwards ? more : true)) page.previous = encodeCursor({ direction: 'before', ...first });
+    }
+    return page;
+  }
+
+  historySync(request: HistoryRequest): HistoryPage {
+    const filters: Sql[] = [];
+    if (request.resourceType && request.id) {
+      const rid = this.statements.get('SELECT rid FROM resources WHERE type = ? AND id = ?').get(request.resourceType, request.id) as { rid: number } | undefined;
+      if (!rid) return { versions: [], total: 0 };
+      filters.push({ text: 'rid = ?', params: [rid.rid] });
+    } else if (request.resourceType) {
+      filters.push({ text: 'type = ?', params: [request.resourceType] });
+    }
+    if (request.since !== undefined) filters.push({ text: 'last_updated >= ?', params: [request.since] });
+    if (request.before !== undefined) filters.push({ text: 'last_updated <= ?', params: [request.before] });
+    const base = filters.length ? join(filters, ' AND ') : { text: '1', params: [] };
+    const total = (this.statements.get(`SELECT count(*) AS n FROM versions WHERE ${base.text}`).get(...base.params) as { n: number }).n;
+
+    const pageFilters = [...filters];
+    if (request.cursor) {
+      const c = decodeCursor(request.cursor, 1);
+      pageFilters.push({ text: '(last_updated < ? OR (last_updated = ? AND vid < ?))', params: [c.values[0]!, c.values[0]!, c.rid] });
+    }
+    const where = pageFilters.length ? join(pageFilters, ' AND ') : { text: '1', params: [] };
+    const rows = this.statements
+      .get(`SELECT vid, rid, type, id, version, last_updated, method, json FROM versions WHERE ${where.text} ORDER BY last_updated DESC, vid DESC LIMIT ?`)
+      .all(...where.params, request.limit + 1) as VersionRow[];
+    const more = rows.length > request.limit;
+    const pageRows = rows.slice(0, request.limit);
+    const page: HistoryPage = { versions: pageRows.map(toVersion), total };
+    const last = pageRows[pageRows.length - 1];
+    if (more && last) page.next = encodeCursor({ direction: 'after', values: [last.last_updated], rid: last.vid });
+    return page;
+  }
+
+  scanBatchSync(type: string, condition: Condition | undefined, since: number | undefined, afterRid: number, limit: number) {
+    const filters: Sql[] = [
+      { text: 'r.type = ? AND r.deleted = 0 AND r.rid > ?', params: [type, afterRid] },
+    ];
+    if (since !== undefined) filters.push({ text: 'r.last_updated >= ?', params: [since] });
+    if (condition) filters.push(new ConditionCompiler(this.keys, this.db).compile(condition, 'r', [type]));
+    const where = join(filters, ' AND ');
+    const rows = this.statements
+      .get(`SELECT r.rid, r.vid FROM resources r WHERE ${where.text} ORDER BY r.rid LIMIT ?`)
+      .all(...where.params, limit) as Array<{ rid: number; vid: number }>;
+    return { versions: this.#versionsByVid(rows.map((r) => r.vid)), lastRid: rows.length ? rows[rows.length - 1]!.rid : afterRid };
+  }
+
+  #versionsByVid(vids: number[]): StoredVersion[] {
+    if (vids.length === 0) return [];
+    const rows = this.statements
+      .get('SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json FROM json_each(?) j JOIN versions v ON v.vid = j.value')
+      .all(JSON.stringify(vids)) as VersionRow[];
+    const byVid = new Map(rows.map((r) => [r.vid, r]));
+    return vids.map((vid) => byVid.get(vid)).filter((r): r is VersionRow => r !== undefined).map(toVersion);
+  }
+
+  #insertVersion(rid: number, type: string, id: string, version: number, now: number, method: string, json: string | null): number {
+    return Number(
+      this.statements
+        .get('INSERT INTO versions (rid, type, id, version, last_updated, method, json) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(rid, type, id, version, now, method, json).lastInsertRowid,
+    );
+  }
+
+  #deleteIndex(rid: number): void {
+    for (const table of INDEX_TABLES) this.statements.get(`DELETE FROM idx_${table} WHERE rid = ?`).run(rid);
+  }
+
+  #insertIndex(rid: number, type: string, entries: IndexEntry[]): void {
+    if (entries.length === 0) return;
+    // Rows grouped by table and written with multi-row INSERTs: one statement call per table
+    // instead of one per row (most of the cost of a write is per call, not per row).
+    const byTable = new Map<IndexTable, Array<string | number | null>[]>();
+    const counters = new Map<number, number>();
+    for (const entry of entries) {
+      const pk = this.keys.ensure(type, entry.param, this.db);
+      const n = (counters.get(pk) ?? 0) + 1;
+      counters.set(pk, n);
+      let rows = byTable.get(entry.table);
+      if (!rows) byTable.set(entry.table, (rows = []));
+      rows.push([rid, pk, n, ...indexValues(entry)]);
+    }
+    for (const [table, rows] of byTable) {
+      for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+        const chunk = rows.slice(start, start + INSERT_CHUNK);
+        this.statements.get(insertSql(table, chunk.length)).run(...chunk.flat());
+      }
+    }
+  }
+
+  #assertWriter(): void {
+    if (this.db !== this.database.writer) throw new Error('write attempted on the read connection');
+  }
+}
+
+function indexValues(entry: IndexEntry): Array<string | number | null> {
+  const n = (v: number | null | undefined) => (v === undefined || v === null || Number.isNaN(v) ? null : v);
+  const s = (v: string | null | undefined) => (v === undefined ? null : v);
+  switch (entry.table) {
+    case 'string':
+      return [entry.value, entry.exact];
+    case 'token':
+      return [entry.system, entry.code, s(entry.text), s(entry.ofType)];
+    case 'date':
+    case 'number':
+      return [n(entry.low), n(entry.high)];
+    case 'quantity':
+      return [n(entry.low), n(entry.high), entry.system, entry.code, entry.canonical ? 1 : null];
+    case 'reference':
+      return [entry.value, s(entry.targetType), s(entry.targetId), s(entry.identifierSystem), s(entry.identifierValue)];
+    case 'uri':
+      return [entry.value];
+    case 'composite': {
+      const values: Array<string | number | null> = [];
+      for (let i = 0; i < 3; i++) {
+        const c = entry.components[i];
+        values.push(s(c?.system), s(c?.code), s(c?.value), n(c?.low), n(c?.high));
+      }
+      return values;
+    }
+  }
+}
+
+function toVersion(row: VersionRow): StoredVersion {
+  return new LazyVersion(row.type, row.id, String(row.version), toInstant(row.last_updated), row.json === null, row.method as StoredVersion['method'], {
+    json: row.json ?? undefined,
+  });
+}
+
+function join(parts: Sql[], separator: string): Sql {
+  return { text: parts.map((p) => p.text).join(separator), params: parts.flatMap((p) => p.params) };
+}
+
+interface Cursor {
+  direction: 'after' | 'before';
+  values: Array<string | number>;
+  rid: number;
+}
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.direction === 'after' ? 'a' : 'b', cursor.values, cursor.rid])).toString('base64url');
+}
+
+function decodeCursor(text: string, keys: number): Cursor {
+  try {
+    const [d, values, rid] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown, unknown];
+    if ((d === 'a' || d === 'b') && Array.isArray(values) && values.length === keys && values.every((v) => typeof v === 'string' || typeof v === 'number') && Number.isSafeInteger(rid)) {
+      return { direction: d === 'a' ? 'after' : 'before', values: values as Array<string | number>, rid: rid as number };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw badRequest('The paging cursor (_cursor) is not valid for this search; start again from the first page');
+}

@@ -1,0 +1,65 @@
+/**
+ * Starts a real Bedside for a test file: real HTTP on loopback, a fresh embedded store in a
+ * temporary folder (or the MongoDB of the environment when asked), silent logs.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startBedside, type RunningBedside } from '../../src/bedside.js';
+import { testConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+
+export interface TestServer {
+  bedside: RunningBedside;
+  config: Config;
+  /** BASE_URL, e.g. http://localhost:41234 */
+  baseUrl: string;
+  /** The FHIR base, e.g. http://localhost:41234/fhir */
+  fhirUrl: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on loopback (the OS picks it; we release it and reuse the number). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix = 'bedside-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const port = await freePort();
+  const dataDir = tempDir();
+  const baseUrl = `http://localhost:${port}`;
+  const config = testConfig({
+    port,
+    host: '127.0.0.1',
+    baseUrl,
+    fhirBaseUrl: `${baseUrl}/fhir`,
+    storage: { kind: 'embedded', dataDir },
+    seed: false,
+    ...overrides,
+  });
+  const bedside = await startBedside(config, createLogger(process.env.BEDSIDE_TEST_LOG ?? 'silent'));
+  return {
+    bedside,
+    config,
+    baseUrl,
+    fhirUrl: `${baseUrl}/fhir`,
+    dataDir,
+    async stop() {
+      await bedside.stop(1000);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

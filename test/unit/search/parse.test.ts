@@ -1,0 +1,341 @@
+/**
+ * parseSearch: every bad input is a 400 FhirError; result parameters, warnings and the exact
+ * conditions of a few representative criteria.
+ * https://hl7.org/fhir/R4/search.html
+ */
+import { describe, expect, it } from 'vitest';
+import { FhirError } from '../../../src/fhir/errors.js';
+import { parseSearch } from '../../../src/fhir/search/parse.js';
+import type { SearchOptions } from '../../../src/fhir/search/types.js';
+import { BASE_URL, NOW } from './fixtures.js';
+
+const lenient: SearchOptions = { baseUrl: BASE_URL, strict: false, maxCount: 100, defaultCount: 20, now: NOW };
+const strict: SearchOptions = { ...lenient, strict: true };
+
+const parse = (type: string | undefined, query: string, options = lenient) => parseSearch(type, new URLSearchParams(query), options);
+
+function rejection(run: () => unknown): FhirError {
+  try {
+    run();
+  } catch (e) {
+    if (e instanceof FhirError) return e;
+    throw e;
+  }
+  throw new Error('expected a FhirError');
+}
+
+describe('invalid input is a 400 OperationOutcome', () => {
+  const BAD: Array<readonly [string | undefined, string, ('invalid' | 'not-supported')?]> = [
+    // dates
+    ['Patient', 'birthdate=2020-13'],
+    ['Patient', 'birthdate=2020-02-30'],
+    ['Patient', 'birthdate=2019-02-29'],
+    ['Patient', 'birthdate=20200101'],
+    ['Patient', 'birthdate=2020-01-01T25:00'],
+    ['Patient', 'birthdate=2020-01-01T10:00:00+15:00'],
+    ['Patient', 'birthdate=2020-01-01T10'],
+    ['Patient', 'birthdate=yesterday'],
+    ['Patient', 'birthdate=xx2020'],
+    ['Patient', 'birthdate=gt'],
+    ['Patient', 'birthdate=GT2020'],
+    ['Patient', '_lastUpdated=2020-1-1'],
+    // numbers and quantities
+    ['RiskAssessment', 'probability=abc'],
+    ['RiskAssessment', 'probability=1.'],
+    ['RiskAssessment', 'probability=.5'],
+    ['RiskAssessment', 'probability=NaN'],
+    ['RiskAssessment', 'probability=Infinity'],
+    ['RiskAssessment', 'probability=1e999'],
+    ['RiskAssessment', 'probability=0x10'],
+    ['RiskAssessment', 'probability=1,2x'],
+    ['Observation', 'value-quantity=5|http://unitsofmeasure.org'],
+    ['Observation', 'value-quantity=|http://unitsofmeasure.org|mg'],
+    ['Observation', 'value-quantity=5|a|b|c'],
+    // modifiers
+    ['Patient', 'name:foo=x'],
+    ['Patient', 'name:not=x'],
+    ['Patient', 'gender:exact=x'],
+    ['Patient', 'birthdate:exact=2020'],
+    ['Patient', 'gender:in=http://hl7.org/fhir/ValueSet/administrative-gender', 'not-supported'],
+    ['Patient', 'gender:below=male', 'not-supported'],
+    ['Patient', 'organization:above=Organization/1', 'not-supported'],
+    ['ValueSet', 'url:contains=acme'],
+    ['Observation', 'subject:Practitioner=x'],
+    ['Observation', 'subject:Nonsense=x'],
+    ['Patient', 'name:missing=maybe'],
+    ['Patient', 'identifier:of-type=a|b'],
+    ['Patient', 'identifier:of-type=a||c'],
+    ['Patient', 'identifier=|'],
+    ['Observation', 'subject=#contained'],
+    ['Observation', 'subject:Patient=Group/1'],
+    ['Observation', 'subject:Patient=http://other/x/y'],
+    ['Patient', '_id:missing=true'],
+    ['Patient', '_lastUpdated:missing=true'],
+    ['Patient', '_list=$current-allergies', 'not-supported'],
+    // composites
+    ['Observation', 'code-value-quantity=http://loinc.org|8480-6'],
+    ['Observation', 'code-value-quantity=a$b$c'],
+    ['Observation', 'code-value-quantity=a$notanumber'],
+    ['Observation', 'code-value-date=a$2020-99'],
+    // chains and _has
+    ['Observation', 'subject.foo=x'],
+    ['Observation', 'status.name=x'],
+    ['Observation', 'subject:Practitioner.name=x'],
+    ['Observation', 'subject:Patient:x.name=x'],
+    ['Observation', 'subject.=x'],
+    ['Observation', 'subject.name:foo=x'],
+    ['Observation', 'subject.name=x&subject.unknown=y'],
+    ['Patient', '_has:Foo:bar:x=1'],
+    ['Patient', '_has:Observation:foo:code=x'],
+    ['Patient', '_has:Observation:code:code=x'],
+    ['Patient', '_has:Observation:encounter:code=x'],
+    ['Patient', '_has:Observation:patient'],
+    ['Patient', '_has:Observation:patient:nonsense=x'],
+    ['Patient', '_has=x'],
+    ['Observation', 'patient.organization.partof.partof.partof.partof.name=x'],
+    // result parameters
+    ['Patient', '_count=-1'],
+    ['Patient', '_count=abc'],
+    ['Patient', '_count=1.5'],
+    ['Patient', '_count=1&_count=2'],
+    ['Patient', '_count:x=1'],
+    ['Patient', '_total=maybe'],
+    ['Patient', '_summary=yes'],
+    ['Patient', '_elements=na me'],
+    ['Patient', '_include=Foo:bar'],
+    ['Patient', '_include=Observation'],
+    ['Patient', '_include=Observation:code'],
+    ['Patient', '_include=Observation:subject:Practitioner'],
+    ['Patient', '_include=Observation:*:Nonsense'],
+    ['Patient', '_include:foo=Observation:subject'],
+    ['Patient', '_revinclude=Observation:subject:Patient:x'],
+    ['Observation', '_sort=code-value-quantity'],
+    [undefined, '_type=Foo'],
+    [undefined, '_type=Patient&_type=Observation'],
+  ];
+
+  it.each(BAD.map(([type, query, code]) => ({ type, query, code: code ?? 'invalid' })))('$type?$query', ({ type, query, code }) => {
+    const error = rejection(() => parse(type, query));
+    expect(error.status).toBe(400);
+    expect(error.code).toBe(code);
+    expect(error.toOperationOutcome().issue[0]!.diagnostics).toBeTruthy();
+  });
+
+  it('rejects an unknown resource type', () => {
+    expect(rejection(() => parse('Foo', '')).status).toBe(400);
+  });
+
+  it.each([
+    ['Patient', 'foo=bar'],
+    ['Patient', '_text=x'],
+    ['Patient', '_content=x'],
+    ['Patient', '_query=x'],
+    ['Patient', '_filter=name eq x'],
+    ['Patient', 'Patient=x'],
+    ['Patient', '_sort=foo'],
+    ['Patient', '_type=Patient'],
+    ['Location', 'near=42|-71|10|km'],
+    [undefined, 'name=x&_type=Patient,Organization&birthdate=2020'],
+  ])('strict mode rejects the unknown or unsupported %s?%s', (type, query) => {
+    expect(rejection(() => parse(type, query, strict)).status).toBe(400);
+  });
+});
+
+describe('lenient mode ignores unknown parameters with a warning', () => {
+  it.each([
+    ['Patient', 'foo=bar'],
+    ['Patient', '_text=x'],
+    ['Patient', '_content=x'],
+    ['Patient', '_type=Patient'],
+    ['Patient', 'name:missing=true&foo=1'],
+    ['Location', 'near=42|-71|10|km'],
+    [undefined, 'name=x&_type=Patient,Organization&birthdate=2020'],
+  ])('%s?%s', (type, query) => {
+    const parsed = parse(type, query);
+    expect(parsed.warnings).toHaveLength(1);
+    expect(parsed.warnings[0]).toMatchObject({ severity: 'warning', code: 'not-supported' });
+  });
+
+  it('keeps the criteria it knows', () => {
+    expect(parse('Patient', 'foo=bar&gender=male').where).toEqual({
+      op: 'row',
+      table: 'token',
+      param: 'gender',
+      where: [{ field: 'code', cmp: 'eq', value: 'male' }],
+    });
+  });
+});
+
+describe('result parameters', () => {
+  it('uses the default count, clamps to the maximum with a warning, allows 0', () => {
+    expect(parse('Patient', '').count).toBe(20);
+    expect(parse('Patient', '_count=0').count).toBe(0);
+    const clamped = parse('Patient', '_count=500');
+    expect(clamped.count).toBe(100);
+    expect(clamped.warnings).toEqual([expect.objectContaining({ severity: 'warning', code: 'too-costly' })]);
+  });
+
+  it('reads _total, _summary, _elements, _cursor and ignores _format and _pretty', () => {
+    const parsed = parse('Patient', '_total=accurate&_summary=count&_elements=id,name&_cursor=abc%3D%3D&_format=json&_pretty=true');
+    expect(parsed).toMatchObject({ total: 'accurate', summary: 'count', elements: ['id', 'name'], cursor: 'abc==', warnings: [] });
+  });
+
+  it('reads _include and _revinclude with :iterate', () => {
+    const parsed = parse(
+      'Observation',
+      '_include=Observation:subject&_include=Observation:subject:Patient&_include:iterate=Patient:general-practitioner&_include=*&_revinclude=Provenance:target&_revinclude:recurse=Observation:*',
+    );
+    expect(parsed.include).toEqual([
+      { sourceType: 'Observation', param: 'subject', iterate: false },
+      { sourceType: 'Observation', param: 'subject', targetType: 'Patient', iterate: false },
+      { sourceType: 'Patient', param: 'general-practitioner', iterate: true },
+      { sourceType: '*', param: '*', iterate: false },
+    ]);
+    expect(parsed.revinclude).toEqual([
+      { sourceType: 'Provenance', param: 'target', iterate: false },
+      { sourceType: 'Observation', param: '*', iterate: true },
+    ]);
+  });
+
+  it('compiles _sort keys in order', () => {
+    expect(parse('Observation', '_sort=-date,code,_id,-_lastUpdated,value-quantity').sort).toEqual([
+      { by: 'param', table: 'date', param: 'date', field: 'high', descending: true },
+      { by: 'param', table: 'token', param: 'code', field: 'code', descending: false },
+      { by: 'id', descending: false },
+      { by: 'lastUpdated', descending: true },
+      { by: 'param', table: 'quantity', param: 'value-quantity', field: 'low', descending: false },
+    ]);
+  });
+
+  it('reports the types searched', () => {
+    expect(parse('Patient', '').types).toEqual(['Patient']);
+    expect(parse(undefined, '').types).toBeUndefined();
+    expect(parse(undefined, '_type=Patient,Observation,Patient').types).toEqual(['Patient', 'Observation']);
+  });
+
+  it('accepts [name, value] pairs as well as URLSearchParams', () => {
+    const parsed = parseSearch('Patient', [['name', 'a,b'], ['name', 'c']], lenient);
+    expect(parsed.where).toMatchObject({ op: 'and', of: [{ op: 'or' }, { op: 'row' }] });
+  });
+});
+
+describe('compiled conditions', () => {
+  it('ANDs repeated parameters and ORs comma-separated values', () => {
+    expect(parse('Patient', 'family=a,b&family=c').where).toEqual({
+      op: 'and',
+      of: [
+        {
+          op: 'or',
+          of: [
+            { op: 'row', table: 'string', param: 'family', where: [{ field: 'value', cmp: 'prefix', value: 'a' }] },
+            { op: 'row', table: 'string', param: 'family', where: [{ field: 'value', cmp: 'prefix', value: 'b' }] },
+          ],
+        },
+        { op: 'row', table: 'string', param: 'family', where: [{ field: 'value', cmp: 'prefix', value: 'c' }] },
+      ],
+    });
+  });
+
+  it('keeps escaped separators literal', () => {
+    expect(parse('Patient', 'family=a\\,b').where).toEqual({
+      op: 'row',
+      table: 'string',
+      param: 'family',
+      where: [{ field: 'value', cmp: 'prefix', value: 'a,b' }],
+    });
+    expect(parse('Observation', 'code=a\\|b').where).toEqual({
+      op: 'row',
+      table: 'token',
+      param: 'code',
+      where: [{ field: 'code', cmp: 'eq', value: 'a|b' }],
+    });
+  });
+
+  it('ignores empty values', () => {
+    expect(parse('Patient', 'name=&gender=,').where).toEqual({ op: 'true' });
+  });
+
+  it('compiles :not to a negated condition', () => {
+    expect(parse('Patient', 'gender:not=male').where).toEqual({
+      op: 'not',
+      of: { op: 'row', table: 'token', param: 'gender', where: [{ field: 'code', cmp: 'eq', value: 'male' }] },
+    });
+  });
+
+  it('chains to every target type that has the parameter, grouped by condition', () => {
+    const where = parse('Observation', 'subject.name=x').where;
+    expect(where).toMatchObject({ op: 'chain', param: 'subject' });
+    expect(where.op === 'chain' && [...where.targetTypes].sort()).toEqual(['Location', 'Patient']);
+  });
+
+  it('compiles _has with the source type and parameter', () => {
+    expect(parse('Patient', '_has:Observation:patient:code=1234').where).toEqual({
+      op: 'has',
+      sourceType: 'Observation',
+      param: 'patient',
+      where: { op: 'row', table: 'token', param: 'code', where: [{ field: 'code', cmp: 'eq', value: '1234' }] },
+    });
+  });
+
+  it('compiles _lastUpdated to resource-level predicates', () => {
+    expect(parse('Patient', '_lastUpdated=ge2020-01-01').where).toEqual({
+      op: 'or',
+      of: [
+        { op: 'lastUpdated', where: [{ cmp: 'gt', value: Date.parse('2020-01-01T23:59:59.999Z') }] },
+        {
+          op: 'lastUpdated',
+          where: [
+            { cmp: 'ge', value: Date.parse('2020-01-01T00:00:00Z') },
+            { cmp: 'le', value: Date.parse('2020-01-01T23:59:59.999Z') },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('compiles a UCUM quantity to the given and the canonical units', () => {
+    const where = parse('Observation', 'value-quantity=5.4|http://unitsofmeasure.org|mg').where;
+    expect(where).toEqual({
+      op: 'or',
+      of: [
+        {
+          op: 'row',
+          table: 'quantity',
+          param: 'value-quantity',
+          where: [
+            { field: 'low', cmp: 'ge', value: 5.35 },
+            { field: 'high', cmp: 'lt', value: 5.45 },
+            { field: 'system', cmp: 'eq', value: 'http://unitsofmeasure.org' },
+            { field: 'code', cmp: 'eq', value: 'mg' },
+            { field: 'canonical', cmp: 'null' },
+          ],
+        },
+        {
+          op: 'row',
+          table: 'quantity',
+          param: 'value-quantity',
+          where: [
+            { field: 'low', cmp: 'ge', value: 5.35 * 0.001 },
+            { field: 'high', cmp: 'lt', value: 5.45 * 0.001 },
+            { field: 'system', cmp: 'eq', value: 'http://unitsofmeasure.org' },
+            { field: 'code', cmp: 'eq', value: 'g' },
+            { field: 'canonical', cmp: 'eq', value: true },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('compiles composite components with their index', () => {
+    expect(parse('Observation', 'code-value-quantity=http://loinc.org|8480-6$lt60').where).toEqual({
+      op: 'row',
+      table: 'composite',
+      param: 'code-value-quantity',
+      where: [
+        { field: 'system', cmp: 'eq', value: 'http://loinc.org', component: 0 },
+        { field: 'code', cmp: 'eq', value: '8480-6', component: 0 },
+        { field: 'low', cmp: 'lt', value: 60, component: 1 },
+      ],
+    });
+  });
+});
