@@ -10,12 +10,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR, ROOT, benchDataDir, runAutocannon, startProcess, type BenchContext, type ScenarioResult } from './harness.js';
 import { bare, ingest, readAndCreate } from './scenarios/core.js';
+import { searchAtScale } from './scenarios/search.js';
 
 /** Every scenario, in run order (the baseline first). Later features add theirs here. */
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult[]>> = {
   bare,
   'read-create': readAndCreate,
   ingest,
+  'search-1m': searchAtScale,
 };
 
 async function main(): Promise<void> {

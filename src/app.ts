@@ -8,6 +8,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { noAuthentication } from './access/authenticate.js';
+import { createAuditLog } from './access/audit-log.js';
+import { createBearerAuthenticator } from './access/bearer-authenticator.js';
+import { createAccessTokenVerifier } from './auth/token-verification.js';
 import { createAuthServer, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
 import { createPatientDirectory } from './auth/patient-directory.js';
 import { guardStore } from './access/guarded-store.js';
@@ -70,12 +73,22 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     }),
   );
   const api = new FhirApi(fhirRoutes, operations);
-  const fhirHandler = createFhirHttpHandler({ api, services, authenticator: noAuthentication, logger, mountPath: FHIR_MOUNT });
+  const auth = await createAuthServer({ config, documents: storage.documents, logger, directory: createPatientDirectory(api, services), storageDescription: storage.description });
+  // The FHIR API's own verifier: its "not revoked" answers may be reused for REVOCATION_CHECK_MS.
+  const authenticator = config.enforcement
+    ? createBearerAuthenticator({
+        verifier: createAccessTokenVerifier({ documents: storage.documents, issuer: auth.issuer, audience: config.fhirBaseUrl, revocationCacheMs: config.revocationCheckMs }),
+        store: storage.resources,
+        fhirBaseUrl: config.fhirBaseUrl,
+      })
+    : noAuthentication;
+  if (!config.enforcement) logger.warn('BEDSIDE_UNSAFE_DISABLE_AUTH is set: the FHIR API is open to anyone (test and benchmark use only)');
+  const audit = createAuditLog(storage.documents, logger);
+  const fhirHandler = createFhirHttpHandler({ api, services, authenticator, logger, mountPath: FHIR_MOUNT, audit });
 
   const web = express();
   web.disable('x-powered-by');
   web.set('trust proxy', config.trustProxy);
-  const auth = await createAuthServer({ config, documents: storage.documents, logger, directory: createPatientDirectory(api, services), storageDescription: storage.description });
   web.use(auth.router);
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
@@ -86,6 +99,8 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     const url = req.url ?? '/';
     if (url === FHIR_MOUNT || url.startsWith(FHIR_MOUNT + '/') || url.startsWith(FHIR_MOUNT + '?')) {
       fhirHandler(req, res);
+    } else if (auth.handlesDirectly(url)) {
+      auth.handleDirect(req, res);
     } else if (url === '/health') {
       const body = '{"status":"ok"}';
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length), 'cache-control': 'no-store' }).end(body);

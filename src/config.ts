@@ -64,8 +64,18 @@ export interface Config {
   rotateRefreshTokens: boolean;
   /** Test-only switch: FHIR API without bearer verification or access policy. Never in production. */
   enforcement: boolean;
+  /**
+   * How long the FHIR API may reuse a "this token's grant is not revoked" answer (ms); the
+   * longest a revocation can take to reach the FHIR API. 0 checks on every request.
+   */
+  revocationCheckMs: number;
   /** Issuers trusted for the JWT bearer authorization grant (JWT_BEARER_ISSUERS, a JSON array). */
   jwtBearerIssuers: TrustedAssertionIssuer[];
+  /**
+   * Let the authorization server fetch client `jwks_uri`s on private, loopback and other
+   * special-use addresses (ALLOW_PRIVATE_NETWORK_FETCH; default false: SSRF protection).
+   */
+  allowPrivateNetworkFetch: boolean;
 }
 
 /** A configuration mistake; main.ts prints every one of them and exits. */
@@ -219,7 +229,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     refreshTokenTtlSeconds,
     rotateRefreshTokens: bool('ROTATE_REFRESH_TOKENS', true),
     enforcement,
+    revocationCheckMs: int('REVOCATION_CHECK_MS', 1000, 0, 60_000),
     jwtBearerIssuers,
+    allowPrivateNetworkFetch: bool('ALLOW_PRIVATE_NETWORK_FETCH', false),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -24,21 +24,23 @@ export interface Principal {
 
 export interface AccessPolicy {
   readonly principal: Principal;
-  /** False only for the test-only switch that turns enforcement off, and for in-process tools. */
+  /** False only for in-process tools and the test-only switch that turns enforcement off. */
   readonly restricted: boolean;
   /**
    * Throws a 403 FhirError (insufficient_scope) when the interaction on `resourceType` is not
-   * allowed at all. `resourceType` undefined = system level (every type). Called before any query.
+   * allowed at all. `resourceType` undefined = system level (any type). Called before any query,
+   * so a type the token cannot touch never reaches the store.
    */
   assertAllowed(resourceType: string | undefined, interaction: Interaction): void;
   /**
-   * A condition every resource of `resourceType` reached by `interaction` must satisfy (patient
-   * compartment, granular scope filters), ANDed into searches; undefined when unrestricted.
+   * The condition every resource of `resourceType` reached by `interaction` must satisfy
+   * (patient compartment, granular scope filters); undefined when there is no restriction.
+   * Only meaningful after assertAllowed succeeded for the type.
    */
-  searchFilter(resourceType: string, interaction: Interaction): Condition | undefined;
+  searchFilter(resourceType: string, interaction: Interaction): Promise<Condition | undefined>;
   /** Whether one resource (read, or about to be written) is within the policy. */
-  allowsResource(resource: Resource, interaction: Interaction): Promise<boolean> | boolean;
-  /** Resource types the policy allows `interaction` on (undefined = all). */
+  allowsResource(resource: Resource, interaction: Interaction): Promise<boolean>;
+  /** Resource types `interaction` is allowed on at all (undefined = every type). */
   allowedTypes(interaction: Interaction): string[] | undefined;
 }
 
@@ -48,10 +50,10 @@ export const unrestrictedPolicy: AccessPolicy = {
   restricted: false,
   assertAllowed() {},
   searchFilter() {
-    return undefined;
+    return Promise.resolve(undefined);
   },
   allowsResource() {
-    return true;
+    return Promise.resolve(true);
   },
   allowedTypes() {
     return undefined;

@@ -28,6 +28,7 @@ export const PAGES = {
   connectedApps: '/account/apps',
   accountCallback: '/account/callback',
   grants: '/admin/grants',
+  audit: '/admin/audit',
   smartStyle: '/smart-style.json',
 } as const;
 

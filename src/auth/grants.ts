@@ -8,6 +8,7 @@
 import type { AdapterPayload } from 'oidc-provider';
 import type { DocumentStore, StoredDocument } from '../storage/document-store.js';
 import { oidcCollectionName } from './adapter.js';
+import { GRANT_CONTEXT_COLLECTION } from './launch-context.js';
 
 /** Models whose documents carry a grantId and are deleted with their grant. */
 const GRANT_MEMBERS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'] as const;
@@ -68,7 +69,7 @@ export class GrantRegistry {
   async revoke(grantId: string): Promise<void> {
     await Promise.all([
       ...GRANT_MEMBERS.map((model) => this.documents.collection(oidcCollectionName(model)).deleteByKey('grantId', grantId)),
-      this.documents.collection('smart.grant-contexts').delete(grantId),
+      this.documents.collection(GRANT_CONTEXT_COLLECTION).delete(grantId),
     ]);
     await this.documents.collection(oidcCollectionName('Grant')).delete(grantId);
   }

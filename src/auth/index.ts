@@ -7,12 +7,13 @@
  * https://hl7.org/fhir/smart-app-launch/STU2.2/
  */
 import express from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { isKnownResourceType } from '../fhir/validation.js';
 import type { Logger } from '../log.js';
 import type { DocumentStore } from '../storage/document-store.js';
 import { AccountStore } from './accounts.js';
-import { AUTH_MOUNT, cookiesCanBeSecure, issuerOf, LAUNCH_API_PATH, PAGES, smartEndpoints } from './endpoints.js';
+import { AUTH_MOUNT, cookiesCanBeSecure, issuerOf, LAUNCH_API_PATH, PAGES, ROUTES, smartEndpoints } from './endpoints.js';
 import { GrantRegistry } from './grants.js';
 import { interactionRouter } from './interactions/router.js';
 import { rotateKeys } from './keys.js';
@@ -41,6 +42,13 @@ export interface AuthServer {
   issuer: string;
   /** Mount at the root of the express app, before static files. */
   router: express.Router;
+  /**
+   * Whether a request URL is one of the provider's machine-to-machine endpoints (token,
+   * introspection, revocation, JWKS, discovery), which the node:http listener may hand to
+   * `handleDirect` without express (they are the hot path: SMART backend services).
+   */
+  handlesDirectly(url: string): boolean;
+  handleDirect(req: IncomingMessage, res: ServerResponse): void;
   /** Access-token verification for the FHIR API (see token-verification.ts). */
   verifier: AccessTokenVerifier;
   services: AuthServices;
@@ -51,6 +59,15 @@ export interface AuthServer {
   rotateKeys(): Promise<void>;
   close(): void;
 }
+
+const DIRECT_PATHS = new Set<string>([
+  ROUTES.token,
+  ROUTES.introspection,
+  ROUTES.revocation,
+  ROUTES.jwks,
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+].map((p) => `${AUTH_MOUNT}${p}`));
 
 export async function createAuthServer(deps: AuthServerDependencies): Promise<AuthServer> {
   const { config, documents } = deps;
@@ -90,6 +107,14 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
   return {
     issuer,
     router,
+    handlesDirectly: (url) => DIRECT_PATHS.has(url.split('?', 1)[0]!),
+    handleDirect(req, res) {
+      // What express does for a mounted handler: the provider routes on the path below its mount
+      // and finds the mount in originalUrl.
+      (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
+      req.url = req.url!.slice(AUTH_MOUNT.length);
+      current.handle(req, res);
+    },
     verifier,
     services,
     holder: current,

@@ -62,7 +62,7 @@ export async function loadOrCreateKeySet(documents: DocumentStore): Promise<KeyS
   return (await keys.get(KEY_SET_ID))!;
 }
 
-/** The key set's version without reading the keys (cheap; polled by every node). */
+/** The key set's version (one primary-key read; polled by every node). */
 export async function keySetVersion(documents: DocumentStore): Promise<number | undefined> {
   return (await documents.collection<KeySet>(COLLECTION).get(KEY_SET_ID))?.version;
 }

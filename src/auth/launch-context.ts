@@ -43,13 +43,17 @@ export interface GrantContext {
 /** An EHR launch value is usable once, within five minutes (CONTRACT.md). */
 export const LAUNCH_TTL_MS = 5 * 60 * 1000;
 
+/** Collections: unused EHR launches, and the context of each grant. */
+export const LAUNCH_COLLECTION = 'smart.launches';
+export const GRANT_CONTEXT_COLLECTION = 'smart.grant-contexts';
+
 export class LaunchContexts {
   readonly #launches;
   readonly #grants;
 
   constructor(documents: DocumentStore) {
-    this.#launches = documents.collection<EhrLaunch>('smart.launches');
-    this.#grants = documents.collection<GrantContext>('smart.grant-contexts');
+    this.#launches = documents.collection<EhrLaunch>(LAUNCH_COLLECTION);
+    this.#grants = documents.collection<GrantContext>(GRANT_CONTEXT_COLLECTION);
   }
 
   /** Stores an EHR launch and returns its opaque value. */

@@ -125,6 +125,8 @@ export function buildProviderConfiguration(services: AuthServices, keySet: KeySe
       rpInitiatedLogout: { enabled: true },
       userinfo: { enabled: true },
     },
+    // oidc-provider's fetch refuses private and loopback addresses (SSRF); an intranet deployment may allow them.
+    ...(config.allowPrivateNetworkFetch ? { fetch: (input: string | URL | Request, init?: RequestInit) => globalThis.fetch(input, { ...init, dispatcher: undefined } as RequestInit) } : {}),
     discovery: { service_documentation: `${config.baseUrl}/`, smart_configuration: `${config.fhirBaseUrl}/.well-known/smart-configuration` },
     renderError: (ctx: KoaContextWithOIDC, out, error) => {
       ctx.type = 'html';

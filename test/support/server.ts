@@ -17,6 +17,10 @@ export interface TestServer {
   baseUrl: string;
   /** The FHIR base, e.g. http://localhost:41234/fhir */
   fhirUrl: string;
+  /** The same, under the name the auth test helpers use. */
+  fhirBase: string;
+  /** The authorization server's issuer, `${baseUrl}/oauth`. */
+  issuer: string;
   dataDir: string;
   stop(): Promise<void>;
 }
@@ -56,6 +60,8 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     config,
     baseUrl,
     fhirUrl: `${baseUrl}/fhir`,
+    fhirBase: `${baseUrl}/fhir`,
+    issuer: `${baseUrl}/oauth`,
     dataDir,
     async stop() {
       await bedside.stop(1000);

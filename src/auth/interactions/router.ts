@@ -64,7 +64,7 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     const client = await clientName(String(params.client_id));
     const abortAction = url(uid, 'abort');
     if (prompt.name === 'login') {
-      send(res, options.status ?? 200, loginPage({ action: url(uid, 'login'), abortAction, clientName: client.name, ...(options.error ? { error: options.error } : {}), ...(options.username ? { username: options.username } : {}) }));
+      send(res, options.status ?? 200, loginPage({ action: url(uid, 'login'), abortAction, clientName: client.name, sampleHint: services.config.seed, ...(options.error ? { error: options.error } : {}), ...(options.username ? { username: options.username } : {}) }));
       return;
     }
     const account = await services.accounts.findById(String(interaction.session?.accountId));

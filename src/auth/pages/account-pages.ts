@@ -9,9 +9,13 @@ import express, { type Request, type Response } from 'express';
 import { oidcCollectionName } from '../adapter.js';
 import { PAGES } from '../endpoints.js';
 import { readKeySet } from '../keys.js';
+import { GRANT_CONTEXT_COLLECTION, LAUNCH_COLLECTION } from '../launch-context.js';
+import { REVOKED_JTI_COLLECTION } from '../token-verification.js';
 import type { ProviderHolder } from '../provider.js';
 import type { AuthServices } from '../services.js';
+import { createAuditLog, type AuditRecord } from '../../access/audit-log.js';
 import { connectedAppsPage, grantsPage, type AppRow } from '../views/account.js';
+import { auditPage } from '../views/audit.js';
 import { errorPage } from '../views/error.js';
 import { RETURNABLE, redirectToSignIn, sameOrigin, signedInAccount } from './session.js';
 
@@ -23,9 +27,9 @@ const COLLECTIONS: Array<[string, string]> = [
   [oidcCollectionName('Interaction'), 'sign-in and consent pages in progress'],
   [oidcCollectionName('Client'), 'registered apps'],
   [oidcCollectionName('ReplayDetection'), 'client assertion ids already used (replay protection)'],
-  ['smart.grant-contexts', 'launch context (patient, encounter, banner, style) of each grant'],
-  ['smart.launches', 'EHR launch values not used yet (5 minutes)'],
-  ['auth.revoked-jti', 'revoked backend-service access tokens, until they expire'],
+  [GRANT_CONTEXT_COLLECTION, 'launch context (patient, encounter, banner, style) of each grant'],
+  [LAUNCH_COLLECTION, 'EHR launch values not used yet (5 minutes)'],
+  [REVOKED_JTI_COLLECTION, 'revoked backend-service access tokens, until they expire'],
 ];
 
 function html(res: Response, status: number, body: string): void {
@@ -37,6 +41,7 @@ export function accountPages(services: AuthServices, holder: ProviderHolder, iss
   const form = express.urlencoded({ extended: false, limit: '16kb' });
   const appsPath = `${issuerPath}${PAGES.connectedApps}`;
   const grantsPath = `${issuerPath}${PAGES.grants}`;
+  const auditPath = `${issuerPath}${PAGES.audit}`;
 
   const clientName = async (clientId: string) => (await holder.provider.Client.find(clientId))?.clientName ?? clientId;
   const patientOf = async (grantId: string) => (await services.launches.forGrant(grantId))?.patient;
@@ -111,6 +116,19 @@ export function accountPages(services: AuthServices, holder: ProviderHolder, iss
     if (!account?.roles.includes('operator')) return renderGrants(req, res);
     await services.rotateKeys();
     return renderGrants(req, res, 'Signing keys rotated: new tokens are signed with the new keys; the previous keys keep verifying until their tokens expire.');
+  }));
+
+  router.get(auditPath, guard(async (req, res) => {
+    const account = await signedInAccount(holder, services, req, res);
+    if (!account) return redirectToSignIn(services, res, PAGES.grants);
+    if (!account.roles.includes('operator')) return html(res, 403, errorPage({ error: 'forbidden', description: `The audit log is for operators; ${account.username} is not one.` }));
+    const outcome = typeof req.query.outcome === 'string' && ['denied', 'written', 'failed-write'].includes(req.query.outcome) ? (req.query.outcome as AuditRecord['outcome']) : undefined;
+    const records = await createAuditLog(services.documents, services.logger).list({ limit: 500, ...(outcome ? { outcome } : {}) });
+    if (req.query.format === 'json') {
+      res.status(200).set('cache-control', 'no-store').json({ records });
+      return;
+    }
+    html(res, 200, auditPage({ records, ...(outcome ? { outcome } : {}) }));
   }));
 
   router.get(`${issuerPath}${PAGES.accountCallback}`, (req, res) => {

@@ -8,6 +8,8 @@ export interface LoginView {
   clientName: string;
   username?: string;
   error?: string;
+  /** Show where the sample accounts are documented (when sample data is loaded). */
+  sampleHint?: boolean;
 }
 
 export function loginPage(view: LoginView): string {
@@ -23,6 +25,6 @@ ${view.error ? html`<p class="error" role="alert" id="login-error">${view.error}
 <button type="submit">Sign in</button>
 </form>
 <form method="post" action="${view.abortAction}"><button type="submit" class="secondary">Cancel and return to the app</button></form>
-<p class="muted">Sample accounts are listed in the README (for example <code>dr.carter</code> or <code>amy.shaw</code>, password <code>bedside-demo</code>).</p>`,
+${view.sampleHint ? html`<p class="muted">Sample accounts are listed in the README (for example <code>dr.carter</code> or <code>amy.shaw</code>, password <code>bedside-demo</code>).</p>` : ''}`,
   );
 }

@@ -25,6 +25,8 @@ export interface ExtractOptions {
    * `fhirpath`: FHIRPath.js for everything (the reference the fast path is tested against).
    */
   engine?: 'fast' | 'fhirpath';
+  /** Only these parameters (e.g. the few an access check needs); all when absent. */
+  params?: ReadonlySet<string>;
 }
 
 type ValueTable = Exclude<IndexTable, 'composite'>;
@@ -167,6 +169,7 @@ export function extractIndex(resource: { resourceType: string }, options: Extrac
   const root = resourceItem(resource);
   const out: IndexEntry[] = [];
   for (const plan of plansFor(type, options.engine ?? 'fast')) {
+    if (options.params && !options.params.has(plan.code)) continue;
     const start = out.length;
     if (plan.components) compositeRows(plan, root, ctx, out);
     else {

@@ -34,6 +34,7 @@ interface DocumentDoc {
 /** Conditional writes retried when another writer changed the document in between. */
 const MAX_ATTEMPTS = 12;
 
+/** The DocumentStore port on MongoDB (src/storage/document-store.ts); indexes come from indexes.ts. */
 export class MongoDocumentStore implements DocumentStore {
   readonly #documents: Collection<DocumentDoc>;
 

@@ -155,10 +155,12 @@ export function toRow(entry: IndexEntry): IndexRow {
     return row;
   }
   const { table, param, ...rest } = entry;
+  void table;
   void param;
   Object.assign(row, compact(rest as Record<string, unknown>));
-  // The embedded store keeps `canonical` as NOT NULL DEFAULT 0: a quantity row is canonical or not.
-  if (table === 'quantity') row.canonical = entry.canonical === true;
+  // As in the embedded store, `canonical` is set on canonical-unit rows only (absent = null):
+  // the search layer asks for `canonical null` to find values as given.
+  if (row.canonical !== true) delete row.canonical;
   return row;
 }
 

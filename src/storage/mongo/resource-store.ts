@@ -64,6 +64,10 @@ const MAX_ATTEMPTS = 12;
 /** A create placeholder older than this is treated as left behind by a crashed writer. */
 const STALE_PLACEHOLDER_MS = 60_000;
 
+/**
+ * The ResourceStore port on MongoDB (src/storage/resource-store.ts). Build it with
+ * openMongoStorage (open.ts), which creates the indexes and probes the capabilities first.
+ */
 export class MongoResourceStore implements ResourceStore {
   readonly #db: Db;
   readonly #lock = new WriteLock();

@@ -4,9 +4,21 @@
  * transactions); reads use the read connection. Expired rows are invisible at once and swept
  * periodically.
  */
+import type { Statement } from 'better-sqlite3';
 import type { DocumentCollection, DocumentStore, PutOptions, StoredDocument } from '../document-store.js';
-import type { SqliteDatabase } from './database.js';
+import type { Connection, SqliteDatabase } from './database.js';
 import { migrate } from './schema.js';
+
+const statementCache = new WeakMap<Connection, Map<string, Statement>>();
+
+/** A prepared statement, prepared once per connection and SQL text. */
+function prepared(db: Connection, sql: string): Statement {
+  let cache = statementCache.get(db);
+  if (!cache) statementCache.set(db, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = db.prepare(sql)));
+  return statement;
+}
 
 interface Row {
   id: string;
@@ -17,6 +29,7 @@ interface Row {
 
 export class SqliteDocumentStore implements DocumentStore {
   readonly #sweeper: NodeJS.Timeout;
+  readonly #collections = new Map<string, SqliteCollection<unknown>>();
 
   constructor(private readonly database: SqliteDatabase, sweepIntervalMs = 60_000) {
     migrate(database.writer);
@@ -25,7 +38,9 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   collection<T = unknown>(name: string): DocumentCollection<T> {
-    return new SqliteCollection<T>(this.database, name);
+    let collection = this.#collections.get(name);
+    if (!collection) this.#collections.set(name, (collection = new SqliteCollection<unknown>(this.database, name)));
+    return collection as DocumentCollection<T>;
   }
 
   async sweepExpired(): Promise<number> {
@@ -33,10 +48,11 @@ export class SqliteDocumentStore implements DocumentStore {
       const now = Date.now();
       const db = this.database.writer;
       return db.transaction(() => {
-        db.prepare(
+        prepared(
+        db,
           'DELETE FROM document_keys WHERE (collection, id) IN (SELECT collection, id FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?)',
         ).run(now);
-        return db.prepare('DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes;
+        return prepared(db, 'DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes;
       })();
     });
   }
@@ -47,20 +63,27 @@ export class SqliteDocumentStore implements DocumentStore {
 }
 
 class SqliteCollection<T> implements DocumentCollection<T> {
+  // Prepared once: the token verifier reads grants and clients on every FHIR request.
+  readonly #getValue: Statement;
+
   constructor(
     private readonly database: SqliteDatabase,
     private readonly name: string,
-  ) {}
+  ) {
+    this.#getValue = database.reader.prepare('SELECT value FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)');
+  }
 
   async get(id: string): Promise<T | undefined> {
-    return (await this.getStored(id))?.value;
+    const row = this.#getValue.get(this.name, id, Date.now()) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : undefined;
   }
 
   async getStored(id: string): Promise<StoredDocument<T> | undefined> {
-    const db = this.#readConnection();
-    const row = db
-      .prepare('SELECT id, value, expires_at, updated_at FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)')
-      .get(this.name, id, Date.now()) as Row | undefined;
+    const row = prepared(this.#readConnection(), 'SELECT id, value, expires_at, updated_at FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)').get(
+      this.name,
+      id,
+      Date.now(),
+    ) as Row | undefined;
     return row && this.#toDocument(row);
   }
 
@@ -70,8 +93,8 @@ class SqliteCollection<T> implements DocumentCollection<T> {
 
   async insert(id: string, value: T, options: PutOptions = {}): Promise<boolean> {
     return this.#write(() => {
-      const existing = this.database.writer
-        .prepare('SELECT 1 FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)')
+      const existing = prepared(this.database.writer,
+        'SELECT 1 FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)')
         .get(this.name, id, Date.now());
       if (existing) return false;
       this.#putSync(id, value, options);
@@ -81,8 +104,8 @@ class SqliteCollection<T> implements DocumentCollection<T> {
 
   async replaceIf(id: string, expectedUpdatedAt: number, value: T, options: PutOptions = {}): Promise<boolean> {
     return this.#write(() => {
-      const row = this.database.writer
-        .prepare('SELECT updated_at FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)')
+      const row = prepared(this.database.writer,
+        'SELECT updated_at FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)')
         .get(this.name, id, Date.now()) as { updated_at: number } | undefined;
       if (!row || row.updated_at !== expectedUpdatedAt) return false;
       this.#putSync(id, value, options, expectedUpdatedAt);
@@ -92,8 +115,8 @@ class SqliteCollection<T> implements DocumentCollection<T> {
 
   async take(id: string): Promise<T | undefined> {
     return this.#write(() => {
-      const row = this.database.writer
-        .prepare('SELECT id, value, expires_at, updated_at FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)')
+      const row = prepared(this.database.writer,
+        'SELECT id, value, expires_at, updated_at FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)')
         .get(this.name, id, Date.now()) as Row | undefined;
       this.#deleteSync(id);
       return row ? (JSON.parse(row.value) as T) : undefined;
@@ -105,8 +128,8 @@ class SqliteCollection<T> implements DocumentCollection<T> {
   }
 
   async findByKey(key: string, value: string): Promise<Array<StoredDocument<T>>> {
-    const rows = this.#readConnection()
-      .prepare(
+    const rows = prepared(this.#readConnection(),
+      
         'SELECT d.id, d.value, d.expires_at, d.updated_at FROM document_keys k JOIN documents d ON d.collection = k.collection AND d.id = k.id ' +
           'WHERE k.collection = ? AND k.name = ? AND k.value = ? AND (d.expires_at IS NULL OR d.expires_at > ?) ORDER BY d.updated_at DESC',
       )
@@ -116,8 +139,8 @@ class SqliteCollection<T> implements DocumentCollection<T> {
 
   async deleteByKey(key: string, value: string): Promise<number> {
     return this.#write(() => {
-      const ids = this.database.writer
-        .prepare('SELECT id FROM document_keys WHERE collection = ? AND name = ? AND value = ?')
+      const ids = prepared(this.database.writer,
+        'SELECT id FROM document_keys WHERE collection = ? AND name = ? AND value = ?')
         .all(this.name, key, value) as Array<{ id: string }>;
       for (const { id } of ids) this.#deleteSync(id);
       return ids.length;
@@ -129,8 +152,8 @@ class SqliteCollection<T> implements DocumentCollection<T> {
       const found = await this.findByKey(options.key.name, options.key.value);
       return options.limit ? found.slice(0, options.limit) : found;
     }
-    const rows = this.#readConnection()
-      .prepare(
+    const rows = prepared(this.#readConnection(),
+      
         'SELECT id, value, expires_at, updated_at FROM documents WHERE collection = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY updated_at DESC LIMIT ?',
       )
       .all(this.name, Date.now(), options.limit ?? -1) as Row[];
@@ -138,8 +161,8 @@ class SqliteCollection<T> implements DocumentCollection<T> {
   }
 
   async count(): Promise<number> {
-    const row = this.#readConnection()
-      .prepare('SELECT count(*) AS n FROM documents WHERE collection = ? AND (expires_at IS NULL OR expires_at > ?)')
+    const row = prepared(this.#readConnection(),
+      'SELECT count(*) AS n FROM documents WHERE collection = ? AND (expires_at IS NULL OR expires_at > ?)')
       .get(this.name, Date.now()) as { n: number };
     return row.n;
   }
@@ -149,14 +172,15 @@ class SqliteCollection<T> implements DocumentCollection<T> {
     // updated_at must change on every write (put included) so replaceIf detects concurrent writers.
     const previous =
       previousUpdatedAt ??
-      (db.prepare('SELECT updated_at FROM documents WHERE collection = ? AND id = ?').get(this.name, id) as { updated_at: number } | undefined)?.updated_at;
+      (prepared(db, 'SELECT updated_at FROM documents WHERE collection = ? AND id = ?').get(this.name, id) as { updated_at: number } | undefined)?.updated_at;
     const now = Math.max(Date.now(), (previous ?? 0) + 1);
-    db.prepare(
+    prepared(
+        db,
       'INSERT INTO documents (collection, id, value, expires_at, updated_at) VALUES (?, ?, ?, ?, ?) ' +
         'ON CONFLICT (collection, id) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, updated_at = excluded.updated_at',
     ).run(this.name, id, JSON.stringify(value), options.expiresAt ?? null, now);
-    db.prepare('DELETE FROM document_keys WHERE collection = ? AND id = ?').run(this.name, id);
-    const insertKey = db.prepare('INSERT OR IGNORE INTO document_keys (collection, name, value, id) VALUES (?, ?, ?, ?)');
+    prepared(db, 'DELETE FROM document_keys WHERE collection = ? AND id = ?').run(this.name, id);
+    const insertKey = prepared(db, 'INSERT OR IGNORE INTO document_keys (collection, name, value, id) VALUES (?, ?, ?, ?)');
     for (const [name, keyValue] of Object.entries(options.keys ?? {})) {
       if (keyValue !== undefined) insertKey.run(this.name, name, keyValue, id);
     }
@@ -164,8 +188,8 @@ class SqliteCollection<T> implements DocumentCollection<T> {
 
   #deleteSync(id: string): boolean {
     const db = this.database.writer;
-    db.prepare('DELETE FROM document_keys WHERE collection = ? AND id = ?').run(this.name, id);
-    return db.prepare('DELETE FROM documents WHERE collection = ? AND id = ?').run(this.name, id).changes > 0;
+    prepared(db, 'DELETE FROM document_keys WHERE collection = ? AND id = ?').run(this.name, id);
+    return prepared(db, 'DELETE FROM documents WHERE collection = ? AND id = ?').run(this.name, id).changes > 0;
   }
 
   /** Runs a synchronous write atomically (group-committed with other writes, see SqliteDatabase.write). */
@@ -180,7 +204,7 @@ class SqliteCollection<T> implements DocumentCollection<T> {
   #toDocument(row: Row): StoredDocument<T> {
     const keys = Object.fromEntries(
       (
-        this.#readConnection().prepare('SELECT name, value FROM document_keys WHERE collection = ? AND id = ?').all(this.name, row.id) as Array<{
+        prepared(this.#readConnection(), 'SELECT name, value FROM document_keys WHERE collection = ? AND id = ?').all(this.name, row.id) as Array<{
           name: string;
           value: string;
         }>

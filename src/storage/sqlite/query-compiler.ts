@@ -1,6 +1,14 @@
 /**
  * Translates search Conditions and SortKeys (storage/search-index.ts) into SQL over the
  * embedded schema. Every value is a bound parameter; user input never becomes SQL text.
+ *
+ * Query shape: one condition of the top-level AND is chosen as the *driver* (the most
+ * selective one that an index can answer: an id, a reference, a code ...); it produces the
+ * candidate resources through its index, and every other condition is checked per candidate
+ * with a correlated EXISTS that seeks the index tables by resource (their clustered primary key
+ * starts with rid). Without a driver the resources of the searched types are scanned.
+ * Columns in correlated checks are written `+column` so SQLite cannot pick a value index there,
+ * which would turn a per-row seek into a range scan.
  */
 import { badRequest } from '../../fhir/errors.js';
 import type { Condition, FieldPredicate, IndexField, IndexTable, SortKey } from '../search-index.js';
@@ -35,6 +43,29 @@ const NUMERIC_FIELDS = new Set<IndexField>(['low', 'high', 'canonical']);
 /** The largest code point: `prefix` < every string that starts with it < `prefix + MAX_CHAR`. */
 const MAX_CHAR = String.fromCodePoint(0x10ffff);
 
+/** Candidate counts above this are all "many" to the planner. */
+const ESTIMATE_CAP = 2000;
+
+const TRUE: Sql = { text: '1', params: [] };
+const FALSE: Sql = { text: '0', params: [] };
+
+/**
+ * How the candidates of a search are found.
+ * - `stream`: a join from one index table, in rid order when `ordered` (rows may repeat a rid).
+ * - `set`: a subquery returning the candidate rids (deduplicated by IN).
+ * - `scan`: no driver; scan the resources of the searched types.
+ */
+export type Driver =
+  | { kind: 'stream'; table: IndexTable; where: Sql; ordered: boolean }
+  | { kind: 'set'; rids: Sql }
+  | { kind: 'scan' };
+
+export interface QueryPlan {
+  driver: Driver;
+  /** The remaining conditions, as a boolean expression over the resources row `r`. */
+  filter: Sql;
+}
+
 export class ConditionCompiler {
   #aliasCounter = 0;
 
@@ -43,19 +74,116 @@ export class ConditionCompiler {
     private readonly db: Connection,
   ) {}
 
+  /** Splits a condition into a driver and a per-candidate filter over alias `r`. */
+  plan(condition: Condition, types: readonly string[] | undefined): QueryPlan {
+    const parts = flattenAnd(condition);
+    const drivable = parts.map((part, index) => ({ part, index, score: driverScore(part) })).filter((d) => d.score > 0);
+    if (drivable.length === 0) return { driver: { kind: 'scan' }, filter: this.compile(condition, 'r', types) };
+    let best = drivable.reduce((a, b) => (b.score > a.score ? b : a));
+    if (drivable.length > 1) {
+      // Several conditions could drive: ask the indexes how many candidates each gives
+      // (counting stops at ESTIMATE_CAP) and drive from the smallest.
+      const estimated = drivable.map((d) => ({ ...d, estimate: this.#estimate(d.part, types) }));
+      best = estimated.reduce((a, b) => (b.estimate < a.estimate || (b.estimate === a.estimate && b.score > a.score) ? b : a));
+    }
+    const chosen = best.part;
+    const rest = parts.filter((_, i) => i !== best.index);
+    const filter = rest.length === 0 ? TRUE : this.compile({ op: 'and', of: rest }, 'r', types);
+    if (chosen.op === 'row') {
+      const stream = this.#rowStream(chosen, types);
+      if (stream) return { driver: stream, filter };
+    }
+    const rids = this.candidates(chosen, types);
+    return { driver: rids ? { kind: 'set', rids } : { kind: 'scan' }, filter: rids ? filter : this.compile(condition, 'r', types) };
+  }
+
+  /** Number of candidates a driving condition yields, counted up to ESTIMATE_CAP. */
+  #estimate(condition: Condition, types: readonly string[] | undefined): number {
+    // A UNION deduplicates before LIMIT applies: estimate an OR by its branches instead.
+    if (condition.op === 'or') return Math.min(ESTIMATE_CAP, condition.of.reduce((sum, c) => sum + this.#estimate(c, types), 0));
+    const rids = this.candidates(condition, types);
+    if (!rids) return Number.MAX_SAFE_INTEGER;
+    const row = this.db.prepare(`SELECT count(*) AS n FROM (${rids.text} LIMIT ${ESTIMATE_CAP})`).get(...rids.params) as { n: number };
+    return row.n;
+  }
+
+  /**
+   * A subquery returning the rids of the resources (of `types`) that satisfy `condition`,
+   * answered from indexes; undefined when the condition cannot drive a search.
+   */
+  candidates(condition: Condition, types: readonly string[] | undefined): Sql | undefined {
+    switch (condition.op) {
+      case 'row': {
+        const pks = this.keys.keysFor(types, condition.param, this.db);
+        if (pks.length === 0) return { text: 'SELECT NULL WHERE 0', params: [] };
+        const predicates = condition.where.map((p) => predicate(p, condition.table, false));
+        return {
+          text: `SELECT rid FROM idx_${condition.table} WHERE ${[pkList(pks), ...predicates.map((p) => p.text)].join(' AND ')}`,
+          params: [...pks, ...predicates.flatMap((p) => p.params)],
+        };
+      }
+      case 'id': {
+        const typeList = types ? inList('type', types) : TRUE;
+        const ids = inList('id', condition.ids);
+        return { text: `SELECT rid FROM resources WHERE ${typeList.text} AND ${ids.text}`, params: [...typeList.params, ...ids.params] };
+      }
+      case 'or': {
+        const sets = condition.of.map((c) => this.candidates(c, types));
+        if (sets.length === 0 || sets.some((s) => s === undefined)) return undefined;
+        return { text: sets.map((s) => s!.text).join(' UNION '), params: sets.flatMap((s) => s!.params) };
+      }
+      case 'and': {
+        const plan = this.plan(condition, types);
+        if (plan.driver.kind === 'scan') return undefined;
+        const source = plan.driver.kind === 'set' ? plan.driver.rids : streamAsSet(plan.driver);
+        const t = this.#nextAlias();
+        const filter = plan.filter.text === '1' ? TRUE : this.compile(condition, t, types);
+        return {
+          text: `SELECT ${t}.rid FROM resources ${t} WHERE ${t}.rid IN (${source.text}) AND ${filter.text}`,
+          params: [...source.params, ...filter.params],
+        };
+      }
+      case 'chain': {
+        const pks = this.keys.keysFor(types, condition.param, this.db);
+        if (pks.length === 0 || condition.targetTypes.length === 0) return { text: 'SELECT NULL WHERE 0', params: [] };
+        const targets = this.#resourcesMatching(condition.where, condition.targetTypes);
+        if (!targets) return undefined;
+        return {
+          text: `SELECT x.rid FROM idx_reference x WHERE (x.target_id, x.target_type) IN (SELECT id, type FROM resources WHERE rid IN (${targets.text})) AND ${pkList(pks, '+x.pk')}`,
+          params: [...targets.params, ...pks],
+        };
+      }
+      case 'has': {
+        const pks = this.keys.keysFor([condition.sourceType], condition.param, this.db);
+        if (pks.length === 0) return { text: 'SELECT NULL WHERE 0', params: [] };
+        const sources = this.#resourcesMatching(condition.where, [condition.sourceType]);
+        if (!sources) return undefined;
+        const typeList = types ? inList('o.type', types) : TRUE;
+        return {
+          text:
+            `SELECT o.rid FROM resources o WHERE (o.type, o.id) IN (SELECT x.target_type, x.target_id FROM idx_reference x ` +
+            `WHERE x.rid IN (${sources.text}) AND ${pkList(pks, '+x.pk')}) AND ${typeList.text}`,
+          params: [...sources.params, ...pks, ...typeList.params],
+        };
+      }
+      default:
+        return undefined;
+    }
+  }
+
   /**
    * SQL boolean expression over the `resources` row aliased `alias`, whose type is one of `types`
-   * (undefined = any type).
+   * (undefined = any type), checked per row (correlated).
    */
   compile(condition: Condition, alias: string, types: readonly string[] | undefined): Sql {
     switch (condition.op) {
       case 'true':
-        return { text: '1', params: [] };
+        return TRUE;
       case 'false':
-        return { text: '0', params: [] };
+        return FALSE;
       case 'and':
       case 'or': {
-        if (condition.of.length === 0) return { text: condition.op === 'and' ? '1' : '0', params: [] };
+        if (condition.of.length === 0) return condition.op === 'and' ? TRUE : FALSE;
         const parts = condition.of.map((c) => this.compile(c, alias, types));
         return {
           text: `(${parts.map((p) => p.text).join(condition.op === 'and' ? ' AND ' : ' OR ')})`,
@@ -71,7 +199,7 @@ export class ConditionCompiler {
       case 'type':
         return inList(`${alias}.type`, condition.types);
       case 'lastUpdated': {
-        if (condition.where.length === 0) return { text: '1', params: [] };
+        if (condition.where.length === 0) return TRUE;
         return {
           text: `(${condition.where.map((w) => `${alias}.last_updated ${OPERATOR[w.cmp]} ?`).join(' AND ')})`,
           params: condition.where.map((w) => w.value),
@@ -79,46 +207,41 @@ export class ConditionCompiler {
       }
       case 'row': {
         const pks = this.keys.keysFor(types, condition.param, this.db);
-        if (pks.length === 0) return { text: '0', params: [] };
-        const predicates = condition.where.map((p) => predicate(p, condition.table));
-        const where = [pkList(pks), ...predicates.map((p) => p.text)].join(' AND ');
-        return {
-          text: `${alias}.rid IN (SELECT rid FROM idx_${condition.table} WHERE ${where})`,
-          params: [...pks, ...predicates.flatMap((p) => p.params)],
-        };
+        if (pks.length === 0) return FALSE;
+        const predicates = condition.where.map((p) => predicate(p, condition.table, true));
+        const where = [`rid = ${alias}.rid`, pkList(pks, '+pk'), ...predicates.map((p) => p.text)].join(' AND ');
+        return { text: `EXISTS (SELECT 1 FROM idx_${condition.table} WHERE ${where})`, params: [...pks, ...predicates.flatMap((p) => p.params)] };
       }
       case 'missing': {
         const pks = this.keys.keysFor(types, condition.param, this.db);
-        if (pks.length === 0) return { text: condition.missing ? '1' : '0', params: [] };
+        if (pks.length === 0) return condition.missing ? TRUE : FALSE;
         return {
-          text: `${alias}.rid ${condition.missing ? 'NOT IN' : 'IN'} (SELECT rid FROM idx_${condition.table} WHERE ${pkList(pks)})`,
+          text: `${condition.missing ? 'NOT ' : ''}EXISTS (SELECT 1 FROM idx_${condition.table} WHERE rid = ${alias}.rid AND ${pkList(pks, '+pk')})`,
           params: pks,
         };
       }
       case 'chain': {
         const pks = this.keys.keysFor(types, condition.param, this.db);
-        if (pks.length === 0 || condition.targetTypes.length === 0) return { text: '0', params: [] };
+        if (pks.length === 0 || condition.targetTypes.length === 0) return FALSE;
         const t = this.#nextAlias();
         const inner = this.compile(condition.where, t, condition.targetTypes);
-        const typeList = inList(`${t}.type`, condition.targetTypes);
+        const typeList = inList(`+${t}.type`, condition.targetTypes);
         return {
           text:
-            `${alias}.rid IN (SELECT x.rid FROM idx_reference x JOIN resources ${t} ` +
-            `ON ${t}.type = x.target_type AND ${t}.id = x.target_id ` +
-            `WHERE ${pkList(pks, 'x.pk')} AND ${t}.deleted = 0 AND ${typeList.text} AND ${inner.text})`,
+            `EXISTS (SELECT 1 FROM idx_reference x JOIN resources ${t} ON ${t}.type = x.target_type AND ${t}.id = x.target_id ` +
+            `WHERE x.rid = ${alias}.rid AND ${pkList(pks, '+x.pk')} AND ${t}.deleted = 0 AND ${typeList.text} AND ${inner.text})`,
           params: [...pks, ...typeList.params, ...inner.params],
         };
       }
       case 'has': {
         const pks = this.keys.keysFor([condition.sourceType], condition.param, this.db);
-        if (pks.length === 0) return { text: '0', params: [] };
+        if (pks.length === 0) return FALSE;
         const s = this.#nextAlias();
         const inner = this.compile(condition.where, s, [condition.sourceType]);
         return {
           text:
-            `(${alias}.type, ${alias}.id) IN (SELECT x.target_type, x.target_id FROM idx_reference x ` +
-            `JOIN resources ${s} ON ${s}.rid = x.rid ` +
-            `WHERE ${pkList(pks, 'x.pk')} AND ${s}.deleted = 0 AND ${inner.text})`,
+            `EXISTS (SELECT 1 FROM idx_reference x JOIN resources ${s} ON ${s}.rid = x.rid ` +
+            `WHERE x.target_id = ${alias}.id AND x.target_type = ${alias}.type AND ${pkList(pks, '+x.pk')} AND ${s}.deleted = 0 AND ${inner.text})`,
           params: [...pks, ...inner.params],
         };
       }
@@ -140,12 +263,42 @@ export class ConditionCompiler {
       const aggregate = key.descending ? 'max' : 'min';
       return {
         sql: {
-          text: `coalesce((SELECT ${aggregate}(${column}) FROM idx_${key.table} WHERE rid = ${alias}.rid AND ${pkList(pks)}), ${missing})`,
+          text: `coalesce((SELECT ${aggregate}(+${column}) FROM idx_${key.table} WHERE rid = ${alias}.rid AND ${pkList(pks, '+pk')}), ${missing})`,
           params: pks,
         },
         descending: key.descending,
       };
     });
+  }
+
+  /** A driving join over one index table, when the row condition has a usable index. */
+  #rowStream(condition: Extract<Condition, { op: 'row' }>, types: readonly string[] | undefined): Driver | undefined {
+    const pks = this.keys.keysFor(types, condition.param, this.db);
+    if (pks.length === 0) return { kind: 'set', rids: { text: 'SELECT NULL WHERE 0', params: [] } };
+    const predicates = condition.where.map((p) => predicate(p, condition.table, false, 'd.'));
+    const where = { text: [pkList(pks, 'd.pk'), ...predicates.map((p) => p.text)].join(' AND '), params: [...pks, ...predicates.flatMap((p) => p.params)] };
+    // The value indexes are (pk, column...) + rid: equality on every leading column yields rids in order.
+    const eq = new Set(condition.where.filter((p) => p.cmp === 'eq' && p.value !== null && p.value !== undefined).map((p) => p.field));
+    const ordered = pks.length === 1 && isOrderedLookup(condition.table, eq);
+    return { kind: 'stream', table: condition.table, where, ordered };
+  }
+
+  /** rids of the resources of `types` that satisfy `condition` (driven if possible, else scanned). */
+  #resourcesMatching(condition: Condition, types: readonly string[]): Sql | undefined {
+    const plan = this.plan(condition, types);
+    const t = this.#nextAlias();
+    const typeList = inList(`${t}.type`, types);
+    if (plan.driver.kind === 'scan') {
+      const filter = this.compile(condition, t, types);
+      return { text: `SELECT ${t}.rid FROM resources ${t} WHERE ${typeList.text} AND ${t}.deleted = 0 AND ${filter.text}`, params: [...typeList.params, ...filter.params] };
+    }
+    const source = plan.driver.kind === 'set' ? plan.driver.rids : streamAsSet(plan.driver);
+    const filter = plan.filter.text === '1' ? TRUE : this.compile(condition, t, types);
+    const plusTypes = inList(`+${t}.type`, types);
+    return {
+      text: `SELECT ${t}.rid FROM resources ${t} WHERE ${t}.rid IN (${source.text}) AND ${plusTypes.text} AND ${t}.deleted = 0 AND ${filter.text}`,
+      params: [...source.params, ...plusTypes.params, ...filter.params],
+    };
   }
 
   #nextAlias(): string {
@@ -161,10 +314,74 @@ export interface SortExpression {
 
 const OPERATOR = { eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
 
-function predicate(p: FieldPredicate, table: IndexTable): Sql {
+/** Which equality sets give rid order from each table's value index (schema.ts). */
+function isOrderedLookup(table: IndexTable, eq: Set<IndexField>): boolean {
+  switch (table) {
+    case 'token':
+      return eq.has('code') && eq.has('system');
+    case 'string':
+    case 'uri':
+      return eq.has('value');
+    case 'reference':
+      return false;
+    default:
+      return false;
+  }
+}
+
+/** How good a condition is at producing few candidates from an index (0 = cannot drive). */
+function driverScore(condition: Condition): number {
+  switch (condition.op) {
+    case 'id':
+      return 100;
+    case 'row': {
+      const eq = new Set(condition.where.filter((p) => p.cmp === 'eq' || p.cmp === 'in').map((p) => `${p.component ?? ''}${p.field}`));
+      if (condition.table === 'reference' && (eq.has('value') || eq.has('targetId'))) return 90;
+      if (condition.table === 'token' && eq.has('code')) return eq.has('system') ? 85 : 80;
+      if (condition.table === 'uri' && eq.has('value')) return 80;
+      if (condition.table === 'composite' && eq.has('0code')) return 70;
+      if (condition.table === 'string' && (eq.has('value') || eq.has('exact'))) return 75;
+      if (condition.table === 'string' && condition.where.some((p) => p.cmp === 'prefix' && p.field === 'value')) return 60;
+      if (condition.table === 'reference' && eq.has('identifierValue')) return 60;
+      if (condition.where.some((p) => (p.field === 'low' || p.field === 'high') && p.cmp !== 'ne')) return 20;
+      return 0;
+    }
+    case 'chain':
+      return 65;
+    case 'has':
+      return 55;
+    case 'or': {
+      const scores = condition.of.map(driverScore);
+      return scores.length > 0 && scores.every((s) => s > 0) ? Math.min(...scores) - 5 : 0;
+    }
+    case 'and': {
+      const scores = condition.of.map(driverScore);
+      return scores.length > 0 ? Math.max(...scores) : 0;
+    }
+    default:
+      return 0;
+  }
+}
+
+function flattenAnd(condition: Condition): Condition[] {
+  if (condition.op === 'and') return condition.of.flatMap(flattenAnd);
+  if (condition.op === 'true') return [];
+  return [condition];
+}
+
+function streamAsSet(driver: Extract<Driver, { kind: 'stream' }>): Sql {
+  return { text: `SELECT d.rid FROM idx_${driver.table} d WHERE ${driver.where.text}`, params: driver.where.params };
+}
+
+/**
+ * One predicate on an index column. `correlated` checks write `+column` so the planner keeps
+ * seeking by rid instead of scanning a value index.
+ */
+function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, prefix = ''): Sql {
   if (!(p.field in COLUMN)) throw badRequest(`Unknown index field ${String(p.field)}`);
   let column = COLUMN[p.field];
   if (table === 'composite') column = `c${p.component ?? 0}_${column}`;
+  column = `${correlated ? '+' : ''}${prefix}${column}`;
   const value = p.value;
   switch (p.cmp) {
     case 'null':
@@ -199,7 +416,7 @@ function scalar(value: FieldPredicate['value']): SqlValue {
 }
 
 function inList(column: string, values: ReadonlyArray<string | number>): Sql {
-  if (values.length === 0) return { text: '0', params: [] };
+  if (values.length === 0) return FALSE;
   if (values.length === 1) return { text: `${column} = ?`, params: [values[0]!] };
   return { text: `${column} IN (${values.map(() => '?').join(', ')})`, params: [...values] };
 }

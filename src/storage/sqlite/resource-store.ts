@@ -277,18 +277,25 @@ class SqliteOperations implements ResourceOperations {
   }
 
   searchSync(request: SearchRequest): SearchPage {
+    if (request.types && request.types.length === 0) return { resources: [], ...(request.total && request.total !== 'none' ? { total: 0 } : {}) };
     const compiler = new ConditionCompiler(this.keys, this.db);
-    const where = compiler.compile(request.where, 'r', request.types);
+    const plan = compiler.plan(request.where, request.types);
+    const driven = plan.driver.kind !== 'scan';
+    // With a driver the type is checked per candidate (`+r.type`): the type index must not take over.
     const filters: Sql[] = [{ text: 'r.deleted = 0', params: [] }];
-    if (request.types) {
-      if (request.types.length === 0) return { resources: [], ...(request.total && request.total !== 'none' ? { total: 0 } : {}) };
-      filters.push(request.types.length === 1 ? { text: 'r.type = ?', params: [request.types[0]!] } : { text: `r.type IN (${request.types.map(() => '?').join(', ')})`, params: [...request.types] });
-    }
-    if (where.text !== '1') filters.push(where);
+    if (request.types) filters.push(inListSql(`${driven ? '+' : ''}r.type`, request.types));
+    if (plan.filter.text !== '1') filters.push(plan.filter);
+    const candidates: Sql | undefined =
+      plan.driver.kind === 'set'
+        ? plan.driver.rids
+        : plan.driver.kind === 'stream'
+          ? { text: `SELECT d.rid FROM idx_${plan.driver.table} d WHERE ${plan.driver.where.text}`, params: plan.driver.where.params }
+          : undefined;
+    const candidateFilter: Sql[] = candidates ? [{ text: `r.rid IN (${candidates.text})`, params: candidates.params }] : [];
 
     let total: number | undefined;
     if (request.total === 'accurate' || request.total === 'estimate' || request.limit === 0) {
-      const count = join(filters, ' AND ');
+      const count = join([...candidateFilter, ...filters], ' AND ');
       total = (this.statements.get(`SELECT count(*) AS n FROM resources r WHERE ${count.text}`).get(...count.params) as { n: number }).n;
     }
     if (request.limit === 0) return { resources: [], total: total ?? 0 };
@@ -296,20 +303,37 @@ class SqliteOperations implements ResourceOperations {
     const sortExpressions = compiler.sortExpressions(request.sort, 'r', request.types);
     const cursor = request.cursor ? decodeCursor(request.cursor, sortExpressions.length) : undefined;
     const backwards = cursor?.direction === 'before';
-    const pageFilters = [...filters];
-    if (cursor) pageFilters.push(keysetCondition(sortExpressions, 'r.rid', cursor.values, cursor.rid, cursor.direction));
 
-    const select = sortExpressions.map((e, i) => ({ text: `${e.sql.text} AS s${i}`, params: e.sql.params }));
-    const order = [...sortExpressions.map((e, i) => `s${i} ${e.descending !== backwards ? 'DESC' : 'ASC'}`), `r.rid ${backwards ? 'DESC' : 'ASC'}`];
-    const whereSql = join(pageFilters, ' AND ');
-    const selectSql = join(select, ', ');
-    const sql =
-      `SELECT r.rid, r.vid${select.length ? ', ' + selectSql.text : ''} FROM resources r WHERE ${whereSql.text} ` +
-      `ORDER BY ${order.join(', ')} LIMIT ?`;
-    const rows = this.statements.get(sql).all(...selectSql.params, ...whereSql.params, request.limit + 1) as Array<Record<string, number | string>>;
-
-    const more = rows.length > request.limit;
-    const pageRows = rows.slice(0, request.limit);
+    let pageRows: Array<Record<string, number | string>>;
+    let more: boolean;
+    if (sortExpressions.length === 0 && plan.driver.kind === 'stream' && plan.driver.ordered) {
+      // Stream candidates from the index in rid order and stop after limit + 1 distinct ones.
+      const where = join([plan.driver.where, ...filters, ...(cursor ? [{ text: `d.rid ${backwards ? '<' : '>'} ?`, params: [cursor.rid] }] : [])], ' AND ');
+      const sql = `SELECT d.rid AS rid, r.vid AS vid FROM idx_${plan.driver.table} d JOIN resources r ON r.rid = d.rid WHERE ${where.text} ORDER BY d.rid ${backwards ? 'DESC' : 'ASC'}`;
+      const rows: Array<Record<string, number | string>> = [];
+      let previous: number | undefined;
+      for (const row of this.statements.get(sql).iterate(...where.params) as Iterable<Record<string, number>>) {
+        if (row.rid === previous) continue;
+        previous = row.rid;
+        rows.push(row);
+        if (rows.length > request.limit) break;
+      }
+      more = rows.length > request.limit;
+      pageRows = rows.slice(0, request.limit);
+    } else {
+      const pageFilters = [...candidateFilter, ...filters];
+      if (cursor) pageFilters.push(keysetCondition(sortExpressions, 'r.rid', cursor.values, cursor.rid, cursor.direction));
+      const select = sortExpressions.map((e, i) => ({ text: `${e.sql.text} AS s${i}`, params: e.sql.params }));
+      const order = [...sortExpressions.map((e, i) => `s${i} ${e.descending !== backwards ? 'DESC' : 'ASC'}`), `r.rid ${backwards ? 'DESC' : 'ASC'}`];
+      const whereSql = join(pageFilters, ' AND ');
+      const selectSql = join(select, ', ');
+      const sql =
+        `SELECT r.rid, r.vid${select.length ? ', ' + selectSql.text : ''} FROM resources r WHERE ${whereSql.text} ` +
+        `ORDER BY ${order.join(', ')} LIMIT ?`;
+      const rows = this.statements.get(sql).all(...selectSql.params, ...whereSql.params, request.limit + 1) as Array<Record<string, number | string>>;
+      more = rows.length > request.limit;
+      pageRows = rows.slice(0, request.limit);
+    }
     if (backwards) pageRows.reverse();
     const versions = this.#versionsByVid(pageRows.map((r) => Number(r.vid)));
     const keyOf = (row: Record<string, number | string>) => ({ values: sortExpressions.map((_, i) => row[`s${i}`] as string | number), rid: Number(row.rid) });
@@ -363,6 +387,7 @@ class SqliteOperations implements ResourceOperations {
     ];
     if (since !== undefined) filters.push({ text: 'r.last_updated >= ?', params: [since] });
     if (condition) filters.push(new ConditionCompiler(this.keys, this.db).compile(condition, 'r', [type]));
+    // (A scan walks the type in rid order; conditions are checked per row.)
     const where = join(filters, ' AND ');
     const rows = this.statements
       .get(`SELECT r.rid, r.vid FROM resources r WHERE ${where.text} ORDER BY r.rid LIMIT ?`)
@@ -450,6 +475,10 @@ function toVersion(row: VersionRow): StoredVersion {
   return new LazyVersion(row.type, row.id, String(row.version), toInstant(row.last_updated), row.json === null, row.method as StoredVersion['method'], {
     json: row.json ?? undefined,
   });
+}
+
+function inListSql(column: string, values: readonly string[]): Sql {
+  return values.length === 1 ? { text: `${column} = ?`, params: [values[0]!] } : { text: `${column} IN (${values.map(() => '?').join(', ')})`, params: [...values] };
 }
 
 function join(parts: Sql[], separator: string): Sql {

@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS resources (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS resources_type_id ON resources(type, id);
 CREATE INDEX IF NOT EXISTS resources_type_updated ON resources(type, last_updated);
+-- (type) alone is (type, rid): a type's resources in rid order, the default search order.
+CREATE INDEX IF NOT EXISTS resources_type ON resources(type);
 
 CREATE TABLE IF NOT EXISTS versions (
   vid INTEGER PRIMARY KEY,

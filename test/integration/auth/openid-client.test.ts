@@ -116,6 +116,18 @@ describe('refresh', () => {
     await expect(oidc.refreshTokenGrant(app, second.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('the token endpoint answers browser apps with CORS for the origins of their redirect URIs only', async () => {
+    const tokens = await signIn('launch/patient patient/*.rs offline_access');
+    const refreshFrom = (origin: string, refreshToken: string) =>
+      fetch(`${server.issuer}/token`, { method: 'POST', headers: { origin, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: SAMPLE_APP }) });
+    const allowed = await refreshFrom(server.baseUrl, tokens.refresh_token!);
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(server.baseUrl);
+    const next = (await allowed.json()) as { refresh_token: string };
+    const foreign = await refreshFrom('https://evil.example', next.refresh_token);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('online_access gives a refresh token tied to the sign-in session', async () => {
     const tokens = await signIn('launch/patient patient/*.rs online_access');
     expect(tokens.refresh_token).toBeTruthy();

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnBedside } from '../../support/process.js';
 import { freePort, tempDir } from '../../support/server.js';
+import { backendClient } from '../../support/tokens.js';
 
 const dataDir = tempDir('bedside-kill9-');
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -17,6 +18,8 @@ describe('durability on the embedded store', () => {
     const env = { PORT: String(port), DATA_DIR: dataDir, BEDSIDE_SEED: 'false' };
     const first = await spawnBedside(env);
     const fhir = `${first.baseUrl}/fhir`;
+    const client = await backendClient(first.baseUrl);
+    const headers = { 'content-type': 'application/fhir+json', authorization: `Bearer ${await client.token()}` };
     /** id → versionId acknowledged by the server */
     const acknowledged = new Map<string, string>();
     let stop = false;
@@ -33,18 +36,18 @@ describe('durability on the embedded store', () => {
               resource: { resourceType: 'Observation', id: `${id}-tx${k}`, status: 'final', code: { text: 'kill9' } },
               request: { method: 'PUT', url: `Observation/${id}-tx${k}` },
             }));
-            const res = await fetch(fhir, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }) });
+            const res = await fetch(fhir, { method: 'POST', headers, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }) });
             if (res.status === 200) {
               await res.arrayBuffer();
               for (let k = 0; k < 20; k++) acknowledged.set(`Observation/${id}-tx${k}`, '1');
             }
           } else {
-            const res = await fetch(`${fhir}/Patient/${id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient', id, name: [{ family: `K${i}` }] }) });
+            const res = await fetch(`${fhir}/Patient/${id}`, { method: 'PUT', headers, body: JSON.stringify({ resourceType: 'Patient', id, name: [{ family: `K${i}` }] }) });
             if (res.status === 201) acknowledged.set(`Patient/${id}`, (await res.json()).meta.versionId);
             // An update of an earlier resource: a second version must survive too.
             if (i > 0 && i % 3 === 0) {
               const previous = `w${worker}-${i - 1}`;
-              const up = await fetch(`${fhir}/Patient/${previous}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient', id: previous, active: true }) });
+              const up = await fetch(`${fhir}/Patient/${previous}`, { method: 'PUT', headers, body: JSON.stringify({ resourceType: 'Patient', id: previous, active: true }) });
               if (up.status === 200 || up.status === 201) acknowledged.set(`Patient/${previous}`, (await up.json()).meta.versionId);
             }
           }
@@ -62,10 +65,12 @@ describe('durability on the embedded store', () => {
     expect(acknowledged.size).toBeGreaterThan(200);
 
     const second = await spawnBedside(env);
+    // The client, its keys and the server's signing keys all survived in the store too.
+    const readToken = await client.token();
     try {
       let lost = 0;
       for (const [key, versionId] of acknowledged) {
-        const res = await fetch(`${second.baseUrl}/fhir/${key}`);
+        const res = await fetch(`${second.baseUrl}/fhir/${key}`, { headers: { authorization: `Bearer ${readToken}` } });
         const body = res.status === 200 ? await res.json() : undefined;
         // A later, unacknowledged version may also have landed; never an older one.
         if (!body || Number(body.meta.versionId) < Number(versionId)) lost++;

@@ -3,22 +3,25 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../support/server.js';
+import { backendClient } from '../../support/tokens.js';
 
 let server: TestServer;
 let base: string;
+let auth: Record<string, string>;
 
 async function post(body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/fhir+json', ...headers }, body: JSON.stringify(body) });
+  const response = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/fhir+json', ...auth, ...headers }, body: JSON.stringify(body) });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 async function get(path: string) {
-  const response = await fetch(`${base}/${path}`);
+  const response = await fetch(`${base}/${path}`, { headers: auth });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
 beforeAll(async () => {
   server = await startTestServer();
   base = server.fhirUrl;
+  auth = { authorization: `Bearer ${await (await backendClient(server.baseUrl)).token()}` };
 });
 afterAll(async () => {
   await server.stop();

@@ -5,16 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../support/server.js';
+import { backendClient } from '../../support/tokens.js';
 
 let server: TestServer;
 let base: string;
+let auth: Record<string, string>;
 
 const JSON_HEADERS = { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' };
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${base}/${path}`, {
     method,
-    headers: { ...JSON_HEADERS, ...headers },
+    headers: { ...JSON_HEADERS, ...auth, ...headers },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await response.text();
@@ -33,6 +35,7 @@ const patient = (extra: Record<string, unknown> = {}) => ({
 beforeAll(async () => {
   server = await startTestServer();
   base = server.fhirUrl;
+  auth = { authorization: `Bearer ${await (await backendClient(server.baseUrl)).token()}` };
 });
 afterAll(async () => {
   await server.stop();
@@ -68,7 +71,7 @@ describe('create and read', () => {
 
   it('answers 304 to a conditional read with the current ETag', async () => {
     const created = await call('POST', 'Patient', patient());
-    const res = await fetch(`${base}/Patient/${created.body!.id}`, { headers: { 'if-none-match': 'W/"1"' } });
+    const res = await fetch(`${base}/Patient/${created.body!.id}`, { headers: { ...auth, 'if-none-match': 'W/"1"' } });
     expect(res.status).toBe(304);
   });
 
@@ -142,7 +145,7 @@ describe('update, vread, delete and history', () => {
     const seen = page1.body!.entry.map((e: any) => e.resource.id);
     let next = page1.body!.link.find((l: any) => l.relation === 'next')?.url as string | undefined;
     while (next) {
-      const page = await (await fetch(next)).json();
+      const page = await (await fetch(next, { headers: auth })).json();
       seen.push(...page.entry.map((e: any) => e.resource.id));
       next = page.link.find((l: any) => l.relation === 'next')?.url;
     }

@@ -5,12 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../support/server.js';
+import { backendClient } from '../../support/tokens.js';
 
 let server: TestServer;
 let base: string;
+let auth: Record<string, string>;
 
 async function get(path: string, headers: Record<string, string> = {}) {
-  const response = await fetch(path.startsWith('http') ? path : `${base}/${path}`, { headers });
+  const response = await fetch(path.startsWith('http') ? path : `${base}/${path}`, { headers: { ...auth, ...headers } });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 const ids = (bundle: Record<string, any>, mode = 'match') =>
@@ -35,6 +37,7 @@ const obs = (id: string, patient: string, code: string, date: string, value: num
 beforeAll(async () => {
   server = await startTestServer();
   base = server.fhirUrl;
+  auth = { authorization: `Bearer ${await (await backendClient(server.baseUrl)).token()}` };
   const entries = [
     { resource: { resourceType: 'Practitioner', id: 's-dr', name: [{ family: 'Carter', given: ['Alice'] }] }, request: { method: 'PUT', url: 'Practitioner/s-dr' } },
     { resource: { resourceType: 'Organization', id: 's-org', name: 'Bedside General' }, request: { method: 'PUT', url: 'Organization/s-org' } },
@@ -51,7 +54,7 @@ beforeAll(async () => {
       request: { method: 'PUT', url: 'Condition/s-c1' },
     },
   ];
-  const res = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }) });
+  const res = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/fhir+json', ...auth }, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }) });
   expect(res.status).toBe(200);
 });
 afterAll(async () => {
@@ -81,8 +84,8 @@ describe('paging', () => {
     const first = await get('Observation?code=8867-4&_count=2');
     const seen = ids(first.body);
     // A new match arrives and an already-seen one disappears while the client pages.
-    await fetch(`${base}/Observation/s-o-late`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(obs('s-o-late', 's-p2', '8867-4', '2022-01-01', 70).resource) });
-    await fetch(`${base}/${seen[0]}`, { method: 'DELETE' });
+    await fetch(`${base}/Observation/s-o-late`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json', ...auth }, body: JSON.stringify(obs('s-o-late', 's-p2', '8867-4', '2022-01-01', 70).resource) });
+    await fetch(`${base}/${seen[0]}`, { method: 'DELETE', headers: auth });
     let next = link(first.body, 'next');
     while (next) {
       const page = await get(next);
@@ -92,8 +95,8 @@ describe('paging', () => {
     expect(new Set(seen).size).toBe(seen.length);
     for (const id of ['s-o2', 's-o3', 's-o4', 's-o5', 's-o6', 's-o7', 's-o8']) expect(seen).toContain(`Observation/${id}`);
     // Put the data back as the other tests expect it.
-    await fetch(`${base}/${seen[0]}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(obs(seen[0]!.split('/')[1]!, 's-p1', '8867-4', '2021-01-15T10:00:00Z', 60).resource) });
-    await fetch(`${base}/Observation/s-o-late`, { method: 'DELETE' });
+    await fetch(`${base}/${seen[0]}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json', ...auth }, body: JSON.stringify(obs(seen[0]!.split('/')[1]!, 's-p1', '8867-4', '2021-01-15T10:00:00Z', 60).resource) });
+    await fetch(`${base}/Observation/s-o-late`, { method: 'DELETE', headers: auth });
   });
 
   it('rejects a tampered cursor with 400', async () => {
@@ -175,7 +178,7 @@ describe('chains, reverse chains, compartments and $everything', () => {
 
 describe('search forms', () => {
   it('POST _search with a form body equals GET', async () => {
-    const res = await fetch(`${base}/Observation/_search`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'patient=s-p2&code=9279-1' });
+    const res = await fetch(`${base}/Observation/_search`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth }, body: 'patient=s-p2&code=9279-1' });
     expect(res.status).toBe(200);
     expect(ids(await res.json())).toEqual(['Observation/s-o9']);
   });

@@ -10,6 +10,7 @@ import { stripUnknownElements } from '../../../src/fhir/validation.js';
 import { httpSink, load } from '../../../src/ingest/loader.js';
 import { hasSharedSamples, sharedPath } from '../../support/shared-samples.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
+import { backendClient } from '../../support/tokens.js';
 import knownInvalid from '../../fixtures/known-invalid-samples.json' with { type: 'json' };
 
 const bundleFiles = () => [
@@ -30,8 +31,10 @@ function add(counts: Record<string, number>, type: string, n = 1) {
 
 describe.skipIf(!hasSharedSamples)('Synthea and Inferno bundles', () => {
   let server: TestServer;
+  let token: string;
   beforeAll(async () => {
     server = await startTestServer();
+    token = await (await backendClient(server.baseUrl)).token();
   });
   afterAll(async () => {
     await server.stop();
@@ -44,12 +47,12 @@ describe.skipIf(!hasSharedSamples)('Synthea and Inferno bundles', () => {
     for (const file of bundleFiles()) {
       let bundle = readBundle(file);
       const name = file.split('/').pop()!;
-      let response = await fetch(server.fhirUrl, { method: 'POST', headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body: JSON.stringify(bundle) });
+      let response = await fetch(server.fhirUrl, { method: 'POST', headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` }, body: JSON.stringify(bundle) });
       if (invalidInferno[name]) {
         expect(response.status).toBe(400);
         expect(JSON.stringify(await response.json())).toContain(invalidInferno[name].expect);
         bundle = { ...bundle, entry: bundle.entry!.map((e) => ({ ...e, resource: stripUnknownElements(e.resource!).resource as BundleEntry['resource'] })) };
-        response = await fetch(server.fhirUrl, { method: 'POST', headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body: JSON.stringify(bundle) });
+        response = await fetch(server.fhirUrl, { method: 'POST', headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` }, body: JSON.stringify(bundle) });
       }
       expect(response.status, `${name}: ${response.status}`).toBe(200);
       const body = (await response.json()) as Bundle;
@@ -72,8 +75,10 @@ describe.skipIf(!hasSharedSamples)('Synthea and Inferno bundles', () => {
 
 describe.skipIf(!hasSharedSamples)('the loader', () => {
   let server: TestServer;
+  let token: string;
   beforeAll(async () => {
     server = await startTestServer();
+    token = await (await backendClient(server.baseUrl)).token();
   });
   afterAll(async () => {
     await server.stop();
@@ -93,13 +98,13 @@ describe.skipIf(!hasSharedSamples)('the loader', () => {
         }
       }
     }
-    const summary = await load({ sink: httpSink(server.fhirUrl), paths: [sharedPath('synthea'), sharedPath('inferno-uscore')], lenient: true, concurrency: 2 });
+    const summary = await load({ sink: httpSink(server.fhirUrl, token), paths: [sharedPath('synthea'), sharedPath('inferno-uscore')], lenient: true, concurrency: 2 });
     expect(summary.failures).toEqual([]);
     expect(summary.stripped).toEqual(['Media/usqualitycore-r4-media: Media.content.link']);
     expect(summary.duplicates).toBeGreaterThan(0);
     expect(await countsOf(server)).toEqual(expected);
     // Idempotent: loading again writes the same resources as new versions, never new resources.
-    const again = await load({ sink: httpSink(server.fhirUrl), paths: [sharedPath('inferno-uscore')], lenient: true });
+    const again = await load({ sink: httpSink(server.fhirUrl, token), paths: [sharedPath('inferno-uscore')], lenient: true });
     expect(again.failures).toEqual([]);
     expect(await countsOf(server)).toEqual(expected);
   }, 240_000);
@@ -107,8 +112,10 @@ describe.skipIf(!hasSharedSamples)('the loader', () => {
 
 describe.skipIf(!hasSharedSamples)('HL7 R4 examples', () => {
   let server: TestServer;
+  let token: string;
   beforeAll(async () => {
     server = await startTestServer();
+    token = await (await backendClient(server.baseUrl)).token();
   });
   afterAll(async () => {
     await server.stop();
@@ -123,7 +130,7 @@ describe.skipIf(!hasSharedSamples)('HL7 R4 examples', () => {
       const resource = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as { resourceType: string; id: string };
       const response = await fetch(`${server.fhirUrl}/${resource.resourceType}/${resource.id}`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+        headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` },
         body: JSON.stringify(resource),
       });
       if (response.status === 200 || response.status === 201) {

@@ -9,9 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpSink, load } from '../../../src/ingest/loader.js';
 import { hasSharedSamples, sharedPath } from '../../support/shared-samples.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
+import { backendClient } from '../../support/tokens.js';
 
 type Any = Record<string, any>;
 let server: TestServer;
+let token: string;
 const byType = new Map<string, Any[]>();
 
 /** Every resource of the Synthea bundles, references rewritten as the loader does (urn:uuid:X → Type/X). */
@@ -42,7 +44,7 @@ async function searchAll(query: string): Promise<string[]> {
   const out: string[] = [];
   let url: string | undefined = `${server.fhirUrl}/${query}${query.includes('?') ? '&' : '?'}_count=500`;
   while (url) {
-    const response = await fetch(url);
+    const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
     const body = (await response.json()) as Bundle;
     expect(response.status, JSON.stringify(body).slice(0, 300)).toBe(200);
     for (const e of body.entry ?? []) if (e.search?.mode === 'match') out.push(`${e.resource!.resourceType}/${e.resource!.id}`);
@@ -67,7 +69,8 @@ describe.skipIf(!hasSharedSamples)('search over Synthea', () => {
   beforeAll(async () => {
     readSynthea();
     server = await startTestServer();
-    const summary = await load({ sink: httpSink(server.fhirUrl), paths: [sharedPath('synthea')], concurrency: 2 });
+    token = await (await backendClient(server.baseUrl)).token();
+    const summary = await load({ sink: httpSink(server.fhirUrl, token), paths: [sharedPath('synthea')], concurrency: 2 });
     expect(summary.failures).toEqual([]);
   }, 240_000);
   afterAll(async () => {
@@ -160,7 +163,7 @@ describe.skipIf(!hasSharedSamples)('search over Synthea', () => {
 
   it('counts: _summary=count for every type equals the data', async () => {
     for (const [type, list] of byType) {
-      const response = await fetch(`${server.fhirUrl}/${type}?_summary=count`);
+      const response = await fetch(`${server.fhirUrl}/${type}?_summary=count`, { headers: { authorization: `Bearer ${token}` } });
       expect(((await response.json()) as Any).total, type).toBe(list.length);
     }
   });

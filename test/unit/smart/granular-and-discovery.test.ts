@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { granularOptions } from '../../../src/smart/granular.js';
-import { parseScope, type ResourceScope } from '../../../src/smart/scopes.js';
+import { parseScope, type ResourceScope, type Scope } from '../../../src/smart/scopes.js';
 import { buildSmartConfiguration, buildSmartSecurity, SMART_CAPABILITIES } from '../../../src/smart/smart-configuration.js';
 import { describeScope } from '../../../src/smart/describe.js';
 
@@ -56,7 +56,7 @@ describe('discovery documents', () => {
   });
 
   it('describes scopes in plain words', () => {
-    expect(describeScope(parseScope('patient/Observation.rs'))).toBe('Read and search Observation resources of the selected patient');
-    expect(describeScope(parseScope('user/*.cud'))).toBe('Create, update and delete all kinds of data that you can see');
+    expect(describeScope(parseScope('patient/Observation.rs') as Scope)).toBe('Read and search Observation resources of the selected patient');
+    expect(describeScope(parseScope('user/*.cud') as Scope)).toBe('Create, update and delete all kinds of data that you can see');
   });
 });

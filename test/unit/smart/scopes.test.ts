@@ -12,7 +12,7 @@ const parse = (s: string) => parseScope(s, { isResourceType: isKnownResourceType
 const letters = (s: Scope) => (s.kind === 'resource' ? [...s.permissions].sort().join('') : '');
 
 describe('valid scopes', () => {
-  const table: Array<[string, Partial<ResourceScope> & { kind: string; letters?: string }]> = [
+  const table: Array<[string, Record<string, unknown> & { kind: string; letters?: string }]> = [
     ['patient/Observation.rs', { kind: 'resource', context: 'patient', resourceType: 'Observation', version: 2, letters: 'rs' }],
     ['user/*.cruds', { kind: 'resource', context: 'user', resourceType: '*', version: 2, letters: 'cdrsu' }],
     ['system/Patient.r', { kind: 'resource', context: 'system', resourceType: 'Patient', version: 2, letters: 'r' }],
@@ -25,8 +25,8 @@ describe('valid scopes', () => {
     ['user/Observation.rs?category=vital-signs&status=final', { kind: 'resource', version: 2, letters: 'rs' }],
     ['patient/Observation.s?code:in=http://example.org/vs', { kind: 'resource', version: 2, letters: 's' }],
     ['launch', { kind: 'launch' }],
-    ['launch/patient', { kind: 'launch', context: 'patient' as never }],
-    ['launch/encounter', { kind: 'launch', context: 'encounter' as never }],
+    ['launch/patient', { kind: 'launch', context: 'patient' }],
+    ['launch/encounter', { kind: 'launch', context: 'encounter' }],
     ['openid', { kind: 'identity' }],
     ['fhirUser', { kind: 'identity' }],
     ['profile', { kind: 'identity' }],

@@ -1,0 +1,140 @@
+/**
+ * Bearer-token verification in front of every non-public FHIR route: the JWT is verified
+ * in-process (auth/token-verification.ts: pinned ES256, issuer, audience = the FHIR base,
+ * expiry, revocation) and compiled into the request's AccessPolicy (token-policy.ts).
+ *
+ * Errors follow RFC 6750 §3: 401 with `WWW-Authenticate: Bearer realm=..., error="invalid_token"`
+ * for a missing, malformed, expired, revoked or foreign token; the 403 insufficient_scope
+ * answers come from the policy. Both carry an OperationOutcome body.
+ *
+ * Hot path: verified tokens are cached by the verifier (no signature check per request), the
+ * compiled policy is cached per token, and the revocation check may be reused for
+ * `revocationCacheMs` (config REVOCATION_CHECK_MS), which is then how late a revocation can be.
+ */
+import type { Resource } from 'fhir/r4';
+import { AccessTokenError, type AccessTokenVerifier, type VerifiedAccessToken } from '../auth/token-verification.js';
+import { patientCompartmentConditionForTypes, patientCompartmentTypes } from '../fhir/compartments.js';
+import { FhirError } from '../fhir/errors.js';
+import { extractIndex } from '../fhir/search/extract.js';
+import type { ResourceScope } from '../smart/scopes.js';
+import type { ResourceStore } from '../storage/resource-store.js';
+import type { ReferenceEntry } from '../storage/search-index.js';
+import type { Authenticator } from './authenticate.js';
+import type { AccessPolicy } from './policy.js';
+import { compileTokenPolicy, type PolicyServices } from './token-policy.js';
+
+export interface BearerAuthenticatorOptions {
+  verifier: AccessTokenVerifier;
+  /** The unguarded store: only for finding what a patient's records reference. */
+  store: ResourceStore;
+  fhirBaseUrl: string;
+  /** How long the resources a patient's compartment references are remembered. */
+  referenceCacheMs?: number;
+  /** Compiled policies kept (one per live token). */
+  policyCacheSize?: number;
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+
+export function createBearerAuthenticator(options: BearerAuthenticatorOptions): Authenticator {
+  const realm = options.fhirBaseUrl;
+  const policies = new Map<string, { policy: AccessPolicy; expiresAt: number }>();
+  const policyCacheSize = options.policyCacheSize ?? 10_000;
+  const services: PolicyServices = {
+    fhirBaseUrl: options.fhirBaseUrl,
+    extract: (resource: Resource, params) => extractIndex(resource, { baseUrl: options.fhirBaseUrl, params }),
+    referencedFromCompartment: createReferenceResolver(options.store, options.fhirBaseUrl, options.referenceCacheMs ?? 5000),
+  };
+
+  return {
+    async authenticate(authorization) {
+      if (!authorization) throw invalidToken(realm, 'The request has no access token: send Authorization: Bearer <token>');
+      const match = BEARER.exec(authorization.trim());
+      if (!match) throw invalidToken(realm, 'The Authorization header is not "Bearer <token>"');
+      let verified: VerifiedAccessToken;
+      try {
+        verified = await options.verifier.verify(match[1]!);
+      } catch (error) {
+        if (error instanceof AccessTokenError) throw invalidToken(realm, describe(error));
+        throw error;
+      }
+      const cached = policies.get(verified.claims.jti);
+      if (cached && cached.expiresAt > Date.now()) return cached.policy;
+      const policy = compileTokenPolicy(
+        {
+          scopes: verified.scopes.filter((s): s is ResourceScope => s.kind === 'resource'),
+          clientId: verified.clientId,
+          subject: verified.subject,
+          ...(verified.fhirUser ? { fhirUser: verified.fhirUser } : {}),
+          ...(verified.patient ? { patient: verified.patient } : {}),
+          scopeStrings: (verified.claims.scope ?? '').split(' ').filter(Boolean),
+        },
+        services,
+      );
+      if (policies.size >= policyCacheSize) {
+        for (const [jti, entry] of policies) if (entry.expiresAt <= Date.now()) policies.delete(jti);
+        if (policies.size >= policyCacheSize) policies.delete(policies.keys().next().value as string);
+      }
+      policies.set(verified.claims.jti, { policy, expiresAt: verified.expiresAt });
+      return policy;
+    },
+  };
+}
+
+/**
+ * The non-compartment resources (Practitioner, Organization, Location, Medication ...) that the
+ * resources in a patient's compartment reference, by type, remembered for `cacheMs`.
+ */
+function createReferenceResolver(store: ResourceStore, fhirBaseUrl: string, cacheMs: number): PolicyServices['referencedFromCompartment'] {
+  const cache = new Map<string, { at: number; byType: Promise<Map<string, string[]>> }>();
+  const compute = async (patientId: string): Promise<Map<string, string[]>> => {
+    const compartmentTypes = new Set(['Patient', ...patientCompartmentTypes()]);
+    const byType = new Map<string, Set<string>>();
+    const where = patientCompartmentConditionForTypes([...compartmentTypes], patientId);
+    let cursor: string | undefined;
+    do {
+      const page = await store.search({ types: [...compartmentTypes], where, sort: [], limit: 1000, ...(cursor ? { cursor } : {}) });
+      for (const version of page.resources) {
+        for (const row of extractIndex(version.resource!, { baseUrl: fhirBaseUrl })) {
+          const ref = row as ReferenceEntry;
+          if (row.table !== 'reference' || !ref.targetType || !ref.targetId || compartmentTypes.has(ref.targetType)) continue;
+          let ids = byType.get(ref.targetType);
+          if (!ids) byType.set(ref.targetType, (ids = new Set()));
+          ids.add(ref.targetId);
+        }
+      }
+      cursor = page.next;
+    } while (cursor);
+    return new Map([...byType].map(([type, ids]) => [type, [...ids]]));
+  };
+  return async (patientId, type) => {
+    let entry = cache.get(patientId);
+    if (!entry || Date.now() - entry.at > cacheMs) {
+      entry = { at: Date.now(), byType: compute(patientId) };
+      cache.set(patientId, entry);
+      if (cache.size > 1000) cache.delete(cache.keys().next().value as string);
+    }
+    return (await entry.byType).get(type) ?? [];
+  };
+}
+
+function describe(error: AccessTokenError): string {
+  const reasons: Record<AccessTokenError['code'], string> = {
+    malformed: 'The access token is not a JWT issued by this server',
+    signature: 'The access token signature does not verify against this server\'s keys',
+    algorithm: 'The access token is not signed with the algorithm this server uses',
+    expired: 'The access token has expired',
+    issuer: 'The access token was issued by another server',
+    audience: 'The access token is for another resource server (aud is not this FHIR base)',
+    type: 'The token is not an access token (typ at+jwt)',
+    revoked: 'The access token has been revoked',
+    claims: 'The access token lacks required claims',
+  };
+  return reasons[error.code] ?? 'The access token is not valid';
+}
+
+/** 401 per RFC 6750 §3, with error="invalid_token" for every kind of bad or missing token. */
+function invalidToken(realm: string, message: string): FhirError {
+  const challenge = `Bearer realm="${realm}", error="invalid_token", error_description="${message.replace(/"/g, "'")}"`;
+  return new FhirError(401, 'login', message, { headers: { 'www-authenticate': challenge } });
+}

@@ -1,0 +1,205 @@
+/**
+ * Compiles a verified access token (scopes, launch patient, fhirUser, client) into the
+ * request's AccessPolicy. Pure rules plus two injected helpers (index extraction for in-memory
+ * checks, and the non-compartment resources a patient's records reference).
+ *
+ * Semantics (SMART App Launch 2.2, scopes-and-launch-context):
+ * - `patient/` scopes reach the launch patient's compartment (the official R4 Patient
+ *   CompartmentDefinition) plus the non-compartment resources (Practitioner, Organization,
+ *   Location, Medication ...) that resources in that compartment reference, for the types the
+ *   scope names. Without a patient in the token they reach nothing, and requests that only they
+ *   could allow are refused.
+ * - `user/` scopes reach what the user may see (rules.ts USER_REACH: a practitioner everything,
+ *   a patient user their own compartment), intersected with the scopes.
+ * - `system/` scopes reach every resource of the types they name (the registered scope of the
+ *   client already capped them when the token was issued).
+ * - Granular scopes (`patient/Observation.rs?category=vital-signs`) add their search criteria.
+ * - Letters map to interactions by rules.ts LETTER_FOR; several scopes add up (union).
+ */
+import type { Resource } from 'fhir/r4';
+import { patientCompartmentCondition, patientCompartmentParams } from '../fhir/compartments.js';
+import { FhirError } from '../fhir/errors.js';
+import { matches, type ResourceLookup } from '../fhir/search/evaluate.js';
+import { parseSearch } from '../fhir/search/parse.js';
+import type { ResourceScope } from '../smart/scopes.js';
+import type { Condition, IndexEntry } from '../storage/search-index.js';
+import type { AccessPolicy, Interaction, Principal } from './policy.js';
+import { LETTER_FOR, USER_REACH } from './rules.js';
+
+/** What a verified token says. */
+export interface TokenFacts {
+  scopes: readonly ResourceScope[];
+  clientId: string;
+  subject: string;
+  /** Relative reference, e.g. `Practitioner/123`. */
+  fhirUser?: string;
+  /** Launch context patient id. */
+  patient?: string;
+  /** The raw scope strings, for audit records. */
+  scopeStrings: string[];
+}
+
+export interface PolicyServices {
+  fhirBaseUrl: string;
+  /** Index rows of `resource` for the given parameters only. */
+  extract(resource: Resource, params: ReadonlySet<string>): IndexEntry[];
+  /** Ids of the resources of `type` (not a compartment type) that the patient's compartment references. */
+  referencedFromCompartment(patientId: string, type: string): Promise<string[]>;
+}
+
+const TRUE: Condition = { op: 'true' };
+const FALSE: Condition = { op: 'false' };
+
+export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices): AccessPolicy {
+  const principal: Principal = {
+    subject: facts.subject,
+    clientId: facts.clientId,
+    ...(facts.fhirUser ? { fhirUser: facts.fhirUser } : {}),
+    ...(facts.patient ? { patient: facts.patient } : {}),
+    scopes: facts.scopeStrings,
+  };
+  const granular = new Map<string, Condition>();
+  const filters = new Map<string, Promise<Condition | undefined>>();
+
+  /** The scopes that grant `interaction` on `type` (type undefined: on some type). */
+  const applicable = (type: string | undefined, interaction: Interaction): ResourceScope[] => {
+    const letter = LETTER_FOR[interaction];
+    return facts.scopes.filter((s) => s.permissions.has(letter) && (type === undefined || s.resourceType === '*' || s.resourceType === type));
+  };
+
+  /** The compartment (or what it references) of `patientId` for `type`. */
+  const compartment = async (patientId: string, type: string): Promise<Condition> => {
+    if (type === 'Patient' || patientCompartmentParams().has(type)) return patientCompartmentCondition(type, patientId);
+    const ids = await services.referencedFromCompartment(patientId, type);
+    return ids.length ? { op: 'id', ids } : FALSE;
+  };
+
+  /** Whose data one scope reaches, for `type`. */
+  const region = async (scope: ResourceScope, type: string): Promise<Condition> => {
+    if (scope.context === 'system') return TRUE;
+    if (scope.context === 'patient') return facts.patient ? compartment(facts.patient, type) : FALSE;
+    const [userType, userId] = (facts.fhirUser ?? '').split('/');
+    const reach = userType ? USER_REACH[userType] : undefined;
+    if (reach === 'all') return TRUE;
+    if (reach === 'own-compartment' && userId) return compartment(userId, type);
+    return FALSE;
+  };
+
+  /** A granular scope's own criteria for `type` (TRUE when it has none). */
+  const criteria = (scope: ResourceScope, type: string): Condition => {
+    if (scope.filters.length === 0) return TRUE;
+    const key = `${scope.raw}\u0000${type}`;
+    let condition = granular.get(key);
+    if (!condition) {
+      try {
+        const params = new URLSearchParams(scope.filters.map((f) => [f.name, decodeURIComponent(f.value)]));
+        condition = parseSearch(type, params, { baseUrl: services.fhirBaseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where;
+      } catch {
+        // A filter this server cannot evaluate grants nothing: never more than the scope says.
+        condition = FALSE;
+      }
+      granular.set(key, condition);
+    }
+    return condition;
+  };
+
+  const computeFilter = async (type: string, interaction: Interaction): Promise<Condition | undefined> => {
+    const alternatives: Condition[] = [];
+    for (const scope of applicable(type, interaction)) {
+      const where = simplifyAnd(await region(scope, type), criteria(scope, type));
+      if (where.op === 'true') return undefined;
+      if (where.op !== 'false') alternatives.push(where);
+    }
+    if (alternatives.length === 0) return FALSE;
+    return alternatives.length === 1 ? alternatives[0]! : { op: 'or', of: alternatives };
+  };
+
+  const policy: AccessPolicy = {
+    principal,
+    restricted: true,
+
+    assertAllowed(type, interaction) {
+      const scopes = applicable(type, interaction);
+      const what = `${interaction}${type ? ` on ${type}` : ''}`;
+      if (scopes.length === 0) throw insufficientScope(services.fhirBaseUrl, facts, type, interaction, `The token's scopes do not allow ${what}`);
+      const usable = scopes.filter((s) => s.context !== 'patient' || facts.patient);
+      if (usable.length === 0) {
+        throw insufficientScope(services.fhirBaseUrl, facts, type, interaction, `The token has patient/ scopes for ${what} but no patient context (launch/patient), so they reach nothing`);
+      }
+      const reaching = usable.filter((s) => s.context !== 'user' || (facts.fhirUser && USER_REACH[facts.fhirUser.split('/')[0]!]));
+      if (reaching.length === 0) {
+        throw insufficientScope(services.fhirBaseUrl, facts, type, interaction, `The token has user/ scopes for ${what} but its user has no fhirUser that can see FHIR data`);
+      }
+    },
+
+    searchFilter(type, interaction) {
+      // Cached per policy; the referenced-resources part has its own short cache (bearer-authenticator.ts).
+      const key = `${type}\u0000${interaction}`;
+      let filter = filters.get(key);
+      if (!filter) filters.set(key, (filter = computeFilter(type, interaction)));
+      return filter;
+    },
+
+    async allowsResource(resource, interaction) {
+      if (applicable(resource.resourceType, interaction).length === 0) return false;
+      const filter = await policy.searchFilter(resource.resourceType, interaction);
+      if (filter === undefined) return true;
+      return matchesInMemory(filter, resource, services);
+    },
+
+    allowedTypes(interaction) {
+      const scopes = applicable(undefined, interaction);
+      if (scopes.some((s) => s.resourceType === '*')) return undefined;
+      return [...new Set(scopes.map((s) => s.resourceType))];
+    },
+  };
+  return policy;
+}
+
+/** Evaluates a policy condition against one resource, extracting only the parameters it uses. */
+function matchesInMemory(condition: Condition, resource: Resource, services: PolicyServices): boolean {
+  const params = new Set<string>();
+  collectParams(condition, params);
+  const index = params.size ? services.extract(resource, params) : [];
+  const lastUpdated = Date.parse(resource.meta?.lastUpdated ?? '');
+  // Policy conditions have no chains; a granular scope with one cannot be checked here and denies.
+  const noLookup: ResourceLookup = { get: () => undefined, ofType: () => [] };
+  return matches(condition, { resourceType: resource.resourceType, id: resource.id ?? '', lastUpdated: Number.isNaN(lastUpdated) ? Date.now() : lastUpdated, index }, noLookup);
+}
+
+function collectParams(condition: Condition, out: Set<string>): void {
+  switch (condition.op) {
+    case 'and':
+    case 'or':
+      for (const c of condition.of) collectParams(c, out);
+      return;
+    case 'not':
+      collectParams(condition.of, out);
+      return;
+    case 'row':
+    case 'missing':
+    case 'chain':
+      out.add(condition.param);
+      return;
+    default:
+      return;
+  }
+}
+
+function simplifyAnd(a: Condition, b: Condition): Condition {
+  if (a.op === 'false' || b.op === 'false') return FALSE;
+  if (a.op === 'true') return b;
+  if (b.op === 'true') return a;
+  return { op: 'and', of: [a, b] };
+}
+
+/** 403 with RFC 6750's insufficient_scope and the scopes that would have allowed the request. */
+function insufficientScope(realm: string, facts: TokenFacts, type: string | undefined, interaction: Interaction, message: string): FhirError {
+  const contexts = new Set(facts.scopes.map((s) => s.context));
+  if (contexts.size === 0) contexts.add(facts.patient ? 'patient' : 'user');
+  const needed = [...contexts].map((c) => `${c}/${type ?? '*'}.${LETTER_FOR[interaction]}`).join(' ');
+  const error = new FhirError(403, 'forbidden', message, {
+    headers: { 'www-authenticate': `Bearer realm="${realm}", error="insufficient_scope", error_description="${message.replace(/"/g, "'")}", scope="${needed}"` },
+  });
+  return error;
+}

@@ -1,0 +1,189 @@
+/**
+ * The access policy as a generated matrix: every combination of scope (context × type ×
+ * letters × granular filter), token context (patient, fhirUser), resource (whose compartment,
+ * referenced by whom, category) and interaction is checked against the SMART rules written
+ * here independently as a small table, without the policy's code.
+ */
+import type { Resource } from 'fhir/r4';
+import { describe, expect, it } from 'vitest';
+import { compileTokenPolicy, type PolicyServices } from '../../../src/access/token-policy.js';
+import type { Interaction } from '../../../src/access/policy.js';
+import { FhirError } from '../../../src/fhir/errors.js';
+import { extractIndex } from '../../../src/fhir/search/extract.js';
+import { parseScope, type ResourceScope } from '../../../src/smart/scopes.js';
+
+const BASE = 'http://localhost:8080/fhir';
+
+// --- The rules, as the specification states them (the oracle) ----------------------------
+const LETTER: Record<Interaction, string> = { create: 'c', read: 'r', update: 'u', delete: 'd', search: 's' };
+const V1: Record<string, string> = { read: 'rs', write: 'cud', '*': 'cruds' };
+
+interface Fixture {
+  resource: Resource;
+  /** The patient whose compartment holds it (compartment types). */
+  owner?: 'A' | 'B';
+  /** Patients whose records reference it (non-compartment types). */
+  referencedBy?: Array<'A' | 'B'>;
+  laboratory?: boolean;
+}
+
+const obs = (id: string, patient: string, performer: string, category: string): Resource =>
+  ({
+    resourceType: 'Observation',
+    id,
+    status: 'final',
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: category }] }],
+    code: { text: 'x' },
+    subject: { reference: `Patient/${patient}` },
+    performer: [{ reference: `Practitioner/${performer}` }],
+  }) as Resource;
+
+const FIXTURES: Fixture[] = [
+  { resource: { resourceType: 'Patient', id: 'A' } as Resource, owner: 'A' },
+  { resource: { resourceType: 'Patient', id: 'B' } as Resource, owner: 'B' },
+  { resource: obs('obs-a-vital', 'A', 'pr-a', 'vital-signs'), owner: 'A' },
+  { resource: obs('obs-a-lab', 'A', 'pr-a', 'laboratory'), owner: 'A', laboratory: true },
+  { resource: obs('obs-b-lab', 'B', 'pr-b', 'laboratory'), owner: 'B', laboratory: true },
+  { resource: { resourceType: 'Practitioner', id: 'pr-a' } as Resource, referencedBy: ['A'] },
+  { resource: { resourceType: 'Practitioner', id: 'pr-b' } as Resource, referencedBy: ['B'] },
+  { resource: { resourceType: 'Practitioner', id: 'pr-none' } as Resource, referencedBy: [] },
+];
+
+interface Token {
+  scope: string;
+  patient?: 'A';
+  fhirUser?: string;
+}
+
+function inCompartmentOf(fixture: Fixture, patient: string): boolean {
+  if (fixture.owner) return fixture.owner === patient;
+  return (fixture.referencedBy ?? []).includes(patient as 'A' | 'B');
+}
+
+function expectedForScope(raw: string, token: Token, fixture: Fixture, interaction: Interaction): boolean {
+  const m = /^(patient|user|system)\/(\*|\w+)\.(\w+|\*)(?:\?category=(\w+))?$/.exec(raw)!;
+  const [, context, type, access, category] = m;
+  const letters = V1[access!] ?? access!;
+  if (!letters.includes(LETTER[interaction])) return false;
+  if (type !== '*' && type !== fixture.resource.resourceType) return false;
+  if (category && !(fixture.resource.resourceType === 'Observation' && fixture.laboratory)) return false;
+  if (context === 'system') return true;
+  if (context === 'patient') return token.patient !== undefined && inCompartmentOf(fixture, token.patient);
+  const [userType, userId] = (token.fhirUser ?? '/').split('/');
+  if (userType === 'Practitioner') return true;
+  if (userType === 'Patient') return inCompartmentOf(fixture, userId!);
+  return false;
+}
+
+// --- The generated matrix ------------------------------------------------------------------
+const CONTEXTS = ['patient', 'user', 'system'];
+const TYPES = ['Observation', 'Patient', 'Practitioner', '*'];
+const ACCESS = ['r', 's', 'c', 'u', 'd', 'rs', 'cu', 'cruds', 'read', 'write', '*'];
+const TOKEN_CONTEXTS: Array<Omit<Token, 'scope'>> = [
+  {},
+  { patient: 'A' },
+  { fhirUser: 'Practitioner/pr-a' },
+  { fhirUser: 'Patient/A' },
+  { fhirUser: 'Patient/B', patient: 'A' },
+];
+const INTERACTIONS: Interaction[] = ['create', 'read', 'update', 'delete', 'search'];
+
+function scopes(): string[] {
+  const out: string[] = [];
+  for (const context of CONTEXTS)
+    for (const type of TYPES)
+      for (const access of ACCESS) {
+        out.push(`${context}/${type}.${access}`);
+        if (type === 'Observation' && !['read', 'write', '*'].includes(access)) out.push(`${context}/${type}.${access}?category=laboratory`);
+      }
+  return out;
+}
+
+const services: PolicyServices = {
+  fhirBaseUrl: BASE,
+  extract: (resource, params) => extractIndex(resource, { baseUrl: BASE, params }),
+  // What each patient's records reference, from the fixtures (the store's job in production).
+  referencedFromCompartment: async (patient, type) =>
+    FIXTURES.filter((f) => f.resource.resourceType === type && f.referencedBy?.includes(patient as 'A' | 'B')).map((f) => f.resource.id!),
+};
+
+function policyFor(token: Token) {
+  const parsed = token.scope.split(' ').map((s) => parseScope(s)) as ResourceScope[];
+  return compileTokenPolicy(
+    { scopes: parsed, clientId: 'c', subject: 's', scopeStrings: token.scope.split(' '), ...(token.patient ? { patient: token.patient } : {}), ...(token.fhirUser ? { fhirUser: token.fhirUser } : {}) },
+    services,
+  );
+}
+
+describe('access policy matrix', () => {
+  it('agrees with the rules for every scope × token context × resource × interaction', async () => {
+    let cases = 0;
+    let allowed = 0;
+    const mismatches: string[] = [];
+    for (const scope of scopes()) {
+      for (const context of TOKEN_CONTEXTS) {
+        const token: Token = { scope, ...context };
+        const policy = policyFor(token);
+        for (const fixture of FIXTURES) {
+          for (const interaction of INTERACTIONS) {
+            cases++;
+            const expected = expectedForScope(scope, token, fixture, interaction);
+            if (expected) allowed++;
+            let actual: boolean;
+            try {
+              policy.assertAllowed(fixture.resource.resourceType, interaction);
+              actual = await policy.allowsResource(fixture.resource, interaction);
+            } catch (error) {
+              if (!(error instanceof FhirError) || error.status !== 403) throw error;
+              actual = false;
+            }
+            if (actual !== expected) mismatches.push(`${scope} ${JSON.stringify(context)} ${interaction} ${fixture.resource.resourceType}/${fixture.resource.id}: expected ${expected}, got ${actual}`);
+          }
+        }
+      }
+    }
+    expect(cases).toBeGreaterThan(10_000);
+    // Both outcomes occur often: the matrix is not vacuous.
+    expect(allowed).toBeGreaterThan(cases / 10);
+    expect(cases - allowed).toBeGreaterThan(cases / 10);
+    expect(mismatches.slice(0, 20)).toEqual([]);
+    console.log(`policy matrix: ${cases} cases, ${allowed} allowed, ${mismatches.length} mismatches`);
+  });
+
+  it('adds scopes up: the union of two scopes allows what either allows', async () => {
+    let cases = 0;
+    const pairs: Array<[string, string]> = [
+      ['patient/Observation.rs', 'user/Observation.rs'],
+      ['patient/Observation.rs?category=laboratory', 'patient/Observation.c'],
+      ['user/Patient.r', 'system/Practitioner.rs'],
+      ['patient/*.read', 'user/Practitioner.s'],
+    ];
+    for (const [a, b] of pairs) {
+      for (const context of TOKEN_CONTEXTS) {
+        const policy = policyFor({ scope: `${a} ${b}`, ...context });
+        for (const fixture of FIXTURES) {
+          for (const interaction of INTERACTIONS) {
+            cases++;
+            const expected = expectedForScope(a, { scope: a, ...context }, fixture, interaction) || expectedForScope(b, { scope: b, ...context }, fixture, interaction);
+            let actual: boolean;
+            try {
+              policy.assertAllowed(fixture.resource.resourceType, interaction);
+              actual = await policy.allowsResource(fixture.resource, interaction);
+            } catch {
+              actual = false;
+            }
+            expect(actual, `${a} + ${b} ${JSON.stringify(context)} ${interaction} ${fixture.resource.id}`).toBe(expected);
+          }
+        }
+      }
+    }
+    expect(cases).toBe(pairs.length * TOKEN_CONTEXTS.length * FIXTURES.length * INTERACTIONS.length);
+  });
+
+  it('refuses before any query: a type the token does not name, and patient scopes with no patient', () => {
+    expect(() => policyFor({ scope: 'patient/Observation.rs', patient: 'A' }).assertAllowed('Condition', 'search')).toThrow(FhirError);
+    expect(() => policyFor({ scope: 'patient/Observation.rs' }).assertAllowed('Observation', 'search')).toThrow(/no patient context/);
+    expect(() => policyFor({ scope: 'user/Observation.rs' }).assertAllowed('Observation', 'read')).toThrow(/no fhirUser/);
+    expect(() => policyFor({ scope: 'system/Observation.c' }).assertAllowed('Observation', 'read')).toThrow(FhirError);
+  });
+});

@@ -1,0 +1,12 @@
+import fhirpath from 'fhirpath';
+import r4 from 'fhirpath/fhir-context/r4';
+const e = "(low.empty() or ((low.code = '%') and (low.system = %ucum))) and (high.empty() or ((high.code = '%') and (high.system = %ucum)))";
+const t = (base: string, expr: string, node: any) => { try { console.log(base, JSON.stringify(fhirpath.compile({ base, expression: expr }, r4 as any)(node))); } catch (err) { console.log(base, 'ERR', String((err as Error).message).slice(0, 200)); } };
+t('ElementDefinition.max', "empty() or ($this = '*') or (toInteger() >= 0)", '*');
+t('ElementDefinition.max', "empty() or ($this = '*') or (toInteger() >= 0)", 'x');
+t('ElementDefinition.max', "empty() or ($this = '*') or (toInteger() >= 0)", '-1');
+t('RiskAssessment.prediction.probabilityDecimal', e, (fhirpath as any).FP_Decimal?.getDecimal?.(0.02));
+t('RiskAssessment.prediction.probabilityDecimal', '$this > 0.01', 0.02);
+t('RiskAssessment.prediction', 'probabilityDecimal.select(' + e + ')', {probabilityDecimal: 0.02});
+t('Patient.active', '$this', true);
+t('Patient.birthDate', '$this < @2020', '2019-01-01');
