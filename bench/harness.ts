@@ -4,7 +4,7 @@
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,4 +120,21 @@ export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the command name; in clock ticks (100/s).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Runs a load and reports the server's CPU per request next to the throughput. */
+export async function loadWithCpu(ctx: BenchContext, server: ServerProcess, options: autocannon.Options): Promise<LoadResult & { cpuMicrosPerRequest: number }> {
+  const before = processCpuMs(server.child.pid!);
+  const result = await ctx.load(options);
+  const after = processCpuMs(server.child.pid!);
+  const requests = result.requestsPerSecond * ctx.duration;
+  return { ...result, cpuMicrosPerRequest: requests ? ((after - before) * 1000) / requests : NaN };
 }

@@ -9,8 +9,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR, ROOT, benchDataDir, runAutocannon, startProcess, type BenchContext, type ScenarioResult } from './harness.js';
+import { enforcementCost, tokenEndpoint } from './scenarios/auth.js';
 import { bare, ingest, readAndCreate } from './scenarios/core.js';
 import { searchAtScale } from './scenarios/search.js';
+import { exportAtScale } from './scenarios/export.js';
 
 /** Every scenario, in run order (the baseline first). Later features add theirs here. */
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult[]>> = {
@@ -18,6 +20,9 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult[]>
   'read-create': readAndCreate,
   ingest,
   'search-1m': searchAtScale,
+  export: exportAtScale,
+  'token-endpoint': tokenEndpoint,
+  enforcement: enforcementCost,
 };
 
 async function main(): Promise<void> {

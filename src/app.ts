@@ -12,11 +12,14 @@ import { createAuditLog } from './access/audit-log.js';
 import { createBearerAuthenticator } from './access/bearer-authenticator.js';
 import { createAccessTokenVerifier } from './auth/token-verification.js';
 import { createAuthServer, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
+import { accessTokenClaimNames } from './auth/claims/settings.js';
 import { createPatientDirectory } from './auth/patient-directory.js';
 import { guardStore } from './access/guarded-store.js';
+import { createBulkExport, type BulkExport } from './bulk/index.js';
 import type { Config } from './config.js';
 import { CORE_OPERATIONS, FhirApi, type Route } from './fhir/api.js';
 import { buildCapabilityStatement } from './fhir/capability-statement.js';
+import { launcherRouter } from './launcher/index.js';
 import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
 import { extractIndex, getSearchRegistry } from './fhir/search/index.js';
@@ -39,6 +42,8 @@ export interface App {
   fhir: { api: FhirApi; services: FhirServices };
   /** The SMART authorization server (auth/index.ts). */
   auth: AuthServer;
+  /** Bulk Data `$export`; the server starts its runner (bedside.ts), in-process tools do not. */
+  bulk: BulkExport;
   /** Stops background work started by the app (not the storage). */
   close(): Promise<void>;
 }
@@ -52,6 +57,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     guard: guardStore,
   };
 
+  const bulk = createBulkExport({ config, storage, logger });
   const fhirRoutes: Route[] = [
     {
       method: 'GET',
@@ -60,8 +66,9 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
       handler: async () => ({ status: 200, headers: {}, body: { json: capabilityJson } }),
     },
     ...smartFhirRoutes(config),
+    ...bulk.routes,
   ];
-  const operations = [...CORE_OPERATIONS];
+  const operations = [...CORE_OPERATIONS, ...bulk.operations];
   const registry = getSearchRegistry();
   const capabilityJson = JSON.stringify(
     buildCapabilityStatement({
@@ -78,8 +85,10 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   const authenticator = config.enforcement
     ? createBearerAuthenticator({
         verifier: createAccessTokenVerifier({ documents: storage.documents, issuer: auth.issuer, audience: config.fhirBaseUrl, revocationCacheMs: config.revocationCheckMs }),
+        revocationCheckMs: config.revocationCheckMs,
         store: storage.resources,
         fhirBaseUrl: config.fhirBaseUrl,
+        auditClaims: accessTokenClaimNames(config.claimMappings),
       })
     : noAuthentication;
   if (!config.enforcement) logger.warn('BEDSIDE_UNSAFE_DISABLE_AUTH is set: the FHIR API is open to anyone (test and benchmark use only)');
@@ -90,6 +99,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   web.disable('x-powered-by');
   web.set('trust proxy', config.trustProxy);
   web.use(auth.router);
+  web.use(launcherRouter({ config, logger, fhir: { api, services }, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');
@@ -109,5 +119,14 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     }
   };
 
-  return { listener, fhir: { api, services }, auth, close: async () => auth.close() };
+  return {
+    listener,
+    fhir: { api, services },
+    auth,
+    bulk,
+    async close() {
+      await bulk.close();
+      await auth.close();
+    },
+  };
 }

@@ -44,6 +44,8 @@ export async function startBedside(config: Config, logger: Logger): Promise<Runn
         resolve();
       });
     });
+    // Export jobs run on server nodes only (not in tools that build the app, such as the loader).
+    app.bulk.start();
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const listenUrl = `${config.tls ? 'https' : 'http'}://${host}:${address.port}`;

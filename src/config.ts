@@ -7,11 +7,27 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { parseClaimMappings, type ClaimMapping } from './auth/claims/settings.js';
+import { parseFederationProviders, type FederationProvider } from './auth/federation/settings.js';
+import { parseResourceServers, type ResourceServerSetting } from './auth/resource-servers/settings.js';
 
 /** Where resources, sessions, keys and jobs are kept. */
 export type StorageConfig =
   | { kind: 'embedded'; dataDir: string }
   | { kind: 'mongodb'; uri: string; database: string };
+
+/** Bulk Data `$export` (src/bulk/): where its files go, how big they get, how long they live. */
+export interface ExportConfig {
+  /**
+   * Folder of the NDJSON files (EXPORT_DIR; default `DATA_DIR/exports`, or `./data/exports` with
+   * MongoDB). Several nodes behind one load balancer must share it (e.g. a network volume).
+   */
+  dir: string;
+  /** A file is split when it would grow beyond this many bytes (EXPORT_FILE_SIZE, default 64mb). */
+  maxFileBytes: number;
+  /** Files are deleted this many seconds after their export completed (EXPORT_FILE_TTL, default 86400). */
+  fileTtlSeconds: number;
+}
 
 export interface TlsConfig {
   certFile: string;
@@ -76,6 +92,23 @@ export interface Config {
    * special-use addresses (ALLOW_PRIVATE_NETWORK_FETCH; default false: SSRF protection).
    */
   allowPrivateNetworkFetch: boolean;
+  /**
+   * The launcher's sandbox conveniences, which trust whoever can reach the launcher: listing
+   * patients, practitioners and clients without a token, and simulated EHR sessions (a launch's
+   * practitioner signed in without a password). LAUNCHER_SANDBOX; default true only when HOST is
+   * a loopback address (a learner's own machine).
+   */
+  launcherSandbox: boolean;
+  /** Bulk Data `$export`. */
+  export: ExportConfig;
+  /** Sign-in with a Bedside username and password (LOCAL_LOGIN; default true). */
+  localLogin: boolean;
+  /** Upstream OpenID providers users may sign in with (FEDERATION_PROVIDERS, a JSON array). */
+  federation: FederationProvider[];
+  /** Extra claims for id_tokens, userinfo and access tokens (CLAIM_MAPPINGS, a JSON array). */
+  claimMappings: ClaimMapping[];
+  /** Resource servers besides the FHIR API, fixed by configuration (RESOURCE_SERVERS, a JSON array). */
+  resourceServers: ResourceServerSetting[];
 }
 
 /** A configuration mistake; main.ts prints every one of them and exits. */
@@ -209,6 +242,23 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     }
   }
 
+  const exportFileBytes = bytes('EXPORT_FILE_SIZE', 64 * 1024 ** 2);
+  if (exportFileBytes < 1024) problems.push(`EXPORT_FILE_SIZE must be at least 1kb (got "${str('EXPORT_FILE_SIZE')}")`);
+  const exportDir = str('EXPORT_DIR');
+  const exportConfig: ExportConfig = {
+    dir: exportDir
+      ? path.resolve(cwd, exportDir)
+      : path.join(storage.kind === 'embedded' ? storage.dataDir : path.resolve(cwd, './data'), 'exports'),
+    maxFileBytes: exportFileBytes,
+    fileTtlSeconds: int('EXPORT_FILE_TTL', 24 * 3600, 1, 30 * 24 * 3600),
+  };
+
+  const federation = parseFederationProviders(str('FEDERATION_PROVIDERS'), problems, { isLoopbackHost });
+  const localLogin = bool('LOCAL_LOGIN', true);
+  if (!localLogin && federation.length === 0) problems.push('LOCAL_LOGIN=false needs at least one identity provider in FEDERATION_PROVIDERS (nobody could sign in)');
+  const claimMappings = parseClaimMappings(str('CLAIM_MAPPINGS'), problems);
+  const resourceServers = parseResourceServers(str('RESOURCE_SERVERS'), problems, { fhirBaseUrl: `${baseUrl}/fhir`, issuer: `${baseUrl}/oauth`, isLoopbackHost });
+
   const config: Config = {
     port,
     host,
@@ -232,6 +282,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     revocationCheckMs: int('REVOCATION_CHECK_MS', 1000, 0, 60_000),
     jwtBearerIssuers,
     allowPrivateNetworkFetch: bool('ALLOW_PRIVATE_NETWORK_FETCH', false),
+    launcherSandbox: bool('LAUNCHER_SANDBOX', isLoopbackHost(host)),
+    export: exportConfig,
+    localLogin,
+    federation,
+    claimMappings,
+    resourceServers,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
@@ -239,5 +295,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
 
 /** A configuration for tests and tools: defaults plus overrides, without reading process.env. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({ BEDSIDE_SEED: 'false', LOG_LEVEL: 'silent' }), ...overrides };
+  const config = { ...loadConfig({ BEDSIDE_SEED: 'false', LOG_LEVEL: 'silent' }), ...overrides };
+  // Export files follow an overridden data folder, as EXPORT_DIR's default follows DATA_DIR.
+  if (!overrides.export && overrides.storage?.kind === 'embedded') {
+    config.export = { ...config.export, dir: path.join(overrides.storage.dataDir, 'exports') };
+  }
+  return config;
 }

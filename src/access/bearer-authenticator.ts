@@ -25,8 +25,12 @@ import { compileTokenPolicy, type PolicyServices } from './token-policy.js';
 
 export interface BearerAuthenticatorOptions {
   verifier: AccessTokenVerifier;
+  /** How long a token's "not revoked" answer is reused (REVOCATION_CHECK_MS). */
+  revocationCheckMs?: number;
   /** The unguarded store: only for finding what a patient's records reference. */
   store: ResourceStore;
+  /** Operator-configured access-token claims copied into the principal (audit records). */
+  auditClaims?: readonly string[];
   fhirBaseUrl: string;
   /** How long the resources a patient's compartment references are remembered. */
   referenceCacheMs?: number;
@@ -38,7 +42,13 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 export function createBearerAuthenticator(options: BearerAuthenticatorOptions): Authenticator {
   const realm = options.fhirBaseUrl;
+  const revocationCheckMs = options.revocationCheckMs ?? 0;
   const policies = new Map<string, { policy: AccessPolicy; expiresAt: number }>();
+  /**
+   * The hot path: a token seen recently, keyed by its whole text (never a part of it), with its
+   * policy, expiry and the time until which its revocation check stays valid.
+   */
+  const recent = new Map<string, { policy: AccessPolicy; expiresAt: number; checkedUntil: number }>();
   const policyCacheSize = options.policyCacheSize ?? 10_000;
   const services: PolicyServices = {
     fhirBaseUrl: options.fhirBaseUrl,
@@ -51,6 +61,9 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
       if (!authorization) throw invalidToken(realm, 'The request has no access token: send Authorization: Bearer <token>');
       const match = BEARER.exec(authorization.trim());
       if (!match) throw invalidToken(realm, 'The Authorization header is not "Bearer <token>"');
+      const now = Date.now();
+      const hit = recent.get(match[1]!);
+      if (hit && hit.checkedUntil > now && hit.expiresAt > now) return hit.policy;
       let verified: VerifiedAccessToken;
       try {
         verified = await options.verifier.verify(match[1]!);
@@ -58,8 +71,15 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
         if (error instanceof AccessTokenError) throw invalidToken(realm, describe(error));
         throw error;
       }
+      const remember = (policy: AccessPolicy): AccessPolicy => {
+        if (revocationCheckMs > 0) {
+          if (recent.size >= policyCacheSize) recent.delete(recent.keys().next().value as string);
+          recent.set(match[1]!, { policy, expiresAt: verified.expiresAt, checkedUntil: Date.now() + revocationCheckMs });
+        }
+        return policy;
+      };
       const cached = policies.get(verified.claims.jti);
-      if (cached && cached.expiresAt > Date.now()) return cached.policy;
+      if (cached && cached.expiresAt > Date.now()) return remember(cached.policy);
       const policy = compileTokenPolicy(
         {
           scopes: verified.scopes.filter((s): s is ResourceScope => s.kind === 'resource'),
@@ -68,6 +88,7 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
           ...(verified.fhirUser ? { fhirUser: verified.fhirUser } : {}),
           ...(verified.patient ? { patient: verified.patient } : {}),
           scopeStrings: (verified.claims.scope ?? '').split(' ').filter(Boolean),
+          claims: Object.fromEntries((options.auditClaims ?? []).filter((c) => verified.claims[c] !== undefined).map((c) => [c, verified.claims[c]])),
         },
         services,
       );
@@ -76,7 +97,7 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
         if (policies.size >= policyCacheSize) policies.delete(policies.keys().next().value as string);
       }
       policies.set(verified.claims.jti, { policy, expiresAt: verified.expiresAt });
-      return policy;
+      return remember(policy);
     },
   };
 }

@@ -21,12 +21,39 @@ import type { AccessPolicy, Interaction } from './policy.js';
 /** History pages are filtered after reading; at most this many store pages are read per answer. */
 const HISTORY_SCAN_PAGES = 10;
 
+/** Guarded operations per policy (policies are cached per token) and store: built once, not per request. */
+const guardedByPolicy = new WeakMap<AccessPolicy, WeakMap<ResourceOperations, ResourceOperations>>();
+
 export function guardStore(operations: ResourceOperations, policy: AccessPolicy): ResourceOperations {
   if (!policy.restricted) return operations;
+  let byStore = guardedByPolicy.get(policy);
+  if (!byStore) guardedByPolicy.set(policy, (byStore = new WeakMap()));
+  let guarded = byStore.get(operations);
+  if (!guarded) byStore.set(operations, (guarded = createGuard(operations, policy)));
+  return guarded;
+}
+
+/** Decisions remembered per guard (one per token and store): a version's content never changes. */
+const DECISION_CACHE_SIZE = 512;
+
+function createGuard(operations: ResourceOperations, policy: AccessPolicy): ResourceOperations {
+  const decisions = new Map<string, boolean>();
+  const decide = async (version: StoredVersion, interaction: Interaction, compute: () => Promise<boolean>): Promise<boolean> => {
+    const key = `${version.resourceType}/${version.id}/${version.versionId}/${interaction}`;
+    const known = decisions.get(key);
+    if (known !== undefined) return known;
+    const allowed = await compute();
+    if (decisions.size >= DECISION_CACHE_SIZE) decisions.delete(decisions.keys().next().value as string);
+    decisions.set(key, allowed);
+    return allowed;
+  };
 
   const visible = async (version: StoredVersion | undefined, interaction: Interaction): Promise<boolean> => {
     if (!version) return false;
-    if (!version.deleted) return policy.allowsResource(version.resource!, interaction);
+    // Decide from the type when possible: the stored JSON is then never parsed.
+    const byType = await policy.decideByType(version.resourceType, interaction);
+    if (byType !== 'inspect') return byType === 'all';
+    if (!version.deleted) return decide(version, interaction, () => policy.allowsResource(version.resource!, interaction));
     // A deletion marker has no content: it is visible when the version before it was.
     const previous = Number(version.versionId) > 1 ? await operations.vread(version.resourceType, version.id, String(Number(version.versionId) - 1)) : undefined;
     return previous !== undefined && !previous.deleted && policy.allowsResource(previous.resource!, interaction);

@@ -20,6 +20,8 @@ export interface Principal {
   /** Launch context patient id. */
   patient?: string;
   scopes?: string[];
+  /** Operator-configured claims of the token (CLAIM_MAPPINGS), for audit records. */
+  claims?: Record<string, unknown>;
 }
 
 export interface AccessPolicy {
@@ -40,6 +42,11 @@ export interface AccessPolicy {
   searchFilter(resourceType: string, interaction: Interaction): Promise<Condition | undefined>;
   /** Whether one resource (read, or about to be written) is within the policy. */
   allowsResource(resource: Resource, interaction: Interaction): Promise<boolean>;
+  /**
+   * What can be decided from the type alone: every resource of it (`all`), none (`none`), or
+   * it depends on the content (`inspect`). Lets reads skip parsing when no filter applies.
+   */
+  decideByType(resourceType: string, interaction: Interaction): Promise<'all' | 'none' | 'inspect'>;
   /** Resource types `interaction` is allowed on at all (undefined = every type). */
   allowedTypes(interaction: Interaction): string[] | undefined;
 }
@@ -54,6 +61,9 @@ export const unrestrictedPolicy: AccessPolicy = {
   },
   allowsResource() {
     return Promise.resolve(true);
+  },
+  decideByType() {
+    return Promise.resolve('all');
   },
   allowedTypes() {
     return undefined;

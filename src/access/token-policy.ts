@@ -37,6 +37,8 @@ export interface TokenFacts {
   patient?: string;
   /** The raw scope strings, for audit records. */
   scopeStrings: string[];
+  /** Operator-configured claims of the token, for audit records. */
+  claims?: Record<string, unknown>;
 }
 
 export interface PolicyServices {
@@ -57,6 +59,7 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
     ...(facts.fhirUser ? { fhirUser: facts.fhirUser } : {}),
     ...(facts.patient ? { patient: facts.patient } : {}),
     scopes: facts.scopeStrings,
+    ...(facts.claims ? { claims: facts.claims } : {}),
   };
   const granular = new Map<string, Condition>();
   const filters = new Map<string, Promise<Condition | undefined>>();
@@ -138,6 +141,13 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
       let filter = filters.get(key);
       if (!filter) filters.set(key, (filter = computeFilter(type, interaction)));
       return filter;
+    },
+
+    async decideByType(type, interaction) {
+      if (applicable(type, interaction).length === 0) return 'none';
+      const filter = await policy.searchFilter(type, interaction);
+      if (filter === undefined) return 'all';
+      return filter.op === 'false' ? 'none' : 'inspect';
     },
 
     async allowsResource(resource, interaction) {

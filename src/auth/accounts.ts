@@ -23,6 +23,12 @@ export interface StoredAccount {
   email?: string;
   roles: Role[];
   createdAt: number;
+  /** Locked by an operator: no sign-in (password or federated), no token refresh. */
+  locked?: boolean;
+  /** Who set fhirUser: an identity provider's mapping may replace only what it set itself. */
+  fhirUserSource?: 'federation' | 'operator';
+  /** Claims the upstream identity provider sent at the last federated sign-in (those kept by configuration). */
+  upstream?: { provider: string; claims: Record<string, unknown>; at: number };
 }
 
 /** What the sample data file (fhir-data/accounts.json) holds per user. */
@@ -75,6 +81,7 @@ interface FailureRecord {
 export type SignInResult =
   | { ok: true; account: StoredAccount }
   | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'locked' }
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
 /** A hash of a random password, verified for unknown usernames so timing does not reveal which exist. */
@@ -102,6 +109,28 @@ export class AccountStore {
 
   async list(): Promise<StoredAccount[]> {
     return (await this.#accounts.list()).map((d) => d.value);
+  }
+
+  async findByEmail(email: string): Promise<StoredAccount[]> {
+    return (await this.#accounts.findByKey('email', email.trim().toLowerCase())).map((d) => d.value);
+  }
+
+  /** Creates an account; false when the id or username is taken. */
+  async insert(account: StoredAccount): Promise<boolean> {
+    if (await this.findByUsername(account.username)) return false;
+    return this.#accounts.insert(account.id, account, { keys: accountKeys(account) });
+  }
+
+  /** Replaces an existing account (username and email stay findable). */
+  async save(account: StoredAccount): Promise<void> {
+    await this.#accounts.put(account.id, account, { keys: accountKeys(account) });
+  }
+
+  async setPassword(account: StoredAccount, password: string): Promise<StoredAccount> {
+    const updated = { ...account, passwordHash: await hashPassword(password) };
+    await this.save(updated);
+    await this.#failures.delete(account.username);
+    return updated;
   }
 
   /** Creates the account unless one with that username exists; returns whether it was created. */
@@ -133,6 +162,8 @@ export class AccountStore {
     const valid = account ? await verifyPassword(password, account.passwordHash) : await verifyPassword(password, await (dummyHash ??= hashPassword(randomBytes(16).toString('hex'))));
     if (account && valid) {
       if (record) await this.#failures.delete(key);
+      // Said only to someone who knows the password.
+      if (account.locked) return { ok: false, reason: 'locked' };
       return { ok: true, account };
     }
     const next = record ? { failures: record.failures + 1, firstAt: record.firstAt } : { failures: 1, firstAt: now };
@@ -167,6 +198,10 @@ export class AccountStore {
       },
     };
   }
+}
+
+function accountKeys(account: StoredAccount): Record<string, string> {
+  return { username: account.username, ...(account.email ? { email: account.email.trim().toLowerCase() } : {}) };
 }
 
 /** Whether the account is a patient user (sees only their own record). */

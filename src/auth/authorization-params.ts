@@ -15,6 +15,10 @@ const AUTHORIZATION_ROUTES = new Set(['authorization', 'pushed_authorization_req
 export function checkAudience(fhirBaseUrl: string) {
   return (ctx: KoaContextWithOIDC, value: string | undefined): void => {
     if (!AUTHORIZATION_ROUTES.has(ctx.oidc.route)) return;
+    if ((value === undefined || value === '') && !needsAudience(ctx, fhirBaseUrl)) {
+      keepOfflineAccess(ctx);
+      return;
+    }
     if (value === undefined || value === '') {
       throw new errors.InvalidRequest(`missing required parameter 'aud': the FHIR base URL the app wants to access (${fhirBaseUrl})`);
     }
@@ -23,6 +27,21 @@ export function checkAudience(fhirBaseUrl: string) {
     }
     keepOfflineAccess(ctx);
   };
+}
+
+/** Identity and refresh scopes: a request asking for nothing else is an OpenID Connect sign-in, not a SMART launch. */
+const NOT_SMART = new Set(['openid', 'profile', 'email', 'fhirUser', 'offline_access', 'online_access']);
+
+/**
+ * SMART requires `aud` of SMART apps. A request that is not for the FHIR API needs none: an
+ * organisation's app signing users in (identity scopes only), or one asking for another API
+ * with RFC 8707 `resource` (resource-servers/).
+ */
+function needsAudience(ctx: KoaContextWithOIDC, fhirBaseUrl: string): boolean {
+  const raw = ctx.method === 'POST' ? (ctx.oidc.body as Record<string, unknown> | undefined)?.resource : ctx.query.resource;
+  const resources = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
+  if (resources.length) return resources.some((r) => r.replace(/\/+$/, '') === fhirBaseUrl);
+  return String(ctx.oidc.params?.scope ?? '').split(' ').filter(Boolean).some((s) => !NOT_SMART.has(s));
 }
 
 /** `launch` must be a live EHR launch; the `launch` scope requires it. */

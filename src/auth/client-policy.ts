@@ -21,11 +21,18 @@ export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
  * SMART `scope` is validated here and moved to REGISTERED_SCOPE (the registration middleware
  * shows it back as `scope`, exactly as registered).
  */
-export function clientMetadataPolicy(parse: ParseOptions) {
+export function clientMetadataPolicy(parse: ParseOptions, extras: ClientMetadataExtras = {}) {
   return {
-    properties: [REGISTERED_SCOPE],
-    validator(_ctx: KoaContextWithOIDC | undefined, key: string, _value: unknown, clientMetadata: object): void {
+    properties: [REGISTERED_SCOPE, ...(extras.firstPartyProperty ? [extras.firstPartyProperty] : [])],
+    validator(ctx: KoaContextWithOIDC | undefined, key: string, value: unknown, clientMetadata: object): void {
       const metadata = clientMetadata as Record<string, unknown>;
+      if (key === extras.firstPartyProperty) {
+        if (value === undefined) return;
+        if (typeof value !== 'boolean') throw new errors.InvalidClientMetadata(`${key} must be true or false`);
+        // Only an operator marks a client first-party (admin page or command), never the client itself.
+        if (value && ctx?.oidc && ['registration', 'client_update'].includes(ctx.oidc.route)) throw new errors.InvalidClientMetadata(`${key} is set by operators only`);
+        return;
+      }
       if (key !== REGISTERED_SCOPE) return;
       if (metadata.scope !== undefined) {
         metadata[REGISTERED_SCOPE] = metadata.scope;
@@ -34,10 +41,19 @@ export function clientMetadataPolicy(parse: ParseOptions) {
       const scope = metadata[REGISTERED_SCOPE];
       if (scope === undefined) return;
       if (typeof scope !== 'string') throw new errors.InvalidClientMetadata('scope must be a string of space-separated scopes');
-      const { errors: problems } = parseScopes(scope, parse);
+      // Scopes of other resource servers (resource-servers/) are not SMART scopes.
+      const smart = extras.isResourceServerScope ? scope.split(' ').filter((s) => !extras.isResourceServerScope!(s)).join(' ') : scope;
+      const { errors: problems } = parseScopes(smart, parse);
       if (problems.length) throw new errors.InvalidClientMetadata(`scope: ${problems.map((p) => p.message).join('; ')}`);
     },
   };
+}
+
+export interface ClientMetadataExtras {
+  /** Whether a scope belongs to a registered resource server other than the FHIR API. */
+  isResourceServerScope?: (scope: string) => boolean;
+  /** Metadata property marking an operator-trusted (first-party) client. */
+  firstPartyProperty?: string;
 }
 
 /** `assertJwtClientAuthClaimsAndHeader`. */

@@ -29,6 +29,9 @@ export const PAGES = {
   accountCallback: '/account/callback',
   grants: '/admin/grants',
   audit: '/admin/audit',
+  adminUsers: '/admin/users',
+  adminClients: '/admin/clients',
+  adminResourceServers: '/admin/resource-servers',
   smartStyle: '/smart-style.json',
 } as const;
 

@@ -13,6 +13,14 @@ import { isKnownResourceType } from '../fhir/validation.js';
 import type { Logger } from '../log.js';
 import type { DocumentStore } from '../storage/document-store.js';
 import { AccountStore } from './accounts.js';
+import { adminPages } from './admin/pages.js';
+import { AdminService } from './admin/service.js';
+import { ClaimMapper } from './claims/mapper.js';
+import { accessTokenClaimNames } from './claims/settings.js';
+import { federationRoutes } from './federation/routes.js';
+import { Federation, FEDERATION_PATH } from './federation/service.js';
+import { GATEWAY_CHECK_PATH, gatewayCheck } from './resource-servers/gateway-check.js';
+import { ResourceServerRegistry } from './resource-servers/registry.js';
 import { AUTH_MOUNT, cookiesCanBeSecure, issuerOf, LAUNCH_API_PATH, PAGES, ROUTES, smartEndpoints } from './endpoints.js';
 import { GrantRegistry } from './grants.js';
 import { interactionRouter } from './interactions/router.js';
@@ -53,6 +61,8 @@ export interface AuthServer {
   verifier: AccessTokenVerifier;
   services: AuthServices;
   holder: ProviderHolder;
+  /** What operators may change (users, clients, resource servers); the admin command uses the same service. */
+  admin: AdminService;
   /** Seeds sample accounts and clients from the sample-data folder (idempotent). */
   seed(seedDir: string): Promise<void>;
   /** Rotates the signing keys (every node picks them up within KEY_POLL_INTERVAL_MS). */
@@ -73,15 +83,29 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
   const { config, documents } = deps;
   const issuer = issuerOf(config);
   const verifier = createAccessTokenVerifier({ documents, issuer, audience: config.fhirBaseUrl });
+  const resourceServers = new ResourceServerRegistry(documents, config.resourceServers);
+  await resourceServers.refresh();
+  resourceServers.startPolling((err) => deps.logger.error({ err }, 'resource server reload failed'));
+  const issuedTokens = createAccessTokenVerifier({
+    documents,
+    issuer,
+    fhirBaseUrl: config.fhirBaseUrl,
+    audience: (audiences) => audiences.length === 1 && (audiences[0] === config.fhirBaseUrl || resourceServers.list().some((rs) => rs.identifier === audiences[0])),
+  });
+  const accounts = new AccountStore(documents, config.fhirBaseUrl);
   let holder: ProviderHolder | undefined;
   const services: AuthServices = {
     config,
     logger: deps.logger,
     documents,
-    accounts: new AccountStore(documents, config.fhirBaseUrl),
+    accounts,
     launches: new LaunchContexts(documents),
     grants: new GrantRegistry(documents),
     verifier,
+    issuedTokens,
+    resourceServers,
+    claims: new ClaimMapper(config.claimMappings, (reference) => deps.directory.read(reference)),
+    federation: new Federation({ providers: config.federation, issuer, documents, accounts, directory: deps.directory, logger: deps.logger }),
     directory: deps.directory,
     endpoints: smartEndpoints(config),
     parse: { isResourceType: isKnownResourceType },
@@ -97,10 +121,28 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
   holder = await ProviderHolder.create(services);
   const current = holder;
 
+  const admin = new AdminService({
+    documents,
+    accounts,
+    grants: services.grants,
+    identities: services.federation.identities,
+    resourceServers,
+    fhirUserExists: (reference) => deps.directory.exists(reference),
+    parse: services.parse,
+    fhirBaseUrl: config.fhirBaseUrl,
+    issuer,
+    validateClient: (metadata) => current.provider.Client.validate(metadata as { client_id: string }),
+  });
+  const federation = federationRoutes(services, current, { interactionBase: `${AUTH_MOUNT}${PAGES.interaction}`, callbackBase: `${AUTH_MOUNT}${FEDERATION_PATH}` });
+
   const router = express.Router();
   router.use(launcherApi(services, LAUNCH_API_PATH));
   router.use(smartStyleRoute(`${AUTH_MOUNT}${PAGES.smartStyle}`));
   router.use(accountPages(services, current, AUTH_MOUNT));
+  router.use(adminPages(services, current, admin, AUTH_MOUNT));
+  router.use(gatewayCheck(services, `${AUTH_MOUNT}${GATEWAY_CHECK_PATH}`, accessTokenClaimNames(config.claimMappings)));
+  router.use(federation.callbacks);
+  router.use(`${AUTH_MOUNT}${PAGES.interaction}`, federation.interaction);
   router.use(`${AUTH_MOUNT}${PAGES.interaction}`, interactionRouter(services, current, `${AUTH_MOUNT}${PAGES.interaction}`));
   router.use(AUTH_MOUNT, (req, res) => current.handle(req, res));
 
@@ -118,9 +160,13 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     verifier,
     services,
     holder: current,
+    admin,
     seed: (seedDir) => seedAuthSamples(services, seedDir),
     rotateKeys: () => services.rotateKeys(),
-    close: () => current.close(),
+    close: () => {
+      resourceServers.stop();
+      current.close();
+    },
   };
 }
 

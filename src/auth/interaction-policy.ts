@@ -8,6 +8,9 @@
  */
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { patientIdOf, type AccountStore } from './accounts.js';
+import { hasJustInTimeGrant } from './oidc/first-party.js';
+import { sessionIsNotEhrUser } from './ehr-session.js';
+import type { LaunchContexts } from './launch-context.js';
 
 const { Prompt, Check, base } = interactionPolicy;
 
@@ -35,8 +38,16 @@ function isStandalone(ctx: KoaContextWithOIDC): boolean {
   return !ctx.oidc.params?.launch;
 }
 
-export function buildInteractionPolicy(accounts: AccountStore) {
+export function buildInteractionPolicy(accounts: AccountStore, launches?: LaunchContexts) {
   const policy = base();
+
+  // A simulated EHR session (ehr-session.ts) must run as the launch's practitioner.
+  if (launches) {
+    policy.get('login')!.checks.add(
+      new Check('ehr_session_user', 'the launch simulates an EHR session of another user', async (ctx: KoaContextWithOIDC) =>
+        (await sessionIsNotEhrUser(ctx, accounts, launches)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT),
+    );
+  }
 
   const patientUser = async (ctx: KoaContextWithOIDC): Promise<string | undefined> => {
     const accountId = ctx.oidc.session?.accountId;
@@ -59,9 +70,10 @@ export function buildInteractionPolicy(accounts: AccountStore) {
   policy.add(context, policy.findIndex((p) => p.name === 'consent'));
 
   policy.get('consent')!.checks.add(
-    new Check('smart_consent_required', 'every SMART authorization is consented to on its own', (ctx: KoaContextWithOIDC) => {
+    new Check('smart_consent_required', 'every SMART authorization is consented to on its own', 'consent_required', (ctx: KoaContextWithOIDC) => {
       const consent = (ctx.oidc.result as { consent?: { grantId?: string } } | undefined)?.consent;
-      return consent?.grantId ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+      // First-party clients get a grant made just in time instead (oidc/first-party.ts).
+      return consent?.grantId || hasJustInTimeGrant(ctx) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
     }),
     0,
   );

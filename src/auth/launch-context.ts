@@ -26,6 +26,10 @@ export interface EhrLaunch {
   needPatientBanner: boolean;
   intent?: string;
   fhirContext?: FhirContextItem[];
+  /** The EHR's style document for this launch, instead of Bedside's own. */
+  smartStyleUrl?: string;
+  /** Simulated EHR session: `practitioner` is signed in without a password (ehr-session.ts). */
+  simulateSession?: boolean;
   createdAt: number;
 }
 

@@ -16,6 +16,10 @@ export interface PatientDirectory {
   encounters(patientId: string, limit?: number): Promise<EncounterChoice[]>;
   /** Whether `Type/id` names a live resource. */
   exists(reference: string): Promise<boolean>;
+  /** The live resource `Type/id` (a user's fhirUser, for claim mappings). */
+  read(reference: string): Promise<Resource | undefined>;
+  /** Resources of `type` matching a FHIR search (federation's fhirUser lookup by identifier). */
+  find(type: string, query: Record<string, string>, limit?: number): Promise<Resource[]>;
 }
 
 export function formatName(names: HumanName[] | undefined): string {
@@ -70,6 +74,12 @@ export function createPatientDirectory(api: FhirApi, services: FhirServices): Pa
     async exists(reference) {
       const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
       return m ? (await get(reference)) !== undefined : false;
+    },
+    async read(reference) {
+      return /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(reference) ? get(reference) : undefined;
+    },
+    async find(type, query, limit = 10) {
+      return /^[A-Z][A-Za-z]+$/.test(type) ? entries(await get(type, { ...query, _count: String(limit) })) : [];
     },
   };
 }

@@ -11,9 +11,13 @@ import { documentStoreAdapter } from './adapter.js';
 import { checkAudience, checkLaunch } from './authorization-params.js';
 import { checkClientAssertion, clientMetadataPolicy, corsFromRedirectOrigins } from './client-policy.js';
 import { AUTH_MOUNT, PAGES, ROUTES } from './endpoints.js';
-import { buildInteractionPolicy, loadConsentedGrant } from './interaction-policy.js';
+import { buildInteractionPolicy } from './interaction-policy.js';
 import { ACCESS_TOKEN_ALG, ID_TOKEN_ALG, providerJwks, type KeySet } from './keys.js';
 import { fhirResourceServer } from './scope-policy.js';
+import { FIRST_PARTY_METADATA, loadGrant } from './oidc/first-party.js';
+import { logoutSource, postLogoutSuccessSource } from './oidc/logout.js';
+import { STANDARD_SCOPE_CLAIMS } from './oidc/userinfo.js';
+import { resourceServerInfo } from './resource-servers/resource-indicators.js';
 import type { AuthServices } from './services.js';
 import { smartTokenClaims } from './token-claims.js';
 import { errorPage } from './views/error.js';
@@ -50,12 +54,8 @@ export function buildProviderConfiguration(services: AuthServices, keySet: KeySe
     routes: ROUTES,
     responseTypes: ['code'],
     scopes: ['openid', 'offline_access'],
-    claims: {
-      openid: ['sub'],
-      fhirUser: ['fhirUser'],
-      profile: ['name', 'given_name', 'family_name', 'preferred_username'],
-      email: ['email'],
-    },
+    // The standard claims by scope, plus the operator's claim mappings (claims/).
+    claims: services.claims.scopeClaims(STANDARD_SCOPE_CLAIMS),
     conformIdTokenClaims: false,
     clientAuthMethods: [...CLIENT_AUTH_METHODS],
     enabledJWA: {
@@ -70,18 +70,27 @@ export function buildProviderConfiguration(services: AuthServices, keySet: KeySe
       aud: checkAudience(config.fhirBaseUrl),
       launch: checkLaunch(services.launches),
     },
-    extraClientMetadata: clientMetadataPolicy(services.parse),
+    extraClientMetadata: clientMetadataPolicy(services.parse, { isResourceServerScope: (s) => services.resourceServers.definesScope(s), firstPartyProperty: FIRST_PARTY_METADATA }),
     assertJwtClientAuthClaimsAndHeader: checkClientAssertion(endpoints.token, CLOCK_TOLERANCE_SECONDS),
-    clientBasedCORS: corsFromRedirectOrigins,
+    // Bedside's own pages (the launcher getting a backend-service token) may call from Bedside's origin.
+    clientBasedCORS: (ctx, origin, client) => origin === new URL(config.baseUrl).origin || corsFromRedirectOrigins(ctx, origin, client),
     findAccount: async (_ctx, id) => {
       const account = await services.accounts.findById(id);
-      return account && services.accounts.toOidcAccount(account);
+      if (!account || account.locked) return undefined;
+      const oidcAccount = services.accounts.toOidcAccount(account);
+      return {
+        ...oidcAccount,
+        claims: async (use, scope, claims, rejected) => ({
+          ...(await oidcAccount.claims(use, scope, claims, rejected)),
+          ...(await services.claims.claimsFor(account, { target: use === 'id_token' ? 'id_token' : 'userinfo', scopes: new Set(scope.split(' ')) })),
+        }),
+      };
     },
     interactions: {
-      policy: buildInteractionPolicy(services.accounts),
+      policy: buildInteractionPolicy(services.accounts, services.launches),
       url: (_ctx, interaction) => `${AUTH_MOUNT}${PAGES.interaction}/${interaction.uid}`,
     },
-    loadExistingGrant: loadConsentedGrant,
+    loadExistingGrant: loadGrant(services),
     // offline_access: a long-lived refresh token; online_access: one that dies with the session.
     issueRefreshToken: (_ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') && (hasScope(code, 'offline_access') || hasScope(code, 'online_access')),
@@ -98,7 +107,8 @@ export function buildProviderConfiguration(services: AuthServices, keySet: KeySe
       RefreshToken: (_ctx, token) => (token.scopes.has('offline_access') ? config.refreshTokenTtlSeconds : SESSION_TTL_SECONDS),
       Grant: (_ctx, grant) => {
         const scope = grant.getResourceScope(config.fhirBaseUrl);
-        return scope.split(' ').includes('offline_access') ? config.refreshTokenTtlSeconds : SESSION_TTL_SECONDS;
+        const oidcScope = grant.getOIDCScope();
+        return [...scope.split(' '), ...oidcScope.split(' ')].includes('offline_access') ? config.refreshTokenTtlSeconds : SESSION_TTL_SECONDS;
       },
     },
     features: {
@@ -120,9 +130,14 @@ export function buildProviderConfiguration(services: AuthServices, keySet: KeySe
         enabled: true,
         defaultResource: () => config.fhirBaseUrl,
         useGrantedResource: () => true,
-        getResourceServerInfo: fhirResourceServer({ fhirBaseUrl: config.fhirBaseUrl, parse: services.parse }),
+        getResourceServerInfo: resourceServerInfo({
+          fhirBaseUrl: config.fhirBaseUrl,
+          fhir: fhirResourceServer({ fhirBaseUrl: config.fhirBaseUrl, parse: services.parse }),
+          registry: services.resourceServers,
+          accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+        }),
       },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       userinfo: { enabled: true },
     },
     // oidc-provider's fetch refuses private and loopback addresses (SSRF); an intranet deployment may allow them.

@@ -18,6 +18,7 @@ import { registeredScopeAsScope } from './middleware/registration-scope.js';
 import { jwtRevocation } from './middleware/revocation.js';
 import { secureCookies } from './middleware/secure-cookies.js';
 import { smartTokenResponse } from './middleware/token-response.js';
+import { jwtUserinfo } from './oidc/userinfo.js';
 import { buildProviderConfiguration } from './provider-config.js';
 import type { AuthServices } from './services.js';
 
@@ -33,6 +34,7 @@ function createProvider(services: AuthServices, keySet: KeySet, current: () => P
     smartTokenResponse(services.launches),
     smartIntrospection(services, current),
     jwtRevocation(services),
+    jwtUserinfo(services, current),
     registeredScopeAsScope(),
   ];
   for (const m of middleware) provider.use(m);
@@ -86,6 +88,7 @@ export class ProviderHolder {
     this.#callback = this.#provider.callback() as Handler;
     this.#version = keySet.version;
     this.services.verifier.reset();
+    this.services.issuedTokens.reset();
     this.services.logger.info({ version: keySet.version }, 'signing keys reloaded');
     return true;
   }

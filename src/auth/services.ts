@@ -8,9 +8,12 @@ import type { SmartEndpoints } from '../smart/smart-configuration.js';
 import type { ParseOptions } from '../smart/scopes.js';
 import type { DocumentStore } from '../storage/document-store.js';
 import type { AccountStore } from './accounts.js';
+import type { ClaimMapper } from './claims/mapper.js';
+import type { Federation } from './federation/service.js';
 import type { GrantRegistry } from './grants.js';
 import type { LaunchContexts } from './launch-context.js';
 import type { PatientDirectory } from './patient-directory.js';
+import type { ResourceServerRegistry } from './resource-servers/registry.js';
 import type { AccessTokenVerifier } from './token-verification.js';
 
 export interface AuthServices {
@@ -21,6 +24,14 @@ export interface AuthServices {
   launches: LaunchContexts;
   grants: GrantRegistry;
   verifier: AccessTokenVerifier;
+  /** Verifies tokens of this issuer for any of its resource servers (introspection, revocation, gateways). */
+  issuedTokens: AccessTokenVerifier;
+  /** Resource servers besides the FHIR API (resource-servers/). */
+  resourceServers: ResourceServerRegistry;
+  /** Operator-configured claims (claims/). */
+  claims: ClaimMapper;
+  /** Sign-in through upstream OpenID providers (federation/). */
+  federation: Federation;
   directory: PatientDirectory;
   endpoints: SmartEndpoints;
   /** The SMART scope grammar as this server applies it (known resource types only). */

@@ -17,7 +17,10 @@ export function smartTokenClaims(services: AuthServices) {
       accountId ? services.accounts.findById(accountId) : undefined,
     ]);
     const fhirUser = account && services.accounts.fhirUserUrl(account);
+    // The operator's claim mappings for access tokens (claims/), gated by the token's scopes and audience.
+    const mapped = account ? await services.claims.claimsFor(account, { target: 'access_token', scopes: token.scopes, ...(token.resourceServer?.audience ? { audience: token.resourceServer.audience } : {}) }) : {};
     return {
+      ...mapped,
       ...(fhirUser ? { fhirUser } : {}),
       ...(context?.patient ? { patient: context.patient } : {}),
       ...(context?.encounter ? { encounter: context.encounter } : {}),

@@ -72,8 +72,13 @@ export interface AccessTokenVerifierOptions {
   documents: DocumentStore;
   /** `iss` every token must carry. */
   issuer: string;
-  /** `aud` every token must carry: the FHIR base URL. */
-  audience: string;
+  /**
+   * `aud` every token must carry: the FHIR base URL; or a test any audience must pass (tokens of
+   * this issuer for any of its resource servers: introspection, revocation).
+   */
+  audience: string | ((audience: readonly string[]) => boolean);
+  /** The FHIR base, for relative fhirUser references (defaults to `audience` when that is a string). */
+  fhirBaseUrl?: string;
   clockToleranceSeconds?: number;
   /** How long a "not revoked" answer may be reused (default 0: checked on every call). */
   revocationCacheMs?: number;
@@ -101,7 +106,10 @@ const RELOAD_KEYS_AT_MOST_EVERY_MS = 1000;
 
 /** Creates a verifier; one per process is enough. */
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
-  const { documents, issuer, audience } = options;
+  const { documents, issuer } = options;
+  const audience = typeof options.audience === 'string' ? options.audience : undefined;
+  const acceptsAudience = typeof options.audience === 'function' ? options.audience : undefined;
+  const fhirBaseUrl = options.fhirBaseUrl ?? audience ?? '';
   const clockTolerance = options.clockToleranceSeconds ?? 5;
   const revocationCacheMs = options.revocationCacheMs ?? 0;
   const cacheSize = options.cacheSize ?? 10_000;
@@ -122,7 +130,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
 
   async function verifySignature(token: string): Promise<JWTPayload> {
     const current = keys ?? (await loadKeys());
-    const options = { issuer, audience, algorithms: [ACCESS_TOKEN_ALG], typ: 'at+jwt', clockTolerance, requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'] };
+    const options = { issuer, ...(audience ? { audience } : {}), algorithms: [ACCESS_TOKEN_ALG], typ: 'at+jwt', clockTolerance, requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id', ...(audience ? [] : ['aud'])] };
     try {
       return (await jwtVerify(token, current.getKey, options)).payload;
     } catch (error) {
@@ -138,7 +146,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   async function verifyWithoutRevocation(token: string): Promise<VerifiedAccessToken> {
     const cached = verified.get(token);
     if (cached) {
-      if (cached.expiresAt + clockTolerance * 1000 > Date.now()) return cached;
+      // The set of accepted audiences can shrink (a resource server removed): checked on every use.
+      if (cached.expiresAt + clockTolerance * 1000 > Date.now()) return checkAudience(cached);
       verified.delete(token);
     }
     let payload: JWTPayload;
@@ -153,7 +162,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       scopes: parseScopes(claims.scope).scopes,
       clientId: claims.client_id,
       subject: claims.sub,
-      ...(claims.fhirUser ? { fhirUser: relativeFhirUser(claims.fhirUser, audience) } : {}),
+      ...(claims.fhirUser ? { fhirUser: relativeFhirUser(claims.fhirUser, fhirBaseUrl) } : {}),
       ...(claims.patient ? { patient: claims.patient } : {}),
       ...(claims.encounter ? { encounter: claims.encounter } : {}),
       ...(claims.grant_id ? { grantId: claims.grant_id } : {}),
@@ -161,6 +170,14 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     };
     if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string);
     verified.set(token, result);
+    return checkAudience(result);
+  }
+
+  function checkAudience(result: VerifiedAccessToken): VerifiedAccessToken {
+    const aud = result.claims.aud;
+    if (acceptsAudience && !acceptsAudience(typeof aud === 'string' ? [aud] : aud)) {
+      throw new AccessTokenError('audience', 'the access token is not meant for a resource server of this issuer');
+    }
     return result;
   }
 

@@ -82,7 +82,8 @@ export const CORE_OPERATIONS: Operation[] = [
 
 export class FhirApi {
   readonly #router = FindMyWay<FindMyWay.HTTPVersion.V1>({ ignoreTrailingSlash: true, caseSensitive: true, maxParamLength: 200 });
-  readonly #operations = new Map<string, Operation>();
+  /** By name; one name may have several entries for different levels or types (`$export`). */
+  readonly #operations = new Map<string, Operation[]>();
   readonly #publicRoutes = new Set<Interaction>();
 
   /**
@@ -91,7 +92,7 @@ export class FhirApi {
    */
   constructor(extraRoutes: Route[], operations: Operation[]) {
     const dispatch: Interaction = (context, request) => this.dispatch(context, request);
-    for (const op of operations) this.#operations.set(op.name, op);
+    for (const op of operations) this.#operations.set(op.name, [...(this.#operations.get(op.name) ?? []), op]);
     for (const route of [...extraRoutes, ...restRoutes(dispatch)]) {
       if (route.public) this.#publicRoutes.add(route.handler);
       this.#router.on(route.method === 'HEAD' ? 'GET' : route.method, route.path, route.handler as never);
@@ -99,7 +100,7 @@ export class FhirApi {
   }
 
   get operations(): Operation[] {
-    return [...this.#operations.values()];
+    return [...this.#operations.values()].flat();
   }
 
   /** Finds the interaction for a request; fills request.params. Throws 404/405 FhirErrors. */
@@ -139,16 +140,15 @@ export class FhirApi {
     const segments = request.path.split('/');
     const last = segments[segments.length - 1] ?? '';
     if (!last.startsWith('$')) return undefined;
-    const operation = this.#operations.get(last.slice(1));
     const level = segments.length === 1 ? 'system' : segments.length === 2 ? 'type' : segments.length === 3 ? 'instance' : undefined;
-    if (!operation || !level || !operation.levels.includes(level)) {
+    const atLevel = (this.#operations.get(last.slice(1)) ?? []).filter((o) => level && o.levels.includes(level));
+    if (!level || atLevel.length === 0) {
       throw notFound(`Unknown operation ${last.slice(0, 60)} at ${level ?? 'this'} level`);
     }
     const type = level === 'system' ? undefined : segments[0]!;
-    if (type !== undefined) {
-      assertResourceType(type);
-      if (operation.types && !operation.types.includes(type)) throw notFound(`Operation ${last} is not defined for ${type}`);
-    }
+    if (type !== undefined) assertResourceType(type);
+    const operation = atLevel.find((o) => type === undefined || !o.types || o.types.includes(type));
+    if (!operation) throw notFound(`Operation ${last} is not defined for ${type}`);
     if (!operation.methods.includes(method)) throw methodNotAllowed(`${last} does not accept ${method}`);
     return {
       handler: operation.handler,

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../access/authenticate.js';
 import { auditWho, type AuditLog } from '../access/audit-log.js';
@@ -13,7 +14,7 @@ import { unrestrictedPolicy, type AccessPolicy } from '../access/policy.js';
 import type { FhirApi } from './api.js';
 import type { FhirContext, FhirServices } from './context.js';
 import { FhirError, badRequest, internalErrorOutcome, notAcceptable, tooLarge, unsupportedMediaType } from './errors.js';
-import type { FhirBody, FhirRequest, FhirResponse, HttpMethod } from './request.js';
+import type { FhirBody, FhirRequest, FhirResponse, FhirStream, HttpMethod } from './request.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json']);
@@ -207,6 +208,10 @@ function bodyText(body: FhirBody, pretty: boolean): string {
 
 function send(res: ServerResponse, request: FhirRequest, response: FhirResponse, requestId: string): void {
   const headers: Record<string, string> = { 'x-request-id': requestId, ...response.headers };
+  if (response.stream) {
+    sendStream(res, request, response.status, headers, response.stream);
+    return;
+  }
   if (response.body === undefined || response.status === 304) {
     res.writeHead(response.status, { ...headers, ...(response.status === 204 || response.status === 304 ? {} : { 'content-length': '0' }) }).end();
     return;
@@ -216,6 +221,19 @@ function send(res: ServerResponse, request: FhirRequest, response: FhirResponse,
   headers['content-length'] = String(Buffer.byteLength(text));
   res.writeHead(response.status, headers);
   res.end(request.method === 'HEAD' ? undefined : text);
+}
+
+/** A streamed body: piped with backpressure; a read error mid-way cuts the connection (the length tells the client). */
+function sendStream(res: ServerResponse, request: FhirRequest, status: number, headers: Record<string, string>, stream: FhirStream): void {
+  headers['content-type'] = stream.contentType;
+  if (stream.length !== undefined) headers['content-length'] = String(stream.length);
+  res.writeHead(status, headers);
+  if (request.method === 'HEAD') {
+    stream.body.destroy();
+    res.end();
+    return;
+  }
+  pipeline(stream.body, res).catch(() => res.destroy());
 }
 
 function sendError(logger: Logger, req: IncomingMessage, res: ServerResponse, error: unknown, requestId: string): void {

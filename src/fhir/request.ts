@@ -4,6 +4,7 @@
  * FhirResponse; none of the FHIR semantics depends on the HTTP server in front.
  */
 import type { Resource } from 'fhir/r4';
+import type { Readable } from 'node:stream';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -28,10 +29,23 @@ export interface FhirRequest {
 /** A response body: a resource object, or JSON text already serialized (hot path, no re-stringify). */
 export type FhirBody = Resource | { json: string };
 
+/**
+ * A body streamed as it is read, never held in memory: Bulk Data NDJSON files. Only the HTTP
+ * adapter consumes it (batch entries cannot carry one); it is destroyed unread for HEAD.
+ */
+export interface FhirStream {
+  contentType: string;
+  /** Byte length when known (Content-Length). */
+  length?: number;
+  body: Readable;
+}
+
 export interface FhirResponse {
   status: number;
   headers: Record<string, string>;
   body?: FhirBody;
+  /** Instead of `body`: a streamed non-JSON body. */
+  stream?: FhirStream;
 }
 
 /** Reads a header, also accepting the `_format`-style overrides used inside bundles. */

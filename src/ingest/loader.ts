@@ -6,7 +6,7 @@
 import type { Bundle, BundleEntry } from 'fhir/r4';
 import { stripUnknownElements } from '../fhir/validation.js';
 import { newNormalizeState, normalize } from './normalize.js';
-import { findSourceFiles, readJsonSource, readNdjsonChunks } from './sources.js';
+import { NotFhirError, findSourceFiles, readJsonSource, readNdjsonChunks } from './sources.js';
 
 /** Where transaction Bundles go. Returns the transaction-response Bundle. */
 export interface BundleSink {
@@ -29,6 +29,8 @@ export interface LoadSummary {
   duplicates: number;
   /** Entries that were not resources to write (GET/DELETE entries). */
   skipped: number;
+  /** JSON files that are not FHIR at all (left alone). */
+  notFhir: string[];
   /** With `lenient`: elements removed because they are not R4 (resource and path). */
   stripped: string[];
   /** Bundles that failed (whole transaction rolled back), with the server's reason. */
@@ -54,7 +56,7 @@ export async function load(options: LoadOptions): Promise<LoadSummary> {
   const chunkSize = options.chunkSize ?? 1000;
   const files = await findSourceFiles(options.paths);
   const state = newNormalizeState();
-  const summary: LoadSummary = { files: files.length, written: {}, duplicates: 0, skipped: 0, stripped: [], failures: [], elapsedMs: 0, resourcesPerSecond: 0 };
+  const summary: LoadSummary = { files: files.length, written: {}, duplicates: 0, skipped: 0, notFhir: [], stripped: [], failures: [], elapsedMs: 0, resourcesPerSecond: 0 };
   let resources = 0;
   let filesDone = 0;
   const inFlight = new Set<Promise<void>>();
@@ -109,7 +111,8 @@ export async function load(options: LoadOptions): Promise<LoadSummary> {
         }
       }
     } catch (error) {
-      summary.failures.push({ file: source.file, message: (error as Error).message });
+      if (error instanceof NotFhirError) summary.notFhir.push(source.file);
+      else summary.failures.push({ file: source.file, message: (error as Error).message });
     }
     filesDone++;
   }

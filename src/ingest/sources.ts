@@ -29,6 +29,9 @@ export async function findSourceFiles(paths: string[]): Promise<SourceFile[]> {
   return out;
 }
 
+/** A JSON file that is not FHIR (e.g. fhir-data/accounts.json): skipped, and said so. */
+export class NotFhirError extends Error {}
+
 /** A JSON file's content: a Bundle, or a lone resource wrapped as a one-entry collection. */
 export async function readJsonSource(file: string): Promise<Bundle> {
   let parsed: unknown;
@@ -39,7 +42,7 @@ export async function readJsonSource(file: string): Promise<Bundle> {
   }
   const resource = parsed as Resource;
   if (typeof resource !== 'object' || resource === null || typeof resource.resourceType !== 'string') {
-    throw new Error(`${file}: not a FHIR resource (no resourceType)`);
+    throw new NotFhirError(`${file}: not a FHIR resource (no resourceType)`);
   }
   if (resource.resourceType === 'Bundle' && ['transaction', 'batch', 'collection', 'searchset'].includes((resource as Bundle).type)) {
     return resource as Bundle;

@@ -2,7 +2,7 @@
  * The ResourceStore port: versioned FHIR resources with their search index rows.
  *
  * Two implementations keep it honest: the embedded store (storage/sqlite) and MongoDB
- * (storage/mongo); test/contract/resource-store.contract.ts runs the same suite on both.
+ * (storage/mongo); test/contract/resource-store.contract.test.ts runs the same suite on both.
  * Stores know nothing of FHIR search syntax or of access control: the search layer compiles
  * queries into {@link Condition}s and the access layer wraps the store (access/guarded-store.ts).
  *
@@ -60,7 +60,7 @@ export interface SearchRequest {
   limit: number;
   /** Opaque cursor from a previous page's `next` or `previous`. */
   cursor?: string;
-  /** Count every match (for _total=accurate). */
+  /** Count every match (_total=accurate; both stores also count exactly for `estimate`). */
   total?: 'none' | 'estimate' | 'accurate';
 }
 
@@ -97,7 +97,7 @@ export interface HistoryPage {
 export interface ResourceOperations {
   /** The current version (live or deleted), or undefined when the id was never used. */
   read(resourceType: string, id: string): Promise<StoredVersion | undefined>;
-  /** Several current versions at once (for _include); missing ones are left out. */
+  /** Several current versions at once (for _include), in request order; missing ones are left out. */
   readMany(refs: Array<{ resourceType: string; id: string }>): Promise<StoredVersion[]>;
   vread(resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined>;
   put(request: PutRequest): Promise<PutResult>;
@@ -113,7 +113,10 @@ export type ResourceTransaction = ResourceOperations;
 export interface ResourceStore extends ResourceOperations {
   /**
    * Runs `work` atomically. Reads inside see the transaction's own writes; other readers see
-   * none of them until commit. If `work` throws, nothing is written.
+   * none of them until commit. If `work` throws, nothing is written. (MongoDB without a replica
+   * set gives a weaker, documented guarantee: see storage/mongo/transactions.ts.)
+   * `work` may run more than once (MongoDB retries on write conflicts), so it must have no
+   * outside side effects; it must use `tx`, never the store itself (that would deadlock).
    */
   transaction<T>(work: (tx: ResourceTransaction) => Promise<T>): Promise<T>;
   /**
@@ -124,9 +127,27 @@ export interface ResourceStore extends ResourceOperations {
   /** Number of live resources per type (CapabilityStatement, loader summaries, tests). */
   countByType(): Promise<Record<string, number>>;
   /**
-   * Streams the current versions of one type in id order, for $export: bounded memory, no
-   * cursor held between batches beyond the last key.
+   * Streams the current versions of one type in the store's internal key order, for $export:
+   * bounded memory, no cursor held between batches beyond the last key.
    */
   scan(request: { resourceType: string; where?: Condition; since?: number; batchSize?: number }): AsyncIterable<StoredVersion>;
+  /**
+   * Checks that current versions agree with history (contiguous, deletion flags) and that the
+   * index rows of every live resource are exactly those `reindex` gives for its content.
+   */
+  verifyIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
   close(): Promise<void>;
+}
+
+export interface IntegrityOptions {
+  /** The index rows a resource should have (the FHIR layer's extraction). */
+  reindex: (resource: Resource) => IndexEntry[];
+}
+
+export interface IntegrityReport {
+  resources: number;
+  versions: number;
+  indexRows: number;
+  /** At most 1000, each naming the resource (or table) and what is wrong. */
+  problems: Array<{ resource: string; problem: string }>;
 }

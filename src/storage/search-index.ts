@@ -75,7 +75,11 @@ export interface QuantityEntry {
   system: string | null;
   /** Quantity.code, or Quantity.unit when there is no code. */
   code: string | null;
-  /** Also set when the value was converted to UCUM canonical units (then `code` is canonical). */
+  /**
+   * Set (true) only on the extra row converted to UCUM canonical units (then `code` is the
+   * canonical unit); absent on the row as given. Stores keep it null/absent when not true, so
+   * "as given" is the predicate `canonical null`.
+   */
   canonical?: boolean;
 }
 

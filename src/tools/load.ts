@@ -84,6 +84,7 @@ export function formatSummary(summary: LoadSummary): string {
   ];
   if (summary.duplicates) lines.push(`Skipped ${summary.duplicates} repeated resources (same id and content as one already loaded)`);
   if (summary.skipped) lines.push(`Ignored ${summary.skipped} entries that do not write a resource`);
+  for (const file of summary.notFhir) lines.push(`Skipped ${file}: not FHIR`);
   for (const path of summary.stripped) lines.push(`Removed a non-R4 element (--lenient): ${path}`);
   for (const failure of summary.failures) lines.push(`FAILED ${failure.file}: ${failure.message}`);
   return lines.join('\n') + '\n';

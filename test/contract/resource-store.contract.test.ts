@@ -449,6 +449,45 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
     });
   });
 
+  describe('integrity check', () => {
+    const ctx = freshStore(impl);
+    // The rows a resource "should" have: here, a token row per identifier value.
+    const reindex = (resource: Resource): IndexEntry[] =>
+      ((resource as Patient).identifier ?? []).map((i) => ({ table: 'token', param: 'identifier', system: i.system ?? null, code: i.value ?? null, text: null }) as IndexEntry);
+    const patient = (id: string, value: string): PutRequest => {
+      const resource: Patient = { resourceType: 'Patient', id, identifier: [{ system: 'urn:x', value }] };
+      return { resourceType: 'Patient', id, resource, index: reindex(resource), method: 'PUT' };
+    };
+
+    it('finds no problem after creates, updates, deletes and a rolled-back transaction', async () => {
+      await ctx.store.put(patient('i1', 'a'));
+      await ctx.store.put(patient('i1', 'b'));
+      await ctx.store.put(patient('i2', 'c'));
+      await ctx.store.delete({ resourceType: 'Patient', id: 'i2' });
+      await ctx.store.put(patient('i3', 'd'));
+      await expect(
+        ctx.store.transaction(async (tx) => {
+          await tx.put(patient('i4', 'e'));
+          await tx.put(patient('i1', 'f'));
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      const report = await ctx.store.verifyIntegrity({ reindex });
+      expect(report.problems).toEqual([]);
+      expect(report.resources).toBe(3);
+      expect(report.versions).toBe(5);
+      expect(report.indexRows).toBe(2);
+    });
+
+    it('reports index rows that differ from the content', async () => {
+      await ctx.store.put(patient('j1', 'a'));
+      const report = await ctx.store.verifyIntegrity({ reindex: (r) => [...reindex(r), { table: 'string', param: 'name', value: 'x', exact: 'x' }] });
+      expect(report.problems).toHaveLength(1);
+      expect(report.problems[0]!.resource).toBe('Patient/j1');
+      expect(report.problems[0]!.problem).toContain('1 missing');
+    });
+  });
+
   describe('search conditions', () => {
     let storage: OpenStore;
     let store: ResourceStore;

@@ -45,11 +45,13 @@ export function grantedScopes(offer: ScopeOffer, submitted: string[]): Scope[] {
 }
 
 /** Saves a Grant holding exactly the granted scopes; returns its id. */
-export async function saveGrant(provider: Provider, input: { accountId: string; clientId: string; fhirBaseUrl: string; granted: Scope[] }): Promise<string> {
+export async function saveGrant(provider: Provider, input: { accountId: string; clientId: string; fhirBaseUrl: string; granted: Scope[]; otherResources?: Array<{ indicator: string; scopes: string[] }> }): Promise<string> {
   const grant = new provider.Grant({ accountId: input.accountId, clientId: input.clientId });
   const raw = input.granted.map((s) => s.raw);
   const oidc = raw.filter((s) => OIDC_SCOPES.has(s));
   if (oidc.length) grant.addOIDCScope(oidc.join(' '));
   if (raw.length) grant.addResourceScope(input.fhirBaseUrl, raw.join(' '));
+  // Scopes of other resource servers (RFC 8707 resource indicators), each under its own audience.
+  for (const other of input.otherResources ?? []) grant.addResourceScope(other.indicator, other.scopes.join(' '));
   return grant.save();
 }

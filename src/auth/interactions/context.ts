@@ -43,7 +43,7 @@ export async function resolveGrantContext(input: ContextInput): Promise<GrantCon
       ...(withPatient ? { patient: launch.patient } : {}),
       ...(withEncounter && launch.encounter ? { encounter: launch.encounter } : {}),
       needPatientBanner: launch.needPatientBanner,
-      smartStyleUrl: input.smartStyleUrl,
+      smartStyleUrl: launch.smartStyleUrl ?? input.smartStyleUrl,
       ...(launch.intent ? { intent: launch.intent } : {}),
       ...(launch.fhirContext?.length ? { fhirContext: launch.fhirContext } : {}),
     };

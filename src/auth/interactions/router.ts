@@ -9,6 +9,9 @@
 import express, { type Request, type Response } from 'express';
 import { errors, type InteractionResults } from 'oidc-provider';
 import { patientIdOf } from '../accounts.js';
+import { ehrSessionAccount, simulatedSessionLaunch } from '../ehr-session.js';
+import { loginPageExtras, singleProviderRedirect } from '../federation/routes.js';
+import { grantedResourceScopes, offerResourceScopes } from '../resource-servers/consent.js';
 import { smartStyleUrl } from '../endpoints.js';
 import { CONTEXT_PROMPT, FIRST_PARTY_CLIENTS, PATIENT_REASON, type SmartSelection } from '../interaction-policy.js';
 import type { ProviderHolder } from '../provider.js';
@@ -64,7 +67,18 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     const client = await clientName(String(params.client_id));
     const abortAction = url(uid, 'abort');
     if (prompt.name === 'login') {
-      send(res, options.status ?? 200, loginPage({ action: url(uid, 'login'), abortAction, clientName: client.name, sampleHint: services.config.seed, ...(options.error ? { error: options.error } : {}), ...(options.username ? { username: options.username } : {}) }));
+      const ehr = await simulatedSessionLaunch(services.launches, params.launch);
+      if (ehr) {
+        const account = await ehrSessionAccount(services.accounts, ehr.practitioner);
+        await finish(req, res, { login: { accountId: account.id } }, false);
+        return;
+      }
+      const upstream = options.error ? undefined : await singleProviderRedirect(services, interaction);
+      if (upstream) {
+        res.redirect(303, upstream);
+        return;
+      }
+      send(res, options.status ?? 200, loginPage({ action: url(uid, 'login'), abortAction, clientName: client.name, sampleHint: services.config.seed, ...(options.error ? { error: options.error } : {}), ...loginPageExtras(services, basePath, interaction, options.username) }));
       return;
     }
     const account = await services.accounts.findById(String(interaction.session?.accountId));
@@ -91,6 +105,7 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
       return;
     }
     const offer = offerScopes(String(params.scope ?? ''));
+    const otherApis = await offerResourceScopes(services.resourceServers, services.config.fhirBaseUrl, params);
     const launch = typeof params.launch === 'string' ? await services.launches.peek(params.launch) : undefined;
     const patientId = launch?.patient ?? patientIdOf(account) ?? selectionOf(interaction).patient;
     const patient = patientId ? await services.directory.get(patientId) : undefined;
@@ -102,7 +117,7 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
       userName: account.username,
       ...(patientId ? { patientName: patient?.name ?? `Patient/${patientId}` } : {}),
       ...(encounter ? { encounter: `Encounter/${encounter}` } : {}),
-      scopes: offer.view,
+      scopes: [...offer.view, ...otherApis.flatMap((o) => o.view)],
       launchType: launch ? 'ehr' : 'standalone',
     }));
   }
@@ -127,10 +142,11 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
       await finish(req, res, { error: error.error, error_description: error.description }, false);
       return;
     }
-    const grantId = await saveGrant(holder.provider, { accountId: account.id, clientId: String(params.client_id), fhirBaseUrl: services.config.fhirBaseUrl, granted });
+    const otherResources = grantedResourceScopes(await offerResourceScopes(services.resourceServers, services.config.fhirBaseUrl, params), submitted);
+    const grantId = await saveGrant(holder.provider, { accountId: account.id, clientId: String(params.client_id), fhirBaseUrl: services.config.fhirBaseUrl, granted, otherResources });
     await services.launches.saveForGrant(grantId, context, Date.now() + services.config.refreshTokenTtlSeconds * 1000);
     // The request continues with exactly the granted scopes (a subset, or category sub-scopes).
-    interaction.params.scope = granted.map((s) => s.raw).join(' ');
+    interaction.params.scope = [...granted.map((s) => s.raw), ...otherResources.flatMap((o) => o.scopes)].join(' ');
     interaction.result = { ...interaction.lastSubmission, consent: { grantId } };
     await interaction.persist();
     res.status(303).set({ location: interaction.returnTo, 'content-length': '0' }).end();
@@ -154,9 +170,11 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
   router.post('/:uid/login', form, handle(async (req, res) => {
     const interaction = await load(req, res);
     if (interaction.prompt.name !== 'login') return renderStep(req, res, interaction);
+    if (!services.config.localLogin) return renderStep(req, res, interaction, { status: 403, error: 'Sign-in with a Bedside password is turned off here: use your organisation\'s sign-in.' });
     const username = field(req.body, 'username').slice(0, 200);
     const result = await services.accounts.signIn(username, field(req.body, 'password').slice(0, 1000));
     if (result.ok) return finish(req, res, { login: { accountId: result.account.id } }, false);
+    if (result.reason === 'locked') return renderStep(req, res, interaction, { status: 403, username, error: 'This account is locked. Ask an operator.' });
     if (result.reason === 'throttled') {
       res.set('retry-after', String(result.retryAfterSeconds));
       return renderStep(req, res, interaction, { status: 429, username, error: `Too many failed sign-ins for this username. Try again in ${Math.ceil(result.retryAfterSeconds / 60)} minutes.` });

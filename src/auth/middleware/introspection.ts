@@ -16,6 +16,7 @@ import { parse as parseQuery } from 'node:querystring';
 import { ROUTES } from '../endpoints.js';
 import type { AuthServices } from '../services.js';
 import { AccessTokenError } from '../token-verification.js';
+import { accessTokenClaimNames } from '../claims/settings.js';
 
 type Introspection = Record<string, unknown> & { active: boolean };
 const INACTIVE: Introspection = Object.freeze({ active: false });
@@ -31,9 +32,11 @@ function looksLikeJwt(token: string): boolean {
 /** Introspects one of Bedside's JWT access tokens; `callerClientId` limits public callers to their own tokens. */
 async function introspectAccessToken(services: AuthServices, token: string, caller: { clientId: string; public: boolean } | undefined): Promise<Introspection> {
   try {
-    const verified = await services.verifier.verifyWithoutRevocation(token);
+    // Tokens for any resource server of this issuer (the FHIR API and the registered ones).
+    const verified = await services.issuedTokens.verifyWithoutRevocation(token);
     if (caller?.public && verified.clientId !== caller.clientId) return INACTIVE;
-    if (await services.verifier.isRevoked(verified.claims)) return INACTIVE;
+    if (await services.issuedTokens.isRevoked(verified.claims)) return INACTIVE;
+    const mapped = accessTokenClaimNames(services.config.claimMappings).filter((c) => verified.claims[c] !== undefined);
     const { claims } = verified;
     return {
       active: true,
@@ -49,6 +52,7 @@ async function introspectAccessToken(services: AuthServices, token: string, call
       ...(claims.fhirUser ? { fhirUser: claims.fhirUser } : {}),
       ...(claims.patient ? { patient: claims.patient } : {}),
       ...(claims.encounter ? { encounter: claims.encounter } : {}),
+      ...Object.fromEntries(mapped.map((c) => [c, claims[c]])),
     };
   } catch (error) {
     if (error instanceof AccessTokenError) return INACTIVE;

@@ -26,7 +26,7 @@ export function jwtRevocation(services: AuthServices): Middleware {
     ctx.body = '';
     let claims;
     try {
-      ({ claims } = await services.verifier.verifyWithoutRevocation(oidc.params.token));
+      ({ claims } = await services.issuedTokens.verifyWithoutRevocation(oidc.params.token));
     } catch (error) {
       if (error instanceof AccessTokenError) return;
       throw error;

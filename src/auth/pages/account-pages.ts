@@ -122,7 +122,7 @@ export function accountPages(services: AuthServices, holder: ProviderHolder, iss
     const account = await signedInAccount(holder, services, req, res);
     if (!account) return redirectToSignIn(services, res, PAGES.grants);
     if (!account.roles.includes('operator')) return html(res, 403, errorPage({ error: 'forbidden', description: `The audit log is for operators; ${account.username} is not one.` }));
-    const outcome = typeof req.query.outcome === 'string' && ['denied', 'written', 'failed-write'].includes(req.query.outcome) ? (req.query.outcome as AuditRecord['outcome']) : undefined;
+    const outcome = typeof req.query.outcome === 'string' && ['denied', 'written', 'failed-write', 'admin'].includes(req.query.outcome) ? (req.query.outcome as AuditRecord['outcome']) : undefined;
     const records = await createAuditLog(services.documents, services.logger).list({ limit: 500, ...(outcome ? { outcome } : {}) });
     if (req.query.format === 'json') {
       res.status(200).set('cache-control', 'no-store').json({ records });

@@ -1,7 +1,9 @@
 /**
  * `POST /launcher/api/launch` (CONTRACT.md): mints a single-use, five-minute EHR launch value for
- * a patient (and optionally an encounter, a practitioner, the banner flag, an intent and SMART
- * 2.1 fhirContext), and returns the app's launch URL with `iss` and `launch`.
+ * a patient (and optionally an encounter, a practitioner, the banner flag, an intent, a
+ * smart_style_url, SMART 2.1 fhirContext, and `simulate_ehr_session`: the practitioner is signed
+ * in without a password, see ehr-session.ts), and returns the app's launch URL with `iss` and
+ * `launch`.
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#launch-app-ehr-launch
  */
@@ -31,6 +33,13 @@ export function launcherApi(services: AuthServices, path: string): express.Route
       if (typeof body.patient !== 'string') return problem(res, 400, 'patient (a Patient id) is required');
       if (body.need_patient_banner !== undefined && typeof body.need_patient_banner !== 'boolean') return problem(res, 400, 'need_patient_banner must be true or false');
       if (body.intent !== undefined && (typeof body.intent !== 'string' || body.intent.length > 200)) return problem(res, 400, 'intent must be a short string');
+      const styleUrl = typeof body.smart_style_url === 'string' ? URL.parse(body.smart_style_url) : null;
+      if (body.smart_style_url !== undefined && (!styleUrl || !['http:', 'https:'].includes(styleUrl.protocol))) return problem(res, 400, 'smart_style_url must be an absolute http(s) URL');
+      if (body.simulate_ehr_session !== undefined && typeof body.simulate_ehr_session !== 'boolean') return problem(res, 400, 'simulate_ehr_session must be true or false');
+      if (body.simulate_ehr_session === true) {
+        if (!services.config.launcherSandbox) return problem(res, 403, 'simulated EHR sessions are turned off on this server (LAUNCHER_SANDBOX=false)');
+        if (typeof body.practitioner !== 'string') return problem(res, 400, 'simulate_ehr_session needs the practitioner who is signed in to the EHR');
+      }
       const fhirContext = body.fhirContext;
       if (fhirContext !== undefined && (!Array.isArray(fhirContext) || fhirContext.length > 20 || !fhirContext.every((i) => typeof i === 'object' && i !== null && !Array.isArray(i)))) {
         return problem(res, 400, 'fhirContext must be an array of objects such as {"reference": "Observation/123"}');
@@ -47,6 +56,8 @@ export function launcherApi(services: AuthServices, path: string): express.Route
         needPatientBanner: body.need_patient_banner !== false,
         ...(typeof body.intent === 'string' ? { intent: body.intent } : {}),
         ...(fhirContext ? { fhirContext: fhirContext as FhirContextItem[] } : {}),
+        ...(styleUrl ? { smartStyleUrl: styleUrl.href } : {}),
+        ...(body.simulate_ehr_session === true ? { simulateSession: true } : {}),
       });
       const url = new URL(launchUri.href);
       url.searchParams.set('iss', services.config.fhirBaseUrl);

@@ -19,7 +19,7 @@ export async function signedInAccount(holder: ProviderHolder, services: AuthServ
 }
 
 /** The page paths a sign-in may return to (never an arbitrary URL). */
-export const RETURNABLE = new Set<string>([PAGES.connectedApps, PAGES.grants]);
+export const RETURNABLE = new Set<string>([PAGES.connectedApps, PAGES.grants, PAGES.audit, PAGES.adminUsers, PAGES.adminClients, PAGES.adminResourceServers]);
 
 /** Sends the browser to the authorization endpoint to sign in, coming back to `page`. */
 export function redirectToSignIn(services: AuthServices, res: Response, page: string): void {

@@ -12,13 +12,13 @@ export function page(title: string, body: SafeHtml, options: { subtitle?: string
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${title} · Bedside</title>
 <link rel="stylesheet" href="${STYLESHEET}">
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
-<header class="masthead"><span class="brand">Bedside</span>${options.subtitle ? html` <span class="subtitle">${options.subtitle}</span>` : ''}</header>
+<header class="masthead"><a class="brand" href="/">Bedside</a>${options.subtitle ? html` <span class="subtitle">${options.subtitle}</span>` : ''}<nav class="topnav" aria-label="Bedside"><a href="/">Launcher</a><a href="/tutorial/">Tutorial</a></nav></header>
 <main id="main" class="card">
 <h1>${title}</h1>
 ${body}

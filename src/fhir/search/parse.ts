@@ -6,7 +6,7 @@
  * https://hl7.org/fhir/R4/search.html
  */
 import type { Condition, SortKey } from '../../storage/search-index.js';
-import { badRequest } from '../errors.js';
+import { badRequest, tooCostly } from '../errors.js';
 import { compileCriterion, type CriteriaContext } from './criteria.js';
 import { getSearchRegistry } from './registry.js';
 import { parseCount, parseElements, parseInclude, parseSort, parseSummary, parseTotal, parseTypes } from './result-params.js';
@@ -27,10 +27,21 @@ const RESULT = new Set([...SINGLE, ...FORMAT, '_include', '_revinclude']);
  * https://hl7.org/fhir/R4/search.html
  * https://hl7.org/fhir/R4/http.html#search (Prefer: handling)
  */
+/** Limits of one search request. */
+export const MAX_PARAMETERS = 100;
+export const MAX_VALUE_LENGTH = 4096;
+export const MAX_ALTERNATIVES = 200;
+
 export function parseSearch(resourceType: string | undefined, params: SearchParamsInput, options: SearchOptions): ParsedSearch {
   const registry = getSearchRegistry();
   if (resourceType !== undefined && !registry.isResourceType(resourceType)) throw badRequest(`Unknown resource type "${resourceType}"`);
   const entries: Array<readonly [string, string]> = [...params].filter(([name]) => name !== '');
+  // Bounds on what one search may ask of the store (hostile or runaway queries).
+  if (entries.length > MAX_PARAMETERS) throw tooCostly(`A search may have at most ${MAX_PARAMETERS} parameters (this one has ${entries.length})`);
+  for (const [name, value] of entries) {
+    if (value.length > MAX_VALUE_LENGTH) throw tooCostly(`The value of "${name.slice(0, 60)}" is longer than ${MAX_VALUE_LENGTH} characters`);
+    if (value.split(',').length > MAX_ALTERNATIVES) throw tooCostly(`"${name.slice(0, 60)}" lists more than ${MAX_ALTERNATIVES} values`);
+  }
   const ctx: CriteriaContext = {
     registry,
     strict: options.strict,

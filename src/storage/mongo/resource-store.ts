@@ -26,6 +26,8 @@ import type {
   DeleteRequest,
   HistoryPage,
   HistoryRequest,
+  IntegrityOptions,
+  IntegrityReport,
   PutRequest,
   PutResult,
   ResourceOperations,
@@ -38,6 +40,7 @@ import type {
 import type { Condition } from '../search-index.js';
 import { LazyVersion, stampMeta, toInstant } from '../stored-version.js';
 import { indexFields, toVersion, VERSION_PROJECTION, type HistoryDoc, type ResourceDoc } from './documents.js';
+import { verifyMongoIntegrity } from './integrity.js';
 import { and, FilterCompiler, MATCH_ALL } from './filter-compiler.js';
 import { COLLECTIONS } from './indexes.js';
 import { decodeCursor, encodeCursor, keysetFilter, positionOf, sortColumns, sortSpec } from './paging.js';
@@ -125,6 +128,10 @@ export class MongoResourceStore implements ResourceStore {
       results.push(...(await this.#unit((ops) => ops.putBatch(batch))));
     }
     return results;
+  }
+
+  async verifyIntegrity(options: IntegrityOptions): Promise<IntegrityReport> {
+    return verifyMongoIntegrity(this.#resources(), this.#db.collection<HistoryDoc>(COLLECTIONS.history), options);
   }
 
   async countByType(): Promise<Record<string, number>> {

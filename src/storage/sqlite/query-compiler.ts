@@ -12,6 +12,7 @@
  */
 import { badRequest } from '../../fhir/errors.js';
 import type { Condition, FieldPredicate, IndexField, IndexTable, SortKey } from '../search-index.js';
+import type { Statement } from 'better-sqlite3';
 import type { Connection } from './database.js';
 import type { ParamKeys } from './param-keys.js';
 
@@ -44,7 +45,9 @@ const NUMERIC_FIELDS = new Set<IndexField>(['low', 'high', 'canonical']);
 const MAX_CHAR = String.fromCodePoint(0x10ffff);
 
 /** Candidate counts above this are all "many" to the planner. */
-const ESTIMATE_CAP = 2000;
+const ESTIMATE_CAP = 500;
+
+const estimateStatements = new WeakMap<Connection, Map<string, Statement>>();
 
 const TRUE: Sql = { text: '1', params: [] };
 const FALSE: Sql = { text: '0', params: [] };
@@ -79,12 +82,21 @@ export class ConditionCompiler {
     const parts = flattenAnd(condition);
     const drivable = parts.map((part, index) => ({ part, index, score: driverScore(part) })).filter((d) => d.score > 0);
     if (drivable.length === 0) return { driver: { kind: 'scan' }, filter: this.compile(condition, 'r', types) };
-    let best = drivable.reduce((a, b) => (b.score > a.score ? b : a));
+    drivable.sort((a, b) => b.score - a.score);
+    let best = drivable[0]!;
     if (drivable.length > 1) {
-      // Several conditions could drive: ask the indexes how many candidates each gives
-      // (counting stops at ESTIMATE_CAP) and drive from the smallest.
-      const estimated = drivable.map((d) => ({ ...d, estimate: this.#estimate(d.part, types) }));
-      best = estimated.reduce((a, b) => (b.estimate < a.estimate || (b.estimate === a.estimate && b.score > a.score) ? b : a));
+      // Several conditions could drive: ask the indexes how many candidates each gives and
+      // drive from the smallest. Counting stops at the best count so far (at most
+      // ESTIMATE_CAP), so a poor candidate costs little to rule out.
+      let bestCount = this.#estimate(best.part, types, ESTIMATE_CAP);
+      for (const candidate of drivable.slice(1)) {
+        if (bestCount === 0) break;
+        const count = this.#estimate(candidate.part, types, bestCount);
+        if (count < bestCount) {
+          best = candidate;
+          bestCount = count;
+        }
+      }
     }
     const chosen = best.part;
     const rest = parts.filter((_, i) => i !== best.index);
@@ -97,14 +109,33 @@ export class ConditionCompiler {
     return { driver: rids ? { kind: 'set', rids } : { kind: 'scan' }, filter: rids ? filter : this.compile(condition, 'r', types) };
   }
 
-  /** Number of candidates a driving condition yields, counted up to ESTIMATE_CAP. */
-  #estimate(condition: Condition, types: readonly string[] | undefined): number {
+  /** Number of candidates a driving condition yields, counted up to `cap`. */
+  #estimate(condition: Condition, types: readonly string[] | undefined, cap: number): number {
     // A UNION deduplicates before LIMIT applies: estimate an OR by its branches instead.
-    if (condition.op === 'or') return Math.min(ESTIMATE_CAP, condition.of.reduce((sum, c) => sum + this.#estimate(c, types), 0));
+    if (condition.op === 'or') {
+      let sum = 0;
+      for (const c of condition.of) {
+        sum += this.#estimate(c, types, cap - sum);
+        if (sum >= cap) return cap;
+      }
+      return sum;
+    }
     const rids = this.candidates(condition, types);
     if (!rids) return Number.MAX_SAFE_INTEGER;
-    const row = this.db.prepare(`SELECT count(*) AS n FROM (${rids.text} LIMIT ${ESTIMATE_CAP})`).get(...rids.params) as { n: number };
+    const row = this.#prepare(`SELECT count(*) AS n FROM (${rids.text} LIMIT ?)`).get(...rids.params, cap) as { n: number };
     return row.n;
+  }
+
+  /** Prepared statements of estimate queries, per connection (their SQL repeats across searches). */
+  #prepare(sql: string) {
+    let cache = estimateStatements.get(this.db);
+    if (!cache) estimateStatements.set(this.db, (cache = new Map()));
+    let statement = cache.get(sql);
+    if (!statement) {
+      if (cache.size > 500) cache.clear();
+      cache.set(sql, (statement = this.db.prepare(sql)));
+    }
+    return statement;
   }
 
   /**

@@ -8,6 +8,8 @@ import type {
   DeleteRequest,
   HistoryPage,
   HistoryRequest,
+  IntegrityOptions,
+  IntegrityReport,
   PutRequest,
   PutResult,
   ResourceOperations,
@@ -23,6 +25,7 @@ import type { Connection, SqliteDatabase } from './database.js';
 import { ParamKeys } from './param-keys.js';
 import { ConditionCompiler, keysetCondition, type Sql } from './query-compiler.js';
 import { INDEX_COLUMNS, migrate } from './schema.js';
+import { verifySqliteIntegrity } from './integrity.js';
 
 interface ResourceRow {
   rid: number;
@@ -149,6 +152,10 @@ export class SqliteResourceStore implements ResourceStore {
       if (batch.versions.length < batchSize) return;
       after = batch.lastRid;
     }
+  }
+
+  async verifyIntegrity(options: IntegrityOptions): Promise<IntegrityReport> {
+    return verifySqliteIntegrity(this.database.reader, options, indexValues);
   }
 
   async close(): Promise<void> {

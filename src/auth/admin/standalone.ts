@@ -1,0 +1,35 @@
+/**
+ * An AdminService over an opened store, without a running server: what the `bedside users |
+ * clients | resource-servers` commands use. Client changes get Bedside's own metadata rules
+ * (scope grammar, redirect URIs, first-party flag); the running provider re-validates a client
+ * when it next loads it.
+ */
+import { isKnownResourceType } from '../../fhir/validation.js';
+import type { Config } from '../../config.js';
+import type { Storage } from '../../storage/open.js';
+import { AccountStore } from '../accounts.js';
+import { issuerOf } from '../endpoints.js';
+import { FederatedIdentities } from '../federation/identities.js';
+import { GrantRegistry } from '../grants.js';
+import { ResourceServerRegistry } from '../resource-servers/registry.js';
+import { AdminService } from './service.js';
+
+export async function openAdminService(config: Config, storage: Pick<Storage, 'documents' | 'resources'>): Promise<AdminService> {
+  const resourceServers = new ResourceServerRegistry(storage.documents, config.resourceServers);
+  await resourceServers.refresh();
+  return new AdminService({
+    documents: storage.documents,
+    accounts: new AccountStore(storage.documents, config.fhirBaseUrl),
+    grants: new GrantRegistry(storage.documents),
+    identities: new FederatedIdentities(storage.documents),
+    resourceServers,
+    async fhirUserExists(reference) {
+      const [type, id] = reference.split('/');
+      const version = type && id ? await storage.resources.read(type, id) : undefined;
+      return version !== undefined && !version.deleted;
+    },
+    parse: { isResourceType: isKnownResourceType },
+    fhirBaseUrl: config.fhirBaseUrl,
+    issuer: issuerOf(config),
+  });
+}

@@ -1,0 +1,172 @@
+/**
+ * The HTTP side of `$export`, as FHIR interactions behind the same bearer verification as every
+ * FHIR route: kick-off (system, Patient, Group), status polling, cancellation and file download.
+ * Status, cancellation and files belong to the client that kicked the export off.
+ *
+ * https://hl7.org/fhir/uv/bulkdata/STU2/export.html
+ */
+import type { OperationOutcome } from 'fhir/r4';
+import { randomUUID } from 'node:crypto';
+import type { Interaction } from '../fhir/api.js';
+import type { FhirContext } from '../fhir/context.js';
+import { FhirError, badRequest, forbidden, notFound } from '../fhir/errors.js';
+import { preferences, type FhirRequest, type FhirResponse } from '../fhir/request.js';
+import type { ExportFiles } from './files.js';
+import { manifest, progressText, statusUrl, type ExportJob, type ExportLevel } from './job.js';
+import type { JobStore } from './job-store.js';
+import { exportParameters } from './parameters.js';
+import { planExport } from './plan.js';
+
+export interface BulkHandlersContext {
+  jobs: JobStore;
+  files: ExportFiles;
+  /** Starts queued work on this node now. */
+  wake(): void;
+  /** Removes a job and its files (expired or cancelled). */
+  discard(jobId: string): Promise<void>;
+  /** Exports a client may have queued or running at once (429 above). */
+  maxActivePerClient: number;
+}
+
+const NDJSON = 'application/fhir+ndjson';
+const RETRY_AFTER_SECONDS = '1';
+const JOB_ID = /^[0-9a-f-]{36}$/;
+
+/** `$export` kick-off at one level. https://hl7.org/fhir/uv/bulkdata/STU2/export.html#bulk-data-kick-off-request */
+export function kickOff(bulk: BulkHandlersContext, level: ExportLevel): Interaction {
+  return async (context, request) => {
+    const prefer = preferences(request);
+    if (!('respond-async' in prefer)) throw badRequest('$export runs asynchronously: send the header Prefer: respond-async');
+    const lenient = prefer.handling === 'lenient';
+    const base = context.services.config.fhirBaseUrl;
+    const params = exportParameters(request, level, lenient, base);
+    const clientId = context.policy.restricted ? context.policy.principal.clientId : undefined;
+    if (context.policy.restricted && !clientId) throw forbidden('$export needs an access token issued to a client');
+    if (clientId) await checkQuota(bulk, clientId);
+    const plan = await planExport(context, level, params, lenient, request.params.id);
+    const now = Date.now();
+    const job: ExportJob = {
+      id: randomUUID(),
+      ...(clientId ? { clientId } : {}),
+      request: requestUrl(base, request),
+      level,
+      ...(level === 'group' ? { groupId: request.params.id! } : {}),
+      ...(plan.patients ? { patients: plan.patients } : {}),
+      transactionTime: new Date(now).toISOString(),
+      ...(params.since !== undefined ? { since: params.since } : {}),
+      ...(params.elements ? { elements: params.elements } : {}),
+      types: plan.types,
+      state: 'queued',
+      createdAt: now,
+      issues: plan.issues,
+      progress: { typeIndex: 0, exported: 0 },
+      output: [],
+      errors: [],
+      attempts: 0,
+      takeovers: 0,
+    };
+    await bulk.jobs.create(job);
+    bulk.wake();
+    const ignored = [...params.ignored, ...plan.ignored];
+    const outcome: OperationOutcome = {
+      resourceType: 'OperationOutcome',
+      issue: [
+        { severity: 'information', code: 'informational', diagnostics: `Export ${job.id} accepted: poll the Content-Location URL for its status` },
+        ...ignored.map((what) => ({ severity: 'warning' as const, code: 'not-supported' as const, diagnostics: `Ignored (Prefer: handling=lenient): ${what}` })),
+      ],
+    };
+    return { status: 202, headers: { 'content-location': statusUrl(base, job.id) }, body: outcome };
+  };
+}
+
+/** GET on the status URL. https://hl7.org/fhir/uv/bulkdata/STU2/export.html#bulk-data-status-request */
+export function status(bulk: BulkHandlersContext): Interaction {
+  return async (context, request): Promise<FhirResponse> => {
+    const job = await ownedJob(bulk, context, request);
+    switch (job.state) {
+      case 'queued':
+      case 'running':
+        return { status: 202, headers: { 'x-progress': progressText(job), 'retry-after': RETRY_AFTER_SECONDS, 'cache-control': 'no-store' } };
+      case 'failed':
+        throw new FhirError(500, 'exception', job.failure ?? 'The export failed');
+      default:
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/json; charset=utf-8', expires: httpDate(job.filesExpireAt!), 'cache-control': 'no-store' },
+          body: { json: JSON.stringify(manifest(job, context.services.config.fhirBaseUrl)) },
+        };
+    }
+  };
+}
+
+/** DELETE on the status URL. https://hl7.org/fhir/uv/bulkdata/STU2/export.html#bulk-data-delete-request */
+export function cancel(bulk: BulkHandlersContext): Interaction {
+  return async (context, request) => {
+    const job = await ownedJob(bulk, context, request);
+    const after = await bulk.jobs.update(job.id, (current) =>
+      current.state === 'queued' || current.state === 'running' ? { ...current, state: 'cancelled' } : undefined,
+    );
+    // A running job's node removes its files when it notices (within a second); nothing else runs the rest.
+    const runningElsewhere = after?.state === 'cancelled' && (after.lease?.until ?? 0) > Date.now();
+    if (after && !runningElsewhere) await bulk.discard(job.id);
+    return {
+      status: 202,
+      headers: {},
+      body: { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', diagnostics: `Export ${job.id} cancelled; its files are deleted` }] },
+    };
+  };
+}
+
+/** GET of one output or error file. https://hl7.org/fhir/uv/bulkdata/STU2/export.html#bulk-data-output-file-request */
+export function download(bulk: BulkHandlersContext): Interaction {
+  return async (context, request) => {
+    if (request.fromBundle) throw badRequest('Export files are downloaded directly, not through a batch Bundle');
+    const job = await ownedJob(bulk, context, request);
+    const name = request.params.file ?? '';
+    const file = job.state === 'completed' ? [...job.output, ...job.errors].find((f) => f.name === name) : undefined;
+    if (!file) throw notFound(`Export ${job.id} has no file ${name.slice(0, 80)}`);
+    const opened = await bulk.files.open(job.id, file.name);
+    if (!opened) throw notFound(`The file ${file.name} of export ${job.id} is gone`);
+    return {
+      status: 200,
+      headers: { expires: httpDate(job.filesExpireAt!), 'cache-control': 'private, no-store' },
+      stream: { contentType: NDJSON, length: opened.length, body: opened.body },
+    };
+  };
+}
+
+/**
+ * The job of the URL, if it is still there and belongs to the caller's client: 404 for an
+ * unknown, cancelled or expired job, 403 for another client's.
+ */
+async function ownedJob(bulk: BulkHandlersContext, context: FhirContext, request: FhirRequest): Promise<ExportJob> {
+  const id = request.params.jobId ?? '';
+  const job = JOB_ID.test(id) ? await bulk.jobs.get(id) : undefined;
+  if (!job || job.state === 'cancelled') throw notFound(`No export job ${id.slice(0, 40)} (unknown, cancelled or expired)`);
+  if (job.filesExpireAt !== undefined && job.filesExpireAt <= Date.now()) {
+    await bulk.discard(job.id);
+    throw notFound(`Export ${id} has expired and its files are deleted`);
+  }
+  if (context.policy.restricted && job.clientId !== undefined && context.policy.principal.clientId !== job.clientId) {
+    throw forbidden('This export belongs to another client: only tokens of the client that started it may use it');
+  }
+  return job;
+}
+
+async function checkQuota(bulk: BulkHandlersContext, clientId: string): Promise<void> {
+  const active = (await bulk.jobs.ofClient(clientId)).filter((j) => j.state === 'queued' || j.state === 'running');
+  if (active.length >= bulk.maxActivePerClient) {
+    throw new FhirError(429, 'throttled', `This client already has ${active.length} exports in progress; wait for one to finish or cancel one (DELETE its status URL)`, {
+      headers: { 'retry-after': '10' },
+    });
+  }
+}
+
+function requestUrl(base: string, request: FhirRequest): string {
+  const query = request.query.toString();
+  return `${base}/${request.path}${query ? `?${query}` : ''}`;
+}
+
+function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}

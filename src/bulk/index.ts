@@ -1,0 +1,88 @@
+/**
+ * Bulk Data Access IG 2.0.0 `$export`, put together: the operations (system, Patient type,
+ * Group instance), the status and file routes, and the background runner.
+ *
+ * | URL (below the FHIR base)          | what                                        |
+ * | ---------------------------------- | ------------------------------------------- |
+ * | `$export`, `Patient/$export`, `Group/{id}/$export` | kick-off, GET or POST      |
+ * | `bulkstatus/{job}`                 | GET status / manifest, DELETE cancels       |
+ * | `bulkfiles/{job}/{file}`           | GET an NDJSON file (streamed)               |
+ *
+ * https://hl7.org/fhir/uv/bulkdata/STU2/export.html
+ */
+import type { Operation, Route } from '../fhir/api.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Storage } from '../storage/open.js';
+import { ExportFiles } from './files.js';
+import { cancel, download, kickOff, status, type BulkHandlersContext } from './handlers.js';
+import { JobStore } from './job-store.js';
+import { ExportRunner } from './runner.js';
+
+/** Tuning that is not configuration: sensible for every deployment, changed here if ever. */
+const TUNING = {
+  /** Resources per scan batch; the event loop runs between batches. */
+  batchSize: 250,
+  /** A node renews the lease of its job at least this often (every checkpoint). */
+  checkpointMs: 1000,
+  /** How long a job stays with a node that stopped renewing (a crash) before another takes it. */
+  leaseMs: 30_000,
+  pollMs: 2000,
+  maxTakeovers: 3,
+  maxActivePerClient: 5,
+  orphanAgeMs: 10 * 60_000,
+};
+
+export interface BulkExport {
+  operations: Operation[];
+  routes: Route[];
+  /** Starts running jobs and sweeping expired files on this node (the server does; tools do not). */
+  start(): void;
+  /** Stops the runner; a running job is handed back with its checkpoint. */
+  close(): Promise<void>;
+}
+
+export function createBulkExport({ config, storage, logger }: { config: Config; storage: Storage; logger: Logger }): BulkExport {
+  const jobs = new JobStore(storage.documents);
+  const files = new ExportFiles(config.export.dir);
+  const fileTtlMs = config.export.fileTtlSeconds * 1000;
+  const runner = new ExportRunner({
+    store: storage.resources,
+    jobs,
+    files,
+    logger,
+    fhirBaseUrl: config.fhirBaseUrl,
+    maxFileBytes: config.export.maxFileBytes,
+    fileTtlMs,
+    batchSize: TUNING.batchSize,
+    checkpointMs: TUNING.checkpointMs,
+    leaseMs: TUNING.leaseMs,
+    pollMs: TUNING.pollMs,
+    // Expired files go within a quarter of their lifetime (and within a minute).
+    sweepMs: Math.min(60_000, Math.max(250, fileTtlMs / 4)),
+    maxTakeovers: TUNING.maxTakeovers,
+    orphanAgeMs: TUNING.orphanAgeMs,
+  });
+  const bulk: BulkHandlersContext = {
+    jobs,
+    files,
+    wake: () => runner.wake(),
+    discard: (id) => runner.discard(id),
+    maxActivePerClient: TUNING.maxActivePerClient,
+  };
+  const methods: Operation['methods'] = ['GET', 'POST'];
+  return {
+    operations: [
+      { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export', levels: ['system'], methods, handler: kickOff(bulk, 'system') },
+      { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export', levels: ['type'], types: ['Patient'], methods, handler: kickOff(bulk, 'patient') },
+      { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export', levels: ['instance'], types: ['Group'], methods, handler: kickOff(bulk, 'group') },
+    ],
+    routes: [
+      { method: 'GET', path: '/bulkstatus/:jobId', handler: status(bulk) },
+      { method: 'DELETE', path: '/bulkstatus/:jobId', handler: cancel(bulk) },
+      { method: 'GET', path: '/bulkfiles/:jobId/:file', handler: download(bulk) },
+    ],
+    start: () => runner.start(),
+    close: () => runner.close(),
+  };
+}

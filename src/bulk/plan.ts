@@ -1,0 +1,106 @@
+/**
+ * What an export will contain, decided at kick-off while the client's token is at hand: the
+ * resource types (asked for, allowed by the scopes, in the compartment for Patient and Group
+ * level) and, per type, the access policy's filter, so the job exports exactly what the token
+ * allowed when it was asked, however long it runs.
+ *
+ * - `system/` scopes: every resource of the types the client was granted.
+ * - `patient/` scopes: the launch patient's compartment (and what it references).
+ * - `user/` scopes: what the user may see.
+ */
+import type { OperationOutcomeIssue } from 'fhir/r4';
+import { patientCompartmentTypes } from '../fhir/compartments.js';
+import type { FhirContext } from '../fhir/context.js';
+import { FhirError, badRequest, notFound } from '../fhir/errors.js';
+import { r4ResourceTypes } from '../fhir/search/index.js';
+import { assertValidId } from '../fhir/validation.js';
+import type { ExportLevel, TypePlan } from './job.js';
+import type { ExportParameters } from './parameters.js';
+import { groupPatients } from './scope.js';
+
+export interface ExportPlan {
+  types: TypePlan[];
+  /** Patient ids the export is limited to (from `patient`), those that exist. */
+  patients?: string[];
+  /** For the manifest's error file. */
+  issues: OperationOutcomeIssue[];
+  /** What `handling=lenient` dropped, for the kick-off's OperationOutcome. */
+  ignored: string[];
+}
+
+export async function planExport(context: FhirContext, level: ExportLevel, params: ExportParameters, lenient: boolean, groupId?: string): Promise<ExportPlan> {
+  const policy = context.policy;
+  const ignored: string[] = [];
+  const issues: OperationOutcomeIssue[] = [];
+  const compartment = level !== 'system';
+  const candidates = compartment ? [...new Set(['Patient', ...patientCompartmentTypes()])] : [...r4ResourceTypes()];
+
+  let patients = params.patients;
+  if (level === 'group') {
+    assertValidId(groupId!);
+    policy.assertAllowed('Group', 'read');
+    const group = await context.store.read('Group', groupId!);
+    if (!group || group.deleted) throw notFound(`Group/${groupId} is not known`);
+    const members = new Set(groupPatients(group.resource as Parameters<typeof groupPatients>[0], context.services.config.fhirBaseUrl));
+    if (patients) {
+      for (const id of patients.filter((p) => !members.has(p))) issues.push(issue(`Patient/${id} is not a member of Group/${groupId}: left out`));
+      patients = patients.filter((p) => members.has(p));
+    }
+  } else if (level === 'patient' && patients) {
+    const found = await context.store.readMany(patients.map((id) => ({ resourceType: 'Patient', id })));
+    const known = new Set(found.filter((v) => !v.deleted).map((v) => v.id));
+    // "Not known" covers "not visible to this token": the export must not reveal which it is.
+    for (const id of patients.filter((p) => !known.has(p))) issues.push(issue(`Patient/${id} is not known: left out`));
+    patients = patients.filter((p) => known.has(p));
+  }
+
+  let types: string[];
+  if (params.types) {
+    types = [];
+    for (const type of params.types) {
+      if (!candidates.includes(type)) {
+        if (!lenient) throw badRequest(`_type: ${type} is not in the Patient compartment, which a ${level}-level export covers (https://hl7.org/fhir/R4/compartmentdefinition-patient.html)`);
+        ignored.push(`_type=${type} (not in the Patient compartment)`);
+        continue;
+      }
+      try {
+        policy.assertAllowed(type, 'search');
+      } catch (error) {
+        if (!lenient || !(error instanceof FhirError)) throw error;
+        ignored.push(`_type=${type} (the token's scopes do not allow it)`);
+        continue;
+      }
+      types.push(type);
+    }
+  } else {
+    policy.assertAllowed(undefined, 'search');
+    const allowed = policy.allowedTypes('search');
+    types = candidates.filter((type) => (!allowed || allowed.includes(type)) && isAllowed(() => policy.assertAllowed(type, 'search')));
+  }
+
+  const plans: TypePlan[] = [];
+  for (const type of types) {
+    const access = await policy.searchFilter(type, 'search');
+    if (access?.op === 'false') continue;
+    const filters = params.typeFilters.filter((f) => f.type === type).map((f) => f.query);
+    plans.push({ type, ...(access ? { access } : {}), ...(filters.length ? { filters } : {}) });
+  }
+  // (When lenient handling dropped every asked type, the export is empty rather than refused.)
+  if (plans.length === 0 && ignored.length === 0) {
+    throw new FhirError(403, 'forbidden', `The token's scopes reach none of the resource types a ${level}-level export covers`);
+  }
+  return { types: plans, ...(patients ? { patients } : {}), issues, ignored };
+}
+
+function isAllowed(check: () => void): boolean {
+  try {
+    check();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function issue(message: string): OperationOutcomeIssue {
+  return { severity: 'error', code: 'not-found', diagnostics: message };
+}

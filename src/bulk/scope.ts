@@ -1,0 +1,94 @@
+/**
+ * Which resources of one type an export reaches, as a storage Condition (plus, for large patient
+ * sets, an in-memory check): the access policy's filter fixed at kick-off, `_typeFilter`, and for
+ * Patient- and Group-level exports the patient compartments of the R4 CompartmentDefinition.
+ * https://hl7.org/fhir/uv/bulkdata/STU2/export.html#endpoint---all-patients
+ */
+import type { Resource } from 'fhir/r4';
+import { patientCompartmentParams } from '../fhir/compartments.js';
+import { parseSearch } from '../fhir/search/index.js';
+import { extractIndex } from '../fhir/search/index.js';
+import type { StoredVersion } from '../storage/resource-store.js';
+import type { Condition, ReferenceEntry } from '../storage/search-index.js';
+import type { TypePlan } from './job.js';
+
+/**
+ * Patient sets up to this size become an IN list in the query; larger ones are checked in memory
+ * after a query for "in some patient's compartment" (SQLite binds at most 32,766 values).
+ */
+export const MAX_INLINE_PATIENTS = 500;
+
+/** The patients an export is limited to (Patient/Group level), or undefined for every patient. */
+export type PatientSet = ReadonlySet<string> | undefined;
+
+export interface TypeScope {
+  where: Condition | undefined;
+  /** A further check on each scanned resource, when `where` cannot say it all. */
+  accept?: (version: StoredVersion) => boolean;
+}
+
+/** What of `plan.type` to export. `compartment` false: system level (no compartment limit). */
+export function typeScope(plan: TypePlan, compartment: boolean, patients: PatientSet, baseUrl: string): TypeScope {
+  const parts: Condition[] = [];
+  if (plan.access) parts.push(plan.access);
+  if (plan.filters?.length) {
+    const filters = plan.filters.map((query) => parseSearch(plan.type, new URLSearchParams(query), { baseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where);
+    parts.push(filters.length === 1 ? filters[0]! : { op: 'or', of: filters });
+  }
+  let accept: TypeScope['accept'];
+  if (compartment) {
+    const inline = patients && patients.size <= MAX_INLINE_PATIENTS ? [...patients] : undefined;
+    parts.push(compartmentCondition(plan.type, inline));
+    if (patients && !inline) accept = memberCheck(plan.type, patients, baseUrl);
+  }
+  const where = parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : { op: 'and' as const, of: parts };
+  return { where, ...(accept ? { accept } : {}) };
+}
+
+/**
+ * Resources of `type` in the compartment of one of `patients` (ids), or of any patient when
+ * undefined. The Patient resource is in its own compartment.
+ */
+export function compartmentCondition(type: string, patients: string[] | undefined): Condition {
+  if (type === 'Patient') return patients ? { op: 'id', ids: patients } : { op: 'true' };
+  const params = patientCompartmentParams().get(type) ?? [];
+  const rows: Condition[] = params.map((param) => ({
+    op: 'row',
+    table: 'reference',
+    param,
+    where: patients
+      ? [{ field: 'value', cmp: 'in', value: patients.map((id) => `Patient/${id}`) }]
+      : [{ field: 'targetType', cmp: 'eq', value: 'Patient' }],
+  }));
+  if (rows.length === 0) return { op: 'false' };
+  return rows.length === 1 ? rows[0]! : { op: 'or', of: rows };
+}
+
+/** In-memory membership: one of the resource's compartment references is to a patient of the set. */
+function memberCheck(type: string, patients: ReadonlySet<string>, baseUrl: string): (version: StoredVersion) => boolean {
+  if (type === 'Patient') return (version) => patients.has(version.id);
+  const params = new Set(patientCompartmentParams().get(type) ?? []);
+  return (version) => {
+    const rows = extractIndex(version.resource as Resource, { baseUrl, params });
+    return rows.some((row) => {
+      const ref = row as ReferenceEntry;
+      return row.table === 'reference' && ref.targetType === 'Patient' && ref.targetId != null && patients.has(ref.targetId);
+    });
+  };
+}
+
+/**
+ * The Patient ids among a Group's active members (`member.entity` references to Patient, relative
+ * or absolute on this server). Members of other types are not patients and add nothing.
+ */
+export function groupPatients(group: { member?: Array<{ entity?: { reference?: string }; inactive?: boolean }> }, baseUrl: string): string[] {
+  const ids = new Set<string>();
+  for (const member of group.member ?? []) {
+    if (member.inactive) continue;
+    let reference = member.entity?.reference ?? '';
+    if (reference.startsWith(`${baseUrl}/`)) reference = reference.slice(baseUrl.length + 1);
+    const m = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
+    if (m) ids.add(m[1]!);
+  }
+  return [...ids];
+}

@@ -1,0 +1,153 @@
+/**
+ * The launcher's server side: its pages (the launcher at `/`, the EHR frame, the sample SMART app
+ * at `/sample-app/launch` and `/sample-app/`, the tutorial), their bundled scripts, and the small
+ * read-only API the launcher page chooses a launch context with. Launching itself is the
+ * authorization server's `POST /launcher/api/launch` (CONTRACT.md); registering a client is the
+ * real RFC 7591 endpoint, called from the page.
+ *
+ * The directory and client list trust whoever reaches the launcher, so they answer only where
+ * `launcherSandbox` is on (LAUNCHER_SANDBOX; by default on a loopback HOST).
+ */
+import express, { type Request, type Response } from 'express';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import type { FhirApi } from '../fhir/api.js';
+import type { FhirServices } from '../fhir/context.js';
+import type { Logger } from '../log.js';
+import type { SmartEndpoints } from '../smart/smart-configuration.js';
+import type { DocumentStore } from '../storage/document-store.js';
+import { bundleCache, isBundleName } from './bundles.js';
+import { listClients } from './clients.js';
+import { createLauncherDirectory } from './directory.js';
+import { renderMarkdown } from './markdown.js';
+
+export interface LauncherDependencies {
+  config: Config;
+  logger: Logger;
+  fhir: { api: FhirApi; services: FhirServices };
+  documents: DocumentStore;
+  endpoints: SmartEndpoints;
+  /** The repository root (launch/ and docs/ are found below it). */
+  root: string;
+}
+
+/** The bundled sample app: its public client and its two URLs (CONTRACT.md). */
+export const SAMPLE_APP = { clientId: 'bedside-sample-app', launchPath: '/sample-app/launch', redirectPath: '/sample-app/' } as const;
+
+/** Content-Security-Policy per page: scripts only from Bedside, no inline code. */
+const CSP = {
+  launcher: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  // The EHR frame embeds whichever app is launched.
+  ehr: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src http: https:; frame-ancestors 'none'; base-uri 'none'",
+  // The sample app may be launched against any FHIR server (iss), so it may connect anywhere.
+  app: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' http: https:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'",
+  tutorial: "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+} as const;
+
+export function launcherRouter(deps: LauncherDependencies): express.Router {
+  const { config } = deps;
+  const launchDir = path.join(deps.root, 'launch');
+  const docsDir = path.join(deps.root, 'docs');
+  const directory = createLauncherDirectory(deps.fhir.api, deps.fhir.services);
+  const bundles = bundleCache(launchDir);
+  const router = express.Router();
+
+  const page = (file: string, csp: string, referrer = 'same-origin') => (_req: Request, res: Response) => {
+    res.set({ 'content-security-policy': csp, 'cache-control': 'no-cache', 'referrer-policy': referrer, 'x-content-type-options': 'nosniff' });
+    res.sendFile(path.join(launchDir, file));
+  };
+  router.get('/', page('index.html', CSP.launcher));
+  router.get('/launcher/ehr', page('ehr.html', CSP.ehr));
+  // The app's redirect URI receives the authorization code: keep it out of Referer headers.
+  const sampleApp = page('sample-app/index.html', CSP.app, 'no-referrer');
+  router.get(SAMPLE_APP.launchPath, sampleApp);
+  router.get(SAMPLE_APP.redirectPath, (req, res) => {
+    // Express matches '/sample-app' here too (non-strict routing): send it to the redirect URI's spelling.
+    if (!req.path.endsWith('/')) return res.redirect(301, `${SAMPLE_APP.redirectPath}${req.url.slice(req.path.length)}`);
+    sampleApp(req, res);
+  });
+
+  router.get('/launcher/assets/:name.js', async (req, res) => {
+    const name = String(req.params.name);
+    if (!isBundleName(name)) return void res.status(404).type('text/plain').send('Not found');
+    try {
+      const bundle = await bundles(name);
+      if (req.get('if-none-match') === bundle.etag) return void res.status(304).end();
+      res.set({ 'content-type': 'text/javascript; charset=utf-8', etag: bundle.etag, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).send(bundle.code);
+    } catch (error) {
+      deps.logger.error({ err: error, bundle: name }, 'could not bundle the launcher scripts');
+      res.status(500).type('text/plain').send(`Could not build ${name}.js; see the server log.`);
+    }
+  });
+
+  const api = (work: (req: Request) => Promise<unknown>, sandboxOnly = true) => async (req: Request, res: Response) => {
+    res.set('cache-control', 'no-store');
+    if (sandboxOnly && !config.launcherSandbox) {
+      return void res.status(403).json({ error: 'sandbox_off', error_description: 'This server does not list patients, practitioners or clients to the launcher (LAUNCHER_SANDBOX=false): type the ids instead.' });
+    }
+    try {
+      const body = await work(req);
+      if (body === undefined) return void res.status(404).json({ error: 'not_found' });
+      res.json(body);
+    } catch (error) {
+      deps.logger.error({ err: error }, 'launcher API failed');
+      res.status(500).json({ error: 'server_error' });
+    }
+  };
+  const text = (req: Request): string => (typeof req.query.q === 'string' ? req.query.q : '');
+
+  router.get('/launcher/api/config', api(async () => ({
+    fhirBaseUrl: config.fhirBaseUrl,
+    issuer: deps.endpoints.issuer,
+    endpoints: deps.endpoints,
+    smartConfiguration: `${config.fhirBaseUrl}/.well-known/smart-configuration`,
+    sandbox: config.launcherSandbox,
+    registrationRequiresToken: config.registrationToken !== undefined,
+    sampleApp: { clientId: SAMPLE_APP.clientId, launchUri: `${config.baseUrl}${SAMPLE_APP.launchPath}`, redirectUri: `${config.baseUrl}${SAMPLE_APP.redirectPath}` },
+    pages: { grants: `${deps.endpoints.issuer}/admin/grants`, connectedApps: deps.endpoints.management, audit: `${deps.endpoints.issuer}/admin/audit`, tutorial: `${config.baseUrl}/tutorial/` },
+  }), false));
+  router.get('/launcher/api/patients', api((req) => directory.patients(text(req))));
+  router.get('/launcher/api/patients/:id', api((req) => directory.patient(String(req.params.id))));
+  router.get('/launcher/api/patients/:id/encounters', api((req) => directory.encounters(String(req.params.id))));
+  router.get('/launcher/api/practitioners', api((req) => directory.practitioners(text(req))));
+  router.get('/launcher/api/practitioners/:id', api((req) => directory.practitioner(String(req.params.id))));
+  router.get('/launcher/api/clients', api(() => listClients(deps.documents)));
+
+  router.get('/tutorial/', async (req, res) => {
+    if (!req.path.endsWith('/')) return res.redirect(301, '/tutorial/');
+    const file = path.join(docsDir, 'tutorial.md');
+    if (!existsSync(file)) return void res.status(404).type('text/plain').send('docs/tutorial.md is missing');
+    const body = renderMarkdown(await readFile(file, 'utf8'));
+    res.set({ 'content-security-policy': CSP.tutorial, 'cache-control': 'no-cache' }).type('html').send(tutorialPage(body));
+  });
+  router.get('/tutorial/images/:file', (req, res) => {
+    const file = String(req.params.file);
+    if (!/^[\w-]+\.png$/.test(file)) return void res.status(404).type('text/plain').send('Not found');
+    res.set('cache-control', 'no-cache').sendFile(path.join(docsDir, 'images', file), (error) => {
+      if (error && !res.headersSent) res.status(404).type('text/plain').send('Not found');
+    });
+  });
+  return router;
+}
+
+function tutorialPage(body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Tutorial · Bedside</title>
+<link rel="stylesheet" href="/styles/bedside.css">
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="masthead"><a class="brand" href="/">Bedside</a> <span class="subtitle">Tutorial</span>
+<nav class="topnav" aria-label="Bedside"><a href="/">Launcher</a><a href="/oauth/admin/grants">Grants</a></nav></header>
+<main id="main" class="card wide prose">
+${body}
+</main>
+</body>
+</html>`;
+}

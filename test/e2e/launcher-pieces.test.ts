@@ -1,0 +1,74 @@
+/**
+ * The launcher's pieces that need no browser: the three browser bundles build (fhir-kit-client
+ * included, its Node-only agent stubbed), the scope checkboxes produce valid SMART scope strings,
+ * and the tutorial's Markdown renders without letting markup through.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { defaultChoice, scopeString, type LaunchType, type ScopeChoice } from '../../launch/src/launcher/scope-builder.js';
+import { BUNDLE_ENTRIES, buildBundle, type BundleName } from '../../src/launcher/bundles.js';
+import { renderMarkdown } from '../../src/launcher/markdown.js';
+import { parseScopes } from '../../src/smart/scopes.js';
+
+const LAUNCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../launch');
+
+describe('browser bundles', () => {
+  it.each(Object.keys(BUNDLE_ENTRIES) as BundleName[])('%s builds for the browser', async (name) => {
+    const bundle = await buildBundle(LAUNCH_DIR, name);
+    expect(bundle.code.length).toBeGreaterThan(1000);
+    expect(bundle.code).not.toMatch(/\brequire\(["'](node:)?(http|https|net|tls)["']\)/);
+    if (name === 'sample-app') expect(bundle.code).toContain('smart-configuration');
+  });
+});
+
+describe('scope checkboxes', () => {
+  it.each<[LaunchType, string]>([
+    ['ehr', 'openid fhirUser launch offline_access patient/Patient.rs patient/Observation.rs patient/Condition.rs patient/MedicationRequest.rs patient/AllergyIntolerance.rs patient/Immunization.rs'],
+    ['patient', 'openid fhirUser launch/patient offline_access patient/Patient.rs patient/Observation.rs patient/Condition.rs patient/MedicationRequest.rs patient/AllergyIntolerance.rs patient/Immunization.rs'],
+    ['provider', 'openid fhirUser launch/patient offline_access user/Patient.rs user/Observation.rs user/Condition.rs user/MedicationRequest.rs user/AllergyIntolerance.rs user/Immunization.rs'],
+    ['backend', 'system/Patient.rs system/Observation.rs system/Condition.rs system/MedicationRequest.rs system/AllergyIntolerance.rs system/Immunization.rs'],
+  ])('%s launch starts with %s', (type, expected) => {
+    expect(scopeString(defaultChoice(type))).toBe(expected);
+    expect(parseScopes(expected).errors).toEqual([]);
+  });
+
+  it('writes v1, v2, granular and "all types" scopes the shared parser accepts', () => {
+    const base = defaultChoice('ehr');
+    const cases: Array<[ScopeChoice, string]> = [
+      [{ ...base, version: 1, resourceTypes: ['Observation'] }, 'patient/Observation.read'],
+      [{ ...base, version: 1, access: 'all', resourceTypes: ['Observation'] }, 'patient/Observation.*'],
+      [{ ...base, access: 'all', resourceTypes: ['Condition'] }, 'patient/Condition.cruds'],
+      [{ ...base, resourceTypes: ['Observation'], observationCategory: 'http://terminology.hl7.org/CodeSystem/observation-category|vital-signs' }, 'patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|vital-signs'],
+      [{ ...base, resourceTypes: ['Patient', '*'] }, 'patient/*.rs'],
+    ];
+    for (const [choice, scope] of cases) {
+      const string = scopeString({ ...choice, fixed: [] });
+      expect(string).toBe(scope);
+      expect(parseScopes(string).errors).toEqual([]);
+    }
+    expect(scopeString({ ...base, fixed: ['openid', 'openid'], resourceTypes: [], extra: ' openid  launch ' })).toBe('openid launch');
+  });
+});
+
+describe('tutorial Markdown', () => {
+  it('renders headings, code, tables, lists, links and images', () => {
+    const html = renderMarkdown('# Title\n\nSome *text* with `code` and [a link](https://hl7.org).\n\n```sh\ncurl <x>\n```\n\n| a | b |\n| --- | --- |\n| 1 | `2` |\n\n- one\n- two\n\n![alt](images/x.png)');
+    expect(html).toContain('<h1 id="title">Title</h1>');
+    expect(html).toContain('<em>text</em>');
+    expect(html).toContain('<code>code</code>');
+    expect(html).toContain('<a href="https://hl7.org">a link</a>');
+    expect(html).toContain('<pre><code class="language-sh">curl &lt;x&gt;</code></pre>');
+    expect(html).toContain('<td><code>2</code></td>');
+    expect(html).toContain('<ul><li>one</li><li>two</li></ul>');
+    expect(html).toContain('<img src="images/x.png" alt="alt" loading="lazy">');
+  });
+
+  it('lets no markup or script URL through', () => {
+    const html = renderMarkdown('<script>alert(1)</script> [x](javascript:alert(1)) ![y](data:text/html,hi) "quoted"');
+    expect(html).not.toContain('<script');
+    expect(html).not.toContain('javascript:');
+    expect(html).not.toContain('data:');
+    expect(html).toContain('&quot;quoted&quot;');
+  });
+});
