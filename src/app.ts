@@ -63,7 +63,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
       method: 'GET',
       path: '/metadata',
       public: true,
-      handler: async () => ({ status: 200, headers: {}, body: { json: capabilityJson } }),
+      handler: async () => ({ status: 200, headers: { 'cache-control': 'public, max-age=300' }, body: { json: capabilityJson } }),
     },
     ...smartFhirRoutes(config),
     ...bulk.routes,

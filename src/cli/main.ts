@@ -7,6 +7,7 @@
  *   bedside export        run a Bulk Data export and download its files
  *   bedside load          load Bundles and NDJSON into Bedside
  */
+import { ADMIN_COMMANDS } from './admin.js';
 import { CLIENTS_ADD_USAGE, clientsAdd } from './clients.js';
 import { exportCommand } from './export.js';
 import { CliError, processIo, type CliIo } from './io.js';
@@ -27,6 +28,7 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 /** Command words to handlers; `clients` has sub-commands. */
 const COMMANDS: Record<string, Command> = {
+  ...ADMIN_COMMANDS, // operators: users, clients list|show|edit|rotate-secret|disable|enable, resource-servers (auth/admin)
   'clients add': clientsAdd,
   clients: async (_argv, io) => {
     io.out(CLIENTS_ADD_USAGE);

@@ -207,7 +207,9 @@ function bodyText(body: FhirBody, pretty: boolean): string {
 }
 
 function send(res: ServerResponse, request: FhirRequest, response: FhirResponse, requestId: string): void {
-  const headers: Record<string, string> = { 'x-request-id': requestId, ...response.headers };
+  // Patient data must not be kept by browsers or shared caches (a revoked token must not keep
+  // reading from a cache); ETags still allow conditional requests.
+  const headers: Record<string, string> = { 'x-request-id': requestId, 'cache-control': 'no-store', ...response.headers };
   if (response.stream) {
     sendStream(res, request, response.status, headers, response.stream);
     return;

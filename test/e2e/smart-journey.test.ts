@@ -222,6 +222,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the SMART journey in Chromium' : `t
     await app.locator('#reload').click();
     await app.locator('#problem[data-code="token_refused"]').waitFor();
     expect(await app.locator('#medications .error').getAttribute('data-status')).toBe('401');
+    expect(await app.locator('#banner .error').getAttribute('data-status')).toBe('401');
     await journeyShot(app, 'sample-app-revoked');
     await app.locator('#refresh').click();
     await app.locator('#problem[data-code="invalid_grant"]').waitFor();

@@ -29,11 +29,13 @@ export async function spawnBedside(env: Record<string, string>, readyTimeoutMs =
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const baseUrl = env.BASE_URL ?? `http://localhost:${env.PORT}`;
+  // Readiness is asked of this process's own port (BASE_URL may name another node).
+  const listenUrl = `http://127.0.0.1:${env.PORT}`;
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`Bedside exited during start-up:\n${output}`);
     try {
-      const res = await fetch(`${baseUrl}/health`);
+      const res = await fetch(`${listenUrl}/health`);
       if (res.ok) break;
     } catch {
       // not listening yet

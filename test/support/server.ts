@@ -54,6 +54,8 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     seed: false,
     ...overrides,
   });
+  // Export files always go to this test's own folder, whatever the store.
+  if (!overrides.export) config.export = { ...config.export, dir: path.join(dataDir, 'exports') };
   const bedside = await startBedside(config, createLogger(process.env.BEDSIDE_TEST_LOG ?? 'silent'));
   return {
     bedside,

@@ -24,7 +24,9 @@ export type SectionName = keyof typeof SECTIONS;
 const MAX_PAGES = 5;
 
 export function fhirClient(iss: string, accessToken: string): Client {
-  return new Client({ baseUrl: iss, bearerToken: accessToken });
+  // Every read goes to the server: a browser may otherwise answer a GET from its cache (responses
+  // with Last-Modified are heuristically cacheable), hiding a revocation or a change of scopes.
+  return new Client({ baseUrl: iss, bearerToken: accessToken, requestOptions: { cache: 'no-store' } });
 }
 
 interface HttpError {

@@ -21,6 +21,23 @@ import { AdminError, type Actor, type AdminService } from './service.js';
 
 export const ADMIN_COMMANDS = ['users', 'clients', 'resource-servers'] as const;
 
+export const ADMIN_USAGE = `Operators' commands (they change the store of the server, every change audited):
+
+  bedside users list [--json]
+  bedside users create <username> [--password <p>] [--name <n>] [--email <e>] [--fhir-user <Type/id>] [--operator]
+  bedside users reset-password <username> [--password <p>]     a random one is printed when omitted
+  bedside users lock|unlock <username>
+  bedside users link <username> <Type/id>|--none
+  bedside clients list [--json] | show <client_id>
+  bedside clients edit <client_id> [--name <n>] [--redirect-uri <u>]... [--post-logout-redirect-uri <u>]... [--scope "<s>"] [--first-party true|false]
+  bedside clients rotate-secret|disable|enable <client_id>
+  bedside resource-servers list [--json]
+  bedside resource-servers add <identifier> --name <n> --scope <scope>=<description>... [--ttl <s>]
+  bedside resource-servers remove <identifier>
+
+The server's settings (DATA_DIR or MONGODB_URI, BASE_URL ...) come from the environment, as for npm start.
+`;
+
 export interface CommandIo {
   out(line: string): void;
   err(line: string): void;
@@ -171,6 +188,10 @@ async function resourceServers(admin: AdminService, actor: Actor, p: Parsed, io:
  */
 export async function runAdminCommand(command: string, args: readonly string[], admin: AdminService, io: CommandIo, actorId: string): Promise<number> {
   const actor: Actor = { id: actorId, via: 'command' };
+  if (args.length === 0 || ['--help', '-h', 'help'].includes(args[0]!)) {
+    (args.length ? io.out : io.err)(ADMIN_USAGE);
+    return args.length ? 0 : 2;
+  }
   try {
     const parsed = parseArgs(args);
     if (command === 'users') await users(admin, actor, parsed, io);

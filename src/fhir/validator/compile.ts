@@ -56,6 +56,8 @@ export interface Requirement {
 export interface Shape {
   /** Model path: `Observation`, `Quantity`, `Observation.referenceRange`. */
   readonly path: string;
+  /** Name for messages: the path, or the constrained type's name (`SimpleQuantity`). */
+  readonly name: string;
   readonly props: ReadonlyMap<string, Prop>;
   readonly required: readonly Requirement[];
   readonly choices: number;
@@ -73,6 +75,7 @@ const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** A property; its value shape and element invariants are resolved on first use (types refer to each other). */
 class LazyProp implements Prop {
+  readonly uriLike: boolean;
   private resolvedShape: Shape | undefined;
   private resolvedInvariants: readonly Invariant[] | undefined;
 
@@ -91,10 +94,8 @@ class LazyProp implements Prop {
     private readonly resolveShape: (() => Shape) | undefined,
     private readonly constraints: readonly ConstraintDef[],
     private readonly base: string,
-  ) {}
-
-  get uriLike(): boolean {
-    return URI_LIKE.has(this.type);
+  ) {
+    this.uriLike = URI_LIKE.has(type);
   }
 
   get shape(): Shape | undefined {
@@ -134,7 +135,7 @@ class TypeCompiler {
   /** The type's own shape. Constrained types (SimpleQuantity) keep their base type's paths. */
   root(): Shape {
     const path = this.def.elements[0]?.path.split('.')[0] ?? this.def.name;
-    return this.shape(path, this.def.constraints, this.def.kind === 'resource');
+    return this.shape(path, this.def.constraints, this.def.kind === 'resource', this.def.name);
   }
 
   /** The shape of the backbone element at `path` (e.g. `Observation.component`). */
@@ -142,14 +143,14 @@ class TypeCompiler {
     const shape = this.backbones.get(path);
     if (shape) return shape;
     const element = this.def.elements.find((e) => e.path === path);
-    return this.shape(path, element?.constraints ?? [], false);
+    return this.shape(path, element?.constraints ?? [], false, path);
   }
 
-  private shape(path: string, constraints: readonly ConstraintDef[], isResource: boolean): Shape {
+  private shape(path: string, constraints: readonly ConstraintDef[], isResource: boolean, name: string): Shape {
     const props = new Map<string, Prop>();
     const required: Requirement[] = [];
     const invariants = constraints.map((c) => compileInvariant(c, path)).filter((i): i is Invariant => i !== undefined);
-    const shape = { path, props, required, choices: 0, invariants, isResource, isExtension: path === 'Extension', valueChoice: -1 };
+    const shape = { path, name, props, required, choices: 0, invariants, isResource, isExtension: path === 'Extension', valueChoice: -1 };
     this.backbones.set(path, shape);
     for (const element of this.children.get(path) ?? []) {
       // max 0: prohibited by a constrained type (SimpleQuantity.comparator), so unknown here.

@@ -1,12 +1,30 @@
 /**
- * Bedside's R4 validator: JSON resources checked against the official R4 StructureDefinitions
- * (structure, JSON rules, primitive formats, cardinality, required bindings, invariants), compiled
- * once per process and per type on first use.
+ * Bedside's R4 validator: a JSON resource checked against the official R4 StructureDefinitions,
+ * compiled once per process (per type, on first use) into shapes a single pass walks.
+ *
+ * Checked:
+ *   - JSON rules (https://hl7.org/fhir/R4/json.html): unknown properties, choice elements only
+ *     with their allowed type suffixes and one type at a time, `_x` siblings of primitives with
+ *     only id and extension (none on xhtml), arrays exactly where the element repeats, no empty
+ *     strings, arrays or objects, null only in primitive arrays aligned with their `_x` array,
+ *     `resourceType` on every resource and nowhere else.
+ *   - Types and formats (https://hl7.org/fhir/R4/datatypes.html): the JSON type of every value
+ *     and the lexical rules of every primitive (primitives.ts), dates against the calendar.
+ *   - Cardinality: min (a primitive may be given by its `_x` extension alone) and max.
+ *   - Required bindings on `code` elements whose ValueSet expands from the R4 package
+ *     (bindings.ts: 212 of 214; MIME types and currencies need external code systems).
+ *   - Every error-level invariant (https://hl7.org/fhir/R4/conformance-rules.html#constraints):
+ *     ele-1 and ext-1 in the walker, the most frequent natively, the rest with FHIRPath.js;
+ *     empty means satisfied. Datatype invariants apply wherever the datatype is used.
+ *   - Contained resources, Bundle.entry.resource, Bundle.entry.response.outcome and
+ *     Parameters.parameter.resource as resources of their own type.
+ *
+ * Not checked: profiles (meta.profile, slicing) and extension definitions (an extension is checked
+ * as Extension: url, one value or nested extensions); the target types of references; bindings
+ * other than required ones on `code` (required bindings on Coding and CodeableConcept need the
+ * code system of each coding); warning-level invariants (dom-6 and best practices).
  *
  * https://hl7.org/fhir/R4/validation.html
- * https://hl7.org/fhir/R4/json.html
- * https://hl7.org/fhir/R4/datatypes.html
- * https://hl7.org/fhir/R4/conformance-rules.html
  */
 import { ShapeCompiler } from './compile.js';
 import { Walk, type Issue } from './walk.js';

@@ -125,7 +125,7 @@ export class Walk {
         if (!extension) prop = undefined;
       }
       if (!prop) {
-        this.report('structure', `unknown element "${key.slice(0, 64)}"`, { key, unknownElement: true });
+        this.report('structure', `${shape.name} has no element "${key.slice(0, 64)}"`, { key, unknownElement: true });
         continue;
       }
       if (prop.choice >= 0) {
@@ -195,7 +195,7 @@ export class Walk {
     if (prop.codes && !prop.codes.has(value as string)) {
       this.report('code-invalid', `${quote(value)} is not a code of the required value set ${prop.valueSet}`);
     }
-    if ((prop.uriLike || key === 'reference') && (value as string).charCodeAt(0) === 35) this.frame?.addLocalRef(value as string);
+    if ((prop.uriLike || key === 'reference') && typeof value === 'string' && value.charCodeAt(0) === 35) this.frame?.addLocalRef(value);
     if (prop.invariants.length) this.invariants(prop.invariants, value);
   }
 
@@ -232,7 +232,7 @@ export class Walk {
       if (value === undefined) continue;
       const prop = shape.props.get(key);
       if (!prop) {
-        this.report('structure', `unknown element "${key.slice(0, 64)}" (a primitive's _element has only id and extension)`, { key, unknownElement: true });
+        this.report('structure', `a primitive's _element has only id and extension, not "${key.slice(0, 64)}"`, { key, unknownElement: true });
         continue;
       }
       if (key === 'extension') extensions = true;

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CONGO_URI_VARIABLE } from '../../support/global-setup.js';
 import { spawnBedside } from '../../support/process.js';
 import { freePort, tempDir } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
@@ -14,10 +15,19 @@ import { backendClient } from '../../support/tokens.js';
 const dataDir = tempDir('bedside-kill9-');
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-describe('durability on the embedded store', () => {
+/** Where the killed server keeps its data: the embedded store, and MongoDB (CongoDB in CI). */
+const mongoUri = process.env.MONGODB_URI ?? process.env[CONGO_URI_VARIABLE];
+// [name, environment, how long to write before the kill (ms), acknowledged writes expected at least]
+const stores: Array<[string, Record<string, string>, number, number]> = [
+  ['the embedded store', { DATA_DIR: dataDir }, 2500, 200],
+  // CongoDB answers queries by scanning, so far fewer writes fit in the same time.
+  ...(mongoUri ? [['MongoDB', { MONGODB_URI: mongoUri.replace(/\/(\?|$)/, `/bedside_kill9_${Date.now()}$1`), DATA_DIR: dataDir }, 6000, 20] as [string, Record<string, string>, number, number]] : []),
+];
+
+describe.each(stores)('durability on %s', (_name, storeEnv, writeMs, atLeast) => {
   it('keeps every acknowledged write across kill -9', async () => {
     const port = await freePort();
-    const env = { PORT: String(port), DATA_DIR: dataDir, BEDSIDE_SEED: 'false' };
+    const env = { PORT: String(port), BEDSIDE_SEED: 'false', ...storeEnv };
     const first = await spawnBedside(env);
     const fhir = `${first.baseUrl}/fhir`;
     const client = await backendClient(first.baseUrl);
@@ -59,12 +69,12 @@ describe('durability on the embedded store', () => {
       }
     };
     const writers = Array.from({ length: 8 }, (_, w) => writer(w));
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, writeMs));
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
     stop = true;
     await Promise.all(writers);
-    expect(acknowledged.size).toBeGreaterThan(200);
+    expect(acknowledged.size).toBeGreaterThan(atLeast);
 
     const second = await spawnBedside(env);
     // The client, its keys and the server's signing keys all survived in the store too.
@@ -81,7 +91,7 @@ describe('durability on the embedded store', () => {
       expect(lost).toBe(0);
       // And nothing is corrupt: versions agree with history, index rows with content.
       const { BASE_URL: _vite, ...env } = process.env;
-      const check = execFileSync(process.execPath, ['--import', 'tsx', 'src/tools/check.ts'], { cwd: path.resolve(import.meta.dirname, '../../..'), env: { ...env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' } }).toString();
+      const check = execFileSync(process.execPath, ['--import', 'tsx', 'src/tools/check.ts'], { cwd: path.resolve(import.meta.dirname, '../../..'), env: { ...env, ...storeEnv, LOG_LEVEL: 'warn' } }).toString();
       console.log(check.trim());
       expect(check).toMatch(/: 0 problems/);
     } finally {

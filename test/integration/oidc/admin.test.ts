@@ -4,6 +4,9 @@
  * password, lock, link to a fhirUser), clients (list, edit, rotate the secret, disable) and
  * resource servers, every change in the audit collection, no secret in it.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../../src/auth/admin/commands.js';
 import { openAdminService } from '../../../src/auth/admin/standalone.js';
@@ -202,6 +205,22 @@ describe('the admin command', () => {
     const records = (await server.bedside.app.auth.services.documents.collection<{ outcome: string; subject?: string; method: string; action?: string }>('audit').list({ limit: 200 })).map((d) => d.value).filter((r) => r.subject === 'ops-laptop:jo');
     expect(records.map((r) => r.action).sort()).toEqual(['client.edit', 'client.rotate-secret', 'resource-server.create', 'resource-server.remove', 'user.create', 'user.link-fhir-user', 'user.lock', 'user.reset-password']);
     expect(records.every((r) => r.method === 'CLI' && r.outcome === 'admin')).toBe(true);
+  });
+
+  it('is part of the bedside command, on the store the environment names', async () => {
+    const { main } = await import('../../../src/cli/main.js');
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'bedside-admin-cli-'));
+    const out: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t), env: { DATA_DIR: dataDir, BEDSIDE_SEED: 'false', LOG_LEVEL: 'silent' } };
+    try {
+      expect(await main(['users', 'create', 'ops.one', '--password', 'long-password-1', '--operator'], io)).toBe(0);
+      expect(await main(['users', 'list'], io)).toBe(0);
+      expect(await main(['clients', 'list'], io)).toBe(0);
+      expect(await main(['users'], io)).toBe(2);
+      expect(out.join('')).toMatch(/created ops\.one\n[\s\S]*ops\.one\s+-\s+operator\s+active\s+password\n[\s\S]*CLIENT_ID/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('usage mistakes exit 2, refusals exit 1, with a message', async () => {

@@ -219,6 +219,19 @@ describe('garbage', () => {
     );
   });
 
+  it.each([
+    ['unclosed tags', '<p>'.repeat(100_000)],
+    ['lone brackets', '<'.repeat(300_000)],
+    ['an unterminated comment', `<!--${'-'.repeat(300_000)}`],
+    ['a long xml:lang', `<p xml:lang="${'a'.repeat(300_000)}>x</p>`],
+    ['many images without src', '<img alt="x"/>'.repeat(50_000)],
+  ])('answers a narrative with %s fast', (_, inner) => {
+    const start = performance.now();
+    const result = validateR4(patient({ text: div(inner) }));
+    expect(performance.now() - start).toBeLessThan(1000);
+    expect(result.issues.map((i) => i.path)).toContain('Patient.text.div');
+  });
+
   it('answers a huge resource in time linear in its size', () => {
     const given = Array.from({ length: 50_000 }, (_, i) => `name${i}`);
     const start = performance.now();
