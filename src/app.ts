@@ -24,6 +24,7 @@ import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
 import { extractIndex, getSearchRegistry } from './fhir/search/index.js';
 import type { Logger } from './log.js';
+import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
 import type { Storage } from './storage/open.js';
 import { VERSION } from './version.js';
 
@@ -95,9 +96,13 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   const audit = createAuditLog(storage.documents, logger);
   const fhirHandler = createFhirHttpHandler({ api, services, authenticator, logger, mountPath: FHIR_MOUNT, audit });
 
+  // Security headers (security/headers.ts): nosniff and HSTS on everything, helmet on the pages.
+  const https = new URL(config.baseUrl).protocol === 'https:';
+  const secureBaseline = baselineHeaders({ https });
   const web = express();
   web.disable('x-powered-by');
   web.set('trust proxy', config.trustProxy);
+  web.use(pageSecurityHeaders({ https }));
   web.use(auth.router);
   web.use(launcherRouter({ config, logger, fhir: { api, services }, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
@@ -107,6 +112,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
 
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
+    secureBaseline(res);
     if (url === FHIR_MOUNT || url.startsWith(FHIR_MOUNT + '/') || url.startsWith(FHIR_MOUNT + '?')) {
       fhirHandler(req, res);
     } else if (auth.handlesDirectly(url)) {

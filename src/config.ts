@@ -13,7 +13,7 @@ import { parseResourceServers, type ResourceServerSetting } from './auth/resourc
 
 /** Where resources, sessions, keys and jobs are kept. */
 export type StorageConfig =
-  | { kind: 'embedded'; dataDir: string }
+  | { kind: 'embedded'; dataDir: string; cacheMb?: number }
   | { kind: 'mongodb'; uri: string; database: string };
 
 /** Bulk Data `$export` (src/bulk/): where its files go, how big they get, how long they live. */
@@ -212,7 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     }
     storage = { kind: 'mongodb', uri: mongoUri, database };
   } else {
-    storage = { kind: 'embedded', dataDir: path.resolve(cwd, str('DATA_DIR') ?? './data') };
+    storage = { kind: 'embedded', dataDir: path.resolve(cwd, str('DATA_DIR') ?? './data'), cacheMb: int('SQLITE_CACHE_MB', 256, 16, 65536) };
   }
 
   const logLevel = (str('LOG_LEVEL') ?? 'info').toLowerCase();

@@ -8,6 +8,7 @@
  */
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Account as OidcAccount, AccountClaims } from 'oidc-provider';
+import { FailureCounter, type FailureRecord } from '../security/rate-limit.js';
 import type { DocumentStore } from '../storage/document-store.js';
 
 export type Role = 'operator';
@@ -73,11 +74,6 @@ export async function verifyPassword(password: string, encoded: string): Promise
 /** Sign-in throttling: after this many failures within the window, the username is locked for the rest of it. */
 export const THROTTLE = { maxFailures: 5, windowMs: 15 * 60 * 1000 } as const;
 
-interface FailureRecord {
-  failures: number;
-  firstAt: number;
-}
-
 export type SignInResult =
   | { ok: true; account: StoredAccount }
   | { ok: false; reason: 'invalid' }
@@ -96,7 +92,7 @@ export class AccountStore {
     private readonly fhirBaseUrl: string,
   ) {
     this.#accounts = documents.collection<StoredAccount>('auth.accounts');
-    this.#failures = documents.collection<FailureRecord>('auth.login-failures');
+    this.#failures = new FailureCounter(documents.collection<FailureRecord>('auth.login-failures'), THROTTLE);
   }
 
   async findById(id: string): Promise<StoredAccount | undefined> {
@@ -129,7 +125,7 @@ export class AccountStore {
   async setPassword(account: StoredAccount, password: string): Promise<StoredAccount> {
     const updated = { ...account, passwordHash: await hashPassword(password) };
     await this.save(updated);
-    await this.#failures.delete(account.username);
+    await this.#failures.reset(account.username);
     return updated;
   }
 
@@ -150,26 +146,25 @@ export class AccountStore {
     return this.#accounts.insert(account.id, account, { keys: { username } });
   }
 
-  /** Checks a username and password, counting failures per username. */
+  /**
+   * Checks a username and password, counting failures per username (known or not, so the answer
+   * says nothing about which usernames exist). The attempt is counted before the password is
+   * checked, so concurrent guesses get no more than the allowance between them.
+   */
   async signIn(username: string, password: string): Promise<SignInResult> {
     const key = username.trim().toLowerCase();
-    const now = Date.now();
-    const record = await this.#failures.get(key);
-    if (record && record.failures >= THROTTLE.maxFailures) {
-      return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil((record.firstAt + THROTTLE.windowMs - now) / 1000) };
-    }
+    const slot = await this.#failures.reserve(key);
+    if (!slot.allowed) return { ok: false, reason: 'throttled', retryAfterSeconds: slot.retryAfterSeconds };
     const account = await this.findByUsername(key);
     const valid = account ? await verifyPassword(password, account.passwordHash) : await verifyPassword(password, await (dummyHash ??= hashPassword(randomBytes(16).toString('hex'))));
     if (account && valid) {
-      if (record) await this.#failures.delete(key);
+      await this.#failures.reset(key);
       // Said only to someone who knows the password.
       if (account.locked) return { ok: false, reason: 'locked' };
       return { ok: true, account };
     }
-    const next = record ? { failures: record.failures + 1, firstAt: record.firstAt } : { failures: 1, firstAt: now };
-    await this.#failures.put(key, next, { expiresAt: next.firstAt + THROTTLE.windowMs });
-    if (next.failures >= THROTTLE.maxFailures) {
-      return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil((next.firstAt + THROTTLE.windowMs - now) / 1000) };
+    if (slot.count >= THROTTLE.maxFailures) {
+      return { ok: false, reason: 'throttled', retryAfterSeconds: (await this.#failures.blockedFor(key)) ?? Math.ceil(THROTTLE.windowMs / 1000) };
     }
     return { ok: false, reason: 'invalid' };
   }

@@ -11,6 +11,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { isKnownResourceType } from '../fhir/validation.js';
 import type { Logger } from '../log.js';
+import { CsrfTokens } from '../security/csrf.js';
+import { withoutFormAction } from '../security/headers.js';
+import { ADDRESS_RULE, FailureCounter, type FailureRecord } from '../security/rate-limit.js';
 import type { DocumentStore } from '../storage/document-store.js';
 import { AccountStore } from './accounts.js';
 import { adminPages } from './admin/pages.js';
@@ -70,6 +73,9 @@ export interface AuthServer {
   close(): void;
 }
 
+/** Failed sign-ins per client address (security/rate-limit.ts). */
+export const LOGIN_FAILURES_BY_ADDRESS = 'auth.login-failures-by-address';
+
 const DIRECT_PATHS = new Set<string>([
   ROUTES.token,
   ROUTES.introspection,
@@ -109,6 +115,8 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     directory: deps.directory,
     endpoints: smartEndpoints(config),
     parse: { isResourceType: isKnownResourceType },
+    csrf: await CsrfTokens.open(documents),
+    signInsByAddress: new FailureCounter(documents.collection<FailureRecord>(LOGIN_FAILURES_BY_ADDRESS), ADDRESS_RULE),
     secureCookies: cookiesCanBeSecure(config),
     storageDescription: deps.storageDescription,
     async rotateKeys() {
@@ -144,7 +152,11 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
   router.use(federation.callbacks);
   router.use(`${AUTH_MOUNT}${PAGES.interaction}`, federation.interaction);
   router.use(`${AUTH_MOUNT}${PAGES.interaction}`, interactionRouter(services, current, `${AUTH_MOUNT}${PAGES.interaction}`));
-  router.use(AUTH_MOUNT, (req, res) => current.handle(req, res));
+  // The provider's own pages (form_post response, logout) post to registered client URIs.
+  router.use(AUTH_MOUNT, (req, res) => {
+    withoutFormAction(res);
+    current.handle(req, res);
+  });
 
   return {
     issuer,

@@ -4,6 +4,8 @@
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { CsrfTokens } from '../security/csrf.js';
+import type { FailureCounter } from '../security/rate-limit.js';
 import type { SmartEndpoints } from '../smart/smart-configuration.js';
 import type { ParseOptions } from '../smart/scopes.js';
 import type { DocumentStore } from '../storage/document-store.js';
@@ -36,6 +38,10 @@ export interface AuthServices {
   endpoints: SmartEndpoints;
   /** The SMART scope grammar as this server applies it (known resource types only). */
   parse: ParseOptions;
+  /** Synchronizer tokens of the HTML forms (security/csrf.ts). */
+  csrf: CsrfTokens;
+  /** Failed sign-ins per client address (per account: AccountStore). */
+  signInsByAddress: FailureCounter;
   /** Whether cookies are marked Secure (https BASE_URL, or a loopback secure context). */
   secureCookies: boolean;
   /** Where the store is, for the grants page (never credentials). */

@@ -10,6 +10,7 @@
  */
 import type { Bundle, BundleEntry, FhirResource, Resource } from 'fhir/r4';
 import { createHash, randomUUID } from 'node:crypto';
+import { forEachReference } from '../fhir/references.js';
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -84,19 +85,9 @@ export function normalize(source: Bundle | Resource[], state: NormalizeState, ch
   return out;
 }
 
-function rewriteReferences(node: unknown, targets: Map<string, string>): void {
-  if (Array.isArray(node)) {
-    for (const item of node) rewriteReferences(item, targets);
-    return;
-  }
-  if (typeof node !== 'object' || node === null) return;
-  const record = node as Record<string, unknown>;
-  for (const [key, value] of Object.entries(record)) {
-    if (key === 'reference' && typeof value === 'string') {
-      const target = targets.get(value);
-      if (target) record.reference = target;
-    } else if (typeof value === 'object' && value !== null) {
-      rewriteReferences(value, targets);
-    }
-  }
+function rewriteReferences(resource: unknown, targets: Map<string, string>): void {
+  forEachReference(resource, (holder) => {
+    const target = targets.get(holder.reference);
+    if (target) holder.reference = target;
+  });
 }

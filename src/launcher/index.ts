@@ -46,6 +46,11 @@ const CSP = {
   tutorial: "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
 } as const;
 
+/** The page's CSP, replacing the default of security/headers.ts, with X-Frame-Options saying the same as its frame-ancestors. */
+function pageHeaders(csp: string): Record<string, string> {
+  return { 'content-security-policy': csp, 'x-frame-options': csp.includes("frame-ancestors 'none'") ? 'DENY' : 'SAMEORIGIN' };
+}
+
 export function launcherRouter(deps: LauncherDependencies): express.Router {
   const { config } = deps;
   const launchDir = path.join(deps.root, 'launch');
@@ -55,7 +60,7 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   const router = express.Router();
 
   const page = (file: string, csp: string, referrer = 'same-origin') => (_req: Request, res: Response) => {
-    res.set({ 'content-security-policy': csp, 'cache-control': 'no-cache', 'referrer-policy': referrer, 'x-content-type-options': 'nosniff' });
+    res.set({ ...pageHeaders(csp), 'cache-control': 'no-cache', 'referrer-policy': referrer, 'x-content-type-options': 'nosniff' });
     res.sendFile(path.join(launchDir, file));
   };
   router.get('/', page('index.html', CSP.launcher));
@@ -120,7 +125,7 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
     const file = path.join(docsDir, 'tutorial.md');
     if (!existsSync(file)) return void res.status(404).type('text/plain').send('docs/tutorial.md is missing');
     const body = renderMarkdown(await readFile(file, 'utf8'));
-    res.set({ 'content-security-policy': CSP.tutorial, 'cache-control': 'no-cache' }).type('html').send(tutorialPage(body));
+    res.set({ ...pageHeaders(CSP.tutorial), 'cache-control': 'no-cache' }).type('html').send(tutorialPage(body));
   });
   router.get('/tutorial/images/:file', (req, res) => {
     const file = String(req.params.file);

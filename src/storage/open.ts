@@ -22,7 +22,7 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
     const { openMongoStorage } = await import('./mongo/open.js');
     return openMongoStorage(config);
   }
-  const database = new SqliteDatabase({ dataDir: config.dataDir });
+  const database = new SqliteDatabase({ dataDir: config.dataDir, ...(config.cacheMb ? { writerCacheMb: config.cacheMb } : {}) });
   const resources = new SqliteResourceStore(database);
   const documents = new SqliteDocumentStore(database);
   return {

@@ -1,8 +1,9 @@
 /**
  * Starts a real Bedside for a test file: real HTTP on loopback, a fresh embedded store in a
- * temporary folder (or the MongoDB of the environment when asked), silent logs.
+ * temporary folder (or the store the test asks for), silent logs. A free port is picked first,
+ * because BASE_URL (the issuer, the FHIR base in tokens) must name the real port.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,15 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+export interface TestServerOptions extends Partial<Config> {
+  /** Reuse a data folder (restart tests); it is then left in place on stop. */
+  dataDir?: string;
+  /** Seed from a temporary folder holding copies of these files (instead of fhir-data/). */
+  seedFiles?: string[];
+  /** The host name in BASE_URL. */
+  hostName?: 'localhost' | '127.0.0.1';
+}
+
 /** A free TCP port on loopback (the OS picks it; we release it and reuse the number). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,33 +51,41 @@ export function tempDir(prefix = 'bedside-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
-  const port = await freePort();
-  const dataDir = tempDir();
-  const baseUrl = `http://localhost:${port}`;
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const { dataDir: reuse, seedFiles, hostName, ...overrides } = options;
+  const port = overrides.port ?? (await freePort());
+  const dataDir = reuse ?? tempDir();
+  let seedDir: string | undefined;
+  if (seedFiles) {
+    seedDir = tempDir('bedside-seed-');
+    for (const file of seedFiles) cpSync(file, path.join(seedDir, path.basename(file)));
+  }
+  const baseUrl = overrides.baseUrl ?? `http://${hostName ?? 'localhost'}:${port}`;
   const config = testConfig({
     port,
     host: '127.0.0.1',
     baseUrl,
     fhirBaseUrl: `${baseUrl}/fhir`,
     storage: { kind: 'embedded', dataDir },
-    seed: false,
+    seed: seedDir !== undefined,
+    ...(seedDir ? { seedDir } : {}),
     ...overrides,
   });
   // Export files always go to this test's own folder, whatever the store.
   if (!overrides.export) config.export = { ...config.export, dir: path.join(dataDir, 'exports') };
-  const bedside = await startBedside(config, createLogger(process.env.BEDSIDE_TEST_LOG ?? 'silent'));
+  const bedside = await startBedside(config, createLogger(process.env.BEDSIDE_TEST_LOG ?? process.env.TEST_LOG_LEVEL ?? 'silent'));
   return {
     bedside,
     config,
     baseUrl,
-    fhirUrl: `${baseUrl}/fhir`,
-    fhirBase: `${baseUrl}/fhir`,
+    fhirUrl: config.fhirBaseUrl,
+    fhirBase: config.fhirBaseUrl,
     issuer: `${baseUrl}/oauth`,
     dataDir,
     async stop() {
       await bedside.stop(1000);
-      rmSync(dataDir, { recursive: true, force: true });
+      if (seedDir) rmSync(seedDir, { recursive: true, force: true });
+      if (!reuse) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -2,13 +2,15 @@
  * The operators' pages `/oauth/admin/users`, `/oauth/admin/clients` and
  * `/oauth/admin/resource-servers`: the admin service (service.ts) behind HTML forms. Only a
  * signed-in operator sees them; every POST must come from Bedside itself (Origin check, the
- * session cookie being SameSite=None), and every change is audited by the service.
+ * session cookie being SameSite=None) and carry the session's CSRF token, and every change is
+ * audited by the service.
  */
 import express, { type Request, type Response } from 'express';
 import { PAGES } from '../endpoints.js';
 import type { ProviderHolder } from '../provider.js';
 import type { AuthServices } from '../services.js';
-import { redirectToSignIn, sameOrigin, signedInAccount } from '../pages/session.js';
+import { embedCsrfField } from '../../security/csrf.js';
+import { genuineSessionSubmission, redirectToSignIn, signedIn } from '../pages/session.js';
 import { errorPage } from '../views/error.js';
 import { AdminError, type Actor, type AdminService } from './service.js';
 import { clientsPage, resourceServersPage, usersPage, type AdminNav, type Notice } from './views.js';
@@ -37,21 +39,21 @@ export function adminPages(services: AuthServices, holder: ProviderHolder, admin
     grants: `${issuerPath}${PAGES.grants}`,
   };
 
-  const render = {
-    users: async (res: Response, notice?: Notice) => html(res, notice?.kind === 'error' ? 400 : 200, usersPage({ nav, base: nav.users, users: await admin.listUsers(), ...(notice ? { notice } : {}) })),
-    clients: async (res: Response, notice?: Notice) => html(res, notice?.kind === 'error' ? 400 : 200, clientsPage({ nav, base: nav.clients, clients: await admin.listClients(), ...(notice ? { notice } : {}) })),
-    resourceServers: async (res: Response, notice?: Notice) =>
-      html(res, notice?.kind === 'error' ? 400 : 200, resourceServersPage({ nav, base: nav.resourceServers, fhirBaseUrl: services.config.fhirBaseUrl, servers: admin.listResourceServers(), ...(notice ? { notice } : {}) })),
+  const render: Record<'users' | 'clients' | 'resourceServers', (notice?: Notice) => Promise<string>> = {
+    users: async (notice) => usersPage({ nav, base: nav.users, users: await admin.listUsers(), ...(notice ? { notice } : {}) }),
+    clients: async (notice) => clientsPage({ nav, base: nav.clients, clients: await admin.listClients(), ...(notice ? { notice } : {}) }),
+    resourceServers: async (notice) => resourceServersPage({ nav, base: nav.resourceServers, fhirBaseUrl: services.config.fhirBaseUrl, servers: admin.listResourceServers(), ...(notice ? { notice } : {}) }),
   };
 
   /** Runs `work` for a signed-in operator; AdminErrors are shown on the page, not thrown. */
   const operator = (pagePath: string, page: keyof typeof render, work: (req: Request, res: Response, actor: Actor) => Promise<Notice | undefined>) => async (req: Request, res: Response) => {
     try {
-      if (req.method === 'POST' && !sameOrigin(services, req)) {
-        return html(res, 403, errorPage({ error: 'forbidden', description: 'This form must be submitted from Bedside itself.' }));
+      if (req.method === 'POST' && !(await genuineSessionSubmission(holder, services, req, res))) {
+        return html(res, 403, errorPage({ error: 'forbidden', description: 'This form must be submitted from its Bedside page while you are signed in. Open the page again.' }));
       }
-      const account = await signedInAccount(holder, services, req, res);
-      if (!account) return redirectToSignIn(services, res, pagePath);
+      const current = await signedIn(holder, services, req, res);
+      if (!current) return redirectToSignIn(services, res, pagePath);
+      const { account, formToken } = current;
       if (!account.roles.includes('operator')) {
         return html(res, 403, errorPage({ error: 'forbidden', description: `The administration pages are for operators; ${account.username} is not one.` }));
       }
@@ -62,7 +64,7 @@ export function adminPages(services: AuthServices, holder: ProviderHolder, admin
         if (!(error instanceof AdminError)) throw error;
         notice = { kind: 'error', text: error.message };
       }
-      if (!res.headersSent) await render[page](res, notice);
+      if (!res.headersSent) html(res, notice?.kind === 'error' ? 400 : 200, embedCsrfField(await render[page](notice), formToken));
     } catch (error) {
       services.logger.error({ err: error }, 'admin page failed');
       html(res, 500, errorPage({ error: 'server_error', description: 'Something failed on our side.' }));

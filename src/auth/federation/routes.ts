@@ -1,12 +1,14 @@
 /**
  * The express side of federated sign-in (service.ts has the flow): the sign-in buttons' target,
  * the providers' callback, and the return to the interaction. Each step is bound to the
- * interaction the way the other sign-in pages are: by its uid and oidc-provider's interaction cookie.
+ * interaction the way the other sign-in pages are: by its uid and oidc-provider's interaction
+ * cookie, and the buttons' POST by the page's CSRF token.
  */
 import express, { type Request, type Response } from 'express';
 import { errors } from 'oidc-provider';
 import type { ProviderHolder } from '../provider.js';
 import type { AuthServices } from '../services.js';
+import { genuineSubmission, sendInteractionPage } from '../interactions/forms.js';
 import { errorPage } from '../views/error.js';
 import { loginPage } from '../views/login.js';
 import { FederationError, type BeginOptions } from './service.js';
@@ -46,14 +48,15 @@ export function federationRoutes(services: AuthServices, holder: ProviderHolder,
   async function loginWithError(res: Response, details: Interaction, message: string, status: number): Promise<void> {
     const client = await holder.provider.Client.find(String(details.params.client_id));
     const base = `${interactionBase}/${details.uid}`;
-    send(res, status, loginPage({
+    const html = loginPage({
       action: `${base}/login`,
       abortAction: `${base}/abort`,
       clientName: client?.clientName ?? String(details.params.client_id),
       error: message,
       federation: federationButtons(services, interactionBase, details.uid),
       localLogin: services.config.localLogin,
-    }));
+    });
+    sendInteractionPage(services, res, { uid: details.uid, status, html, redirectUri: details.params.redirect_uri, otherTargets: await services.federation.authorizationEndpoints() });
   }
 
   const handle = (work: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
@@ -73,7 +76,12 @@ export function federationRoutes(services: AuthServices, holder: ProviderHolder,
     }
   };
 
-  interaction.post('/:uid/federate/:provider', handle(async (req, res) => {
+  const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 });
+  interaction.post('/:uid/federate/:provider', form, handle(async (req, res) => {
+    if (!genuineSubmission(services, req, String(req.params.uid))) {
+      send(res, 403, errorPage({ error: 'invalid_request', description: 'This form was not sent from its Bedside page, or the page is out of date. Go back to the app and start again.' }));
+      return;
+    }
     const details = await load(req, res);
     if (details.prompt.name !== 'login') {
       res.redirect(303, `${interactionBase}/${details.uid}`);

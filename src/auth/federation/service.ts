@@ -101,6 +101,28 @@ export class Federation {
     return pending;
   }
 
+  /**
+   * Where the sign-in buttons lead: each provider's authorization endpoint, for the sign-in
+   * page's `form-action`; its issuer when discovery fails or takes longer than `waitMs` (the page
+   * is not held up by a provider that does not answer).
+   */
+  async authorizationEndpoints(waitMs = 2000): Promise<string[]> {
+    return Promise.all(this.deps.providers.map(async (provider) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), waitMs);
+      });
+      try {
+        const configuration = await Promise.race([this.#configuration(provider), late]);
+        return configuration?.serverMetadata().authorization_endpoint ?? provider.issuer;
+      } catch {
+        return provider.issuer;
+      } finally {
+        clearTimeout(timer);
+      }
+    }));
+  }
+
   /** Leg 1: the provider's authorization URL for interaction `uid`. */
   async begin(uid: string, providerId: string, options: BeginOptions = {}): Promise<string> {
     const provider = this.provider(providerId);

@@ -1,12 +1,12 @@
 /**
  * The interaction pages oidc-provider sends the browser to: sign in, choose a patient or an
  * encounter (standalone launches), consent. Plain HTML forms, no JavaScript. Each POST is bound
- * to the interaction by its uid and by oidc-provider's SameSite interaction cookie, so another
- * site cannot submit them.
+ * to the interaction by its uid, by oidc-provider's SameSite interaction cookie and by a CSRF
+ * token in the form (forms.ts), so another site cannot submit them.
  *
  * https://github.com/panva/node-oidc-provider/tree/main/docs#user-flows
  */
-import express, { type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { errors, type InteractionResults } from 'oidc-provider';
 import { patientIdOf } from '../accounts.js';
 import { ehrSessionAccount, simulatedSessionLaunch } from '../ehr-session.js';
@@ -20,8 +20,10 @@ import { consentPage } from '../views/consent.js';
 import { errorPage } from '../views/error.js';
 import { loginPage } from '../views/login.js';
 import { encounterPickerPage, patientPickerPage } from '../views/picker.js';
+import { clientAddress } from '../../security/rate-limit.js';
 import { ContextRefused, resolveGrantContext } from './context.js';
 import { grantedScopes, offerScopes, saveGrant } from './consent.js';
+import { genuineSubmission, sendInteractionPage } from './forms.js';
 
 type Interaction = Awaited<ReturnType<ProviderHolder['provider']['interactionDetails']>>;
 
@@ -60,6 +62,11 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     await holder.provider.interactionFinished(req, res, result, { mergeWithLastSubmission: merge });
   }
 
+  /** Sends a page of this interaction (with its CSRF token, and its forms allowed to end at the app). */
+  function sendPage(res: Response, interaction: Interaction, status: number, html: string, otherTargets?: string[]): void {
+    sendInteractionPage(services, res, { uid: interaction.uid, status, html, redirectUri: interaction.params.redirect_uri, ...(otherTargets ? { otherTargets } : {}) });
+  }
+
   const selectionOf = (interaction: Interaction): SmartSelection => ((interaction.lastSubmission as { smart?: SmartSelection } | undefined)?.smart ?? {});
 
   async function renderStep(req: Request, res: Response, interaction: Interaction, options: { error?: string; status?: number; username?: string } = {}): Promise<void> {
@@ -78,7 +85,8 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
         res.redirect(303, upstream);
         return;
       }
-      send(res, options.status ?? 200, loginPage({ action: url(uid, 'login'), abortAction, clientName: client.name, sampleHint: services.config.seed, ...(options.error ? { error: options.error } : {}), ...loginPageExtras(services, basePath, interaction, options.username) }));
+      const html = loginPage({ action: url(uid, 'login'), abortAction, clientName: client.name, sampleHint: services.config.seed, ...(options.error ? { error: options.error } : {}), ...loginPageExtras(services, basePath, interaction, options.username) });
+      sendPage(res, interaction, options.status ?? 200, html, await services.federation.authorizationEndpoints());
       return;
     }
     const account = await services.accounts.findById(String(interaction.session?.accountId));
@@ -87,7 +95,7 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
       if (prompt.reasons.includes(PATIENT_REASON)) {
         const query = typeof req.query.q === 'string' ? req.query.q.slice(0, 100) : '';
         const patients = await services.directory.search(query);
-        send(res, 200, patientPickerPage({ action: url(uid, 'patient'), searchAction: url(uid), abortAction, clientName: client.name, query, patients }));
+        sendPage(res, interaction, 200, patientPickerPage({ action: url(uid, 'patient'), searchAction: url(uid), abortAction, clientName: client.name, query, patients }));
         return;
       }
       const patientId = patientIdOf(account) ?? selectionOf(interaction).patient;
@@ -97,7 +105,7 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
         await finish(req, res, { smart: { ...selectionOf(interaction), encounter: '' } });
         return;
       }
-      send(res, 200, encounterPickerPage({ action: url(uid, 'encounter'), abortAction, clientName: client.name, patientName: patient?.name ?? String(patientId), encounters }));
+      sendPage(res, interaction, 200, encounterPickerPage({ action: url(uid, 'encounter'), abortAction, clientName: client.name, patientName: patient?.name ?? String(patientId), encounters }));
       return;
     }
     if (FIRST_PARTY_CLIENTS.has(String(params.client_id))) {
@@ -110,7 +118,7 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     const patientId = launch?.patient ?? patientIdOf(account) ?? selectionOf(interaction).patient;
     const patient = patientId ? await services.directory.get(patientId) : undefined;
     const encounter = launch?.encounter ?? (selectionOf(interaction).encounter || undefined);
-    send(res, 200, consentPage({
+    sendPage(res, interaction, 200, consentPage({
       action: url(uid, 'consent'),
       clientName: client.name,
       ...(client.uri ? { clientUri: client.uri } : {}),
@@ -165,33 +173,65 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     }
   };
 
+  /**
+   * Registers a form's POST handler: nothing runs unless the submission comes from the
+   * interaction's own page (CSRF token, origin). `before` may refuse first (refusing changes nothing).
+   */
+  function post(step: string, work: (req: Request, res: Response) => Promise<void>, before: express.RequestHandler[] = []): void {
+    router.post(`/:uid/${step}`, form, ...before, handle(async (req, res) => {
+      if (!genuineSubmission(services, req, String(req.params.uid))) {
+        send(res, 403, errorPage({ error: 'invalid_request', description: 'This form was not sent from its Bedside page, or the page is out of date. Go back to the app and start again.' }));
+        return;
+      }
+      await work(req, res);
+    }));
+  }
+
+  const minutes = (seconds: number) => `${Math.ceil(seconds / 60)} minute${seconds > 60 ? 's' : ''}`;
+
   router.get('/:uid', handle(async (req, res) => renderStep(req, res, await load(req, res))));
 
-  router.post('/:uid/login', form, handle(async (req, res) => {
+  const passwordSignInOff = (req: Request, res: Response, next: NextFunction) => {
+    if (services.config.localLogin) return next();
+    return handle(async () => {
+      const interaction = await load(req, res);
+      if (interaction.prompt.name !== 'login') return renderStep(req, res, interaction);
+      return renderStep(req, res, interaction, { status: 403, error: 'Sign-in with a Bedside password is turned off here: use your organisation\'s sign-in.' });
+    })(req, res);
+  };
+
+  post('login', async (req, res) => {
     const interaction = await load(req, res);
     if (interaction.prompt.name !== 'login') return renderStep(req, res, interaction);
-    if (!services.config.localLogin) return renderStep(req, res, interaction, { status: 403, error: 'Sign-in with a Bedside password is turned off here: use your organisation\'s sign-in.' });
     const username = field(req.body, 'username').slice(0, 200);
+    // Per client address first (password spraying across usernames), then per username (AccountStore).
+    const address = clientAddress(req, services.config.trustProxy);
+    const slot = await services.signInsByAddress.reserve(address);
+    if (!slot.allowed) {
+      res.set('retry-after', String(slot.retryAfterSeconds));
+      return renderStep(req, res, interaction, { status: 429, username, error: `Too many failed sign-ins from your network. Try again in ${minutes(slot.retryAfterSeconds)}.` });
+    }
     const result = await services.accounts.signIn(username, field(req.body, 'password').slice(0, 1000));
+    if (result.ok || result.reason === 'locked') await services.signInsByAddress.refund(address);
     if (result.ok) return finish(req, res, { login: { accountId: result.account.id } }, false);
     if (result.reason === 'locked') return renderStep(req, res, interaction, { status: 403, username, error: 'This account is locked. Ask an operator.' });
     if (result.reason === 'throttled') {
       res.set('retry-after', String(result.retryAfterSeconds));
-      return renderStep(req, res, interaction, { status: 429, username, error: `Too many failed sign-ins for this username. Try again in ${Math.ceil(result.retryAfterSeconds / 60)} minutes.` });
+      return renderStep(req, res, interaction, { status: 429, username, error: `Too many failed sign-ins for this username. Try again in ${minutes(result.retryAfterSeconds)}.` });
     }
     return renderStep(req, res, interaction, { status: 401, username, error: 'The username or password is not right.' });
-  }));
+  }, [passwordSignInOff]);
 
-  router.post('/:uid/patient', form, handle(async (req, res) => {
+  post('patient', async (req, res) => {
     const interaction = await load(req, res);
     if (interaction.prompt.name !== CONTEXT_PROMPT) return renderStep(req, res, interaction);
     const account = await services.accounts.findById(String(interaction.session?.accountId));
     const patient = await services.directory.get(field(req.body, 'patient'));
     if (!account || patientIdOf(account) || !patient) return renderStep(req, res, interaction);
     return finish(req, res, { smart: { ...selectionOf(interaction), patient: patient.id } });
-  }));
+  });
 
-  router.post('/:uid/encounter', form, handle(async (req, res) => {
+  post('encounter', async (req, res) => {
     const interaction = await load(req, res);
     if (interaction.prompt.name !== CONTEXT_PROMPT) return renderStep(req, res, interaction);
     const account = await services.accounts.findById(String(interaction.session?.accountId));
@@ -200,21 +240,21 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     const offered = patientId ? await services.directory.encounters(patientId) : [];
     if (chosen && !offered.some((e) => e.id === chosen)) return renderStep(req, res, interaction);
     return finish(req, res, { smart: { ...selectionOf(interaction), encounter: chosen } });
-  }));
+  });
 
-  router.post('/:uid/consent', form, handle(async (req, res) => {
+  post('consent', async (req, res) => {
     const interaction = await load(req, res);
     if (interaction.prompt.name !== 'consent') return renderStep(req, res, interaction);
     if (field(req.body, 'decision') !== 'approve') {
       return finish(req, res, { error: 'access_denied', error_description: 'The user denied the authorization request.' }, false);
     }
     return approve(req, res, interaction, fields(req.body, 'scope'));
-  }));
+  });
 
-  router.post('/:uid/abort', handle(async (req, res) => {
+  post('abort', async (req, res) => {
     await load(req, res);
     return finish(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' }, false);
-  }));
+  });
 
   return router;
 }

@@ -17,7 +17,8 @@ import { createAuditLog, type AuditRecord } from '../../access/audit-log.js';
 import { connectedAppsPage, grantsPage, type AppRow } from '../views/account.js';
 import { auditPage } from '../views/audit.js';
 import { errorPage } from '../views/error.js';
-import { RETURNABLE, redirectToSignIn, sameOrigin, signedInAccount } from './session.js';
+import { embedCsrfField } from '../../security/csrf.js';
+import { genuineSessionSubmission, RETURNABLE, redirectToSignIn, signedIn, signedInAccount } from './session.js';
 
 const COLLECTIONS: Array<[string, string]> = [
   [oidcCollectionName('Grant'), 'what each user allowed each app (scopes), one per authorization'],
@@ -47,8 +48,9 @@ export function accountPages(services: AuthServices, holder: ProviderHolder, iss
   const patientOf = async (grantId: string) => (await services.launches.forGrant(grantId))?.patient;
 
   async function renderApps(req: Request, res: Response, notice?: string): Promise<void> {
-    const account = await signedInAccount(holder, services, req, res);
-    if (!account) return redirectToSignIn(services, res, PAGES.connectedApps);
+    const current = await signedIn(holder, services, req, res);
+    if (!current) return redirectToSignIn(services, res, PAGES.connectedApps);
+    const { account, formToken } = current;
     const byClient = new Map<string, AppRow>();
     for (const grant of await services.grants.list({ accountId: account.id })) {
       if (grant.clientId === 'bedside-account') continue;
@@ -57,12 +59,13 @@ export function accountPages(services: AuthServices, holder: ProviderHolder, iss
       row.grants.push({ ...grant, ...(patient ? { patient } : {}) });
       byClient.set(grant.clientId, row);
     }
-    html(res, 200, connectedAppsPage({ username: account.username, apps: [...byClient.values()], revokeAction: `${appsPath}/revoke`, ...(notice ? { notice } : {}) }));
+    html(res, 200, embedCsrfField(connectedAppsPage({ username: account.username, apps: [...byClient.values()], revokeAction: `${appsPath}/revoke`, ...(notice ? { notice } : {}) }), formToken));
   }
 
   async function renderGrants(req: Request, res: Response, notice?: string): Promise<void> {
-    const account = await signedInAccount(holder, services, req, res);
-    if (!account) return redirectToSignIn(services, res, PAGES.grants);
+    const current = await signedIn(holder, services, req, res);
+    if (!current) return redirectToSignIn(services, res, PAGES.grants);
+    const { account, formToken } = current;
     if (!account.roles.includes('operator')) {
       return html(res, 403, errorPage({ error: 'forbidden', description: `The grants page is for operators; ${account.username} is not one. Sign in as an operator (see the README).` }));
     }
@@ -72,7 +75,7 @@ export function accountPages(services: AuthServices, holder: ProviderHolder, iss
     }));
     const collections = await Promise.all(COLLECTIONS.map(async ([collection, holds]) => ({ collection, holds, count: await services.documents.collection(collection).count() })));
     const keySet = await readKeySet(services.documents);
-    html(res, 200, grantsPage({
+    html(res, 200, embedCsrfField(grantsPage({
       storage: services.storageDescription,
       collections,
       grants,
@@ -80,13 +83,13 @@ export function accountPages(services: AuthServices, holder: ProviderHolder, iss
       rotateAction: `${grantsPath}/rotate-keys`,
       keys: (keySet?.signing ?? []).map((k) => ({ kid: k.kid, alg: k.alg, ...(k.retireAfter ? { retireAfter: k.retireAfter } : {}) })),
       ...(notice ? { notice } : {}),
-    }));
+    }), formToken));
   }
 
   const guard = (work: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
     try {
-      if (req.method === 'POST' && !sameOrigin(services, req)) {
-        return html(res, 403, errorPage({ error: 'forbidden', description: 'This form must be submitted from Bedside itself.' }));
+      if (req.method === 'POST' && !(await genuineSessionSubmission(holder, services, req, res))) {
+        return html(res, 403, errorPage({ error: 'forbidden', description: 'This form must be submitted from its Bedside page while you are signed in. Open the page again.' }));
       }
       await work(req, res);
     } catch (error) {

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
+import { fromOrigin, submittedToken, tokensMatch } from '../../security/csrf.js';
 import type { StoredAccount } from '../accounts.js';
 import { PAGES } from '../endpoints.js';
 import type { ProviderHolder } from '../provider.js';
@@ -13,9 +14,24 @@ import type { AuthServices } from '../services.js';
 export const ACCOUNT_CLIENT_ID = 'bedside-account';
 
 export async function signedInAccount(holder: ProviderHolder, services: AuthServices, req: Request, res: Response): Promise<StoredAccount | undefined> {
+  return (await signedIn(holder, services, req, res))?.account;
+}
+
+/** The signed-in account and the CSRF token of its session's forms. */
+export interface SignedIn {
+  account: StoredAccount;
+  /** The token every POST form of the account and operators' pages carries (security/csrf.ts). */
+  formToken: string;
+}
+
+/** The CSRF token is bound to the session (its stable uid) and the account signed in to it. */
+const sessionBinding = (sessionUid: string, accountId: string) => `session:${sessionUid}:${accountId}`;
+
+export async function signedIn(holder: ProviderHolder, services: AuthServices, req: Request, res: Response): Promise<SignedIn | undefined> {
   const provider = holder.provider;
   const session = await provider.Session.get(provider.createContext(req, res) as never);
-  return session.accountId ? services.accounts.findById(session.accountId) : undefined;
+  const account = session.accountId ? await services.accounts.findById(session.accountId) : undefined;
+  return account ? { account, formToken: services.csrf.issue(sessionBinding(session.uid, account.id)) } : undefined;
 }
 
 /** The page paths a sign-in may return to (never an arbitrary URL). */
@@ -57,7 +73,16 @@ export function accountClientMetadata(issuer: string): Record<string, unknown> {
  * Referer, must be this server.
  */
 export function sameOrigin(services: AuthServices, req: Request): boolean {
-  const expected = new URL(services.config.baseUrl).origin;
-  const origin = req.get('origin') ?? (req.get('referer') ? URL.parse(req.get('referer')!)?.origin : undefined);
-  return origin === expected;
+  return fromOrigin(req, new URL(services.config.baseUrl).origin, { required: true });
 }
+
+/**
+ * Whether a POST of the account or operators' pages is genuine: from this server (sameOrigin)
+ * and carrying the CSRF token of the signed-in session. Undefined when nobody is signed in.
+ */
+export async function genuineSessionSubmission(holder: ProviderHolder, services: AuthServices, req: Request, res: Response): Promise<boolean> {
+  if (!sameOrigin(services, req)) return false;
+  const current = await signedIn(holder, services, req, res);
+  return current !== undefined && tokensMatch(current.formToken, submittedToken(req));
+}
+

@@ -11,6 +11,7 @@ import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
 import { versionJson } from '../../storage/stored-version.js';
 import { bundleJson, type BundleEntryJson } from '../bundle-json.js';
+import { forEachReference } from '../references.js';
 import { FhirError, badRequest, invalidResource, multipleMatches, notFound, tooLarge } from '../errors.js';
 import type { FhirContext } from '../context.js';
 import { preferences, type FhirRequest, type FhirResponse, type HttpMethod } from '../request.js';
@@ -191,26 +192,16 @@ async function resolveIdentities(context: FhirContext, entries: EntryRequest[]):
 async function rewriteReferences(context: FhirContext, entries: EntryRequest[], targets: Map<string, string>): Promise<void> {
   const conditional = new Map<string, string>();
   const pending: Array<{ holder: Record<string, unknown>; value: string; index: number }> = [];
-  const visit = (node: unknown, index: number): void => {
-    if (Array.isArray(node)) {
-      for (const item of node) visit(item, index);
-      return;
-    }
-    if (typeof node !== 'object' || node === null) return;
-    const record = node as Record<string, unknown>;
-    for (const [key, value] of Object.entries(record)) {
-      if (key === 'reference' && typeof value === 'string') {
-        const target = targets.get(value);
-        if (target) record.reference = target;
-        else if (/^[A-Z][A-Za-z]+\?/.test(value)) pending.push({ holder: record, value, index });
-        else if (value.startsWith('urn:uuid:') || value.startsWith('urn:oid:')) {
-          throw badRequest(`Bundle.entry[${index}]: reference "${value}" does not match the fullUrl of any entry`);
-        }
-      } else if (typeof value === 'object' && value !== null) {
-        visit(value, index);
+  const visit = (resource: unknown, index: number): void =>
+    forEachReference(resource, (holder) => {
+      const value = holder.reference;
+      const target = targets.get(value);
+      if (target) holder.reference = target;
+      else if (/^[A-Z][A-Za-z]+\?/.test(value)) pending.push({ holder, value, index });
+      else if (value.startsWith('urn:uuid:') || value.startsWith('urn:oid:')) {
+        throw badRequest(`Bundle.entry[${index}]: reference "${value}" does not match the fullUrl of any entry`);
       }
-    }
-  };
+    });
   for (const e of entries) if (e.resource) visit(e.resource, e.index);
   for (const item of pending) {
     let target = conditional.get(item.value);

@@ -44,7 +44,8 @@ import { verifyMongoIntegrity } from './integrity.js';
 import { and, FilterCompiler, MATCH_ALL } from './filter-compiler.js';
 import { COLLECTIONS } from './indexes.js';
 import { decodeCursor, encodeCursor, keysetFilter, positionOf, sortColumns, sortSpec } from './paging.js';
-import { isDuplicateKey, retryTransaction, UndoJournal, WriteLock, type Capabilities, type WriteContext } from './transactions.js';
+import { AsyncLock } from '../async-lock.js';
+import { isDuplicateKey, retryTransaction, UndoJournal, type Capabilities, type WriteContext } from './transactions.js';
 
 export interface MongoResourceStoreOptions {
   /** Most resources a chain or _has may match (default 10,000); beyond it a search is refused as too costly. */
@@ -73,7 +74,7 @@ const STALE_PLACEHOLDER_MS = 60_000;
  */
 export class MongoResourceStore implements ResourceStore {
   readonly #db: Db;
-  readonly #lock = new WriteLock();
+  readonly #lock = new AsyncLock();
   readonly #reads: MongoOperations;
   readonly #options: Required<Omit<MongoResourceStoreOptions, 'onClose'>> & Pick<MongoResourceStoreOptions, 'onClose'>;
 

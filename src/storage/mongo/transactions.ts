@@ -10,7 +10,7 @@
  *   false on CongoDB.
  *
  * Without transactions, the store runs in compensating mode: writes of this process are
- * serialized by a {@link WriteLock}, every write is a compare-and-set on versionId, and each
+ * serialized by an AsyncLock (storage/async-lock.ts), every write is a compare-and-set on versionId, and each
  * unit of work (a put, a delete, a bulk batch, a `transaction()`) keeps an {@link UndoJournal};
  * if it throws, the journal restores the previous versions. What that does NOT give:
  * - isolation: other readers see a unit's writes before it finishes (and see them vanish if
@@ -87,22 +87,6 @@ export function retryTransaction(error: unknown): never {
   throw error;
 }
 
-/** A FIFO async lock: `run` waits for every earlier holder to finish. */
-export class WriteLock {
-  #tail: Promise<void> = Promise.resolve();
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    const previous = this.#tail;
-    let release!: () => void;
-    this.#tail = new Promise<void>((resolve) => (release = resolve));
-    await previous;
-    try {
-      return await work();
-    } finally {
-      release();
-    }
-  }
-}
 
 type UndoStep =
   | { kind: 'resource'; _id: ObjectId; before: ResourceDoc | null; written: number }

@@ -175,11 +175,12 @@ class SqliteCollection<T> implements DocumentCollection<T> {
       (prepared(db, 'SELECT updated_at FROM documents WHERE collection = ? AND id = ?').get(this.name, id) as { updated_at: number } | undefined)?.updated_at;
     const now = Math.max(Date.now(), (previous ?? 0) + 1);
     prepared(
-        db,
+      db,
       'INSERT INTO documents (collection, id, value, expires_at, updated_at) VALUES (?, ?, ?, ?, ?) ' +
         'ON CONFLICT (collection, id) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, updated_at = excluded.updated_at',
     ).run(this.name, id, JSON.stringify(value), options.expiresAt ?? null, now);
-    prepared(db, 'DELETE FROM document_keys WHERE collection = ? AND id = ?').run(this.name, id);
+    // A new document has no keys to replace (the audit log writes only new ones).
+    if (previous !== undefined) prepared(db, 'DELETE FROM document_keys WHERE collection = ? AND id = ?').run(this.name, id);
     const insertKey = prepared(db, 'INSERT OR IGNORE INTO document_keys (collection, name, value, id) VALUES (?, ?, ?, ?)');
     for (const [name, keyValue] of Object.entries(options.keys ?? {})) {
       if (keyValue !== undefined) insertKey.run(this.name, name, keyValue, id);

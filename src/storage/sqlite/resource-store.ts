@@ -450,9 +450,10 @@ class SqliteOperations implements ResourceOperations {
   }
 }
 
+const n = (v: number | null | undefined): number | null => (v === undefined || v === null || Number.isNaN(v) ? null : v);
+const s = (v: string | null | undefined): string | null => (v === undefined ? null : v);
+
 function indexValues(entry: IndexEntry): Array<string | number | null> {
-  const n = (v: number | null | undefined) => (v === undefined || v === null || Number.isNaN(v) ? null : v);
-  const s = (v: string | null | undefined) => (v === undefined ? null : v);
   switch (entry.table) {
     case 'string':
       return [entry.value, entry.exact];

@@ -60,7 +60,7 @@ describe('behind a TLS-terminating proxy', () => {
     const cookies = start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
     const loginPage = await viaProxy(start.headers.get('location')!, { headers: { cookie: cookies } });
     const form = parseForms(await loginPage.text(), publicBase).find((f) => f.action.endsWith('/login'))!;
-    const login = await viaProxy(form.action, { method: 'POST', headers: { cookie: cookies, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username: 'dr.carter', password: 'bedside-demo' }) });
+    const login = await viaProxy(form.action, { method: 'POST', headers: { cookie: cookies, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams([...form.fields.filter((f) => f.type === 'hidden').map((f) => [f.name, f.value]), ['username', 'dr.carter'], ['password', 'bedside-demo']]) });
     expect(login.status).toBe(303);
     const resume = await viaProxy(login.headers.get('location')!, { headers: { cookie: `${cookies}; ${login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')}` } });
     const session = cookieNamed(resume.headers.getSetCookie(), 'bedside_session=');

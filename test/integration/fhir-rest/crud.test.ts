@@ -4,6 +4,7 @@
  * https://hl7.org/fhir/R4/http.html
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateForWrite } from '../../../src/fhir/validation.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
 
@@ -39,6 +40,23 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server.stop();
+});
+
+describe('metadata', () => {
+  it('serves a CapabilityStatement that is valid R4, publicly, listing every resource type with its search parameters', async () => {
+    const response = await fetch(`${base}/metadata`);
+    expect(response.status).toBe(200);
+    const statement = (await response.json()) as Record<string, any>;
+    expect(() => validateForWrite(statement, 'CapabilityStatement')).not.toThrow();
+    expect(statement).toMatchObject({ resourceType: 'CapabilityStatement', fhirVersion: '4.0.1', kind: 'instance', format: expect.arrayContaining(['application/fhir+json']) });
+    const rest = statement.rest[0];
+    expect(rest.resource).toHaveLength(146);
+    const patient = rest.resource.find((r: any) => r.type === 'Patient');
+    expect(patient.interaction.map((i: any) => i.code)).toEqual(expect.arrayContaining(['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type']));
+    expect(patient.searchParam.map((p: any) => p.name)).toEqual(expect.arrayContaining(['name', 'birthdate', 'identifier', '_id', '_lastUpdated']));
+    expect(rest.interaction.map((i: any) => i.code)).toEqual(expect.arrayContaining(['transaction', 'batch', 'search-system', 'history-system']));
+    expect(rest.security.extension[0].url).toBe('http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris');
+  });
 });
 
 describe('create and read', () => {

@@ -51,7 +51,10 @@ async function signInOnce(username: string, password: string): Promise<number> {
   const browser = new Browser();
   const request = sampleAuthorization(server, { scope: 'openid user/*.rs' });
   const login = asPage(await browser.go(request.url, { stopAt: request.redirectUri }));
-  const response = await browser.request(formFor(login, '/login').action, { method: 'POST', body: new URLSearchParams({ username, password }) });
+  const form = formFor(login, '/login');
+  // The form's hidden fields (its CSRF token) go along, as a browser sends them.
+  const hidden = form.fields.filter((f) => f.type === 'hidden').map((f) => [f.name, f.value]);
+  const response = await browser.request(form.action, { method: 'POST', body: new URLSearchParams([...hidden, ['username', username], ['password', password]]) });
   return response.status;
 }
 
