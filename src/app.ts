@@ -1,7 +1,8 @@
 /**
  * Composes Bedside: the lean FHIR handler for `/fhir/*`, express for everything else
- * (authorization server, launcher, pages), and `/health`. No I/O here: the caller opens the
- * storage and the HTTP server (see bedside.ts).
+ * (authorization server, launcher, pages), and `/health`. The caller opens the storage and the
+ * HTTP server (see bedside.ts); the only I/O here is the authorization server reading (or, on
+ * first start, creating) its signing keys and internal client in the store.
  */
 import express from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
