@@ -36,9 +36,14 @@ export interface SoakReport {
   memoryGrowth: number;
 }
 
+/**
+ * The server's anonymous memory (heap, buffers, SQLite's page cache): what a leak would grow.
+ * File-backed pages (SQLite's memory map of the database file, which grows with the data) are
+ * left out: the kernel reclaims them at will.
+ */
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  return Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 function run(options: autocannon.Options): Promise<autocannon.Result> {
@@ -49,7 +54,8 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
   const log = options.log ?? (() => undefined);
   const dataDir = tempDir('bedside-soak-');
   const port = await freePort();
-  const server = await spawnBedside({ PORT: String(port), DATA_DIR: dataDir, BEDSIDE_SEED: 'true' });
+  // A small write cache, so its filling up (bounded, by design) does not hide a real growth.
+  const server = await spawnBedside({ PORT: String(port), DATA_DIR: dataDir, BEDSIDE_SEED: 'true', SQLITE_CACHE_MB: '32' });
   try {
     const base = server.baseUrl;
     // A backend client: its key signs a fresh assertion for every token request of the mix.
@@ -100,7 +106,6 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
     const targetRate = Math.max(1, Math.floor(capacity * (options.load ?? 0.8)));
     log(`capacity ${capacity.toFixed(0)} req/s; soaking at ${targetRate} req/s for ${options.seconds} s`);
     await refill(Math.min(20_000, Math.ceil((targetRate / 20) * options.seconds * 1.2)));
-    const rssStartMb = rssMb(server.child.pid!);
     const windows = options.windows ?? Math.max(2, Math.round(options.seconds / 15));
     const windowSeconds = options.seconds / windows;
     const p99ByWindow: number[] = [];
@@ -108,16 +113,27 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
     let errors5xx = 0;
     let otherErrors = 0;
     let throughputSum = 0;
+    // Memory is sampled every second; each window's floor (its lowest sample, after the garbage
+    // collector ran) is compared, since single samples land anywhere on the GC sawtooth.
+    const floors: number[] = [];
     for (let w = 0; w < windows; w++) {
+      const samples: number[] = [];
+      const sampler = setInterval(() => samples.push(rssMb(server.child.pid!)), 1000);
       const result = await run({ url: base, connections, duration: windowSeconds, overallRate: targetRate, requests: mix });
+      clearInterval(sampler);
+      floors.push(samples.length ? Math.min(...samples) : rssMb(server.child.pid!));
       p99ByWindow.push(result.latency.p99);
       requests += result.requests.total;
       throughputSum += result.requests.average;
       errors5xx += result['5xx'];
       otherErrors += result.errors + result.timeouts;
-      log(`window ${w + 1}/${windows}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, 5xx ${result['5xx']}, RSS ${rssMb(server.child.pid!).toFixed(0)} MB`);
+      log(`window ${w + 1}/${windows}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, 5xx ${result['5xx']}, anonymous memory floor ${floors[w]!.toFixed(0)} MB`);
     }
-    const rssEndMb = rssMb(server.child.pid!);
+    // Start and end: the median floor of the first and of the last three windows, so one window's
+    // heap expansion (V8 grows the heap in steps) is not taken for a trend.
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const rssStartMb = median(floors.slice(0, Math.min(3, floors.length)));
+    const rssEndMb = median(floors.slice(-Math.min(3, floors.length)));
     return {
       capacity: Math.round(capacity),
       targetRate,

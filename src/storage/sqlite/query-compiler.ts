@@ -354,7 +354,7 @@ function isOrderedLookup(table: IndexTable, eq: Set<IndexField>): boolean {
     case 'uri':
       return eq.has('value');
     case 'reference':
-      return false;
+      return eq.has('value') || (eq.has('targetId') && eq.size === 1);
     default:
       return false;
   }

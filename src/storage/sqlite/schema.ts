@@ -94,6 +94,9 @@ CREATE TABLE IF NOT EXISTS idx_reference (
   PRIMARY KEY (rid, pk, n)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_reference_value ON idx_reference(pk, value);
+-- (pk, target_id) + rid: a reference search (patient=X) yields its matches in rid order, so a
+-- page is read without collecting every match first.
+CREATE INDEX IF NOT EXISTS idx_reference_param_target ON idx_reference(pk, target_id);
 CREATE INDEX IF NOT EXISTS idx_reference_target ON idx_reference(target_id, target_type);
 
 CREATE TABLE IF NOT EXISTS idx_uri (
