@@ -6,6 +6,7 @@
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html#scopes-for-requesting-identity-data
  */
+import { AsyncLock } from '../storage/async-lock.js';
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Account as OidcAccount, AccountClaims } from 'oidc-provider';
 import { FailureCounter, type FailureRecord } from '../security/rate-limit.js';
@@ -86,6 +87,7 @@ let dummyHash: Promise<string> | undefined;
 export class AccountStore {
   readonly #accounts;
   readonly #failures;
+  readonly #signInLocks = new Map<string, { queue: AsyncLock; users: number }>();
 
   constructor(
     documents: DocumentStore,
@@ -149,10 +151,24 @@ export class AccountStore {
   /**
    * Checks a username and password, counting failures per username (known or not, so the answer
    * says nothing about which usernames exist). The attempt is counted before the password is
-   * checked, so concurrent guesses get no more than the allowance between them.
+   * checked, so concurrent guesses get no more than the allowance between them. Attempts for one
+   * username are taken one at a time in this process: concurrent correct sign-ins (several tabs,
+   * a user and a script) then each see the counter reset by the previous success, instead of
+   * using up the allowance between them; across nodes the shared counter still holds.
    */
   async signIn(username: string, password: string): Promise<SignInResult> {
     const key = username.trim().toLowerCase();
+    let lock = this.#signInLocks.get(key);
+    if (!lock) this.#signInLocks.set(key, (lock = { queue: new AsyncLock(), users: 0 }));
+    lock.users++;
+    try {
+      return await lock.queue.run(() => this.#signIn(key, password));
+    } finally {
+      if (--lock.users === 0) this.#signInLocks.delete(key);
+    }
+  }
+
+  async #signIn(key: string, password: string): Promise<SignInResult> {
     const slot = await this.#failures.reserve(key);
     if (!slot.allowed) return { ok: false, reason: 'throttled', retryAfterSeconds: slot.retryAfterSeconds };
     const account = await this.findByUsername(key);
