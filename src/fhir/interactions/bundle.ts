@@ -8,7 +8,6 @@
  * resolved by search.
  */
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
-import { randomUUID } from 'node:crypto';
 import { versionJson } from '../../storage/stored-version.js';
 import { bundleJson, type BundleEntryJson } from '../bundle-json.js';
 import { forEachReference } from '../references.js';
@@ -19,6 +18,7 @@ import { validateForWrite } from '../validation.js';
 import { findMatches } from './conditional.js';
 import { etag } from './respond.js';
 import { putResource } from './write.js';
+import { newResourceId } from '../resource-ids.js';
 
 /** Dispatches one entry's request through the FHIR route table. */
 export type Dispatch = (context: FhirContext, request: FhirRequest) => Promise<FhirResponse>;
@@ -159,7 +159,7 @@ async function resolveIdentities(context: FhirContext, entries: EntryRequest[]):
     const fullUrl = e.entry.fullUrl;
     const type = e.path.split('/')[0]!;
     if (e.method === 'POST') {
-      let id: string = randomUUID();
+      let id: string = newResourceId();
       let existing = false;
       const ifNoneExist = e.entry.request?.ifNoneExist;
       if (ifNoneExist) {
@@ -175,7 +175,7 @@ async function resolveIdentities(context: FhirContext, entries: EntryRequest[]):
     } else if (e.method === 'PUT' && e.query.size > 0 && !e.path.includes('/')) {
       const matches = await findMatches(context, type, e.query.toString());
       if (matches.length > 1) throw multipleMatches(`Bundle.entry[${e.index}]: the criteria match ${matches.length} resources`);
-      const id = matches[0]?.id ?? e.resource?.id ?? randomUUID();
+      const id = matches[0]?.id ?? e.resource?.id ?? newResourceId();
       plan.conditional.set(e.index, id);
       if (fullUrl) plan.targets.set(fullUrl, `${type}/${id}`);
     } else if (e.method === 'PUT' && fullUrl) {

@@ -4,7 +4,6 @@
  */
 import type { Resource } from 'fhir/r4';
 import fastJsonPatch from 'fast-json-patch';
-import { randomUUID } from 'node:crypto';
 import type { StoredVersion } from '../../storage/resource-store.js';
 import { badRequest, gone, informational, invalidResource, methodNotAllowed, multipleMatches, notFound, unsupportedMediaType } from '../errors.js';
 import type { FhirContext } from '../context.js';
@@ -12,6 +11,7 @@ import { header, preferences, type FhirRequest, type FhirResponse } from '../req
 import { assertValidId, validateForWrite } from '../validation.js';
 import { findMatches } from './conditional.js';
 import { parseETag, versionHeaders, writeResponse } from './respond.js';
+import { newResourceId } from '../resource-ids.js';
 
 /** POST [type]: server-assigned id; If-None-Exist makes it conditional. */
 export async function create(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
@@ -24,7 +24,7 @@ export async function create(context: FhirContext, request: FhirRequest): Promis
     if (matches.length > 1) throw multipleMatches(`If-None-Exist "${ifNoneExist}" matches ${matches.length} ${type} resources`);
     if (matches.length === 1) return existingResponse(context, request, matches[0]!);
   }
-  const id = randomUUID();
+  const id = newResourceId();
   const version = await putResource(context, { ...resource, id } as Resource, 'POST', { mustBeNew: true });
   return writeResponse(context, request, version, 201, `Created ${type}/${id}`);
 }
@@ -59,7 +59,7 @@ export async function conditionalUpdate(context: FhirContext, request: FhirReque
     id = match.id;
   } else {
     context.policy.assertAllowed(type, 'create');
-    id = resource.id ?? randomUUID();
+    id = resource.id ?? newResourceId();
   }
   const ifMatch = header(request, 'if-match');
   const { version, created } = await putResourceWithOutcome(context, { ...resource, id } as Resource, 'PUT', ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) });
