@@ -45,8 +45,9 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
   const revocationCheckMs = options.revocationCheckMs ?? 0;
   const policies = new Map<string, { policy: AccessPolicy; expiresAt: number }>();
   /**
-   * The hot path: a token seen recently, keyed by its whole text (never a part of it), with its
-   * policy, expiry and the time until which its revocation check stays valid.
+   * The hot path: a token seen recently, keyed by the whole Authorization header that carried it
+   * (never a part of it), with its policy, expiry and the time until which its revocation check
+   * stays valid.
    */
   const recent = new Map<string, { policy: AccessPolicy; expiresAt: number; checkedUntil: number }>();
   const policyCacheSize = options.policyCacheSize ?? 10_000;
@@ -59,11 +60,12 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
   return {
     async authenticate(authorization) {
       if (!authorization) throw invalidToken(realm, 'The request has no access token: send Authorization: Bearer <token>');
+      // Keyed by the whole header as sent: a client repeats it byte for byte, and a hit skips parsing.
+      const now = Date.now();
+      const hit = recent.get(authorization);
+      if (hit && hit.checkedUntil > now && hit.expiresAt > now) return hit.policy;
       const match = BEARER.exec(authorization.trim());
       if (!match) throw invalidToken(realm, 'The Authorization header is not "Bearer <token>"');
-      const now = Date.now();
-      const hit = recent.get(match[1]!);
-      if (hit && hit.checkedUntil > now && hit.expiresAt > now) return hit.policy;
       let verified: VerifiedAccessToken;
       try {
         verified = await options.verifier.verify(match[1]!);
@@ -74,7 +76,7 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
       const remember = (policy: AccessPolicy): AccessPolicy => {
         if (revocationCheckMs > 0) {
           if (recent.size >= policyCacheSize) recent.delete(recent.keys().next().value as string);
-          recent.set(match[1]!, { policy, expiresAt: verified.expiresAt, checkedUntil: Date.now() + revocationCheckMs });
+          recent.set(authorization, { policy, expiresAt: verified.expiresAt, checkedUntil: Date.now() + revocationCheckMs });
         }
         return policy;
       };

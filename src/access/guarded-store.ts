@@ -48,12 +48,22 @@ function createGuard(operations: ResourceOperations, policy: AccessPolicy): Reso
     return allowed;
   };
 
+  // What the type alone decides, per type and interaction: fixed for the policy's lifetime, as
+  // the policy's search filters are. Kept here so a read of a known type awaits nothing.
+  const byTypeDecisions = new Map<string, 'all' | 'none' | 'inspect'>();
+
   const visible = async (version: StoredVersion | undefined, interaction: Interaction): Promise<boolean> => {
     if (!version) return false;
     // Decide from the type when possible: the stored JSON is then never parsed.
-    const byType = await policy.decideByType(version.resourceType, interaction);
+    const typeKey = `${version.resourceType}/${interaction}`;
+    let byType = byTypeDecisions.get(typeKey);
+    if (byType === undefined) byTypeDecisions.set(typeKey, (byType = await policy.decideByType(version.resourceType, interaction)));
     if (byType !== 'inspect') return byType === 'all';
-    if (!version.deleted) return decide(version, interaction, () => policy.allowsResource(version.resource!, interaction));
+    if (!version.deleted) {
+      const known = decisions.get(`${version.resourceType}/${version.id}/${version.versionId}/${interaction}`);
+      if (known !== undefined) return known;
+      return decide(version, interaction, () => policy.allowsResource(version.resource!, interaction));
+    }
     // A deletion marker has no content: it is visible when the version before it was.
     const previous = Number(version.versionId) > 1 ? await operations.vread(version.resourceType, version.id, String(Number(version.versionId) - 1)) : undefined;
     return previous !== undefined && !previous.deleted && policy.allowsResource(previous.resource!, interaction);
