@@ -96,7 +96,10 @@ export async function exportAtScale(ctx: BenchContext): Promise<ScenarioResult[]
     const before = await probe(requests, auth, () => false, 400);
     const idle = memory(pid);
 
-    // 1. The export alone: resources per second and memory.
+    // 1. The export alone, twice: first with the database file as the OS cache has it (often
+    // cold: a 4 GB file read from disk), then again with it cached, which measures the exporter.
+    const first = await timedExport(fhir, auth, '$export');
+    await (await fetch(first.statusUrl, { method: 'DELETE', headers: auth })).arrayBuffer();
     const peak = { ...idle };
     const sampler = setInterval(() => {
       const now = memory(pid);
@@ -128,7 +131,13 @@ export async function exportAtScale(ctx: BenchContext): Promise<ScenarioResult[]
     const latency = (times: number[]) => `p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms`;
     return [
       {
-        name: `export ${resources} resources (system $export, embedded store)`,
+        name: `export ${first.resources} resources, first run (file as the OS cache had it)`,
+        value: Math.round(first.resources / (first.ms / 1000)),
+        unit: 'resources/s',
+        detail: `${(first.ms / 1000).toFixed(1)} s kick-off to manifest; includes reading the database file from disk when it was not cached`,
+      },
+      {
+        name: `export ${resources} resources (system $export, embedded store, file cached)`,
         value: Math.round(resources / (elapsed / 1000)),
         unit: 'resources/s',
         detail: `${(elapsed / 1000).toFixed(1)} s kick-off to manifest, ${alone.manifest.output.length} files, ${(bytes / MB).toFixed(0)} MB, target 50000/s ${resources / (elapsed / 1000) >= 50_000 ? 'met' : 'MISSED'}`,
