@@ -38,14 +38,16 @@ const DECISION_CACHE_SIZE = 512;
 
 function createGuard(operations: ResourceOperations, policy: AccessPolicy): ResourceOperations {
   const decisions = new Map<string, boolean>();
-  const decide = async (version: StoredVersion, interaction: Interaction, compute: () => Promise<boolean>): Promise<boolean> => {
+  /** Decides once per version and interaction; a known decision is returned without awaiting. */
+  const decide = (version: StoredVersion, interaction: Interaction, compute: () => Promise<boolean>): boolean | Promise<boolean> => {
     const key = `${version.resourceType}/${version.id}/${version.versionId}/${interaction}`;
     const known = decisions.get(key);
     if (known !== undefined) return known;
-    const allowed = await compute();
-    if (decisions.size >= DECISION_CACHE_SIZE) decisions.delete(decisions.keys().next().value as string);
-    decisions.set(key, allowed);
-    return allowed;
+    return compute().then((allowed) => {
+      if (decisions.size >= DECISION_CACHE_SIZE) decisions.delete(decisions.keys().next().value as string);
+      decisions.set(key, allowed);
+      return allowed;
+    });
   };
 
   // What the type alone decides, per type and interaction: fixed for the policy's lifetime, as
@@ -59,11 +61,7 @@ function createGuard(operations: ResourceOperations, policy: AccessPolicy): Reso
     let byType = byTypeDecisions.get(typeKey);
     if (byType === undefined) byTypeDecisions.set(typeKey, (byType = await policy.decideByType(version.resourceType, interaction)));
     if (byType !== 'inspect') return byType === 'all';
-    if (!version.deleted) {
-      const known = decisions.get(`${version.resourceType}/${version.id}/${version.versionId}/${interaction}`);
-      if (known !== undefined) return known;
-      return decide(version, interaction, () => policy.allowsResource(version.resource!, interaction));
-    }
+    if (!version.deleted) return decide(version, interaction, () => policy.allowsResource(version.resource!, interaction));
     // A deletion marker has no content: it is visible when the version before it was.
     const previous = Number(version.versionId) > 1 ? await operations.vread(version.resourceType, version.id, String(Number(version.versionId) - 1)) : undefined;
     return previous !== undefined && !previous.deleted && policy.allowsResource(previous.resource!, interaction);

@@ -14,11 +14,11 @@ import { forEachReference } from '../references.js';
 import { FhirError, badRequest, invalidResource, multipleMatches, notFound, tooLarge } from '../errors.js';
 import type { FhirContext } from '../context.js';
 import { preferences, type FhirRequest, type FhirResponse, type HttpMethod } from '../request.js';
+import { newResourceId } from '../resource-ids.js';
 import { validateForWrite } from '../validation.js';
 import { findMatches } from './conditional.js';
 import { etag } from './respond.js';
 import { putResource } from './write.js';
-import { newResourceId } from '../resource-ids.js';
 
 /** Dispatches one entry's request through the FHIR route table. */
 export type Dispatch = (context: FhirContext, request: FhirRequest) => Promise<FhirResponse>;

@@ -8,10 +8,10 @@ import type { StoredVersion } from '../../storage/resource-store.js';
 import { badRequest, gone, informational, invalidResource, methodNotAllowed, multipleMatches, notFound, unsupportedMediaType } from '../errors.js';
 import type { FhirContext } from '../context.js';
 import { header, preferences, type FhirRequest, type FhirResponse } from '../request.js';
+import { newResourceId } from '../resource-ids.js';
 import { assertValidId, validateForWrite } from '../validation.js';
 import { findMatches } from './conditional.js';
 import { parseETag, versionHeaders, writeResponse } from './respond.js';
-import { newResourceId } from '../resource-ids.js';
 
 /** POST [type]: server-assigned id; If-None-Exist makes it conditional. */
 export async function create(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
