@@ -5,36 +5,14 @@
  * kick-off to manifest, the server's memory above idle while exporting (sampled from /proc), API
  * latency while the export runs against the same requests before it, and download throughput.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { backendClient } from '../../test/support/tokens.js';
 import { BENCH_DIR, ROOT, percentile, startProcess, type BenchContext, type ScenarioResult } from '../harness.js';
+import { DB_DIR, PATIENTS, ensureDataSet, patientId } from './search.js';
 
-const PATIENTS = Number(process.env.BENCH_PATIENTS ?? 10_000);
-const GEN_DIR = path.join(BENCH_DIR, `gen-${PATIENTS}`);
-const DB_DIR = path.join(BENCH_DIR, `db-${PATIENTS}`);
 const EXPORT_DIR = path.join(BENCH_DIR, `export-files-${process.pid}`);
 const MB = 1024 * 1024;
-
-/** The search scenario's data set (same folders and marker), generated and loaded if absent. */
-function ensureDataSet(): void {
-  if (existsSync(path.join(DB_DIR, 'loaded.json'))) return;
-  if (!existsSync(path.join(GEN_DIR, 'Patient.ndjson'))) {
-    process.stderr.write(`  generating ${PATIENTS} patients into ${GEN_DIR} ...\n`);
-    execFileSync(process.execPath, ['--import', 'tsx', 'src/tools/generate.ts', '--patients', String(PATIENTS), '--format', 'ndjson', '--out', GEN_DIR], { cwd: ROOT, stdio: 'inherit' });
-  }
-  process.stderr.write(`  loading into ${DB_DIR} ...\n`);
-  const started = Date.now();
-  const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/tools/load.ts', '--quiet', GEN_DIR], {
-    cwd: ROOT,
-    env: { ...process.env, DATA_DIR: DB_DIR, BEDSIDE_SEED: 'false', LOG_LEVEL: 'warn' },
-    maxBuffer: 16 * 1024 * 1024,
-  }).toString();
-  const seconds = (Date.now() - started) / 1000;
-  const resources = Number(/Loaded (\d+) resources/.exec(out)?.[1] ?? 0);
-  writeFileSync(path.join(DB_DIR, 'loaded.json'), JSON.stringify({ resources, seconds, resourcesPerSecond: Math.round(resources / seconds) }));
-}
 
 /** Allocated (RssAnon) and whole resident memory of a process, bytes. */
 function memory(pid: number): { anon: number; total: number } {
@@ -88,7 +66,7 @@ export async function exportAtScale(ctx: BenchContext): Promise<ScenarioResult[]
     const pid = server.child.pid!;
     let seed = 11;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const patient = () => `patient-${String(1 + Math.floor(random() * PATIENTS)).padStart(Math.max(3, String(PATIENTS).length), '0')}`;
+    const patient = () => patientId(1 + Math.floor(random() * PATIENTS));
     const requests = [() => `${fhir}/Patient/${patient()}`, () => `${fhir}/Observation?patient=${patient()}&code=http://loinc.org|8867-4`];
 
     // Idle: warmed up, then the same requests the export will compete with.

@@ -8,9 +8,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BENCH_DIR, ROOT, percentile, startProcess, type BenchContext, type ScenarioResult } from '../harness.js';
 
-const PATIENTS = Number(process.env.BENCH_PATIENTS ?? 10_000);
+/** The generated data set shared by the search and export scenarios. */
+export const PATIENTS = Number(process.env.BENCH_PATIENTS ?? 10_000);
 const GEN_DIR = path.join(BENCH_DIR, `gen-${PATIENTS}`);
-const DB_DIR = path.join(BENCH_DIR, `db-${PATIENTS}`);
+export const DB_DIR = path.join(BENCH_DIR, `db-${PATIENTS}`);
 const SAMPLES = Number(process.env.BENCH_SEARCH_SAMPLES ?? 300);
 
 interface LoadInfo {
@@ -20,7 +21,7 @@ interface LoadInfo {
 }
 
 /** Generates and loads the data set unless a previous run left it in .bench/. */
-function ensureDataSet(): LoadInfo {
+export function ensureDataSet(): LoadInfo {
   const marker = path.join(DB_DIR, 'loaded.json');
   if (existsSync(marker)) return JSON.parse(readFileSync(marker, 'utf8')) as LoadInfo;
   if (!existsSync(path.join(GEN_DIR, 'Patient.ndjson'))) {
@@ -41,7 +42,8 @@ function ensureDataSet(): LoadInfo {
   return info;
 }
 
-const pad = (n: number) => String(n).padStart(Math.max(3, String(PATIENTS).length), '0');
+/** The id of generated patient number n (1-based), as the generator writes it. */
+export const patientId = (n: number) => `patient-${String(n).padStart(Math.max(3, String(PATIENTS).length), '0')}`;
 
 export async function searchAtScale(ctx: BenchContext): Promise<ScenarioResult[]> {
   const loaded = ensureDataSet();
@@ -58,7 +60,7 @@ export async function searchAtScale(ctx: BenchContext): Promise<ScenarioResult[]
       .filter((v): v is string => Boolean(v));
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const patient = () => `patient-${pad(1 + Math.floor(random() * PATIENTS))}`;
+    const patient = () => patientId(1 + Math.floor(random() * PATIENTS));
     const codes = ['8867-4', '9279-1', '8310-5', '29463-7', '85354-9', '2339-0', '4548-4', '718-7'];
     const code = () => codes[Math.floor(random() * codes.length)]!;
     const scenarios: Array<{ name: string; target: number; query: () => string }> = [
