@@ -3,26 +3,15 @@
  * https and cookies are Secure; built-in TLS with TLS_CERT/TLS_KEY; plain http only on loopback
  * unless ALLOW_INSECURE_HTTP, with a clear start-up error otherwise.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smartConfiguration } from '../../../src/auth/discovery.js';
 import { ConfigError, loadConfig, testConfig } from '../../../src/config.js';
 import { parseForms } from './support/browser.js';
 import { pkce } from './support/clients.js';
+import { hasOpenssl, selfSignedCertificate } from '../../support/tls.js';
 import { startTestServer, type TestServer } from './support/server.js';
-
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 function cookieNamed(setCookies: string[], prefix: string): string | undefined {
   return setCookies.find((c) => c.startsWith(prefix));
@@ -77,12 +66,9 @@ describe('built-in TLS (TLS_CERT, TLS_KEY)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  // The certificate is made with the openssl command line (present on Debian); skipped without it.
   it.skipIf(!hasOpenssl)('serves https with the given certificate', async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'bedside-tls-'));
-    const certFile = path.join(dir, 'cert.pem');
-    const keyFile = path.join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const { certFile, keyFile, ...made } = selfSignedCertificate();
+    dir = made.dir;
     const { freePort } = await import('./support/server.js');
     const port = await freePort();
     server = await startTestServer({ port, baseUrl: `https://127.0.0.1:${port}`, tls: { certFile, keyFile } });

@@ -6,24 +6,13 @@
  * SameSite always set; Secure whenever the browser can keep a Secure cookie, and the session
  * cookie SameSite=None only then (SMART's authorize-post needs it).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sampleAuthorization } from '../auth/support/clients.js';
 import { authorizeInBrowser } from '../auth/support/flows.js';
 import { freePort, startTestServer, type TestServer } from '../auth/support/server.js';
+import { hasOpenssl, selfSignedCertificate } from '../../support/tls.js';
 import { asPage, RecordingBrowser } from './support.js';
-
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** A browser that reaches `publicBase` at the server's real address, as a proxy would forward it. */
 class ForwardingBrowser extends RecordingBrowser {
@@ -107,11 +96,8 @@ describe('cookies', () => {
   });
 
   it.skipIf(!hasOpenssl)('built-in TLS (TLS_CERT, TLS_KEY): Secure, HttpOnly, session SameSite=None', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'bedside-tls-'));
+    const { dir, certFile, keyFile } = selfSignedCertificate();
     dirs.push(dir);
-    const certFile = path.join(dir, 'cert.pem');
-    const keyFile = path.join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
     const port = await freePort();
     const server = await startTestServer({ port, baseUrl: `https://127.0.0.1:${port}`, tls: { certFile, keyFile } });
     servers.push(server);
