@@ -4,6 +4,7 @@
  * EHR launches go through `POST /launcher/api/launch` (CONTRACT.md), exactly as an automated test
  * would; standalone launches open the app with `iss` only; backend services get a token here.
  */
+import type { ClientSummary } from '../../../src/launcher/clients.js';
 import { describeScope } from '../../../src/smart/describe.js';
 import { coveredByAny, parseScopes } from '../../../src/smart/scopes.js';
 import { byId, copyButton, fill, h } from '../common/dom.js';
@@ -21,15 +22,6 @@ interface LauncherConfig {
   registrationRequiresToken: boolean;
   sampleApp: { clientId: string; launchUri: string; redirectUri: string };
   pages: { grants: string; connectedApps: string; audit: string; tutorial: string };
-}
-
-interface ClientSummary {
-  client_id: string;
-  client_name?: string;
-  token_endpoint_auth_method: string;
-  grant_types: string[];
-  redirect_uris: string[];
-  scope?: string;
 }
 
 interface Person {
@@ -220,7 +212,11 @@ async function onRegister(): Promise<void> {
       ...(token ? { initialAccessToken: token } : {}),
     });
     state.credentials.set(client.client_id, credentials);
-    if (!state.config.sandbox) state.clients.push({ ...client, redirect_uris: client.redirect_uris ?? [], grant_types: client.grant_types ?? [] });
+    if (!state.config.sandbox) {
+      // Without the sandbox's client list, the page lists what it registered itself (no secret).
+      const { client_id, client_name, token_endpoint_auth_method, scope } = client;
+      state.clients.push({ client_id, client_name, token_endpoint_auth_method, scope, redirect_uris: client.redirect_uris ?? [], grant_types: client.grant_types ?? [], has_jwks: kind === 'asymmetric' });
+    }
     await loadClients(client.client_id);
     const secretText = credentials.secret ?? (credentials.key ? JSON.stringify(credentials.key.privateJwk, null, 2) : undefined);
     fill(result,
