@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseClaimMappings, type ClaimMapping } from './auth/claims/settings.js';
 import { parseFederationProviders, type FederationProvider } from './auth/federation/settings.js';
 import { parseResourceServers, type ResourceServerSetting } from './auth/resource-servers/settings.js';
+import { jsonArraySetting } from './json-setting.js';
 
 /** Where resources, sessions, keys and jobs are kept. */
 export type StorageConfig =
@@ -231,14 +232,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
   let jwtBearerIssuers: TrustedAssertionIssuer[] = [];
   const issuersRaw = str('JWT_BEARER_ISSUERS');
   if (issuersRaw) {
-    try {
-      const parsedIssuers = JSON.parse(issuersRaw) as unknown;
-      const valid = Array.isArray(parsedIssuers) && parsedIssuers.every((i: TrustedAssertionIssuer) =>
+    const shape = '{"issuer": "...", "jwks": {"keys": [...]}} or {"issuer": "...", "jwksUri": "https://..."}';
+    const parsedIssuers = jsonArraySetting('JWT_BEARER_ISSUERS', issuersRaw, shape, problems);
+    if (parsedIssuers) {
+      const valid = (parsedIssuers as Array<TrustedAssertionIssuer | null>).every((i) =>
         typeof i?.issuer === 'string' && (Array.isArray(i.jwks?.keys) || (typeof i.jwksUri === 'string' && /^https?:\/\//.test(i.jwksUri))));
       if (valid) jwtBearerIssuers = parsedIssuers as TrustedAssertionIssuer[];
-      else problems.push('JWT_BEARER_ISSUERS must be a JSON array of {"issuer": "...", "jwks": {"keys": [...]}} or {"issuer": "...", "jwksUri": "https://..."}');
-    } catch {
-      problems.push('JWT_BEARER_ISSUERS is not valid JSON');
+      else problems.push(`JWT_BEARER_ISSUERS must be a JSON array of ${shape}`);
     }
   }
 

@@ -8,6 +8,7 @@
  */
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
+import { jsonArraySetting } from '../../json-setting.js';
 
 /** Where a mapped claim may appear. Introspection answers and audit records follow `access_token`. */
 export const CLAIM_TARGETS = ['id_token', 'userinfo', 'access_token'] as const;
@@ -62,17 +63,8 @@ function compiles(expression: string): boolean {
 /** Parses CLAIM_MAPPINGS (a JSON array); every problem is pushed to `problems`. */
 export function parseClaimMappings(raw: string | undefined, problems: string[]): ClaimMapping[] {
   if (raw === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    problems.push('CLAIM_MAPPINGS is not valid JSON');
-    return [];
-  }
-  if (!Array.isArray(parsed)) {
-    problems.push('CLAIM_MAPPINGS must be a JSON array of {"claim": "...", "account" | "upstream" | "fhirpath": "...", "in": ["id_token", "userinfo", "access_token"]}');
-    return [];
-  }
+  const parsed = jsonArraySetting('CLAIM_MAPPINGS', raw, '{"claim": "...", "account" | "upstream" | "fhirpath": "...", "in": ["id_token", "userinfo", "access_token"]}', problems);
+  if (!parsed) return [];
   const mappings: ClaimMapping[] = [];
   const seen = new Set<string>();
   parsed.forEach((entry: unknown, i) => {

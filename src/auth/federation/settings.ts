@@ -4,6 +4,7 @@
  *
  * https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth (Bedside is the RP here)
  */
+import { jsonArraySetting } from '../../json-setting.js';
 
 /** What happens when someone signs in through the provider for the first time. */
 export const FIRST_LOGIN_RULES = ['link', 'provision', 'link-or-provision'] as const;
@@ -51,17 +52,8 @@ export interface FederationParseOptions {
 /** Parses FEDERATION_PROVIDERS (a JSON array); every problem is pushed to `problems`. */
 export function parseFederationProviders(raw: string | undefined, problems: string[], options: FederationParseOptions): FederationProvider[] {
   if (raw === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    problems.push('FEDERATION_PROVIDERS is not valid JSON');
-    return [];
-  }
-  if (!Array.isArray(parsed)) {
-    problems.push('FEDERATION_PROVIDERS must be a JSON array of {"id", "name", "issuer", "clientId", "clientSecret", ...}');
-    return [];
-  }
+  const parsed = jsonArraySetting('FEDERATION_PROVIDERS', raw, '{"id", "name", "issuer", "clientId", "clientSecret", ...}', problems);
+  if (!parsed) return [];
   const providers: FederationProvider[] = [];
   const ids = new Set<string>();
   parsed.forEach((entry: unknown, i) => {

@@ -7,6 +7,7 @@
  * https://www.rfc-editor.org/rfc/rfc8707
  */
 import { parseScope, isScopeError } from '../../smart/scopes.js';
+import { jsonArraySetting } from '../../json-setting.js';
 
 export interface ResourceServerSetting {
   /** The audience URL: what clients pass as `resource` and what tokens carry as `aud`. */
@@ -68,17 +69,8 @@ export function validateResourceServer(input: unknown, rules: ResourceServerRule
 /** Parses RESOURCE_SERVERS (a JSON array); every problem is pushed to `problems`. */
 export function parseResourceServers(raw: string | undefined, problems: string[], rules: ResourceServerRules): ResourceServerSetting[] {
   if (raw === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    problems.push('RESOURCE_SERVERS is not valid JSON');
-    return [];
-  }
-  if (!Array.isArray(parsed)) {
-    problems.push('RESOURCE_SERVERS must be a JSON array of {"identifier": "https://api.example.org/", "name": "...", "scopes": {"orders.read": "Read orders"}}');
-    return [];
-  }
+  const parsed = jsonArraySetting('RESOURCE_SERVERS', raw, '{"identifier": "https://api.example.org/", "name": "...", "scopes": {"orders.read": "Read orders"}}', problems);
+  if (!parsed) return [];
   const out: ResourceServerSetting[] = [];
   parsed.forEach((entry, i) => {
     const result = validateResourceServer(entry, rules);
