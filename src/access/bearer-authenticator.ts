@@ -16,6 +16,7 @@ import { AccessTokenError, type AccessTokenVerifier, type VerifiedAccessToken } 
 import { patientCompartmentConditionForTypes, patientCompartmentTypes } from '../fhir/compartments.js';
 import { FhirError } from '../fhir/errors.js';
 import { extractIndex } from '../fhir/search/extract.js';
+import { getSearchRegistry } from '../fhir/search/registry.js';
 import type { ResourceScope } from '../smart/scopes.js';
 import type { ResourceStore } from '../storage/resource-store.js';
 import type { ReferenceEntry } from '../storage/search-index.js';
@@ -110,6 +111,8 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
  */
 function createReferenceResolver(store: ResourceStore, fhirBaseUrl: string, cacheMs: number): PolicyServices['referencedFromCompartment'] {
   const cache = new Map<string, { at: number; byType: Promise<Map<string, string[]>> }>();
+  // Only reference rows are read below: extract just the reference parameters of each resource.
+  const referenceParams = new Set(getSearchRegistry().definitions().filter((d) => d.type === 'reference').map((d) => d.code));
   const compute = async (patientId: string): Promise<Map<string, string[]>> => {
     const compartmentTypes = new Set(['Patient', ...patientCompartmentTypes()]);
     const byType = new Map<string, Set<string>>();
@@ -118,7 +121,7 @@ function createReferenceResolver(store: ResourceStore, fhirBaseUrl: string, cach
     do {
       const page = await store.search({ types: [...compartmentTypes], where, sort: [], limit: 1000, ...(cursor ? { cursor } : {}) });
       for (const version of page.resources) {
-        for (const row of extractIndex(version.resource!, { baseUrl: fhirBaseUrl })) {
+        for (const row of extractIndex(version.resource!, { baseUrl: fhirBaseUrl, params: referenceParams })) {
           const ref = row as ReferenceEntry;
           if (row.table !== 'reference' || !ref.targetType || !ref.targetId || compartmentTypes.has(ref.targetType)) continue;
           let ids = byType.get(ref.targetType);
