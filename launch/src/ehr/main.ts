@@ -7,16 +7,10 @@
  * Query: `app` (the launch URL from POST /launcher/api/launch), `patient`, `encounter`,
  * `practitioner`, `need_patient_banner` (true|false).
  */
+import type { PatientSummary } from '../../../src/launcher/directory.js';
 import { byId, fill, h } from '../common/dom.js';
 import { ageOn, capitalize } from '../common/fhir-format.js';
 
-interface PatientSummary {
-  id: string;
-  name: string;
-  gender?: string;
-  birthDate?: string;
-  mrn?: string;
-}
 
 async function lookup<T>(path: string): Promise<T | undefined> {
   try {

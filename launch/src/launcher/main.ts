@@ -5,6 +5,7 @@
  * would; standalone launches open the app with `iss` only; backend services get a token here.
  */
 import type { ClientSummary } from '../../../src/launcher/clients.js';
+import type { PatientSummary, PractitionerSummary } from '../../../src/launcher/directory.js';
 import { describeScope } from '../../../src/smart/describe.js';
 import { coveredByAny, parseScopes } from '../../../src/smart/scopes.js';
 import { byId, copyButton, fill, h } from '../common/dom.js';
@@ -24,14 +25,8 @@ interface LauncherConfig {
   pages: { grants: string; connectedApps: string; audit: string; tutorial: string };
 }
 
-interface Person {
-  id: string;
-  name: string;
-  gender?: string;
-  birthDate?: string;
-  mrn?: string;
-  role?: string;
-}
+/** A patient or a practitioner, as the launcher API lists them. */
+type Person = PatientSummary & Pick<PractitionerSummary, 'role'>;
 
 const state = {
   config: undefined as unknown as LauncherConfig,
