@@ -18,7 +18,7 @@
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#response-5
  */
-import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { DocumentStore } from '../storage/document-store.js';
 import { parseScopes, type Scope } from '../smart/scopes.js';
 import { oidcCollectionName } from './adapter.js';
@@ -214,6 +214,18 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       notRevokedUntil.clear();
     },
   };
+}
+
+/**
+ * Whether `token` has the shape of a JWT (a decodable protected header). Bedside's access tokens
+ * are JWTs and its refresh tokens opaque, so this tells them apart without verifying anything.
+ */
+export function looksLikeJwt(token: string): boolean {
+  try {
+    return !!decodeProtectedHeader(token);
+  } catch {
+    return false;
+  }
 }
 
 /** `http://host/fhir/Practitioner/1` → `Practitioner/1` when it is on this server's FHIR base. */

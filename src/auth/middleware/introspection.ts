@@ -10,24 +10,15 @@
  * https://hl7.org/fhir/smart-app-launch/STU2.2/token-introspection.html
  */
 import type { Middleware, ParameterizedContext } from 'koa';
-import { decodeProtectedHeader } from 'jose';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { parse as parseQuery } from 'node:querystring';
 import { ROUTES } from '../endpoints.js';
 import type { AuthServices } from '../services.js';
-import { AccessTokenError } from '../token-verification.js';
+import { AccessTokenError, looksLikeJwt } from '../token-verification.js';
 import { accessTokenClaimNames } from '../claims/settings.js';
 
 type Introspection = Record<string, unknown> & { active: boolean };
 const INACTIVE: Introspection = Object.freeze({ active: false });
-
-function looksLikeJwt(token: string): boolean {
-  try {
-    return !!decodeProtectedHeader(token);
-  } catch {
-    return false;
-  }
-}
 
 /** Introspects one of Bedside's JWT access tokens; `callerClientId` limits public callers to their own tokens. */
 async function introspectAccessToken(services: AuthServices, token: string, caller: { clientId: string; public: boolean } | undefined): Promise<Introspection> {

@@ -14,12 +14,11 @@
  * https://www.rfc-editor.org/rfc/rfc6750#section-3
  */
 import type { Middleware, ParameterizedContext } from 'koa';
-import { decodeProtectedHeader } from 'jose';
 import type { Client, Provider } from 'oidc-provider';
 import { corsFromRedirectOrigins } from '../client-policy.js';
 import { ROUTES } from '../endpoints.js';
 import type { AuthServices } from '../services.js';
-import { AccessTokenError } from '../token-verification.js';
+import { AccessTokenError, looksLikeJwt } from '../token-verification.js';
 
 /** The claims each OpenID scope releases (before claim mappings are added). */
 export const STANDARD_SCOPE_CLAIMS: Readonly<Record<string, string[]>> = Object.freeze({
@@ -34,14 +33,6 @@ function bearer(ctx: ParameterizedContext): string | undefined {
   return match?.[1];
 }
 
-function isJwt(token: string): boolean {
-  try {
-    return !!decodeProtectedHeader(token);
-  } catch {
-    return false;
-  }
-}
-
 function refuse(ctx: ParameterizedContext, status: 401 | 403, error: 'invalid_token' | 'insufficient_scope', description: string): void {
   ctx.status = status;
   ctx.set('www-authenticate', `Bearer error="${error}", error_description="${description.replace(/"/g, "'")}"${error === 'insufficient_scope' ? ', scope="openid"' : ''}`);
@@ -53,7 +44,7 @@ export function jwtUserinfo(services: AuthServices, provider: () => Provider): M
   return async (ctx, next) => {
     if (ctx.path !== ROUTES.userinfo || !['GET', 'POST'].includes(ctx.method)) return next();
     const token = bearer(ctx);
-    if (!token || !isJwt(token)) return next();
+    if (!token || !looksLikeJwt(token)) return next();
     ctx.set('cache-control', 'no-store');
     let verified;
     try {
