@@ -49,6 +49,8 @@ export interface PolicyServices {
   referencedFromCompartment(patientId: string, type: string): Promise<string[]>;
 }
 
+/** How many allowed (type, interaction) pairs a policy remembers (R4 has about 150 types). */
+const ALLOWED_MEMORY = 1024;
 const TRUE: Condition = { op: 'true' };
 const FALSE: Condition = { op: 'false' };
 
@@ -63,6 +65,8 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
   };
   const granular = new Map<string, Condition>();
   const filters = new Map<string, Promise<Condition | undefined>>();
+  /** (type, interaction) pairs assertAllowed has let through. */
+  const allowedBefore = new Set<string>();
 
   /** The scopes that grant `interaction` on `type` (type undefined: on some type). */
   const applicable = (type: string | undefined, interaction: Interaction): ResourceScope[] => {
@@ -122,6 +126,9 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
     restricted: true,
 
     assertAllowed(type, interaction) {
+      // Every request asks this once; what was allowed stays allowed for the policy's lifetime.
+      const key = `${interaction}\u0000${type ?? ''}`;
+      if (allowedBefore.has(key)) return;
       const scopes = applicable(type, interaction);
       const what = `${interaction}${type ? ` on ${type}` : ''}`;
       if (scopes.length === 0) throw insufficientScope(services.fhirBaseUrl, facts, type, interaction, `The token's scopes do not allow ${what}`);
@@ -133,6 +140,7 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
       if (reaching.length === 0) {
         throw insufficientScope(services.fhirBaseUrl, facts, type, interaction, `The token has user/ scopes for ${what} but its user has no fhirUser that can see FHIR data`);
       }
+      if (allowedBefore.size < ALLOWED_MEMORY) allowedBefore.add(key);
     },
 
     searchFilter(type, interaction) {
