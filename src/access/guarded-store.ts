@@ -51,15 +51,24 @@ function createGuard(operations: ResourceOperations, policy: AccessPolicy): Reso
   };
 
   // What the type alone decides, per type and interaction: fixed for the policy's lifetime, as
-  // the policy's search filters are. Kept here so a read of a known type awaits nothing.
+  // the policy's search filters are. Kept here so a known type is decided without awaiting.
   const byTypeDecisions = new Map<string, 'all' | 'none' | 'inspect'>();
+  const decideByType = (type: string, interaction: Interaction): 'all' | 'none' | 'inspect' | Promise<'all' | 'none' | 'inspect'> => {
+    const key = `${type}/${interaction}`;
+    return (
+      byTypeDecisions.get(key) ??
+      policy.decideByType(type, interaction).then((decision) => {
+        byTypeDecisions.set(key, decision);
+        return decision;
+      })
+    );
+  };
 
   const visible = async (version: StoredVersion | undefined, interaction: Interaction): Promise<boolean> => {
     if (!version) return false;
     // Decide from the type when possible: the stored JSON is then never parsed.
-    const typeKey = `${version.resourceType}/${interaction}`;
-    let byType = byTypeDecisions.get(typeKey);
-    if (byType === undefined) byTypeDecisions.set(typeKey, (byType = await policy.decideByType(version.resourceType, interaction)));
+    let byType = decideByType(version.resourceType, interaction);
+    if (typeof byType !== 'string') byType = await byType;
     if (byType !== 'inspect') return byType === 'all';
     if (!version.deleted) return decide(version, interaction, () => policy.allowsResource(version.resource!, interaction));
     // A deletion marker has no content: it is visible when the version before it was.
@@ -137,6 +146,8 @@ function createGuard(operations: ResourceOperations, policy: AccessPolicy): Reso
     },
 
     async put(request: PutRequest) {
+      // Types the policy allows whole (e.g. system scopes): no content to check, no read needed.
+      if ((await decideByType(request.resourceType, 'update')) === 'all' && (await decideByType(request.resourceType, 'create')) === 'all') return operations.put(request);
       const current = await operations.read(request.resourceType, request.id);
       const exists = current !== undefined && !current.deleted;
       if (exists && !(await policy.allowsResource(current.resource!, 'update'))) {
@@ -149,6 +160,7 @@ function createGuard(operations: ResourceOperations, policy: AccessPolicy): Reso
     },
 
     async delete(request: DeleteRequest) {
+      if ((await decideByType(request.resourceType, 'delete')) === 'all') return operations.delete(request);
       const current = await operations.read(request.resourceType, request.id);
       if (!current || current.deleted) return operations.delete(request);
       // Out of reach: behave as for an absent resource (deleting nothing), without revealing it exists.
