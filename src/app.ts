@@ -11,11 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { noAuthentication } from './access/authenticate.js';
 import { createAuditLog } from './access/audit-log.js';
 import { createBearerAuthenticator } from './access/bearer-authenticator.js';
+import { createResourceAccess, type PolicyCompiler, type ResourceAccess } from './access/resource-access.js';
+import type { AccessPolicy } from './access/policy.js';
+import { unrestrictedPolicy } from './access/unrestricted.js';
+import { parseScopes, type ResourceScope } from './smart/scopes.js';
 import { createAccessTokenVerifier } from './auth/token-verification.js';
 import { createAuthServer, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
 import { accessTokenClaimNames } from './auth/claims/settings.js';
 import { createPatientDirectory } from './auth/patient-directory.js';
-import { guardStore } from './access/guarded-store.js';
 import { createBulkExport, type BulkExport } from './bulk/index.js';
 import type { Config } from './config.js';
 import { CORE_OPERATIONS, FhirApi, type Route } from './fhir/api.js';
@@ -30,6 +33,17 @@ import type { Storage } from './storage/open.js';
 import { VERSION } from './version.js';
 
 export const FHIR_MOUNT = '/fhir';
+
+/** What the sign-in pages look up: patients to pick, their encounters, a user's fhirUser. */
+const AUTH_DIRECTORY_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs system/PractitionerRole.rs system/RelatedPerson.rs system/Person.rs';
+/** What the launcher's pickers list. */
+const LAUNCHER_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
+
+/** The policy of one of Bedside's own in-process readers, named for audit records. */
+function servicePolicy(policies: PolicyCompiler, name: string, scope: string): AccessPolicy {
+  const scopes = parseScopes(scope).scopes.filter((s): s is ResourceScope => s.kind === 'resource');
+  return policies.compile({ scopes, clientId: name, subject: name, scopeStrings: scope.split(' ') });
+}
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface AppDependencies {
@@ -41,7 +55,7 @@ export interface AppDependencies {
 export interface App {
   /** The node:http request listener for the whole server. */
   listener: (req: IncomingMessage, res: ServerResponse) => void;
-  fhir: { api: FhirApi; services: FhirServices };
+  fhir: { api: FhirApi; services: FhirServices; access: ResourceAccess };
   /** The SMART authorization server (auth/index.ts). */
   auth: AuthServer;
   /** Bulk Data `$export`; the server starts its runner (bedside.ts), in-process tools do not. */
@@ -53,13 +67,14 @@ export interface App {
 export async function createApp({ config, storage, logger }: AppDependencies): Promise<App> {
   const services: FhirServices = {
     config,
-    store: storage.resources,
     logger,
     indexer: (resource) => extractIndex(resource, { baseUrl: config.fhirBaseUrl }),
-    guard: guardStore,
   };
+  // The raw store goes into the access layer here and nowhere else that serves requests.
+  const { access, policies } = createResourceAccess(storage.resources, { fhirBaseUrl: config.fhirBaseUrl, referenceWindowMs: config.revocationCheckMs });
 
-  const bulk = createBulkExport({ config, storage, logger });
+  // Export jobs run as their owner; with enforcement off (test-only switch) there is no owner to check.
+  const bulk = createBulkExport({ config, documents: storage.documents, logger, access, resume: config.enforcement ? policies.resume : () => unrestrictedPolicy });
   const fhirRoutes: Route[] = [
     {
       method: 'GET',
@@ -82,20 +97,21 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     }),
   );
   const api = new FhirApi(fhirRoutes, operations);
-  const auth = await createAuthServer({ config, documents: storage.documents, logger, directory: createPatientDirectory(api, services), storageDescription: storage.description });
+  const directoryStore = access.bind(servicePolicy(policies, 'bedside-auth', AUTH_DIRECTORY_SCOPES));
+  const auth = await createAuthServer({ config, documents: storage.documents, logger, directory: createPatientDirectory(api, services, directoryStore), storageDescription: storage.description });
   // The FHIR API's own verifier: its "not revoked" answers may be reused for REVOCATION_CHECK_MS.
   const authenticator = config.enforcement
     ? createBearerAuthenticator({
         verifier: createAccessTokenVerifier({ documents: storage.documents, issuer: auth.issuer, audience: config.fhirBaseUrl, revocationCacheMs: config.revocationCheckMs }),
         revocationCheckMs: config.revocationCheckMs,
-        store: storage.resources,
+        policies,
         fhirBaseUrl: config.fhirBaseUrl,
         auditClaims: accessTokenClaimNames(config.claimMappings),
       })
     : noAuthentication;
   if (!config.enforcement) logger.warn('BEDSIDE_UNSAFE_DISABLE_AUTH is set: the FHIR API is open to anyone (test and benchmark use only)');
   const audit = createAuditLog(storage.documents, logger);
-  const fhirHandler = createFhirHttpHandler({ api, services, authenticator, logger, mountPath: FHIR_MOUNT, audit });
+  const fhirHandler = createFhirHttpHandler({ api, services, access, authenticator, logger, mountPath: FHIR_MOUNT, audit });
 
   // Security headers (security/headers.ts): nosniff and HSTS on everything, helmet on the pages.
   const https = new URL(config.baseUrl).protocol === 'https:';
@@ -105,7 +121,8 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   web.set('trust proxy', config.trustProxy);
   web.use(pageSecurityHeaders({ https }));
   web.use(auth.router);
-  web.use(launcherRouter({ config, logger, fhir: { api, services }, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
+  const launcherStore = access.bind(servicePolicy(policies, 'bedside-launcher', LAUNCHER_SCOPES));
+  web.use(launcherRouter({ config, logger, fhir: { api, services, store: launcherStore }, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');
@@ -128,7 +145,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
 
   return {
     listener,
-    fhir: { api, services },
+    fhir: { api, services, access },
     auth,
     bulk,
     async close() {

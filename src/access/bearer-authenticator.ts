@@ -11,30 +11,22 @@
  * compiled policy is cached per token, and the revocation check may be reused for
  * `revocationCacheMs` (config REVOCATION_CHECK_MS), which is then how late a revocation can be.
  */
-import type { Resource } from 'fhir/r4';
 import { AccessTokenError, type AccessTokenVerifier, type VerifiedAccessToken } from '../auth/token-verification.js';
-import { patientCompartmentConditionForTypes, patientCompartmentTypes } from '../fhir/compartments.js';
 import { FhirError } from '../fhir/errors.js';
-import { extractIndex } from '../fhir/search/extract.js';
-import { getSearchRegistry } from '../fhir/search/registry.js';
 import type { ResourceScope } from '../smart/scopes.js';
-import type { ResourceStore } from '../storage/resource-store.js';
-import type { ReferenceEntry } from '../storage/search-index.js';
 import type { Authenticator } from './authenticate.js';
 import type { AccessPolicy } from './policy.js';
-import { compileTokenPolicy, type PolicyServices } from './token-policy.js';
+import type { PolicyCompiler } from './resource-access.js';
 
 export interface BearerAuthenticatorOptions {
   verifier: AccessTokenVerifier;
   /** How long a token's "not revoked" answer is reused (REVOCATION_CHECK_MS). */
   revocationCheckMs?: number;
-  /** The unguarded store: only for finding what a patient's records reference. */
-  store: ResourceStore;
+  /** Compiles a verified token's facts into its policy. */
+  policies: PolicyCompiler;
   /** Operator-configured access-token claims copied into the principal (audit records). */
   auditClaims?: readonly string[];
   fhirBaseUrl: string;
-  /** How long the resources a patient's compartment references are remembered. */
-  referenceCacheMs?: number;
   /** Compiled policies kept (one per live token). */
   policyCacheSize?: number;
 }
@@ -52,11 +44,6 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
    */
   const recent = new Map<string, { policy: AccessPolicy; expiresAt: number; checkedUntil: number }>();
   const policyCacheSize = options.policyCacheSize ?? 10_000;
-  const services: PolicyServices = {
-    fhirBaseUrl: options.fhirBaseUrl,
-    extract: (resource: Resource, params) => extractIndex(resource, { baseUrl: options.fhirBaseUrl, params }),
-    referencedFromCompartment: createReferenceResolver(options.store, options.fhirBaseUrl, options.referenceCacheMs ?? 5000),
-  };
 
   return {
     async authenticate(authorization) {
@@ -83,18 +70,17 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
       };
       const cached = policies.get(verified.claims.jti);
       if (cached && cached.expiresAt > Date.now()) return remember(cached.policy);
-      const policy = compileTokenPolicy(
-        {
+      const policy = options.policies.compile({
           scopes: verified.scopes.filter((s): s is ResourceScope => s.kind === 'resource'),
           clientId: verified.clientId,
           subject: verified.subject,
           ...(verified.fhirUser ? { fhirUser: verified.fhirUser } : {}),
           ...(verified.patient ? { patient: verified.patient } : {}),
           scopeStrings: (verified.claims.scope ?? '').split(' ').filter(Boolean),
+          ...(verified.grantId ? { grantId: verified.grantId } : {}),
+          tokenId: verified.claims.jti,
           claims: Object.fromEntries((options.auditClaims ?? []).filter((c) => verified.claims[c] !== undefined).map((c) => [c, verified.claims[c]])),
-        },
-        services,
-      );
+      });
       if (policies.size >= policyCacheSize) {
         for (const [jti, entry] of policies) if (entry.expiresAt <= Date.now()) policies.delete(jti);
         if (policies.size >= policyCacheSize) policies.delete(policies.keys().next().value as string);
@@ -102,45 +88,6 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
       policies.set(verified.claims.jti, { policy, expiresAt: verified.expiresAt });
       return remember(policy);
     },
-  };
-}
-
-/**
- * The non-compartment resources (Practitioner, Organization, Location, Medication ...) that the
- * resources in a patient's compartment reference, by type, remembered for `cacheMs`.
- */
-function createReferenceResolver(store: ResourceStore, fhirBaseUrl: string, cacheMs: number): PolicyServices['referencedFromCompartment'] {
-  const cache = new Map<string, { at: number; byType: Promise<Map<string, string[]>> }>();
-  // Only reference rows are read below: extract just the reference parameters of each resource.
-  const referenceParams = new Set(getSearchRegistry().definitions().filter((d) => d.type === 'reference').map((d) => d.code));
-  const compute = async (patientId: string): Promise<Map<string, string[]>> => {
-    const compartmentTypes = new Set(['Patient', ...patientCompartmentTypes()]);
-    const byType = new Map<string, Set<string>>();
-    const where = patientCompartmentConditionForTypes([...compartmentTypes], patientId);
-    let cursor: string | undefined;
-    do {
-      const page = await store.search({ types: [...compartmentTypes], where, sort: [], limit: 1000, ...(cursor ? { cursor } : {}) });
-      for (const version of page.resources) {
-        for (const row of extractIndex(version.resource!, { baseUrl: fhirBaseUrl, params: referenceParams })) {
-          const ref = row as ReferenceEntry;
-          if (row.table !== 'reference' || !ref.targetType || !ref.targetId || compartmentTypes.has(ref.targetType)) continue;
-          let ids = byType.get(ref.targetType);
-          if (!ids) byType.set(ref.targetType, (ids = new Set()));
-          ids.add(ref.targetId);
-        }
-      }
-      cursor = page.next;
-    } while (cursor);
-    return new Map([...byType].map(([type, ids]) => [type, [...ids]]));
-  };
-  return async (patientId, type) => {
-    let entry = cache.get(patientId);
-    if (!entry || Date.now() - entry.at > cacheMs) {
-      entry = { at: Date.now(), byType: compute(patientId) };
-      cache.set(patientId, entry);
-      if (cache.size > 1000) cache.delete(cache.keys().next().value as string);
-    }
-    return (await entry.byType).get(type) ?? [];
   };
 }
 

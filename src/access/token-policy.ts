@@ -23,6 +23,7 @@ import { matches, type ResourceLookup } from '../fhir/search/evaluate.js';
 import { parseSearch } from '../fhir/search/parse.js';
 import type { ResourceScope } from '../smart/scopes.js';
 import type { Condition, IndexEntry } from '../storage/search-index.js';
+import { mint } from './minted.js';
 import type { AccessPolicy, Interaction, Principal } from './policy.js';
 import { LETTER_FOR, USER_REACH } from './rules.js';
 
@@ -37,6 +38,10 @@ export interface TokenFacts {
   patient?: string;
   /** The raw scope strings, for audit records. */
   scopeStrings: string[];
+  /** The grant the token came from (user tokens). */
+  grantId?: string;
+  /** The token's `jti`. */
+  tokenId?: string;
   /** Operator-configured claims of the token, for audit records. */
   claims?: Record<string, unknown>;
 }
@@ -45,7 +50,11 @@ export interface PolicyServices {
   fhirBaseUrl: string;
   /** Index rows of `resource` for the given parameters only. */
   extract(resource: Resource, params: ReadonlySet<string>): IndexEntry[];
-  /** Ids of the resources of `type` (not a compartment type) that the patient's compartment references. */
+  /**
+   * Ids of the resources of `type` (not a compartment type) that the patient's compartment
+   * references. The answer follows the data: the implementation may remember it only briefly
+   * (access/reference-resolver.ts), and the policy does not remember it at all.
+   */
   referencedFromCompartment(patientId: string, type: string): Promise<string[]>;
 }
 
@@ -61,6 +70,8 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
     ...(facts.fhirUser ? { fhirUser: facts.fhirUser } : {}),
     ...(facts.patient ? { patient: facts.patient } : {}),
     scopes: facts.scopeStrings,
+    ...(facts.grantId ? { grantId: facts.grantId } : {}),
+    ...(facts.tokenId ? { tokenId: facts.tokenId } : {}),
     ...(facts.claims ? { claims: facts.claims } : {}),
   };
   const granular = new Map<string, Condition>();
@@ -110,6 +121,18 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
     return condition;
   };
 
+  /**
+   * A type's filter is fixed unless some scope reaches it through what a patient's records
+   * reference (a non-compartment type under a patient/ scope or a patient user's user/ scope).
+   */
+  const isFixed = (type: string): boolean => {
+    if (type === 'Patient' || patientCompartmentParams().has(type)) return true;
+    const userReach = facts.fhirUser ? USER_REACH[facts.fhirUser.split('/')[0]!] : undefined;
+    return !facts.scopes.some(
+      (s) => (s.resourceType === '*' || s.resourceType === type) && (s.context === 'patient' || (s.context === 'user' && userReach === 'own-compartment')),
+    );
+  };
+
   const computeFilter = async (type: string, interaction: Interaction): Promise<Condition | undefined> => {
     const alternatives: Condition[] = [];
     for (const scope of applicable(type, interaction)) {
@@ -121,6 +144,23 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
     return alternatives.length === 1 ? alternatives[0]! : { op: 'or', of: alternatives };
   };
 
+  /** Why `interaction` on `type` is refused outright, or undefined when some scope may allow it. */
+  const refusal = (type: string | undefined, interaction: Interaction): { throw(): never } | undefined => {
+    const scopes = applicable(type, interaction);
+    const what = `${interaction}${type ? ` on ${type}` : ''}`;
+    const refuse = (message: string) => ({
+      throw(): never {
+        throw insufficientScope(services.fhirBaseUrl, facts, type, interaction, message);
+      },
+    });
+    if (scopes.length === 0) return refuse(`The token's scopes do not allow ${what}`);
+    const usable = scopes.filter((s) => s.context !== 'patient' || facts.patient);
+    if (usable.length === 0) return refuse(`The token has patient/ scopes for ${what} but no patient context (launch/patient), so they reach nothing`);
+    const reaching = usable.filter((s) => s.context !== 'user' || (facts.fhirUser && USER_REACH[facts.fhirUser.split('/')[0]!]));
+    if (reaching.length === 0) return refuse(`The token has user/ scopes for ${what} but its user has no fhirUser that can see FHIR data`);
+    return undefined;
+  };
+
   const policy: AccessPolicy = {
     principal,
     restricted: true,
@@ -129,22 +169,20 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
       // Every request asks this once; what was allowed stays allowed for the policy's lifetime.
       const key = `${interaction}\u0000${type ?? ''}`;
       if (allowedBefore.has(key)) return;
-      const scopes = applicable(type, interaction);
-      const what = `${interaction}${type ? ` on ${type}` : ''}`;
-      if (scopes.length === 0) throw insufficientScope(services.fhirBaseUrl, facts, type, interaction, `The token's scopes do not allow ${what}`);
-      const usable = scopes.filter((s) => s.context !== 'patient' || facts.patient);
-      if (usable.length === 0) {
-        throw insufficientScope(services.fhirBaseUrl, facts, type, interaction, `The token has patient/ scopes for ${what} but no patient context (launch/patient), so they reach nothing`);
-      }
-      const reaching = usable.filter((s) => s.context !== 'user' || (facts.fhirUser && USER_REACH[facts.fhirUser.split('/')[0]!]));
-      if (reaching.length === 0) {
-        throw insufficientScope(services.fhirBaseUrl, facts, type, interaction, `The token has user/ scopes for ${what} but its user has no fhirUser that can see FHIR data`);
-      }
+      refusal(type, interaction)?.throw();
       if (allowedBefore.size < ALLOWED_MEMORY) allowedBefore.add(key);
     },
 
+    permits(type, interaction) {
+      return allowedBefore.has(`${interaction}\u0000${type}`) || refusal(type, interaction) === undefined;
+    },
+
+    isFixed,
+
     searchFilter(type, interaction) {
-      // Cached per policy; the referenced-resources part has its own short cache (bearer-authenticator.ts).
+      // Fixed filters are kept for the policy's life; the others are computed each time from
+      // the reference resolver, which keeps its answers no longer than the revocation window.
+      if (!isFixed(type)) return computeFilter(type, interaction);
       const key = `${type}\u0000${interaction}`;
       let filter = filters.get(key);
       if (!filter) filters.set(key, (filter = computeFilter(type, interaction)));
@@ -171,7 +209,7 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
       return [...new Set(scopes.map((s) => s.resourceType))];
     },
   };
-  return policy;
+  return mint(policy);
 }
 
 /** Evaluates a policy condition against one resource, extracting only the parameters it uses. */

@@ -1,12 +1,12 @@
 /**
  * What the authorization server needs to know about FHIR data: patients to pick from, a
  * patient's encounters, whether a launch's references exist. Read through Bedside's own FHIR
- * API in-process (trusted, unrestricted: the user is choosing a context, not reading records).
+ * API in-process, with the store bound to the directory's own policy (what it may look up).
  */
 import type { Bundle, Encounter, HumanName, Patient, Resource } from 'fhir/r4';
-import { unrestrictedPolicy } from '../access/policy.js';
+import type { GuardedStore } from '../access/guarded-store.js';
 import type { FhirApi } from '../fhir/api.js';
-import type { FhirServices } from '../fhir/context.js';
+import { requestContext, type FhirServices } from '../fhir/context.js';
 import type { FhirResponse } from '../fhir/request.js';
 import type { EncounterChoice, PatientChoice } from './views/picker.js';
 
@@ -37,11 +37,11 @@ function bodyOf<T>(response: FhirResponse): T | undefined {
   return ('json' in response.body && typeof response.body.json === 'string' ? JSON.parse(response.body.json) : response.body) as T;
 }
 
-export function createPatientDirectory(api: FhirApi, services: FhirServices): PatientDirectory {
+export function createPatientDirectory(api: FhirApi, services: FhirServices, store: GuardedStore): PatientDirectory {
   const get = async (path: string, query: Record<string, string> = {}): Promise<Resource | undefined> => {
     try {
       const response = await api.dispatch(
-        { services, store: services.store, policy: unrestrictedPolicy, requestId: 'auth', inTransaction: false },
+        requestContext(services, store, 'auth'),
         { method: 'GET', path, query: new URLSearchParams(query), headers: {}, body: undefined, params: {} },
       );
       return response.status === 200 ? bodyOf<Resource>(response) : undefined;

@@ -10,8 +10,11 @@
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { applyElements } from '../fhir/projection.js';
+import type { GuardedStore } from '../access/guarded-store.js';
+import type { AccessPolicy, Principal } from '../access/policy.js';
+import type { ResourceAccess } from '../access/resource-access.js';
 import type { Logger } from '../log.js';
-import type { ResourceStore, StoredVersion } from '../storage/resource-store.js';
+import type { StoredVersion } from '../storage/resource-store.js';
 import { versionJson } from '../storage/stored-version.js';
 import type { ExportFiles } from './files.js';
 import type { ExportFile, ExportJob, TypePlan } from './job.js';
@@ -20,8 +23,10 @@ import { NdjsonWriter } from './ndjson-writer.js';
 import { groupPatients, typeScope, type PatientSet } from './scope.js';
 
 export interface ExporterEnvironment {
-  /** The raw store: the job carries the access policy's filters it was given at kick-off. */
-  store: ResourceStore;
+  /** The store, bound to each job's owner when the job runs. */
+  access: ResourceAccess;
+  /** The policy of a job's owner as it is now (compiled again from the recorded principal). */
+  resume(owner: Principal): AccessPolicy;
   jobs: JobStore;
   files: ExportFiles;
   logger: Logger;
@@ -66,19 +71,21 @@ export async function runExport(env: ExporterEnvironment, claimed: ExportJob, si
   const folder = await env.files.folder(job.id);
   // Files of finished types stay; anything else was left by an interrupted attempt.
   await env.files.removeExcept(job.id, new Set(job.output.map((f) => f.name)));
-  const counts = await env.store.countByType();
-  const patients = await patientSet(env, job);
-  const estimate = job.types.reduce((n, t) => n + (counts[t.type] ?? 0), 0);
+  // Everything below reads as the job's owner may, now.
+  const store = env.access.bind(env.resume(job.owner));
+  const counts = await countsOf(store, job);
+  const patients = await patientSet(store, env.fhirBaseUrl, job);
+  const estimate = job.types.reduce((n, t) => n + (counts.get(t.type) ?? 0), 0);
   let exported = job.output.reduce((n, f) => n + f.count, 0);
   await checkpoint({ progress: { ...job.progress, exported, estimate } });
 
   for (let index = job.progress.typeIndex; index < job.types.length; index++) {
     const plan = job.types[index]!;
     let files: ExportFile[] = [];
-    if (counts[plan.type]) {
+    if (counts.get(plan.type)) {
       const writer = new NdjsonWriter(folder, plan.type, env.maxFileBytes, (n) => fileName(plan.type, n, job.attempts));
       try {
-        await exportType(env, job, plan, patients, writer, signal, async (n) => {
+        await exportType(env, store, job, plan, patients, writer, signal, async (n) => {
           if (Date.now() - lastCheckpoint >= env.checkpointMs) {
             await checkpoint({ progress: { typeIndex: index, exported: exported + n, estimate, currentType: plan.type } });
           }
@@ -112,6 +119,7 @@ export async function runExport(env: ExporterEnvironment, claimed: ExportJob, si
 /** Streams one type into `writer`; `tick` gets the count written so far after every batch. */
 async function exportType(
   env: ExporterEnvironment,
+  store: GuardedStore,
   job: ExportJob,
   plan: TypePlan,
   patients: PatientSet,
@@ -123,7 +131,7 @@ async function exportType(
   const project = projection(job.elements, plan.type);
   let scanned = 0;
   let written = 0;
-  const scan = env.store.scan({
+  const scan = store.scan({
     resourceType: plan.type,
     ...(scope.where ? { where: scope.where } : {}),
     ...(job.since !== undefined ? { since: job.since } : {}),
@@ -143,12 +151,22 @@ async function exportType(
   }
 }
 
+/** How many resources of each planned type the owner may see (for the progress estimate). */
+async function countsOf(store: GuardedStore, job: ExportJob): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const { type } of job.types) {
+    const page = await store.search({ types: [type], where: { op: 'true' }, sort: [], limit: 0, total: 'accurate' });
+    counts.set(type, page.total ?? 0);
+  }
+  return counts;
+}
+
 /** The patients a Patient- or Group-level export is limited to (undefined: every patient). */
-async function patientSet(env: ExporterEnvironment, job: ExportJob): Promise<PatientSet> {
+async function patientSet(store: GuardedStore, fhirBaseUrl: string, job: ExportJob): Promise<PatientSet> {
   if (job.level !== 'group') return job.patients ? new Set(job.patients) : undefined;
-  const group = await env.store.read('Group', job.groupId!);
+  const group = await store.read('Group', job.groupId!);
   if (!group || group.deleted) throw new Error(`Group/${job.groupId} was deleted before its export ran`);
-  let members = groupPatients(group.resource as Parameters<typeof groupPatients>[0], env.fhirBaseUrl);
+  let members = groupPatients(group.resource as Parameters<typeof groupPatients>[0], fhirBaseUrl);
   if (job.patients) members = members.filter((id) => job.patients!.includes(id));
   return new Set(members);
 }

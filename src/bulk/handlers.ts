@@ -48,6 +48,7 @@ export function kickOff(bulk: BulkHandlersContext, level: ExportLevel): Interact
     const job: ExportJob = {
       id: randomUUID(),
       ...(clientId ? { clientId } : {}),
+      owner: context.policy.principal,
       request: requestUrl(base, request),
       level,
       ...(level === 'group' ? { groupId: request.params.id! } : {}),

@@ -10,10 +10,12 @@
  *
  * https://hl7.org/fhir/uv/bulkdata/STU2/export.html
  */
+import type { AccessPolicy, Principal } from '../access/policy.js';
+import type { ResourceAccess } from '../access/resource-access.js';
 import type { Operation, Route } from '../fhir/api.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Storage } from '../storage/open.js';
+import type { DocumentStore } from '../storage/document-store.js';
 import { ExportFiles } from './files.js';
 import { cancel, download, kickOff, status, type BulkHandlersContext } from './handlers.js';
 import { JobStore } from './job-store.js';
@@ -42,12 +44,23 @@ export interface BulkExport {
   close(): Promise<void>;
 }
 
-export function createBulkExport({ config, storage, logger }: { config: Config; storage: Storage; logger: Logger }): BulkExport {
-  const jobs = new JobStore(storage.documents);
+export interface BulkExportDependencies {
+  config: Config;
+  documents: DocumentStore;
+  logger: Logger;
+  /** Jobs read the data through the store bound to their owner's policy. */
+  access: ResourceAccess;
+  /** The policy of a job's owner as it is now. */
+  resume(owner: Principal): AccessPolicy;
+}
+
+export function createBulkExport({ config, documents, logger, access, resume }: BulkExportDependencies): BulkExport {
+  const jobs = new JobStore(documents);
   const files = new ExportFiles(config.export.dir);
   const fileTtlMs = config.export.fileTtlSeconds * 1000;
   const runner = new ExportRunner({
-    store: storage.resources,
+    access,
+    resume,
     jobs,
     files,
     logger,

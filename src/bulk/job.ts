@@ -1,6 +1,6 @@
 /**
  * An export job as it is kept in the DocumentStore (collection `bulk.jobs`), shared by every node:
- * what was asked, what the token allowed when it was asked, and how far the export has got.
+ * what was asked, who asked it, and how far the export has got.
  *
  * Lifecycle: `queued` (kick-off) → `running` (a node holds its lease) → `completed` | `failed`;
  * `cancelled` from `queued` or `running` (DELETE on the status URL). A running job whose lease
@@ -10,18 +10,16 @@
  * https://hl7.org/fhir/uv/bulkdata/STU2/export.html
  */
 import type { OperationOutcomeIssue } from 'fhir/r4';
-import type { Condition } from '../storage/search-index.js';
+import type { Principal } from '../access/policy.js';
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 /** Which `$export` was called. */
 export type ExportLevel = 'system' | 'patient' | 'group';
 
-/** One resource type to export, with what restricts it. */
+/** One resource type to export, with what restricts it beyond the owner's policy. */
 export interface TypePlan {
   type: string;
-  /** The access policy's condition for this type when the export was asked for (none: unrestricted). */
-  access?: Condition;
   /** `_typeFilter` queries for this type (`code=...&status=...`), any of which a resource must match. */
   filters?: string[];
 }
@@ -40,6 +38,11 @@ export interface ExportJob {
   id: string;
   /** The client that asked: only its tokens may poll, cancel and download. Absent when enforcement is off. */
   clientId?: string;
+  /**
+   * Who asked (client, user, patient context, grant, scopes): the job runs with this principal's
+   * policy, compiled again when it runs, never with a copy taken at kick-off.
+   */
+  owner: Principal;
   /** The kick-off request URL, for the manifest's `request`. */
   request: string;
   level: ExportLevel;

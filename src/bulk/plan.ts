@@ -1,8 +1,8 @@
 /**
- * What an export will contain, decided at kick-off while the client's token is at hand: the
- * resource types (asked for, allowed by the scopes, in the compartment for Patient and Group
- * level) and, per type, the access policy's filter, so the job exports exactly what the token
- * allowed when it was asked, however long it runs.
+ * What an export will contain, decided at kick-off: the resource types (asked for, allowed by the
+ * scopes, in the compartment for Patient and Group level) and their `_typeFilter`s. What of each
+ * type the owner may see is decided when the job runs, through the store bound to the owner's
+ * policy (bulk/exporter.ts), so a revoked grant or changed data is never exported from a copy.
  *
  * - `system/` scopes: every resource of the types the client was granted.
  * - `patient/` scopes: the launch patient's compartment (and what it references).
@@ -80,10 +80,10 @@ export async function planExport(context: FhirContext, level: ExportLevel, param
 
   const plans: TypePlan[] = [];
   for (const type of types) {
-    const access = await policy.searchFilter(type, 'search');
-    if (access?.op === 'false') continue;
+    // A type the policy reaches none of (a patient token without that type in its compartment).
+    if ((await policy.searchFilter(type, 'search'))?.op === 'false') continue;
     const filters = params.typeFilters.filter((f) => f.type === type).map((f) => f.query);
-    plans.push({ type, ...(access ? { access } : {}), ...(filters.length ? { filters } : {}) });
+    plans.push({ type, ...(filters.length ? { filters } : {}) });
   }
   // (When lenient handling dropped every asked type, the export is empty rather than refused.)
   if (plans.length === 0 && ignored.length === 0) {

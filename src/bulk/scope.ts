@@ -1,7 +1,8 @@
 /**
- * Which resources of one type an export reaches, as a storage Condition (plus, for large patient
- * sets, an in-memory check): the access policy's filter fixed at kick-off, `_typeFilter`, and for
- * Patient- and Group-level exports the patient compartments of the R4 CompartmentDefinition.
+ * Which resources of one type an export asks for, as a storage Condition (plus, for large patient
+ * sets, an in-memory check): `_typeFilter`, and for Patient- and Group-level exports the patient
+ * compartments of the R4 CompartmentDefinition. The owner's access policy is not here: the export
+ * reads through the store bound to it, which ANDs it in (access/guarded-store.ts).
  * https://hl7.org/fhir/uv/bulkdata/STU2/export.html#endpoint---all-patients
  */
 import type { Resource } from 'fhir/r4';
@@ -30,7 +31,6 @@ export interface TypeScope {
 /** What of `plan.type` to export. `compartment` false: system level (no compartment limit). */
 export function typeScope(plan: TypePlan, compartment: boolean, patients: PatientSet, baseUrl: string): TypeScope {
   const parts: Condition[] = [];
-  if (plan.access) parts.push(plan.access);
   if (plan.filters?.length) {
     const filters = plan.filters.map((query) => parseSearch(plan.type, new URLSearchParams(query), { baseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where);
     parts.push(filters.length === 1 ? filters[0]! : { op: 'or', of: filters });

@@ -8,11 +8,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
+import { anonymousPolicy } from '../access/anonymous.js';
 import type { Authenticator } from '../access/authenticate.js';
 import { auditWho, type AuditLog } from '../access/audit-log.js';
-import { unrestrictedPolicy, type AccessPolicy } from '../access/policy.js';
+import type { AccessPolicy } from '../access/policy.js';
+import type { ResourceAccess } from '../access/resource-access.js';
 import type { FhirApi } from './api.js';
-import type { FhirContext, FhirServices } from './context.js';
+import { requestContext, type FhirServices } from './context.js';
 import { FhirError, badRequest, internalErrorOutcome, notAcceptable, tooLarge, unsupportedMediaType } from './errors.js';
 import type { FhirBody, FhirRequest, FhirResponse, FhirStream, HttpMethod } from './request.js';
 
@@ -24,6 +26,8 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 export interface FhirHttpOptions {
   api: FhirApi;
   services: FhirServices;
+  /** Binds each request's policy to the store: the only way this adapter reaches data. */
+  access: ResourceAccess;
   authenticator: Authenticator;
   logger: Logger;
   /** Path prefix of the FHIR base on this server, e.g. `/fhir`. */
@@ -58,16 +62,10 @@ async function handle(options: FhirHttpOptions, req: IncomingMessage, res: Serve
     fhirPath = request.path;
     const match = options.api.match(request);
     request.params = match.params;
-    policy = match.public || !options.services.config.enforcement
-      ? unrestrictedPolicy
-      : await options.authenticator.authenticate(request.headers.authorization);
-    const context: FhirContext = {
-      services: options.services,
-      store: options.services.guard(options.services.store, policy),
-      policy,
-      requestId,
-      inTransaction: false,
-    };
+    // Public routes read no data: their policy allows nothing. The authenticator decides the rest
+    // (with enforcement off, the composition root gives one that allows everything).
+    policy = match.public ? anonymousPolicy : await options.authenticator.authenticate(request.headers.authorization);
+    const context = requestContext(options.services, options.access.bind(policy), requestId);
     const response = await match.handler(context, request);
     status = response.status;
     send(res, request, response, requestId);

@@ -24,6 +24,11 @@ export interface FhirRequest {
   params: Record<string, string | undefined>;
   /** True for entries of a batch/transaction Bundle (some headers come from entry.request). */
   fromBundle?: boolean;
+  /**
+   * Set on a transaction's PUT entry whose conditional update matched nothing and got an id from
+   * the server: a create with a fresh id, not an update-as-create with an id of the client's choosing.
+   */
+  assignedId?: boolean;
 }
 
 /** A response body: a resource object, or JSON text already serialized (hot path, no re-stringify). */

@@ -5,6 +5,7 @@
  * https://hl7.org/fhir/R4/search.html
  */
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
+import { searchableTypes } from '../access/hops.js';
 import type { SearchPage, StoredVersion } from '../storage/resource-store.js';
 import type { Condition, ReferenceEntry } from '../storage/search-index.js';
 import { versionJson } from '../storage/stored-version.js';
@@ -89,8 +90,21 @@ async function resolveIncludes(
   return included;
 }
 
+/**
+ * The types an include may step into: its target type, or the parameter's declared targets.
+ * Like a chained hop, it reaches only types the token may search, and is refused (403) when it
+ * names none of them; `*` (as `$everything` uses it) follows whatever the token may search.
+ */
+function includeTargets(context: FhirContext, spec: IncludeSpec): Set<string> | undefined {
+  if (spec.sourceType === '*' || spec.param === '*') return undefined;
+  const declared = spec.targetType ? [spec.targetType] : [...(getSearchRegistry().get(spec.sourceType, spec.param)?.target ?? [])];
+  if (declared.length === 0) return new Set();
+  return new Set(searchableTypes(declared, context.policy, `_include=${spec.sourceType}:${spec.param}${spec.targetType ? `:${spec.targetType}` : ''}`));
+}
+
 /** `_include=Source:param[:Target]`: the resources that the page's references point at. */
 async function forwardIncludes(context: FhirContext, from: StoredVersion[], spec: IncludeSpec): Promise<StoredVersion[]> {
+  const reachable = includeTargets(context, spec);
   const targets = new Map<string, { resourceType: string; id: string }>();
   for (const version of from) {
     if (spec.sourceType !== '*' && version.resourceType !== spec.sourceType) continue;
@@ -101,21 +115,29 @@ async function forwardIncludes(context: FhirContext, from: StoredVersion[], spec
       const ref = row as ReferenceEntry;
       if (!ref.targetType || !ref.targetId) continue;
       if (spec.targetType && ref.targetType !== spec.targetType) continue;
+      if (reachable ? !reachable.has(ref.targetType) : !context.policy.permits(ref.targetType, 'search')) continue;
       targets.set(`${ref.targetType}/${ref.targetId}`, { resourceType: ref.targetType, id: ref.targetId });
     }
   }
   if (targets.size === 0) return [];
-  // Types the token cannot read are left out silently: an include never widens access.
-  const readable = context.policy.allowedTypes('read');
-  const allowed = [...targets.values()].filter((t) => !readable || readable.includes(t.resourceType));
-  return context.store.readMany(allowed.slice(0, MAX_INCLUDED));
+  // Included resources are what a search of their type by id would find (the guarded store ANDs the policy in).
+  const byType = new Map<string, string[]>();
+  for (const t of [...targets.values()].slice(0, MAX_INCLUDED)) byType.set(t.resourceType, [...(byType.get(t.resourceType) ?? []), t.id]);
+  const found: StoredVersion[] = [];
+  for (const [type, ids] of byType) {
+    const page = await context.store.search({ types: [type], where: { op: 'id', ids }, sort: [], limit: ids.length });
+    found.push(...page.resources);
+  }
+  return found;
 }
 
-/** `_revinclude=Source:param[:Target]`: resources of Source whose `param` references the page. */
+/**
+ * `_revinclude=Source:param[:Target]`: resources of Source whose `param` references the page. A
+ * source type the token may not search is refused (403), as a search of it would be.
+ */
 async function reverseIncludes(context: FhirContext, to: StoredVersion[], spec: IncludeSpec): Promise<StoredVersion[]> {
   if (spec.sourceType === '*') return [];
-  const allowedTypes = context.policy.allowedTypes('search');
-  if (allowedTypes && !allowedTypes.includes(spec.sourceType)) return [];
+  searchableTypes([spec.sourceType], context.policy, `_revinclude=${spec.sourceType}:${spec.param}`);
   const refs = to.filter((v) => !spec.targetType || v.resourceType === spec.targetType).map((v) => `${v.resourceType}/${v.id}`);
   if (refs.length === 0) return [];
   const params = spec.param === '*'

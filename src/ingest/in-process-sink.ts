@@ -4,19 +4,21 @@
  * --url). It has the unrestricted policy: only trusted tools may use it.
  */
 import type { Bundle } from 'fhir/r4';
-import { unrestrictedPolicy } from '../access/policy.js';
+import type { ResourceAccess } from '../access/resource-access.js';
+import { unrestrictedPolicy } from '../access/unrestricted.js';
 import type { FhirApi } from '../fhir/api.js';
-import type { FhirServices } from '../fhir/context.js';
+import { requestContext, type FhirServices } from '../fhir/context.js';
 import { FhirError } from '../fhir/errors.js';
 import type { BundleSink } from './loader.js';
 
-export function inProcessSink(api: FhirApi, services: FhirServices): BundleSink {
+export function inProcessSink(api: FhirApi, services: FhirServices, access: ResourceAccess): BundleSink {
+  const store = access.bind(unrestrictedPolicy);
   return {
     describe: `in-process (${services.config.storage.kind})`,
     async submit(bundle) {
       try {
         const response = await api.dispatch(
-          { services, store: services.store, policy: unrestrictedPolicy, requestId: 'loader', inTransaction: false },
+          requestContext(services, store, 'loader'),
           { method: 'POST', path: '', query: new URLSearchParams(), headers: { prefer: 'return=minimal' }, body: bundle, params: {} },
         );
         const body = response.body && 'json' in response.body ? (JSON.parse(response.body.json as string) as Bundle) : (response.body as Bundle);

@@ -1,13 +1,13 @@
 /**
  * What the launcher page needs to know about the FHIR data: patients, a patient's encounters and
  * practitioners to choose a launch context from, and a patient's banner details. Read through
- * Bedside's own FHIR API in-process with the unrestricted policy, and cut down to the few fields
+ * Bedside's own FHIR API in-process with the launcher's own policy (those three types), and cut down to the few fields
  * a learner needs to choose; the FHIR API itself stays closed to the launcher page.
  */
 import type { Bundle, Encounter, HumanName, Identifier, Patient, Practitioner, Resource } from 'fhir/r4';
-import { unrestrictedPolicy } from '../access/policy.js';
+import type { GuardedStore } from '../access/guarded-store.js';
 import type { FhirApi } from '../fhir/api.js';
-import type { FhirServices } from '../fhir/context.js';
+import { requestContext, type FhirServices } from '../fhir/context.js';
 import type { FhirResponse } from '../fhir/request.js';
 
 export interface PatientSummary {
@@ -75,11 +75,11 @@ function bodyOf(response: FhirResponse): Resource | undefined {
   return ('json' in response.body ? JSON.parse(response.body.json) : response.body) as Resource;
 }
 
-export function createLauncherDirectory(api: FhirApi, services: FhirServices): LauncherDirectory {
+export function createLauncherDirectory(api: FhirApi, services: FhirServices, store: GuardedStore): LauncherDirectory {
   const get = async (path: string, query: Record<string, string> = {}): Promise<Resource | undefined> =>
     bodyOf(
       await api.dispatch(
-        { services, store: services.store, policy: unrestrictedPolicy, requestId: 'launcher', inTransaction: false },
+        requestContext(services, store, 'launcher'),
         { method: 'GET', path, query: new URLSearchParams(query), headers: {}, body: undefined, params: {} },
       ),
     );

@@ -17,6 +17,7 @@ import type { FhirApi } from '../fhir/api.js';
 import type { FhirServices } from '../fhir/context.js';
 import type { Logger } from '../log.js';
 import type { SmartEndpoints } from '../smart/smart-configuration.js';
+import type { GuardedStore } from '../access/guarded-store.js';
 import type { DocumentStore } from '../storage/document-store.js';
 import { bundleCache, isBundleName } from './bundles.js';
 import { listClients } from './clients.js';
@@ -26,7 +27,8 @@ import { renderMarkdown } from './markdown.js';
 export interface LauncherDependencies {
   config: Config;
   logger: Logger;
-  fhir: { api: FhirApi; services: FhirServices };
+  /** The FHIR API in-process, with the store bound to the launcher's own policy. */
+  fhir: { api: FhirApi; services: FhirServices; store: GuardedStore };
   documents: DocumentStore;
   endpoints: SmartEndpoints;
   /** The repository root (launch/ and docs/ are found below it). */
@@ -55,7 +57,7 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   const { config } = deps;
   const launchDir = path.join(deps.root, 'launch');
   const docsDir = path.join(deps.root, 'docs');
-  const directory = createLauncherDirectory(deps.fhir.api, deps.fhir.services);
+  const directory = createLauncherDirectory(deps.fhir.api, deps.fhir.services, deps.fhir.store);
   const bundles = bundleCache(launchDir);
   const router = express.Router();
 

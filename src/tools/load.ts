@@ -44,7 +44,7 @@ export async function runLoad(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     const config = loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
     storage = await openStorage(config.storage);
     const app = await createApp({ config, storage, logger: createLogger(config.logLevel) });
-    sink = inProcessSink(app.fhir.api, app.fhir.services);
+    sink = inProcessSink(app.fhir.api, app.fhir.services, app.fhir.access);
   }
   const tty = process.stderr.isTTY && !values.quiet;
   let lastPrinted = 0;

@@ -121,8 +121,8 @@ async function transaction(context: FhirContext, request: FhirRequest, bundle: B
   const entries = (bundle.entry ?? []).map((entry, index) => parseEntry(context, entry, index));
   checkDuplicateTargets(entries);
   const includeResources = preferences(request).return === 'representation';
-  const results = await context.services.store.transaction(async (tx) => {
-    const txContext: FhirContext = { ...context, store: context.services.guard(tx, context.policy), inTransaction: true };
+  const results = await context.store.transaction(async (tx) => {
+    const txContext: FhirContext = { ...context, store: tx, inTransaction: true };
     const plan = await resolveIdentities(txContext, entries);
     await rewriteReferences(txContext, entries, plan.targets);
     const out: EntryResult[] = new Array(entries.length);
@@ -149,8 +149,8 @@ interface IdentityPlan {
   targets: Map<string, string>;
   /** Entry index → id assigned to a POST, or the existing match of an If-None-Exist. */
   created: Map<number, { id: string; existing?: boolean }>;
-  /** Entry index → id a conditional PUT resolved to. */
-  conditional: Map<number, string>;
+  /** Entry index → id a conditional PUT resolved to (`assigned`: a fresh id from the server, no match). */
+  conditional: Map<number, { id: string; assigned: boolean }>;
 }
 
 async function resolveIdentities(context: FhirContext, entries: EntryRequest[]): Promise<IdentityPlan> {
@@ -175,8 +175,9 @@ async function resolveIdentities(context: FhirContext, entries: EntryRequest[]):
     } else if (e.method === 'PUT' && e.query.size > 0 && !e.path.includes('/')) {
       const matches = await findMatches(context, type, e.query.toString());
       if (matches.length > 1) throw multipleMatches(`Bundle.entry[${e.index}]: the criteria match ${matches.length} resources`);
+      const assigned = !matches[0] && e.resource?.id === undefined;
       const id = matches[0]?.id ?? e.resource?.id ?? newResourceId();
-      plan.conditional.set(e.index, id);
+      plan.conditional.set(e.index, { id, assigned });
       if (fullUrl) plan.targets.set(fullUrl, `${type}/${id}`);
     } else if (e.method === 'PUT' && fullUrl) {
       plan.targets.set(fullUrl, e.path);
@@ -247,12 +248,13 @@ async function runEntry(
       ...(includeResources ? { resourceJson: versionJson(version)! } : {}),
     };
   }
-  const conditionalId = plan.conditional.get(e.index);
+  const conditional = plan.conditional.get(e.index);
   const request = entryFhirRequest(outer, e);
-  if (conditionalId !== undefined) {
-    request.path = `${e.path}/${conditionalId}`;
+  if (conditional !== undefined) {
+    request.path = `${e.path}/${conditional.id}`;
     request.query = new URLSearchParams();
-    request.body = { ...(e.resource as Resource), id: conditionalId };
+    request.body = { ...(e.resource as Resource), id: conditional.id };
+    if (conditional.assigned) request.assignedId = true;
   }
   return toResult(await dispatch(context, request), includeResources || e.method === 'GET' || e.method === 'HEAD');
 }

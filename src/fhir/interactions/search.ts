@@ -72,7 +72,7 @@ export async function patientEverything(context: FhirContext, request: FhirReque
       throw badRequest(`Unknown parameter "${name.slice(0, 60)}" for $everything (supported: _since, _type, _count)`);
     }
   }
-  let types = ['Patient', ...compartmentTypesAllowed(context)];
+  let types = ['Patient', ...compartmentTypesAllowed(context)].filter((t) => context.policy.permits(t, 'search'));
   const typeParam = params.get('_type');
   if (typeParam) {
     const asked = typeParam.split(',').map((t) => t.trim());
@@ -91,9 +91,9 @@ export async function patientEverything(context: FhirContext, request: FhirReque
   return bundleResponse(searchsetJson(context, search, result, request.path, params));
 }
 
+/** The compartment's types the token may search (a `*` compartment search or `$everything` covers those). */
 function compartmentTypesAllowed(context: FhirContext): string[] {
-  const allowed = context.policy.allowedTypes('search');
-  return patientCompartmentTypes().filter((t) => !allowed || allowed.includes(t));
+  return patientCompartmentTypes().filter((t) => context.policy.permits(t, 'search'));
 }
 
 function bundleResponse(json: string): FhirResponse {

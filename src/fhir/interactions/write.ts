@@ -39,7 +39,8 @@ export async function update(context: FhirContext, request: FhirRequest): Promis
   if (resource.id === undefined) throw invalidResource(`The ${type} in the body has no id; it must be "${id}" (R4 http.html#update)`);
   if (resource.id !== id) throw badRequest(`The id in the body ("${resource.id}") does not match the URL ("${id}")`);
   const ifMatch = header(request, 'if-match');
-  const { version, created } = await putResourceWithOutcome(context, resource, 'PUT', ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) });
+  const options = { ...(ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) }), ...(request.assignedId ? { mustBeNew: true } : {}) };
+  const { version, created } = await putResourceWithOutcome(context, resource, 'PUT', options);
   return writeResponse(context, request, version, created ? 201 : 200, created ? `Created ${type}/${id}` : `Updated ${type}/${id}`);
 }
 
@@ -52,6 +53,7 @@ export async function conditionalUpdate(context: FhirContext, request: FhirReque
   if (matches.length > 1) throw multipleMatches(`The criteria match ${matches.length} ${type} resources; be more specific`);
   const match = matches[0];
   let id: string;
+  let assigned = false;
   if (match) {
     if (resource.id !== undefined && resource.id !== match.id) {
       throw badRequest(`The id in the body ("${resource.id}") is not the id of the matching resource ("${match.id}")`);
@@ -59,10 +61,12 @@ export async function conditionalUpdate(context: FhirContext, request: FhirReque
     id = match.id;
   } else {
     context.policy.assertAllowed(type, 'create');
+    assigned = resource.id === undefined;
     id = resource.id ?? newResourceId();
   }
   const ifMatch = header(request, 'if-match');
-  const { version, created } = await putResourceWithOutcome(context, { ...resource, id } as Resource, 'PUT', ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) });
+  const options = { ...(ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) }), ...(assigned ? { mustBeNew: true } : {}) };
+  const { version, created } = await putResourceWithOutcome(context, { ...resource, id } as Resource, 'PUT', options);
   return writeResponse(context, request, version, created ? 201 : 200, created ? `Created ${type}/${id}` : `Updated ${type}/${id}`);
 }
 

@@ -85,6 +85,7 @@ describe('restarts', () => {
     return {
       id: crypto.randomUUID(),
       clientId,
+      owner: { clientId, subject: clientId, scopes: ['system/*.rs'] },
       request: 'http://localhost/fhir/$export?_type=Patient,Observation',
       level: 'system',
       transactionTime: new Date().toISOString(),

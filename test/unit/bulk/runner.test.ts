@@ -13,6 +13,8 @@ import { ExportRunner, type RunnerOptions } from '../../../src/bulk/runner.js';
 import { createLogger } from '../../../src/log.js';
 import { openStorage, type Storage } from '../../../src/storage/open.js';
 import type { ResourceStore } from '../../../src/storage/resource-store.js';
+import { createResourceAccess } from '../../../src/access/resource-access.js';
+import { unrestrictedPolicy } from '../../../src/access/unrestricted.js';
 import { tempDir } from '../../support/server.js';
 
 let dir: string;
@@ -27,8 +29,11 @@ function heldStore(store: ResourceStore): { store: ResourceStore; held: Promise<
   let reached!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const held = new Promise<void>((r) => (reached = r));
-  const wrapped = Object.create(store) as ResourceStore;
-  wrapped.scan = async function* (request) {
+  // Every other method runs on the real store (its private fields need `this` to be it).
+  const wrapped = new Proxy(store, {
+    get: (target, name) => (name === 'scan' ? scan : typeof Reflect.get(target, name) === 'function' ? Reflect.get(target, name).bind(target) : Reflect.get(target, name)),
+  });
+  const scan: ResourceStore['scan'] = async function* (request) {
     let n = 0;
     for await (const version of store.scan(request)) {
       if (request.resourceType === 'Observation' && n++ === 100) {
@@ -43,7 +48,8 @@ function heldStore(store: ResourceStore): { store: ResourceStore; held: Promise<
 
 function options(store: ResourceStore): RunnerOptions {
   return {
-    store,
+    access: createResourceAccess(store, { fhirBaseUrl: 'http://localhost/fhir', referenceWindowMs: 0 }).access,
+    resume: () => unrestrictedPolicy,
     jobs,
     files,
     logger: createLogger('silent'),
@@ -69,6 +75,7 @@ function runner(store: ResourceStore): ExportRunner {
 function queuedJob(): ExportJob {
   return {
     id: crypto.randomUUID(),
+    owner: { subject: 'system' },
     request: 'http://localhost/fhir/$export',
     level: 'system',
     transactionTime: new Date().toISOString(),

@@ -1,0 +1,35 @@
+/**
+ * The policy of requests without a principal: public routes (CapabilityStatement, SMART
+ * discovery) that read no data. It allows nothing, so a public route that tried would be refused.
+ */
+import { FhirError } from '../fhir/errors.js';
+import { mint } from './minted.js';
+import type { AccessPolicy } from './policy.js';
+
+const FALSE = { op: 'false' } as const;
+
+export const anonymousPolicy: AccessPolicy = mint({
+  principal: {},
+  restricted: true,
+  assertAllowed() {
+    throw new FhirError(401, 'login', 'This request needs an access token');
+  },
+  permits() {
+    return false;
+  },
+  searchFilter() {
+    return Promise.resolve(FALSE);
+  },
+  isFixed() {
+    return true;
+  },
+  allowsResource() {
+    return Promise.resolve(false);
+  },
+  decideByType() {
+    return Promise.resolve('none');
+  },
+  allowedTypes() {
+    return [];
+  },
+});

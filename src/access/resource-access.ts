@@ -1,0 +1,79 @@
+/**
+ * How request-serving code reaches FHIR data: only through a store bound to a principal's
+ * access policy. The raw store goes in once, at start-up (app.ts); what comes out are
+ * - `ResourceAccess.bind(policy)`: the store as that policy may see it (access/guarded-store.ts),
+ *   for policies the access layer made (a token's, a stored export job's, a signed-in user's);
+ * - `PolicyCompiler.compile(facts)`: a policy from what a verified token (or a job recorded from
+ *   one) says.
+ * The unrestricted policy (access/unrestricted.ts) is for trusted tools only, and
+ * test/unit/access/construction.test.ts fails when request-serving code imports it or the raw
+ * store.
+ */
+import type { Resource } from 'fhir/r4';
+import { extractIndex } from '../fhir/search/extract.js';
+import type { ResourceStore } from '../storage/resource-store.js';
+import { guardStore, type GuardedStore } from './guarded-store.js';
+import { isMinted } from './minted.js';
+import { parseScopes } from '../smart/scopes.js';
+import type { ResourceScope } from '../smart/scopes.js';
+import type { AccessPolicy, Principal } from './policy.js';
+import { createReferenceResolver } from './reference-resolver.js';
+import { compileTokenPolicy, type PolicyServices, type TokenFacts } from './token-policy.js';
+
+export interface ResourceAccess {
+  /** The store as `policy` may see it. Throws for a policy the access layer did not make. */
+  bind(policy: AccessPolicy): GuardedStore;
+}
+
+export interface PolicyCompiler {
+  /** The policy of a verified token. */
+  compile(facts: TokenFacts): AccessPolicy;
+  /** The policy of a principal recorded earlier (an export job's owner), from its scopes as granted. */
+  resume(principal: Principal): AccessPolicy;
+}
+
+export interface ResourceAccessOptions {
+  fhirBaseUrl: string;
+  /**
+   * How long what a patient's records reference may be remembered (the revocation window,
+   * REVOCATION_CHECK_MS): a patient token's reach follows the data at most this late.
+   */
+  referenceWindowMs: number;
+}
+
+export function createResourceAccess(store: ResourceStore, options: ResourceAccessOptions): { access: ResourceAccess; policies: PolicyCompiler } {
+  const bound = new WeakMap<AccessPolicy, GuardedStore>();
+  const services: PolicyServices = {
+    fhirBaseUrl: options.fhirBaseUrl,
+    extract: (resource: Resource, params) => extractIndex(resource, { baseUrl: options.fhirBaseUrl, params }),
+    referencedFromCompartment: createReferenceResolver(store, options.fhirBaseUrl, options.referenceWindowMs),
+  };
+  return {
+    access: {
+      bind(policy) {
+        if (!isMinted(policy)) throw new Error('Stores are bound only to policies made by the access layer');
+        let guarded = bound.get(policy);
+        if (!guarded) bound.set(policy, (guarded = guardStore(store, policy)));
+        return guarded;
+      },
+    },
+    policies: {
+      compile: (facts) => compileTokenPolicy(facts, services),
+      resume: (principal) =>
+        compileTokenPolicy(
+          {
+            scopes: parseScopes((principal.scopes ?? []).join(' ')).scopes.filter((s): s is ResourceScope => s.kind === 'resource'),
+            clientId: principal.clientId ?? '',
+            subject: principal.subject ?? '',
+            scopeStrings: principal.scopes ?? [],
+            ...(principal.fhirUser ? { fhirUser: principal.fhirUser } : {}),
+            ...(principal.patient ? { patient: principal.patient } : {}),
+            ...(principal.grantId ? { grantId: principal.grantId } : {}),
+            ...(principal.tokenId ? { tokenId: principal.tokenId } : {}),
+            ...(principal.claims ? { claims: principal.claims } : {}),
+          },
+          services,
+        ),
+    },
+  };
+}

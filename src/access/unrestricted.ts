@@ -1,0 +1,32 @@
+/**
+ * The unrestricted policy: every interaction on every resource. For code that is named for it
+ * and serves no request: start-up seeding, the loader, the integrity check, operator commands,
+ * and the test-only switch that turns enforcement off (BEDSIDE_UNSAFE_DISABLE_AUTH).
+ * test/unit/access/construction.test.ts fails when any other module imports this file.
+ */
+import { mint } from './minted.js';
+import type { AccessPolicy } from './policy.js';
+
+export const unrestrictedPolicy: AccessPolicy = mint({
+  principal: { subject: 'system' },
+  restricted: false,
+  assertAllowed() {},
+  permits() {
+    return true;
+  },
+  searchFilter() {
+    return Promise.resolve(undefined);
+  },
+  isFixed() {
+    return true;
+  },
+  allowsResource() {
+    return Promise.resolve(true);
+  },
+  decideByType() {
+    return Promise.resolve('all');
+  },
+  allowedTypes() {
+    return undefined;
+  },
+});
