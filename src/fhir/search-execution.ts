@@ -39,6 +39,9 @@ export function parseRequestSearch(context: FhirContext, request: FhirRequest, t
 
 /** Runs the search and its includes. `extra` is ANDed in (compartments). */
 export async function executeSearch(context: FhirContext, search: ParsedSearch, extra?: Condition): Promise<SearchResult> {
+  // Includes into types the token may not search are refused before anything runs, whatever the data.
+  for (const spec of search.include) includeTargets(context, spec);
+  for (const spec of search.revinclude) if (spec.sourceType !== '*') searchableTypes([spec.sourceType], context.policy, `_revinclude=${spec.sourceType}:${spec.param}`);
   const where: Condition = extra ? { op: 'and', of: [search.where, extra] } : search.where;
   const countOnly = search.summary === 'count' || search.count === 0;
   const page = await context.store.search({

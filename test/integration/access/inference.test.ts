@@ -1,0 +1,196 @@
+/**
+ * The inference suite: what a caller can learn about data outside its token's reach from
+ * answers, not only from what comes back. For every path where a caller supplies criteria or
+ * an id (chains, nested chains, `_has`, nested `_has`, includes, compartment search,
+ * `$everything`, history, reads, conditional create, update and delete, If-None-Exist,
+ * conditional references in a transaction, plain writes), the answer for a value that exists
+ * only outside the token's reach must equal the answer for a made-up value: same status, same
+ * `total`, same number of entries, same body once the value itself and server-made ids and times
+ * are taken out. A refusal (403 for both) is equal too.
+ *
+ * Tokens: a patient token (standalone launch, patient/*.cruds), a patient user (user/*.cruds),
+ * system tokens restricted by type and by a granular filter. Each probe is printed with its
+ * statuses; the test fails on the first difference.
+ */
+import type { Bundle, Resource } from 'fhir/r4';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../support/server.js';
+import { backendClient } from '../../support/tokens.js';
+import { PATIENT_USER, PRACTITIONER, userToken } from '../../support/user-tokens.js';
+
+const A = 'patient-001';
+const B = 'patient-002';
+const MADE_UP = 'zz-made-up-9b1c';
+const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
+
+let server: TestServer;
+let admin: string;
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+async function call(token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await fetch(`${server.fhirUrl}/${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+}
+
+/**
+ * The answer with the probed value and what the server makes fresh each time (ids of new
+ * resources, times, Bundle ids) taken out, so two answers compare on what they say about data.
+ */
+function normalize(answer: Answer, value: string): string {
+  const encoded = [value, encodeURIComponent(value), encodeURIComponent(encodeURIComponent(value))];
+  const scrub = (node: unknown): unknown => {
+    if (typeof node === 'string') return encoded.reduce((s, v) => s.split(v).join('{value}'), node).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{uuid}');
+    if (Array.isArray(node)) return node.map(scrub);
+    if (node && typeof node === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(node)) {
+        if (['lastUpdated', 'timestamp', 'etag', 'lastModified'].includes(k)) continue;
+        out[k] = scrub(v);
+      }
+      return out;
+    }
+    return node;
+  };
+  return JSON.stringify({ status: answer.status, body: scrub(answer.body) });
+}
+
+const probes: Array<{ token: string; name: string; real: number; madeUp: number }> = [];
+
+/**
+ * Sends the request built for a value that exists only outside the token's reach and for a
+ * made-up one, and requires equal answers. `setup` runs before each (e.g. to make the two
+ * requests meet the same starting state).
+ */
+async function probe(tokenName: string, token: string, name: string, real: string, build: (value: string) => [string, string, unknown?, Record<string, string>?]): Promise<void> {
+  const [m1, p1, b1, h1] = build(real);
+  const first = await call(token, m1, p1, b1, h1);
+  const [m2, p2, b2, h2] = build(MADE_UP);
+  const second = await call(token, m2, p2, b2, h2);
+  probes.push({ token: tokenName, name, real: first.status, madeUp: second.status });
+  expect(first.status, `${tokenName}: ${name}: ${m1} ${p1} answered ${JSON.stringify(first.body).slice(0, 300)}`).toBeLessThan(500);
+  expect(normalize(first, real), `${tokenName}: ${name} tells a real value from a made-up one`).toBe(normalize(second, MADE_UP));
+}
+
+/** Facts about B's data (outside a patient-A token's reach) and about laboratory results. */
+const facts = {
+  bFamily: '',
+  bObservation: '',
+  bEncounter: '',
+  bConditionCode: '',
+  labCode: '',
+};
+
+async function adminSearch(path: string): Promise<Resource[]> {
+  const res = await call(admin, 'GET', path);
+  return ((res.body as Bundle).entry ?? []).map((e) => e.resource!);
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ seed: true });
+  admin = await (await backendClient(server.baseUrl, 'system/*.cruds')).token();
+  facts.bFamily = ((await call(admin, 'GET', `Patient/${B}`)).body as { name: Array<{ family: string }> }).name[0]!.family;
+  const aFamily = ((await call(admin, 'GET', `Patient/${A}`)).body as { name: Array<{ family: string }> }).name[0]!.family;
+  expect(facts.bFamily).not.toBe(aFamily);
+  facts.bObservation = (await adminSearch(`Observation?subject=Patient/${B}&_count=1`))[0]!.id!;
+  facts.bEncounter = (await adminSearch(`Encounter?subject=Patient/${B}&_count=1`))[0]!.id!;
+  // A condition code B has and A has not.
+  const codesOf = async (p: string) => new Set((await adminSearch(`Condition?subject=Patient/${p}&_count=200`)).flatMap((c) => ((c as { code?: { coding?: Array<{ code?: string }> } }).code?.coding ?? []).map((x) => x.code!)));
+  const aCodes = await codesOf(A);
+  facts.bConditionCode = [...(await codesOf(B))].find((c) => !aCodes.has(c))!;
+  expect(facts.bConditionCode).toBeTruthy();
+  const lab = (await adminSearch(`Observation?category=${CATEGORY}|laboratory&_count=1`))[0] as unknown as { code: { coding: Array<{ code: string }> } };
+  facts.labCode = lab.code.coding[0]!.code;
+});
+
+afterAll(async () => {
+  console.log(`inference probes: ${probes.length}, all answers equal for real and made-up values`);
+  for (const p of probes) console.log(`  ${p.token.padEnd(22)} ${p.name.padEnd(44)} ${p.real} / ${p.madeUp}`);
+  await server?.stop();
+});
+
+/** Probes for a token bound to patient A's compartment (a patient launch or a patient user). */
+async function compartmentProbes(name: string, token: string): Promise<void> {
+  const obsFor = (subject: string) => ({ resourceType: 'Observation', status: 'final', code: { text: 'probe' }, subject: { reference: `Patient/${subject}` } });
+  await probe(name, token, 'chain', facts.bFamily, (v) => ['GET', `Observation?subject:Patient.family=${encodeURIComponent(v)}&_total=accurate`]);
+  await probe(name, token, 'nested chain (chain then _has)', facts.bConditionCode, (v) => ['GET', `Observation?subject:Patient._has:Condition:patient:code=${v}&_total=accurate`]);
+  await probe(name, token, '_has', facts.bConditionCode, (v) => ['GET', `Patient?_has:Condition:patient:code=${v}&_total=accurate`]);
+  await probe(name, token, 'nested _has', facts.bEncounter, (v) => ['GET', `Patient?_has:Encounter:patient:_has:Observation:encounter:_id=${v}&_total=accurate`]);
+  await probe(name, token, '_has on the id of a foreign resource', facts.bObservation, (v) => ['GET', `Patient?_has:Observation:patient:_id=${v}&_total=accurate`]);
+  await probe(name, token, 'search by id', facts.bObservation, (v) => ['GET', `Observation?_id=${v}&_total=accurate`]);
+  await probe(name, token, 'search by reference', B, (v) => ['GET', `Observation?subject=Patient/${v}&_total=accurate`]);
+  await probe(name, token, '_revinclude from a foreign patient', B, (v) => ['GET', `Patient?_id=${v}&_revinclude=Observation:patient&_total=accurate`]);
+  await probe(name, token, '_include from a foreign encounter', facts.bEncounter, (v) => ['GET', `Encounter?_id=${v}&_include=Encounter:participant&_total=accurate`]);
+  await probe(name, token, 'compartment search', B, (v) => ['GET', `Patient/${v}/Observation?_total=accurate`]);
+  await probe(name, token, '$everything', B, (v) => ['GET', `Patient/${v}/$everything`]);
+  await probe(name, token, 'read', facts.bObservation, (v) => ['GET', `Observation/${v}`]);
+  await probe(name, token, 'vread', facts.bObservation, (v) => ['GET', `Observation/${v}/_history/1`]);
+  await probe(name, token, 'instance history', facts.bObservation, (v) => ['GET', `Observation/${v}/_history`]);
+  await probe(name, token, 'update (PUT to a foreign id)', facts.bObservation, (v) => ['PUT', `Observation/${v}`, { ...obsFor(A), id: v }]);
+  await probe(name, token, 'patch', facts.bObservation, (v) => ['PATCH', `Observation/${v}`, [{ op: 'replace', path: '/status', value: 'amended' }], { 'content-type': 'application/json-patch+json' }]);
+  await probe(name, token, 'delete', facts.bObservation, (v) => ['DELETE', `Observation/${v}`]);
+  await probe(name, token, 'If-None-Exist', facts.bObservation, (v) => ['POST', 'Observation', obsFor(A), { 'if-none-exist': `_id=${v}` }]);
+  await probe(name, token, 'conditional update', facts.bObservation, (v) => ['PUT', `Observation?_id=${v}`, obsFor(A)]);
+  await probe(name, token, 'conditional delete', facts.bObservation, (v) => ['DELETE', `Observation?_id=${v}`]);
+  await probe(name, token, 'conditional patch', facts.bObservation, (v) => ['PATCH', `Observation?_id=${v}`, [{ op: 'replace', path: '/status', value: 'amended' }], { 'content-type': 'application/json-patch+json' }]);
+  await probe(name, token, 'conditional reference in a transaction', facts.bFamily, (v) => [
+    'POST',
+    '',
+    { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...obsFor(A), performer: [{ reference: `Patient?family=${encodeURIComponent(v)}` }] }, request: { method: 'POST', url: 'Observation' } }] },
+  ]);
+  await probe(name, token, 'ifNoneExist in a transaction', facts.bObservation, (v) => [
+    'POST',
+    '',
+    { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: obsFor(A), request: { method: 'POST', url: 'Observation', ifNoneExist: `_id=${v}` } }] },
+  ]);
+  await probe(name, token, 'conditional PUT in a transaction', facts.bObservation, (v) => [
+    'POST',
+    '',
+    { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: obsFor(A), request: { method: 'PUT', url: `Observation?_id=${v}` } }] },
+  ]);
+  await probe(name, token, 'batch of reads', facts.bObservation, (v) => [
+    'POST',
+    '',
+    { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `Observation/${v}` } }, { request: { method: 'GET', url: `Observation?_id=${v}` } }] },
+  ]);
+}
+
+describe('what a token can learn about data outside its reach', () => {
+  it('patient token (standalone launch, patient/*.cruds)', async () => {
+    const token = await userToken(server, { ...PRACTITIONER, scope: 'launch/patient openid fhirUser patient/*.cruds', patient: A });
+    expect(token.patient).toBe(A);
+    await compartmentProbes('patient token', token.access_token);
+  });
+
+  it('patient user (user/*.cruds)', async () => {
+    const token = await userToken(server, { ...PATIENT_USER, scope: 'openid fhirUser user/*.cruds' });
+    await compartmentProbes('patient user', token.access_token);
+  });
+
+  it('system token restricted by type (system/Observation.rs)', async () => {
+    const token = await (await backendClient(server.baseUrl, 'system/Observation.rs')).token();
+    const name = 'system Observation only';
+    await probe(name, token, 'chain into Patient', facts.bFamily, (v) => ['GET', `Observation?subject:Patient.family=${encodeURIComponent(v)}&_total=accurate`]);
+    await probe(name, token, 'untyped chain', facts.bFamily, (v) => ['GET', `Observation?subject.family=${encodeURIComponent(v)}&_total=accurate`]);
+    await probe(name, token, 'chain then _has into Condition', facts.bConditionCode, (v) => ['GET', `Observation?subject:Patient._has:Condition:patient:code=${v}&_total=accurate`]);
+    await probe(name, token, '_has into Condition', facts.bConditionCode, (v) => ['GET', `Observation?_has:Condition:evidence-detail:code=${v}&_total=accurate`]);
+    await probe(name, token, '_include of Patient', facts.bFamily, (v) => ['GET', `Observation?_include=Observation:subject:Patient&_count=1&code=${encodeURIComponent(v)}`]);
+  });
+
+  it('system token with a granular filter (vital signs only) and Patient', async () => {
+    const token = await (await backendClient(server.baseUrl, `system/Observation.rs?category=${CATEGORY}|vital-signs system/Patient.rs`)).token();
+    const name = 'system vital signs';
+    await probe(name, token, '_has on the category', 'laboratory', (v) => ['GET', `Patient?_has:Observation:patient:category=${v}&_total=accurate`]);
+    await probe(name, token, '_has on a lab code', facts.labCode, (v) => ['GET', `Patient?_has:Observation:patient:code=${v}&_total=accurate`]);
+    await probe(name, token, 'search on a lab code', facts.labCode, (v) => ['GET', `Observation?code=${v}&_total=accurate`]);
+    await probe(name, token, '_revinclude of lab results', facts.labCode, (v) => ['GET', `Patient?_revinclude=Observation:patient&_has:Observation:patient:code=${v}&_total=accurate`]);
+  });
+});

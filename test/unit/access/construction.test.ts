@@ -1,0 +1,137 @@
+/**
+ * Enforcement by construction: code that serves requests can only reach FHIR data through a
+ * store bound to a principal's policy. This test reads every module's imports and fails when a
+ * module outside the named places reaches for
+ * - the raw store (`storage/open`, the `ResourceStore` port with its unguarded operations),
+ * - the unrestricted policy (`access/unrestricted`),
+ * - the means to make a policy the store accepts (`access/minted`) or to guard a store
+ *   (`access/guarded-store`'s `guardStore`), which only the access layer uses.
+ * It also binds a home-made policy object and expects the store to refuse it.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { AccessPolicy } from '../../../src/access/policy.js';
+import { createResourceAccess } from '../../../src/access/resource-access.js';
+import type { ResourceStore } from '../../../src/storage/resource-store.js';
+
+const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src');
+
+/** Where each capability may be used, as path prefixes relative to src/. */
+const ALLOWED: Record<string, { what: string; modules: string[] }> = {
+  rawStore: {
+    what: 'the raw store (storage/open or the ResourceStore port)',
+    modules: [
+      'storage/', // the stores themselves
+      'access/resource-access.ts', // binds it to policies
+      'access/guarded-store.ts',
+      'access/reference-resolver.ts', // what a patient's records reference, for the policy
+      'app.ts', // the composition root hands it to the access layer
+      'bedside.ts', // start-up: opens and closes it
+      'main.ts',
+      'ingest/seed.ts', // first-start seeding
+      'tools/', // loader, integrity check, generator
+      'cli/admin.ts', // operator commands
+      'auth/admin/standalone.ts', // operator commands without a server
+    ],
+  },
+  unrestricted: {
+    what: 'the unrestricted policy (access/unrestricted)',
+    modules: [
+      'access/authenticate.ts', // the test-only enforcement-off switch
+      'app.ts', // export jobs when enforcement is off
+      'ingest/in-process-sink.ts', // the loader and seeding
+      'tools/',
+    ],
+  },
+  minted: {
+    what: 'policy minting (access/minted)',
+    modules: ['access/token-policy.ts', 'access/unrestricted.ts', 'access/anonymous.ts', 'access/resource-access.ts'],
+  },
+  guardStore: {
+    what: 'guardStore (access/guarded-store)',
+    modules: ['access/resource-access.ts'],
+  },
+};
+
+interface ImportStatement {
+  names: string[];
+  target: string;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(full);
+    return entry.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+/** Static and dynamic imports with their named bindings, targets resolved relative to src/. */
+function importsOf(file: string): ImportStatement[] {
+  const text = readFileSync(file, 'utf8');
+  const out: ImportStatement[] = [];
+  const resolve = (specifier: string) =>
+    specifier.startsWith('.') ? path.relative(SRC, path.resolve(path.dirname(file), specifier)).replace(/\\/g, '/').replace(/\.js$/, '.ts') : specifier;
+  for (const m of text.matchAll(/(?:import|export)\s+(?:type\s+)?([\s\S]*?)\s+from\s+'([^']+)'/g)) {
+    const names = [...(m[1]!.match(/\{([\s\S]*)\}/)?.[1] ?? '').matchAll(/(?:type\s+)?([A-Za-z_$][\w$]*)(?:\s+as\s+[\w$]+)?/g)].map((n) => n[1]!);
+    out.push({ names, target: resolve(m[2]!) });
+  }
+  for (const m of text.matchAll(/import\(\s*'([^']+)'\s*\)/g)) out.push({ names: ['*'], target: resolve(m[1]!) });
+  return out;
+}
+
+function uses(statement: ImportStatement): string[] {
+  const found: string[] = [];
+  if (statement.target === 'storage/open.ts') found.push('rawStore');
+  if (statement.target === 'storage/resource-store.ts' && statement.names.some((n) => n === 'ResourceStore' || n === '*')) found.push('rawStore');
+  if (statement.target === 'access/unrestricted.ts') found.push('unrestricted');
+  if (statement.target === 'access/minted.ts') found.push('minted');
+  if (statement.target === 'access/guarded-store.ts' && statement.names.some((n) => n === 'guardStore' || n === '*')) found.push('guardStore');
+  return found;
+}
+
+describe('enforcement by construction', () => {
+  const files = sourceFiles(SRC);
+
+  it('finds the modules it checks (the import reader works)', () => {
+    expect(files.length).toBeGreaterThan(100);
+    const app = importsOf(path.join(SRC, 'app.ts'));
+    expect(app.some((s) => s.target === 'access/resource-access.ts' && s.names.includes('createResourceAccess'))).toBe(true);
+    const store = importsOf(path.join(SRC, 'access/resource-access.ts'));
+    expect(store.flatMap(uses)).toEqual(expect.arrayContaining(['rawStore', 'minted', 'guardStore']));
+  });
+
+  for (const [capability, rule] of Object.entries(ALLOWED)) {
+    it(`only the named modules use ${rule.what}`, () => {
+      const offenders: string[] = [];
+      for (const file of files) {
+        const module = path.relative(SRC, file).replace(/\\/g, '/');
+        if (rule.modules.some((allowed) => module === allowed || (allowed.endsWith('/') && module.startsWith(allowed)))) continue;
+        if (importsOf(file).some((s) => uses(s).includes(capability))) offenders.push(module);
+      }
+      expect(offenders, `${rule.what} is used outside the places named for it`).toEqual([]);
+    });
+  }
+
+  it('binds stores only to policies the access layer made', () => {
+    const { access, policies } = createResourceAccess({} as ResourceStore, { fhirBaseUrl: 'http://localhost/fhir', referenceWindowMs: 0 });
+    const homemade: AccessPolicy = {
+      principal: { subject: 'attacker' },
+      restricted: false,
+      assertAllowed() {},
+      permits: () => true,
+      searchFilter: () => Promise.resolve(undefined),
+      isFixed: () => true,
+      allowsResource: () => Promise.resolve(true),
+      decideByType: () => Promise.resolve('all'),
+      allowedTypes: () => undefined,
+    };
+    expect(() => access.bind(homemade)).toThrow(/made by the access layer/);
+    // A copy of a real policy is not the policy.
+    const real = policies.compile({ scopes: [], clientId: 'c', subject: 's', scopeStrings: [] });
+    expect(() => access.bind(real)).not.toThrow();
+    expect(() => access.bind({ ...real, restricted: false })).toThrow(/made by the access layer/);
+  });
+});
