@@ -74,6 +74,10 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
     ...(facts.tokenId ? { tokenId: facts.tokenId } : {}),
     ...(facts.claims ? { claims: facts.claims } : {}),
   };
+  // SMART's `fhirUser` scope lets the app read the current user's own resource: that one
+  // resource, read only, nothing reachable through it (no search, hence no include or chain).
+  // https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html#scopes-for-requesting-identity-data
+  const scopes = [...facts.scopes, ...fhirUserScope(facts)];
   const granular = new Map<string, Condition>();
   const filters = new Map<string, Promise<Condition | undefined>>();
   /** (type, interaction) pairs assertAllowed has let through. */
@@ -82,7 +86,7 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
   /** The scopes that grant `interaction` on `type` (type undefined: on some type). */
   const applicable = (type: string | undefined, interaction: Interaction): ResourceScope[] => {
     const letter = LETTER_FOR[interaction];
-    return facts.scopes.filter((s) => s.permissions.has(letter) && (type === undefined || s.resourceType === '*' || s.resourceType === type));
+    return scopes.filter((s) => s.permissions.has(letter) && (type === undefined || s.resourceType === '*' || s.resourceType === type));
   };
 
   /** The compartment (or what it references) of `patientId` for `type`. */
@@ -210,6 +214,24 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
     },
   };
   return mint(policy);
+}
+
+/** The read-only scope the `fhirUser` scope amounts to, when the token has both it and a fhirUser. */
+function fhirUserScope(facts: TokenFacts): ResourceScope[] {
+  if (!facts.fhirUser || !facts.scopeStrings.includes('fhirUser')) return [];
+  const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(facts.fhirUser);
+  if (!m) return [];
+  return [
+    {
+      kind: 'resource',
+      context: 'system',
+      resourceType: m[1]!,
+      permissions: new Set(['r']),
+      version: 2,
+      filters: [{ name: '_id', value: m[2]! }],
+      raw: `fhirUser (${facts.fhirUser}.r)`,
+    },
+  ];
 }
 
 /** Evaluates a policy condition against one resource, extracting only the parameters it uses. */
