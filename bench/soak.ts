@@ -34,6 +34,8 @@ export interface SoakReport {
   rssStartMb: number;
   rssEndMb: number;
   memoryGrowth: number;
+  /** Which windows (0-based) the start and end memory figures come from: never overlapping. */
+  memoryWindows: { start: number[]; end: number[] };
 }
 
 /**
@@ -106,7 +108,8 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
     const targetRate = Math.max(1, Math.floor(capacity * (options.load ?? 0.8)));
     log(`capacity ${capacity.toFixed(0)} req/s; soaking at ${targetRate} req/s for ${options.seconds} s`);
     await refill(Math.min(20_000, Math.ceil((targetRate / 20) * options.seconds * 1.2)));
-    const windows = options.windows ?? Math.max(2, Math.round(options.seconds / 15));
+    const windows = options.windows ?? Math.max(4, Math.round(options.seconds / 15));
+    if (windows < 2) throw new Error('a soak needs at least two windows to compare memory at its start and end');
     const windowSeconds = options.seconds / windows;
     const p99ByWindow: number[] = [];
     let requests = 0;
@@ -129,11 +132,13 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       otherErrors += result.errors + result.timeouts;
       log(`window ${w + 1}/${windows}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, 5xx ${result['5xx']}, anonymous memory floor ${floors[w]!.toFixed(0)} MB`);
     }
-    // Start and end: the median floor of the first and of the last three windows, so one window's
+    // Start and end: the median floor of the first and of the last windows (up to three each, and
+    // never the same window on both sides, or the comparison could not fail), so one window's
     // heap expansion (V8 grows the heap in steps) is not taken for a trend.
+    const side = memorySide(windows);
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-    const rssStartMb = median(floors.slice(0, Math.min(3, floors.length)));
-    const rssEndMb = median(floors.slice(-Math.min(3, floors.length)));
+    const rssStartMb = median(floors.slice(0, side));
+    const rssEndMb = median(floors.slice(windows - side));
     return {
       capacity: Math.round(capacity),
       targetRate,
@@ -145,6 +150,7 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       rssStartMb: Math.round(rssStartMb),
       rssEndMb: Math.round(rssEndMb),
       memoryGrowth: (rssEndMb - rssStartMb) / rssStartMb,
+      memoryWindows: { start: range(0, side), end: range(windows - side, windows) },
     };
   } finally {
     server.child.kill('SIGTERM');
@@ -165,4 +171,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exit(1);
     },
   );
+}
+
+/** How many windows at each end the memory figures take: up to three, at most half of them. */
+export function memorySide(windows: number): number {
+  return Math.max(1, Math.min(3, Math.floor(windows / 2)));
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
 }

@@ -11,7 +11,14 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import { onTestFailed } from 'vitest';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/**
+ * Browser tests skip on a developer's machine without Chromium; in CI (`CI` set, as .ci/run
+ * does) a missing Chromium is a failure, never a row of skips.
+ */
 export const hasChromium = existsSync(CHROMIUM_PATH);
+if (!hasChromium && process.env.CI) {
+  throw new Error(`CI needs Chromium for the browser tests and there is none at ${CHROMIUM_PATH} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
+}
 export const SKIP_REASON = `skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
