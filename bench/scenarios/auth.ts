@@ -21,7 +21,7 @@ export async function tokenEndpoint(ctx: BenchContext): Promise<ScenarioResult[]
 }
 
 const ROUNDS = 3;
-const BASELINE = 'read Observation, enforcement off';
+const BASELINE = 'read Observation [enforcement off]';
 
 function medianOf(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

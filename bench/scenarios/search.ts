@@ -1,11 +1,14 @@
 /**
  * Search at scale: a generated data set of about a million resources (10,000 patients), loaded
  * once into .bench/ (and reused by later runs), then search latencies (p50/p95/p99 of
- * sequential requests, so queueing does not hide the cost of one search) on the embedded store.
+ * sequential requests, so queueing does not hide the cost of one search) on the embedded store:
+ * first with enforcement off (rows marked so), then the chain and `_has` rows again with
+ * enforcement on and a restricted token.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { backendClient } from '../../test/support/tokens.js';
 import { BENCH_DIR, ROOT, percentile, startProcess, type BenchContext, type ScenarioResult } from '../harness.js';
 
 /** The generated data set shared by the search and export scenarios. */
@@ -63,43 +66,83 @@ export async function searchAtScale(ctx: BenchContext): Promise<ScenarioResult[]
     const patient = () => patientId(1 + Math.floor(random() * PATIENTS));
     const codes = ['8867-4', '9279-1', '8310-5', '29463-7', '85354-9', '2339-0', '4548-4', '718-7'];
     const code = () => codes[Math.floor(random() * codes.length)]!;
-    const scenarios: Array<{ name: string; target: number; query: () => string }> = [
+    const scenarios: Array<{ name: string; target: number; query: () => string; hops?: boolean }> = [
       { name: 'Observation?patient=X&code=Y', target: 10, query: () => `Observation?patient=${patient()}&code=http://loinc.org|${code()}` },
       { name: 'Observation?patient=X&date=ge2020&_sort=-date&_count=50', target: 10, query: () => `Observation?patient=${patient()}&date=ge2020&_sort=-date&_count=50` },
       { name: 'Observation?code=X&_count=50 (type-wide token)', target: 20, query: () => `Observation?code=http://loinc.org|${code()}&_count=50` },
       {
         name: 'Observation?subject:Patient.identifier=MRN&code=X (chain)',
         target: 100,
+        hops: true,
         query: () => `Observation?subject:Patient.identifier=${encodeURIComponent(`urn:oid:2.16.840.1.113883.19.5|${mrns[Math.floor(random() * mrns.length)]}`)}&code=${code()}`,
       },
-      { name: 'Patient?_has:Condition:patient:code=X&birthdate=ge1990 (_has)', target: 100, query: () => `Patient?_has:Condition:patient:code=44054006&birthdate=ge${1950 + Math.floor(random() * 60)}&_count=50` },
+      { name: 'Patient?_has:Condition:patient:code=X&birthdate=ge1990 (_has)', target: 100, hops: true, query: () => `Patient?_has:Condition:patient:code=44054006&birthdate=ge${1950 + Math.floor(random() * 60)}&_count=50` },
       { name: 'Patient?name=prefix (string)', target: 20, query: () => `Patient?name=${['sh', 'car', 'mu', 'jo', 'li', 'ng'][Math.floor(random() * 6)]}&_count=50` },
     ];
+    const unrestricted = new Map<string, number>();
     for (const s of scenarios) {
-      // Warm up (page cache, prepared statements), then measure sequential requests.
-      for (let i = 0; i < 20; i++) await (await fetch(`${fhir}/${s.query()}`)).arrayBuffer();
-      const times: number[] = [];
-      let errors = 0;
-      let matches = 0;
-      for (let i = 0; i < SAMPLES; i++) {
-        const started = performance.now();
-        const response = await fetch(`${fhir}/${s.query()}`);
-        const body = (await response.json()) as { entry?: unknown[] };
-        times.push(performance.now() - started);
-        if (response.status !== 200) errors++;
-        matches += body.entry?.length ?? 0;
-      }
-      const p95 = percentile(times, 95);
+      const m = await measure(fhir, s.query, {});
+      unrestricted.set(s.name, m.p95);
       results.push({
-        name: `search ${s.name}`,
-        value: Number(p95.toFixed(1)),
+        name: `search ${s.name} [enforcement off]`,
+        value: Number(m.p95.toFixed(1)),
         unit: 'ms p95',
-        detail: `p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms, target ${s.target} ms ${p95 <= s.target ? 'met' : 'MISSED'}, ${(matches / SAMPLES).toFixed(1)} entries/page, ${errors} errors`,
+        detail: `p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, target ${s.target} ms ${m.p95 <= s.target ? 'met' : 'MISSED'}, ${m.entries.toFixed(1)} entries/page, ${m.errors} errors`,
       });
+    }
+    await server.stop();
+
+    // The same chain and _has with enforcement on and a restricted token: every hop then gets
+    // the policy's filter of the type it steps into (access/hops.ts). Target: at most 2x the
+    // unrestricted p95.
+    const guarded = await startProcess(path.join(ROOT, 'src/main.ts'), { DATA_DIR: DB_DIR, BEDSIDE_SEED: 'false' });
+    try {
+      const baseUrl = guarded.url.replace('127.0.0.1', 'localhost');
+      const token = await (await backendClient(baseUrl, RESTRICTED_SCOPE)).token();
+      const headers = { authorization: `Bearer ${token}` };
+      for (const s of scenarios.filter((x) => x.hops)) {
+        const m = await measure(`${baseUrl}/fhir`, s.query, headers);
+        const base = unrestricted.get(s.name)!;
+        results.push({
+          name: `search ${s.name} [restricted token, enforcement on]`,
+          value: Number(m.p95.toFixed(1)),
+          unit: 'ms p95',
+          detail: `${(m.p95 / base).toFixed(2)}x the unrestricted p95 (target 2x ${m.p95 <= base * 2 ? 'met' : 'MISSED'}), p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, ${m.entries.toFixed(1)} entries/page, ${m.errors} errors; scopes ${RESTRICTED_SCOPE}`,
+        });
+      }
+    } finally {
+      await guarded.stop();
     }
     void ctx;
     return results;
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The restricted token of the enforced rows: granular system scopes, so the searched type and
+ * each hop carry a filter of their own.
+ */
+const RESTRICTED_SCOPE = [
+  'system/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|vital-signs',
+  'system/Patient.rs?gender=female',
+  'system/Condition.rs?clinical-status=http://terminology.hl7.org/CodeSystem/condition-clinical|active',
+].join(' ');
+
+/** p50/p95/p99 of sequential requests (after a warm-up), so queueing does not hide one search's cost. */
+async function measure(fhir: string, query: () => string, headers: Record<string, string>) {
+  for (let i = 0; i < 20; i++) await (await fetch(`${fhir}/${query()}`, { headers })).arrayBuffer();
+  const times: number[] = [];
+  let errors = 0;
+  let matches = 0;
+  for (let i = 0; i < SAMPLES; i++) {
+    const started = performance.now();
+    const response = await fetch(`${fhir}/${query()}`, { headers });
+    const body = (await response.json()) as { entry?: unknown[] };
+    times.push(performance.now() - started);
+    if (response.status !== 200) errors++;
+    matches += body.entry?.length ?? 0;
+  }
+  return { p50: percentile(times, 50), p95: percentile(times, 95), p99: percentile(times, 99), entries: matches / SAMPLES, errors };
 }
