@@ -15,7 +15,7 @@ import type { AccessPolicy } from '../access/policy.js';
 import type { ResourceAccess } from '../access/resource-access.js';
 import type { FhirApi } from './api.js';
 import { requestContext, type FhirServices } from './context.js';
-import { FhirError, badRequest, internalErrorOutcome, notAcceptable, tooLarge, unsupportedMediaType } from './errors.js';
+import { FhirError, asFhirError, badRequest, internalErrorOutcome, notAcceptable, tooLarge, unsupportedMediaType } from './errors.js';
 import type { FhirBody, FhirRequest, FhirResponse, FhirStream, HttpMethod } from './request.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -72,7 +72,8 @@ async function handle(options: FhirHttpOptions, req: IncomingMessage, res: Serve
     if (options.audit && WRITES.has(request.method) && status < 300) {
       options.audit.record({ outcome: 'written', status, method: request.method, path: request.path, ...writtenResource(request, response), ...auditWho(policy.principal), requestId });
     }
-  } catch (error) {
+  } catch (thrown) {
+    const error = asFhirError(thrown) ?? thrown;
     status = error instanceof FhirError ? error.status : 500;
     sendError(options.logger, req, res, error, requestId);
     if (options.audit && (status === 401 || status === 403 || (WRITES.has(req.method ?? '') && status < 500))) {

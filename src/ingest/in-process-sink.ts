@@ -8,7 +8,7 @@ import type { ResourceAccess } from '../access/resource-access.js';
 import { unrestrictedPolicy } from '../access/unrestricted.js';
 import type { FhirApi } from '../fhir/api.js';
 import { requestContext, type FhirServices } from '../fhir/context.js';
-import { FhirError } from '../fhir/errors.js';
+import { asFhirError } from '../fhir/errors.js';
 import type { BundleSink } from './loader.js';
 
 export function inProcessSink(api: FhirApi, services: FhirServices, access: ResourceAccess): BundleSink {
@@ -24,7 +24,8 @@ export function inProcessSink(api: FhirApi, services: FhirServices, access: Reso
         const body = response.body && 'json' in response.body ? (JSON.parse(response.body.json as string) as Bundle) : (response.body as Bundle);
         return body;
       } catch (error) {
-        if (error instanceof FhirError) throw new Error(`${error.status}: ${error.issues[0]?.diagnostics ?? error.message}`);
+        const fhirError = asFhirError(error);
+        if (fhirError) throw new Error(`${fhirError.status}: ${fhirError.issues[0]?.diagnostics ?? fhirError.message}`);
         throw error;
       }
     },

@@ -4,7 +4,7 @@
  */
 import type { Resource } from 'fhir/r4';
 import { expect } from 'vitest';
-import { FhirError } from '../../src/fhir/errors.js';
+import { StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
 import type { PutRequest, SearchPage, StoredVersion } from '../../src/storage/resource-store.js';
 import type { CompositeComponent, Condition, FieldPredicate, IndexEntry, IndexField, IndexTable } from '../../src/storage/search-index.js';
 
@@ -65,15 +65,15 @@ export const idsOf = (page: SearchPage | { resources: StoredVersion[] }): string
 /** Waits long enough for Date.now() to move on, so lastUpdated values differ. */
 export const tick = (ms = 3): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Asserts that `promise` rejects with a FhirError of `status`. */
-export async function expectFhirError(promise: Promise<unknown>, status: number): Promise<FhirError> {
+/** Asserts that `promise` rejects with the store's own error of `code` (stores know no HTTP). */
+export async function expectStorageError(promise: Promise<unknown>, code: StorageErrorCode): Promise<StorageError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error, `expected a FhirError ${status}`).toBeInstanceOf(FhirError);
-  expect((error as FhirError).status).toBe(status);
-  return error as FhirError;
+  expect(error, `expected a StorageError ${code}`).toBeInstanceOf(StorageError);
+  expect((error as StorageError).code).toBe(code);
+  return error as StorageError;
 }
 
 /** Epoch ms of a version's lastUpdated. */

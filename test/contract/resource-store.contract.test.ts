@@ -12,7 +12,7 @@ import {
   and,
   comp,
   date,
-  expectFhirError,
+  expectStorageError,
   idsOf,
   LOINC,
   msOf,
@@ -118,24 +118,24 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
     });
 
     it('applies If-Match to puts and deletes (412 on any mismatch)', async () => {
-      await expectFhirError(ctx.store.put(putOf('Patient', 'a', [], { ifMatch: '1' })), 412);
+      await expectStorageError(ctx.store.put(putOf('Patient', 'a', [], { ifMatch: '1' })), 'precondition-failed');
       await ctx.store.put(putOf('Patient', 'a'));
       expect((await ctx.store.put(putOf('Patient', 'a', [], { ifMatch: '1' }))).version.versionId).toBe('2');
-      await expectFhirError(ctx.store.put(putOf('Patient', 'a', [], { ifMatch: '1' })), 412);
-      await expectFhirError(ctx.store.put(putOf('Patient', 'a', [], { ifMatch: 'W/"2"' })), 412);
-      await expectFhirError(ctx.store.delete({ resourceType: 'Patient', id: 'a', ifMatch: '1' }), 412);
+      await expectStorageError(ctx.store.put(putOf('Patient', 'a', [], { ifMatch: '1' })), 'precondition-failed');
+      await expectStorageError(ctx.store.put(putOf('Patient', 'a', [], { ifMatch: 'W/"2"' })), 'precondition-failed');
+      await expectStorageError(ctx.store.delete({ resourceType: 'Patient', id: 'a', ifMatch: '1' }), 'precondition-failed');
       expect((await ctx.store.read('Patient', 'a'))?.versionId).toBe('2');
       expect(await ctx.store.delete({ resourceType: 'Patient', id: 'a', ifMatch: '2' })).toMatchObject({ versionId: '3', deleted: true });
-      await expectFhirError(ctx.store.put(putOf('Patient', 'a', [], { ifMatch: '3' })), 412);
-      await expectFhirError(ctx.store.delete({ resourceType: 'Patient', id: 'a', ifMatch: '3' }), 412);
-      await expectFhirError(ctx.store.delete({ resourceType: 'Patient', id: 'never', ifMatch: '1' }), 412);
+      await expectStorageError(ctx.store.put(putOf('Patient', 'a', [], { ifMatch: '3' })), 'precondition-failed');
+      await expectStorageError(ctx.store.delete({ resourceType: 'Patient', id: 'a', ifMatch: '3' }), 'precondition-failed');
+      await expectStorageError(ctx.store.delete({ resourceType: 'Patient', id: 'never', ifMatch: '1' }), 'precondition-failed');
     });
 
     it('refuses mustBeNew with 409 when the id was ever used', async () => {
       expect((await ctx.store.put(putOf('Patient', 'a', [], { mustBeNew: true }))).created).toBe(true);
-      await expectFhirError(ctx.store.put(putOf('Patient', 'a', [], { mustBeNew: true })), 409);
+      await expectStorageError(ctx.store.put(putOf('Patient', 'a', [], { mustBeNew: true })), 'conflict');
       await ctx.store.delete({ resourceType: 'Patient', id: 'a' });
-      await expectFhirError(ctx.store.put(putOf('Patient', 'a', [], { mustBeNew: true })), 409);
+      await expectStorageError(ctx.store.put(putOf('Patient', 'a', [], { mustBeNew: true })), 'conflict');
       expect((await ctx.store.put(putOf('Patient', 'b', [], { mustBeNew: true }))).created).toBe(true);
     });
 
@@ -157,7 +157,7 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
     it('decides concurrent writes to one resource atomically', async () => {
       const creates = await Promise.allSettled(Array.from({ length: 6 }, () => ctx.store.put(putOf('Patient', 'new', [], { mustBeNew: true }))));
       expect(creates.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      for (const r of creates) if (r.status === 'rejected') expect(r.reason).toMatchObject({ status: 409 });
+      for (const r of creates) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'conflict' });
 
       const puts = await Promise.all(Array.from({ length: 6 }, () => ctx.store.put(putOf('Patient', 'p'))));
       expect(puts.map((r) => r.version.versionId).sort((a, b) => Number(a) - Number(b))).toEqual(['1', '2', '3', '4', '5', '6']);
@@ -165,7 +165,7 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
 
       const matched = await Promise.allSettled(Array.from({ length: 6 }, () => ctx.store.put(putOf('Patient', 'p', [], { ifMatch: '6' }))));
       expect(matched.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      for (const r of matched) if (r.status === 'rejected') expect(r.reason).toMatchObject({ status: 412 });
+      for (const r of matched) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'precondition-failed' });
       expect((await ctx.store.history({ resourceType: 'Patient', id: 'p', limit: 100 })).total).toBe(7);
     });
 
@@ -238,7 +238,7 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
         page = await ctx.store.history({ limit: 2, cursor: page.next });
       }
       expect(seen).toEqual(all);
-      await expectFhirError(ctx.store.history({ limit: 2, cursor: 'not-a-cursor' }), 400);
+      await expectStorageError(ctx.store.history({ limit: 2, cursor: 'not-a-cursor' }), 'invalid-cursor');
     });
   });
 
@@ -296,12 +296,12 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
 
     it('rolls back when a precondition fails midway', async () => {
       await ctx.store.put(putOf('Observation', 'a'));
-      await expectFhirError(
+      await expectStorageError(
         ctx.store.transaction(async (tx) => {
           await tx.put(putOf('Observation', 'b', [tok('code', LOINC, 'x')]));
           await tx.put(putOf('Observation', 'a', [], { ifMatch: '7' }));
         }),
-        412,
+        'precondition-failed',
       );
       expect(await ctx.store.read('Observation', 'b')).toBeUndefined();
       expect(await searchIds(ctx.store, code('x'))).toEqual([]);
@@ -409,8 +409,8 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
 
     it('bulkPut applies mustBeNew and If-Match, writing nothing of the failing batch', async () => {
       await ctx.store.put(putOf('Patient', 'a'));
-      await expectFhirError(ctx.store.bulkPut([putOf('Patient', 'fresh'), putOf('Patient', 'a', [], { mustBeNew: true })]), 409);
-      await expectFhirError(ctx.store.bulkPut([putOf('Patient', 'fresh'), putOf('Patient', 'a', [], { ifMatch: '3' })]), 412);
+      await expectStorageError(ctx.store.bulkPut([putOf('Patient', 'fresh'), putOf('Patient', 'a', [], { mustBeNew: true })]), 'conflict');
+      await expectStorageError(ctx.store.bulkPut([putOf('Patient', 'fresh'), putOf('Patient', 'a', [], { ifMatch: '3' })]), 'precondition-failed');
       expect(await ctx.store.read('Patient', 'fresh')).toBeUndefined();
       expect((await ctx.store.read('Patient', 'a'))?.versionId).toBe('1');
       expect(await ctx.store.bulkPut([])).toEqual([]);
@@ -708,7 +708,7 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
 
     it('refuses a cursor it did not make', async () => {
       for (const cursor of ['x', Buffer.from('[1,2,3]').toString('base64url'), Buffer.from('["a",[],"zz"]').toString('base64url')]) {
-        await expectFhirError(store.search({ types: ['Observation'], where: ALL, sort: [], limit: 3, cursor }), 400);
+        await expectStorageError(store.search({ types: ['Observation'], where: ALL, sort: [], limit: 3, cursor }), 'invalid-cursor');
       }
     });
 

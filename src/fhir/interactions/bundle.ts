@@ -11,7 +11,7 @@ import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
 import { versionJson } from '../../storage/stored-version.js';
 import { bundleJson, type BundleEntryJson } from '../bundle-json.js';
 import { forEachReference } from '../references.js';
-import { FhirError, badRequest, invalidResource, multipleMatches, notFound, tooLarge } from '../errors.js';
+import { FhirError, asFhirError, badRequest, invalidResource, multipleMatches, notFound, tooLarge } from '../errors.js';
 import type { FhirContext } from '../context.js';
 import { preferences, type FhirRequest, type FhirResponse, type HttpMethod } from '../request.js';
 import { newResourceId } from '../resource-ids.js';
@@ -109,8 +109,9 @@ async function batch(context: FhirContext, request: FhirRequest, bundle: Bundle,
     try {
       const parsed = parseEntry(context, entry, index);
       results.push(toResult(await dispatch(context, entryFhirRequest(request, parsed))));
-    } catch (error) {
-      if (!(error instanceof FhirError)) throw error;
+    } catch (thrown) {
+      const error = asFhirError(thrown);
+      if (!error) throw thrown;
       results.push({ status: error.status, headers: {}, outcome: error.toOperationOutcome() });
     }
   }
@@ -130,11 +131,11 @@ async function transaction(context: FhirContext, request: FhirRequest, bundle: B
     for (const e of ordered) {
       try {
         out[e.index] = await runEntry(txContext, request, e, plan, dispatch, includeResources);
-      } catch (error) {
-        if (error instanceof FhirError) {
-          error.issues[0]!.diagnostics = `Bundle.entry[${e.index}] (${e.method} ${e.path}): ${error.issues[0]!.diagnostics}`;
-          error.issues[0]!.expression ??= [`Bundle.entry[${e.index}]`];
-        }
+      } catch (thrown) {
+        const error = asFhirError(thrown);
+        if (!error) throw thrown;
+        error.issues[0]!.diagnostics = `Bundle.entry[${e.index}] (${e.method} ${e.path}): ${error.issues[0]!.diagnostics}`;
+        error.issues[0]!.expression ??= [`Bundle.entry[${e.index}]`];
         throw error;
       }
     }

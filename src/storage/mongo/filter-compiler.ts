@@ -15,7 +15,7 @@
  *   substitute the matching keys with `$in` (MongoDB has no joins in `find`).
  */
 import type { Document, Filter } from 'mongodb';
-import { badRequest, tooCostly } from '../../fhir/errors.js';
+import { StorageError } from '../errors.js';
 import type { Condition, FieldPredicate, IndexField, IndexTable } from '../search-index.js';
 import { rowsField, TABLE_FIELDS, type ResourceDoc } from './documents.js';
 
@@ -131,7 +131,7 @@ export class FilterCompiler {
     const max = this.options.maxIntermediateMatches;
     const found = await this.lookup(filter, projection, max + 1);
     if (found.length > max) {
-      throw tooCostly(`The condition on ${what} matches more than ${max} resources; make it more selective`);
+      throw new StorageError('too-costly', `The condition on ${what} matches more than ${max} resources; make it more selective`);
     }
     return found;
   }
@@ -182,7 +182,7 @@ export function rowFilter(table: IndexTable, param: string, predicates: readonly
 
 function componentIndex(predicate: FieldPredicate): number {
   const n = predicate.component ?? 0;
-  if (!Number.isInteger(n) || n < 0 || n > 2) throw badRequest(`Composite component ${String(n)} does not exist`);
+  if (!Number.isInteger(n) || n < 0 || n > 2) throw new StorageError('invalid-query', `Composite component ${String(n)} does not exist`);
   return n;
 }
 
@@ -191,7 +191,7 @@ const RANGE_OPERATOR = { lt: '$lt', le: '$lte', gt: '$gt', ge: '$gte' } as const
 /** The operator document for one predicate, or undefined when it can never hold. */
 function predicateCondition(predicate: FieldPredicate, table: IndexTable): Document | undefined {
   const field = predicate.field;
-  if (!TABLE_FIELDS[table].includes(field)) throw badRequest(`Unknown index field ${String(field)} for ${table} parameters`);
+  if (!TABLE_FIELDS[table].includes(field)) throw new StorageError('invalid-query', `Unknown index field ${String(field)} for ${table} parameters`);
   const value = predicate.value;
   switch (predicate.cmp) {
     case 'null':
@@ -219,12 +219,12 @@ function predicateCondition(predicate: FieldPredicate, table: IndexTable): Docum
       if (value === null || value === undefined) return undefined;
       return { [RANGE_OPERATOR[predicate.cmp]]: coerce(field, scalar(value)) };
     default:
-      throw badRequest(`Unknown comparison ${String(predicate.cmp)}`);
+      throw new StorageError('invalid-query', `Unknown comparison ${String(predicate.cmp)}`);
   }
 }
 
 function scalar(value: FieldPredicate['value']): string | number | boolean {
-  if (Array.isArray(value)) throw badRequest('A list is only valid with the "in" comparison');
+  if (Array.isArray(value)) throw new StorageError('invalid-query', 'A list is only valid with the "in" comparison');
   return value as string | number | boolean;
 }
 

@@ -4,7 +4,8 @@
  * internal key (`_id`) as the final ascending tie-breaker, and opaque base64url cursors.
  */
 import { ObjectId, type Document } from 'mongodb';
-import { badRequest } from '../../fhir/errors.js';
+import { decodeCursor as decodeStoreCursor, encodeCursor as encodeStoreCursor } from '../cursor.js';
+import { StorageError } from '../errors.js';
 import type { SortKey } from '../search-index.js';
 import { NUMERIC_FIELDS, sortKeyName, TABLE_FIELDS } from './documents.js';
 
@@ -31,7 +32,7 @@ export interface SortColumn {
 export function sortColumns(sort: readonly SortKey[]): SortColumn[] {
   return sort.map((key, i) => {
     if (key.by !== 'param') return { path: key.by, descending: key.descending };
-    if (!TABLE_FIELDS[key.table]?.includes(key.field)) throw badRequest(`Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
+    if (!TABLE_FIELDS[key.table]?.includes(key.field)) throw new StorageError('invalid-query', `Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
     const numeric = NUMERIC_FIELDS.has(key.field);
     const missing = key.descending ? (numeric ? -9e300 : '') : numeric ? 9e300 : MAX_CHAR;
     const source = `$sort.${sortKeyName(key.table, key.field, key.param)}.${key.descending ? 'max' : 'min'}`;
@@ -75,25 +76,13 @@ export function positionOf(doc: Document, columns: readonly SortColumn[]): { val
 }
 
 export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.direction === 'after' ? 'a' : 'b', cursor.values, cursor.key.toHexString()])).toString('base64url');
+  return encodeStoreCursor({ direction: cursor.direction, values: cursor.values, key: cursor.key.toHexString() });
 }
+
+const isObjectIdHex = (key: unknown): key is string => typeof key === 'string' && /^[0-9a-f]{24}$/.test(key);
 
 /** Parses a cursor made by {@link encodeCursor} for a search with `columns` sort values. */
 export function decodeCursor(text: string, columns: number): Cursor {
-  try {
-    const [d, values, key] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown, unknown];
-    if (
-      (d === 'a' || d === 'b') &&
-      Array.isArray(values) &&
-      values.length === columns &&
-      values.every((v) => typeof v === 'string' || typeof v === 'number') &&
-      typeof key === 'string' &&
-      /^[0-9a-f]{24}$/.test(key)
-    ) {
-      return { direction: d === 'a' ? 'after' : 'before', values: values as Array<string | number>, key: new ObjectId(key) };
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw badRequest('The paging cursor (_cursor) is not valid for this search; start again from the first page');
+  const { direction, values, key } = decodeStoreCursor(text, columns, isObjectIdHex);
+  return { direction, values, key: new ObjectId(key) };
 }

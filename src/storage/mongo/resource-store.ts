@@ -21,7 +21,8 @@ import {
   type MongoClient,
   type TransactionOptions,
 } from 'mongodb';
-import { badRequest, conflict, preconditionFailed } from '../../fhir/errors.js';
+import { StorageError } from '../errors.js';
+import { busy, checkDelete, checkPut, nextVersion, type CurrentVersion } from '../write-rules.js';
 import type {
   DeleteRequest,
   HistoryPage,
@@ -256,7 +257,7 @@ class MongoOperations implements ResourceOperations {
   async put(request: PutRequest): Promise<PutResult> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.#current(request.resourceType, request.id);
-      assertPutPreconditions(request, current);
+      checkPut(known(current), request);
       const { doc, result } = newVersion(request, current);
       if (await this.#write(current, doc)) {
         await this.#appendHistory([doc]);
@@ -269,16 +270,15 @@ class MongoOperations implements ResourceOperations {
   async delete(request: DeleteRequest): Promise<StoredVersion | undefined> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.#current(request.resourceType, request.id);
-      if (request.ifMatch !== undefined && (!current || current.deleted || String(current.versionId) !== request.ifMatch)) {
-        throw preconditionFailed(`If-Match: version ${request.ifMatch} is not the current version of ${request.resourceType}/${request.id}`);
-      }
+      checkDelete(known(current), request);
       if (!current || current.deleted) return undefined;
+      const next = nextVersion(known(current));
       const doc: ResourceDoc = {
         _id: current._id,
         resourceType: request.resourceType,
         id: request.id,
-        versionId: current.versionId + 1,
-        lastUpdated: Math.max(Date.now(), current.lastUpdated),
+        versionId: next.version,
+        lastUpdated: next.lastUpdated,
         deleted: true,
         method: 'DELETE',
         json: null,
@@ -307,7 +307,7 @@ class MongoOperations implements ResourceOperations {
       const key = keyOf(request.resourceType, request.id);
       const state = states.get(key) ?? { original: null, latest: null, versions: [], requests: [] };
       states.set(key, state);
-      assertPutPreconditions(request, state.latest);
+      checkPut(known(state.latest), request);
       const { doc, result } = newVersion(request, state.latest);
       state.latest = doc;
       state.versions.push(doc);
@@ -407,7 +407,7 @@ class MongoOperations implements ResourceOperations {
     if (request.cursor) {
       const c = decodeCursor(request.cursor, 1);
       const at = c.values[0];
-      if (typeof at !== 'number') throw badRequest('The history cursor is not valid; start again from the first page');
+      if (typeof at !== 'number') throw new StorageError('invalid-cursor', 'The history cursor is not valid; start again from the first page');
       page = { $and: [base, { $or: [{ lastUpdated: { $lt: at } }, { lastUpdated: at, _id: { $lt: c.key } }] }] };
     }
     const rows = await this.#history
@@ -495,22 +495,14 @@ class MongoOperations implements ResourceOperations {
   }
 }
 
-/** 409 for mustBeNew on an existing id, 412 when If-Match does not name the current version. */
-function assertPutPreconditions(request: PutRequest, current: Current | null): void {
-  if (current && request.mustBeNew) throw conflict(`${request.resourceType}/${request.id} already exists`);
-  if (request.ifMatch === undefined) return;
-  if (!current || current.deleted) {
-    throw preconditionFailed(`If-Match: ${request.resourceType}/${request.id} has no current version to match`);
-  }
-  if (String(current.versionId) !== request.ifMatch) {
-    throw preconditionFailed(`If-Match: version ${request.ifMatch} is not the current version (${current.versionId}) of ${request.resourceType}/${request.id}`);
-  }
+/** The current version as the shared write rules see it (storage/write-rules.ts). */
+function known(current: Current | null): CurrentVersion | undefined {
+  return current ? { version: current.versionId, deleted: current.deleted, lastUpdated: current.lastUpdated } : undefined;
 }
 
-/** The next version after `current`: lastUpdated never goes backwards for one resource. */
+/** The next version after `current` (storage/write-rules.ts), as a document. */
 function newVersion(request: PutRequest, current: Current | null): { doc: ResourceDoc; result: PutResult } {
-  const versionId = current ? current.versionId + 1 : 1;
-  const now = Math.max(Date.now(), current ? current.lastUpdated : 0);
+  const { version: versionId, lastUpdated: now } = nextVersion(known(current));
   const stamped = stampMeta(request.resource, String(versionId), toInstant(now));
   const json = JSON.stringify(stamped);
   const doc: ResourceDoc = {
@@ -530,7 +522,7 @@ function newVersion(request: PutRequest, current: Current | null): { doc: Resour
 
 /** Waits a random, growing pause after a lost compare-and-set; gives up with 409 eventually. */
 async function backoff(attempt: number, request: { resourceType: string; id: string }): Promise<void> {
-  if (attempt >= MAX_ATTEMPTS) throw conflict(`${request.resourceType}/${request.id} is being changed by others; try again`);
+  if (attempt >= MAX_ATTEMPTS) throw busy(request);
   const ms = Math.random() * Math.min(100, 2 ** attempt);
   await new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -15,7 +15,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { FhirError } from '../../fhir/errors.js';
+import { StorageError } from '../errors.js';
 import { AsyncLock } from '../async-lock.js';
 
 export type Connection = Database.Database;
@@ -75,8 +75,8 @@ export class SqliteDatabase {
 
   /**
    * Group commit for single-operation writes: operations queued in the same turn of the event
-   * loop share one SQLite transaction (one WAL commit). An operation must throw its expected
-   * errors (a FhirError: 409, 412 ...) before it changes anything, so a failing operation does
+   * loop share one SQLite transaction (one WAL commit). An operation throws its expected
+   * errors (a StorageError: conflict, precondition failed) before it changes anything, so a failing operation does
    * not undo the others; anything else rolls the batch back and re-runs each operation alone.
    * Every caller is answered only after the COMMIT, so an acknowledged write is as durable as
    * with a commit of its own.
@@ -98,7 +98,7 @@ export class SqliteDatabase {
       this.#queue = [];
       if (batch.length === 0) return;
       // Fast path: the whole batch in one transaction without savepoints. A write operation
-      // throws its expected errors (FhirError: 409, 412 ...) before it changes anything, so such
+      // throws its expected errors (StorageError, storage/errors.ts) before it changes anything, so such
       // an error leaves the batch clean. Any other error may have left half a write: the batch
       // is rolled back and every operation re-run alone, in a transaction of its own.
       const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
@@ -109,7 +109,7 @@ export class SqliteDatabase {
           try {
             outcomes.push({ ok: true, value: item.op() });
           } catch (error) {
-            if (!(error instanceof FhirError)) {
+            if (!(error instanceof StorageError)) {
               clean = false;
               break;
             }

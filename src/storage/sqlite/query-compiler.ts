@@ -10,7 +10,7 @@
  * Columns in correlated checks are written `+column` so SQLite cannot pick a value index there,
  * which would turn a per-row seek into a range scan.
  */
-import { badRequest } from '../../fhir/errors.js';
+import { StorageError } from '../errors.js';
 import type { Condition, FieldPredicate, IndexField, IndexTable, SortKey } from '../search-index.js';
 import type { Statement } from 'better-sqlite3';
 import type { Connection } from './database.js';
@@ -409,7 +409,7 @@ function streamAsSet(driver: Extract<Driver, { kind: 'stream' }>): Sql {
  * seeking by rid instead of scanning a value index.
  */
 function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, prefix = ''): Sql {
-  if (!(p.field in COLUMN)) throw badRequest(`Unknown index field ${String(p.field)}`);
+  if (!(p.field in COLUMN)) throw new StorageError('invalid-query', `Unknown index field ${String(p.field)}`);
   let column = COLUMN[p.field];
   if (table === 'composite') column = `c${p.component ?? 0}_${column}`;
   column = `${correlated ? '+' : ''}${prefix}${column}`;
@@ -442,7 +442,7 @@ function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, pr
 
 function scalar(value: FieldPredicate['value']): SqlValue {
   if (typeof value === 'boolean') return value ? 1 : 0;
-  if (Array.isArray(value)) throw badRequest('A list is only valid with the "in" comparison');
+  if (Array.isArray(value)) throw new StorageError('invalid-query', 'A list is only valid with the "in" comparison');
   return value ?? null;
 }
 

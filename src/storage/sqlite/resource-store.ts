@@ -2,8 +2,9 @@
  * The embedded ResourceStore on SQLite (see database.ts for connections, locking and
  * durability, schema.ts for the tables).
  */
+import { decodeCursor as decodeStoreCursor, encodeCursor as encodeStoreCursor } from '../cursor.js';
+import { checkDelete, checkPut, nextVersion } from '../write-rules.js';
 import type { Statement } from 'better-sqlite3';
-import { badRequest, conflict, preconditionFailed } from '../../fhir/errors.js';
 import type {
   DeleteRequest,
   HistoryPage,
@@ -232,17 +233,9 @@ class SqliteOperations implements ResourceOperations {
     const current = this.statements
       .get('SELECT rid, type, id, version, vid, last_updated, deleted FROM resources WHERE type = ? AND id = ?')
       .get(request.resourceType, request.id) as ResourceRow | undefined;
-    if (current && request.mustBeNew) throw conflict(`${request.resourceType}/${request.id} already exists`);
-    if (request.ifMatch !== undefined) {
-      if (!current || current.deleted) {
-        throw preconditionFailed(`If-Match: ${request.resourceType}/${request.id} has no current version to match`);
-      }
-      if (String(current.version) !== request.ifMatch) {
-        throw preconditionFailed(`If-Match: version ${request.ifMatch} is not the current version (${current.version}) of ${request.resourceType}/${request.id}`);
-      }
-    }
-    const version = current ? current.version + 1 : 1;
-    const now = Math.max(Date.now(), current ? current.last_updated : 0);
+    const known = current && { version: current.version, deleted: current.deleted === 1, lastUpdated: current.last_updated };
+    checkPut(known, request);
+    const { version, lastUpdated: now } = nextVersion(known);
     const stamped = stampMeta(request.resource, String(version), toInstant(now));
     const json = JSON.stringify(stamped);
 
@@ -271,12 +264,10 @@ class SqliteOperations implements ResourceOperations {
     const current = this.statements
       .get('SELECT rid, type, id, version, vid, last_updated, deleted FROM resources WHERE type = ? AND id = ?')
       .get(request.resourceType, request.id) as ResourceRow | undefined;
-    if (request.ifMatch !== undefined && (!current || current.deleted || String(current.version) !== request.ifMatch)) {
-      throw preconditionFailed(`If-Match: version ${request.ifMatch} is not the current version of ${request.resourceType}/${request.id}`);
-    }
+    const known = current && { version: current.version, deleted: current.deleted === 1, lastUpdated: current.last_updated };
+    checkDelete(known, request);
     if (!current || current.deleted) return undefined;
-    const version = current.version + 1;
-    const now = Math.max(Date.now(), current.last_updated);
+    const { version, lastUpdated: now } = nextVersion(known);
     const vid = this.#insertVersion(current.rid, request.resourceType, request.id, version, now, 'DELETE', null);
     this.statements.get('UPDATE resources SET version = ?, vid = ?, last_updated = ?, deleted = 1 WHERE rid = ?').run(version, vid, now, current.rid);
     this.#deleteIndex(current.rid);
@@ -493,24 +484,20 @@ function join(parts: Sql[], separator: string): Sql {
   return { text: parts.map((p) => p.text).join(separator), params: parts.flatMap((p) => p.params) };
 }
 
+/** A cursor position here: the sort values and the row id (SQLite's rid, or vid for history). */
 interface Cursor {
   direction: 'after' | 'before';
   values: Array<string | number>;
   rid: number;
 }
 
+const isRowId = (key: unknown): key is number => Number.isSafeInteger(key);
+
 function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.direction === 'after' ? 'a' : 'b', cursor.values, cursor.rid])).toString('base64url');
+  return encodeStoreCursor({ direction: cursor.direction, values: cursor.values, key: cursor.rid });
 }
 
 function decodeCursor(text: string, keys: number): Cursor {
-  try {
-    const [d, values, rid] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown, unknown];
-    if ((d === 'a' || d === 'b') && Array.isArray(values) && values.length === keys && values.every((v) => typeof v === 'string' || typeof v === 'number') && Number.isSafeInteger(rid)) {
-      return { direction: d === 'a' ? 'after' : 'before', values: values as Array<string | number>, rid: rid as number };
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw badRequest('The paging cursor (_cursor) is not valid for this search; start again from the first page');
+  const { direction, values, key } = decodeStoreCursor(text, keys, isRowId);
+  return { direction, values, rid: key };
 }
