@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 
 export interface BackendClient {
   clientId: string;
+  /** RFC 7592 client configuration endpoint and its registration access token (to read or delete the client). */
+  registration: { uri: string; accessToken: string };
   /** A fresh access token (backend tokens live five minutes). */
   token(scope?: string): Promise<string>;
 }
@@ -30,11 +32,12 @@ export async function backendClient(baseUrl: string, scope = 'system/*.cruds'): 
       scope,
     }),
   });
-  const client = (await registration.json()) as { client_id?: string };
+  const client = (await registration.json()) as { client_id?: string; registration_client_uri?: string; registration_access_token?: string };
   if (registration.status !== 201 || !client.client_id) throw new Error(`registration failed: ${registration.status} ${JSON.stringify(client)}`);
   const clientId = client.client_id;
   return {
     clientId,
+    registration: { uri: client.registration_client_uri!, accessToken: client.registration_access_token! },
     async token(asked = scope) {
       const now = Math.floor(Date.now() / 1000);
       const assertion = await new SignJWT({ iss: clientId, sub: clientId, aud: `${issuer}/token`, jti: randomBytes(16).toString('hex'), iat: now, exp: now + 240 })
