@@ -17,7 +17,7 @@ import { REVOKED_JTI_COLLECTION } from './token-verification.js';
 /** Why a principal's authorization has ended. */
 export type Revocation =
   /** The user's grant is gone: revoked (revocation endpoint, grants page, refresh-token reuse), or expired. */
-  | 'grant revoked'
+  | 'grant revoked or expired'
   /** A token without a grant (client_credentials, JWT bearer grant) was revoked by its `jti`. */
   | 'token revoked'
   /** The client was deleted (RFC 7592) or disabled by an operator. */
@@ -49,7 +49,7 @@ export function createPrincipalRevocationCheck(documents: DocumentStore, fhirBas
       user ? accounts.findById(user) : undefined,
     ]);
     if (client === undefined) return 'client removed';
-    if (grantId && grant === undefined) return 'grant revoked';
+    if (grantId && grant === undefined) return 'grant revoked or expired';
     if (jti !== undefined) return 'token revoked';
     if (user) {
       if (!account) return 'account removed';

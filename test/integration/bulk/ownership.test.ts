@@ -163,8 +163,8 @@ describe('the end of the owner\'s authorization ends the export', () => {
     expect(status.status).toBe(403);
     const outcome = JSON.parse(status.body) as OperationOutcome;
     expect(outcome.issue[0]).toMatchObject({ severity: 'error', code: 'forbidden' });
-    expect(outcome.issue[0]!.diagnostics).toContain('(grant revoked)');
-    expect(await jobs.get(jobId)).toMatchObject({ state: 'failed', revoked: 'grant revoked', output: [] });
+    expect(outcome.issue[0]!.diagnostics).toContain('(grant revoked or expired)');
+    expect(await jobs.get(jobId)).toMatchObject({ state: 'failed', revoked: 'grant revoked or expired', output: [] });
     // The revoked token itself is refused at the door (the verifier's window).
     await within(server.config.revocationCheckMs + 2000, async () => (await answer('GET', statusUrl, owner.access_token)).status === 401);
     // The owner may clean up.
@@ -264,7 +264,7 @@ describe('exports large enough to be stopped while they run', () => {
     const took = await within(10_000, async () => (await jobs.get(id))?.state === 'failed');
     console.log(`a running export stopped ${took} ms after its grant was revoked`);
     const job = (await jobs.get(id)) as ExportJob;
-    expect(job).toMatchObject({ revoked: 'grant revoked', output: [] });
+    expect(job).toMatchObject({ revoked: 'grant revoked or expired', output: [] });
     expect(job.progress.exported).toBeLessThan(BULK_OBSERVATIONS);
     expect(existsSync(path.join(server.config.export.dir, id))).toBe(false);
   });
