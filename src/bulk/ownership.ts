@@ -39,7 +39,7 @@ export function ownsJob(policy: AccessPolicy, job: ExportJob): boolean {
 
 /** The answer for a job id that is unknown, cancelled, or someone else's: one answer for all three. */
 export function unknownJob(id: string): FhirError {
-  return notFound(`No export job ${id.slice(0, 40)} (unknown, cancelled or expired)`);
+  return notFound(`No export job ${id.slice(0, 40)} for this token (unknown, cancelled, expired, or started by another client or user)`);
 }
 
 /** What the owner's status URL says about a job that ended with its owner's authorization. */
