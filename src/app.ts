@@ -16,6 +16,7 @@ import type { AccessPolicy } from './access/policy.js';
 import { unrestrictedPolicy } from './access/unrestricted.js';
 import { parseScopes, type ResourceScope } from './smart/scopes.js';
 import { createAccessTokenVerifier } from './auth/token-verification.js';
+import { createPrincipalRevocationCheck } from './auth/principal-revocation.js';
 import { createAuthServer, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
 import { accessTokenClaimNames } from './auth/claims/settings.js';
 import { createPatientDirectory } from './auth/patient-directory.js';
@@ -73,8 +74,17 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   // The raw store goes into the access layer here and nowhere else that serves requests.
   const { access, policies } = createResourceAccess(storage.resources, { fhirBaseUrl: config.fhirBaseUrl, referenceWindowMs: config.revocationCheckMs });
 
-  // Export jobs run as their owner; with enforcement off (test-only switch) there is no owner to check.
-  const bulk = createBulkExport({ config, documents: storage.documents, logger, access, resume: config.enforcement ? policies.resume : () => unrestrictedPolicy });
+  // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
+  // (test-only switch) there is no owner to check.
+  const ownerRevocation = createPrincipalRevocationCheck(storage.documents, config.fhirBaseUrl);
+  const bulk = createBulkExport({
+    config,
+    documents: storage.documents,
+    logger,
+    access,
+    resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
+    ownerRevoked: config.enforcement ? ownerRevocation : async () => undefined,
+  });
   const fhirRoutes: Route[] = [
     {
       method: 'GET',

@@ -4,7 +4,8 @@
  * files, yielding to the event loop after every batch so the API keeps answering.
  *
  * Checkpoints (at most every CHECKPOINT_MS and after each type) renew the job's lease and record
- * progress; they are also where a cancellation or a lost lease is noticed. A resumed job keeps
+ * progress; they are also where a cancellation, a lost lease or the end of the owner's
+ * authorization (bulk/ownership.ts) is noticed. A resumed job keeps
  * the files of the types its checkpoint lists as done and exports the type in progress again.
  */
 import type { OperationOutcomeIssue } from 'fhir/r4';
@@ -20,6 +21,7 @@ import type { ExportFiles } from './files.js';
 import type { ExportFile, ExportJob, TypePlan } from './job.js';
 import type { JobStore } from './job-store.js';
 import { NdjsonWriter } from './ndjson-writer.js';
+import type { OwnerCheck } from './ownership.js';
 import { groupPatients, typeScope, type PatientSet } from './scope.js';
 
 export interface ExporterEnvironment {
@@ -27,6 +29,8 @@ export interface ExporterEnvironment {
   access: ResourceAccess;
   /** The policy of a job's owner as it is now (compiled again from the recorded principal). */
   resume(owner: Principal): AccessPolicy;
+  /** Why the owner's authorization has ended (the job then stops), or undefined. */
+  ownerRevoked: OwnerCheck;
   jobs: JobStore;
   files: ExportFiles;
   logger: Logger;
@@ -43,8 +47,12 @@ export interface ExporterEnvironment {
 
 /** Why a job stopped before its end without failing. */
 export class JobInterrupted extends Error {
-  constructor(readonly reason: 'cancelled' | 'lost-lease' | 'shutdown') {
-    super(`export interrupted: ${reason}`);
+  constructor(
+    readonly reason: 'cancelled' | 'lost-lease' | 'shutdown' | 'revoked',
+    /** What ended the owner's authorization (reason `revoked`). */
+    readonly detail?: string,
+  ) {
+    super(`export interrupted: ${reason}${detail ? ` (${detail})` : ''}`);
     this.name = 'JobInterrupted';
   }
 }
@@ -54,9 +62,16 @@ export async function runExport(env: ExporterEnvironment, claimed: ExportJob, si
   let job = claimed;
   let lastCheckpoint = Date.now();
 
+  /** Stops the job when its owner's authorization has ended. */
+  const checkOwner = async (): Promise<void> => {
+    const revoked = await env.ownerRevoked(job.owner);
+    if (revoked) throw new JobInterrupted('revoked', revoked);
+  };
+
   /** Records `change` if the job is still ours and running; throws JobInterrupted otherwise. */
   const checkpoint = async (change: Partial<ExportJob>): Promise<void> => {
     if (signal.aborted) throw new JobInterrupted('shutdown');
+    await checkOwner();
     const stored = await env.jobs.update(job.id, (current) =>
       current.state === 'running' && current.lease?.owner === env.nodeId
         ? { ...current, ...change, lease: { owner: env.nodeId, until: Date.now() + env.leaseMs } }
@@ -71,7 +86,8 @@ export async function runExport(env: ExporterEnvironment, claimed: ExportJob, si
   const folder = await env.files.folder(job.id);
   // Files of finished types stay; anything else was left by an interrupted attempt.
   await env.files.removeExcept(job.id, new Set(job.output.map((f) => f.name)));
-  // Everything below reads as the job's owner may, now.
+  // Everything below reads as the job's owner may, now: if the owner still may at all.
+  await checkOwner();
   const store = env.access.bind(env.resume(job.owner));
   const counts = await countsOf(store, job);
   const patients = await patientSet(store, env.fhirBaseUrl, job);
@@ -104,6 +120,7 @@ export async function runExport(env: ExporterEnvironment, claimed: ExportJob, si
   }
 
   const errors = job.issues.length ? await writeIssues(folder, job.issues, env.maxFileBytes) : [];
+  await checkOwner();
   const now = Date.now();
   const done = await env.jobs.update(job.id, (current) =>
     current.state === 'running' && current.lease?.owner === env.nodeId

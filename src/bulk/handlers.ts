@@ -1,7 +1,8 @@
 /**
  * The HTTP side of `$export`, as FHIR interactions behind the same bearer verification as every
  * FHIR route: kick-off (system, Patient, Group), status polling, cancellation and file download.
- * Status, cancellation and files belong to the client that kicked the export off.
+ * Status, cancellation and files belong to the client and user that kicked the export off, for as
+ * long as their authorization stands (bulk/ownership.ts).
  *
  * https://hl7.org/fhir/uv/bulkdata/STU2/export.html
  */
@@ -14,8 +15,9 @@ import { preferences, type FhirRequest, type FhirResponse } from '../fhir/reques
 import type { ExportFiles } from './files.js';
 import { manifest, progressText, statusUrl, type ExportJob, type ExportLevel } from './job.js';
 import type { JobStore } from './job-store.js';
+import { endRevokedJob, endedJob, ownsJob, revokedAnswer, unknownJob, type OwnerCheck } from './ownership.js';
 import { exportParameters } from './parameters.js';
-import { planExport } from './plan.js';
+import { assertLevelAllowed, planExport } from './plan.js';
 
 export interface BulkHandlersContext {
   jobs: JobStore;
@@ -26,6 +28,10 @@ export interface BulkHandlersContext {
   discard(jobId: string): Promise<void>;
   /** Exports a client may have queued or running at once (429 above). */
   maxActivePerClient: number;
+  /** Why a job's owner may no longer have it (bulk/ownership.ts), or undefined. */
+  ownerRevoked: OwnerCheck;
+  /** How long a failed job's answer stays (its files' lifetime). */
+  fileTtlMs: number;
 }
 
 const NDJSON = 'application/fhir+ndjson';
@@ -39,6 +45,7 @@ export function kickOff(bulk: BulkHandlersContext, level: ExportLevel): Interact
     if (!('respond-async' in prefer)) throw badRequest('$export runs asynchronously: send the header Prefer: respond-async');
     const lenient = prefer.handling === 'lenient';
     const base = context.services.config.fhirBaseUrl;
+    assertLevelAllowed(context.policy, level, base);
     const params = exportParameters(request, level, lenient, base);
     const clientId = context.policy.restricted ? context.policy.principal.clientId : undefined;
     if (context.policy.restricted && !clientId) throw forbidden('$export needs an access token issued to a client');
@@ -89,6 +96,7 @@ export function status(bulk: BulkHandlersContext): Interaction {
       case 'running':
         return { status: 202, headers: { 'x-progress': progressText(job), 'retry-after': RETRY_AFTER_SECONDS, 'cache-control': 'no-store' } };
       case 'failed':
+        if (job.revoked) throw revokedAnswer(job);
         throw new FhirError(500, 'exception', job.failure ?? 'The export failed');
       default:
         return {
@@ -137,29 +145,40 @@ export function download(bulk: BulkHandlersContext): Interaction {
 }
 
 /**
- * The job of the URL, if it is still there and belongs to the caller's client: 404 for an
- * unknown, cancelled or expired job, 403 for another client's.
+ * The job of the URL, if it is still there and belongs to the caller (bulk/ownership.ts): one 404
+ * for an unknown, cancelled or someone else's job. For the owner, an expired job is a 404 too,
+ * and a job whose owner's authorization has ended is ended now (or, while a node runs it, shown
+ * as ended: that node stops it at its next checkpoint).
  */
 async function ownedJob(bulk: BulkHandlersContext, context: FhirContext, request: FhirRequest): Promise<ExportJob> {
   const id = request.params.jobId ?? '';
   const job = JOB_ID.test(id) ? await bulk.jobs.get(id) : undefined;
-  if (!job || job.state === 'cancelled') throw notFound(`No export job ${id.slice(0, 40)} (unknown, cancelled or expired)`);
+  if (!job || job.state === 'cancelled' || !ownsJob(context.policy, job)) throw unknownJob(id);
   if (job.filesExpireAt !== undefined && job.filesExpireAt <= Date.now()) {
     await bulk.discard(job.id);
     throw notFound(`Export ${id} has expired and its files are deleted`);
   }
-  if (context.policy.restricted && job.clientId !== undefined && context.policy.principal.clientId !== job.clientId) {
-    throw forbidden('This export belongs to another client: only tokens of the client that started it may use it');
-  }
-  return job;
+  if (job.revoked) return job;
+  const revoked = await bulk.ownerRevoked(job.owner);
+  if (!revoked) return job;
+  const ended = await endRevokedJob(bulk.jobs, bulk.files, job.id, revoked, bulk.fileTtlMs);
+  return ended?.revoked ? ended : endedJob(job, revoked, Date.now(), bulk.fileTtlMs);
 }
 
+/**
+ * The quota is the client's, shared by all its users (the users of one public app). Its answer
+ * says only that the client is at its limit, a number fixed in the code: not how many jobs there
+ * are, whose they are, or anything about them.
+ */
 async function checkQuota(bulk: BulkHandlersContext, clientId: string): Promise<void> {
   const active = (await bulk.jobs.ofClient(clientId)).filter((j) => j.state === 'queued' || j.state === 'running');
   if (active.length >= bulk.maxActivePerClient) {
-    throw new FhirError(429, 'throttled', `This client already has ${active.length} exports in progress; wait for one to finish or cancel one (DELETE its status URL)`, {
-      headers: { 'retry-after': '10' },
-    });
+    throw new FhirError(
+      429,
+      'throttled',
+      `This client has reached its limit of ${bulk.maxActivePerClient} exports in progress at once (for all its users together); wait for one to finish or cancel one of yours (DELETE its status URL)`,
+      { headers: { 'retry-after': '10' } },
+    );
   }
 }
 

@@ -19,6 +19,7 @@ import type { DocumentStore } from '../storage/document-store.js';
 import { ExportFiles } from './files.js';
 import { cancel, download, kickOff, status, type BulkHandlersContext } from './handlers.js';
 import { JobStore } from './job-store.js';
+import type { OwnerCheck } from './ownership.js';
 import { ExportRunner } from './runner.js';
 
 /** Tuning that is not configuration: sensible for every deployment, changed here if ever. */
@@ -52,15 +53,22 @@ export interface BulkExportDependencies {
   access: ResourceAccess;
   /** The policy of a job's owner as it is now. */
   resume(owner: Principal): AccessPolicy;
+  /**
+   * Why a job owner's authorization has ended (grant or token revoked, account locked, client
+   * removed ...), or undefined while it stands: the job then stops and its files go
+   * (bulk/ownership.ts).
+   */
+  ownerRevoked: OwnerCheck;
 }
 
-export function createBulkExport({ config, documents, logger, access, resume }: BulkExportDependencies): BulkExport {
+export function createBulkExport({ config, documents, logger, access, resume, ownerRevoked }: BulkExportDependencies): BulkExport {
   const jobs = new JobStore(documents);
   const files = new ExportFiles(config.export.dir);
   const fileTtlMs = config.export.fileTtlSeconds * 1000;
   const runner = new ExportRunner({
     access,
     resume,
+    ownerRevoked,
     jobs,
     files,
     logger,
@@ -82,6 +90,8 @@ export function createBulkExport({ config, documents, logger, access, resume }: 
     wake: () => runner.wake(),
     discard: (id) => runner.discard(id),
     maxActivePerClient: TUNING.maxActivePerClient,
+    ownerRevoked,
+    fileTtlMs,
   };
   const methods: Operation['methods'] = ['GET', 'POST'];
   return {

@@ -3,7 +3,10 @@
  * what was asked, who asked it, and how far the export has got.
  *
  * Lifecycle: `queued` (kick-off) → `running` (a node holds its lease) → `completed` | `failed`;
- * `cancelled` from `queued` or `running` (DELETE on the status URL). A running job whose lease
+ * `cancelled` from `queued` or `running` (DELETE on the status URL). When the owner's
+ * authorization ends (grant revoked, account locked, client removed ...), the job ends as
+ * `failed` with `revoked` set, from any state but `cancelled`, and its files are deleted
+ * (bulk/ownership.ts). A running job whose lease
  * runs out (its node died) is taken over by any node and resumed from its checkpoint: the types
  * already finished keep their files, the type in progress starts again.
  *
@@ -36,11 +39,12 @@ export interface ExportFile {
 
 export interface ExportJob {
   id: string;
-  /** The client that asked: only its tokens may poll, cancel and download. Absent when enforcement is off. */
+  /** The owner's client, the key of its quota (maxActivePerClient). Absent when enforcement is off. */
   clientId?: string;
   /**
    * Who asked (client, user, patient context, grant, scopes): the job runs with this principal's
-   * policy, compiled again when it runs, never with a copy taken at kick-off.
+   * policy, compiled again when it runs, never with a copy taken at kick-off. Only tokens of the
+   * same client and the same user may poll, cancel and download (bulk/ownership.ts).
    */
   owner: Principal;
   /** The kick-off request URL, for the manifest's `request`. */
@@ -78,6 +82,8 @@ export interface ExportJob {
   filesExpireAt?: number;
   /** Why the job failed (state `failed`). */
   failure?: string;
+  /** The job failed because its owner's authorization ended: what ended it (e.g. `grant revoked`). */
+  revoked?: string;
 }
 
 export const ACTIVE_STATES: readonly JobState[] = ['queued', 'running'];

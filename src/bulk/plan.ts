@@ -7,16 +7,51 @@
  * - `system/` scopes: every resource of the types the client was granted.
  * - `patient/` scopes: the launch patient's compartment (and what it references).
  * - `user/` scopes: what the user may see.
+ *
+ * Who may export at which level (assertLevelAllowed): the system level is for system access,
+ * i.e. a backend service's token (`system/` scopes). A token bound to a patient (a launch patient,
+ * `patient/` scopes, or a patient user's `user/` scopes) exports that patient with
+ * `Patient/$export`; a practitioner's `user/` token exports the patients the user may see with
+ * `Patient/$export` or `Group/[id]/$export`. Both are refused at system level with a 403 that
+ * says so.
+ *
+ * `_typeFilter` queries are searches run for the owner: a chained or `_has` hop into a type the
+ * owner may not search is refused at kick-off with the 403 the search would get (access/hops.ts),
+ * whatever `handling`; a hop into a type the owner may search is limited to what it may see when
+ * the job runs, as in a search.
  */
 import type { OperationOutcomeIssue } from 'fhir/r4';
+import { hasHops, limitHops } from '../access/hops.js';
+import type { AccessPolicy } from '../access/policy.js';
 import { patientCompartmentTypes } from '../fhir/compartments.js';
 import type { FhirContext } from '../fhir/context.js';
-import { FhirError, badRequest, notFound } from '../fhir/errors.js';
+import { FhirError, badRequest, forbidden, notFound } from '../fhir/errors.js';
 import { r4ResourceTypes } from '../fhir/search/index.js';
 import { assertValidId } from '../fhir/validation.js';
+import { parseScopes } from '../smart/scopes.js';
 import type { ExportLevel, TypePlan } from './job.js';
 import type { ExportParameters } from './parameters.js';
-import { groupPatients } from './scope.js';
+import { groupPatients, typeFilterCondition } from './scope.js';
+
+/**
+ * Refuses a system-level export to a token without system access (see above), pointing to the
+ * level it may use. https://hl7.org/fhir/uv/bulkdata/STU2/export.html#endpoint---system-level-export
+ */
+export function assertLevelAllowed(policy: AccessPolicy, level: ExportLevel, fhirBase: string): void {
+  if (level !== 'system' || !policy.restricted) return;
+  const { patient, fhirUser, scopes = [] } = policy.principal;
+  const contexts = new Set(parseScopes(scopes.join(' ')).scopes.flatMap((s) => (s.kind === 'resource' ? [s.context] : [])));
+  const patientExport = `${fhirBase}/Patient/$export`;
+  const system = 'A system-level $export is for backend services with system/ scopes';
+  const boundTo = patient ?? (contexts.has('user') && fhirUser?.startsWith('Patient/') ? fhirUser.slice('Patient/'.length) : undefined);
+  if (boundTo !== undefined || contexts.has('patient')) {
+    const whose = boundTo !== undefined ? `Patient/${boundTo}` : 'its launch patient';
+    throw forbidden(`${system}. This token is bound to a patient: export the data of ${whose} with Patient/$export (${patientExport})`);
+  }
+  if (contexts.has('user')) {
+    throw forbidden(`${system}. This is a user's token: export the patients its user may see with Patient/$export (${patientExport}), or a Group's with Group/[id]/$export`);
+  }
+}
 
 export interface ExportPlan {
   types: TypePlan[];
@@ -83,6 +118,11 @@ export async function planExport(context: FhirContext, level: ExportLevel, param
     // A type the policy reaches none of (a patient token without that type in its compartment).
     if ((await policy.searchFilter(type, 'search'))?.op === 'false') continue;
     const filters = params.typeFilters.filter((f) => f.type === type).map((f) => f.query);
+    for (const query of filters) {
+      const where = typeFilterCondition(type, query, context.services.config.fhirBaseUrl);
+      // Refused here exactly as the search would be; the scan limits the allowed hops again.
+      if (hasHops(where)) await limitHops(where, policy);
+    }
     plans.push({ type, ...(filters.length ? { filters } : {}) });
   }
   // (When lenient handling dropped every asked type, the export is empty rather than refused.)

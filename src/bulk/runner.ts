@@ -8,11 +8,16 @@
  * lease until it runs out (LEASE_MS), then any node resumes the job from its checkpoint. A job
  * taken over from dead nodes more than MAX_TAKEOVERS times fails with an OperationOutcome rather
  * than crash a node forever.
+ *
+ * Revocation: a job whose owner's authorization has ended stops at its next checkpoint and fails
+ * with `revoked` set; the sweep ends completed jobs of such owners and deletes their files
+ * (bulk/ownership.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { ExporterEnvironment } from './exporter.js';
 import { JobInterrupted, runExport } from './exporter.js';
 import type { ExportJob } from './job.js';
+import { endRevokedJob, endedJob } from './ownership.js';
 
 export interface RunnerOptions extends Omit<ExporterEnvironment, 'nodeId'> {
   /** How often the store is polled for jobs from other nodes and expired leases. */
@@ -66,12 +71,22 @@ export class ExportRunner {
     await this.#draining;
   }
 
-  /** Deletes expired jobs and their files, cancelled jobs no node is running, and orphaned folders. */
+  /**
+   * Deletes expired jobs and their files, the files of completed jobs whose owner's authorization
+   * has ended, cancelled jobs no node is running, and orphaned folders.
+   */
   async sweep(): Promise<void> {
     const { jobs, files } = this.options;
     const now = Date.now();
     for (const job of await jobs.inState('completed', 'failed')) {
       if ((job.filesExpireAt ?? 0) <= now) await this.discard(job.id);
+      else if (job.state === 'completed') {
+        const revoked = await this.options.ownerRevoked(job.owner);
+        if (revoked) {
+          await endRevokedJob(jobs, files, job.id, revoked, this.options.fileTtlMs);
+          this.options.logger.info({ job: job.id, revoked }, 'export files deleted: the owner\'s authorization has ended');
+        }
+      }
     }
     for (const job of await jobs.inState('cancelled')) {
       if ((job.lease?.until ?? 0) < now) await this.discard(job.id);
@@ -130,8 +145,9 @@ export class ExportRunner {
       if (error instanceof JobInterrupted) {
         if (error.reason === 'cancelled') await this.discard(job.id);
         else if (error.reason === 'shutdown') await this.#handBack(job);
+        else if (error.reason === 'revoked') await this.#end(job, (current, now) => endedJob(current, error.detail!, now, this.options.fileTtlMs));
         // lost-lease: another node runs the job now and owns its files.
-        logger.info({ job: job.id, reason: error.reason }, 'export stopped');
+        logger.info({ job: job.id, reason: error.reason, ...(error.detail ? { revoked: error.detail } : {}) }, 'export stopped');
         return;
       }
       logger.error({ err: error, job: job.id }, 'export failed');
@@ -147,12 +163,13 @@ export class ExportRunner {
   }
 
   async #fail(job: ExportJob, reason: string): Promise<void> {
+    await this.#end(job, (current, now) => ({ ...current, state: 'failed', failure: reason, output: [], errors: [], completedAt: now, filesExpireAt: now + this.options.fileTtlMs, lease: undefined }));
+  }
+
+  /** Ends a job this node runs as `failed` (as `change` makes it) and deletes its files. */
+  async #end(job: ExportJob, change: (current: ExportJob, now: number) => ExportJob): Promise<void> {
     const now = Date.now();
-    const failed = await this.options.jobs.update(job.id, (current) =>
-      current.state === 'running' && current.lease?.owner === this.nodeId
-        ? { ...current, state: 'failed', failure: reason, output: [], errors: [], completedAt: now, filesExpireAt: now + this.options.fileTtlMs, lease: undefined }
-        : undefined,
-    );
+    const failed = await this.options.jobs.update(job.id, (current) => (current.state === 'running' && current.lease?.owner === this.nodeId ? change(current, now) : undefined));
     if (failed?.state === 'failed') await this.options.files.remove(job.id);
   }
 }

@@ -32,7 +32,7 @@ export interface TypeScope {
 export function typeScope(plan: TypePlan, compartment: boolean, patients: PatientSet, baseUrl: string): TypeScope {
   const parts: Condition[] = [];
   if (plan.filters?.length) {
-    const filters = plan.filters.map((query) => parseSearch(plan.type, new URLSearchParams(query), { baseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where);
+    const filters = plan.filters.map((query) => typeFilterCondition(plan.type, query, baseUrl));
     parts.push(filters.length === 1 ? filters[0]! : { op: 'or', of: filters });
   }
   let accept: TypeScope['accept'];
@@ -43,6 +43,11 @@ export function typeScope(plan: TypePlan, compartment: boolean, patients: Patien
   }
   const where = parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : { op: 'and' as const, of: parts };
   return { where, ...(accept ? { accept } : {}) };
+}
+
+/** One `_typeFilter` query (`code=...&status=...`) of `type` as a storage Condition. */
+export function typeFilterCondition(type: string, query: string, baseUrl: string): Condition {
+  return parseSearch(type, new URLSearchParams(query), { baseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where;
 }
 
 /**

@@ -8,8 +8,12 @@ import { randomBytes } from 'node:crypto';
 
 export interface BackendClient {
   clientId: string;
+  /** RFC 7592 client configuration endpoint and its registration access token (to read or delete the client). */
+  registration: { uri: string; accessToken: string };
   /** A fresh access token (backend tokens live five minutes). */
   token(scope?: string): Promise<string>;
+  /** Revokes one of its access tokens at the revocation endpoint (RFC 7009), authenticated with its key. */
+  revoke(token: string): Promise<Response>;
 }
 
 /** Registers a backend client allowed `scope` and returns a way to get its tokens. */
@@ -30,16 +34,28 @@ export async function backendClient(baseUrl: string, scope = 'system/*.cruds'): 
       scope,
     }),
   });
-  const client = (await registration.json()) as { client_id?: string };
+  const client = (await registration.json()) as { client_id?: string; registration_client_uri?: string; registration_access_token?: string };
   if (registration.status !== 201 || !client.client_id) throw new Error(`registration failed: ${registration.status} ${JSON.stringify(client)}`);
   const clientId = client.client_id;
+  /** A private_key_jwt client assertion (RFC 7523), for the token endpoint and the others. */
+  const clientAssertion = async (): Promise<string> => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ iss: clientId, sub: clientId, aud: `${issuer}/token`, jti: randomBytes(16).toString('hex'), iat: now, exp: now + 240 })
+      .setProtectedHeader({ alg: 'ES384', kid, typ: 'JWT' })
+      .sign(privateKey);
+  };
   return {
     clientId,
+    registration: { uri: client.registration_client_uri!, accessToken: client.registration_access_token! },
+    async revoke(token) {
+      return fetch(`${issuer}/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await clientAssertion() }),
+      });
+    },
     async token(asked = scope) {
-      const now = Math.floor(Date.now() / 1000);
-      const assertion = await new SignJWT({ iss: clientId, sub: clientId, aud: `${issuer}/token`, jti: randomBytes(16).toString('hex'), iat: now, exp: now + 240 })
-        .setProtectedHeader({ alg: 'ES384', kid, typ: 'JWT' })
-        .sign(privateKey);
+      const assertion = await clientAssertion();
       const response = await fetch(`${issuer}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -3,7 +3,8 @@
  * answers, not only from what comes back. For every path where a caller supplies criteria or
  * an id (chains, nested chains, `_has`, nested `_has`, includes, compartment search,
  * `$everything`, history, reads, conditional create, update and delete, If-None-Exist,
- * conditional references in a transaction, plain writes), the answer for a value that exists
+ * conditional references in a transaction, plain writes, export status, files and cancel), the
+ * answer for a value that exists
  * only outside the token's reach must equal the answer for a made-up value: same status, same
  * `total`, same number of entries, same body once the value itself and server-made ids and times
  * are taken out. A refusal (403 for both) is equal too.
@@ -17,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
 import { PATIENT_USER, PRACTITIONER, userToken } from '../../support/user-tokens.js';
+import { pollStatus, startExport } from '../bulk/support.js';
 
 const A = 'patient-001';
 const B = 'patient-002';
@@ -70,14 +72,21 @@ const probes: Array<{ token: string; name: string; real: number; madeUp: number 
  * made-up one, and requires equal answers. `setup` runs before each (e.g. to make the two
  * requests meet the same starting state).
  */
-async function probe(tokenName: string, token: string, name: string, real: string, build: (value: string) => [string, string, unknown?, Record<string, string>?]): Promise<void> {
+async function probe(
+  tokenName: string,
+  token: string,
+  name: string,
+  real: string,
+  build: (value: string) => [string, string, unknown?, Record<string, string>?],
+  madeUp = MADE_UP,
+): Promise<void> {
   const [m1, p1, b1, h1] = build(real);
   const first = await call(token, m1, p1, b1, h1);
-  const [m2, p2, b2, h2] = build(MADE_UP);
+  const [m2, p2, b2, h2] = build(madeUp);
   const second = await call(token, m2, p2, b2, h2);
   probes.push({ token: tokenName, name, real: first.status, madeUp: second.status });
   expect(first.status, `${tokenName}: ${name}: ${m1} ${p1} answered ${JSON.stringify(first.body).slice(0, 300)}`).toBeLessThan(500);
-  expect(normalize(first, real), `${tokenName}: ${name} tells a real value from a made-up one`).toBe(normalize(second, MADE_UP));
+  expect(normalize(first, real), `${tokenName}: ${name} tells a real value from a made-up one`).toBe(normalize(second, madeUp));
 }
 
 /** Facts about B's data (outside a patient-A token's reach) and about laboratory results. */
@@ -183,6 +192,34 @@ describe('what a token can learn about data outside its reach', () => {
     await probe(name, token, 'chain then _has into Condition', facts.bConditionCode, (v) => ['GET', `Observation?subject:Patient._has:Condition:patient:code=${v}&_total=accurate`]);
     await probe(name, token, '_has into Condition', facts.bConditionCode, (v) => ['GET', `Observation?_has:Condition:evidence-detail:code=${v}&_total=accurate`]);
     await probe(name, token, '_include of Patient', facts.bFamily, (v) => ['GET', `Observation?_include=Observation:subject:Patient&_count=1&code=${encodeURIComponent(v)}`]);
+  });
+
+  it('export status, files and cancel of someone else\'s job (another user of the same client, another client)', async () => {
+    const practitioner = await userToken(server, { ...PRACTITIONER, scope: 'openid fhirUser user/*.rs' });
+    const patientUser = await userToken(server, { ...PATIENT_USER, scope: 'openid fhirUser user/*.rs' });
+    const backend = await (await backendClient(server.baseUrl, 'system/*.rs')).token();
+    const jobOf = async (token: string) => {
+      const statusUrl = await startExport(server.fhirUrl, token, 'Patient/$export', { query: { _type: 'Patient' } });
+      const file = (await pollStatus(statusUrl, token)).manifest.output[0]!.url.split('/').pop()!;
+      return { id: statusUrl.split('/').pop()!, file };
+    };
+    const jobs = { practitioner: await jobOf(practitioner.access_token), 'patient user': await jobOf(patientUser.access_token) };
+    // A well-formed job id that names no job, so both requests reach the job lookup.
+    const madeUp = crypto.randomUUID();
+    const callers: Array<[string, string, keyof typeof jobs]> = [
+      ['patient user (same client)', patientUser.access_token, 'practitioner'],
+      ['practitioner (same client)', practitioner.access_token, 'patient user'],
+      ['another client', backend, 'practitioner'],
+    ];
+    for (const [name, token, owner] of callers) {
+      const job = jobs[owner];
+      await probe(name, token, `export status of the ${owner}'s job`, job.id, (v) => ['GET', `bulkstatus/${v}`], madeUp);
+      await probe(name, token, `export file of the ${owner}'s job`, job.id, (v) => ['GET', `bulkfiles/${v}/${job.file}`], madeUp);
+      await probe(name, token, `export cancel of the ${owner}'s job`, job.id, (v) => ['DELETE', `bulkstatus/${v}`], madeUp);
+    }
+    // The probes changed nothing: each owner still has its export.
+    expect((await call(practitioner.access_token, 'GET', `bulkstatus/${jobs.practitioner.id}`)).status).toBe(200);
+    expect((await call(patientUser.access_token, 'GET', `bulkstatus/${jobs['patient user'].id}`)).status).toBe(200);
   });
 
   it('system token with a granular filter (vital signs only) and Patient', async () => {

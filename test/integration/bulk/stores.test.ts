@@ -1,17 +1,18 @@
 /**
  * $export on every store implementation (embedded SQLite, and the MongoDB store on CongoDB or the
  * MONGODB_URI of the environment): the scans, the compartment and `_typeFilter` conditions and
- * the job documents behave the same on both.
+ * the job documents behave the same on both, and so do who may see a job and the end of a job
+ * whose token was revoked (read from the authorization server's documents in the same store).
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Bundle } from 'fhir/r4';
+import type { Bundle, OperationOutcome } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig, type StorageConfig } from '../../../src/config.js';
 import { CONGO_URI_VARIABLE } from '../../support/global-setup.js';
 import { startTestServer, tempDir, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
-import { downloadAll, patientsOf, runExport } from './support.js';
+import { download, downloadAll, patientsOf, pollStatus, runExport, startExport } from './support.js';
 
 const stores: Array<[string, StorageConfig | undefined]> = [['embedded', undefined]];
 const mongoUri = process.env.MONGODB_URI ?? process.env[CONGO_URI_VARIABLE];
@@ -78,5 +79,28 @@ describe.each(stores)('$export on the %s store', (_name, storage) => {
     const byType = await downloadAll(group, token);
     for (const resources of byType.values()) for (const r of resources) expect(['p-a', 'p-c']).toEqual(expect.arrayContaining([...patientsOf(r)]));
     expect(byType.get('Observation')).toHaveLength(8);
+  });
+
+  it('belongs to its client: another client gets a made-up job\'s answer; revoking the kick-off token ends the export', async () => {
+    const owner = await backendClient(server.baseUrl, 'system/*.rs');
+    const first = await owner.token();
+    const statusUrl = await startExport(server.fhirUrl, first, '$export', { query: { _type: 'Patient' } });
+    const fileUrl = (await pollStatus(statusUrl, first)).manifest.output[0]!.url;
+    const jobId = statusUrl.split('/').pop()!;
+    const madeUp = crypto.randomUUID();
+    for (const [method, url] of [['GET', statusUrl], ['GET', fileUrl], ['DELETE', statusUrl]] as const) {
+      const real = await fetch(url, { method, headers: { authorization: `Bearer ${token}` } });
+      const fake = await fetch(url.replace(jobId, madeUp), { method, headers: { authorization: `Bearer ${token}` } });
+      expect([real.status, fake.status], `${method} ${url}`).toEqual([404, 404]);
+      expect((await real.text()).split(jobId).join('{id}')).toBe((await fake.text()).split(madeUp).join('{id}'));
+    }
+    // A token without a grant is revoked by its jti: the export it started ends with it.
+    const second = await owner.token();
+    expect((await download(fileUrl, second)).response.status).toBe(200);
+    expect((await owner.revoke(first)).status).toBe(200);
+    expect((await download(fileUrl, second)).response.status).toBe(404);
+    const status = await fetch(statusUrl, { headers: { authorization: `Bearer ${second}` } });
+    expect(status.status).toBe(403);
+    expect(((await status.json()) as OperationOutcome).issue[0]!.diagnostics).toContain('(token revoked)');
   });
 });

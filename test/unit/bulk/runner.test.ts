@@ -1,7 +1,8 @@
 /**
  * The export runner on a real embedded store, with a scan that can be held mid-export: graceful
  * shutdown hands the job back with its checkpoint, another node resumes it, two nodes never run
- * the same job, and a cancellation is noticed at the next checkpoint.
+ * the same job, and a cancellation or the end of the owner's authorization is noticed at the next
+ * checkpoint.
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -22,6 +23,8 @@ let storage: Storage;
 let jobs: JobStore;
 let files: ExportFiles;
 const runners: ExportRunner[] = [];
+/** What the owner check answers (the server wires it to the authorization server's records). */
+let revocation: string | undefined;
 
 /** A store whose Observation scan stops after its first batch until `release()`. */
 function heldStore(store: ResourceStore): { store: ResourceStore; held: Promise<void>; release(): void } {
@@ -50,6 +53,7 @@ function options(store: ResourceStore): RunnerOptions {
   return {
     access: createResourceAccess(store, { fhirBaseUrl: 'http://localhost/fhir', referenceWindowMs: 0 }).access,
     resume: () => unrestrictedPolicy,
+    ownerRevoked: async () => revocation,
     jobs,
     files,
     logger: createLogger('silent'),
@@ -98,6 +102,7 @@ async function settled(id: string, state: ExportJob['state'] | 'gone'): Promise<
 }
 
 beforeEach(async () => {
+  revocation = undefined;
   dir = tempDir('bedside-runner-');
   storage = await openStorage({ kind: 'embedded', dataDir: dir });
   jobs = new JobStore(storage.documents);
@@ -160,6 +165,50 @@ describe('export runner', () => {
     await jobs.update(job.id, (current) => ({ ...current, state: 'cancelled' }));
     held.release();
     await settled(job.id, 'gone');
+    expect(existsSync(path.join(dir, 'exports', job.id))).toBe(false);
+  });
+
+  it('stops a running job at its next checkpoint when its owner is revoked: failed, revoked, files deleted', async () => {
+    const job = queuedJob();
+    await jobs.create(job);
+    const held = heldStore(storage.resources);
+    runner(held.store).start();
+    await held.held;
+    expect(readdirSync(path.join(dir, 'exports', job.id))).toContain('Patient-1.ndjson');
+    revocation = 'grant revoked';
+    held.release();
+    const ended = (await settled(job.id, 'failed'))!;
+    expect(ended.revoked).toBe('grant revoked');
+    expect(ended.failure).toContain('(grant revoked)');
+    expect(ended.output).toEqual([]);
+    expect(ended.lease).toBeUndefined();
+    expect(ended.progress.typeIndex).toBe(1); // stopped within Observation, never completed
+    expect(existsSync(path.join(dir, 'exports', job.id))).toBe(false);
+  });
+
+  it('does not start a queued job whose owner is revoked', async () => {
+    const job = queuedJob();
+    await jobs.create(job);
+    revocation = 'client removed';
+    runner(storage.resources).wake();
+    const ended = (await settled(job.id, 'failed'))!;
+    expect(ended.revoked).toBe('client removed');
+    expect(ended.progress.exported).toBe(0);
+    expect(existsSync(path.join(dir, 'exports', job.id))).toBe(false);
+  });
+
+  it('sweeps the files of completed jobs whose owner is revoked', async () => {
+    const job = queuedJob();
+    await jobs.create(job);
+    runner(storage.resources).wake();
+    await settled(job.id, 'completed');
+    const sweeping = new ExportRunner(options(storage.resources));
+    await sweeping.sweep();
+    expect((await jobs.get(job.id))!.state).toBe('completed');
+    revocation = 'account locked';
+    await sweeping.sweep();
+    const ended = (await jobs.get(job.id))!;
+    expect([ended.state, ended.revoked, ended.output]).toEqual(['failed', 'account locked', []]);
     expect(existsSync(path.join(dir, 'exports', job.id))).toBe(false);
   });
 
