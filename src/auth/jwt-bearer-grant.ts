@@ -7,9 +7,10 @@
  * https://www.rfc-editor.org/rfc/rfc7523#section-2.1
  * https://github.com/panva/node-oidc-provider/tree/main/docs#registergranttype
  */
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeJwt, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { errors, type Provider, type TokenEndpointGrantContext } from 'oidc-provider';
 import type { TrustedAssertionIssuer } from '../config.js';
+import type { OutboundFetch } from '../security/outbound-fetch.js';
 import { MAX_ASSERTION_LIFETIME_SECONDS } from './client-policy.js';
 import { checkRequestedScopes } from './scope-policy.js';
 import type { AuthServices } from './services.js';
@@ -18,13 +19,13 @@ import { fhirResourceServer } from './scope-policy.js';
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const ASSERTION_ALGS = ['RS256', 'RS384', 'ES256', 'ES384'];
 
-function keyResolver(issuer: TrustedAssertionIssuer): JWTVerifyGetKey {
-  return issuer.jwksUri ? createRemoteJWKSet(new URL(issuer.jwksUri)) : createLocalJWKSet(issuer.jwks as JSONWebKeySet);
+function keyResolver(issuer: TrustedAssertionIssuer, fetch: OutboundFetch): JWTVerifyGetKey {
+  return issuer.jwksUri ? createRemoteJWKSet(new URL(issuer.jwksUri), { [customFetch]: fetch }) : createLocalJWKSet(issuer.jwks as JSONWebKeySet);
 }
 
 /** Registers the grant on a provider when the operator trusts at least one issuer. */
 export function registerJwtBearerGrant(provider: Provider, services: AuthServices): void {
-  const trusted = new Map(services.config.jwtBearerIssuers.map((i) => [i.issuer, { issuer: i, keys: keyResolver(i) }]));
+  const trusted = new Map(services.config.jwtBearerIssuers.map((i) => [i.issuer, { issuer: i, keys: keyResolver(i, services.outboundFetch) }]));
   if (trusted.size === 0) return;
   const resourceServer = fhirResourceServer({ fhirBaseUrl: services.config.fhirBaseUrl, parse: services.parse });
 

@@ -17,6 +17,7 @@
  */
 import * as client from 'openid-client';
 import type { Logger } from '../../log.js';
+import type { OutboundFetch } from '../../security/outbound-fetch.js';
 import type { DocumentStore } from '../../storage/document-store.js';
 import { isLoopbackHost } from '../../config.js';
 import type { AccountStore } from '../accounts.js';
@@ -57,6 +58,8 @@ export interface FederationDependencies {
   accounts: AccountStore;
   directory: PatientDirectory;
   logger: Logger;
+  /** Discovery, JWKS, token and userinfo requests to the providers go through it. */
+  fetch: OutboundFetch;
 }
 
 export interface BeginOptions {
@@ -94,7 +97,11 @@ export class Federation {
     if (!pending) {
       const issuer = new URL(provider.issuer);
       const insecure = issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname);
-      pending = client.discovery(issuer, provider.clientId, undefined, client.ClientSecretBasic(provider.clientSecret), insecure ? { execute: [client.allowInsecureRequests] } : undefined);
+      // The fetch given here is the configuration's for every later request too (token, userinfo, JWKS).
+      pending = client.discovery(issuer, provider.clientId, undefined, client.ClientSecretBasic(provider.clientSecret), {
+        [client.customFetch]: this.deps.fetch,
+        ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
+      });
       pending.catch(() => this.#configurations.delete(provider.id));
       this.#configurations.set(provider.id, pending);
     }
