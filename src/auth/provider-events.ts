@@ -11,7 +11,7 @@
  */
 import { decodeJwt } from 'jose';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
-import type { Logger } from '../log.js';
+import { errorReasons, type Logger } from '../log.js';
 
 /** The provider's events for a failed request, one per endpoint Bedside enables. */
 const ERROR_EVENTS = [
@@ -29,21 +29,6 @@ const ERROR_EVENTS = [
 ] as const;
 
 type OAuthError = Error & { error?: string; error_description?: string; error_detail?: string };
-
-/**
- * The reasons of an error and its causes, outermost first, as one line ("client JSON Web Key Set
- * failed to be refreshed: fetch failed: 127.0.0.1 is not a public address ..."). oidc-provider's
- * errors carry their text in `error_detail` or `error_description`, others in `message`.
- */
-export function errorReasons(error: unknown): string {
-  const reasons: string[] = [];
-  for (let e = error, depth = 0; e instanceof Error && depth < 6; e = e.cause, depth++) {
-    const { error_detail: detail, error_description: description } = e as OAuthError;
-    const text = typeof detail === 'string' && detail ? detail : typeof description === 'string' && description ? description : e.message;
-    if (text && !reasons.includes(text)) reasons.push(text);
-  }
-  return reasons.join(': ');
-}
 
 /** How the client tried to authenticate, and the client_id it claimed (never a secret). */
 function presented(ctx: KoaContextWithOIDC): { method: string; clientId?: string } {

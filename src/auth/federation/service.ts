@@ -16,7 +16,7 @@
  * https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
  */
 import * as client from 'openid-client';
-import type { Logger } from '../../log.js';
+import { errorReasons, type Logger } from '../../log.js';
 import type { OutboundFetch } from '../../security/outbound-fetch.js';
 import type { DocumentStore } from '../../storage/document-store.js';
 import { isLoopbackHost } from '../../config.js';
@@ -138,7 +138,7 @@ export class Federation {
     try {
       configuration = await this.#configuration(provider);
     } catch (error) {
-      this.deps.logger.error({ err: error, provider: provider.id }, 'identity provider discovery failed');
+      this.deps.logger.error({ err: error, provider: provider.id, reason: errorReasons(error) }, 'identity provider discovery failed');
       throw new FederationError('upstream', `${provider.name} cannot be reached right now`);
     }
     const verifier = client.randomPKCECodeVerifier();
@@ -185,7 +185,7 @@ export class Federation {
         }
         result.claims = claims;
       } catch (error) {
-        this.deps.logger.warn({ err: error, provider: provider.id }, 'federated sign-in failed at the callback');
+        this.deps.logger.warn({ err: error, provider: provider.id, reason: errorReasons(error) }, 'federated sign-in failed at the callback');
         result.error = { error: 'access_denied', description: `The sign-in with ${provider.name} could not be completed. Try again.` };
       }
     }
