@@ -70,12 +70,18 @@ export function logProviderEvents(provider: Provider, logger: Logger): void {
         logger.debug({ err: error, event }, 'oauth error');
         return;
       }
-      const { method, clientId } = presented(ctx);
+      // The provider emits from its error handler: a throw here would replace the answer.
+      let who: ReturnType<typeof presented> = { method: 'unknown' };
+      try {
+        who = presented(ctx);
+      } catch {
+        // Logged without what the request claimed.
+      }
       const client = ctx.oidc?.client;
       logger.warn({
         event,
-        client_id: client?.clientId ?? clientId ?? null,
-        presented: method,
+        client_id: client?.clientId ?? who.clientId ?? null,
+        presented: who.method,
         ...(client ? { registered: client.clientAuthMethod } : {}),
         reason: errorReasons(error),
       }, 'client authentication failed');
