@@ -11,6 +11,7 @@ import { parseClaimMappings, type ClaimMapping } from './auth/claims/settings.js
 import { parseFederationProviders, type FederationProvider } from './auth/federation/settings.js';
 import { parseResourceServers, type ResourceServerSetting } from './auth/resource-servers/settings.js';
 import { jsonArraySetting } from './json-setting.js';
+import { fetchRefusal } from './security/network-addresses.js';
 
 /** Where resources, sessions, keys and jobs are kept. */
 export type StorageConfig =
@@ -89,8 +90,9 @@ export interface Config {
   /** Issuers trusted for the JWT bearer authorization grant (JWT_BEARER_ISSUERS, a JSON array). */
   jwtBearerIssuers: TrustedAssertionIssuer[];
   /**
-   * Let the authorization server fetch client `jwks_uri`s on private, loopback and other
-   * special-use addresses (ALLOW_PRIVATE_NETWORK_FETCH; default false: SSRF protection).
+   * Let the server fetch URLs on private, loopback and other non-public addresses: client
+   * `jwks_uri`s and `sector_identifier_uri`s, identity providers (FEDERATION_PROVIDERS), JWT
+   * bearer issuers' `jwksUri` (ALLOW_PRIVATE_NETWORK_FETCH; default false: SSRF protection).
    */
   allowPrivateNetworkFetch: boolean;
   /**
@@ -229,6 +231,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
 
   const enforcement = !bool('BEDSIDE_UNSAFE_DISABLE_AUTH', false);
 
+  const allowPrivateNetworkFetch = bool('ALLOW_PRIVATE_NETWORK_FETCH', false);
+  /** Why the server would never fetch a configured URL (a loopback identity provider without the setting ...). */
+  const refusal = (url: string) => fetchRefusal(url, allowPrivateNetworkFetch);
+
   let jwtBearerIssuers: TrustedAssertionIssuer[] = [];
   const issuersRaw = str('JWT_BEARER_ISSUERS');
   if (issuersRaw) {
@@ -239,6 +245,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
         typeof i?.issuer === 'string' && (Array.isArray(i.jwks?.keys) || (typeof i.jwksUri === 'string' && /^https?:\/\//.test(i.jwksUri))));
       if (valid) jwtBearerIssuers = parsedIssuers as TrustedAssertionIssuer[];
       else problems.push(`JWT_BEARER_ISSUERS must be a JSON array of ${shape}`);
+      jwtBearerIssuers.forEach((i, index) => {
+        const reason = i.jwksUri ? refusal(i.jwksUri) : undefined;
+        if (reason) problems.push(`JWT_BEARER_ISSUERS[${index}].jwksUri will not be fetched: ${reason}`);
+      });
     }
   }
 
@@ -253,7 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     fileTtlSeconds: int('EXPORT_FILE_TTL', 24 * 3600, 1, 30 * 24 * 3600),
   };
 
-  const federation = parseFederationProviders(str('FEDERATION_PROVIDERS'), problems, { isLoopbackHost });
+  const federation = parseFederationProviders(str('FEDERATION_PROVIDERS'), problems, { isLoopbackHost, fetchRefusal: refusal });
   const localLogin = bool('LOCAL_LOGIN', true);
   if (!localLogin && federation.length === 0) problems.push('LOCAL_LOGIN=false needs at least one identity provider in FEDERATION_PROVIDERS (nobody could sign in)');
   const claimMappings = parseClaimMappings(str('CLAIM_MAPPINGS'), problems);
@@ -281,7 +291,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     enforcement,
     revocationCheckMs: int('REVOCATION_CHECK_MS', 1000, 0, 60_000),
     jwtBearerIssuers,
-    allowPrivateNetworkFetch: bool('ALLOW_PRIVATE_NETWORK_FETCH', false),
+    allowPrivateNetworkFetch,
     launcherSandbox: bool('LAUNCHER_SANDBOX', isLoopbackHost(host)),
     export: exportConfig,
     localLogin,

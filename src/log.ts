@@ -20,6 +20,26 @@ const REDACT = [
   ...SECRET_FIELDS.map((field) => `*.${field}`),
 ];
 
+type DetailedError = Error & { error_description?: unknown; error_detail?: unknown };
+
+/**
+ * The reasons of an error and its causes, outermost first, as one line for a log field
+ * ("client authentication failed: client JSON Web Key Set failed to be refreshed: fetch failed:
+ * 127.0.0.1 is not a public address ..."). oidc-provider's errors carry their text in
+ * `error_detail` (unless it only repeats the cause's message) or `error_description`, others in
+ * `message`.
+ */
+export function errorReasons(error: unknown): string {
+  const reasons: string[] = [];
+  for (let e = error, depth = 0; e instanceof Error && depth < 6; e = e.cause, depth++) {
+    const { error_detail: detail, error_description: description } = e as DetailedError;
+    const ownDetail = typeof detail === 'string' && detail && !(e.cause instanceof Error && e.cause.message === detail) ? detail : undefined;
+    const text = ownDetail ?? (typeof description === 'string' && description ? description : e.message);
+    if (text && !reasons.includes(text)) reasons.push(text);
+  }
+  return reasons.join(': ');
+}
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
     {

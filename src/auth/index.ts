@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import { isKnownResourceType } from '../fhir/validation.js';
 import type { Logger } from '../log.js';
 import { CsrfTokens } from '../security/csrf.js';
+import { createOutboundFetch } from '../security/outbound-fetch.js';
 import { withoutFormAction } from '../security/headers.js';
 import { ADDRESS_RULE, FailureCounter, type FailureRecord } from '../security/rate-limit.js';
 import type { DocumentStore } from '../storage/document-store.js';
@@ -99,6 +100,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     audience: (audiences) => audiences.length === 1 && (audiences[0] === config.fhirBaseUrl || resourceServers.list().some((rs) => rs.identifier === audiences[0])),
   });
   const accounts = new AccountStore(documents, config.fhirBaseUrl);
+  const outboundFetch = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetworkFetch });
   let holder: ProviderHolder | undefined;
   const services: AuthServices = {
     config,
@@ -111,7 +113,8 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     issuedTokens,
     resourceServers,
     claims: new ClaimMapper(config.claimMappings, (reference) => deps.directory.read(reference)),
-    federation: new Federation({ providers: config.federation, issuer, documents, accounts, directory: deps.directory, logger: deps.logger }),
+    outboundFetch,
+    federation: new Federation({ providers: config.federation, issuer, documents, accounts, directory: deps.directory, logger: deps.logger, fetch: outboundFetch }),
     directory: deps.directory,
     endpoints: smartEndpoints(config),
     parse: { isResourceType: isKnownResourceType },
@@ -178,6 +181,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     close: () => {
       resourceServers.stop();
       current.close();
+      void outboundFetch.close();
     },
   };
 }

@@ -7,9 +7,11 @@
  * https://www.rfc-editor.org/rfc/rfc7523#section-2.1
  * https://github.com/panva/node-oidc-provider/tree/main/docs#registergranttype
  */
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeJwt, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { errors, type Provider, type TokenEndpointGrantContext } from 'oidc-provider';
 import type { TrustedAssertionIssuer } from '../config.js';
+import { errorReasons } from '../log.js';
+import type { OutboundFetch } from '../security/outbound-fetch.js';
 import { MAX_ASSERTION_LIFETIME_SECONDS } from './client-policy.js';
 import { checkRequestedScopes } from './scope-policy.js';
 import type { AuthServices } from './services.js';
@@ -18,13 +20,21 @@ import { fhirResourceServer } from './scope-policy.js';
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const ASSERTION_ALGS = ['RS256', 'RS384', 'ES256', 'ES384'];
 
-function keyResolver(issuer: TrustedAssertionIssuer): JWTVerifyGetKey {
-  return issuer.jwksUri ? createRemoteJWKSet(new URL(issuer.jwksUri)) : createLocalJWKSet(issuer.jwks as JSONWebKeySet);
+function keyResolver(issuer: TrustedAssertionIssuer, fetch: OutboundFetch): JWTVerifyGetKey {
+  return issuer.jwksUri ? createRemoteJWKSet(new URL(issuer.jwksUri), { [customFetch]: fetch }) : createLocalJWKSet(issuer.jwks as JSONWebKeySet);
+}
+
+/**
+ * Whether jwtVerify failed because the issuer's JWKS could not be had (refused by the outbound
+ * policy, unreachable, slow, not 200, not JSON) rather than because of the assertion.
+ */
+function keysUnavailable(error: unknown): boolean {
+  return !(error instanceof joseErrors.JOSEError) || error instanceof joseErrors.JWKSTimeout || error.code === 'ERR_JOSE_GENERIC';
 }
 
 /** Registers the grant on a provider when the operator trusts at least one issuer. */
 export function registerJwtBearerGrant(provider: Provider, services: AuthServices): void {
-  const trusted = new Map(services.config.jwtBearerIssuers.map((i) => [i.issuer, { issuer: i, keys: keyResolver(i) }]));
+  const trusted = new Map(services.config.jwtBearerIssuers.map((i) => [i.issuer, { issuer: i, keys: keyResolver(i, services.outboundFetch) }]));
   if (trusted.size === 0) return;
   const resourceServer = fhirResourceServer({ fhirBaseUrl: services.config.fhirBaseUrl, parse: services.parse });
 
@@ -49,6 +59,10 @@ export function registerJwtBearerGrant(provider: Provider, services: AuthService
         clockTolerance: 5,
       }));
     } catch (error) {
+      if (keysUnavailable(error)) {
+        services.logger.warn({ issuer: issuer.issuer.issuer, jwksUri: issuer.issuer.jwksUri, reason: errorReasons(error) }, 'JWT bearer issuer keys could not be fetched');
+        throw new errors.InvalidGrant("the assertion issuer's keys could not be fetched");
+      }
       const reason = error instanceof joseErrors.JWTExpired ? 'the assertion has expired' : error instanceof joseErrors.JWTClaimValidationFailed ? `the assertion's "${error.claim}" claim is invalid` : 'the assertion signature does not verify';
       throw new errors.InvalidGrant(reason);
     }

@@ -70,7 +70,11 @@ export function buildProviderConfiguration(services: AuthServices, keySet: KeySe
       aud: checkAudience(config.fhirBaseUrl),
       launch: checkLaunch(services.launches),
     },
-    extraClientMetadata: clientMetadataPolicy(services.parse, { isResourceServerScope: (s) => services.resourceServers.definesScope(s), firstPartyProperty: FIRST_PARTY_METADATA }),
+    extraClientMetadata: clientMetadataPolicy(services.parse, {
+      isResourceServerScope: (s) => services.resourceServers.definesScope(s),
+      firstPartyProperty: FIRST_PARTY_METADATA,
+      allowPrivateNetworkFetch: config.allowPrivateNetworkFetch,
+    }),
     assertJwtClientAuthClaimsAndHeader: checkClientAssertion(endpoints.token, CLOCK_TOLERANCE_SECONDS),
     // Bedside's own pages (the launcher getting a backend-service token) may call from Bedside's origin.
     clientBasedCORS: (ctx, origin, client) => origin === new URL(config.baseUrl).origin || corsFromRedirectOrigins(ctx, origin, client),
@@ -140,8 +144,8 @@ export function buildProviderConfiguration(services: AuthServices, keySet: KeySe
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       userinfo: { enabled: true },
     },
-    // oidc-provider's fetch refuses private and loopback addresses (SSRF); an intranet deployment may allow them.
-    ...(config.allowPrivateNetworkFetch ? { fetch: (input: string | URL | Request, init?: RequestInit) => globalThis.fetch(input, { ...init, dispatcher: undefined } as RequestInit) } : {}),
+    // Client jwks_uri and sector_identifier_uri: fetched under the server's outbound-fetch policy.
+    fetch: services.outboundFetch,
     discovery: { service_documentation: `${config.baseUrl}/`, smart_configuration: `${config.fhirBaseUrl}/.well-known/smart-configuration` },
     renderError: (ctx: KoaContextWithOIDC, out, error) => {
       ctx.type = 'html';

@@ -20,6 +20,7 @@ import { secureCookies } from './middleware/secure-cookies.js';
 import { smartTokenResponse } from './middleware/token-response.js';
 import { jwtUserinfo } from './oidc/userinfo.js';
 import { buildProviderConfiguration } from './provider-config.js';
+import { logProviderEvents } from './provider-events.js';
 import type { AuthServices } from './services.js';
 
 /** How often each node checks the shared key set for a rotation. */
@@ -39,10 +40,7 @@ function createProvider(services: AuthServices, keySet: KeySet, current: () => P
   ];
   for (const m of middleware) provider.use(m);
   registerJwtBearerGrant(provider, services);
-  provider.on('server_error', (_ctx, error) => services.logger.error({ err: error }, 'authorization server error'));
-  for (const event of ['grant.error', 'authorization.error', 'introspection.error', 'revocation.error', 'registration_create.error']) {
-    (provider as unknown as NodeJS.EventEmitter).on(event, (_ctx: unknown, error: unknown) => services.logger.debug({ err: error, event }, 'oauth error'));
-  }
+  logProviderEvents(provider, services.logger);
   return provider;
 }
 

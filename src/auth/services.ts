@@ -5,6 +5,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { CsrfTokens } from '../security/csrf.js';
+import type { OutboundFetch } from '../security/outbound-fetch.js';
 import type { FailureCounter } from '../security/rate-limit.js';
 import type { SmartEndpoints } from '../smart/smart-configuration.js';
 import type { ParseOptions } from '../smart/scopes.js';
@@ -32,6 +33,8 @@ export interface AuthServices {
   resourceServers: ResourceServerRegistry;
   /** Operator-configured claims (claims/). */
   claims: ClaimMapper;
+  /** Every fetch made on someone's behalf (client JWKS, identity providers, JWT bearer issuers). */
+  outboundFetch: OutboundFetch;
   /** Sign-in through upstream OpenID providers (federation/). */
   federation: Federation;
   directory: PatientDirectory;

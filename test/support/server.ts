@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startBedside, type RunningBedside } from '../../src/bedside.js';
 import { testConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 
 export interface TestServer {
   bedside: RunningBedside;
@@ -33,6 +33,8 @@ export interface TestServerOptions extends Partial<Config> {
   seedFiles?: string[];
   /** The host name in BASE_URL. */
   hostName?: 'localhost' | '127.0.0.1';
+  /** Where the server logs (default: silent, or BEDSIDE_TEST_LOG's level on stdout). */
+  logger?: Logger;
 }
 
 /** A free TCP port on loopback (the OS picks it; we release it and reuse the number). */
@@ -52,7 +54,7 @@ export function tempDir(prefix = 'bedside-test-'): string {
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const { dataDir: reuse, seedFiles, hostName, ...overrides } = options;
+  const { dataDir: reuse, seedFiles, hostName, logger, ...overrides } = options;
   const port = overrides.port ?? (await freePort());
   const dataDir = reuse ?? tempDir();
   let seedDir: string | undefined;
@@ -73,7 +75,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   // Export files always go to this test's own folder, whatever the store.
   if (!overrides.export) config.export = { ...config.export, dir: path.join(dataDir, 'exports') };
-  const bedside = await startBedside(config, createLogger(process.env.BEDSIDE_TEST_LOG ?? process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const bedside = await startBedside(config, logger ?? createLogger(process.env.BEDSIDE_TEST_LOG ?? process.env.TEST_LOG_LEVEL ?? 'silent'));
   return {
     bedside,
     config,

@@ -16,7 +16,8 @@
  * https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
  */
 import * as client from 'openid-client';
-import type { Logger } from '../../log.js';
+import { errorReasons, type Logger } from '../../log.js';
+import type { OutboundFetch } from '../../security/outbound-fetch.js';
 import type { DocumentStore } from '../../storage/document-store.js';
 import { isLoopbackHost } from '../../config.js';
 import type { AccountStore } from '../accounts.js';
@@ -57,6 +58,8 @@ export interface FederationDependencies {
   accounts: AccountStore;
   directory: PatientDirectory;
   logger: Logger;
+  /** Discovery, JWKS, token and userinfo requests to the providers go through it. */
+  fetch: OutboundFetch;
 }
 
 export interface BeginOptions {
@@ -94,7 +97,11 @@ export class Federation {
     if (!pending) {
       const issuer = new URL(provider.issuer);
       const insecure = issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname);
-      pending = client.discovery(issuer, provider.clientId, undefined, client.ClientSecretBasic(provider.clientSecret), insecure ? { execute: [client.allowInsecureRequests] } : undefined);
+      // The fetch given here is the configuration's for every later request too (token, userinfo, JWKS).
+      pending = client.discovery(issuer, provider.clientId, undefined, client.ClientSecretBasic(provider.clientSecret), {
+        [client.customFetch]: this.deps.fetch,
+        ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
+      });
       pending.catch(() => this.#configurations.delete(provider.id));
       this.#configurations.set(provider.id, pending);
     }
@@ -131,7 +138,7 @@ export class Federation {
     try {
       configuration = await this.#configuration(provider);
     } catch (error) {
-      this.deps.logger.error({ err: error, provider: provider.id }, 'identity provider discovery failed');
+      this.deps.logger.error({ err: error, provider: provider.id, reason: errorReasons(error) }, 'identity provider discovery failed');
       throw new FederationError('upstream', `${provider.name} cannot be reached right now`);
     }
     const verifier = client.randomPKCECodeVerifier();
@@ -178,7 +185,7 @@ export class Federation {
         }
         result.claims = claims;
       } catch (error) {
-        this.deps.logger.warn({ err: error, provider: provider.id }, 'federated sign-in failed at the callback');
+        this.deps.logger.warn({ err: error, provider: provider.id, reason: errorReasons(error) }, 'federated sign-in failed at the callback');
         result.error = { error: 'access_denied', description: `The sign-in with ${provider.name} could not be completed. Try again.` };
       }
     }

@@ -47,6 +47,8 @@ const CLAIM = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
 export interface FederationParseOptions {
   /** Plain http is accepted for loopback issuers only (tests, a local IdP). */
   isLoopbackHost(hostname: string): boolean;
+  /** Why the server would never fetch a URL (the outbound-fetch policy), if it would not. */
+  fetchRefusal?(url: string): string | undefined;
 }
 
 /** Parses FEDERATION_PROVIDERS (a JSON array); every problem is pushed to `problems`. */
@@ -75,6 +77,8 @@ export function parseFederationProviders(raw: string | undefined, problems: stri
       problems.push(`${where}.issuer must be the https URL of the identity provider's issuer`);
     } else if (issuerUrl.protocol === 'http:' && !options.isLoopbackHost(issuerUrl.hostname)) {
       problems.push(`${where}.issuer must be https (plain http only on loopback)`);
+    } else if (options.fetchRefusal?.(issuer!)) {
+      problems.push(`${where}.issuer will not be fetched: ${options.fetchRefusal(issuer!)}`);
     }
     const clientId = str('clientId');
     if (!clientId) problems.push(`${where}.clientId is required (the client Bedside is registered as at the identity provider)`);

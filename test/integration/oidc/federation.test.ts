@@ -57,9 +57,11 @@ beforeAll(async () => {
     env: {
       FEDERATION_PROVIDERS: JSON.stringify([corp, provider('partner', { firstLogin: 'link' })]),
       CLAIM_MAPPINGS: JSON.stringify(CLAIMS),
+      // The identity provider runs on loopback.
+      ALLOW_PRIVATE_NETWORK_FETCH: 'true',
     },
   });
-  closed = await startOidcServer({ port: closedPort, env: { FEDERATION_PROVIDERS: JSON.stringify([corp]), LOCAL_LOGIN: 'false' } });
+  closed = await startOidcServer({ port: closedPort, env: { FEDERATION_PROVIDERS: JSON.stringify([corp]), LOCAL_LOGIN: 'false', ALLOW_PRIVATE_NETWORK_FETCH: 'true' } });
   const registered = await register(server, { client_name: 'API gateway', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', scope: 'system/*.rs' });
   introspector = { id: String(registered.body.client_id), secret: String(registered.body.client_secret) };
 });

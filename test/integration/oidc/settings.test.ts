@@ -30,6 +30,9 @@ describe('FEDERATION_PROVIDERS and LOCAL_LOGIN', () => {
     ['bad id', [{ ...provider, id: 'Corp IdP' }], /\.id must be a short lowercase name/],
     ['duplicate id', [provider, provider], /used twice/],
     ['http issuer', [{ ...provider, issuer: 'http://idp.example.org' }], /must be https/],
+    ['a loopback issuer', [{ ...provider, issuer: 'http://127.0.0.1:8081/realms/staff' }], /FEDERATION_PROVIDERS\[0\]\.issuer will not be fetched: its host 127\.0\.0\.1 is not a public address \(loopback\); this server fetches only public addresses unless ALLOW_PRIVATE_NETWORK_FETCH=true/],
+    ['a private issuer', [{ ...provider, issuer: 'https://10.20.30.40/realms/staff' }], /issuer will not be fetched: its host 10\.20\.30\.40 is not a public address \(private\)/],
+    ['a localhost issuer', [{ ...provider, issuer: 'http://keycloak.localhost:8081/realms/staff' }], /issuer will not be fetched: .* \(loopback\)/],
     ['no secret', [{ ...provider, clientSecret: '' }], /clientSecret is required/],
     ['no openid', [{ ...provider, scope: 'profile' }], /must include openid/],
     ['bad rule', [{ ...provider, firstLogin: 'always' }], /firstLogin must be one of/],
@@ -42,6 +45,12 @@ describe('FEDERATION_PROVIDERS and LOCAL_LOGIN', () => {
       expect(problems({ FEDERATION_PROVIDERS: typeof value === 'string' ? value : JSON.stringify(value) }).join('\n')).toMatch(message);
     });
   }
+
+  it('accepts an issuer on a loopback or private address with ALLOW_PRIVATE_NETWORK_FETCH', () => {
+    const local = { ...provider, issuer: 'http://127.0.0.1:8081/realms/staff' };
+    const config = loadConfig({ BASE_URL: 'https://bedside.example.org', FEDERATION_PROVIDERS: JSON.stringify([local]), ALLOW_PRIVATE_NETWORK_FETCH: 'true' });
+    expect(config.federation.map((p) => p.issuer)).toEqual([local.issuer]);
+  });
 
   it('refuses LOCAL_LOGIN=false without a provider', () => {
     expect(problems({ LOCAL_LOGIN: 'false' }).join('\n')).toMatch(/needs at least one identity provider/);

@@ -163,7 +163,9 @@ describe('with LOG_LEVEL=trace', () => {
     const entries = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
     expect(entries.length).toBeGreaterThan(15);
     expect(entries.some((e) => e.msg === 'fhir request')).toBe(true);
-    expect(entries.filter((e) => e.msg === 'oauth error').length).toBeGreaterThan(5);
+    // Refused clients are warnings with their reason; other OAuth errors debug lines.
+    expect(entries.filter((e) => e.msg === 'oauth error' || e.msg === 'client authentication failed').length).toBeGreaterThan(5);
+    expect(entries.some((e) => e.msg === 'client authentication failed')).toBe(true);
     expect(secrets.size).toBeGreaterThan(25);
   });
 

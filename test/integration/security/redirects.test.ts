@@ -20,7 +20,7 @@ let clientId: string;
 beforeAll(async () => {
   // One identity provider configured (never reached here), for the federation callback.
   const providers = [{ id: 'corp', name: 'Contoso', issuer: 'http://127.0.0.1:9/idp', clientId: 'bedside', clientSecret: 'corp-secret' }];
-  server = await startOidcServer({ env: { FEDERATION_PROVIDERS: JSON.stringify(providers) } });
+  server = await startOidcServer({ env: { FEDERATION_PROVIDERS: JSON.stringify(providers), ALLOW_PRIVATE_NETWORK_FETCH: 'true' } });
   const { body } = await register(server, { client_name: 'Redirect check', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [APP.redirect], post_logout_redirect_uris: [APP.bye], scope: 'openid patient/*.rs launch/patient' });
   clientId = String(body.client_id);
 });

@@ -42,9 +42,17 @@ describe('loadConfig', () => {
     [{ TLS_CERT: 'cert.pem' }, 'TLS_CERT and TLS_KEY must be set together'],
     [{ ACCESS_TOKEN_TTL: '86400' }, 'ACCESS_TOKEN_TTL must be an integer from 60 to 3600'],
     [{ JWT_BEARER_ISSUERS: '{' }, 'JWT_BEARER_ISSUERS is not valid JSON'],
+    [{ JWT_BEARER_ISSUERS: '[{"issuer": "https://idp.example", "jwksUri": "http://169.254.169.254/latest/meta-data"}]' }, 'JWT_BEARER_ISSUERS[0].jwksUri will not be fetched: its host 169.254.169.254 is not a public address (link-local); this server fetches only public addresses unless ALLOW_PRIVATE_NETWORK_FETCH=true'],
+    [{ JWT_BEARER_ISSUERS: '[{"issuer": "https://idp.example", "jwksUri": "http://[::1]:8081/jwks"}]' }, 'JWT_BEARER_ISSUERS[0].jwksUri will not be fetched: its host [::1] is not a public address (loopback)'],
   ])('refuses %o with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('accepts a JWT bearer issuer on a private address with ALLOW_PRIVATE_NETWORK_FETCH', () => {
+    const issuers = '[{"issuer": "https://idp.example", "jwksUri": "http://10.0.0.7/jwks"}]';
+    expect(loadConfig({ JWT_BEARER_ISSUERS: issuers, ALLOW_PRIVATE_NETWORK_FETCH: 'true' }).jwtBearerIssuers).toEqual([{ issuer: 'https://idp.example', jwksUri: 'http://10.0.0.7/jwks' }]);
+    expect(loadConfig({ JWT_BEARER_ISSUERS: '[{"issuer": "https://idp.example", "jwksUri": "https://idp.example/jwks"}]' }).allowPrivateNetworkFetch).toBe(false);
   });
 
   it('reports every mistake at once', () => {

@@ -38,6 +38,7 @@ export async function startOidcServer(options: { port?: number; env?: Record<str
     federation: fromEnv.federation,
     claimMappings: fromEnv.claimMappings,
     resourceServers: fromEnv.resourceServers,
+    allowPrivateNetworkFetch: fromEnv.allowPrivateNetworkFetch,
     ...options.config,
   });
 }
