@@ -1,0 +1,159 @@
+/**
+ * JSON resource → FHIR XML (https://hl7.org/fhir/R4/xml.html): elements in definition order,
+ * primitives as `value` attributes with their id and extensions (the JSON `_key`) on the same
+ * element, `id` and Extension `url` as attributes, resources inside `contained`,
+ * `Bundle.entry.resource` and the like wrapped in an element named for their type, the narrative
+ * div as XHTML.
+ *
+ * Input is a validated resource: something XML cannot carry (a non-R4 element, a character
+ * outside XML 1.0) is reported as 406 rather than written wrongly. Decimals are written as they
+ * are: a JSON number as JavaScript prints it, or the exact text of a lossless-json number.
+ */
+import { isLosslessNumber } from 'lossless-json';
+import { notAcceptable } from '../errors.js';
+import { FHIR_NS, Kind, elementOrder, elementShape, isAttribute, isResourceType, isXhtml, resourceShape, type Prop, type Shape } from './model.js';
+import { NOT_XML_CHAR, divForXml, escapeAttribute } from './xhtml.js';
+
+type Json = Record<string, unknown>;
+
+export interface XmlWriteOptions {
+  /** Indent nested elements by two spaces per level (`_pretty=true`). */
+  readonly pretty?: boolean;
+}
+
+const NEEDS_ESCAPE = /[&<>"\n\r\t]/;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Writes one resource (with everything inside it) as an XML document. */
+export function resourceToXml(resource: unknown, options: XmlWriteOptions = {}): string {
+  const writer = new XmlWriter(options.pretty === true);
+  writer.resource(resource, 0, true);
+  return writer.out;
+}
+
+class XmlWriter {
+  out = '';
+
+  constructor(private readonly pretty: boolean) {}
+
+  private newline(depth: number): void {
+    if (this.pretty && this.out.length > 0) this.out += '\n' + '  '.repeat(depth);
+  }
+
+  resource(value: unknown, depth: number, root: boolean): void {
+    if (!isObject(value) || typeof value.resourceType !== 'string' || !isResourceType(value.resourceType)) {
+      throw unwritable('a value that is not an R4 resource');
+    }
+    const type = value.resourceType;
+    this.newline(depth);
+    this.out += root ? `<${type} xmlns="${FHIR_NS}">` : `<${type}>`;
+    const shape = resourceShape(type);
+    this.children(value, shape, this.childKeys(value, shape), depth + 1);
+    this.newline(depth);
+    this.out += `</${type}>`;
+  }
+
+  /** The JSON keys of the child elements of `obj`, in the order of `shape` (attributes are not elements). */
+  private childKeys(obj: Json, shape: Shape): string[] {
+    const order = elementOrder(shape);
+    const keys: string[] = [];
+    for (const key in obj) {
+      if (obj[key] === undefined || isAttribute(shape, key) || (key === 'resourceType' && shape.isResource)) continue;
+      if (!order.has(key)) throw unwritable(`${shape.name}.${key.slice(0, 64)}, which is not an R4 element`);
+      // `_key` is written with `key`; alone (a primitive with extensions only) it stands for it.
+      if (key.charCodeAt(0) === 95 && obj[key.slice(1)] !== undefined) continue;
+      keys.push(key);
+    }
+    if (keys.length > 1) keys.sort((a, b) => order.get(a)! - order.get(b)!);
+    return keys;
+  }
+
+  private children(obj: Json, shape: Shape, keys: string[], depth: number): void {
+    for (const key of keys) {
+      const name = key.charCodeAt(0) === 95 ? key.slice(1) : key;
+      const prop = shape.props.get(name)!;
+      const value = obj[name];
+      if (prop.kind === Kind.Primitive) this.primitives(name, prop, value, obj[`_${name}`], depth);
+      else if (Array.isArray(value)) for (const item of value) this.element(name, prop, item, depth);
+      else this.element(name, prop, value, depth);
+    }
+  }
+
+  private element(name: string, prop: Prop, value: unknown, depth: number): void {
+    if (!isObject(value)) throw unwritable(`${prop.type} ${name} that is not an object`);
+    this.newline(depth);
+    if (prop.kind === Kind.Resource) {
+      this.out += `<${name}>`;
+      this.resource(value, depth + 1, false);
+      this.newline(depth);
+      this.out += `</${name}>`;
+      return;
+    }
+    const shape = prop.shape!;
+    const keys = this.childKeys(value, shape);
+    this.out += `<${name}${this.attributes(value, shape)}`;
+    if (keys.length === 0) {
+      this.out += '/>';
+      return;
+    }
+    this.out += '>';
+    this.children(value, shape, keys, depth + 1);
+    this.newline(depth);
+    this.out += `</${name}>`;
+  }
+
+  /** A primitive or a list of them, aligned with their `_key` (id and extensions). */
+  private primitives(name: string, prop: Prop, value: unknown, extra: unknown, depth: number): void {
+    if (isXhtml(prop)) {
+      if (typeof value !== 'string') throw unwritable(`a narrative div that is not a string`);
+      this.newline(depth);
+      this.out += divForXml(value);
+      return;
+    }
+    if (!prop.array) return this.primitive(name, value, extra, depth);
+    const values = Array.isArray(value) ? value : [];
+    const extras = Array.isArray(extra) ? extra : [];
+    const count = Math.max(values.length, extras.length);
+    for (let i = 0; i < count; i++) this.primitive(name, values[i], extras[i], depth);
+  }
+
+  private primitive(name: string, value: unknown, extra: unknown, depth: number): void {
+    const element = isObject(extra) ? extra : undefined;
+    const hasValue = value !== undefined && value !== null;
+    if (!hasValue && !element) throw unwritable(`${name} without a value or extensions`);
+    this.newline(depth);
+    this.out += `<${name}`;
+    if (element) this.out += this.attributes(element, elementShape());
+    if (hasValue) this.out += ` value="${primitiveText(value)}"`;
+    if (element?.extension === undefined) {
+      this.out += '/>';
+      return;
+    }
+    this.out += '>';
+    this.children(element, elementShape(), this.childKeys(element, elementShape()), depth + 1);
+    this.newline(depth);
+    this.out += `</${name}>`;
+  }
+
+  private attributes(obj: Json, shape: Shape): string {
+    let text = '';
+    if (obj.id !== undefined) text += ` id="${primitiveText(obj.id)}"`;
+    if (shape.isExtension && obj.url !== undefined) text += ` url="${primitiveText(obj.url)}"`;
+    return text;
+  }
+}
+
+/** The `value` attribute text of a primitive: strings escaped, numbers and booleans as written in JSON. */
+function primitiveText(value: unknown): string {
+  if (typeof value === 'string') {
+    if (NOT_XML_CHAR.test(value)) throw unwritable('a string with a character XML 1.0 cannot carry');
+    return NEEDS_ESCAPE.test(value) ? escapeAttribute(value) : value;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (isLosslessNumber(value)) return value.value;
+  throw unwritable(`a primitive value that is ${Array.isArray(value) ? 'an array' : typeof value}`);
+}
+
+function unwritable(what: string) {
+  return notAcceptable(`The resource cannot be written as XML (it holds ${what}); request JSON`);
+}
