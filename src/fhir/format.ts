@@ -41,7 +41,8 @@ export function isXmlBodyType(contentType: string): boolean {
 export function responseFormat(url: string, accept: string | undefined, contentType: string | undefined): WireFormat {
   const format = url.includes('_format=') ? formatParam(url) : undefined;
   if (format !== undefined) {
-    const chosen = FORMAT_PARAM[format.split(';')[0]!.trim().toLowerCase()];
+    // An unencoded `+` (`_format=application/fhir+xml`) arrives as a space.
+    const chosen = FORMAT_PARAM[format.split(';')[0]!.trim().toLowerCase().replace(/ /g, '+')];
     if (!chosen) throw notAcceptable(`_format=${format.slice(0, 40)} is not supported; use json or xml`);
     return chosen;
   }
