@@ -264,8 +264,12 @@ describe('PATCH', () => {
     expect(badOp.status).toBe(400);
     const failedTest = await call('PATCH', 'Patient/patch-1', [{ op: 'test', path: '/gender', value: 'female' }], { 'content-type': 'application/json-patch+json' });
     expect(failedTest.status).toBe(400);
+    // application/fhir+json is FHIRPath Patch: a JSON Patch array sent as it is refused, with a hint.
     const wrongType = await call('PATCH', 'Patient/patch-1', [{ op: 'replace', path: '/gender', value: 'other' }]);
-    expect(wrongType.status).toBe(415);
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body!.issue[0].diagnostics).toContain('application/json-patch+json');
+    const unknownType = await call('PATCH', 'Patient/patch-1', 'gender=other', { 'content-type': 'text/plain' });
+    expect(unknownType.status).toBe(415);
     expect((await call('GET', 'Patient/patch-1')).body!.meta.versionId).toBe('2');
   });
 });
