@@ -13,17 +13,29 @@ export { Kind, type Prop, type Shape };
 export const FHIR_NS = 'http://hl7.org/fhir';
 export const XHTML_NS = 'http://www.w3.org/1999/xhtml';
 
-const orders = new WeakMap<Shape, ReadonlyMap<string, number>>();
+/** A JSON key of a shape as XML sees it. */
+export interface KeyInfo {
+  /** The element's position in the shape (choice types of one element share one; `_key` has that of `key`). */
+  readonly position: number;
+  /** The element's JSON key (`birthDate` for both `birthDate` and `_birthDate`). */
+  readonly name: string;
+  /** `_` + name, for the id and extensions of a primitive. */
+  readonly extensionKey: string;
+  readonly prop: Prop;
+  /** Written as an attribute of the holder's element, not as an element. */
+  readonly attribute: boolean;
+}
+
+const keyInfos = new WeakMap<Shape, ReadonlyMap<string, KeyInfo>>();
 
 /**
- * The position of each JSON key's element in the shape (choice types of one element share a
- * position; `_key` has the position of `key`). The shapes list their properties in definition
- * order, which is the order XML requires (https://hl7.org/fhir/R4/xml.html#1.17.1).
+ * Every JSON key a shape allows, with its element's position. The shapes list their properties
+ * in definition order, which is the order XML requires (https://hl7.org/fhir/R4/xml.html).
  */
-export function elementOrder(shape: Shape): ReadonlyMap<string, number> {
-  let order = orders.get(shape);
-  if (!order) {
-    const map = new Map<string, number>();
+export function keysOf(shape: Shape): ReadonlyMap<string, KeyInfo> {
+  let keys = keyInfos.get(shape);
+  if (!keys) {
+    const map = new Map<string, KeyInfo>();
     let position = -1;
     let element: string | undefined;
     for (const prop of shape.props.values()) {
@@ -31,13 +43,14 @@ export function elementOrder(shape: Shape): ReadonlyMap<string, number> {
         element = prop.element;
         position++;
       }
-      map.set(prop.key, position);
-      if (prop.kind === Kind.Primitive) map.set(`_${prop.key}`, position);
+      const info: KeyInfo = { position, name: prop.key, extensionKey: `_${prop.key}`, prop, attribute: isAttribute(shape, prop.key) };
+      map.set(prop.key, info);
+      if (prop.kind === Kind.Primitive) map.set(info.extensionKey, info);
     }
-    order = map;
-    orders.set(shape, order);
+    keys = map;
+    keyInfos.set(shape, keys);
   }
-  return order;
+  return keys;
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import { isLosslessNumber } from 'lossless-json';
 import { notAcceptable } from '../errors.js';
-import { FHIR_NS, Kind, elementOrder, elementShape, isAttribute, isResourceType, isXhtml, resourceShape, type Prop, type Shape } from './model.js';
+import { FHIR_NS, Kind, elementShape, isResourceType, isXhtml, keysOf, resourceShape, type KeyInfo, type Prop, type Shape } from './model.js';
 import { NOT_XML_CHAR, divForXml, escapeAttribute } from './xhtml.js';
 
 type Json = Record<string, unknown>;
@@ -21,7 +21,8 @@ export interface XmlWriteOptions {
   readonly pretty?: boolean;
 }
 
-const NEEDS_ESCAPE = /[&<>"\n\r\t]/;
+/** Anything in a string that needs a second look: characters to escape, and those XML 1.0 may not carry. */
+const SPECIAL = /[&<>"\n\r\t\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Writes one resource (with everything inside it) as an XML document. */
@@ -48,32 +49,39 @@ class XmlWriter {
     this.newline(depth);
     this.out += root ? `<${type} xmlns="${FHIR_NS}">` : `<${type}>`;
     const shape = resourceShape(type);
-    this.children(value, shape, this.childKeys(value, shape), depth + 1);
+    this.children(value, this.childKeys(value, shape), depth + 1);
     this.newline(depth);
     this.out += `</${type}>`;
   }
 
-  /** The JSON keys of the child elements of `obj`, in the order of `shape` (attributes are not elements). */
-  private childKeys(obj: Json, shape: Shape): string[] {
-    const order = elementOrder(shape);
-    const keys: string[] = [];
+  /** The child elements of `obj`, in the order of `shape` (attributes are not elements; `_key` goes with `key`). */
+  private childKeys(obj: Json, shape: Shape): KeyInfo[] {
+    const known = keysOf(shape);
+    const keys: KeyInfo[] = [];
+    let sorted = true;
+    let last = -1;
     for (const key in obj) {
-      if (obj[key] === undefined || isAttribute(shape, key) || (key === 'resourceType' && shape.isResource)) continue;
-      if (!order.has(key)) throw unwritable(`${shape.name}.${key.slice(0, 64)}, which is not an R4 element`);
-      // `_key` is written with `key`; alone (a primitive with extensions only) it stands for it.
-      if (key.charCodeAt(0) === 95 && obj[key.slice(1)] !== undefined) continue;
-      keys.push(key);
+      const info = known.get(key);
+      if (!info) {
+        if (key === 'resourceType' && shape.isResource) continue;
+        if (obj[key] === undefined) continue;
+        throw unwritable(`${shape.name}.${key.slice(0, 64)}, which is not an R4 element`);
+      }
+      if (info.attribute || obj[key] === undefined) continue;
+      // `_key` alone (a primitive with extensions only) stands for the element; with `key`, it is written with it.
+      if (key !== info.name && obj[info.name] !== undefined) continue;
+      if (info.position < last) sorted = false;
+      last = info.position;
+      keys.push(info);
     }
-    if (keys.length > 1) keys.sort((a, b) => order.get(a)! - order.get(b)!);
+    if (!sorted) keys.sort((a, b) => a.position - b.position);
     return keys;
   }
 
-  private children(obj: Json, shape: Shape, keys: string[], depth: number): void {
-    for (const key of keys) {
-      const name = key.charCodeAt(0) === 95 ? key.slice(1) : key;
-      const prop = shape.props.get(name)!;
+  private children(obj: Json, keys: KeyInfo[], depth: number): void {
+    for (const { name, extensionKey, prop } of keys) {
       const value = obj[name];
-      if (prop.kind === Kind.Primitive) this.primitives(name, prop, value, obj[`_${name}`], depth);
+      if (prop.kind === Kind.Primitive) this.primitives(name, prop, value, obj[extensionKey], depth);
       else if (Array.isArray(value)) for (const item of value) this.element(name, prop, item, depth);
       else this.element(name, prop, value, depth);
     }
@@ -97,7 +105,7 @@ class XmlWriter {
       return;
     }
     this.out += '>';
-    this.children(value, shape, keys, depth + 1);
+    this.children(value, keys, depth + 1);
     this.newline(depth);
     this.out += `</${name}>`;
   }
@@ -130,7 +138,7 @@ class XmlWriter {
       return;
     }
     this.out += '>';
-    this.children(element, elementShape(), this.childKeys(element, elementShape()), depth + 1);
+    this.children(element, this.childKeys(element, elementShape()), depth + 1);
     this.newline(depth);
     this.out += `</${name}>`;
   }
@@ -146,8 +154,9 @@ class XmlWriter {
 /** The `value` attribute text of a primitive: strings escaped, numbers and booleans as written in JSON. */
 function primitiveText(value: unknown): string {
   if (typeof value === 'string') {
+    if (!SPECIAL.test(value)) return value;
     if (NOT_XML_CHAR.test(value)) throw unwritable('a string with a character XML 1.0 cannot carry');
-    return NEEDS_ESCAPE.test(value) ? escapeAttribute(value) : value;
+    return escapeAttribute(value);
   }
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (isLosslessNumber(value)) return value.value;
