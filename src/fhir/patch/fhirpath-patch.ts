@@ -24,7 +24,7 @@ import { Kind, sharedShapes, type Prop, type Shape } from '../validator/compile.
 type Json = Record<string, unknown>;
 
 /** Operations in one patch at most. */
-export const MAX_OPERATIONS = 500;
+export const MAX_OPERATIONS = 100;
 /** Characters in one path at most. */
 export const MAX_PATH_LENGTH = 1000;
 
