@@ -5,6 +5,7 @@
  * failing operation named, never applied, never a crash (prototype paths among them).
  */
 import type { Parameters, ParametersParameter, Resource } from 'fhir/r4';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FhirError } from '../../../src/fhir/errors.js';
 import { applyFhirPathPatch } from '../../../src/fhir/patch/fhirpath-patch.js';
@@ -183,5 +184,39 @@ describe('FHIRPath Patch errors name the operation and change nothing', () => {
       expect.objectContaining({ status: 400 }),
     );
     expect(() => applyFhirPathPatch(patient() as Resource, { resourceType: 'Parameters' })).toThrow(/at least one "operation"/);
+  });
+});
+
+describe('any patch', () => {
+  it('is applied or refused with a 400/422 FhirError, never another failure, never touching prototypes', () => {
+    const path = fc.constantFrom(
+      'Patient', 'Patient.name', 'Patient.name[0]', 'Patient.name[0].given', 'Patient.name[0].given[1]', 'Patient.birthDate', 'Patient.deceased', 'Patient.contact[0].name',
+      'Patient.identifier.where(system = \'urn:mrn\')', 'Patient.__proto__', 'Patient.constructor', 'Patient.name.first().family', 'Patient.birthDate.extension', '%resource.name', 'name', '1', "'x'", 'Patient.name[99]', '',
+    );
+    const name = fc.constantFrom('given', 'family', 'name', 'telecom', 'deceased', 'extension', '__proto__', 'constructor', 'contact', 'birthDate', 'x');
+    const value = fc.constantFrom<ParametersParameter[]>(
+      [{ name: 'value', valueString: 'v' }], [{ name: 'value', valueBoolean: true }], [{ name: 'value', valueInteger: 3 }], [{ name: 'value', valueHumanName: { family: 'F' } }],
+      [{ name: 'value', valueCode: 'male' }], [{ name: 'value', valueDateTime: '2020' }], [{ name: 'value', part: [{ name: 'name', valueHumanName: { text: 't' } }] }],
+      [{ name: 'value', part: [{ name: '__proto__', valueString: 'x' }] }], [{ name: 'value', resource: { resourceType: 'Patient' } }], [],
+    );
+    const integer = (n: string) => fc.option(fc.integer({ min: -2, max: 4 }).map((i): ParametersParameter => ({ name: n, valueInteger: i })), { nil: undefined });
+    const operation = fc
+      .tuple(fc.constantFrom('add', 'insert', 'delete', 'replace', 'move', 'nope'), path, fc.option(name, { nil: undefined }), value, integer('index'), integer('source'), integer('destination'))
+      .map(([type, p, n, v, ...ints]) => op(type, p, [...(n ? [{ name: 'name', valueString: n }] : []), ...v, ...ints.filter((i): i is ParametersParameter => i !== undefined)]));
+    fc.assert(
+      fc.property(fc.array(operation, { minLength: 1, maxLength: 4 }), (operations) => {
+        const input = patient();
+        try {
+          apply(input, ...operations);
+        } catch (error) {
+          expect(error).toBeInstanceOf(FhirError);
+          expect([400, 422]).toContain((error as FhirError).status);
+        }
+        expect(input).toEqual(patient());
+        expect(Object.prototype).not.toHaveProperty('x');
+        expect(Object.prototype).not.toHaveProperty('given');
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FhirError } from '../../../src/fhir/errors.js';
 import { MAX_XML_DEPTH, isLosslessNumber, jsonTextToXml, parseJsonExact, resourceFromXml, resourceToXml, xmlToJsonText } from '../../../src/fhir/xml/index.js';
@@ -183,5 +184,32 @@ describe('hostile and malformed XML is refused with 400', () => {
   it('leaves values that are not valid for their type to the validator, as text', () => {
     const read = resourceFromXml('<Patient xmlns="http://hl7.org/fhir"><active value="yes"/><multipleBirthInteger value="1.0"/></Patient>');
     expect(read).toEqual({ resourceType: 'Patient', active: 'yes', multipleBirthInteger: '1.0' });
+  });
+});
+
+describe('any input', () => {
+  const documents = FIXTURE_NAMES.map((name) => fixture(`${name}.xml`));
+  it('never makes the reader fail with anything but a 400 FhirError (mutated documents)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...documents),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 8 }), fc.constantFrom('', '<', '>', '/', '"', '&', '&amp;', '<x>', '</div>', '<div xmlns="http://www.w3.org/1999/xhtml">', ' value="1"', '<!--', ']]>', '<![CDATA[', 'é', '\u0000')), { maxLength: 4 }),
+        (document, edits) => {
+          let text = document;
+          for (const [at, cut, insert] of edits) {
+            const i = at % (text.length + 1);
+            text = text.slice(0, i) + insert + text.slice(i + cut);
+          }
+          try {
+            const read = resourceFromXml(text);
+            expect(typeof read.resourceType).toBe('string');
+          } catch (error) {
+            expect(error).toBeInstanceOf(FhirError);
+            expect((error as FhirError).status).toBe(400);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
