@@ -2,7 +2,8 @@
  * The lean node:http adapter of the FHIR API: HTTP in, FhirRequest through bearer verification
  * and the route table, FhirResponse out. Express is not on this path (it costs about 5x per
  * request, see ../shared/NOTES.md); this is also the single place where errors are rendered
- * as OperationOutcomes.
+ * as OperationOutcomes. Bodies and answers are FHIR JSON or FHIR XML (format.ts negotiates,
+ * xml/ converts at this edge; interactions only ever see JSON).
  */
 import type { OperationOutcome } from 'fhir/r4';
 import type { IncomingMessage, ServerResponse } from 'node:http';

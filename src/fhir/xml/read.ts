@@ -188,12 +188,14 @@ class XmlReader {
   private openXhtml(frame: XhtmlFrame, tag: SaxesTagNS): void {
     if (tag.uri !== XHTML_NS) throw structure(`<${tag.name}> in the narrative is not in the XHTML namespace`, frame.path);
     frame.depth++;
-    // Prefixed names depend on declarations that may lie outside the div: rebuild instead.
-    if (tag.prefix !== '' || Object.values(tag.attributes).some((a) => a.prefix !== '' && a.prefix !== 'xml' && a.prefix !== 'xmlns')) frame.start = -1;
+    // A prefixed element name depends on a declaration that may lie outside the div: rebuild instead.
+    if (tag.prefix !== '') frame.start = -1;
     let attributes = '';
     for (const a of Object.values(tag.attributes) as SaxesAttributeNS[]) {
-      if (a.prefix === 'xmlns' || a.name === 'xmlns') continue;
-      attributes += ` ${a.prefix === 'xml' ? a.name : a.local}="${escapeAttribute(a.value)}"`;
+      if (a.uri === XMLNS_NS) continue;
+      // Narrative attributes are XHTML's, unqualified, and xml:lang (https://hl7.org/fhir/R4/narrative.html#xhtml).
+      if (a.uri !== '' && a.prefix !== 'xml') throw structure(`The attribute ${a.name.slice(0, 64)} in the narrative is not an XHTML attribute`, frame.path);
+      attributes += ` ${a.name}="${escapeAttribute(a.value)}"`;
     }
     frame.rebuilt += frame.depth === 1 ? `<${tag.local} xmlns="${XHTML_NS}"${attributes}` : `<${tag.local}${attributes}`;
     frame.rebuilt += tag.isSelfClosing ? '/>' : '>';
@@ -283,6 +285,8 @@ class XmlReader {
     if (rule.json !== 'number') return raw;
     if (!(INTEGER_TYPES.has(rule.name) ? INTEGER : DECIMAL).test(raw)) return raw;
     const value = Number(raw);
+    // Beyond the range of a JSON number (1e400): left as text, which the validator refuses.
+    if (!Number.isFinite(value)) return raw;
     return this.exactNumbers && String(value) !== raw ? new LosslessNumber(raw) : value;
   }
 }

@@ -159,6 +159,7 @@ describe('hostile and malformed XML is refused with 400', () => {
     ['a primitive without value or extension', '<Patient xmlns="http://hl7.org/fhir"><active/></Patient>', 'neither a value attribute nor extensions'],
     ['a narrative outside XHTML', '<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/><div>x</div></text></Patient>', 'has no element <div>'],
     ['a non-XHTML element in a narrative', '<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><y:p xmlns:y="urn:y"/></div></text></Patient>', 'not in the XHTML namespace'],
+    ['a namespaced attribute in a narrative', '<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p xmlns:y="urn:y" y:onclick="x">a</p></div></text></Patient>', 'not an XHTML attribute'],
     ['two resources in contained', '<Patient xmlns="http://hl7.org/fhir"><contained><Patient/><Patient/></contained></Patient>', 'holds one resource'],
     ['an empty resource holder', '<Patient xmlns="http://hl7.org/fhir"><contained/></Patient>', 'must hold a resource'],
   ];
@@ -184,6 +185,8 @@ describe('hostile and malformed XML is refused with 400', () => {
   it('leaves values that are not valid for their type to the validator, as text', () => {
     const read = resourceFromXml('<Patient xmlns="http://hl7.org/fhir"><active value="yes"/><multipleBirthInteger value="1.0"/></Patient>');
     expect(read).toEqual({ resourceType: 'Patient', active: 'yes', multipleBirthInteger: '1.0' });
+    const huge = resourceFromXml('<Observation xmlns="http://hl7.org/fhir"><valueQuantity><value value="1e400"/></valueQuantity></Observation>');
+    expect(huge).toEqual({ resourceType: 'Observation', valueQuantity: { value: '1e400' } });
   });
 });
 
