@@ -20,6 +20,7 @@ import r4 from 'fhirpath/fhir-context/r4';
 import { FhirError } from '../errors.js';
 import { validateForWrite } from '../validation.js';
 import { Kind, sharedShapes, type Prop, type Shape } from '../validator/compile.js';
+import { PRIMITIVES } from '../validator/primitives.js';
 
 type Json = Record<string, unknown>;
 
@@ -388,15 +389,11 @@ function valueType(part: ParametersParameter): string | undefined {
   if (!key) return undefined;
   const type = key.slice(5);
   const primitive = type.charAt(0).toLowerCase() + type.slice(1);
-  return PRIMITIVE_TYPES.has(primitive) ? primitive : type;
+  return PRIMITIVES.has(primitive) ? primitive : type;
 }
 
 const valueKey = (part: ParametersParameter): string | undefined => Object.keys(part).find((k) => k.startsWith('value'));
 
-const PRIMITIVE_TYPES = new Set([
-  'base64Binary', 'boolean', 'canonical', 'code', 'date', 'dateTime', 'decimal', 'id', 'instant', 'integer', 'markdown', 'oid',
-  'positiveInt', 'string', 'time', 'unsignedInt', 'uri', 'url', 'uuid',
-]);
 
 /** The property a child named `name` of `shape` is: its JSON key, or a choice element's stem with the value's type. */
 function childProp(shape: Shape, name: string, type: string | undefined): Prop {
@@ -431,7 +428,7 @@ function convertValue(part: ParametersParameter, prop: Prop, shape: Shape): Item
   if (!key || type === undefined) throw new OperationError(`the value is missing (value[x], resource or parts)`);
   const value = (part as unknown as Json)[key];
   if (prop.kind === Kind.Primitive) {
-    if (!PRIMITIVE_TYPES.has(type) || typeof value !== prop.primitive!.json) throw new OperationError(`${where} is a ${prop.type}; the value is a ${type}`);
+    if (!PRIMITIVES.has(type) || typeof value !== prop.primitive!.json) throw new OperationError(`${where} is a ${prop.type}; the value is a ${type}`);
     const extra = (part as unknown as Json)[`_${key}`];
     return { value, extra: isObject(extra) ? structuredClone(extra) : undefined };
   }
