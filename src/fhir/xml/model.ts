@@ -24,6 +24,9 @@ export interface KeyInfo {
   readonly prop: Prop;
   /** Written as an attribute of the holder's element, not as an element. */
   readonly attribute: boolean;
+  /** `<name` and `</name>`. */
+  readonly open: string;
+  readonly close: string;
 }
 
 const keyInfos = new WeakMap<Shape, ReadonlyMap<string, KeyInfo>>();
@@ -43,7 +46,7 @@ export function keysOf(shape: Shape): ReadonlyMap<string, KeyInfo> {
         element = prop.element;
         position++;
       }
-      const info: KeyInfo = { position, name: prop.key, extensionKey: `_${prop.key}`, prop, attribute: isAttribute(shape, prop.key) };
+      const info: KeyInfo = { position, name: prop.key, extensionKey: `_${prop.key}`, prop, attribute: isAttribute(shape, prop.key), open: `<${prop.key}`, close: `</${prop.key}>` };
       map.set(prop.key, info);
       if (prop.kind === Kind.Primitive) map.set(info.extensionKey, info);
     }

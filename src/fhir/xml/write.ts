@@ -11,7 +11,7 @@
  */
 import { isLosslessNumber } from 'lossless-json';
 import { notAcceptable } from '../errors.js';
-import { FHIR_NS, Kind, elementShape, isResourceType, isXhtml, keysOf, resourceShape, type KeyInfo, type Prop, type Shape } from './model.js';
+import { FHIR_NS, Kind, elementShape, isResourceType, isXhtml, keysOf, resourceShape, type KeyInfo, type Shape } from './model.js';
 import { NOT_XML_CHAR, divForXml, escapeAttribute } from './xhtml.js';
 
 type Json = Record<string, unknown>;
@@ -79,58 +79,65 @@ class XmlWriter {
   }
 
   private children(obj: Json, keys: KeyInfo[], depth: number): void {
-    for (const { name, extensionKey, prop } of keys) {
-      const value = obj[name];
-      if (prop.kind === Kind.Primitive) this.primitives(name, prop, value, obj[extensionKey], depth);
-      else if (Array.isArray(value)) for (const item of value) this.element(name, prop, item, depth);
-      else this.element(name, prop, value, depth);
+    for (const info of keys) {
+      const value = obj[info.name];
+      if (info.prop.kind === Kind.Primitive) this.primitives(info, value, obj[info.extensionKey], depth);
+      else if (Array.isArray(value)) for (const item of value) this.element(info, item, depth);
+      else this.element(info, value, depth);
     }
   }
 
-  private element(name: string, prop: Prop, value: unknown, depth: number): void {
-    if (!isObject(value)) throw unwritable(`${prop.type} ${name} that is not an object`);
+  private element(info: KeyInfo, value: unknown, depth: number): void {
+    const prop = info.prop;
+    if (!isObject(value)) throw unwritable(`${prop.type} ${info.name} that is not an object`);
     this.newline(depth);
     if (prop.kind === Kind.Resource) {
-      this.out += `<${name}>`;
+      this.out += `${info.open}>`;
       this.resource(value, depth + 1, false);
       this.newline(depth);
-      this.out += `</${name}>`;
+      this.out += info.close;
       return;
     }
     const shape = prop.shape!;
     const keys = this.childKeys(value, shape);
-    this.out += `<${name}${this.attributes(value, shape)}`;
     if (keys.length === 0) {
-      this.out += '/>';
+      this.out += `${info.open}${this.attributes(value, shape)}/>`;
       return;
     }
-    this.out += '>';
+    this.out += `${info.open}${this.attributes(value, shape)}>`;
     this.children(value, keys, depth + 1);
     this.newline(depth);
-    this.out += `</${name}>`;
+    this.out += info.close;
   }
 
   /** A primitive or a list of them, aligned with their `_key` (id and extensions). */
-  private primitives(name: string, prop: Prop, value: unknown, extra: unknown, depth: number): void {
+  private primitives(info: KeyInfo, value: unknown, extra: unknown, depth: number): void {
+    const prop = info.prop;
     if (isXhtml(prop)) {
       if (typeof value !== 'string') throw unwritable(`a narrative div that is not a string`);
       this.newline(depth);
       this.out += divForXml(value);
       return;
     }
-    if (!prop.array) return this.primitive(name, value, extra, depth);
+    if (!prop.array) return this.primitive(info, value, extra, depth);
     const values = Array.isArray(value) ? value : [];
     const extras = Array.isArray(extra) ? extra : [];
     const count = Math.max(values.length, extras.length);
-    for (let i = 0; i < count; i++) this.primitive(name, values[i], extras[i], depth);
+    for (let i = 0; i < count; i++) this.primitive(info, values[i], extras[i], depth);
   }
 
-  private primitive(name: string, value: unknown, extra: unknown, depth: number): void {
+  private primitive(info: KeyInfo, value: unknown, extra: unknown, depth: number): void {
     const element = isObject(extra) ? extra : undefined;
     const hasValue = value !== undefined && value !== null;
-    if (!hasValue && !element) throw unwritable(`${name} without a value or extensions`);
+    if (!element) {
+      // The common case, in one piece.
+      if (!hasValue) throw unwritable(`${info.name} without a value or extensions`);
+      this.newline(depth);
+      this.out += `${info.open} value="${primitiveText(value)}"/>`;
+      return;
+    }
     this.newline(depth);
-    this.out += `<${name}`;
+    this.out += info.open;
     if (element) this.out += this.attributes(element, elementShape());
     if (hasValue) this.out += ` value="${primitiveText(value)}"`;
     if (element?.extension === undefined) {
@@ -140,7 +147,7 @@ class XmlWriter {
     this.out += '>';
     this.children(element, this.childKeys(element, elementShape()), depth + 1);
     this.newline(depth);
-    this.out += `</${name}>`;
+    this.out += info.close;
   }
 
   private attributes(obj: Json, shape: Shape): string {

@@ -12,7 +12,6 @@
 import { notAcceptable } from '../errors.js';
 import { XHTML_NS } from './model.js';
 
-const NAME_START = /[A-Za-z_]/;
 const ENTITY = /^&(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});/;
 /** Characters XML 1.0 cannot carry: C0 controls but tab, LF and CR; U+FFFE, U+FFFF; unpaired surrogates. */
 export const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -75,32 +74,35 @@ function checkFragment(text: string): { start: number; attributesEnd: number } |
   return open.length === 0 ? root : undefined;
 }
 
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+const isNameStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+const isNameChar = (c: number) => isNameStart(c) || (c >= 48 && c <= 58) || c === 45 || c === 46;
+
 /** A start tag at `i`: its name, where its attributes end, whether it is empty (`/>`), and its end. */
 function startTag(text: string, i: number): { name: string; attributesEnd: number; empty: boolean; end: number } | undefined {
   let j = i + 1;
-  if (!NAME_START.test(text.charAt(j))) return undefined;
-  while (j < text.length && /[\w.:-]/.test(text.charAt(j))) j++;
+  if (!isNameStart(text.charCodeAt(j))) return undefined;
+  while (isNameChar(text.charCodeAt(j))) j++;
   const name = text.slice(i + 1, j);
   for (;;) {
     const start = j;
-    while (/\s/.test(text.charAt(j))) j++;
-    const c = text.charAt(j);
-    if (c === '>') return { name, attributesEnd: j, empty: false, end: j + 1 };
-    if (c === '/') return text.charAt(j + 1) === '>' ? { name, attributesEnd: j, empty: true, end: j + 2 } : undefined;
-    if (j === start || !NAME_START.test(c)) return undefined;
-    while (j < text.length && /[\w.:-]/.test(text.charAt(j))) j++;
-    while (/\s/.test(text.charAt(j))) j++;
-    if (text.charAt(j) !== '=') return undefined;
+    while (isSpace(text.charCodeAt(j))) j++;
+    const c = text.charCodeAt(j);
+    if (c === 62 /* > */) return { name, attributesEnd: j, empty: false, end: j + 1 };
+    if (c === 47 /* / */) return text.charCodeAt(j + 1) === 62 ? { name, attributesEnd: j, empty: true, end: j + 2 } : undefined;
+    if (j === start || !isNameStart(c)) return undefined;
+    while (isNameChar(text.charCodeAt(j))) j++;
+    while (isSpace(text.charCodeAt(j))) j++;
+    if (text.charCodeAt(j) !== 61 /* = */) return undefined;
     j++;
-    while (/\s/.test(text.charAt(j))) j++;
-    const quote = text.charAt(j);
-    if (quote !== '"' && quote !== "'") return undefined;
-    const close = text.indexOf(quote, j + 1);
+    while (isSpace(text.charCodeAt(j))) j++;
+    const quote = text.charCodeAt(j);
+    if (quote !== 34 && quote !== 39) return undefined;
+    const close = text.indexOf(quote === 34 ? '"' : "'", j + 1);
     if (close < 0) return undefined;
-    const value = text.slice(j + 1, close);
-    if (value.includes('<')) return undefined;
-    for (let k = value.indexOf('&'); k >= 0; k = value.indexOf('&', k + 1)) {
-      if (!ENTITY.test(value.slice(k, k + 12))) return undefined;
+    for (let k = j + 1; k < close; k++) {
+      const v = text.charCodeAt(k);
+      if (v === 60 /* < */ || (v === 38 /* & */ && !ENTITY.test(text.slice(k, k + 12)))) return undefined;
     }
     j = close + 1;
   }

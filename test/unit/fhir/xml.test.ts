@@ -104,6 +104,11 @@ describe('hand-written XML documents', () => {
     expect(resourceFromXml(xml)).toEqual({ resourceType: 'Patient', name: [{ text: 'a "b" <c> & d\n\te\r' }] });
   });
 
+  it('writes narratives with comments, quotes of both kinds, entities and surrounding whitespace as they are', () => {
+    const div = `\n<div xmlns="http://www.w3.org/1999/xhtml" class='a'><!-- note --><p title="x &amp; &#160;">a &lt; b<br/></p></div>\n`;
+    expect(resourceToXml({ resourceType: 'Patient', text: { status: 'generated', div } })).toContain(div);
+  });
+
   it('declares the XHTML namespace on a narrative that leaves it out in JSON', () => {
     const xml = resourceToXml({ resourceType: 'Patient', text: { status: 'generated', div: '<div><p>x</p></div>' } });
     expect(xml).toContain('<div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></div>');
@@ -116,6 +121,10 @@ describe('hand-written XML documents', () => {
       { resourceType: 'Patient', text: { status: 'generated', div: '<div>a</div></text><id value="x"/><text><div>' } },
       { resourceType: 'Patient', text: { status: 'generated', div: '<div>a &nbsp; b</div>' } },
       { resourceType: 'Patient', text: { status: 'generated', div: '<div><p>unclosed</div>' } },
+      { resourceType: 'Patient', text: { status: 'generated', div: '<div><p title="a<b">x</p></div>' } },
+      { resourceType: 'Patient', text: { status: 'generated', div: '<div><p title="&nbsp;">x</p></div>' } },
+      { resourceType: 'Patient', text: { status: 'generated', div: '<div><p title=x>x</p></div>' } },
+      { resourceType: 'Patient', text: { status: 'generated', div: '<div>a</div><div>b</div>' } },
       { resourceType: 'Patient', nmae: 'x' },
       { resourceType: 'NotAType' },
     ];
