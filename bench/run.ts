@@ -13,11 +13,13 @@ import { enforcementCost, tokenEndpoint } from './scenarios/auth.js';
 import { bare, ingest, readAndCreate } from './scenarios/core.js';
 import { searchAtScale } from './scenarios/search.js';
 import { exportAtScale } from './scenarios/export.js';
+import { xmlFormat } from './scenarios/xml.js';
 
 /** Every scenario, in run order (the baseline first). Later features add theirs here. */
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult[]>> = {
   bare,
   'read-create': readAndCreate,
+  xml: xmlFormat,
   ingest,
   'search-1m': searchAtScale,
   export: exportAtScale,

@@ -252,3 +252,11 @@ export class ShapeCompiler {
     return r4Definitions().resourceTypes.has(type);
   }
 }
+
+let shared: ShapeCompiler | undefined;
+
+/** The process-wide shapes, compiled on first use: the validator's and the XML format's (fhir/xml/). */
+export function sharedShapes(): ShapeCompiler {
+  shared ??= new ShapeCompiler();
+  return shared;
+}

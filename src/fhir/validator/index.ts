@@ -26,7 +26,7 @@
  *
  * https://hl7.org/fhir/R4/validation.html
  */
-import { ShapeCompiler } from './compile.js';
+import { ShapeCompiler, sharedShapes } from './compile.js';
 import { Walk, type Issue } from './walk.js';
 
 export type { Issue, IssueCode } from './walk.js';
@@ -47,7 +47,8 @@ export interface ValidateOptions {
 
 /** Validates resources; holds the compiled shapes (build one per process, or use {@link validateR4}). */
 export class R4Validator {
-  private readonly compiler = new ShapeCompiler();
+  /** @param compiler the shapes to check against (a fresh set by default; {@link validateR4} shares the process-wide one). */
+  constructor(private readonly compiler: ShapeCompiler = new ShapeCompiler()) {}
 
   /** Compiles every type now instead of on first use; returns the number of shapes. */
   compileAll(): number {
@@ -84,6 +85,6 @@ let shared: R4Validator | undefined;
 
 /** Validates one JSON resource against R4 with the process-wide compiled validator. */
 export function validateR4(value: unknown, options?: ValidateOptions): ValidationResult {
-  shared ??= new R4Validator();
+  shared ??= new R4Validator(sharedShapes());
   return shared.validate(value, options);
 }
