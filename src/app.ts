@@ -72,7 +72,11 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     indexer: (resource) => extractIndex(resource, { baseUrl: config.fhirBaseUrl }),
   };
   // The raw store goes into the access layer here and nowhere else that serves requests.
-  const { access, policies } = createResourceAccess(storage.resources, { fhirBaseUrl: config.fhirBaseUrl, referenceWindowMs: config.revocationCheckMs });
+  const { access, policies } = createResourceAccess(storage.resources, {
+    fhirBaseUrl: config.fhirBaseUrl,
+    referenceWindowMs: config.revocationCheckMs,
+    practitionerPatients: config.practitionerPatients,
+  });
 
   // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
   // (test-only switch) there is no owner to check.

