@@ -239,14 +239,19 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
 
   post('patient', async (req, res) => {
     const interaction = await load(req, res);
-    if (interaction.prompt.name !== CONTEXT_PROMPT) return renderStep(req, res, interaction);
-    const account = await services.accounts.findById(String(interaction.session?.accountId));
-    if (!account || patientIdOf(account)) return renderStep(req, res, interaction);
+    const account = interaction.session?.accountId ? await services.accounts.findById(String(interaction.session.accountId)) : undefined;
     const chosen = field(req.body, 'patient');
-    if (!chosen) return renderStep(req, res, interaction, { status: 400, error: 'Choose a patient from the list.' });
-    // A patient outside the user's set answers exactly as one that does not exist.
-    const patient = await selectable(account).get(chosen);
-    if (!patient) return renderStep(req, res, interaction, { status: 403, error: 'You may not choose that patient: choose one from the list.' });
+    const picking = interaction.prompt.name === CONTEXT_PROMPT && account !== undefined && !patientIdOf(account);
+    // A patient the user may not select is refused, whatever step the interaction is at (a
+    // tampered form); one outside the user's set answers exactly as one that does not exist.
+    const patient = account && chosen ? await selectable(account).get(chosen) : undefined;
+    if (account && chosen && !patient) {
+      const refusal = 'You may not choose that patient: choose one from the list.';
+      if (picking) return renderStep(req, res, interaction, { status: 403, error: refusal });
+      return send(res, 403, errorPage({ error: 'access_denied', description: refusal }));
+    }
+    if (!picking) return renderStep(req, res, interaction);
+    if (!patient) return renderStep(req, res, interaction, { status: 400, error: 'Choose a patient from the list.' });
     return finish(req, res, { smart: { ...selectionOf(interaction), patient: patient.id } });
   });
 
