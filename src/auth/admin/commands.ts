@@ -90,7 +90,7 @@ async function users(admin: AdminService, actor: Actor, p: Parsed, io: CommandIo
     const list = await admin.listUsers();
     if (one(p, 'json')) return io.out(JSON.stringify(list, null, 2));
     const patients = (u: (typeof list)[number]) => (u.patients.by === 'fhirUser' ? 'by fhirUser' : u.patients.grant === 'all' ? 'all' : u.patients.grant?.join(',') || '-');
-    for (const line of table([['USERNAME', 'FHIRUSER', 'PATIENTS', 'ROLES', 'STATUS', 'SIGN-IN'], ...list.map((u) => [u.username, u.fhirUser ?? '-', patients(u), u.roles.join(',') || '-', u.locked ? 'locked' : 'active', [u.federatedOnly ? '' : 'password', ...u.identities.map((i) => i.provider)].filter(Boolean).join(',') || '-'])])) io.out(line);
+    for (const line of table([['USERNAME', 'FHIRUSER', 'ROLES', 'STATUS', 'SIGN-IN', 'PATIENTS'], ...list.map((u) => [u.username, u.fhirUser ?? '-', u.roles.join(',') || '-', u.locked ? 'locked' : 'active', [u.federatedOnly ? '' : 'password', ...u.identities.map((i) => i.provider)].filter(Boolean).join(',') || '-', patients(u)])])) io.out(line);
     return;
   }
   const username = need(p, 1, 'username');
