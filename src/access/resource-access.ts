@@ -40,7 +40,7 @@ export interface SignedInUser {
  */
 const SELECTION_SCOPES = ['user/Patient.rs', 'user/Encounter.rs'];
 /** The client the selection policy is recorded under. */
-export const SELECTION_CLIENT = 'bedside-patient-selection';
+const SELECTION_CLIENT = 'bedside-patient-selection';
 
 export interface ResourceAccess {
   /** The store as `policy` may see it. Throws for a policy the access layer did not make. */
