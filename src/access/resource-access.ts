@@ -75,7 +75,7 @@ export function createResourceAccess(store: ResourceStore, options: ResourceAcce
   const services: PolicyServices = {
     fhirBaseUrl: options.fhirBaseUrl,
     extract: (resource: Resource, params) => extractIndex(resource, { baseUrl: options.fhirBaseUrl, params }),
-    referencedFromCompartment: createReferenceResolver(store, options.fhirBaseUrl, options.referenceWindowMs),
+    referencedFromCompartments: createReferenceResolver(store, options.fhirBaseUrl, options.referenceWindowMs),
     practitionerPatients: options.practitionerPatients ?? 'all',
     linkedPatients: createLinkResolver(store, options.fhirBaseUrl, options.referenceWindowMs),
   };

@@ -62,11 +62,11 @@ export interface PolicyServices extends UserPolicyServices {
   /** Index rows of `resource` for the given parameters only. */
   extract(resource: Resource, params: ReadonlySet<string>): IndexEntry[];
   /**
-   * Ids of the resources of `type` (not a compartment type) that the patient's compartment
-   * references. The answer follows the data: the implementation may remember it only briefly
-   * (access/reference-resolver.ts), and the policy does not remember it at all.
+   * Ids of the resources of `type` (not a compartment type) that the compartments of these
+   * patients reference. The answer follows the data: the implementation may remember it only
+   * briefly (access/reference-resolver.ts), and the policy does not remember it at all.
    */
-  referencedFromCompartment(patientId: string, type: string): Promise<string[]>;
+  referencedFromCompartments(patientIds: readonly string[], type: string): Promise<string[]>;
 }
 
 /** How many allowed (type, interaction) pairs a policy remembers (R4 has about 150 types). */
@@ -107,9 +107,8 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
   const compartment = async (patientIds: readonly string[], type: string): Promise<Condition> => {
     if (patientIds.length === 0) return FALSE;
     if (isCompartmentType(type)) return patientsCompartmentCondition(type, patientIds);
-    const ids = new Set<string>();
-    for (const patientId of patientIds) for (const id of await services.referencedFromCompartment(patientId, type)) ids.add(id);
-    return ids.size ? { op: 'id', ids: [...ids] } : FALSE;
+    const ids = await services.referencedFromCompartments(patientIds, type);
+    return ids.length ? { op: 'id', ids } : FALSE;
   };
 
   /** Whose data one scope reaches, for `type`. */

@@ -57,9 +57,14 @@ export function patientsCompartmentCondition(type: string, patientIds: readonly 
 
 /** The compartment condition across several types (for system-level and `$everything` searches). */
 export function patientCompartmentConditionForTypes(types: readonly string[], patientId: string): Condition {
+  return patientsCompartmentConditionForTypes(types, [patientId]);
+}
+
+/** The compartments of any of `patientIds` across several types. */
+export function patientsCompartmentConditionForTypes(types: readonly string[], patientIds: readonly string[]): Condition {
   const parts: Condition[] = types
     .filter((t) => t === 'Patient' || patientCompartmentParams().has(t))
-    .map((t) => ({ op: 'and', of: [{ op: 'type', types: [t] }, patientCompartmentCondition(t, patientId)] }));
-  if (parts.length === 0) return { op: 'false' };
+    .map((t) => ({ op: 'and', of: [{ op: 'type', types: [t] }, patientsCompartmentCondition(t, patientIds)] }));
+  if (parts.length === 0 || patientIds.length === 0) return { op: 'false' };
   return parts.length === 1 ? parts[0]! : { op: 'or', of: parts };
 }

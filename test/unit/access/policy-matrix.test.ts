@@ -136,8 +136,8 @@ const servicesFor = (setting: PractitionerPatients): PolicyServices => ({
   fhirBaseUrl: BASE,
   extract: (resource, params) => extractIndex(resource, { baseUrl: BASE, params }),
   // What each patient's records reference, from the fixtures (the store's job in production).
-  referencedFromCompartment: async (patient, type) =>
-    FIXTURES.filter((f) => f.resource.resourceType === type && f.referencedBy?.includes(patient as 'A' | 'B')).map((f) => f.resource.id!),
+  referencedFromCompartments: async (patients, type) =>
+    FIXTURES.filter((f) => f.resource.resourceType === type && f.referencedBy?.some((p) => patients.includes(p))).map((f) => f.resource.id!),
   practitionerPatients: setting,
   linkedPatients: async (fhirUser) => LINKS[fhirUser] ?? [],
 });
