@@ -1,7 +1,7 @@
 /**
  * The launch context a grant gets when the user consents: from the EHR launch (single-use, taken
  * here) or from what the user picked in a standalone launch. Either way the patient must be one
- * the user may select (the user policy, access/user-policy.ts, asked through `mayHold`); a
+ * the user may select (the user policy, access/user-policy.ts, asked through `patients`); a
  * patient user only ever gets their own record as context.
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html#launch-context-arrives-with-your-access_token
