@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { noAuthentication } from './access/authenticate.js';
 import { createAuditLog } from './access/audit-log.js';
-import { createBearerAuthenticator } from './access/bearer-authenticator.js';
+import { createBearerAuthenticator, tokenFacts } from './access/bearer-authenticator.js';
 import { createResourceAccess, type PolicyCompiler, type ResourceAccess } from './access/resource-access.js';
 import type { AccessPolicy } from './access/policy.js';
 import { unrestrictedPolicy } from './access/unrestricted.js';
@@ -19,11 +19,14 @@ import { createAccessTokenVerifier } from './auth/token-verification.js';
 import { createPrincipalRevocationCheck } from './auth/principal-revocation.js';
 import { createAuthServer, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
 import { accessTokenClaimNames } from './auth/claims/settings.js';
+import { signedInUser } from './auth/accounts.js';
+import type { LauncherCaller } from './auth/pages/launcher-access.js';
 import { createPatientDirectory } from './auth/patient-directory.js';
 import { createBulkExport, type BulkExport } from './bulk/index.js';
 import type { Config } from './config.js';
 import { CORE_OPERATIONS, FhirApi, type Route } from './fhir/api.js';
 import { buildCapabilityStatement } from './fhir/capability-statement.js';
+import type { LauncherStores } from './launcher/directory.js';
 import { launcherRouter } from './launcher/index.js';
 import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
@@ -35,10 +38,17 @@ import { VERSION } from './version.js';
 
 export const FHIR_MOUNT = '/fhir';
 
-/** What the sign-in pages look up: patients to pick, their encounters, a user's fhirUser. */
-const AUTH_DIRECTORY_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs system/PractitionerRole.rs system/RelatedPerson.rs system/Person.rs';
-/** What the launcher's pickers list. */
-const LAUNCHER_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
+/**
+ * What the authorization server looks up by reference or identifier, and never lists: users'
+ * fhirUser resources (claim mappings, federation, the admin pages) and whether an EHR launch's
+ * patient, encounter and practitioner exist. The patients a user may pick are read through that
+ * user's own selection policy instead (PolicyCompiler.selection).
+ */
+const AUTH_LOOKUP_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs system/PractitionerRole.rs system/RelatedPerson.rs system/Person.rs';
+/** What the launcher lists in the sandbox, which trusts whoever reaches it (LAUNCHER_SANDBOX). */
+const LAUNCHER_SANDBOX_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
+/** Practitioners the launcher lists to an operator outside the sandbox (staff, not patient data). */
+const LAUNCHER_STAFF_SCOPES = 'system/Practitioner.rs';
 
 /** The policy of one of Bedside's own in-process readers, named for audit records. */
 function servicePolicy(policies: PolicyCompiler, name: string, scope: string): AccessPolicy {
@@ -72,7 +82,11 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     indexer: (resource) => extractIndex(resource, { baseUrl: config.fhirBaseUrl }),
   };
   // The raw store goes into the access layer here and nowhere else that serves requests.
-  const { access, policies } = createResourceAccess(storage.resources, { fhirBaseUrl: config.fhirBaseUrl, referenceWindowMs: config.revocationCheckMs });
+  const { access, policies } = createResourceAccess(storage.resources, {
+    fhirBaseUrl: config.fhirBaseUrl,
+    referenceWindowMs: config.revocationCheckMs,
+    practitionerPatients: config.practitionerPatients,
+  });
 
   // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
   // (test-only switch) there is no owner to check.
@@ -107,8 +121,11 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     }),
   );
   const api = new FhirApi(fhirRoutes, operations);
-  const directoryStore = access.bind(servicePolicy(policies, 'bedside-auth', AUTH_DIRECTORY_SCOPES));
-  const auth = await createAuthServer({ config, documents: storage.documents, logger, directory: createPatientDirectory(api, services, directoryStore), storageDescription: storage.description });
+  const directory = createPatientDirectory(api, services, {
+    lookups: access.bind(servicePolicy(policies, 'bedside-auth', AUTH_LOOKUP_SCOPES)),
+    forUser: (user) => access.bind(policies.selection(user)),
+  });
+  const auth = await createAuthServer({ config, documents: storage.documents, logger, directory, storageDescription: storage.description });
   // The FHIR API's own verifier: its "not revoked" answers may be reused for REVOCATION_CHECK_MS.
   const authenticator = config.enforcement
     ? createBearerAuthenticator({
@@ -131,8 +148,22 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   web.set('trust proxy', config.trustProxy);
   web.use(pageSecurityHeaders({ https }));
   web.use(auth.router);
-  const launcherStore = access.bind(servicePolicy(policies, 'bedside-launcher', LAUNCHER_SCOPES));
-  web.use(launcherRouter({ config, logger, fhir: { api, services, store: launcherStore }, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
+  const sandboxStore = access.bind(servicePolicy(policies, 'bedside-launcher', LAUNCHER_SANDBOX_SCOPES));
+  const staffStore = access.bind(servicePolicy(policies, 'bedside-launcher-staff', LAUNCHER_STAFF_SCOPES));
+  /** The launcher's directory reads what its caller may see (launcher/index.ts). */
+  const launcherStores = (caller: LauncherCaller): LauncherStores => {
+    switch (caller.kind) {
+      case 'sandbox':
+        return { patients: sandboxStore, practitioners: sandboxStore };
+      case 'operator':
+        return { patients: access.bind(policies.selection(signedInUser(caller.account))), practitioners: staffStore };
+      case 'client': {
+        const own = access.bind(policies.compile(tokenFacts(caller.token)));
+        return { patients: own, practitioners: own };
+      }
+    }
+  };
+  web.use(launcherRouter({ config, logger, fhir: { api, services }, caller: auth.launcherCaller, storesFor: launcherStores, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');

@@ -18,6 +18,14 @@ export type StorageConfig =
   | { kind: 'embedded'; dataDir: string; cacheMb?: number }
   | { kind: 'mongodb'; uri: string; database: string };
 
+/**
+ * Which patients a practitioner user may select as patient context and reach with `user/` scopes
+ * (PRACTITIONER_PATIENTS): `all` (the default), or `linked`: those whose records link them to the
+ * practitioner (access/rules.ts PRACTITIONER_LINKS).
+ */
+export const PRACTITIONER_PATIENT_RULES = ['all', 'linked'] as const;
+export type PractitionerPatients = (typeof PRACTITIONER_PATIENT_RULES)[number];
+
 /** Bulk Data `$export` (src/bulk/): where its files go, how big they get, how long they live. */
 export interface ExportConfig {
   /**
@@ -102,6 +110,11 @@ export interface Config {
    * a loopback address (a learner's own machine).
    */
   launcherSandbox: boolean;
+  /**
+   * Which patients a practitioner (fhirUser Practitioner or PractitionerRole) may select as
+   * patient context and reach with `user/` scopes: every patient, or only linked ones.
+   */
+  practitionerPatients: PractitionerPatients;
   /** Bulk Data `$export`. */
   export: ExportConfig;
   /** Sign-in with a Bedside username and password (LOCAL_LOGIN; default true). */
@@ -263,6 +276,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     fileTtlSeconds: int('EXPORT_FILE_TTL', 24 * 3600, 1, 30 * 24 * 3600),
   };
 
+  const practitionerPatients = (str('PRACTITIONER_PATIENTS') ?? 'all').toLowerCase();
+  if (!(PRACTITIONER_PATIENT_RULES as readonly string[]).includes(practitionerPatients)) {
+    problems.push(`PRACTITIONER_PATIENTS must be ${PRACTITIONER_PATIENT_RULES.join(' or ')} (got "${str('PRACTITIONER_PATIENTS')}")`);
+  }
+
   const federation = parseFederationProviders(str('FEDERATION_PROVIDERS'), problems, { isLoopbackHost, fetchRefusal: refusal });
   const localLogin = bool('LOCAL_LOGIN', true);
   if (!localLogin && federation.length === 0) problems.push('LOCAL_LOGIN=false needs at least one identity provider in FEDERATION_PROVIDERS (nobody could sign in)');
@@ -293,6 +311,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     jwtBearerIssuers,
     allowPrivateNetworkFetch,
     launcherSandbox: bool('LAUNCHER_SANDBOX', isLoopbackHost(host)),
+    practitionerPatients: (PRACTITIONER_PATIENT_RULES as readonly string[]).includes(practitionerPatients) ? (practitionerPatients as PractitionerPatients) : 'all',
     export: exportConfig,
     localLogin,
     federation,

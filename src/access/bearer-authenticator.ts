@@ -17,6 +17,7 @@ import type { ResourceScope } from '../smart/scopes.js';
 import type { Authenticator } from './authenticate.js';
 import type { AccessPolicy } from './policy.js';
 import type { PolicyCompiler } from './resource-access.js';
+import type { TokenFacts } from './token-policy.js';
 
 export interface BearerAuthenticatorOptions {
   verifier: AccessTokenVerifier;
@@ -70,17 +71,7 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
       };
       const cached = policies.get(verified.claims.jti);
       if (cached && cached.expiresAt > Date.now()) return remember(cached.policy);
-      const policy = options.policies.compile({
-          scopes: verified.scopes.filter((s): s is ResourceScope => s.kind === 'resource'),
-          clientId: verified.clientId,
-          subject: verified.subject,
-          ...(verified.fhirUser ? { fhirUser: verified.fhirUser } : {}),
-          ...(verified.patient ? { patient: verified.patient } : {}),
-          scopeStrings: (verified.claims.scope ?? '').split(' ').filter(Boolean),
-          ...(verified.grantId ? { grantId: verified.grantId } : {}),
-          tokenId: verified.claims.jti,
-          claims: Object.fromEntries((options.auditClaims ?? []).filter((c) => verified.claims[c] !== undefined).map((c) => [c, verified.claims[c]])),
-      });
+      const policy = options.policies.compile(tokenFacts(verified, options.auditClaims));
       if (policies.size >= policyCacheSize) {
         for (const [jti, entry] of policies) if (entry.expiresAt <= Date.now()) policies.delete(jti);
         if (policies.size >= policyCacheSize) policies.delete(policies.keys().next().value as string);
@@ -88,6 +79,21 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
       policies.set(verified.claims.jti, { policy, expiresAt: verified.expiresAt });
       return remember(policy);
     },
+  };
+}
+
+/** What a verified access token says, for its policy; `auditClaims` are copied into the principal. */
+export function tokenFacts(verified: VerifiedAccessToken, auditClaims: readonly string[] = []): TokenFacts {
+  return {
+    scopes: verified.scopes.filter((s): s is ResourceScope => s.kind === 'resource'),
+    clientId: verified.clientId,
+    subject: verified.subject,
+    ...(verified.fhirUser ? { fhirUser: verified.fhirUser } : {}),
+    ...(verified.patient ? { patient: verified.patient } : {}),
+    scopeStrings: (verified.claims.scope ?? '').split(' ').filter(Boolean),
+    ...(verified.grantId ? { grantId: verified.grantId } : {}),
+    tokenId: verified.claims.jti,
+    claims: Object.fromEntries(auditClaims.filter((c) => verified.claims[c] !== undefined).map((c) => [c, verified.claims[c]])),
   };
 }
 

@@ -6,7 +6,7 @@
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/
  */
-import express from 'express';
+import express, { type Request, type Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { isKnownResourceType } from '../fhir/validation.js';
@@ -31,6 +31,7 @@ import { interactionRouter } from './interactions/router.js';
 import { rotateKeys } from './keys.js';
 import { LaunchContexts } from './launch-context.js';
 import { accountPages } from './pages/account-pages.js';
+import { launcherCaller, type LauncherCaller, type LauncherRefusal } from './pages/launcher-access.js';
 import { launcherApi } from './pages/launcher-api.js';
 import { accountClientMetadata } from './pages/session.js';
 import { smartStyleRoute } from './pages/smart-style.js';
@@ -63,6 +64,8 @@ export interface AuthServer {
   handleDirect(req: IncomingMessage, res: ServerResponse): void;
   /** Access-token verification for the FHIR API (see token-verification.ts). */
   verifier: AccessTokenVerifier;
+  /** Who is calling the launcher's API and directory (pages/launcher-access.ts). */
+  launcherCaller(req: Request, res: Response): Promise<LauncherCaller | LauncherRefusal>;
   services: AuthServices;
   holder: ProviderHolder;
   /** What operators may change (users, clients, resource servers); the admin command uses the same service. */
@@ -147,7 +150,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
   const federation = federationRoutes(services, current, { interactionBase: `${AUTH_MOUNT}${PAGES.interaction}`, callbackBase: `${AUTH_MOUNT}${FEDERATION_PATH}` });
 
   const router = express.Router();
-  router.use(launcherApi(services, LAUNCH_API_PATH));
+  router.use(launcherApi(services, current, LAUNCH_API_PATH));
   router.use(smartStyleRoute(`${AUTH_MOUNT}${PAGES.smartStyle}`));
   router.use(accountPages(services, current, AUTH_MOUNT));
   router.use(adminPages(services, current, admin, AUTH_MOUNT));
@@ -173,6 +176,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
       current.handle(req, res);
     },
     verifier,
+    launcherCaller: (req, res) => launcherCaller(services, current, req, res),
     services,
     holder: current,
     admin,

@@ -145,13 +145,18 @@ function debounce(work: () => void, ms = 250): () => void {
   };
 }
 
-/** Without the sandbox directory, patients and practitioners are typed as ids. */
+/**
+ * Without the sandbox directory, patients and practitioners are typed as ids, and an EHR launch
+ * needs an operator signed in (the launch API refuses anyone else).
+ */
 function useManualIds(): void {
   for (const kind of ['patient', 'practitioner'] as const) {
     const field = input(`${kind}-search`);
     field.type = 'text';
     field.labels?.[0]?.replaceChildren(kind === 'patient' ? 'Patient id' : 'Practitioner id (optional)');
-    byId(`${kind}-help`).textContent = 'This server does not list its data to the launcher (LAUNCHER_SANDBOX is off): type the FHIR id.';
+    const help = byId(`${kind}-help`);
+    help.textContent = 'This server does not list its data to the launcher (LAUNCHER_SANDBOX is off): type the FHIR id.';
+    if (kind === 'patient') help.append(' EHR launches need an operator: ', h('a', { href: state.config.pages.grants }, 'sign in on the grants page'), ' first. The user who opens the app must be allowed to open this patient\'s record.');
     field.addEventListener('input', () => {
       state[kind] = field.value.trim();
       refresh();

@@ -26,7 +26,7 @@ const ALLOWED: Record<string, { what: string; modules: string[] }> = {
       'storage/', // the stores themselves
       'access/resource-access.ts', // binds it to policies
       'access/guarded-store.ts',
-      'access/reference-resolver.ts', // what a patient's records reference, for the policy
+      'access/reference-resolver.ts', // what a patient's records reference and whom a practitioner is linked to, for the policy
       'app.ts', // the composition root hands it to the access layer
       'bedside.ts', // start-up: opens and closes it
       'main.ts',
