@@ -7,6 +7,7 @@
  * (invariants.ts). Contained resources, Bundle.entry.resource and Parameters.parameter.resource
  * are checked as resources of their own type. Never throws; depth is bounded.
  */
+import { codingKey } from './bindings.js';
 import { Kind, type Prop, type Shape, type ShapeCompiler } from './compile.js';
 import type { Invariant } from './invariants.js';
 import type { NativeEnv } from './native-invariants.js';
@@ -187,6 +188,23 @@ export class Walk {
     if (!isObject(value)) return this.report('structure', `must be an object (${prop.type}), not ${jsonTypeOf(value)}`);
     this.object(value, prop.shape!);
     this.invariants(prop.invariants, value);
+    if (prop.codings) this.codings(value, prop);
+  }
+
+  /**
+   * A required binding on a Coding or CodeableConcept: the coding, or at least one coding of the
+   * concept, is in the value set (https://hl7.org/fhir/R4/terminologies.html#required).
+   */
+  private codings(value: Json, prop: Prop): void {
+    const concept = prop.type === 'CodeableConcept';
+    const codings = concept ? (Array.isArray(value.coding) ? value.coding : []) : [value];
+    const inValueSet = (c: unknown) => isObject(c) && typeof c.system === 'string' && typeof c.code === 'string' && prop.codings!.has(codingKey(c.system, c.code));
+    if (codings.some(inValueSet)) return;
+    const shown = codings.filter(isObject).map((c) => `${String(c.system ?? '(no system)')}#${String(c.code ?? '(no code)')}`).slice(0, 3).join(', ');
+    const message = concept && codings.length === 0
+      ? `has no coding from the required value set ${prop.valueSet}`
+      : `${shown || 'the coding'} is not in the required value set ${prop.valueSet}`;
+    this.report('code-invalid', message);
   }
 
   private primitive(value: unknown, prop: Prop, key: string): void {
