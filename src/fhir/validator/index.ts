@@ -34,6 +34,7 @@ import { Walk, type Issue } from './walk.js';
 export type { Issue, IssueCode } from './walk.js';
 export { bindingReport } from './bindings.js';
 export { formatPath, MAX_DEPTH } from './walk.js';
+export type { ShapeCompiler } from './compile.js';
 
 export interface ValidationResult {
   /** No issue of severity error. */
@@ -50,6 +51,11 @@ export interface ValidateOptions {
 /** Validates resources; holds the compiled shapes (build one per process, or use {@link validateR4}). */
 export class R4Validator {
   private readonly compiler = new ShapeCompiler();
+
+  /** The compiled shapes (profile validation walks the same ones). */
+  get shapes(): ShapeCompiler {
+    return this.compiler;
+  }
 
   /** Compiles every type now instead of on first use; returns the number of shapes. */
   compileAll(): number {
@@ -88,4 +94,10 @@ let shared: R4Validator | undefined;
 export function validateR4(value: unknown, options?: ValidateOptions): ValidationResult {
   shared ??= new R4Validator();
   return shared.validate(value, options);
+}
+
+/** The shapes of the process-wide validator, shared with profile validation. */
+export function r4Shapes(): ShapeCompiler {
+  shared ??= new R4Validator();
+  return shared.shapes;
 }

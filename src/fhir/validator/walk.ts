@@ -13,7 +13,7 @@ import type { Invariant } from './invariants.js';
 import type { NativeEnv } from './native-invariants.js';
 import { checkPrimitive, jsonTypeOf } from './primitives.js';
 
-export type IssueCode = 'structure' | 'required' | 'value' | 'code-invalid' | 'invariant' | 'processing' | 'too-costly';
+export type IssueCode = 'structure' | 'required' | 'value' | 'code-invalid' | 'invariant' | 'processing' | 'too-costly' | 'not-found' | 'not-supported';
 
 export interface Issue {
   readonly severity: 'error' | 'warning';
@@ -28,6 +28,8 @@ export interface Issue {
   readonly constraint?: string;
   /** The property is not an element of R4 (what `stripUnknownElements` removes). */
   readonly unknownElement?: boolean;
+  /** The profile whose rule this is (profile validation only). */
+  readonly profile?: string;
 }
 
 /** Deeper nesting than this is refused rather than walked (the deepest R4 examples nest about 20 levels). */
