@@ -61,8 +61,8 @@ export class ElementRule {
   readonly childByKey = new Map<string, ElementRule>();
   /** Children whose cardinality is checked (tighter than the base). */
   readonly counted: ElementRule[] = [];
-  /** Choice elements (by definition name `value[x]`) whose types the profile restricts: other types are errors. */
-  readonly restrictedChoices = new Map<string, ElementRule>();
+  /** Choice elements (by definition name `value[x]`) whose types the profile restricts, with the types left. */
+  readonly restrictedChoices = new Map<string, readonly string[]>();
   slicing: Slicing | undefined;
   /** A rule that adds nothing to the base definition, nor does any rule below it. */
   trivial = true;
@@ -273,8 +273,8 @@ function addChild(parent: ElementRule, child: ElementRule, node: SnapshotNode): 
   for (const key of child.keys) if (!key.startsWith('_')) parent.childByKey.set(key, child);
   if (child.checkMin || child.checkMax) parent.counted.push(child);
   if (isChoice && base && child.types.length < base.types.length) {
-    parent.restrictedChoices.set(child.name, child);
-    child.trivial = false;
+    parent.restrictedChoices.set(child.name, child.types.map((t) => t.code));
+    parent.trivial = parent.childrenTrivial = false;
   }
   // Type slices of a choice (`value[x]:valueQuantity`): each slice is the rule of its typed key.
   if (isChoice && child.slicing && child.slicing.discriminators.every((d) => d.type === 'type' && d.steps.every((s) => s.kind === 'this'))) {
@@ -286,6 +286,11 @@ function addChild(parent: ElementRule, child: ElementRule, node: SnapshotNode): 
       parent.childByKey.set(key, slice);
       if (slice.checkMin || slice.checkMax) parent.counted.push(slice);
       if (!slice.trivial || slice.checkMin || slice.checkMax) parent.trivial = parent.childrenTrivial = false;
+    }
+    // Closed type slicing: only the sliced types are allowed.
+    if (child.slicing.rules === 'closed') {
+      parent.restrictedChoices.set(child.name, child.slicing.slices.map((slice) => slice.types[0]?.code ?? ''));
+      parent.trivial = parent.childrenTrivial = false;
     }
     child.slicing = undefined;
   }

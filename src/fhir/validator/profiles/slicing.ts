@@ -15,7 +15,7 @@
  */
 import { unversioned } from './core.js';
 import type { Discriminator, ElementRule, Slicing } from './compile.js';
-import { equalsFixed, isObject, matchesPattern, valuesAt, type PathStep } from './values.js';
+import { choiceKey, equalsFixed, isObject, matchesPattern, valuesAt, type PathStep } from './values.js';
 
 export interface SliceMatch {
   /** Index of the slice, or -1. */
@@ -93,10 +93,9 @@ function matcher(slice: ElementRule, d: Discriminator): Matcher {
     case 'type': {
       const types = new Set((expected.node?.types ?? []).map((t) => t.code.toLowerCase()));
       if (types.size === 0) return never;
-      const atThis = d.steps.every((s) => s.kind === 'this');
       return (item, key) => {
-        const values = valuesAt(item, d.steps) ?? [];
-        return values.length > 0 && values.every((v) => types.has(typeOfValue(v, atThis ? key : undefined, slice).toLowerCase()));
+        const found = typesAt(item, d.steps, key, slice);
+        return found.length > 0 && found.every((t) => types.has(t.toLowerCase()));
       };
     }
     case 'profile': {
@@ -118,11 +117,28 @@ function everyFound(actual: unknown[] | undefined, expected: readonly unknown[],
   return expected.every((e) => actual.some((a) => same(a, e)));
 }
 
-/** The type of a value: its resourceType, or the suffix of its choice key (`valueQuantity` → `Quantity`). */
-function typeOfValue(value: unknown, key: string | undefined, slice: ElementRule): string {
-  if (isObject(value) && typeof value.resourceType === 'string') return value.resourceType;
-  if (key !== undefined && slice.name.endsWith('[x]')) return key.slice(slice.name.length - 3);
-  return '';
+/**
+ * The types of the values at a path: a resource's type, or the suffix of a choice element's
+ * typed key (`valueQuantity` → `Quantity`); `$this` of a choice item is typed by the key it is under.
+ */
+function typesAt(item: unknown, steps: readonly PathStep[], key: string, slice: ElementRule): string[] {
+  const last = steps[steps.length - 1];
+  if (!last || last.kind === 'this') {
+    if (isObject(item) && typeof item.resourceType === 'string') return [item.resourceType];
+    return slice.name.endsWith('[x]') ? [key.slice(slice.name.length - 3)] : [];
+  }
+  if (last.kind !== 'child') return [];
+  const out: string[] = [];
+  for (const parent of valuesAt(item, steps.slice(0, -1)) ?? []) {
+    if (!isObject(parent)) continue;
+    const value = parent[last.name];
+    if (isObject(value) && typeof value.resourceType === 'string') out.push(value.resourceType);
+    else if (value === undefined) {
+      const typed = choiceKey(parent, last.name);
+      if (typed !== last.name) out.push(typed.slice(last.name.length));
+    }
+  }
+  return out;
 }
 
 /** The extension URL an extension slice stands for: its fixed `url`, or its definition. */

@@ -158,10 +158,9 @@ export class ProfileWalk {
       if (!prop) continue;
       const child = rule?.childByKey.get(key);
       if (!child && rule && prop.choice >= 0) {
-        const restricted = rule.restrictedChoices.get(prop.element);
-        if (restricted) {
-          const allowed = restricted.types.map((t) => t.code).join(', ');
-          this.report('structure', `${key} is not allowed by the profile: ${prop.element} must be ${allowed}`, { key });
+        const allowed = rule.restrictedChoices.get(prop.element);
+        if (allowed) {
+          this.report('structure', `${key} is not allowed by the profile: ${prop.element} must be ${allowed.join(' or ')}`, { key });
           continue;
         }
       }
