@@ -17,7 +17,9 @@ describe('loadConfig', () => {
       seed: true,
       registrationToken: undefined,
       enforcement: true,
+      validateProfiles: 'declared',
     });
+    expect(loadConfig({ VALIDATE_PROFILES: 'OFF' }).validateProfiles).toBe('off');
   });
 
   it('follows PORT in the default BASE_URL, strips a trailing slash, and reads MONGODB_URI', () => {
@@ -42,6 +44,7 @@ describe('loadConfig', () => {
     [{ TLS_CERT: 'cert.pem' }, 'TLS_CERT and TLS_KEY must be set together'],
     [{ ACCESS_TOKEN_TTL: '86400' }, 'ACCESS_TOKEN_TTL must be an integer from 60 to 3600'],
     [{ JWT_BEARER_ISSUERS: '{' }, 'JWT_BEARER_ISSUERS is not valid JSON'],
+    [{ VALIDATE_PROFILES: 'all' }, 'VALIDATE_PROFILES must be one of declared, off (got "all")'],
   ])('refuses %o with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

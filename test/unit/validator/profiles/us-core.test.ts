@@ -75,7 +75,7 @@ describe.skipIf(!hasSharedPackages)('US Core 6.1.0 examples', () => {
     ['an invariant (vs-2)', 'Observation-heart-rate.json', (r) => delete r.valueQuantity, 'Observation', 'invariant', 'vs-2'],
     ['an extension value of a type its definition does not allow', 'Patient-example.json', (r) => (r.extension[0].extension[0] = { url: 'ombCategory', valueString: '2106-3' }), 'Patient.extension[0].extension[0].valueString', 'structure', 'must be Coding'],
     ['a missing part of a complex extension', 'Patient-example.json', (r) => (r.extension[0].extension = r.extension[0].extension.filter((e: Json) => e.url !== 'text')), 'Patient.extension[0].extension', 'required', 'slice text'],
-    ['an extension outside its context', 'Observation-heart-rate.json', (r) => (r.extension = [example('Patient-example.json').extension![0]]), 'Observation.extension[0]', 'structure', 'us-core-race is not allowed on Observation'],
+    ['an extension outside its context', 'Observation-heart-rate.json', (r) => (r.extension = [(example('Patient-example.json').extension as unknown[])[0]]), 'Observation.extension[0]', 'structure', 'us-core-race is not allowed on Observation'],
   ];
 
   it.each(ALTERED)('reports %s (%s) at its path', async (_what, file, change, path, code, words) => {
