@@ -149,10 +149,14 @@ export function extensionUrlOf(slice: ElementRule): string | undefined {
   return profile === undefined ? undefined : unversioned(profile);
 }
 
-/** What a slice says about the element at a discriminator path. */
-function expectedAt(slice: ElementRule, steps: readonly PathStep[]): Expected | undefined {
+/**
+ * What a slice says about the element at a discriminator path. Where the path passes through an
+ * element that is itself sliced and says nothing there (R4's `bp`: `code.coding.code` through the
+ * slice `coding:SBPCode`), the values come from the slices that element must have (min ≥ 1).
+ */
+function expectedAt(slice: ElementRule, steps: readonly PathStep[], from = 0): Expected | undefined {
   let node = slice;
-  for (let i = 0; i < steps.length; i++) {
+  for (let i = from; i < steps.length; i++) {
     const step = steps[i]!;
     if (step.kind === 'this') continue;
     if (step.kind === 'unsupported') return undefined;
@@ -164,6 +168,15 @@ function expectedAt(slice: ElementRule, steps: readonly PathStep[]): Expected | 
     }
     const child = node.childNamed(step.name);
     if (!child) return inside(node, steps.slice(i));
+    if (child.slicing && child.fixed === undefined && child.pattern === undefined) {
+      const direct = expectedAt(child, steps, i + 1);
+      if (direct?.fixed?.length || direct?.pattern?.length) return direct;
+      const fromSlices = child.slicing.slices.filter((s) => s.min > 0).map((s) => expectedAt(s, steps, i + 1));
+      const fixed = fromSlices.flatMap((e) => e?.fixed ?? []);
+      const pattern = fromSlices.flatMap((e) => e?.pattern ?? []);
+      if (fixed.length || pattern.length) return { ...(fixed.length ? { fixed } : {}), ...(pattern.length ? { pattern } : {}) };
+      return direct;
+    }
     node = child;
   }
   return {
