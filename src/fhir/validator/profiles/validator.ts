@@ -64,6 +64,8 @@ export interface ProfileValidation {
 /** Rounds of "fetch the definitions of the extensions found, check them" (complex extensions nest). */
 const MAX_EXTENSION_ROUNDS = 8;
 const MAX_MEMO = 20_000;
+/** URLs remembered as unknown (instances may carry any extension URL: the set must stay bounded). */
+const MAX_UNKNOWN = 2_000;
 
 /** Validates resources against profiles; one per server (it holds the compiled profiles). */
 export class ProfileValidator implements ProfileSource {
@@ -71,6 +73,7 @@ export class ProfileValidator implements ProfileSource {
   private readonly loading = new Map<string, Promise<void>>();
   private readonly compiledCache = new Map<string, CompiledProfile | null>();
   private readonly deepLoaded = new Set<string>();
+  private unknownCount = 0;
   private memo = new Map<string, Promise<CodeCheck>>();
   private answers = new Map<string, boolean | 'unknown'>();
   private checkedAt = Date.now();
@@ -167,6 +170,12 @@ export class ProfileValidator implements ProfileSource {
     this.forgetAnswers();
   }
 
+  /** Forgets the URLs found unknown: each is looked up again when next needed. */
+  private forgetUnknown(): void {
+    for (const [url, sd] of this.fetched) if (sd === null) this.fetched.delete(url);
+    this.unknownCount = 0;
+  }
+
   private forgetAnswers(): void {
     this.memo = new Map();
     this.answers = new Map();
@@ -187,6 +196,7 @@ export class ProfileValidator implements ProfileSource {
         let sd: StructureDefinition | null | undefined = coreStructureDefinition(url) ?? this.fetched.get(url);
         if (sd === undefined) {
           sd = (await this.options.structureDefinition?.(url)) ?? null;
+          if (sd === null && ++this.unknownCount > MAX_UNKNOWN) this.forgetUnknown();
           this.fetched.set(url, sd);
         }
         if (sd && deep) {
@@ -259,11 +269,16 @@ export class ProfileValidator implements ProfileSource {
     return answer;
   }
 
-  /** Every `recheckMs`: fetch the package definitions in use again; drop everything if one changed. */
+  /**
+   * Every `recheckMs`: fetch the package definitions in use again and drop everything compiled if
+   * one changed; forget the URLs found unknown (a package may have brought them since) and the
+   * binding answers (a package may have brought value sets).
+   */
   private refreshIfStale(): Promise<void> {
     if (Date.now() - this.checkedAt < this.recheckMs) return Promise.resolve();
     this.refreshing ??= (async () => {
       const lookup = this.options.structureDefinition;
+      this.forgetUnknown();
       let changed = false;
       if (lookup) {
         const urls = [...this.fetched.keys()];

@@ -277,7 +277,9 @@ export class ProfileWalk {
       this.report('not-found', `the profile ${type.profiles.join(' or ')} of this ${type.code} is not known here, so it was not checked`, { warning: true });
       return false;
     }
-    const shape = prop?.shape ?? this.shapes.shapeOf(type.code);
+    // A resource (contained, a Bundle entry's) is walked with its own type's shape.
+    const resourceType = typeof value.resourceType === 'string' && this.shapes.isResourceType(value.resourceType) ? value.resourceType : undefined;
+    const shape = resourceType ? this.shapes.shapeOf(resourceType) : (prop?.shape ?? this.shapes.shapeOf(type.code));
     const outer = this.profile;
     if (known.length === 1) {
       this.profile = known[0]!.url;

@@ -129,4 +129,21 @@ describe('the fixture profile', () => {
     const result = await check({ resourceType: 'Patient', id: 'p' });
     expect(result.issues).toEqual([expect.objectContaining({ severity: 'error', path: 'Patient', message: `the profile ${PROFILE} is for Observation, not Patient` })]);
   });
+
+  it('picks up a profile added (or changed) after it was first asked for, once recheckMs has passed', async () => {
+    const held = new Map<string, unknown>();
+    const lookup = async (url: string) => held.get(url) as never;
+    const late = new ProfileValidator({ structureDefinition: lookup, validateCode: testTerminology(fixtures), recheckMs: 0 });
+    expect((await late.validate(valid(), [PROFILE])).unknown).toEqual([PROFILE]);
+    for (const [url, sd] of fixtures.structureDefinitions) held.set(url, sd);
+    const found = await late.validate(altered((r) => delete r.subject), [PROFILE]);
+    expect(found.unknown).toEqual([]);
+    expect(found.issues).toContainEqual(expect.objectContaining({ path: 'Observation.subject', severity: 'error' }));
+    // A new version of the profile that no longer requires a subject.
+    const relaxed = structuredClone(fixtures.structureDefinitions.get(PROFILE)!);
+    relaxed.version = '0.2.0';
+    relaxed.snapshot!.element.find((e) => e.id === 'Observation.subject')!.min = 0;
+    held.set(PROFILE, relaxed);
+    expect((await late.validate(altered((r) => delete r.subject), [PROFILE])).issues).toEqual([]);
+  });
 });
