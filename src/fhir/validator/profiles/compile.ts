@@ -251,7 +251,7 @@ function compileNode(node: SnapshotNode, lookup: DefinitionLookup, entry: Elemen
     for (const [key, child] of entry.childByKey) rule.childByKey.set(key, child);
     rule.counted.push(...entry.counted);
     for (const [name, child] of entry.restrictedChoices) rule.restrictedChoices.set(name, child);
-    if (!entry.childrenTrivial) rule.trivial = false;
+    if (!entry.childrenTrivial) rule.trivial = rule.childrenTrivial = false;
   }
   if (node.slices.length > 0 && e.slicing) {
     const slices = node.slices.map((s) => compileNode(s, lookup, rule));

@@ -90,6 +90,7 @@ describe('the fixture profile', () => {
       'structure',
       'slice measured: maximum allowed = 1',
     ],
+    ['a rule of the sliced element in a slice without rules of its own', (r) => (r.category = [vital, { ...survey, text: 'a survey of the patient' }]), 'Observation.category[1].text', 'value', 'maxLength of 12'],
     ['maxLength inside a slice', (r) => ((r.component as Json[])[1]!.valueString = 'far too long for the twenty characters'), 'Observation.component[1].valueString', 'value', 'maxLength of 20'],
     ['an unknown extension where the extension slicing is closed', (r) => (r.extension = [{ url: 'http://example.org/other', valueString: 'x' }]), 'Observation.extension[0]', 'structure', 'closed'],
     ['an extension value of a type its definition does not allow', (r) => (r.extension = [{ url: DEVICE, valueBoolean: true }]), 'Observation.extension[0].valueBoolean', 'structure', 'must be string'],
