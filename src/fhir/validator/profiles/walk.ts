@@ -124,7 +124,8 @@ export class ProfileWalk {
       const where = definition.contexts.map((c) => c.expression).join(', ');
       this.report('structure', `extension ${pending.url} is not allowed on ${pending.site.elementPath} (its context: ${where})`);
     }
-    this.item(pending.value, definition.root, this.shapes.shapeOf('Extension'), undefined, 'extension', pending.site.elementPath);
+    const key = pending.modifier ? 'modifierExtension' : 'extension';
+    this.item(pending.value, definition.root, this.shapes.shapeOf('Extension'), undefined, key, `${pending.site.elementPath}.${key}`);
   }
 
   /** Reports at a location of an earlier walk step (bindings resolved afterwards). */
