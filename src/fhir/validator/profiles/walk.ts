@@ -14,7 +14,7 @@
  */
 import { Kind, type Prop, type Shape, type ShapeCompiler } from '../compile.js';
 import type { NativeEnv } from '../native-invariants.js';
-import { formatPath, type Issue, type IssueCode } from '../walk.js';
+import { formatPath, MAX_DEPTH, type Issue, type IssueCode } from '../walk.js';
 import type { Binding, CompiledProfile, ElementRule, ExtensionContext, TypeRule } from './compile.js';
 import { matchSlices } from './slicing.js';
 import { codesOf, equalsFixed, isObject, matchesPattern } from './values.js';
@@ -83,6 +83,7 @@ export class ProfileWalk {
   private frame: Frame;
   private profile = '';
   private readonly seenExtensions = new WeakSet<object>();
+  private depth = 0;
 
   constructor(
     private readonly shapes: ShapeCompiler,
@@ -146,8 +147,19 @@ export class ProfileWalk {
     });
   }
 
-  /** The properties of one JSON object, with the rule of the element it is (undefined: unprofiled). */
+  /** One JSON object, with the rule of the element it is (undefined: unprofiled). */
   private object(obj: Json, rule: ElementRule | undefined, shape: Shape, elementPath: string): void {
+    // Deeper nesting is refused by the base validator (too-costly); it is not walked again here.
+    if (this.depth >= MAX_DEPTH) return;
+    this.depth++;
+    try {
+      this.properties(obj, rule, shape, elementPath);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private properties(obj: Json, rule: ElementRule | undefined, shape: Shape, elementPath: string): void {
     for (const key in obj) {
       const value = obj[key];
       if (value === undefined || key === 'resourceType') continue;

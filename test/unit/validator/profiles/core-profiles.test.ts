@@ -51,6 +51,16 @@ describe('R4 core profiles', () => {
   });
 });
 
+describe('deep nesting', () => {
+  it('is left to the base validator (too-costly) instead of being walked into a stack overflow', async () => {
+    let item: Json = { linkId: 'leaf', type: 'display' };
+    for (let i = 0; i < 20_000; i++) item = { linkId: `l${i}`, type: 'group', item: [item] };
+    const questionnaire = { resourceType: 'Questionnaire', status: 'draft', item: [item] };
+    const result = await validator.validate(questionnaire, [`${CORE}/cqf-questionnaire`]);
+    expect(result.issues.filter((i) => i.message.startsWith('profile validation failed'))).toEqual([]);
+  });
+});
+
 describe.skipIf(!hasSharedSamples)('the official R4 examples that claim an R4 core profile', () => {
   it('conform to it (profiles of other IGs, not held, are warnings)', async () => {
     const errors: string[] = [];

@@ -4,6 +4,7 @@
  * ../shared needed); the bindings are answered by the test binding checker over the fixture's
  * value set and R4 core's.
  */
+import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ProfileValidator } from '../../../../src/fhir/validator/profiles/index.js';
@@ -146,5 +147,16 @@ describe('the fixture profile', () => {
     relaxed.snapshot!.element.find((e) => e.id === 'Observation.subject')!.min = 0;
     held.set(PROFILE, relaxed);
     expect((await late.validate(altered((r) => delete r.subject), [PROFILE])).issues).toEqual([]);
+  });
+
+  it('never fails on garbage: any JSON in any element gives issues, not a validator failure', async () => {
+    const keys = ['extension', 'identifier', 'status', 'category', 'code', 'subject', 'effectiveDateTime', 'valueQuantity', 'component', 'note', 'contained', 'meta', 'valueString'];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 4 }), async (key, value) => {
+        const result = await check(altered((r) => (r[key] = value)));
+        expect(result.issues.filter((i) => i.message.startsWith('profile validation failed'))).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
