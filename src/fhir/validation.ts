@@ -1,7 +1,9 @@
 /**
  * Validation of writes against the official R4 StructureDefinitions with Bedside's compiled
  * validator (fhir/validator/): unknown elements, JSON rules, primitive formats, cardinality,
- * required bindings and invariants. @medplum/core's validator stays available as
+ * required bindings and invariants (400 when one fails); then, under VALIDATE_PROFILES=declared,
+ * against the profiles the resource claims (fhir/validator/profiles/; 422 when one fails).
+ * @medplum/core's validator stays available as
  * {@link validateWithMedplum} for differential tests, and its definitions index for
  * `_summary`/`_elements` (projection.ts).
  *
