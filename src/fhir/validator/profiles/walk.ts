@@ -79,6 +79,8 @@ export class ProfileWalk {
   readonly extensions: PendingExtension[] = [];
   /** Codes a slice's value set had to judge before the terminology answered (validator.ts asks, then walks again). */
   readonly unanswered: Array<{ valueSet: string; code: { system?: string; code: string } }> = [];
+  /** Value sets a slice is chosen by that could not say whether a code is in them (a code system not held). */
+  private undecided: string[] = [];
   private location: Location = [];
   private frame: Frame;
   private profile = '';
@@ -410,10 +412,18 @@ export class ProfileWalk {
     single = false,
   ): void {
     const slicing = rule.slicing!;
+    const outerUndecided = this.undecided;
+    this.undecided = [];
     const assigned = matchSlices(items, key, slicing, {
       conforms: (value, url) => this.conforms(value, url, prop, key, path),
       inValueSet: (valueSet, value) => this.inValueSet(valueSet, value),
     });
+    // Slices chosen by a value set Bedside cannot fully evaluate: what depends on them is a
+    // warning naming the value set, never an error.
+    const undecided = [...new Set(this.undecided)];
+    this.undecided = outerUndecided;
+    const because = undecided.length ? ` (not certain: whether some codes are in ${undecided.join(', ')} could not be decided here)` : '';
+    const warning = undecided.length > 0;
     const counts = new Array<number>(slicing.slices.length).fill(0);
     let lastMatched = -1;
     let lastSlice = -1;
@@ -433,7 +443,7 @@ export class ProfileWalk {
       } else {
         if (slicing.rules === 'closed') {
           const what = key === 'extension' || key === 'modifierExtension' ? `extension ${show(isObject(items[i]) ? (items[i] as Json).url : undefined)}` : 'this item';
-          this.report('structure', `${what} does not match any slice of ${rule.id}, and its slicing is closed`);
+          this.report('structure', `${what} does not match any slice of ${rule.id}, and its slicing is closed${because}`, { warning });
         }
         if (unmatched) {
           if (!rule.trivial) this.item(items[i], rule, shape, prop, key, path);
@@ -449,7 +459,7 @@ export class ProfileWalk {
     }
     for (let s = 0; s < slicing.slices.length; s++) {
       const slice = slicing.slices[s]!;
-      if (counts[s]! < slice.min) this.report('required', `slice ${slice.sliceName}: minimum required = ${slice.min}, but only found ${counts[s]}`);
+      if (counts[s]! < slice.min) this.report('required', `slice ${slice.sliceName}: minimum required = ${slice.min}, but only found ${counts[s]}${because}`, { warning });
       else if (counts[s]! > slice.max) this.report('structure', `slice ${slice.sliceName}: maximum allowed = ${slice.max}, but found ${counts[s]}`);
     }
   }
@@ -461,6 +471,7 @@ export class ProfileWalk {
       const answer = this.source.answer(valueSet, code);
       if (answer === true) found = true;
       else if (answer === undefined) this.unanswered.push({ valueSet, code });
+      else if (answer === 'unknown') this.undecided.push(valueSet);
     }
     return found;
   }

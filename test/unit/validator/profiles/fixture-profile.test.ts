@@ -160,3 +160,31 @@ describe('the fixture profile', () => {
     );
   });
 });
+
+describe('a slice chosen by a value set', () => {
+  const CONDITION = `${B}/StructureDefinition/test-condition`;
+  const condition = (system: string, code: string): Json => ({
+    resourceType: 'Condition',
+    category: [{ coding: [{ system, code }] }],
+    code: { text: 'a finding' },
+    subject: { reference: 'Patient/p1' },
+  });
+
+  it('takes the items whose code is in it', async () => {
+    expect((await check(condition('http://terminology.hl7.org/CodeSystem/condition-category', 'problem-list-item'), [CONDITION])).issues).toEqual([]);
+  });
+
+  it('is an error when no item is in it', async () => {
+    const result = await check(condition('http://terminology.hl7.org/CodeSystem/condition-category', 'encounter-diagnosis'), [CONDITION]);
+    expect(result.issues).toEqual([expect.objectContaining({ severity: 'error', path: 'Condition.category', message: 'slice problem: minimum required = 1, but only found 0' })]);
+  });
+
+  it('is only a warning, naming the value set, when the code belongs to a code system Bedside does not hold', async () => {
+    const result = await check(condition('http://snomed.info/sct', '55607006'), [CONDITION]);
+    expect(result.valid).toBe(true);
+    expect(result.issues).toEqual([
+      expect.objectContaining({ severity: 'warning', path: 'Condition.category', message: expect.stringContaining(`could not be decided here`) }),
+    ]);
+    expect(result.issues[0]!.message).toContain(`${B}/ValueSet/test-problem-categories`);
+  });
+});
