@@ -27,6 +27,7 @@ import type { Config } from './config.js';
 import { CORE_OPERATIONS, FhirApi, type Route } from './fhir/api.js';
 import { buildCapabilityStatement } from './fhir/capability-statement.js';
 import type { LauncherStores } from './launcher/directory.js';
+import { ProfileValidator } from './fhir/validator/profiles/index.js';
 import { launcherRouter } from './launcher/index.js';
 import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
@@ -80,6 +81,10 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     config,
     logger,
     indexer: (resource) => extractIndex(resource, { baseUrl: config.fhirBaseUrl }),
+    // R4 core profiles and extension definitions are built in; the installed packages'
+    // StructureDefinitions (`structureDefinition`) and the terminology's binding check
+    // (`validateCode`) are what the options add.
+    profiles: new ProfileValidator(),
   };
   // The raw store goes into the access layer here and nowhere else that serves requests.
   const { access, policies } = createResourceAccess(storage.resources, {

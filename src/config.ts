@@ -125,7 +125,17 @@ export interface Config {
   claimMappings: ClaimMapping[];
   /** Resource servers besides the FHIR API, fixed by configuration (RESOURCE_SERVERS, a JSON array). */
   resourceServers: ResourceServerSetting[];
+  /**
+   * Profile validation of writes (VALIDATE_PROFILES): `declared` (default) checks a resource
+   * against the profiles its meta.profile claims, when they are known (a write that breaks one
+   * is refused with 422; a profile Bedside does not have is a warning); `off` checks R4 only.
+   */
+  validateProfiles: ProfileValidationMode;
 }
+
+/** VALIDATE_PROFILES values. */
+export const PROFILE_VALIDATION_MODES = ['declared', 'off'] as const;
+export type ProfileValidationMode = (typeof PROFILE_VALIDATION_MODES)[number];
 
 /** A configuration mistake; main.ts prints every one of them and exits. */
 export class ConfigError extends Error {
@@ -287,6 +297,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
   const claimMappings = parseClaimMappings(str('CLAIM_MAPPINGS'), problems);
   const resourceServers = parseResourceServers(str('RESOURCE_SERVERS'), problems, { fhirBaseUrl: `${baseUrl}/fhir`, issuer: `${baseUrl}/oauth`, isLoopbackHost });
 
+  const validateProfiles = (str('VALIDATE_PROFILES') ?? 'declared').toLowerCase();
+  if (!(PROFILE_VALIDATION_MODES as readonly string[]).includes(validateProfiles)) {
+    problems.push(`VALIDATE_PROFILES must be one of ${PROFILE_VALIDATION_MODES.join(', ')} (got "${str('VALIDATE_PROFILES')}")`);
+  }
+
   const config: Config = {
     port,
     host,
@@ -317,6 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     federation,
     claimMappings,
     resourceServers,
+    validateProfiles: validateProfiles as ProfileValidationMode,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -9,6 +9,7 @@ import type { GuardedStore } from '../access/guarded-store.js';
 import type { AccessPolicy } from '../access/policy.js';
 import type { Config } from '../config.js';
 import type { IndexEntry } from '../storage/search-index.js';
+import type { ProfileValidator } from './validator/profiles/index.js';
 
 /** Built once per server. */
 export interface FhirServices {
@@ -16,6 +17,8 @@ export interface FhirServices {
   logger: Logger;
   /** Search index rows of a resource (fhir/search/extract.ts). */
   indexer: (resource: Resource) => IndexEntry[];
+  /** Validation against profiles (`$validate`, and writes under VALIDATE_PROFILES). */
+  profiles: ProfileValidator;
 }
 
 /** One request's view. */

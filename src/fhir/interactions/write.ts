@@ -9,7 +9,7 @@ import type { FhirContext } from '../context.js';
 import { patchedResource } from '../patch/index.js';
 import { header, preferences, type FhirRequest, type FhirResponse } from '../request.js';
 import { newResourceId } from '../resource-ids.js';
-import { assertValidId, validateForWrite } from '../validation.js';
+import { assertValidId, validateDeclaredProfiles, validateForWrite } from '../validation.js';
 import { findMatches } from './conditional.js';
 import { parseETag, versionHeaders, writeResponse } from './respond.js';
 
@@ -18,6 +18,7 @@ export async function create(context: FhirContext, request: FhirRequest): Promis
   const type = request.params.type!;
   context.policy.assertAllowed(type, 'create');
   const resource = validateForWrite(request.body, type);
+  const warnings = await validateDeclaredProfiles(context.services, resource);
   const ifNoneExist = header(request, 'if-none-exist');
   if (ifNoneExist !== undefined) {
     const matches = await findMatches(context, type, ifNoneExist);
@@ -26,7 +27,7 @@ export async function create(context: FhirContext, request: FhirRequest): Promis
   }
   const id = newResourceId();
   const version = await putResource(context, { ...resource, id } as Resource, 'POST', { mustBeNew: true });
-  return writeResponse(context, request, version, 201, `Created ${type}/${id}`);
+  return writeResponse(context, request, version, 201, `Created ${type}/${id}`, warnings);
 }
 
 /** PUT [type]/[id]: update, or create with the client's id (update-as-create). */
@@ -38,10 +39,11 @@ export async function update(context: FhirContext, request: FhirRequest): Promis
   const resource = validateForWrite(request.body, type);
   if (resource.id === undefined) throw invalidResource(`The ${type} in the body has no id; it must be "${id}" (R4 http.html#update)`);
   if (resource.id !== id) throw badRequest(`The id in the body ("${resource.id}") does not match the URL ("${id}")`);
+  const warnings = await validateDeclaredProfiles(context.services, resource);
   const ifMatch = header(request, 'if-match');
   const options = { ...(ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) }), ...(request.assignedId ? { mustBeNew: true } : {}) };
   const { version, created } = await putResourceWithOutcome(context, resource, 'PUT', options);
-  return writeResponse(context, request, version, created ? 201 : 200, created ? `Created ${type}/${id}` : `Updated ${type}/${id}`);
+  return writeResponse(context, request, version, created ? 201 : 200, created ? `Created ${type}/${id}` : `Updated ${type}/${id}`, warnings);
 }
 
 /** PUT [type]?criteria: update the single match, create when none (R4 #cond-update). */
@@ -49,6 +51,7 @@ export async function conditionalUpdate(context: FhirContext, request: FhirReque
   const type = request.params.type!;
   context.policy.assertAllowed(type, 'update');
   const resource = validateForWrite(request.body, type);
+  const warnings = await validateDeclaredProfiles(context.services, resource);
   const matches = await findMatches(context, type, request.query.toString());
   if (matches.length > 1) throw multipleMatches(`The criteria match ${matches.length} ${type} resources; be more specific`);
   const match = matches[0];
@@ -67,7 +70,7 @@ export async function conditionalUpdate(context: FhirContext, request: FhirReque
   const ifMatch = header(request, 'if-match');
   const options = { ...(ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) }), ...(assigned ? { mustBeNew: true } : {}) };
   const { version, created } = await putResourceWithOutcome(context, { ...resource, id } as Resource, 'PUT', options);
-  return writeResponse(context, request, version, created ? 201 : 200, created ? `Created ${type}/${id}` : `Updated ${type}/${id}`);
+  return writeResponse(context, request, version, created ? 201 : 200, created ? `Created ${type}/${id}` : `Updated ${type}/${id}`, warnings);
 }
 
 /** PATCH [type]/[id] (or ?criteria) with a JSON Patch document (RFC 6902) or a FHIRPath Patch (fhir/patch/). */
@@ -88,9 +91,10 @@ export async function patch(context: FhirContext, request: FhirRequest): Promise
   const patched = patchedResource(current.resource!, request);
   const resource = validateForWrite(patched, type);
   if (resource.id !== current.id) throw badRequest('A patch must not change the resource id');
+  const warnings = await validateDeclaredProfiles(context.services, resource);
   const ifMatch = header(request, 'if-match');
   const { version } = await putResourceWithOutcome(context, resource, 'PATCH', { ifMatch: ifMatch === undefined ? current.versionId : parseETag(ifMatch) });
-  return writeResponse(context, request, version, 200, `Patched ${type}/${current.id}`);
+  return writeResponse(context, request, version, 200, `Patched ${type}/${current.id}`, warnings);
 }
 
 /** DELETE [type]/[id]: versioned delete; deleting what is absent or already deleted is fine (R4 #delete). */
