@@ -40,6 +40,11 @@ function createProvider(services: AuthServices, keySet: KeySet, current: () => P
   for (const m of middleware) provider.use(m);
   registerJwtBearerGrant(provider, services);
   provider.on('server_error', (_ctx, error) => services.logger.error({ err: error }, 'authorization server error'));
+  // Revocations oidc-provider makes itself: a refresh token at the revocation endpoint, logout
+  // ending grants without offline_access, reuse of a rotated refresh token; and a client deleting
+  // its registration (RFC 7592). Both events come after the store was changed.
+  provider.on('grant.revoked', (_ctx, grantId: string) => services.revocations.announce({ grantId }));
+  provider.on('registration_delete.success', (_ctx, client) => services.revocations.announce({ clientId: client.clientId }));
   for (const event of ['grant.error', 'authorization.error', 'introspection.error', 'revocation.error', 'registration_create.error']) {
     (provider as unknown as NodeJS.EventEmitter).on(event, (_ctx: unknown, error: unknown) => services.logger.debug({ err: error, event }, 'oauth error'));
   }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { AdapterPayload } from 'oidc-provider';
 import { writeAuditRecord } from '../../access/audit-log.js';
 import { isLoopbackHost } from '../../config.js';
+import type { RevocationNotices } from '../../security/revocation-notices.js';
 import type { DocumentStore } from '../../storage/document-store.js';
 import { hashPassword, type AccountStore, type Role, type StoredAccount } from '../accounts.js';
 import { oidcCollectionName } from '../adapter.js';
@@ -80,6 +81,8 @@ export interface AdminDependencies {
   documents: DocumentStore;
   accounts: AccountStore;
   grants: GrantRegistry;
+  /** Locking an account and disabling a client are revocations too (for tokens without a grant). */
+  revocations: RevocationNotices;
   identities: FederatedIdentities;
   resourceServers: ResourceServerRegistry;
   /** Whether `Type/id` exists in the FHIR store. */
@@ -201,6 +204,7 @@ export class AdminService {
     const account = await this.#user(username);
     if (account.id === actor.id) throw new AdminError('forbidden', 'operators cannot lock themselves out');
     await this.deps.accounts.save({ ...account, locked: true });
+    this.deps.revocations.announce({ subject: account.id });
     await this.#sessions.deleteByKey('accountId', account.id);
     const grants = await this.deps.grants.list({ accountId: account.id, limit: 10_000 });
     for (const g of grants) await this.deps.grants.revoke(g.grantId);
@@ -337,6 +341,7 @@ export class AdminService {
     const current = await this.#activeClient(clientId);
     await this.#disabled.put(clientId, current);
     await this.#clients.delete(clientId);
+    this.deps.revocations.announce({ clientId });
     const grants = (await this.deps.grants.list({ limit: 10_000 })).filter((g) => g.clientId === clientId);
     for (const g of grants) await this.deps.grants.revoke(g.grantId);
     await this.#audit(actor, 'client.disable', `client/${clientId}`, `${grants.length} grant(s) revoked`);

@@ -1,0 +1,141 @@
+/**
+ * Whether a principal's authority has been revoked: one decision per token id, kept for at most
+ * the revocation window (REVOCATION_CHECK_MS) and dropped at once when this node revokes
+ * something it covers. The bearer authenticator asks it on every request; other features ask it
+ * about a principal they recorded earlier (an export job's owner) with the same rules.
+ *
+ * What counts as revocation is the authorization server's rule (auth/token-verification.ts
+ * `isRevoked`, read from the shared store): the token's grant is gone (revocation endpoint,
+ * grants or connected-apps page, logout ending `online_access`, refresh-token reuse), its `jti`
+ * was revoked (tokens without a grant), its client was deleted or disabled, or its user's
+ * account is locked. This module decides how long an answer may be reused:
+ * - "revoked" is never remembered (it is final, and rare);
+ * - "not revoked" is remembered per token id until the window ends, never longer, and never per
+ *   spelling of the Authorization header;
+ * - a revocation made on this node (security/revocation-notices.ts) drops the decisions it
+ *   covers before the revoking request is answered, so this node's next request is refused; a
+ *   check that was under way when the notice came is not remembered, since it may have read the
+ *   store before the revocation. Other nodes see the revocation when their decision expires.
+ *
+ * https://www.rfc-editor.org/rfc/rfc7009#section-2
+ * https://www.rfc-editor.org/rfc/rfc7662#section-4 (a resource server caching token state trades
+ * how soon it sees a revocation for speed)
+ */
+import type { RevocationNotice, RevocationNotices } from '../security/revocation-notices.js';
+import type { Principal } from './policy.js';
+
+/** The authorization server's rule, read from the shared store on every call (auth/token-verification.ts). */
+export interface RevocationRules {
+  isRevoked(facts: { client_id: string; sub: string; jti?: string; grant_id?: string }): Promise<boolean>;
+}
+
+export interface RevocationCheck {
+  /**
+   * Whether `principal` (a token's, or one recorded from a token) has been revoked. A principal
+   * with neither a token id nor a grant id was not made from a token (Bedside's own service
+   * principals) and has nothing to revoke: false.
+   */
+  isRevoked(principal: Principal): Promise<boolean>;
+  /** Drops the decisions a revocation made on this node covers (what notices trigger). */
+  forget(notice: RevocationNotice): void;
+}
+
+export interface RevocationCheckOptions {
+  /** How long a "not revoked" decision is kept (REVOCATION_CHECK_MS; 0 = asked every time). */
+  windowMs: number;
+  /** This node's revocations; each one calls `forget`. */
+  notices?: RevocationNotices;
+  /** Decisions kept at once (about one per live token). */
+  maxDecisions?: number;
+}
+
+interface Decision {
+  /** Epoch ms until which "not revoked" stands. */
+  until: number;
+  grantId?: string;
+  clientId?: string;
+  subject?: string;
+}
+
+export function createRevocationCheck(rules: RevocationRules, options: RevocationCheckOptions): RevocationCheck {
+  const windowMs = options.windowMs;
+  const maxDecisions = options.maxDecisions ?? 10_000;
+  const decisions = new Map<string, Decision>();
+  /** Checks under way, so that concurrent requests with one token share one store read. */
+  const pending = new Map<string, Promise<boolean>>();
+  /** Bumped by every notice: a check that started before one is not remembered. */
+  let epoch = 0;
+
+  const keyOf = (principal: Principal): string | undefined =>
+    principal.tokenId ? `jti\u0000${principal.tokenId}` : principal.grantId ? `grant\u0000${principal.grantId}` : undefined;
+
+  const ask = (principal: Principal): Promise<boolean> =>
+    rules.isRevoked({
+      client_id: principal.clientId ?? '',
+      sub: principal.subject ?? '',
+      ...(principal.tokenId ? { jti: principal.tokenId } : {}),
+      ...(principal.grantId ? { grant_id: principal.grantId } : {}),
+    });
+
+  const remember = (key: string, principal: Principal): void => {
+    if (decisions.size >= maxDecisions) {
+      const now = Date.now();
+      for (const [k, d] of decisions) if (d.until <= now) decisions.delete(k);
+      if (decisions.size >= maxDecisions) decisions.delete(decisions.keys().next().value as string);
+    }
+    decisions.set(key, {
+      until: Date.now() + windowMs,
+      ...(principal.grantId ? { grantId: principal.grantId } : {}),
+      ...(principal.clientId ? { clientId: principal.clientId } : {}),
+      ...(principal.subject ? { subject: principal.subject } : {}),
+    });
+  };
+
+  const check: RevocationCheck = {
+    isRevoked(principal) {
+      const key = keyOf(principal);
+      if (!key) return Promise.resolve(false);
+      if (windowMs <= 0) return ask(principal);
+      const known = decisions.get(key);
+      if (known) {
+        if (known.until > Date.now()) return Promise.resolve(false);
+        decisions.delete(key);
+      }
+      let asked = pending.get(key);
+      if (!asked) {
+        const startedIn = epoch;
+        const settle = () => {
+          if (pending.get(key) === asked) pending.delete(key);
+        };
+        asked = ask(principal).then(
+          (revoked) => {
+            settle();
+            if (!revoked && startedIn === epoch) remember(key, principal);
+            return revoked;
+          },
+          (error: unknown) => {
+            settle();
+            throw error;
+          },
+        );
+        pending.set(key, asked);
+      }
+      return asked;
+    },
+
+    forget(notice) {
+      epoch++;
+      // A request arriving from now on must not join a check that may predate the revocation.
+      pending.clear();
+      if ('tokenId' in notice) {
+        decisions.delete(`jti\u0000${notice.tokenId}`);
+        return;
+      }
+      const covers: (d: Decision) => boolean =
+        'grantId' in notice ? (d) => d.grantId === notice.grantId : 'clientId' in notice ? (d) => d.clientId === notice.clientId : (d) => d.subject === notice.subject;
+      for (const [key, decision] of decisions) if (covers(decision)) decisions.delete(key);
+    },
+  };
+  options.notices?.subscribe((notice) => check.forget(notice));
+  return check;
+}
