@@ -8,11 +8,14 @@
  * for a missing, malformed, expired, revoked or foreign token; the 403 insufficient_scope
  * answers come from the policy. Both carry an OperationOutcome body.
  *
- * Hot path: the verifier remembers each token's verified claims (no signature check per
- * request), the compiled policy is kept per token id until the token expires, and the one
- * validity decision is the revocation check's, per token id, kept at most REVOCATION_CHECK_MS
- * and dropped at once by a revocation on this node. Nothing is keyed by the Authorization
- * header as sent, so another spelling of it (`bearer`, more spaces) reaches the same decision.
+ * Hot path: what a token is never changes (its verified claims, its compiled policy: one per
+ * token id), so it is remembered until the token expires, also by the Authorization header as
+ * sent (a client repeats it byte for byte, and a hit then skips parsing and hashing the token
+ * again). Whether the token may still be used is not remembered there: every request asks the
+ * revocation check, whose one decision per token id is kept at most REVOCATION_CHECK_MS and is
+ * dropped at once by a revocation on this node. So another spelling of the header (`bearer`,
+ * more spaces) reaches the same policy and the same decision, and can neither revive nor extend
+ * a revoked token.
  */
 import { AccessTokenError, type AccessTokenProblem, type AccessTokenVerifier, type VerifiedAccessToken } from '../auth/token-verification.js';
 import { FhirError } from '../fhir/errors.js';
@@ -40,9 +43,20 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 export function createBearerAuthenticator(options: BearerAuthenticatorOptions): Authenticator {
   const realm = options.fhirBaseUrl;
+  const policyCacheSize = options.policyCacheSize ?? 10_000;
   /** Compiled policies per token id: what a token allows never changes, only whether it still may. */
   const policies = new Map<string, { policy: AccessPolicy; expiresAt: number }>();
-  const policyCacheSize = options.policyCacheSize ?? 10_000;
+  /** The same, by the Authorization header as sent (any spelling): facts only, no validity. */
+  const byHeader = new Map<string, { policy: AccessPolicy; expiresAt: number }>();
+
+  const keep = (cache: Map<string, { policy: AccessPolicy; expiresAt: number }>, key: string, entry: { policy: AccessPolicy; expiresAt: number }): void => {
+    if (cache.size >= policyCacheSize) {
+      const now = Date.now();
+      for (const [k, e] of cache) if (e.expiresAt <= now) cache.delete(k);
+      if (cache.size >= policyCacheSize) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(key, entry);
+  };
 
   const policyOf = (verified: VerifiedAccessToken): AccessPolicy => {
     const jti = verified.claims.jti;
@@ -59,27 +73,31 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
       tokenId: jti,
       claims: Object.fromEntries((options.auditClaims ?? []).filter((c) => verified.claims[c] !== undefined).map((c) => [c, verified.claims[c]])),
     });
-    if (policies.size >= policyCacheSize) {
-      for (const [key, entry] of policies) if (entry.expiresAt <= Date.now()) policies.delete(key);
-      if (policies.size >= policyCacheSize) policies.delete(policies.keys().next().value as string);
+    keep(policies, jti, { policy, expiresAt: verified.expiresAt });
+    return policy;
+  };
+
+  /** The token's policy, from the header: signature, type, issuer, audience and expiry checked. */
+  const identify = async (authorization: string): Promise<AccessPolicy> => {
+    const match = BEARER.exec(authorization.trim());
+    if (!match) throw invalidToken(realm, 'The Authorization header is not "Bearer <token>"');
+    let verified: VerifiedAccessToken;
+    try {
+      verified = await options.verifier.verifyWithoutRevocation(match[1]!);
+    } catch (error) {
+      if (error instanceof AccessTokenError) throw invalidToken(realm, describe(error.code));
+      throw error;
     }
-    policies.set(jti, { policy, expiresAt: verified.expiresAt });
+    const policy = policyOf(verified);
+    keep(byHeader, authorization, { policy, expiresAt: verified.expiresAt });
     return policy;
   };
 
   return {
     async authenticate(authorization) {
       if (!authorization) throw invalidToken(realm, 'The request has no access token: send Authorization: Bearer <token>');
-      const match = BEARER.exec(authorization.trim());
-      if (!match) throw invalidToken(realm, 'The Authorization header is not "Bearer <token>"');
-      let verified: VerifiedAccessToken;
-      try {
-        verified = await options.verifier.verifyWithoutRevocation(match[1]!);
-      } catch (error) {
-        if (error instanceof AccessTokenError) throw invalidToken(realm, describe(error.code));
-        throw error;
-      }
-      const policy = policyOf(verified);
+      const known = byHeader.get(authorization);
+      const policy = known && known.expiresAt > Date.now() ? known.policy : await identify(authorization);
       if (await options.revocation.isRevoked(policy.principal)) throw invalidToken(realm, describe('revoked'));
       return policy;
     },

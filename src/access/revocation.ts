@@ -66,8 +66,8 @@ export function createRevocationCheck(rules: RevocationRules, options: Revocatio
   /** Bumped by every notice: a check that started before one is not remembered. */
   let epoch = 0;
 
-  const keyOf = (principal: Principal): string | undefined =>
-    principal.tokenId ? `jti\u0000${principal.tokenId}` : principal.grantId ? `grant\u0000${principal.grantId}` : undefined;
+  // The token id itself (no string built per request); a grant-only principal under a prefix no jti has.
+  const keyOf = (principal: Principal): string | undefined => principal.tokenId ?? (principal.grantId ? `\u0000grant ${principal.grantId}` : undefined);
 
   const ask = (principal: Principal): Promise<boolean> =>
     rules.isRevoked({
@@ -128,7 +128,7 @@ export function createRevocationCheck(rules: RevocationRules, options: Revocatio
       // A request arriving from now on must not join a check that may predate the revocation.
       pending.clear();
       if ('tokenId' in notice) {
-        decisions.delete(`jti\u0000${notice.tokenId}`);
+        decisions.delete(notice.tokenId);
         return;
       }
       const covers: (d: Decision) => boolean =
