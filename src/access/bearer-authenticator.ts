@@ -98,7 +98,7 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
       if (!authorization) throw invalidToken(realm, 'The request has no access token: send Authorization: Bearer <token>');
       const known = byHeader.get(authorization);
       const policy = known && known.expiresAt > Date.now() ? known.policy : await identify(authorization);
-      if (await options.revocation.isRevoked(policy.principal)) throw invalidToken(realm, describe('revoked'));
+      if ((await options.revocation.whyRevoked(policy.principal)) !== undefined) throw invalidToken(realm, describe('revoked'));
       return policy;
     },
   };

@@ -5,13 +5,14 @@
  * about a principal they recorded earlier (an export job's owner) with the same rules.
  *
  * What counts as revocation is the authorization server's rule (auth/token-verification.ts
- * `isRevoked`, read from the shared store): the token's grant is gone (revocation endpoint,
+ * `revocationRules`, read from the shared store): the token's grant is gone (revocation endpoint,
  * grants or connected-apps page, logout ending `online_access`, refresh-token reuse), its `jti`
  * was revoked (tokens without a grant), its client was deleted or disabled, or its user's
- * account is locked. This module decides how long an answer may be reused:
+ * account is gone, locked, or linked to another fhirUser. This module decides how long an answer
+ * may be reused:
  * - "revoked" is never remembered (it is final, and rare);
- * - "not revoked" is remembered per token id until the window ends, never longer, and never per
- *   spelling of the Authorization header;
+ * - "not revoked" is remembered per token id for the window, counted from when the store was
+ *   asked, never longer, and never per spelling of the Authorization header;
  * - a revocation made on this node (security/revocation-notices.ts) drops the decisions it
  *   covers before the revoking request is answered, so this node's next request is refused; a
  *   check that was under way when the notice came is not remembered, since it may have read the
@@ -24,17 +25,24 @@
 import type { RevocationNotice, RevocationNotices } from '../security/revocation-notices.js';
 import type { Principal } from './policy.js';
 
-/** The authorization server's rule, read from the shared store on every call (auth/token-verification.ts). */
+/**
+ * The authorization server's rule, read from the shared store on every call
+ * (auth/token-verification.ts `revocationRules`): why the facts no longer stand, or undefined.
+ */
 export interface RevocationRules {
-  isRevoked(facts: { client_id: string; sub: string; jti?: string; grant_id?: string }): Promise<boolean>;
+  whyRevoked(facts: { client_id: string; sub: string; jti?: string; grant_id?: string; fhirUser?: string }): Promise<string | undefined>;
 }
 
 export interface RevocationCheck {
   /**
-   * Whether `principal` (a token's, or one recorded from a token) has been revoked. A principal
-   * with neither a token id nor a grant id was not made from a token (Bedside's own service
-   * principals) and has nothing to revoke: false.
+   * Why `principal` (a token's, or one recorded from a token: an export job's owner) no longer
+   * stands (`grant revoked or expired`, `token revoked`, `client removed`, `account locked`,
+   * `account removed`, `fhirUser changed`), or undefined while it does. A principal with neither
+   * a token id nor a grant id was not made from a token (Bedside's own service principals) and
+   * has nothing to revoke.
    */
+  whyRevoked(principal: Principal): Promise<string | undefined>;
+  /** `whyRevoked` as a yes/no answer. */
   isRevoked(principal: Principal): Promise<boolean>;
   /** Drops the decisions a revocation made on this node covers (what notices trigger). */
   forget(notice: RevocationNotice): void;
@@ -62,56 +70,59 @@ export function createRevocationCheck(rules: RevocationRules, options: Revocatio
   const maxDecisions = options.maxDecisions ?? 10_000;
   const decisions = new Map<string, Decision>();
   /** Checks under way, so that concurrent requests with one token share one store read. */
-  const pending = new Map<string, Promise<boolean>>();
+  const pending = new Map<string, Promise<string | undefined>>();
   /** Bumped by every notice: a check that started before one is not remembered. */
   let epoch = 0;
 
   // The token id itself (no string built per request); a grant-only principal under a prefix no jti has.
   const keyOf = (principal: Principal): string | undefined => principal.tokenId ?? (principal.grantId ? `\u0000grant ${principal.grantId}` : undefined);
 
-  const ask = (principal: Principal): Promise<boolean> =>
-    rules.isRevoked({
+  const ask = (principal: Principal): Promise<string | undefined> =>
+    rules.whyRevoked({
       client_id: principal.clientId ?? '',
       sub: principal.subject ?? '',
       ...(principal.tokenId ? { jti: principal.tokenId } : {}),
       ...(principal.grantId ? { grant_id: principal.grantId } : {}),
+      ...(principal.fhirUser ? { fhirUser: principal.fhirUser } : {}),
     });
 
-  const remember = (key: string, principal: Principal): void => {
+  const remember = (key: string, principal: Principal, askedAt: number): void => {
     if (decisions.size >= maxDecisions) {
       const now = Date.now();
       for (const [k, d] of decisions) if (d.until <= now) decisions.delete(k);
       if (decisions.size >= maxDecisions) decisions.delete(decisions.keys().next().value as string);
     }
     decisions.set(key, {
-      until: Date.now() + windowMs,
+      until: askedAt + windowMs,
       ...(principal.grantId ? { grantId: principal.grantId } : {}),
       ...(principal.clientId ? { clientId: principal.clientId } : {}),
       ...(principal.subject ? { subject: principal.subject } : {}),
     });
   };
 
+  const NOT_REVOKED = Promise.resolve(undefined);
   const check: RevocationCheck = {
-    isRevoked(principal) {
+    whyRevoked(principal) {
       const key = keyOf(principal);
-      if (!key) return Promise.resolve(false);
+      if (!key) return NOT_REVOKED;
       if (windowMs <= 0) return ask(principal);
       const known = decisions.get(key);
       if (known) {
-        if (known.until > Date.now()) return Promise.resolve(false);
+        if (known.until > Date.now()) return NOT_REVOKED;
         decisions.delete(key);
       }
       let asked = pending.get(key);
       if (!asked) {
         const startedIn = epoch;
+        const askedAt = Date.now();
         const settle = () => {
           if (pending.get(key) === asked) pending.delete(key);
         };
         asked = ask(principal).then(
-          (revoked) => {
+          (why) => {
             settle();
-            if (!revoked && startedIn === epoch) remember(key, principal);
-            return revoked;
+            if (why === undefined && startedIn === epoch) remember(key, principal, askedAt);
+            return why;
           },
           (error: unknown) => {
             settle();
@@ -121,6 +132,10 @@ export function createRevocationCheck(rules: RevocationRules, options: Revocatio
         pending.set(key, asked);
       }
       return asked;
+    },
+
+    async isRevoked(principal) {
+      return (await check.whyRevoked(principal)) !== undefined;
     },
 
     forget(notice) {

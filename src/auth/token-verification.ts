@@ -91,8 +91,8 @@ export interface AccessTokenVerifier {
   verify(token: string): Promise<VerifiedAccessToken>;
   /** Verifies everything but revocation (introspection reports revocation itself). */
   verifyWithoutRevocation(token: string): Promise<VerifiedAccessToken>;
-  /** Whether a verified token (or a principal recorded from one) has been revoked since it was issued; never cached. */
-  isRevoked(facts: RevocationFacts): Promise<boolean>;
+  /** Whether a verified token has been revoked since it was issued (revocationRules); never cached. */
+  isRevoked(claims: AccessTokenClaims): Promise<boolean>;
   /** The current public keys (what jwks_uri publishes), from the shared store. */
   publicJwks(): Promise<JSONWebKeySet>;
   /** Forgets cached keys and verifications (after a key rotation, in tests). */
@@ -103,7 +103,17 @@ export interface AccessTokenVerifier {
  * What revocation is decided on: a token's claims, or the same facts recorded from one (an
  * export job's owner). Without `grant_id`, `jti` names the token on the revoked list.
  */
-export type RevocationFacts = Pick<AccessTokenClaims, 'client_id' | 'sub'> & Partial<Pick<AccessTokenClaims, 'jti' | 'grant_id'>>;
+export interface RevocationFacts {
+  client_id: string;
+  sub: string;
+  jti?: string;
+  grant_id?: string;
+  /** The user's FHIR resource the token acts as, relative (`Practitioner/123`). */
+  fhirUser?: string;
+}
+
+/** Why a token (or a principal recorded from one) no longer stands; stable, shown to its owner. */
+export type Revocation = 'client removed' | 'grant revoked or expired' | 'token revoked' | 'account removed' | 'account locked' | 'fhirUser changed';
 
 /** The collection of revoked access-token ids (for tokens without a grant). */
 export const REVOKED_JTI_COLLECTION = 'auth.revoked-jti';
@@ -112,25 +122,34 @@ const RELOAD_KEYS_AT_MOST_EVERY_MS = 1000;
 
 /**
  * What revokes a token, read from the shared store on every call (primary-key reads in parallel):
- * its grant is gone; without a grant, its `jti` is on the revoked list; its client is gone
- * (deleted or disabled); for a user's token, the account is locked or gone.
+ * its client is gone (deleted or disabled); its grant is gone; without a grant, its `jti` is on
+ * the revoked list; for a user's token, the account is gone or locked, or now links another
+ * fhirUser than the one the token acts as.
  */
-export function revocationRules(documents: DocumentStore): { isRevoked(facts: RevocationFacts): Promise<boolean> } {
+export function revocationRules(documents: DocumentStore): { whyRevoked(facts: RevocationFacts): Promise<Revocation | undefined> } {
   const grants = documents.collection(oidcCollectionName('Grant'));
   const clients = documents.collection(oidcCollectionName('Client'));
   const revokedJti = documents.collection(REVOKED_JTI_COLLECTION);
   const accounts = documents.collection<StoredAccount>(ACCOUNT_COLLECTION);
   return {
-    async isRevoked(facts) {
+    async whyRevoked(facts) {
       // A client's own token (client_credentials) has sub = client_id; any other acts for an account.
-      const account = facts.sub !== facts.client_id ? facts.sub : undefined;
-      const checks = await Promise.all([
-        facts.grant_id ? grants.get(facts.grant_id).then((g) => g === undefined) : false,
-        !facts.grant_id && facts.jti ? revokedJti.get(facts.jti).then((r) => r !== undefined) : false,
-        clients.get(facts.client_id).then((c) => c === undefined),
-        account ? accounts.get(account).then((a) => a === undefined || a.locked === true) : false,
+      const user = facts.sub !== facts.client_id ? facts.sub : undefined;
+      const [client, grant, revoked, account] = await Promise.all([
+        clients.get(facts.client_id),
+        facts.grant_id ? grants.get(facts.grant_id) : undefined,
+        !facts.grant_id && facts.jti ? revokedJti.get(facts.jti) : undefined,
+        user ? accounts.get(user) : undefined,
       ]);
-      return checks.includes(true);
+      if (client === undefined) return 'client removed';
+      if (facts.grant_id && grant === undefined) return 'grant revoked or expired';
+      if (revoked !== undefined) return 'token revoked';
+      if (user) {
+        if (account === undefined) return 'account removed';
+        if (account.locked) return 'account locked';
+        if (facts.fhirUser !== undefined && account.fhirUser !== facts.fhirUser) return 'fhirUser changed';
+      }
+      return undefined;
     },
   };
 }
@@ -143,7 +162,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const fhirBaseUrl = options.fhirBaseUrl ?? audience ?? '';
   const clockTolerance = options.clockToleranceSeconds ?? 5;
   const cacheSize = options.cacheSize ?? 10_000;
-  const { isRevoked } = revocationRules(documents);
+  const rules = revocationRules(documents);
+  const isRevoked = async (claims: AccessTokenClaims): Promise<boolean> =>
+    (await rules.whyRevoked({ ...claims, ...(claims.fhirUser ? { fhirUser: relativeFhirUser(claims.fhirUser, fhirBaseUrl) } : {}) })) !== undefined;
 
   let keys: { jwks: JSONWebKeySet; getKey: ReturnType<typeof createLocalJWKSet>; loadedAt: number } | undefined;
   const verified = new Map<string, VerifiedAccessToken>();

@@ -69,9 +69,9 @@ describe.each([
   }
 
   /** Submits an operator's form (admin pages, grants page) from its page. */
-  async function operatorPost(path: string, pathEnd: string, field: [string, string]): Promise<Page> {
+  async function operatorPost(path: string, pathEnd: string, field: [string, string], values: Record<string, string> = {}): Promise<Page> {
     const page = asPage(await operator.go(`${server.issuer}${path}`));
-    return asPage(await operator.submit(formFor(page, pathEnd, field), {}));
+    return asPage(await operator.submit(formFor(page, pathEnd, field), values));
   }
 
   const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
@@ -228,6 +228,17 @@ describe.each([
     await expectRefused(withGrant.access_token);
     await expectRefused(withoutGrant);
     expect((await bearerGrantToken(username)).body.error).toBe('invalid_grant');
+  });
+
+  it('an account an operator links to another fhirUser: tokens acting as the previous one are 401 at once', async () => {
+    const username = `nurse.${randomBytes(3).toString('hex')}`;
+    await server.bedside.app.auth.admin.createUser({ id: 'test', via: 'command' }, { username, password: 'nurse-password-1', fhirUser: 'Practitioner/practitioner-001' });
+    const before = await sampleToken(username, 'nurse-password-1', 'openid fhirUser user/*.rs');
+    await expectAccepted(before.access_token);
+    await operatorPost('/admin/users', '/link', ['username', username], { fhirUser: 'Patient/patient-001' });
+    await expectRefused(before.access_token);
+    const after = await sampleToken(username, 'nurse-password-1', 'openid fhirUser user/*.rs');
+    await expectAccepted(after.access_token);
   });
 
   it('a client disabled by an operator: its tokens are 401 at once', async () => {

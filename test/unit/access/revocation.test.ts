@@ -15,10 +15,10 @@ function rules() {
   const asked: string[] = [];
   let gate: Promise<void> | undefined;
   const rule: RevocationRules = {
-    async isRevoked(facts) {
+    async whyRevoked(facts) {
       asked.push(facts.jti ?? facts.grant_id ?? '');
       // The store is read now; the answer arrives when the gate opens.
-      const answer = [`grant:${facts.grant_id}`, `jti:${facts.jti}`, `client:${facts.client_id}`, `sub:${facts.sub}`].some((k) => revoked.has(k));
+      const answer = [`grant:${facts.grant_id}`, `jti:${facts.jti}`, `client:${facts.client_id}`, `sub:${facts.sub}`, `fhirUser:${facts.fhirUser}`].find((k) => revoked.has(k));
       if (gate) await gate;
       return answer;
     },
@@ -131,7 +131,11 @@ describe('revocation check', () => {
     expect(await check.isRevoked(job)).toBe(true);
     r.revoked.clear();
     r.revoked.add('sub:alice');
-    expect(await check.isRevoked({ grantId: 'grant-a', clientId: 'app', subject: 'alice' })).toBe(true);
+    expect(await check.whyRevoked({ grantId: 'grant-a', clientId: 'app', subject: 'alice' })).toBe('sub:alice');
+    r.revoked.clear();
+    r.revoked.add('fhirUser:Practitioner/1');
+    expect(await check.whyRevoked({ grantId: 'grant-a', clientId: 'app', subject: 'alice', fhirUser: 'Practitioner/1' })).toBe('fhirUser:Practitioner/1');
+    expect(await check.whyRevoked({ grantId: 'grant-a', clientId: 'app', subject: 'alice' })).toBeUndefined();
   });
 
   it('keeps a bounded number of decisions', async () => {
