@@ -12,11 +12,11 @@ import { noAuthentication } from './access/authenticate.js';
 import { createAuditLog } from './access/audit-log.js';
 import { createBearerAuthenticator, tokenFacts } from './access/bearer-authenticator.js';
 import { createResourceAccess, type PolicyCompiler, type ResourceAccess } from './access/resource-access.js';
+import { createRevocationCheck } from './access/revocation.js';
 import type { AccessPolicy } from './access/policy.js';
 import { unrestrictedPolicy } from './access/unrestricted.js';
 import { parseScopes, type ResourceScope } from './smart/scopes.js';
-import { createAccessTokenVerifier } from './auth/token-verification.js';
-import { createPrincipalRevocationCheck } from './auth/principal-revocation.js';
+import { revocationRules } from './auth/token-verification.js';
 import { createAuthServer, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
 import { accessTokenClaimNames } from './auth/claims/settings.js';
 import { signedInUser } from './auth/accounts.js';
@@ -34,6 +34,7 @@ import { createFhirHttpHandler } from './fhir/http-adapter.js';
 import { extractIndex, getSearchRegistry } from './fhir/search/index.js';
 import type { Logger } from './log.js';
 import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
+import { RevocationNotices } from './security/revocation-notices.js';
 import type { Storage } from './storage/open.js';
 import { VERSION } from './version.js';
 
@@ -92,17 +93,19 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     referenceWindowMs: config.revocationCheckMs,
     practitionerPatients: config.practitionerPatients,
   });
+  // Revocations made on this node reach the FHIR API's decisions at once; other nodes' within REVOCATION_CHECK_MS.
+  const revocations = new RevocationNotices();
+  const revocation = createRevocationCheck(revocationRules(storage.documents), { windowMs: config.revocationCheckMs, notices: revocations });
 
   // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
   // (test-only switch) there is no owner to check.
-  const ownerRevocation = createPrincipalRevocationCheck(storage.documents, config.fhirBaseUrl);
   const bulk = createBulkExport({
     config,
     documents: storage.documents,
     logger,
     access,
     resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
-    ownerRevoked: config.enforcement ? ownerRevocation : async () => undefined,
+    ownerRevoked: config.enforcement ? (owner) => revocation.whyRevoked(owner) : async () => undefined,
   });
   const fhirRoutes: Route[] = [
     {
@@ -130,12 +133,11 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     lookups: access.bind(servicePolicy(policies, 'bedside-auth', AUTH_LOOKUP_SCOPES)),
     forUser: (user) => access.bind(policies.selection(user)),
   });
-  const auth = await createAuthServer({ config, documents: storage.documents, logger, directory, storageDescription: storage.description });
-  // The FHIR API's own verifier: its "not revoked" answers may be reused for REVOCATION_CHECK_MS.
+  const auth = await createAuthServer({ config, documents: storage.documents, logger, directory, storageDescription: storage.description, revocations });
   const authenticator = config.enforcement
     ? createBearerAuthenticator({
-        verifier: createAccessTokenVerifier({ documents: storage.documents, issuer: auth.issuer, audience: config.fhirBaseUrl, revocationCacheMs: config.revocationCheckMs }),
-        revocationCheckMs: config.revocationCheckMs,
+        verifier: auth.verifier,
+        revocation,
         policies,
         fhirBaseUrl: config.fhirBaseUrl,
         auditClaims: accessTokenClaimNames(config.claimMappings),

@@ -91,8 +91,10 @@ export interface Config {
   /** Test-only switch: FHIR API without bearer verification or access policy. Never in production. */
   enforcement: boolean;
   /**
-   * How long the FHIR API may reuse a "this token's grant is not revoked" answer (ms); the
-   * longest a revocation can take to reach the FHIR API. 0 checks on every request.
+   * The revocation window (ms): how long the FHIR API may reuse a "this token is not revoked"
+   * decision (one per token id), and what a patient's records reference. A revocation made on
+   * this node takes effect at once; one made on another node, or by an operator command, within
+   * this window. 0 checks on every request.
    */
   revocationCheckMs: number;
   /** Issuers trusted for the JWT bearer authorization grant (JWT_BEARER_ISSUERS, a JSON array). */

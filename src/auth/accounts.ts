@@ -16,6 +16,9 @@ import type { DocumentStore } from '../storage/document-store.js';
 
 export type Role = 'operator';
 
+/** Where accounts are kept (the access-token verifier reads it: a locked account's tokens are refused). */
+export const ACCOUNT_COLLECTION = 'auth.accounts';
+
 export interface StoredAccount {
   /** Stable account id: the OpenID `sub`. */
   id: string;
@@ -101,7 +104,7 @@ export class AccountStore {
     documents: DocumentStore,
     private readonly fhirBaseUrl: string,
   ) {
-    this.#accounts = documents.collection<StoredAccount>('auth.accounts');
+    this.#accounts = documents.collection<StoredAccount>(ACCOUNT_COLLECTION);
     this.#failures = new FailureCounter(documents.collection<FailureRecord>('auth.login-failures'), THROTTLE);
   }
 

@@ -13,6 +13,7 @@ import { isKnownResourceType } from '../fhir/validation.js';
 import type { Logger } from '../log.js';
 import { CsrfTokens } from '../security/csrf.js';
 import { createOutboundFetch } from '../security/outbound-fetch.js';
+import type { RevocationNotices } from '../security/revocation-notices.js';
 import { withoutFormAction } from '../security/headers.js';
 import { ADDRESS_RULE, FailureCounter, type FailureRecord } from '../security/rate-limit.js';
 import type { DocumentStore } from '../storage/document-store.js';
@@ -48,6 +49,8 @@ export interface AuthServerDependencies {
   logger: Logger;
   directory: PatientDirectory;
   storageDescription: string;
+  /** Where this node's revocations are announced (the FHIR API's access layer listens). */
+  revocations: RevocationNotices;
 }
 
 export interface AuthServer {
@@ -111,7 +114,8 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     documents,
     accounts,
     launches: new LaunchContexts(documents),
-    grants: new GrantRegistry(documents),
+    grants: new GrantRegistry(documents, deps.revocations),
+    revocations: deps.revocations,
     verifier,
     issuedTokens,
     resourceServers,
@@ -139,6 +143,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     documents,
     accounts,
     grants: services.grants,
+    revocations: deps.revocations,
     identities: services.federation.identities,
     resourceServers,
     fhirUserExists: (reference) => deps.directory.exists(reference),

@@ -9,6 +9,7 @@ import type { AdapterPayload } from 'oidc-provider';
 import { writeAuditRecord } from '../../access/audit-log.js';
 import { USER_REACH, type PatientGrant } from '../../access/rules.js';
 import { isLoopbackHost } from '../../config.js';
+import type { RevocationNotices } from '../../security/revocation-notices.js';
 import type { DocumentStore } from '../../storage/document-store.js';
 import { hashPassword, type AccountStore, type Role, type StoredAccount } from '../accounts.js';
 import { oidcCollectionName } from '../adapter.js';
@@ -86,6 +87,8 @@ export interface AdminDependencies {
   documents: DocumentStore;
   accounts: AccountStore;
   grants: GrantRegistry;
+  /** Locking an account and disabling a client are revocations too (for tokens without a grant). */
+  revocations: RevocationNotices;
   identities: FederatedIdentities;
   resourceServers: ResourceServerRegistry;
   /** Whether `Type/id` exists in the FHIR store. */
@@ -242,6 +245,7 @@ export class AdminService {
     const account = await this.#user(username);
     if (account.id === actor.id) throw new AdminError('forbidden', 'operators cannot lock themselves out');
     await this.deps.accounts.save({ ...account, locked: true });
+    this.deps.revocations.announce({ subject: account.id });
     await this.#sessions.deleteByKey('accountId', account.id);
     const grants = await this.deps.grants.list({ accountId: account.id, limit: 10_000 });
     for (const g of grants) await this.deps.grants.revoke(g.grantId);
@@ -263,6 +267,8 @@ export class AdminService {
     if (fhirUser) await this.#checkFhirUser(fhirUser);
     const { fhirUser: _old, fhirUserSource: _source, ...rest } = account;
     await this.deps.accounts.save(fhirUser ? { ...rest, fhirUser, fhirUserSource: 'operator' } : rest);
+    // Tokens acting as the previous fhirUser no longer stand (token-verification.ts revocationRules).
+    if (fhirUser !== (account.fhirUser ?? null)) this.deps.revocations.announce({ subject: account.id });
     await this.#audit(actor, 'user.link-fhir-user', `user/${account.username}`, fhirUser ? `fhirUser ${fhirUser} (was ${account.fhirUser ?? 'none'})` : `fhirUser removed (was ${account.fhirUser ?? 'none'})`);
   }
 
@@ -408,6 +414,7 @@ export class AdminService {
     const current = await this.#activeClient(clientId);
     await this.#disabled.put(clientId, current);
     await this.#clients.delete(clientId);
+    this.deps.revocations.announce({ clientId });
     const grants = (await this.deps.grants.list({ limit: 10_000 })).filter((g) => g.clientId === clientId);
     for (const g of grants) await this.deps.grants.revoke(g.grantId);
     await this.#audit(actor, 'client.disable', `client/${clientId}`, `${grants.length} grant(s) revoked`);
