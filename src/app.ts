@@ -31,7 +31,8 @@ import { ProfileValidator } from './fhir/validator/profiles/index.js';
 import { launcherRouter } from './launcher/index.js';
 import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
-import { extractIndex, getSearchRegistry } from './fhir/search/index.js';
+import { packageCapabilities } from './packages/capability.js';
+import { Packages } from './packages/service.js';
 import type { Logger } from './log.js';
 import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
 import { RevocationNotices } from './security/revocation-notices.js';
@@ -73,19 +74,23 @@ export interface App {
   auth: AuthServer;
   /** Bulk Data `$export`; the server starts its runner (bedside.ts), in-process tools do not. */
   bulk: BulkExport;
+  /** FHIR packages: installed at start-up by the server (bedside.ts), watched on servers. */
+  packages: Packages;
   /** Stops background work started by the app (not the storage). */
   close(): Promise<void>;
 }
 
 export async function createApp({ config, storage, logger }: AppDependencies): Promise<App> {
+  // The installed packages decide the search parameters: read them before anything is indexed.
+  const packages = new Packages({ resources: storage.resources, documents: storage.documents, fhirBaseUrl: config.fhirBaseUrl, logger });
+  await packages.refresh();
   const services: FhirServices = {
     config,
     logger,
-    indexer: (resource) => extractIndex(resource, { baseUrl: config.fhirBaseUrl }),
-    // R4 core profiles and extension definitions are built in; the installed packages'
-    // StructureDefinitions (`structureDefinition`) and the terminology's binding check
-    // (`validateCode`) are what the options add.
-    profiles: new ProfileValidator(),
+    indexer: (resource) => packages.index(resource),
+    searchRegistry: () => packages.searchRegistry(),
+    conformance: packages.conformance,
+    guard: guardStore,
   };
   // The raw store goes into the access layer here and nowhere else that serves requests.
   const { access, policies } = createResourceAccess(storage.resources, {
@@ -112,22 +117,33 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
       method: 'GET',
       path: '/metadata',
       public: true,
-      handler: async () => ({ status: 200, headers: { 'cache-control': 'public, max-age=300' }, body: { json: capabilityJson } }),
+      handler: async () => ({ status: 200, headers: { 'cache-control': 'public, max-age=300' }, body: { json: await capabilityJson() } }),
     },
     ...smartFhirRoutes(config),
     ...bulk.routes,
   ];
   const operations = [...CORE_OPERATIONS, ...bulk.operations];
-  const registry = getSearchRegistry();
-  const capabilityJson = JSON.stringify(
-    buildCapabilityStatement({
-      config,
-      version: VERSION,
-      security: smartSecurity(config),
-      searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
-      operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
-    }),
-  );
+  // Built on first use and again after the installed packages change.
+  let capability: Promise<string> | undefined;
+  packages.onChange(() => (capability = undefined));
+  const capabilityJson = (): Promise<string> =>
+    (capability ??= (async () => {
+      const registry = packages.searchRegistry();
+      const installed = packages.installed();
+      return JSON.stringify(
+        buildCapabilityStatement({
+          config,
+          version: VERSION,
+          security: smartSecurity(config),
+          searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
+          operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
+          ...(installed.length ? { packages: await packageCapabilities(storage.resources, installed) } : {}),
+        }),
+      );
+    })().catch((error: unknown) => {
+      capability = undefined;
+      throw error;
+    }));
   const api = new FhirApi(fhirRoutes, operations);
   const directory = createPatientDirectory(api, services, {
     lookups: access.bind(servicePolicy(policies, 'bedside-auth', AUTH_LOOKUP_SCOPES)),
@@ -196,7 +212,9 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     fhir: { api, services, access },
     auth,
     bulk,
+    packages,
     async close() {
+      await packages.close();
       await bulk.close();
       await auth.close();
     },

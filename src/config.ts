@@ -5,6 +5,7 @@
  * The variables and their defaults are the public contract (CONTRACT.md) and the README's
  * configuration table; keep the three in step.
  */
+import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseClaimMappings, type ClaimMapping } from './auth/claims/settings.js';
@@ -128,11 +129,11 @@ export interface Config {
   /** Resource servers besides the FHIR API, fixed by configuration (RESOURCE_SERVERS, a JSON array). */
   resourceServers: ResourceServerSetting[];
   /**
-   * Profile validation of writes (VALIDATE_PROFILES): `declared` (default) checks a resource
-   * against the profiles its meta.profile claims, when they are known (a write that breaks one
-   * is refused with 422; a profile Bedside does not have is a warning); `off` checks R4 only.
+   * FHIR packages (Implementation Guides) installed at start-up: absolute paths of `.tgz` files
+   * or package folders (FHIR_PACKAGES, comma-separated). Installing one already installed with
+   * the same content does nothing.
    */
-  validateProfiles: ProfileValidationMode;
+  packages: string[];
 }
 
 /** VALIDATE_PROFILES values. */
@@ -299,9 +300,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
   const claimMappings = parseClaimMappings(str('CLAIM_MAPPINGS'), problems);
   const resourceServers = parseResourceServers(str('RESOURCE_SERVERS'), problems, { fhirBaseUrl: `${baseUrl}/fhir`, issuer: `${baseUrl}/oauth`, isLoopbackHost });
 
-  const validateProfiles = (str('VALIDATE_PROFILES') ?? 'declared').toLowerCase();
-  if (!(PROFILE_VALIDATION_MODES as readonly string[]).includes(validateProfiles)) {
-    problems.push(`VALIDATE_PROFILES must be one of ${PROFILE_VALIDATION_MODES.join(', ')} (got "${str('VALIDATE_PROFILES')}")`);
+  const packages = (str('FHIR_PACKAGES') ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '').map((p) => path.resolve(cwd, p));
+  for (const file of packages) {
+    const info = statOrUndefined(file);
+    if (!info) problems.push(`FHIR_PACKAGES: ${file} does not exist`);
+    else if (!info.isDirectory() && !/\.(tgz|tar\.gz)$/i.test(file)) problems.push(`FHIR_PACKAGES: ${file} is neither a .tgz package nor a package folder`);
   }
 
   const config: Config = {
@@ -334,10 +337,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     federation,
     claimMappings,
     resourceServers,
-    validateProfiles: validateProfiles as ProfileValidationMode,
+    packages,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function statOrUndefined(file: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A configuration for tests and tools: defaults plus overrides, without reading process.env. */
