@@ -33,6 +33,7 @@ import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
 import { packageCapabilities } from './packages/capability.js';
 import { Packages } from './packages/service.js';
+import { Terminology, terminologyOperations } from './terminology/index.js';
 import type { Logger } from './log.js';
 import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
 import { RevocationNotices } from './security/revocation-notices.js';
@@ -76,6 +77,8 @@ export interface App {
   bulk: BulkExport;
   /** FHIR packages: installed at start-up by the server (bedside.ts), watched on servers. */
   packages: Packages;
+  /** The terminology service (its `bindingCheck()` is what profile validation calls). */
+  terminology: Terminology;
   /** Stops background work started by the app (not the storage). */
   close(): Promise<void>;
 }
@@ -84,12 +87,14 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   // The installed packages decide the search parameters: read them before anything is indexed.
   const packages = new Packages({ resources: storage.resources, documents: storage.documents, fhirBaseUrl: config.fhirBaseUrl, logger });
   await packages.refresh();
+  const terminology = new Terminology(packages.conformance);
   const services: FhirServices = {
     config,
     logger,
     indexer: (resource) => packages.index(resource),
     searchRegistry: () => packages.searchRegistry(),
     conformance: packages.conformance,
+    codeSets: terminology.codeSetResolver(),
     guard: guardStore,
   };
   // The raw store goes into the access layer here and nowhere else that serves requests.
@@ -122,7 +127,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     ...smartFhirRoutes(config),
     ...bulk.routes,
   ];
-  const operations = [...CORE_OPERATIONS, ...bulk.operations];
+  const operations = [...CORE_OPERATIONS, ...terminologyOperations(terminology), ...bulk.operations];
   // Built on first use and again after the installed packages change.
   let capability: Promise<string> | undefined;
   packages.onChange(() => (capability = undefined));
@@ -213,6 +218,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     auth,
     bulk,
     packages,
+    terminology,
     async close() {
       await packages.close();
       await bulk.close();
