@@ -150,10 +150,8 @@ async function checkAgainstStore(id: string, name: string, refs: Ref[], records:
   };
   const ours = (ref: { resourceType: string; id: string }) => owner.get(refKey(ref))?.name === name;
 
-  const problems: string[] = [];
-  for (const version of await store.readMany(refs)) {
-    if (!version.deleted && !ours(version)) problems.push(`${refKey(version)} is already held by ${holder(version)}`);
-  }
+  // One problem per resource of the package: its canonical URL if taken, else its Type/id.
+  const problems = new Map<string, string>();
   const urlsByType = new Map<string, Ref[]>();
   for (const ref of refs) if (ref.url) urlsByType.set(ref.resourceType, [...(urlsByType.get(ref.resourceType) ?? []), ref]);
   for (const [type, typed] of urlsByType) {
@@ -162,13 +160,20 @@ async function checkAgainstStore(id: string, name: string, refs: Ref[], records:
       for (const found of await findByUrls(store, type, urls.slice(start, start + 100))) {
         const ref = { resourceType: found.resourceType, id: found.id! };
         if (ours(ref)) continue;
-        const mine = typed.find((r) => r.url === urlOf(found))!;
-        problems.push(`duplicate canonical URL ${urlOf(found)} (${refKey(mine)}): already held by ${holder(ref)}`);
+        for (const mine of typed.filter((r) => r.url === urlOf(found))) {
+          problems.set(refKey(mine), `duplicate canonical URL ${urlOf(found)} (${refKey(mine)}): already held by ${holder(ref)}`);
+        }
       }
     }
   }
-  if (problems.length === 0) return;
-  const shown = problems.slice(0, 10);
-  const more = problems.length > shown.length ? `\n  ... and ${problems.length - shown.length} more` : '';
+  for (const version of await store.readMany(refs)) {
+    if (version.deleted || ours(version) || problems.has(refKey(version))) continue;
+    const record = owner.get(refKey(version));
+    problems.set(refKey(version), `${refKey(version)} already exists, ${record ? `from package ${record.name}#${record.version}` : 'not from a package'}`);
+  }
+  if (problems.size === 0) return;
+  const all = [...problems.values()];
+  const shown = all.slice(0, 10);
+  const more = all.length > shown.length ? `\n  ... and ${all.length - shown.length} more` : '';
   throw new PackageError(`${id} cannot be loaded:\n  - ${shown.join('\n  - ')}${more}`);
 }
