@@ -55,7 +55,8 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     if (includes?.include.length) resource.searchInclude = includes.include;
     if (includes?.revinclude.length) resource.searchRevInclude = includes.revinclude;
     const ops = options.operations?.filter((o) => o.level !== 'system' && (!o.types || o.types.includes(type)));
-    if (ops?.length) resource.operation = ops.map((o) => ({ name: o.name, definition: o.definition }));
+    // One entry per operation, whether offered at type level, instance level or both.
+    if (ops?.length) resource.operation = [...new Map(ops.map((o) => [o.name, { name: o.name, definition: o.definition }])).values()];
     return resource;
   });
   const systemOps = options.operations?.filter((o) => o.level === 'system') ?? [];
