@@ -3,12 +3,13 @@
  * packed into a .tgz on the fly (optionally edited), and the US Core packages of
  * ../shared/fhir-packages when present (tests that need them skip otherwise).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -65,6 +66,25 @@ export async function packFolder(
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'bedside-pkg-')), options.fileName ?? 'package.tgz');
   await writeFile(file, gzipSync(Buffer.concat(chunks)));
   return file;
+}
+
+/** The examples of US Core 6.1.0 (`package/example/`), searchset Bundles left out. */
+export async function usCoreExamples(): Promise<any[]> {
+  const extract = tar.extract();
+  const found: any[] = [];
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+    stream.on('end', () => {
+      if (/^package\/example\/[^/]+\.json$/.test(header.name)) {
+        const json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (!(json.resourceType === 'Bundle' && json.type === 'searchset')) found.push(json);
+      }
+      next();
+    });
+  });
+  await pipeline(createReadStream(US_CORE_6), createGunzip(), extract);
+  return found.sort((a, b) => `${a.resourceType}/${a.id}`.localeCompare(`${b.resourceType}/${b.id}`));
 }
 
 /** Reads one JSON file of the example package. */
