@@ -27,6 +27,7 @@ import { bundleCache, isBundleName } from './bundles.js';
 import { listClients } from './clients.js';
 import { createLauncherDirectory, type LauncherDirectory, type LauncherStores } from './directory.js';
 import { renderMarkdown } from './markdown.js';
+import { packageCapabilities } from '../packages/capability.js';
 
 export interface LauncherDependencies {
   config: Config;
@@ -68,6 +69,12 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   const directoryFor = (caller: LauncherCaller): LauncherDirectory => createLauncherDirectory(deps.fhir.api, deps.fhir.services, deps.storesFor(caller));
   const bundles = bundleCache(launchDir);
   const router = express.Router();
+  /** The installed FHIR packages and the resource types they profile (what /metadata says too). */
+  const implementationGuides = async () => {
+    const installed = await deps.fhir.services.conformance.packages();
+    const profiles = installed.length ? (await packageCapabilities(deps.fhir.services.store, installed)).profiles : new Map<string, string[]>();
+    return { packages: installed.map((p) => `${p.name}#${p.version}`), profiles: Object.fromEntries([...profiles].sort(([a], [b]) => a.localeCompare(b))) };
+  };
 
   const page = (file: string, csp: string, referrer = 'same-origin') => (_req: Request, res: Response) => {
     res.set({ ...pageHeaders(csp), 'cache-control': 'no-cache', 'referrer-policy': referrer, 'x-content-type-options': 'nosniff' });
@@ -113,23 +120,22 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   };
   const text = (req: Request): string => (typeof req.query.q === 'string' ? req.query.q : '');
 
-  router.get('/launcher/api/config', (_req, res) => {
-    res.set('cache-control', 'no-store').json({
-      fhirBaseUrl: config.fhirBaseUrl,
-      issuer: deps.endpoints.issuer,
-      endpoints: deps.endpoints,
-      smartConfiguration: `${config.fhirBaseUrl}/.well-known/smart-configuration`,
-      sandbox: config.launcherSandbox,
-      registrationRequiresToken: config.registrationToken !== undefined,
-      sampleApp: { clientId: SAMPLE_APP.clientId, launchUri: `${config.baseUrl}${SAMPLE_APP.launchPath}`, redirectUri: `${config.baseUrl}${SAMPLE_APP.redirectPath}` },
-      pages: { grants: `${deps.endpoints.issuer}/admin/grants`, connectedApps: deps.endpoints.management, audit: `${deps.endpoints.issuer}/admin/audit`, tutorial: `${config.baseUrl}/tutorial/` },
-    });
-  });
-  router.get('/launcher/api/patients', api((req, directory) => directory.patients(text(req))));
-  router.get('/launcher/api/patients/:id', api((req, directory) => directory.patient(String(req.params.id))));
-  router.get('/launcher/api/patients/:id/encounters', api((req, directory) => directory.encounters(String(req.params.id))));
-  router.get('/launcher/api/practitioners', api((req, directory) => directory.practitioners(text(req))));
-  router.get('/launcher/api/practitioners/:id', api((req, directory) => directory.practitioner(String(req.params.id))));
+  router.get('/launcher/api/config', api(async () => ({
+    fhirBaseUrl: config.fhirBaseUrl,
+    issuer: deps.endpoints.issuer,
+    endpoints: deps.endpoints,
+    smartConfiguration: `${config.fhirBaseUrl}/.well-known/smart-configuration`,
+    sandbox: config.launcherSandbox,
+    registrationRequiresToken: config.registrationToken !== undefined,
+    sampleApp: { clientId: SAMPLE_APP.clientId, launchUri: `${config.baseUrl}${SAMPLE_APP.launchPath}`, redirectUri: `${config.baseUrl}${SAMPLE_APP.redirectPath}` },
+    pages: { grants: `${deps.endpoints.issuer}/admin/grants`, connectedApps: deps.endpoints.management, audit: `${deps.endpoints.issuer}/admin/audit`, tutorial: `${config.baseUrl}/tutorial/` },
+    ...(await implementationGuides()),
+  }), false));
+  router.get('/launcher/api/patients', api((req) => directory.patients(text(req))));
+  router.get('/launcher/api/patients/:id', api((req) => directory.patient(String(req.params.id))));
+  router.get('/launcher/api/patients/:id/encounters', api((req) => directory.encounters(String(req.params.id))));
+  router.get('/launcher/api/practitioners', api((req) => directory.practitioners(text(req))));
+  router.get('/launcher/api/practitioners/:id', api((req) => directory.practitioner(String(req.params.id))));
   router.get('/launcher/api/clients', api(() => listClients(deps.documents)));
 
   router.get('/tutorial/', async (req, res) => {

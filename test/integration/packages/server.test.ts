@@ -83,6 +83,14 @@ describe('conformance resources of a package', () => {
   });
 });
 
+describe('the launcher', () => {
+  it('reports the installed packages and the types they profile, for its scope builder', async () => {
+    const config = (await (await fetch(`${server.baseUrl}/launcher/api/config`)).json()) as any;
+    expect(config.packages).toEqual(['bedside.example#1.0.0']);
+    expect(config.profiles).toEqual({ Patient: ['http://bedside.example/fhir/StructureDefinition/bedside-patient'] });
+  });
+});
+
 describe('ValueSet/$expand', () => {
   it('expands a filter on the hierarchy (descendent-of warm: red, orange, amber)', async () => {
     const { status, body } = await get(`ValueSet/$expand?url=${WARM}`);
