@@ -121,6 +121,9 @@ function assemble(source: string, files: PackageFiles): PackageContent {
   const manifest = parseManifest(parseJson(source, 'package.json', manifestFile), source);
   const hash = createHash('sha256').update(manifestFile);
   const resources: Resource[] = [];
+  // Publishers sometimes ship one resource twice (US Core 3.1.1: ig-r4.json beside the IG's own
+  // file); identical copies are read once, different ones are left to the installer to refuse.
+  const seen = new Map<string, string>();
   let skipped = 0;
   for (const name of [...files.keys()].sort()) {
     if (name === 'package.json') continue;
@@ -137,6 +140,13 @@ function assemble(source: string, files: PackageFiles): PackageContent {
     if (typeof json.id !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(json.id)) {
       throw new PackageError(`${source}: ${name} has no valid id (a ${json.resourceType} needs one to be stored)`);
     }
+    const key = `${json.resourceType}/${json.id}`;
+    const text = JSON.stringify(json);
+    if (seen.get(key) === text) {
+      skipped++;
+      continue;
+    }
+    seen.set(key, text);
     hash.update(name).update(content);
     resources.push(json as Resource);
   }

@@ -38,6 +38,9 @@ export interface InstallReport extends InstallOutcome {
   elapsedMs: number;
 }
 
+/** An install still marked as running after this long was interrupted. */
+const STALE_INSTALL_MS = 10 * 60_000;
+
 export interface PackagesOptions {
   resources: ResourceStore;
   documents: DocumentStore;
@@ -54,6 +57,8 @@ export class Packages {
   readonly #conformance: StoreConformance;
   #installed: PackageRecord[] = [];
   #generation = '';
+  /** Whether the package registry was read once (before that, an install in progress is no reason to wait). */
+  #loaded = false;
   #registry: SearchRegistry = getSearchRegistry();
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<boolean> | undefined;
@@ -104,7 +109,12 @@ export class Packages {
 
   async #refresh(): Promise<boolean> {
     const records = (await this.#records.list()).map((d) => d.value).sort((a, b) => a.name.localeCompare(b.name));
+    // A package being installed (here or elsewhere) is not in force until it is complete: keep
+    // the current state meanwhile, unless the install was left behind long ago (a crash).
+    const installing = records.some((r) => r.status === 'installing' && Date.now() - Date.parse(r.installedAt) < STALE_INSTALL_MS);
+    if (installing && this.#loaded) return false;
     const generation = records.map((r) => `${r.name}#${r.version}:${r.digest}:${r.status}`).join(',');
+    this.#loaded = true;
     if (generation === this.#generation) return false;
     this.#installed = records;
     this.#conformance.invalidate();
