@@ -95,6 +95,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     searchRegistry: () => packages.searchRegistry(),
     conformance: packages.conformance,
     codeSets: terminology.codeSetResolver(),
+    validateCode: terminology.bindingCheck(),
     guard: guardStore,
   };
   // The raw store goes into the access layer here and nowhere else that serves requests.

@@ -13,6 +13,7 @@ import type { ResourceOperations, ResourceStore } from '../storage/resource-stor
 import type { IndexEntry } from '../storage/search-index.js';
 import type { SearchRegistry } from './search/registry.js';
 import type { CodeSet, CodeSetRequest } from './search/types.js';
+import type { ValidateCode } from '../terminology/types.js';
 
 /**
  * Answers the token search modifiers `:in`, `:not-in`, `:above` and `:below` (implemented by
@@ -39,6 +40,11 @@ export interface FhirServices {
   conformance: ConformanceResources;
   /** Terminology for the token modifiers `:in`, `:not-in`, `:above`, `:below`; absent: they are refused. */
   codeSets?: CodeSetResolver;
+  /**
+   * The binding check for validation (terminology/service.ts `bindingCheck`): is a code in a
+   * value set? `true`, `false`, or `'unknown'` naming the code system Bedside lacks.
+   */
+  validateCode?: ValidateCode;
   /** Wraps store operations with the request's access policy (access/guarded-store.ts). */
   guard: (operations: ResourceOperations, policy: AccessPolicy) => ResourceOperations;
 }

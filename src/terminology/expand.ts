@@ -193,9 +193,16 @@ function applyFilter(index: CodeSystemIndex, concepts: ConceptInfo[], filter: Va
 }
 
 const regexCache = new Map<string, RegExp>();
+/** A group with a quantifier inside and after it (`(a+)+`): the shape of catastrophic backtracking. */
+const NESTED_QUANTIFIER = /\([^()]*[+*}][^()]*\)[+*{]/;
+
+/** A value set's `regex` filter (anyone may post a value set): bounded in size and shape. */
 function fullMatch(pattern: string): RegExp {
   let re = regexCache.get(pattern);
   if (!re) {
+    if (pattern.length > 200 || NESTED_QUANTIFIER.test(pattern)) {
+      throw notSupported(`The value set filter regex "${pattern.slice(0, 60)}" is too long or nests quantifiers; Bedside does not run it`);
+    }
     try {
       re = new RegExp(`^(?:${pattern})$`);
     } catch {

@@ -162,9 +162,9 @@ export class Terminology {
    * The codings behind `:in`/`:not-in` (a value set's expansion) and `:below`/`:above` (a code
    * and its descendants or ancestors). https://hl7.org/fhir/R4/search.html#token
    */
-  async codeSet(sources: TerminologySources, request: CodeSetRequest): Promise<CodeSet> {
+  async codeSet(sources: TerminologySources, request: CodeSetRequest, resolved?: ValueSet): Promise<CodeSet> {
     if (request.modifier === 'in' || request.modifier === 'not-in') {
-      const valueSet = await this.valueSet(sources, request.value);
+      const valueSet = resolved ?? (await this.valueSet(sources, request.value));
       const evaluation = await evaluateValueSet(valueSet, sources);
       assertComplete(evaluation, `The search "${request.name}=${request.value}"`);
       return [...evaluation.items.values()].map((i) => ({ system: i.system, code: i.code }));
@@ -180,12 +180,23 @@ export class Terminology {
     return [concept, ...related].map((c) => ({ system, code: c.code }));
   }
 
-  /** The search modifiers' port (fhir/context.ts): each request read through `reader`. */
+  /**
+   * The search modifiers' port (fhir/context.ts): each request read through `reader`. A `:in`
+   * value may also be a relative reference, `ValueSet/[id]` (R4: "a URI (relative or absolute)").
+   */
   codeSetResolver(): CodeSetResolver {
     return {
       resolve: (reader: ResourceOperations, requests: readonly CodeSetRequest[]) => {
         const sources = this.sources(this.conformance.through(reader));
-        return Promise.all(requests.map((r) => this.codeSet(sources, r)));
+        return Promise.all(
+          requests.map(async (r) => {
+            const id = /^ValueSet\/([A-Za-z0-9\-.]{1,64})$/.exec(r.value)?.[1];
+            if (!id || (r.modifier !== 'in' && r.modifier !== 'not-in')) return this.codeSet(sources, r);
+            const stored = await reader.read('ValueSet', id);
+            if (!stored || stored.deleted) throw notFound(`ValueSet/${id} is not known (in "${r.name}")`);
+            return this.codeSet(sources, r, stored.resource as ValueSet);
+          }),
+        );
       },
     };
   }

@@ -212,6 +212,7 @@ describe('token search modifiers answered by terminology', () => {
     expect(ids((await get(`Patient?favourite-colour:in=${WARM}`)).body)).toEqual(['p-amber', 'p-red']);
     expect(ids((await get(`Patient?favourite-colour:not-in=${WARM}`)).body)).toEqual(['p-green', 'p-navy']);
     expect(ids((await get(`Patient?favourite-colour:in=${OBSERVATION_CODES}`)).body)).toEqual(['p-red']);
+    expect(ids((await get('Patient?favourite-colour:in=ValueSet/bedside-warm-colours')).body)).toEqual(['p-amber', 'p-red']);
     expect(ids((await get(`Patient?favourite-colour:below=${COLOURS}|cool`)).body)).toEqual(['p-green', 'p-navy']);
     expect(ids((await get(`Patient?favourite-colour:below=${COLOURS}|orange`)).body)).toEqual(['p-amber']);
     expect(ids((await get(`Patient?favourite-colour:above=${COLOURS}|amber`)).body)).toEqual(['p-amber']);
@@ -226,6 +227,10 @@ describe('token search modifiers answered by terminology', () => {
     expect(noSystem.status).toBe(400);
     expect(noSystem.body.issue[0].diagnostics).toBe('The value of "favourite-colour:below" must be system|code (the code system gives the hierarchy)');
     expect((await get('Patient?favourite-colour:in=http://nowhere.example/vs')).status).toBe(404);
+    expect((await get('Patient?favourite-colour:in=ValueSet/nowhere')).status).toBe(404);
+    const evil = await post('ValueSet/$expand', { resourceType: 'Parameters', parameter: [{ name: 'valueSet', resource: { resourceType: 'ValueSet', status: 'draft', compose: { include: [{ system: COLOURS, filter: [{ property: 'concept', op: 'regex', value: '(a+)+$' }] }] } } }] });
+    expect(evil.status).toBe(400);
+    expect(evil.body.issue[0].code).toBe('not-supported');
   });
 });
 
