@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import type { Resource } from 'fhir/r4';
 import type { Logger } from '../log.js';
 import { extractIndex } from '../fhir/search/extract.js';
-import { getSearchRegistry, type SearchRegistry } from '../fhir/search/registry.js';
+import { getSearchRegistry, type SearchParamDef, type SearchRegistry } from '../fhir/search/registry.js';
 import type { DocumentStore } from '../storage/document-store.js';
 import type { ResourceStore } from '../storage/resource-store.js';
 import type { IndexEntry } from '../storage/search-index.js';
@@ -32,7 +32,7 @@ export interface InstallReport extends InstallOutcome {
   source: string;
   /** Search parameters it added (`Type.code`). */
   addedSearchParameters: string[];
-  /** Resources reindexed because of them, and how long that took. */
+  /** Resources reindexed because parameters of their type were added, removed or redefined, and how long that took. */
   reindexed: number;
   reindexMs: number;
   elapsedMs: number;
@@ -147,10 +147,12 @@ export class Packages {
       const outcome = await installPackage(content, { store: this.#resources, records: this.#records, index: (r) => this.index(r), ...(origin ? { origin } : {}) });
       const before = this.#registry;
       await this.refresh();
-      const added = addedParameters(before, this.#registry);
+      const changes = parameterChanges(before, this.#registry);
+      const added = changes.filter((c) => c.added);
       const reindexStarted = performance.now();
       let reindexed = 0;
-      for (const type of new Set(added.map((a) => a.type))) {
+      // Types that gained, lost or changed a parameter: their stored rows are rewritten.
+      for (const type of new Set(changes.map((c) => c.type))) {
         reindexed += await this.#resources.reindex({ resourceType: type, index: (r) => this.index(r) });
       }
       reports.push({
@@ -222,12 +224,18 @@ function sameStamp(a: FileStamp, b: FileStamp): boolean {
   return a.file === b.file && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
-/** Parameters `after` has that `before` has not, per resource type. */
-function addedParameters(before: SearchRegistry, after: SearchRegistry): Array<{ type: string; code: string }> {
+/** Parameters added to, removed from or redefined in `after`, per resource type. */
+function parameterChanges(before: SearchRegistry, after: SearchRegistry): Array<{ type: string; code: string; added: boolean }> {
   if (before === after) return [];
-  const added: Array<{ type: string; code: string }> = [];
+  const changes: Array<{ type: string; code: string; added: boolean }> = [];
+  const same = (a: SearchParamDef, b: SearchParamDef) => a.url === b.url && a.expression === b.expression && a.type === b.type;
   for (const type of after.resourceTypes) {
-    for (const def of after.paramsFor(type)) if (!before.get(type, def.code)) added.push({ type, code: def.code });
+    for (const def of after.paramsFor(type)) {
+      const old = before.get(type, def.code);
+      if (!old) changes.push({ type, code: def.code, added: true });
+      else if (!same(old, def)) changes.push({ type, code: def.code, added: false });
+    }
+    for (const def of before.paramsFor(type)) if (!after.get(type, def.code)) changes.push({ type, code: def.code, added: false });
   }
-  return added;
+  return changes;
 }

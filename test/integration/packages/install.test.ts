@@ -141,6 +141,13 @@ describe.each(storeImplementations())('packages on the $name store', (implementa
     const [report] = await packages.install([EXAMPLE_PACKAGE]);
     expect(report!.reindexed).toBe(2);
     expect(await byColour(storage.resources, 'red')).toEqual(['before-red']);
+    // A version without the parameter takes its rows away again.
+    const without = await packFolder(EXAMPLE_PACKAGE, { edit: (name, json) => (name === 'package/package.json' ? { ...json, version: '2.0.0' } : name.includes('SearchParameter-') ? undefined : json) });
+    const [removed] = await packages.install([without]);
+    expect(removed).toMatchObject({ status: 'replaced', deleted: 1, addedSearchParameters: [], reindexed: 2 });
+    expect(await byColour(storage.resources, 'red')).toEqual([]);
+    await packages.install([EXAMPLE_PACKAGE]);
+    expect(await byColour(storage.resources, 'red')).toEqual(['before-red']);
     // Written after: indexed with the package's parameter from the start.
     await put(storage.resources, colourful('after-red', 'red'), packages);
     expect(await byColour(storage.resources, 'red')).toEqual(['after-red', 'before-red']);
