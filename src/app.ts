@@ -108,16 +108,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   const revocations = new RevocationNotices();
   const revocation = createRevocationCheck(revocationRules(storage.documents), { windowMs: config.revocationCheckMs, notices: revocations });
 
-  // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
-  // (test-only switch) there is no owner to check.
-  const bulk = createBulkExport({
-    config,
-    documents: storage.documents,
-    logger,
-    access,
-    resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
-    ownerRevoked: config.enforcement ? (owner) => revocation.whyRevoked(owner) : async () => undefined,
-  });
+  const bulk = createBulkExport({ config, storage, logger, searchRegistry: () => packages.searchRegistry() });
   const fhirRoutes: Route[] = [
     {
       method: 'GET',

@@ -21,7 +21,7 @@ import type { ExportFiles } from './files.js';
 import type { ExportFile, ExportJob, TypePlan } from './job.js';
 import type { JobStore } from './job-store.js';
 import { NdjsonWriter } from './ndjson-writer.js';
-import type { OwnerCheck } from './ownership.js';
+import type { SearchRegistry } from '../fhir/search/registry.js';
 import { groupPatients, typeScope, type PatientSet } from './scope.js';
 
 export interface ExporterEnvironment {
@@ -35,6 +35,8 @@ export interface ExporterEnvironment {
   files: ExportFiles;
   logger: Logger;
   fhirBaseUrl: string;
+  /** The search parameters in force, for `_typeFilter` (R4's when absent). */
+  searchRegistry?: () => SearchRegistry;
   maxFileBytes: number;
   fileTtlMs: number;
   /** This node's id, the owner of the leases it takes. */
@@ -144,7 +146,7 @@ async function exportType(
   signal: AbortSignal,
   tick: (written: number) => Promise<void>,
 ): Promise<void> {
-  const scope = typeScope(plan, job.level !== 'system', patients, env.fhirBaseUrl);
+  const scope = typeScope(plan, job.level !== 'system', patients, env.fhirBaseUrl, env.searchRegistry?.());
   const project = projection(job.elements, plan.type);
   let scanned = 0;
   let written = 0;

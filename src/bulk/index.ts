@@ -10,8 +10,7 @@
  *
  * https://hl7.org/fhir/uv/bulkdata/STU2/export.html
  */
-import type { AccessPolicy, Principal } from '../access/policy.js';
-import type { ResourceAccess } from '../access/resource-access.js';
+import type { SearchRegistry } from '../fhir/search/registry.js';
 import type { Operation, Route } from '../fhir/api.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -45,24 +44,8 @@ export interface BulkExport {
   close(): Promise<void>;
 }
 
-export interface BulkExportDependencies {
-  config: Config;
-  documents: DocumentStore;
-  logger: Logger;
-  /** Jobs read the data through the store bound to their owner's policy. */
-  access: ResourceAccess;
-  /** The policy of a job's owner as it is now. */
-  resume(owner: Principal): AccessPolicy;
-  /**
-   * Why a job owner's authorization has ended (grant or token revoked, account locked, client
-   * removed ...), or undefined while it stands: the job then stops and its files go
-   * (bulk/ownership.ts).
-   */
-  ownerRevoked: OwnerCheck;
-}
-
-export function createBulkExport({ config, documents, logger, access, resume, ownerRevoked }: BulkExportDependencies): BulkExport {
-  const jobs = new JobStore(documents);
+export function createBulkExport({ config, storage, logger, searchRegistry }: { config: Config; storage: Storage; logger: Logger; searchRegistry?: () => SearchRegistry }): BulkExport {
+  const jobs = new JobStore(storage.documents);
   const files = new ExportFiles(config.export.dir);
   const fileTtlMs = config.export.fileTtlSeconds * 1000;
   const runner = new ExportRunner({
@@ -73,6 +56,7 @@ export function createBulkExport({ config, documents, logger, access, resume, ow
     files,
     logger,
     fhirBaseUrl: config.fhirBaseUrl,
+    ...(searchRegistry ? { searchRegistry } : {}),
     maxFileBytes: config.export.maxFileBytes,
     fileTtlMs,
     batchSize: TUNING.batchSize,

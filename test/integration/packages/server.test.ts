@@ -234,6 +234,23 @@ describe('token search modifiers answered by terminology', () => {
   });
 });
 
+describe('Bulk Data $export', () => {
+  it('filters with a package search parameter in _typeFilter', async () => {
+    const filter = encodeURIComponent(`Patient?favourite-colour=${COLOURS}|red`);
+    const kickOff = await api(`${server.fhirUrl}/$export?_type=Patient&_typeFilter=${filter}`, { headers: { prefer: 'respond-async', accept: 'application/fhir+json' } });
+    expect(kickOff.status, await kickOff.clone().text()).toBe(202);
+    const statusUrl = kickOff.headers.get('content-location')!;
+    let manifest: any;
+    for (let i = 0; i < 100 && !manifest; i++) {
+      const status = await api(statusUrl);
+      if (status.status === 200) manifest = await status.json();
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    const lines = (await Promise.all(manifest.output.map(async (o: any) => (await (await api(o.url)).text()).trim().split('\n')))).flat();
+    expect(lines.map((l: string) => JSON.parse(l).id)).toEqual(['p-red']);
+  });
+});
+
 describe('reads go through the token policy', () => {
   it('a token without ValueSet or CodeSystem access gets R4 core terminology only', async () => {
     const narrow = authorizedFetch(await (await backendClient(server.baseUrl, 'system/Patient.rs')).token());
