@@ -31,7 +31,6 @@ import { ProfileValidator } from './fhir/validator/profiles/index.js';
 import { launcherRouter } from './launcher/index.js';
 import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
-import { packageCapabilities } from './packages/capability.js';
 import { Packages } from './packages/service.js';
 import { Terminology, terminologyOperations } from './terminology/index.js';
 import type { Logger } from './log.js';
@@ -42,17 +41,12 @@ import { VERSION } from './version.js';
 
 export const FHIR_MOUNT = '/fhir';
 
-/**
- * What the authorization server looks up by reference or identifier, and never lists: users'
- * fhirUser resources (claim mappings, federation, the admin pages) and whether an EHR launch's
- * patient, encounter and practitioner exist. The patients a user may pick are read through that
- * user's own selection policy instead (PolicyCompiler.selection).
- */
-const AUTH_LOOKUP_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs system/PractitionerRole.rs system/RelatedPerson.rs system/Person.rs';
-/** What the launcher lists in the sandbox, which trusts whoever reaches it (LAUNCHER_SANDBOX). */
-const LAUNCHER_SANDBOX_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
-/** Practitioners the launcher lists to an operator outside the sandbox (staff, not patient data). */
-const LAUNCHER_STAFF_SCOPES = 'system/Practitioner.rs';
+/** What the sign-in pages look up: patients to pick, their encounters, a user's fhirUser. */
+const AUTH_DIRECTORY_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs system/PractitionerRole.rs system/RelatedPerson.rs system/Person.rs';
+/** What the installed FHIR packages' conformance resources are read with (packages/service.ts). */
+const CONFORMANCE_SCOPES = ['StructureDefinition', 'SearchParameter', 'ValueSet', 'CodeSystem', 'ImplementationGuide', 'CapabilityStatement'].map((t) => `system/${t}.rs`).join(' ');
+/** What the launcher's pickers list. */
+const LAUNCHER_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
 
 /** The policy of one of Bedside's own in-process readers, named for audit records. */
 function servicePolicy(policies: PolicyCompiler, name: string, scope: string): AccessPolicy {
@@ -84,8 +78,18 @@ export interface App {
 }
 
 export async function createApp({ config, storage, logger }: AppDependencies): Promise<App> {
+  // The raw store goes into the access layer here and nowhere else that serves requests.
+  const { access, policies } = createResourceAccess(storage.resources, { fhirBaseUrl: config.fhirBaseUrl, referenceWindowMs: config.revocationCheckMs });
+  // FHIR packages: installed through the raw store (start-up, the CLI: no request), their
+  // conformance resources read by everyone else through a store that may read only those.
+  const packages = new Packages({
+    resources: storage.resources,
+    reader: access.bind(servicePolicy(policies, 'bedside-packages', CONFORMANCE_SCOPES)),
+    documents: storage.documents,
+    fhirBaseUrl: config.fhirBaseUrl,
+    logger,
+  });
   // The installed packages decide the search parameters: read them before anything is indexed.
-  const packages = new Packages({ resources: storage.resources, documents: storage.documents, fhirBaseUrl: config.fhirBaseUrl, logger });
   await packages.refresh();
   const terminology = new Terminology(packages.conformance);
   const services: FhirServices = {
@@ -96,19 +100,10 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     conformance: packages.conformance,
     codeSets: terminology.codeSetResolver(),
     validateCode: terminology.bindingCheck(),
-    guard: guardStore,
   };
-  // The raw store goes into the access layer here and nowhere else that serves requests.
-  const { access, policies } = createResourceAccess(storage.resources, {
-    fhirBaseUrl: config.fhirBaseUrl,
-    referenceWindowMs: config.revocationCheckMs,
-    practitionerPatients: config.practitionerPatients,
-  });
-  // Revocations made on this node reach the FHIR API's decisions at once; other nodes' within REVOCATION_CHECK_MS.
-  const revocations = new RevocationNotices();
-  const revocation = createRevocationCheck(revocationRules(storage.documents), { windowMs: config.revocationCheckMs, notices: revocations });
 
-  const bulk = createBulkExport({ config, storage, logger, searchRegistry: () => packages.searchRegistry() });
+  // Export jobs run as their owner; with enforcement off (test-only switch) there is no owner to check.
+  const bulk = createBulkExport({ config, documents: storage.documents, logger, access, resume: config.enforcement ? policies.resume : () => unrestrictedPolicy, searchRegistry: () => packages.searchRegistry() });
   const fhirRoutes: Route[] = [
     {
       method: 'GET',
@@ -134,7 +129,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
           security: smartSecurity(config),
           searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
           operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
-          ...(installed.length ? { packages: await packageCapabilities(storage.resources, installed) } : {}),
+          ...(installed.length ? { packages: await packages.capabilities() } : {}),
         }),
       );
     })().catch((error: unknown) => {
@@ -168,22 +163,8 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   web.set('trust proxy', config.trustProxy);
   web.use(pageSecurityHeaders({ https }));
   web.use(auth.router);
-  const sandboxStore = access.bind(servicePolicy(policies, 'bedside-launcher', LAUNCHER_SANDBOX_SCOPES));
-  const staffStore = access.bind(servicePolicy(policies, 'bedside-launcher-staff', LAUNCHER_STAFF_SCOPES));
-  /** The launcher's directory reads what its caller may see (launcher/index.ts). */
-  const launcherStores = (caller: LauncherCaller): LauncherStores => {
-    switch (caller.kind) {
-      case 'sandbox':
-        return { patients: sandboxStore, practitioners: sandboxStore };
-      case 'operator':
-        return { patients: access.bind(policies.selection(signedInUser(caller.account))), practitioners: staffStore };
-      case 'client': {
-        const own = access.bind(policies.compile(tokenFacts(caller.token)));
-        return { patients: own, practitioners: own };
-      }
-    }
-  };
-  web.use(launcherRouter({ config, logger, fhir: { api, services }, caller: auth.launcherCaller, storesFor: launcherStores, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
+  const launcherStore = access.bind(servicePolicy(policies, 'bedside-launcher', LAUNCHER_SCOPES));
+  web.use(launcherRouter({ config, logger, fhir: { api, services, store: launcherStore }, packages, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');

@@ -10,6 +10,8 @@
  *
  * https://hl7.org/fhir/uv/bulkdata/STU2/export.html
  */
+import type { AccessPolicy, Principal } from '../access/policy.js';
+import type { ResourceAccess } from '../access/resource-access.js';
 import type { SearchRegistry } from '../fhir/search/registry.js';
 import type { Operation, Route } from '../fhir/api.js';
 import type { Config } from '../config.js';
@@ -44,8 +46,20 @@ export interface BulkExport {
   close(): Promise<void>;
 }
 
-export function createBulkExport({ config, storage, logger, searchRegistry }: { config: Config; storage: Storage; logger: Logger; searchRegistry?: () => SearchRegistry }): BulkExport {
-  const jobs = new JobStore(storage.documents);
+export interface BulkExportDependencies {
+  config: Config;
+  documents: DocumentStore;
+  logger: Logger;
+  /** Jobs read the data through the store bound to their owner's policy. */
+  access: ResourceAccess;
+  /** The policy of a job's owner as it is now. */
+  resume(owner: Principal): AccessPolicy;
+  /** The search parameters in force, for `_typeFilter` (R4's when absent). */
+  searchRegistry?: () => SearchRegistry;
+}
+
+export function createBulkExport({ config, documents, logger, access, resume, searchRegistry }: BulkExportDependencies): BulkExport {
+  const jobs = new JobStore(documents);
   const files = new ExportFiles(config.export.dir);
   const fileTtlMs = config.export.fileTtlSeconds * 1000;
   const runner = new ExportRunner({

@@ -9,7 +9,7 @@ import type { GuardedStore } from '../access/guarded-store.js';
 import type { AccessPolicy } from '../access/policy.js';
 import type { Config } from '../config.js';
 import type { ConformanceResources } from '../packages/conformance.js';
-import type { ResourceOperations, ResourceStore } from '../storage/resource-store.js';
+import type { ResourceOperations } from '../storage/resource-store.js';
 import type { IndexEntry } from '../storage/search-index.js';
 import type { SearchRegistry } from './search/registry.js';
 import type { CodeSet, CodeSetRequest } from './search/types.js';
@@ -45,8 +45,6 @@ export interface FhirServices {
    * value set? `true`, `false`, or `'unknown'` naming the code system Bedside lacks.
    */
   validateCode?: ValidateCode;
-  /** Wraps store operations with the request's access policy (access/guarded-store.ts). */
-  guard: (operations: ResourceOperations, policy: AccessPolicy) => ResourceOperations;
 }
 
 /** One request's view. */

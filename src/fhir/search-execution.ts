@@ -113,7 +113,7 @@ async function resolveIncludes(
  */
 function includeTargets(context: FhirContext, spec: IncludeSpec): Set<string> | undefined {
   if (spec.sourceType === '*' || spec.param === '*') return undefined;
-  const declared = spec.targetType ? [spec.targetType] : [...(getSearchRegistry().get(spec.sourceType, spec.param)?.target ?? [])];
+  const declared = spec.targetType ? [spec.targetType] : [...(context.services.searchRegistry().get(spec.sourceType, spec.param)?.target ?? [])];
   if (declared.length === 0) return new Set();
   return new Set(searchableTypes(declared, context.policy, `_include=${spec.sourceType}:${spec.param}${spec.targetType ? `:${spec.targetType}` : ''}`));
 }

@@ -27,17 +27,15 @@ import { bundleCache, isBundleName } from './bundles.js';
 import { listClients } from './clients.js';
 import { createLauncherDirectory, type LauncherDirectory, type LauncherStores } from './directory.js';
 import { renderMarkdown } from './markdown.js';
-import { packageCapabilities } from '../packages/capability.js';
+import type { Packages } from '../packages/service.js';
 
 export interface LauncherDependencies {
   config: Config;
   logger: Logger;
-  /** The FHIR API in-process. */
-  fhir: { api: FhirApi; services: FhirServices };
-  /** Who is calling (the launcher API's rule). */
-  caller(req: Request, res: Response): Promise<LauncherCaller | LauncherRefusal>;
-  /** The stores a caller's directory reads through, bound to that caller's policies. */
-  storesFor(caller: LauncherCaller): LauncherStores;
+  /** The FHIR API in-process, with the store bound to the launcher's own policy. */
+  fhir: { api: FhirApi; services: FhirServices; store: GuardedStore };
+  /** The installed FHIR packages: the scope builder offers the types they profile. */
+  packages: Pick<Packages, 'installed' | 'capabilities'>;
   documents: DocumentStore;
   endpoints: SmartEndpoints;
   /** The repository root (launch/ and docs/ are found below it). */
@@ -71,8 +69,8 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   const router = express.Router();
   /** The installed FHIR packages and the resource types they profile (what /metadata says too). */
   const implementationGuides = async () => {
-    const installed = await deps.fhir.services.conformance.packages();
-    const profiles = installed.length ? (await packageCapabilities(deps.fhir.services.store, installed)).profiles : new Map<string, string[]>();
+    const installed = deps.packages.installed();
+    const profiles = installed.length ? (await deps.packages.capabilities()).profiles : new Map<string, string[]>();
     return { packages: installed.map((p) => `${p.name}#${p.version}`), profiles: Object.fromEntries([...profiles].sort(([a], [b]) => a.localeCompare(b))) };
   };
 

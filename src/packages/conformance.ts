@@ -9,13 +9,15 @@
  *
  * Two views of the same data:
  * - the server-wide instance (`app.packages.conformance`, also `FhirServices.conformance`) reads
- *   the raw store and keeps an in-process cache by URL, dropped whenever a package is added
- *   (in this process at once; on other nodes within {@link GENERATION_CHECK_MS}). Use it for
- *   work that is not a request's (start-up, the search registry, profile validation of a write
- *   that was already allowed);
+ *   through a store bound to Bedside's own policy, which may read conformance types only, and
+ *   keeps an in-process cache by URL, dropped whenever a package is added (in this process at
+ *   once; on other nodes within {@link GENERATION_CHECK_MS}). Use it for work that is not a
+ *   request's (start-up, the search registry, profile validation of a write that was already
+ *   allowed). Conformance resources posted through the API are seen once the cache is dropped;
  * - `conformance.through(context.store)` reads through a request's policy-bound store, so a
  *   token that may not read ValueSets does not get them; it asks the store every time (one
- *   indexed search by URL) and caches only what it parses, per resource version.
+ *   indexed search by URL). The terminology service caches the code systems it indexes per
+ *   stored version, so answers stay current.
  *
  * For profile validation (`$validate`, VALIDATE_PROFILES): take the instance from
  * `context.services.conformance`; `structureDefinition(url)` accepts `url` or `url|version`.

@@ -10,9 +10,10 @@ import type { Logger } from '../log.js';
 import { extractIndex } from '../fhir/search/extract.js';
 import { getSearchRegistry, type SearchParamDef, type SearchRegistry } from '../fhir/search/registry.js';
 import type { DocumentStore } from '../storage/document-store.js';
-import type { ResourceStore } from '../storage/resource-store.js';
+import type { ResourceOperations, ResourceStore } from '../storage/resource-store.js';
 import type { IndexEntry } from '../storage/search-index.js';
 import { readPackage } from './archive.js';
+import { packageCapabilities, type PackageCapabilities } from './capability.js';
 import { GENERATION_CHECK_MS, type ConformanceResources, type InstalledPackage } from './conformance.js';
 import { installPackage, PACKAGE_COLLECTION, type FileStamp, type InstallOutcome, type PackageRecord } from './installer.js';
 import { CORE_PACKAGE } from './manifest.js';
@@ -42,7 +43,14 @@ export interface InstallReport extends InstallOutcome {
 const STALE_INSTALL_MS = 10 * 60_000;
 
 export interface PackagesOptions {
+  /** Where packages are installed and stored resources reindexed (start-up and the CLI only). */
   resources: ResourceStore;
+  /**
+   * Where the conformance resources are read for everyone else (validation, /metadata, the
+   * launcher): on a server, the store bound to a policy that may read only conformance types.
+   * The CLI and tools, which serve no requests, read `resources`.
+   */
+  reader?: ResourceOperations;
   documents: DocumentStore;
   /** The FHIR base (absolute references to it are indexed as `Type/id`). */
   fhirBaseUrl: string;
@@ -62,6 +70,8 @@ export class Packages {
   #registry: SearchRegistry = getSearchRegistry();
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<boolean> | undefined;
+  #capabilities: Promise<PackageCapabilities> | undefined;
+  readonly #reader: ResourceOperations;
   /** Listeners told when the installed set changed (capability statement, terminology caches). */
   readonly #listeners: Array<() => void> = [];
 
@@ -70,7 +80,8 @@ export class Packages {
     this.#records = options.documents.collection<PackageRecord>(PACKAGE_COLLECTION);
     this.#baseUrl = options.fhirBaseUrl;
     this.#logger = options.logger;
-    this.#conformance = new StoreConformance(options.resources, async () => this.#installed.filter((r) => r.status === 'installed').map(publicRecord), true);
+    this.#reader = options.reader ?? options.resources;
+    this.#conformance = new StoreConformance(this.#reader, async () => this.#installed.filter((r) => r.status === 'installed').map(publicRecord), true);
   }
 
   /** The server-wide conformance resources (see conformance.ts). */
@@ -91,6 +102,15 @@ export class Packages {
   /** The installed packages (as of the last refresh). */
   installed(): InstalledPackage[] {
     return this.#installed.filter((r) => r.status === 'installed').map(publicRecord);
+  }
+
+  /** What the installed packages add to the CapabilityStatement (and the launcher shows). */
+  capabilities(): Promise<PackageCapabilities> {
+    this.#capabilities ??= packageCapabilities(this.#reader, this.installed()).catch((error: unknown) => {
+      this.#capabilities = undefined;
+      throw error;
+    });
+    return this.#capabilities;
   }
 
   /** Calls `listener` whenever the installed packages change. */
@@ -118,6 +138,7 @@ export class Packages {
     if (generation === this.#generation) return false;
     this.#installed = records;
     this.#conformance.invalidate();
+    this.#capabilities = undefined;
     const params = await this.#conformance.searchParameters();
     const { registry, ignored } = getSearchRegistry().withParameters(params);
     for (const i of ignored) this.#logger.debug({ searchParameter: i.url, reason: i.reason }, 'package search parameter not added');

@@ -5,6 +5,7 @@
  * (`through(context.store)`) asks its policy-bound store every time.
  */
 import type { CodeSystem, ImplementationGuide, Resource, SearchParameter, StructureDefinition, ValueSet } from 'fhir/r4';
+import type { GuardedStore } from '../access/guarded-store.js';
 import type { ResourceOperations } from '../storage/resource-store.js';
 import type { ConformanceResources, InstalledPackage } from './conformance.js';
 
@@ -14,9 +15,14 @@ export function splitCanonical(canonical: string): { url: string; version?: stri
   return bar < 0 ? { url: canonical } : { url: canonical.slice(0, bar), version: canonical.slice(bar + 1) };
 }
 
-/** The live resources of `type` whose `url` is one of `urls` (any version). */
+/**
+ * The live resources of `type` whose `url` is one of `urls` (any version). Read through a
+ * request's store whose token may not search `type`, there are none (R4 core still answers).
+ */
 export async function findByUrls(store: ResourceOperations, type: string, urls: string[]): Promise<Resource[]> {
   if (urls.length === 0) return [];
+  const policy = (store as Partial<GuardedStore>).policy;
+  if (policy && !policy.permits(type, 'search')) return [];
   const page = await store.search({
     types: [type],
     where: { op: 'row', table: 'uri', param: 'url', where: [urls.length === 1 ? { field: 'value', cmp: 'eq', value: urls[0]! } : { field: 'value', cmp: 'in', value: urls }] },
