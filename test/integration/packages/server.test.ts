@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../../src/cli/io.js';
 import { main } from '../../../src/cli/main.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { GENERATION_CHECK_MS } from '../../../src/packages/conformance.js';
+import { PackageError } from '../../../src/packages/errors.js';
 import { EXAMPLE_PACKAGE, packFolder } from '../../support/packages.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { authorizedFetch, backendClient } from '../../support/tokens.js';
@@ -259,6 +261,22 @@ describe('reads go through the token policy', () => {
     expect((await get('ValueSet/bedside-warm-colours/$expand', narrow)).status).toBe(404);
     expect((await get(`CodeSystem/$lookup?system=${COLOURS}&code=red`, narrow)).status).toBe(422);
     expect((await get(`Patient?favourite-colour:in=${WARM}`, narrow)).status).toBe(404);
+  });
+});
+
+describe('FHIR_PACKAGES at start-up', () => {
+  it('refuses to start with a damaged package, saying which and why', async () => {
+    const file = await packFolder(EXAMPLE_PACKAGE);
+    writeFileSync(file, readFileSync(file).subarray(0, 200));
+    const error = await startTestServer({ packages: [file] }).then(
+      async (s) => {
+        await s.stop();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(PackageError);
+    expect((error as Error).message).toBe(`${file} is not a readable package (.tgz): unexpected end of file`);
   });
 });
 
