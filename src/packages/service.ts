@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import type { Resource } from 'fhir/r4';
 import type { Logger } from '../log.js';
-import { extractIndex } from '../fhir/search/extract.js';
+import { extractIndex, unindexableReason } from '../fhir/search/extract.js';
 import { getSearchRegistry, type SearchParamDef, type SearchRegistry } from '../fhir/search/registry.js';
 import type { DocumentStore } from '../storage/document-store.js';
 import type { ResourceOperations, ResourceStore } from '../storage/resource-store.js';
@@ -140,7 +140,14 @@ export class Packages {
     this.#conformance.invalidate();
     this.#capabilities = undefined;
     const params = await this.#conformance.searchParameters();
-    const { registry, ignored } = getSearchRegistry().withParameters(params);
+    let { registry, added, ignored } = getSearchRegistry().withParameters(params);
+    // An expression that does not compile would break indexing of its types: leave it out.
+    const broken = added.flatMap((def) => def.base.map((type) => ({ def, reason: unindexableReason(registry, def, type) }))).filter((b) => b.reason !== undefined);
+    if (broken.length) {
+      for (const b of broken) this.#logger.warn({ searchParameter: b.def.url, reason: b.reason }, 'package search parameter left out: its expression does not compile');
+      const urls = new Set(broken.map((b) => b.def.url));
+      ({ registry, ignored } = getSearchRegistry().withParameters(params.filter((p) => !urls.has(p.url))));
+    }
     for (const i of ignored) this.#logger.debug({ searchParameter: i.url, reason: i.reason }, 'package search parameter not added');
     this.#registry = registry;
     this.#generation = generation;

@@ -112,6 +112,20 @@ function plansFor(registry: SearchRegistry, type: string, engine: 'fast' | 'fhir
   return list;
 }
 
+/**
+ * Why `def` cannot be indexed on `type` (its expression does not compile), or undefined when it
+ * can. Package parameters are checked with it before they are put in force.
+ */
+export function unindexableReason(registry: SearchRegistry, def: SearchParamDef, type: string): string | undefined {
+  try {
+    planParam(registry, def, type, 'fhirpath');
+    planParam(registry, def, type, 'fast');
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 function compositeRows(plan: ParamPlan, root: Item, ctx: ValueContext, out: IndexEntry[]): void {
   for (const focus of plan.evaluate(root, root)) {
     const parts: CompositeComponent[][] = [];

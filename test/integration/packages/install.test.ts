@@ -129,6 +129,17 @@ describe.each(storeImplementations())('packages on the $name store', (implementa
     expect(await storage.resources.countByType()).toEqual({ ValueSet: 1 });
   });
 
+  it('leaves out a package search parameter whose expression does not compile, and keeps indexing', async () => {
+    const broken = await packFolder(EXAMPLE_PACKAGE, {
+      extra: { 'package/SearchParameter-broken.json': { ...exampleResource('SearchParameter-bedside-favourite-colour.json'), id: 'broken', url: 'http://bedside.example/fhir/SearchParameter/broken', code: 'broken', expression: 'Patient.name.where(((' } },
+    });
+    const [report] = await packages.install([broken]);
+    expect(report!.addedSearchParameters).toEqual(['Patient.favourite-colour']);
+    expect(packages.searchRegistry().get('Patient', 'broken')).toBeUndefined();
+    await put(storage.resources, colourful('still-indexed', 'red'), packages);
+    expect(await byColour(storage.resources, 'red')).toEqual(['still-indexed']);
+  });
+
   it('lists each dependency that is not installed (R4 core is built in)', async () => {
     await packages.install([EXAMPLE_PACKAGE]);
     expect(packages.missingDependencies()).toEqual([{ name: 'bedside.example.missing', versions: ['0.1.0'], neededBy: ['bedside.example#1.0.0'] }]);
