@@ -102,8 +102,18 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     validateCode: terminology.bindingCheck(),
   };
 
-  // Export jobs run as their owner; with enforcement off (test-only switch) there is no owner to check.
-  const bulk = createBulkExport({ config, documents: storage.documents, logger, access, resume: config.enforcement ? policies.resume : () => unrestrictedPolicy, searchRegistry: () => packages.searchRegistry() });
+  // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
+  // (test-only switch) there is no owner to check.
+  const ownerRevocation = createPrincipalRevocationCheck(storage.documents, config.fhirBaseUrl);
+  const bulk = createBulkExport({
+    config,
+    documents: storage.documents,
+    logger,
+    access,
+    resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
+    ownerRevoked: config.enforcement ? ownerRevocation : async () => undefined,
+    searchRegistry: () => packages.searchRegistry(),
+  });
   const fhirRoutes: Route[] = [
     {
       method: 'GET',

@@ -8,6 +8,7 @@
  * authorization (bulk/ownership.ts) is noticed. A resumed job keeps
  * the files of the types its checkpoint lists as done and exports the type in progress again.
  */
+import type { SearchRegistry } from '../fhir/search/registry.js';
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { applyElements } from '../fhir/projection.js';
@@ -21,7 +22,7 @@ import type { ExportFiles } from './files.js';
 import type { ExportFile, ExportJob, TypePlan } from './job.js';
 import type { JobStore } from './job-store.js';
 import { NdjsonWriter } from './ndjson-writer.js';
-import type { SearchRegistry } from '../fhir/search/registry.js';
+import type { OwnerCheck } from './ownership.js';
 import { groupPatients, typeScope, type PatientSet } from './scope.js';
 
 export interface ExporterEnvironment {

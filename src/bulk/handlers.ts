@@ -45,6 +45,7 @@ export function kickOff(bulk: BulkHandlersContext, level: ExportLevel): Interact
     if (!('respond-async' in prefer)) throw badRequest('$export runs asynchronously: send the header Prefer: respond-async');
     const lenient = prefer.handling === 'lenient';
     const base = context.services.config.fhirBaseUrl;
+    assertLevelAllowed(context.policy, level, base);
     const params = exportParameters(request, level, lenient, base, context.services.searchRegistry());
     const clientId = context.policy.restricted ? context.policy.principal.clientId : undefined;
     if (context.policy.restricted && !clientId) throw forbidden('$export needs an access token issued to a client');

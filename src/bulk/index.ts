@@ -10,9 +10,9 @@
  *
  * https://hl7.org/fhir/uv/bulkdata/STU2/export.html
  */
+import type { SearchRegistry } from '../fhir/search/registry.js';
 import type { AccessPolicy, Principal } from '../access/policy.js';
 import type { ResourceAccess } from '../access/resource-access.js';
-import type { SearchRegistry } from '../fhir/search/registry.js';
 import type { Operation, Route } from '../fhir/api.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -54,11 +54,17 @@ export interface BulkExportDependencies {
   access: ResourceAccess;
   /** The policy of a job's owner as it is now. */
   resume(owner: Principal): AccessPolicy;
+  /**
+   * Why a job owner's authorization has ended (grant or token revoked, account locked, client
+   * removed ...), or undefined while it stands: the job then stops and its files go
+   * (bulk/ownership.ts).
+   */
+  ownerRevoked: OwnerCheck;
   /** The search parameters in force, for `_typeFilter` (R4's when absent). */
   searchRegistry?: () => SearchRegistry;
 }
 
-export function createBulkExport({ config, documents, logger, access, resume, searchRegistry }: BulkExportDependencies): BulkExport {
+export function createBulkExport({ config, documents, logger, access, resume, ownerRevoked, searchRegistry }: BulkExportDependencies): BulkExport {
   const jobs = new JobStore(documents);
   const files = new ExportFiles(config.export.dir);
   const fileTtlMs = config.export.fileTtlSeconds * 1000;
