@@ -13,6 +13,7 @@ import { enforcementCost, tokenEndpoint } from './scenarios/auth.js';
 import { bare, ingest, readAndCreate } from './scenarios/core.js';
 import { searchAtScale } from './scenarios/search.js';
 import { exportAtScale } from './scenarios/export.js';
+import { xmlFormat } from './scenarios/xml.js';
 import { packagesAndTerminology } from './scenarios/packages.js';
 
 /** Every scenario, in run order (the baseline first). Later features add theirs here. */

@@ -41,12 +41,19 @@ import { VERSION } from './version.js';
 
 export const FHIR_MOUNT = '/fhir';
 
-/** What the sign-in pages look up: patients to pick, their encounters, a user's fhirUser. */
-const AUTH_DIRECTORY_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs system/PractitionerRole.rs system/RelatedPerson.rs system/Person.rs';
+/**
+ * What the authorization server looks up by reference or identifier, and never lists: users'
+ * fhirUser resources (claim mappings, federation, the admin pages) and whether an EHR launch's
+ * patient, encounter and practitioner exist. The patients a user may pick are read through that
+ * user's own selection policy instead (PolicyCompiler.selection).
+ */
+const AUTH_LOOKUP_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs system/PractitionerRole.rs system/RelatedPerson.rs system/Person.rs';
+/** What the launcher lists in the sandbox, which trusts whoever reaches it (LAUNCHER_SANDBOX). */
+const LAUNCHER_SANDBOX_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
+/** Practitioners the launcher lists to an operator outside the sandbox (staff, not patient data). */
+const LAUNCHER_STAFF_SCOPES = 'system/Practitioner.rs';
 /** What the installed FHIR packages' conformance resources are read with (packages/service.ts). */
 const CONFORMANCE_SCOPES = ['StructureDefinition', 'SearchParameter', 'ValueSet', 'CodeSystem', 'ImplementationGuide', 'CapabilityStatement'].map((t) => `system/${t}.rs`).join(' ');
-/** What the launcher's pickers list. */
-const LAUNCHER_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
 
 /** The policy of one of Bedside's own in-process readers, named for audit records. */
 function servicePolicy(policies: PolicyCompiler, name: string, scope: string): AccessPolicy {
@@ -79,7 +86,11 @@ export interface App {
 
 export async function createApp({ config, storage, logger }: AppDependencies): Promise<App> {
   // The raw store goes into the access layer here and nowhere else that serves requests.
-  const { access, policies } = createResourceAccess(storage.resources, { fhirBaseUrl: config.fhirBaseUrl, referenceWindowMs: config.revocationCheckMs });
+  const { access, policies } = createResourceAccess(storage.resources, {
+    fhirBaseUrl: config.fhirBaseUrl,
+    referenceWindowMs: config.revocationCheckMs,
+    practitionerPatients: config.practitionerPatients,
+  });
   // FHIR packages: installed through the raw store (start-up, the CLI: no request), their
   // conformance resources read by everyone else through a store that may read only those.
   const packages = new Packages({
@@ -173,8 +184,22 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   web.set('trust proxy', config.trustProxy);
   web.use(pageSecurityHeaders({ https }));
   web.use(auth.router);
-  const launcherStore = access.bind(servicePolicy(policies, 'bedside-launcher', LAUNCHER_SCOPES));
-  web.use(launcherRouter({ config, logger, fhir: { api, services, store: launcherStore }, packages, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
+  const sandboxStore = access.bind(servicePolicy(policies, 'bedside-launcher', LAUNCHER_SANDBOX_SCOPES));
+  const staffStore = access.bind(servicePolicy(policies, 'bedside-launcher-staff', LAUNCHER_STAFF_SCOPES));
+  /** The launcher's directory reads what its caller may see (launcher/index.ts). */
+  const launcherStores = (caller: LauncherCaller): LauncherStores => {
+    switch (caller.kind) {
+      case 'sandbox':
+        return { patients: sandboxStore, practitioners: sandboxStore };
+      case 'operator':
+        return { patients: access.bind(policies.selection(signedInUser(caller.account))), practitioners: staffStore };
+      case 'client': {
+        const own = access.bind(policies.compile(tokenFacts(caller.token)));
+        return { patients: own, practitioners: own };
+      }
+    }
+  };
+  web.use(launcherRouter({ config, logger, fhir: { api, services }, packages, caller: auth.launcherCaller, storesFor: launcherStores, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');

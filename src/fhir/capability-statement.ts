@@ -71,8 +71,9 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     implementation: { description: 'Bedside SMART on FHIR server', url: config.fhirBaseUrl },
     fhirVersion: '4.0.1',
     ...(options.packages?.implementationGuides.length ? { implementationGuide: options.packages.implementationGuides } : {}),
-    format: ['application/fhir+json', 'json'],
-    patchFormat: ['application/json-patch+json'],
+    // https://hl7.org/fhir/R4/http.html#mime-type and #patch: FHIR JSON and XML; JSON Patch and FHIRPath Patch.
+    format: ['application/fhir+json', 'json', 'application/fhir+xml', 'xml'],
+    patchFormat: ['application/json-patch+json', 'application/fhir+json', 'application/fhir+xml'],
     rest: [
       {
         mode: 'server',

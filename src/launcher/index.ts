@@ -32,8 +32,12 @@ import type { Packages } from '../packages/service.js';
 export interface LauncherDependencies {
   config: Config;
   logger: Logger;
-  /** The FHIR API in-process, with the store bound to the launcher's own policy. */
-  fhir: { api: FhirApi; services: FhirServices; store: GuardedStore };
+  /** The FHIR API in-process. */
+  fhir: { api: FhirApi; services: FhirServices };
+  /** Who is calling (the launcher API's rule). */
+  caller(req: Request, res: Response): Promise<LauncherCaller | LauncherRefusal>;
+  /** The stores a caller's directory reads through, bound to that caller's policies. */
+  storesFor(caller: LauncherCaller): LauncherStores;
   /** The installed FHIR packages: the scope builder offers the types they profile. */
   packages: Pick<Packages, 'installed' | 'capabilities'>;
   documents: DocumentStore;
@@ -118,22 +122,24 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   };
   const text = (req: Request): string => (typeof req.query.q === 'string' ? req.query.q : '');
 
-  router.get('/launcher/api/config', api(async () => ({
-    fhirBaseUrl: config.fhirBaseUrl,
-    issuer: deps.endpoints.issuer,
-    endpoints: deps.endpoints,
-    smartConfiguration: `${config.fhirBaseUrl}/.well-known/smart-configuration`,
-    sandbox: config.launcherSandbox,
-    registrationRequiresToken: config.registrationToken !== undefined,
-    sampleApp: { clientId: SAMPLE_APP.clientId, launchUri: `${config.baseUrl}${SAMPLE_APP.launchPath}`, redirectUri: `${config.baseUrl}${SAMPLE_APP.redirectPath}` },
-    pages: { grants: `${deps.endpoints.issuer}/admin/grants`, connectedApps: deps.endpoints.management, audit: `${deps.endpoints.issuer}/admin/audit`, tutorial: `${config.baseUrl}/tutorial/` },
-    ...(await implementationGuides()),
-  }), false));
-  router.get('/launcher/api/patients', api((req) => directory.patients(text(req))));
-  router.get('/launcher/api/patients/:id', api((req) => directory.patient(String(req.params.id))));
-  router.get('/launcher/api/patients/:id/encounters', api((req) => directory.encounters(String(req.params.id))));
-  router.get('/launcher/api/practitioners', api((req) => directory.practitioners(text(req))));
-  router.get('/launcher/api/practitioners/:id', api((req) => directory.practitioner(String(req.params.id))));
+  router.get('/launcher/api/config', (_req, res, next) => {
+    implementationGuides().then((guides) => res.set('cache-control', 'no-store').json({
+      fhirBaseUrl: config.fhirBaseUrl,
+      issuer: deps.endpoints.issuer,
+      endpoints: deps.endpoints,
+      smartConfiguration: `${config.fhirBaseUrl}/.well-known/smart-configuration`,
+      sandbox: config.launcherSandbox,
+      registrationRequiresToken: config.registrationToken !== undefined,
+      sampleApp: { clientId: SAMPLE_APP.clientId, launchUri: `${config.baseUrl}${SAMPLE_APP.launchPath}`, redirectUri: `${config.baseUrl}${SAMPLE_APP.redirectPath}` },
+      pages: { grants: `${deps.endpoints.issuer}/admin/grants`, connectedApps: deps.endpoints.management, audit: `${deps.endpoints.issuer}/admin/audit`, tutorial: `${config.baseUrl}/tutorial/` },
+      ...guides,
+    }), next);
+  });
+  router.get('/launcher/api/patients', api((req, directory) => directory.patients(text(req))));
+  router.get('/launcher/api/patients/:id', api((req, directory) => directory.patient(String(req.params.id))));
+  router.get('/launcher/api/patients/:id/encounters', api((req, directory) => directory.encounters(String(req.params.id))));
+  router.get('/launcher/api/practitioners', api((req, directory) => directory.practitioners(text(req))));
+  router.get('/launcher/api/practitioners/:id', api((req, directory) => directory.practitioner(String(req.params.id))));
   router.get('/launcher/api/clients', api(() => listClients(deps.documents)));
 
   router.get('/tutorial/', async (req, res) => {
