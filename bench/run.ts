@@ -14,6 +14,7 @@ import { bare, ingest, readAndCreate } from './scenarios/core.js';
 import { searchAtScale } from './scenarios/search.js';
 import { exportAtScale } from './scenarios/export.js';
 import { xmlFormat } from './scenarios/xml.js';
+import { profileValidation } from './scenarios/profiles.js';
 import { packagesAndTerminology } from './scenarios/packages.js';
 
 /** Every scenario, in run order (the baseline first). Later features add theirs here. */
@@ -26,6 +27,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult[]>
   export: exportAtScale,
   'token-endpoint': tokenEndpoint,
   enforcement: enforcementCost,
+  profiles: profileValidation,
   packages: packagesAndTerminology,
 };
 

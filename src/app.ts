@@ -91,6 +91,9 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     referenceWindowMs: config.revocationCheckMs,
     practitionerPatients: config.practitionerPatients,
   });
+  // Revocations made on this node reach the FHIR API's decisions at once; other nodes' within REVOCATION_CHECK_MS.
+  const revocations = new RevocationNotices();
+  const revocation = createRevocationCheck(revocationRules(storage.documents), { windowMs: config.revocationCheckMs, notices: revocations });
   // FHIR packages: installed through the raw store (start-up, the CLI: no request), their
   // conformance resources read by everyone else through a store that may read only those.
   const packages = new Packages({
@@ -111,18 +114,20 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     conformance: packages.conformance,
     codeSets: terminology.codeSetResolver(),
     validateCode: terminology.bindingCheck(),
+    // R4 core profiles and extension definitions are built in; the installed packages'
+    // StructureDefinitions and the terminology's binding check are what the options add.
+    profiles: new ProfileValidator({ structureDefinition: (url) => packages.conformance.structureDefinition(url), validateCode: terminology.bindingCheck() }),
   };
 
   // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
   // (test-only switch) there is no owner to check.
-  const ownerRevocation = createPrincipalRevocationCheck(storage.documents, config.fhirBaseUrl);
   const bulk = createBulkExport({
     config,
     documents: storage.documents,
     logger,
     access,
     resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
-    ownerRevoked: config.enforcement ? ownerRevocation : async () => undefined,
+    ownerRevoked: config.enforcement ? (owner) => revocation.whyRevoked(owner) : async () => undefined,
     searchRegistry: () => packages.searchRegistry(),
   });
   const fhirRoutes: Route[] = [

@@ -129,6 +129,12 @@ export interface Config {
   /** Resource servers besides the FHIR API, fixed by configuration (RESOURCE_SERVERS, a JSON array). */
   resourceServers: ResourceServerSetting[];
   /**
+   * Profile validation of writes (VALIDATE_PROFILES): `declared` (default) checks a resource
+   * against the profiles its meta.profile claims, when they are known (a write that breaks one
+   * is refused with 422; a profile Bedside does not have is a warning); `off` checks R4 only.
+   */
+  validateProfiles: ProfileValidationMode;
+  /**
    * FHIR packages (Implementation Guides) installed at start-up: absolute paths of `.tgz` files
    * or package folders (FHIR_PACKAGES, comma-separated). Installing one already installed with
    * the same content does nothing.
@@ -300,6 +306,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
   const claimMappings = parseClaimMappings(str('CLAIM_MAPPINGS'), problems);
   const resourceServers = parseResourceServers(str('RESOURCE_SERVERS'), problems, { fhirBaseUrl: `${baseUrl}/fhir`, issuer: `${baseUrl}/oauth`, isLoopbackHost });
 
+  const validateProfiles = (str('VALIDATE_PROFILES') ?? 'declared').toLowerCase();
+  if (!(PROFILE_VALIDATION_MODES as readonly string[]).includes(validateProfiles)) {
+    problems.push(`VALIDATE_PROFILES must be one of ${PROFILE_VALIDATION_MODES.join(', ')} (got "${str('VALIDATE_PROFILES')}")`);
+  }
+
   const packages = (str('FHIR_PACKAGES') ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '').map((p) => path.resolve(cwd, p));
   for (const file of packages) {
     const info = statOrUndefined(file);
@@ -337,6 +348,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     federation,
     claimMappings,
     resourceServers,
+    validateProfiles: validateProfiles as ProfileValidationMode,
     packages,
   };
   if (problems.length) throw new ConfigError(problems);

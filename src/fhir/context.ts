@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import type { ConformanceResources } from '../packages/conformance.js';
 import type { ResourceOperations } from '../storage/resource-store.js';
 import type { IndexEntry } from '../storage/search-index.js';
+import type { ProfileValidator } from './validator/profiles/index.js';
 import type { SearchRegistry } from './search/registry.js';
 import type { CodeSet, CodeSetRequest } from './search/types.js';
 import type { ValidateCode } from '../terminology/types.js';
@@ -34,6 +35,8 @@ export interface FhirServices {
   logger: Logger;
   /** Search index rows of a resource (fhir/search/extract.ts) under {@link searchRegistry}. */
   indexer: (resource: Resource) => IndexEntry[];
+  /** Validation against profiles (`$validate`, and writes under VALIDATE_PROFILES). */
+  profiles: ProfileValidator;
   /** The search parameters in force: R4's plus the installed packages' (packages/service.ts). */
   searchRegistry: () => SearchRegistry;
   /** Conformance resources of the installed FHIR packages (packages/conformance.ts). */
