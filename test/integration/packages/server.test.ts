@@ -81,7 +81,7 @@ describe('conformance resources of a package', () => {
     expect(patient.searchRevInclude).toEqual(['Provenance:target']);
     expect(patient.searchParam).toContainEqual({ name: 'favourite-colour', type: 'token', definition: 'http://bedside.example/fhir/SearchParameter/bedside-favourite-colour' });
     const valueSet = metadata.rest[0].resource.find((r: any) => r.type === 'ValueSet');
-    expect(valueSet.operation.map((o: any) => o.name).sort()).toEqual(['expand', 'validate-code']);
+    expect(valueSet.operation.map((o: any) => o.name).sort()).toEqual(['expand', 'validate', 'validate-code']);
   });
 });
 
