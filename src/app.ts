@@ -31,7 +31,8 @@ import { ProfileValidator } from './fhir/validator/profiles/index.js';
 import { launcherRouter } from './launcher/index.js';
 import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
-import { extractIndex, getSearchRegistry } from './fhir/search/index.js';
+import { Packages } from './packages/service.js';
+import { Terminology, terminologyOperations } from './terminology/index.js';
 import type { Logger } from './log.js';
 import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
 import { RevocationNotices } from './security/revocation-notices.js';
@@ -51,6 +52,8 @@ const AUTH_LOOKUP_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practit
 const LAUNCHER_SANDBOX_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
 /** Practitioners the launcher lists to an operator outside the sandbox (staff, not patient data). */
 const LAUNCHER_STAFF_SCOPES = 'system/Practitioner.rs';
+/** What the installed FHIR packages' conformance resources are read with (packages/service.ts). */
+const CONFORMANCE_SCOPES = ['StructureDefinition', 'SearchParameter', 'ValueSet', 'CodeSystem', 'ImplementationGuide', 'CapabilityStatement'].map((t) => `system/${t}.rs`).join(' ');
 
 /** The policy of one of Bedside's own in-process readers, named for audit records. */
 function servicePolicy(policies: PolicyCompiler, name: string, scope: string): AccessPolicy {
@@ -73,20 +76,15 @@ export interface App {
   auth: AuthServer;
   /** Bulk Data `$export`; the server starts its runner (bedside.ts), in-process tools do not. */
   bulk: BulkExport;
+  /** FHIR packages: installed at start-up by the server (bedside.ts), watched on servers. */
+  packages: Packages;
+  /** The terminology service (its `bindingCheck()` is what profile validation calls). */
+  terminology: Terminology;
   /** Stops background work started by the app (not the storage). */
   close(): Promise<void>;
 }
 
 export async function createApp({ config, storage, logger }: AppDependencies): Promise<App> {
-  const services: FhirServices = {
-    config,
-    logger,
-    indexer: (resource) => extractIndex(resource, { baseUrl: config.fhirBaseUrl }),
-    // R4 core profiles and extension definitions are built in; the installed packages'
-    // StructureDefinitions (`structureDefinition`) and the terminology's binding check
-    // (`validateCode`) are what the options add.
-    profiles: new ProfileValidator(),
-  };
   // The raw store goes into the access layer here and nowhere else that serves requests.
   const { access, policies } = createResourceAccess(storage.resources, {
     fhirBaseUrl: config.fhirBaseUrl,
@@ -96,6 +94,30 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   // Revocations made on this node reach the FHIR API's decisions at once; other nodes' within REVOCATION_CHECK_MS.
   const revocations = new RevocationNotices();
   const revocation = createRevocationCheck(revocationRules(storage.documents), { windowMs: config.revocationCheckMs, notices: revocations });
+  // FHIR packages: installed through the raw store (start-up, the CLI: no request), their
+  // conformance resources read by everyone else through a store that may read only those.
+  const packages = new Packages({
+    resources: storage.resources,
+    reader: access.bind(servicePolicy(policies, 'bedside-packages', CONFORMANCE_SCOPES)),
+    documents: storage.documents,
+    fhirBaseUrl: config.fhirBaseUrl,
+    logger,
+  });
+  // The installed packages decide the search parameters: read them before anything is indexed.
+  await packages.refresh();
+  const terminology = new Terminology(packages.conformance);
+  const services: FhirServices = {
+    config,
+    logger,
+    indexer: (resource) => packages.index(resource),
+    searchRegistry: () => packages.searchRegistry(),
+    conformance: packages.conformance,
+    codeSets: terminology.codeSetResolver(),
+    validateCode: terminology.bindingCheck(),
+    // R4 core profiles and extension definitions are built in; the installed packages'
+    // StructureDefinitions and the terminology's binding check are what the options add.
+    profiles: new ProfileValidator({ structureDefinition: (url) => packages.conformance.structureDefinition(url), validateCode: terminology.bindingCheck() }),
+  };
 
   // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
   // (test-only switch) there is no owner to check.
@@ -106,28 +128,40 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     access,
     resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
     ownerRevoked: config.enforcement ? (owner) => revocation.whyRevoked(owner) : async () => undefined,
+    searchRegistry: () => packages.searchRegistry(),
   });
   const fhirRoutes: Route[] = [
     {
       method: 'GET',
       path: '/metadata',
       public: true,
-      handler: async () => ({ status: 200, headers: { 'cache-control': 'public, max-age=300' }, body: { json: capabilityJson } }),
+      handler: async () => ({ status: 200, headers: { 'cache-control': 'public, max-age=300' }, body: { json: await capabilityJson() } }),
     },
     ...smartFhirRoutes(config),
     ...bulk.routes,
   ];
-  const operations = [...CORE_OPERATIONS, ...bulk.operations];
-  const registry = getSearchRegistry();
-  const capabilityJson = JSON.stringify(
-    buildCapabilityStatement({
-      config,
-      version: VERSION,
-      security: smartSecurity(config),
-      searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
-      operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
-    }),
-  );
+  const operations = [...CORE_OPERATIONS, ...terminologyOperations(terminology), ...bulk.operations];
+  // Built on first use and again after the installed packages change.
+  let capability: Promise<string> | undefined;
+  packages.onChange(() => (capability = undefined));
+  const capabilityJson = (): Promise<string> =>
+    (capability ??= (async () => {
+      const registry = packages.searchRegistry();
+      const installed = packages.installed();
+      return JSON.stringify(
+        buildCapabilityStatement({
+          config,
+          version: VERSION,
+          security: smartSecurity(config),
+          searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
+          operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
+          ...(installed.length ? { packages: await packages.capabilities() } : {}),
+        }),
+      );
+    })().catch((error: unknown) => {
+      capability = undefined;
+      throw error;
+    }));
   const api = new FhirApi(fhirRoutes, operations);
   const directory = createPatientDirectory(api, services, {
     lookups: access.bind(servicePolicy(policies, 'bedside-auth', AUTH_LOOKUP_SCOPES)),
@@ -170,7 +204,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
       }
     }
   };
-  web.use(launcherRouter({ config, logger, fhir: { api, services }, caller: auth.launcherCaller, storesFor: launcherStores, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
+  web.use(launcherRouter({ config, logger, fhir: { api, services }, packages, caller: auth.launcherCaller, storesFor: launcherStores, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');
@@ -196,7 +230,10 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     fhir: { api, services, access },
     auth,
     bulk,
+    packages,
+    terminology,
     async close() {
+      await packages.close();
       await bulk.close();
       await auth.close();
     },

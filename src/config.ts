@@ -5,6 +5,7 @@
  * The variables and their defaults are the public contract (CONTRACT.md) and the README's
  * configuration table; keep the three in step.
  */
+import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseClaimMappings, type ClaimMapping } from './auth/claims/settings.js';
@@ -133,6 +134,12 @@ export interface Config {
    * is refused with 422; a profile Bedside does not have is a warning); `off` checks R4 only.
    */
   validateProfiles: ProfileValidationMode;
+  /**
+   * FHIR packages (Implementation Guides) installed at start-up: absolute paths of `.tgz` files
+   * or package folders (FHIR_PACKAGES, comma-separated). Installing one already installed with
+   * the same content does nothing.
+   */
+  packages: string[];
 }
 
 /** VALIDATE_PROFILES values. */
@@ -304,6 +311,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     problems.push(`VALIDATE_PROFILES must be one of ${PROFILE_VALIDATION_MODES.join(', ')} (got "${str('VALIDATE_PROFILES')}")`);
   }
 
+  const packages = (str('FHIR_PACKAGES') ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '').map((p) => path.resolve(cwd, p));
+  for (const file of packages) {
+    const info = statOrUndefined(file);
+    if (!info) problems.push(`FHIR_PACKAGES: ${file} does not exist`);
+    else if (!info.isDirectory() && !/\.(tgz|tar\.gz)$/i.test(file)) problems.push(`FHIR_PACKAGES: ${file} is neither a .tgz package nor a package folder`);
+  }
+
   const config: Config = {
     port,
     host,
@@ -335,9 +349,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     claimMappings,
     resourceServers,
     validateProfiles: validateProfiles as ProfileValidationMode,
+    packages,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function statOrUndefined(file: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A configuration for tests and tools: defaults plus overrides, without reading process.env. */

@@ -27,6 +27,7 @@ import { bundleCache, isBundleName } from './bundles.js';
 import { listClients } from './clients.js';
 import { createLauncherDirectory, type LauncherDirectory, type LauncherStores } from './directory.js';
 import { renderMarkdown } from './markdown.js';
+import type { Packages } from '../packages/service.js';
 
 export interface LauncherDependencies {
   config: Config;
@@ -37,6 +38,8 @@ export interface LauncherDependencies {
   caller(req: Request, res: Response): Promise<LauncherCaller | LauncherRefusal>;
   /** The stores a caller's directory reads through, bound to that caller's policies. */
   storesFor(caller: LauncherCaller): LauncherStores;
+  /** The installed FHIR packages: the scope builder offers the types they profile. */
+  packages: Pick<Packages, 'installed' | 'capabilities'>;
   documents: DocumentStore;
   endpoints: SmartEndpoints;
   /** The repository root (launch/ and docs/ are found below it). */
@@ -68,6 +71,12 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   const directoryFor = (caller: LauncherCaller): LauncherDirectory => createLauncherDirectory(deps.fhir.api, deps.fhir.services, deps.storesFor(caller));
   const bundles = bundleCache(launchDir);
   const router = express.Router();
+  /** The installed FHIR packages and the resource types they profile (what /metadata says too). */
+  const implementationGuides = async () => {
+    const installed = deps.packages.installed();
+    const profiles = installed.length ? (await deps.packages.capabilities()).profiles : new Map<string, string[]>();
+    return { packages: installed.map((p) => `${p.name}#${p.version}`), profiles: Object.fromEntries([...profiles].sort(([a], [b]) => a.localeCompare(b))) };
+  };
 
   const page = (file: string, csp: string, referrer = 'same-origin') => (_req: Request, res: Response) => {
     res.set({ ...pageHeaders(csp), 'cache-control': 'no-cache', 'referrer-policy': referrer, 'x-content-type-options': 'nosniff' });
@@ -113,8 +122,8 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   };
   const text = (req: Request): string => (typeof req.query.q === 'string' ? req.query.q : '');
 
-  router.get('/launcher/api/config', (_req, res) => {
-    res.set('cache-control', 'no-store').json({
+  router.get('/launcher/api/config', (_req, res, next) => {
+    implementationGuides().then((guides) => res.set('cache-control', 'no-store').json({
       fhirBaseUrl: config.fhirBaseUrl,
       issuer: deps.endpoints.issuer,
       endpoints: deps.endpoints,
@@ -123,7 +132,8 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
       registrationRequiresToken: config.registrationToken !== undefined,
       sampleApp: { clientId: SAMPLE_APP.clientId, launchUri: `${config.baseUrl}${SAMPLE_APP.launchPath}`, redirectUri: `${config.baseUrl}${SAMPLE_APP.redirectPath}` },
       pages: { grants: `${deps.endpoints.issuer}/admin/grants`, connectedApps: deps.endpoints.management, audit: `${deps.endpoints.issuer}/admin/audit`, tutorial: `${config.baseUrl}/tutorial/` },
-    });
+      ...guides,
+    }), next);
   });
   router.get('/launcher/api/patients', api((req, directory) => directory.patients(text(req))));
   router.get('/launcher/api/patients/:id', api((req, directory) => directory.patient(String(req.params.id))));
