@@ -1,5 +1,5 @@
 /**
- * Configuration: defaults from CONTRACT.md, and a clear message for each mistake (all of them
+ * Configuration: defaults from docs/contract.md and the README's configuration table, and a clear message for each mistake (all of them
  * reported at once).
  */
 import { describe, expect, it } from 'vitest';
