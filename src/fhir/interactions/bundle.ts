@@ -8,6 +8,7 @@
  * resolved by search.
  */
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
+import { parseQuery } from '../../http/text-decoding.js';
 import { versionJson } from '../../storage/stored-version.js';
 import { bundleJson, type BundleEntryJson } from '../bundle-json.js';
 import { forEachReference } from '../references.js';
@@ -83,7 +84,7 @@ function parseEntry(context: FhirContext, entry: BundleEntry, index: number): En
   url = url.replace(/^\/+/, '');
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const query = parseQuery(q < 0 ? '' : url.slice(q + 1), badRequest, `${where}.request.url`);
   if (path === '' && method === 'POST') throw badRequest(`${where}: a Bundle cannot be nested inside a batch or transaction`);
   const resource = entry.resource;
   if ((method === 'POST' || method === 'PUT') && (typeof resource !== 'object' || resource === null)) {

@@ -4,6 +4,7 @@
 import type { Resource } from 'fhir/r4';
 import fastJsonPatch from 'fast-json-patch';
 import { badRequest } from '../errors.js';
+import { parseJson } from '../json-body.js';
 
 /** A patched copy of `resource`; 400 for a document that is not a valid JSON Patch or does not apply. */
 export function applyJsonPatch(resource: Resource, operations: unknown): unknown {
@@ -22,9 +23,5 @@ export function applyJsonPatch(resource: Resource, operations: unknown): unknown
 export function jsonPatchFromBundle(body: unknown): unknown {
   if (Array.isArray(body)) return body;
   const binary = body as { data?: string };
-  try {
-    return JSON.parse(Buffer.from(binary.data ?? '', 'base64').toString('utf8')) as unknown;
-  } catch {
-    throw badRequest('The Binary in this PATCH entry does not hold a JSON Patch document');
-  }
+  return parseJson(Buffer.from(binary.data ?? '', 'base64'), 'The JSON Patch in this entry\'s Binary');
 }
