@@ -116,6 +116,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
       method: 'GET',
       path: '/metadata',
       public: true,
+      anyAccept: true,
       handler: async () => ({ status: 200, headers: { 'cache-control': 'public, max-age=300' }, body: { json: capabilityJson } }),
     },
     ...smartFhirRoutes(config),

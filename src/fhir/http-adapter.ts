@@ -64,10 +64,21 @@ async function handle(options: FhirHttpOptions, req: IncomingMessage, res: Serve
       res.writeHead(204, { 'content-length': '0' }).end();
       return;
     }
-    format = responseFormat(req.url ?? '/', req.headers.accept, req.headers['content-type']);
+    // A 406 waits for the route: discovery documents answer whatever Accept names (FhirApi `anyAccept`).
+    let unacceptable: unknown;
+    try {
+      format = responseFormat(req.url ?? '/', req.headers.accept, req.headers['content-type']);
+    } catch (error) {
+      unacceptable = error;
+    }
     const request = await toFhirRequest(options, req);
     fhirPath = request.path;
     const match = options.api.match(request);
+    if (unacceptable !== undefined) {
+      if (!match.anyAccept) throw unacceptable;
+      // Without the Accept header: only an unsupported _format is still refused.
+      format = responseFormat(req.url ?? '/', undefined, req.headers['content-type']);
+    }
     request.params = match.params;
     // Public routes read no data: their policy allows nothing. The authenticator decides the rest
     // (with enforcement off, the composition root gives one that allows everything).
