@@ -57,6 +57,12 @@ describe('metadata', () => {
     expect(rest.interaction.map((i: any) => i.code)).toEqual(expect.arrayContaining(['transaction', 'batch', 'search-system', 'history-system']));
     expect(rest.security.extension[0].url).toBe('http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris');
   });
+
+  it('declares that it instantiates the Bulk Data CapabilityStatement, whose $export it offers', async () => {
+    const statement = (await (await fetch(`${base}/metadata`)).json()) as Record<string, any>;
+    expect(statement.instantiates).toEqual(['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data']);
+    expect(statement.rest[0].operation).toContainEqual({ name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' });
+  });
 });
 
 describe('create and read', () => {
