@@ -4,7 +4,7 @@
  */
 import { startBedside } from './bedside.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './log.js';
+import { createLogger, resolveLogFormat } from './log.js';
 
 async function main(): Promise<void> {
   let config;
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: resolveLogFormat(config.logFormat, process.stdout.isTTY === true) });
   const bedside = await startBedside(config, logger);
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');

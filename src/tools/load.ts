@@ -11,7 +11,7 @@ import { createApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { inProcessSink } from '../ingest/in-process-sink.js';
 import { formatProgress, httpSink, load, type BundleSink, type LoadSummary } from '../ingest/loader.js';
-import { createLogger } from '../log.js';
+import { createLogger, resolveLogFormat } from '../log.js';
 import { openStorage, type Storage } from '../storage/open.js';
 
 export async function runLoad(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -43,7 +43,7 @@ export async function runLoad(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   } else {
     const config = loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
     storage = await openStorage(config.storage);
-    const app = await createApp({ config, storage, logger: createLogger(config.logLevel) });
+    const app = await createApp({ config, storage, logger: createLogger(config.logLevel, { format: resolveLogFormat(config.logFormat, process.stdout.isTTY === true) }) });
     sink = inProcessSink(app.fhir.api, app.fhir.services, app.fhir.access);
   }
   const tty = process.stderr.isTTY && !values.quiet;
