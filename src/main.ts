@@ -4,6 +4,7 @@
  */
 import { startBedside } from './bedside.js';
 import { ConfigError, loadConfig } from './config.js';
+import { StartupError } from './folders.js';
 import { createLogger, resolveLogFormat } from './log.js';
 
 async function main(): Promise<void> {
@@ -18,7 +19,17 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel, { format: resolveLogFormat(config.logFormat, process.stdout.isTTY === true) });
-  const bedside = await startBedside(config, logger);
+  let bedside;
+  try {
+    bedside = await startBedside(config, logger);
+  } catch (error) {
+    // The operator's to fix (a folder the server's user cannot write): one line, no stack trace.
+    if (error instanceof StartupError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     bedside.stop().then(
