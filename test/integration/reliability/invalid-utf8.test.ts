@@ -202,6 +202,15 @@ describe('FHIR API: Bundle entries', () => {
   });
 });
 
+describe('FHIR API: $export parameters', () => {
+  it.each(INVALID)('refuses a _typeFilter query whose inner percent-encoding is not UTF-8 (%s), and starts no export', async (_name, bytes) => {
+    // The _typeFilter value is itself a query: `Observation?code=%FF` once the outer layer is decoded.
+    const typeFilter = encodeURIComponent(`Observation?code=${percent(bytes)}`);
+    const res = await fhir('GET', `$export?_type=Observation&_typeFilter=${typeFilter}`, undefined, { prefer: 'respond-async' });
+    expectOutcome(res, /_typeFilter .*not valid percent-encoded UTF-8/);
+  });
+});
+
 describe('authorization server, pages and launcher API', () => {
   async function send(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}) {
     const response = await fetch(`${server.baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body: bodyInit(body) }) });
