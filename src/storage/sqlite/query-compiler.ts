@@ -228,7 +228,9 @@ export class ConditionCompiler {
         return { text: `NOT ${inner.text.startsWith('(') ? inner.text : `(${inner.text})`}`, params: inner.params };
       }
       case 'id':
-        return inList(`${alias}.id`, condition.ids);
+        // `+`: a per-row check, never an index choice (inside a chain's join, an id index would
+        // drive the join from the target and turn each row's seek into a scan of its referrers).
+        return inList(`+${alias}.id`, condition.ids);
       case 'type':
         return inList(`${alias}.type`, condition.types);
       case 'lastUpdated': {
