@@ -7,8 +7,9 @@
  * https://hl7.org/fhir/R4/search.html
  */
 
-/** Which index table a row lives in. One per SearchParameter type that stores values. */
-export type IndexTable = 'string' | 'token' | 'date' | 'number' | 'quantity' | 'reference' | 'uri' | 'composite';
+import type { FieldOf, IndexField, IndexTable } from './index-schema.js';
+
+export type { IndexField, IndexTable } from './index-schema.js';
 
 /**
  * One indexed value of one search parameter of one resource. `param` is the search parameter's
@@ -122,21 +123,23 @@ export interface CompositeEntry {
   components: CompositeComponent[];
 }
 
-/** Names of the columns a predicate can test, per table. */
-export type IndexField =
-  | 'value'
-  | 'exact'
-  | 'system'
-  | 'code'
-  | 'text'
-  | 'ofType'
-  | 'low'
-  | 'high'
-  | 'canonical'
-  | 'targetType'
-  | 'targetId'
-  | 'identifierSystem'
-  | 'identifierValue';
+/**
+ * Compile-time check that each row type has exactly the fields the index schema gives its table
+ * (index-schema.ts), so the two cannot drift apart.
+ */
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type RowFields<T extends IndexTable> = T extends 'composite' ? keyof CompositeComponent : Exclude<keyof Extract<IndexEntry, { table: T }>, 'table' | 'param'>;
+const ROWS_MATCH_SCHEMA: { [T in IndexTable]: SameKeys<RowFields<T>, FieldOf<T>> } = {
+  string: true,
+  token: true,
+  date: true,
+  number: true,
+  quantity: true,
+  reference: true,
+  uri: true,
+  composite: true,
+};
+void ROWS_MATCH_SCHEMA;
 
 /**
  * A comparison on one column of an index row. `prefix` and `contains` are literal (never

@@ -8,6 +8,7 @@
  *
  * https://hl7.org/fhir/R4/search.html#ptypes
  */
+import { fieldsOf } from '../../storage/index-schema.js';
 import type { CompositeComponent, IndexEntry, IndexTable } from '../../storage/search-index.js';
 import { ctxOf } from './element-model.js';
 import { fixExpression, splitUnion } from './expression-text.js';
@@ -141,24 +142,11 @@ function compositeRows(plan: ParamPlan, root: Item, ctx: ValueContext, out: Inde
   }
 }
 
+/** What tells two rows of one parameter apart: their fields (index-schema.ts), absent as null. */
 function rowKey(row: IndexEntry): string {
-  switch (row.table) {
-    case 'string':
-      return `${row.value}\u0000${row.exact}`;
-    case 'token':
-      return `${row.system}\u0000${row.code}\u0000${row.text}\u0000${row.ofType}`;
-    case 'date':
-    case 'number':
-      return `${row.low}\u0000${row.high}`;
-    case 'quantity':
-      return `${row.low}\u0000${row.high}\u0000${row.system}\u0000${row.code}\u0000${row.canonical}`;
-    case 'reference':
-      return `${row.value}\u0000${row.identifierSystem}\u0000${row.identifierValue}`;
-    case 'uri':
-      return row.value;
-    case 'composite':
-      return JSON.stringify(row.components);
-  }
+  if (row.table === 'composite') return JSON.stringify(row.components);
+  const values = row as unknown as Record<string, unknown>;
+  return JSON.stringify(fieldsOf(row.table).map((f) => values[f.name] ?? null));
 }
 
 /** Removes repeated rows of one parameter (out[start..]), keeping the first of each. */

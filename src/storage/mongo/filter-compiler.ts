@@ -17,7 +17,8 @@
 import type { Document, Filter } from 'mongodb';
 import { StorageError } from '../errors.js';
 import type { Condition, FieldPredicate, IndexField, IndexTable } from '../search-index.js';
-import { rowsField, TABLE_FIELDS, type ResourceDoc } from './documents.js';
+import { componentsOf, hasField } from '../index-schema.js';
+import { rowsField, type ResourceDoc } from './documents.js';
 
 /** Matches every document. */
 export const MATCH_ALL: Filter<ResourceDoc> = {};
@@ -182,7 +183,7 @@ export function rowFilter(table: IndexTable, param: string, predicates: readonly
 
 function componentIndex(predicate: FieldPredicate): number {
   const n = predicate.component ?? 0;
-  if (!Number.isInteger(n) || n < 0 || n > 2) throw new StorageError('invalid-query', `Composite component ${String(n)} does not exist`);
+  if (!Number.isInteger(n) || n < 0 || n >= componentsOf('composite')) throw new StorageError('invalid-query', `Composite component ${String(n)} does not exist`);
   return n;
 }
 
@@ -191,7 +192,7 @@ const RANGE_OPERATOR = { lt: '$lt', le: '$lte', gt: '$gt', ge: '$gte' } as const
 /** The operator document for one predicate, or undefined when it can never hold. */
 function predicateCondition(predicate: FieldPredicate, table: IndexTable): Document | undefined {
   const field = predicate.field;
-  if (!TABLE_FIELDS[table].includes(field)) throw new StorageError('invalid-query', `Unknown index field ${String(field)} for ${table} parameters`);
+  if (!hasField(table, field)) throw new StorageError('invalid-query', `Unknown index field ${String(field)} for ${table} parameters`);
   const value = predicate.value;
   switch (predicate.cmp) {
     case 'null':

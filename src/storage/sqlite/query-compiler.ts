@@ -11,10 +11,12 @@
  * which would turn a per-row seek into a range scan.
  */
 import { StorageError } from '../errors.js';
+import { componentsOf, hasField, isNumericField } from '../index-schema.js';
 import type { Condition, FieldPredicate, IndexField, IndexTable, SortKey } from '../search-index.js';
 import type { Statement } from 'better-sqlite3';
 import type { Connection } from './database.js';
 import type { ParamKeys } from './param-keys.js';
+import { columnOf } from './schema.js';
 
 type SqlValue = string | number | null;
 
@@ -22,24 +24,6 @@ export interface Sql {
   text: string;
   params: SqlValue[];
 }
-
-const COLUMN: Record<IndexField, string> = {
-  value: 'value',
-  exact: 'exact',
-  system: 'system',
-  code: 'code',
-  text: 'text',
-  ofType: 'of_type',
-  low: 'low',
-  high: 'high',
-  canonical: 'canonical',
-  targetType: 'target_type',
-  targetId: 'target_id',
-  identifierSystem: 'identifier_system',
-  identifierValue: 'identifier_value',
-};
-
-const NUMERIC_FIELDS = new Set<IndexField>(['low', 'high', 'canonical']);
 
 /** The largest code point: `prefix` < every string that starts with it < `prefix + MAX_CHAR`. */
 const MAX_CHAR = String.fromCodePoint(0x10ffff);
@@ -288,11 +272,12 @@ export class ConditionCompiler {
         return { sql: { text: key.by === 'id' ? `${alias}.id` : `${alias}.last_updated`, params: [] }, descending: key.descending };
       }
       const pks = this.keys.keysFor(types, key.param, this.db);
-      const numeric = NUMERIC_FIELDS.has(key.field);
+      const numeric = isNumericField(key.field);
       // Missing values sort last in both directions.
       const missing = key.descending ? (numeric ? '-9e300' : "''") : numeric ? '9e300' : `'${MAX_CHAR}'`;
       if (pks.length === 0) return { sql: { text: missing, params: [] }, descending: key.descending };
-      const column = key.table === 'composite' ? 'c0_' + COLUMN[key.field] : COLUMN[key.field];
+      if (!hasField(key.table, key.field)) throw new StorageError('invalid-query', `Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
+      const column = columnOf(key.table, key.field);
       const aggregate = key.descending ? 'max' : 'min';
       return {
         sql: {
@@ -424,10 +409,10 @@ function streamAsSet(driver: Extract<Driver, { kind: 'stream' }>): Sql {
  * seeking by rid instead of scanning a value index.
  */
 function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, prefix = ''): Sql {
-  if (!(p.field in COLUMN)) throw new StorageError('invalid-query', `Unknown index field ${String(p.field)}`);
-  let column = COLUMN[p.field];
-  if (table === 'composite') column = `c${p.component ?? 0}_${column}`;
-  column = `${correlated ? '+' : ''}${prefix}${column}`;
+  if (!hasField(table, p.field)) throw new StorageError('invalid-query', `Unknown index field ${String(p.field)} for ${table} parameters`);
+  const component = p.component ?? 0;
+  if (!Number.isInteger(component) || component < 0 || component >= componentsOf(table)) throw new StorageError('invalid-query', `Component ${String(component)} does not exist`);
+  const column = `${correlated ? '+' : ''}${prefix}${columnOf(table, p.field, component)}`;
   const value = p.value;
   switch (p.cmp) {
     case 'null':
