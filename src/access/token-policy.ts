@@ -282,6 +282,7 @@ function collectParams(condition: Condition, out: Set<string>): void {
     case 'row':
     case 'missing':
     case 'chain':
+    case 'near':
       out.add(condition.param);
       return;
     default:

@@ -17,9 +17,12 @@
  * What a field holds, which decides its column type, how it sorts and how it is compared:
  * - `text`: a string, compared by code point;
  * - `number`: a finite number (date bounds in epoch ms, decimals, coordinates);
- * - `flag`: true or absent (SQLite 1 or NULL), so "not set" is the predicate `null`.
+ * - `flag`: true or absent (SQLite 1 or NULL), so "not set" is the predicate `null`;
+ * - `terms`: words for full-text search ({@link isTerm}), separated by single spaces, in text
+ *   order. Only tested with `phrase`, never sorted; each store keeps a word index on it (SQLite
+ *   FTS5, a multikey array of the distinct words on MongoDB).
  */
-export type FieldKind = 'text' | 'number' | 'flag';
+export type FieldKind = 'text' | 'number' | 'flag' | 'terms';
 
 /** A store lookup on some fields of one table, after the row's parameter. */
 export interface LookupDef {
@@ -89,6 +92,16 @@ export const INDEX_SCHEMA = {
     lookups: [{ name: 'code', fields: ['code'] }],
     components: 3,
   },
+  /** Full text (`_text`, `_content`): one row per parameter, its words in order. */
+  text: {
+    fields: { terms: 'terms' },
+    lookups: [],
+  },
+  /** A point in WGS84 degrees (Location.position), for `near`. */
+  position: {
+    fields: { latitude: 'number', longitude: 'number' },
+    lookups: [{ name: 'latitude', fields: ['latitude'] }],
+  },
 } as const satisfies Record<string, TableDef>;
 
 /** Which index table a row lives in. One per SearchParameter type that stores values. */
@@ -136,4 +149,24 @@ export function lookupsOf(table: IndexTable, store: 'embedded' | 'mongodb'): rea
 /** Number of components of composite rows (1 for other tables). */
 export function componentsOf(table: IndexTable): number {
   return (INDEX_SCHEMA[table] as TableDef).components ?? 1;
+}
+
+/**
+ * Whether `word` may be one of the words of a `terms` field: not empty, and no ASCII character
+ * other than a-z and 0-9 (so no space, no upper case). Other characters (letters of other
+ * scripts) are allowed. Both stores then split the field at exactly its spaces: SQLite's FTS5
+ * `ascii` tokenizer separates at every other ASCII character and keeps the rest, MongoDB phrase
+ * checks match whole words between spaces.
+ */
+export function isTerm(word: string): boolean {
+  return TERM.test(word);
+}
+
+const TERM = /^(?:[a-z0-9]|[^\x00-\x7f])+$/;
+
+/** The `terms` fields of a table (they get a full-text index). */
+export function termsFieldsOf(table: IndexTable): IndexField[] {
+  return fieldsOf(table)
+    .filter((f) => f.kind === 'terms')
+    .map((f) => f.name);
 }

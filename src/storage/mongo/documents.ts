@@ -14,6 +14,9 @@
  * - Index rows live in one top-level array per table (`ix_token: [{p, system, code, ...}]`, `p`
  *   being the search parameter code). A query tests one row with one `$elemMatch`, never with
  *   dotted paths across array elements (see filter-compiler.ts).
+ * - A `terms` field (full text) is stored as its words in order and, beside it, its distinct
+ *   words (`termsSet`) for the multikey index; MongoDB's own `$text` index is not used: it stems
+ *   words its own way, allows one per collection, and CongoDB does not implement it.
  * - `sort` keeps, per (table, field, parameter), the smallest and largest value, computed here
  *   at write time: sorting on the array fields themselves is wrong on CongoDB and needs a
  *   per-document min/max on MongoDB anyway (R4 search: ascending sorts by the smallest value).
@@ -103,6 +106,8 @@ export function indexFields(entries: readonly IndexEntry[]): RowArrays & Pick<Re
 
 function sortValue(kind: FieldKind, value: unknown): string | number | undefined {
   if (kind === 'flag') return value === true ? 1 : value === false ? 0 : undefined;
+  // Words are searched, never sorted on (and would double the document's size here).
+  if (kind === 'terms') return undefined;
   if (typeof value === 'number' || typeof value === 'string') return value;
   return undefined;
 }
@@ -151,8 +156,17 @@ function compact(table: IndexTable, values: IndexEntry | CompositeComponent): Re
     if (value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value))) continue;
     if (field.kind === 'flag' && value !== true) continue;
     out[field.name] = value;
+    if (field.kind === 'terms' && typeof value === 'string') out[wordSetField(field.name)] = [...new Set(value.split(' '))];
   }
   return out;
+}
+
+/**
+ * The field beside a `terms` field that holds its distinct words: what the multikey index
+ * (indexes.ts) finds documents by, before the phrase is checked on the words in order.
+ */
+export function wordSetField(field: string): string {
+  return `${field}Set`;
 }
 
 /** The `ix_*` array fields, for projections and $unset. */

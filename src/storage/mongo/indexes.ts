@@ -7,8 +7,8 @@
  * `$elemMatch` on (p, value) scans a tight range.
  */
 import type { Db, IndexDescription } from 'mongodb';
-import { INDEX_TABLES, lookupsOf, type IndexTable, type LookupDef } from '../index-schema.js';
-import { rowsField } from './documents.js';
+import { INDEX_TABLES, lookupsOf, termsFieldsOf, type IndexTable, type LookupDef } from '../index-schema.js';
+import { rowsField, wordSetField } from './documents.js';
 
 export const COLLECTIONS = {
   resources: 'resources',
@@ -23,7 +23,16 @@ const RESOURCE_INDEXES: IndexDescription[] = [
   { name: 'resource_key', key: { resourceType: 1, id: 1 }, unique: true },
   { name: 'type_updated', key: { resourceType: 1, lastUpdated: 1 } },
   ...INDEX_TABLES.flatMap((table) => lookupsOf(table, 'mongodb').map((lookup) => rowIndex(table, lookup))),
+  ...INDEX_TABLES.flatMap((table) => termsFieldsOf(table).map((field) => wordIndex(table, field))),
 ];
+
+/**
+ * The word index of a `terms` field: its distinct words (one array inside the row array; the
+ * only array in the index), then the type.
+ */
+function wordIndex(table: IndexTable, field: string): IndexDescription {
+  return { name: `${table}_${field}`, key: { [`${rowsField(table)}.${wordSetField(field)}`]: 1, resourceType: 1 } };
+}
 
 /** The index of one lookup: (resourceType, p, fields...), or the fields alone across parameters. */
 function rowIndex(table: IndexTable, lookup: LookupDef): IndexDescription {

@@ -11,12 +11,14 @@
  * which would turn a per-row seek into a range scan.
  */
 import { StorageError } from '../errors.js';
-import { componentsOf, hasField, isNumericField } from '../index-schema.js';
+import { geoBox } from './geo-sql.js';
+import { componentsOf, hasField, isNumericField, isTerm, kindOf } from '../index-schema.js';
 import type { Condition, FieldPredicate, IndexField, IndexTable, SortKey } from '../search-index.js';
 import type { Statement } from 'better-sqlite3';
 import type { Connection } from './database.js';
 import type { ParamKeys } from './param-keys.js';
-import { columnOf } from './schema.js';
+import { columnOf, fullTextTable } from './schema.js';
+import { DISTANCE_FUNCTION } from './geo-sql.js';
 
 type SqlValue = string | number | null;
 
@@ -182,6 +184,12 @@ export class ConditionCompiler {
           params: [...sources.params, ...pks, ...typeList.params],
         };
       }
+      case 'near': {
+        const pks = this.keys.keysFor(types, condition.param, this.db);
+        if (pks.length === 0) return { text: 'SELECT NULL WHERE 0', params: [] };
+        const within = nearRows(condition, '');
+        return { text: `SELECT rid FROM idx_position WHERE ${pkList(pks)} AND ${within.text}`, params: [...pks, ...within.params] };
+      }
       default:
         return undefined;
     }
@@ -262,21 +270,38 @@ export class ConditionCompiler {
           params: [...pks, ...inner.params],
         };
       }
+      case 'near': {
+        const pks = this.keys.keysFor(types, condition.param, this.db);
+        if (pks.length === 0) return FALSE;
+        const within = nearRows(condition, '+');
+        return { text: `EXISTS (SELECT 1 FROM idx_position WHERE rid = ${alias}.rid AND ${pkList(pks, '+pk')} AND ${within.text})`, params: [...pks, ...within.params] };
+      }
     }
   }
 
   /** SQL expressions to order by (and to store in cursors), one per sort key. */
   sortExpressions(sort: readonly SortKey[], alias: string, types: readonly string[] | undefined): SortExpression[] {
     return sort.map((key) => {
-      if (key.by !== 'param') {
+      if (key.by !== 'param' && key.by !== 'distance') {
         return { sql: { text: key.by === 'id' ? `${alias}.id` : `${alias}.last_updated`, params: [] }, descending: key.descending };
       }
       const pks = this.keys.keysFor(types, key.param, this.db);
+      if (key.by === 'distance') {
+        const missing = key.descending ? '-9e300' : '9e300';
+        if (pks.length === 0) return { sql: { text: missing, params: [] }, descending: key.descending };
+        return {
+          sql: {
+            text: `coalesce((SELECT ${key.descending ? 'max' : 'min'}(${DISTANCE_FUNCTION}(+latitude, +longitude, ?, ?)) FROM idx_position WHERE rid = ${alias}.rid AND ${pkList(pks, '+pk')}), ${missing})`,
+            params: [key.latitude, key.longitude, ...pks],
+          },
+          descending: key.descending,
+        };
+      }
       const numeric = isNumericField(key.field);
       // Missing values sort last in both directions.
       const missing = key.descending ? (numeric ? '-9e300' : "''") : numeric ? '9e300' : `'${MAX_CHAR}'`;
       if (pks.length === 0) return { sql: { text: missing, params: [] }, descending: key.descending };
-      if (!hasField(key.table, key.field)) throw new StorageError('invalid-query', `Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
+      if (!hasField(key.table, key.field) || kindOf(key.table, key.field) === 'terms') throw new StorageError('invalid-query', `Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
       const column = columnOf(key.table, key.field);
       const aggregate = key.descending ? 'max' : 'min';
       return {
@@ -361,11 +386,14 @@ function driverScore(condition: Condition): number {
       if (condition.table === 'string' && (eq.has('value') || eq.has('exact'))) return 75;
       if (condition.table === 'string' && condition.where.some((p) => p.cmp === 'prefix' && p.field === 'value')) return 60;
       if (condition.table === 'reference' && eq.has('identifierValue')) return 60;
+      if (condition.where.some((p) => p.cmp === 'phrase')) return 70;
       if (condition.where.some((p) => (p.field === 'low' || p.field === 'high') && p.cmp !== 'ne')) return 20;
       return 0;
     }
     case 'chain':
       return 65;
+    case 'near':
+      return 60;
     case 'has':
       return 55;
     case 'or': {
@@ -410,6 +438,7 @@ function streamAsSet(driver: Extract<Driver, { kind: 'stream' }>): Sql {
  */
 function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, prefix = ''): Sql {
   if (!hasField(table, p.field)) throw new StorageError('invalid-query', `Unknown index field ${String(p.field)} for ${table} parameters`);
+  if (p.cmp === 'phrase' || kindOf(table, p.field) === 'terms') return phrase(p, table, `${correlated ? '+' : ''}${prefix}tid`);
   const component = p.component ?? 0;
   if (!Number.isInteger(component) || component < 0 || component >= componentsOf(table)) throw new StorageError('invalid-query', `Component ${String(component)} does not exist`);
   const column = `${correlated ? '+' : ''}${prefix}${columnOf(table, p.field, component)}`;
@@ -429,6 +458,12 @@ function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, pr
     }
     case 'contains':
       return { text: `instr(${column}, ?) > 0`, params: [String(value ?? '')] };
+    case 'suffix': {
+      // substr counts characters (code points), as the suffix's length does here.
+      const text = String(value ?? '');
+      if (text === '') return { text: `${column} IS NOT NULL`, params: [] };
+      return { text: `substr(${column}, ?) = ?`, params: [-[...text].length, text] };
+    }
     case 'eq':
       if (value === null || value === undefined) return { text: `${column} IS NULL`, params: [] };
       return { text: `${column} = ?`, params: [scalar(value)] };
@@ -438,6 +473,32 @@ function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, pr
     default:
       return { text: `${column} ${OPERATOR[p.cmp]} ?`, params: [scalar(value)] };
   }
+}
+
+/**
+ * `phrase` on a `terms` field: the row's key is among the FTS5 matches of the quoted words (a
+ * phrase query: the words one after another). Words are checked (index-schema.ts isTerm), so
+ * the query text holds no quote or FTS5 operator.
+ */
+function phrase(p: FieldPredicate, table: IndexTable, key: string): Sql {
+  const words = Array.isArray(p.value) ? p.value.map(String) : [];
+  if (p.cmp !== 'phrase' || words.length === 0 || !words.every(isTerm)) {
+    throw new StorageError('invalid-query', `A ${table} field is only tested with "phrase" and a list of words (lower case, no ASCII punctuation)`);
+  }
+  const fts = fullTextTable(table);
+  return { text: `${key} IN (SELECT rowid FROM ${fts} WHERE ${fts} MATCH ?)`, params: [`${columnOf(table, p.field)} : "${words.join(' ')}"`] };
+}
+
+/** The position rows within a `near` condition's distance: the bounding box, then the exact distance. */
+function nearRows(condition: Extract<Condition, { op: 'near' }>, plus: '' | '+'): Sql {
+  const box = geoBox(condition);
+  const longitudes = box.longitudes.map(() => `${plus}longitude BETWEEN ? AND ?`);
+  return {
+    text:
+      `${plus}latitude BETWEEN ? AND ? AND (${longitudes.join(' OR ')}) ` +
+      `AND ${DISTANCE_FUNCTION}(${plus}latitude, ${plus}longitude, ?, ?) <= ?`,
+    params: [box.minLatitude, box.maxLatitude, ...box.longitudes.flat(), condition.latitude, condition.longitude, condition.distance],
+  };
 }
 
 function scalar(value: FieldPredicate['value']): SqlValue {

@@ -29,6 +29,7 @@ import { ParamKeys } from './param-keys.js';
 import { ConditionCompiler, keysetCondition, type Sql } from './query-compiler.js';
 import { columnValues, INDEX_COLUMNS, migrate } from './schema.js';
 import { verifySqliteIntegrity } from './integrity.js';
+import { registerGeoFunctions } from './geo-sql.js';
 
 interface ResourceRow {
   rid: number;
@@ -93,6 +94,8 @@ export class SqliteResourceStore implements ResourceStore {
 
   constructor(private readonly database: SqliteDatabase) {
     migrate(database.writer);
+    registerGeoFunctions(database.reader);
+    registerGeoFunctions(database.writer);
     this.#keys = new ParamKeys(database.reader);
     database.onRollback(() => this.#keys.forget());
     this.#readOps = new SqliteOperations(database.reader, new StatementCache(database.reader), this.#keys, database);

@@ -12,7 +12,7 @@
  *   is a range delete, with the schema's lookups as secondary indexes `(pk, fields...)`.
  * - `documents` and `document_keys`: the DocumentStore (sessions, tokens, keys, jobs, ...).
  */
-import { componentsOf, fieldsOf, INDEX_TABLES, lookupsOf, type FieldKind, type IndexField, type IndexTable } from '../index-schema.js';
+import { componentsOf, fieldsOf, INDEX_TABLES, lookupsOf, termsFieldsOf, type FieldKind, type IndexField, type IndexTable } from '../index-schema.js';
 import type { IndexEntry } from '../search-index.js';
 import type { Connection } from './database.js';
 
@@ -81,7 +81,7 @@ export function columnOf(table: IndexTable, field: IndexField, component = 0): s
   return table === 'composite' ? `c${component}_${column}` : column;
 }
 
-const SQL_TYPE: Record<FieldKind, string> = { text: 'TEXT', number: 'REAL', flag: 'INTEGER' };
+const SQL_TYPE: Record<FieldKind, string> = { text: 'TEXT', number: 'REAL', flag: 'INTEGER', terms: 'TEXT' };
 
 /** Columns of each index table, in insertion order after (rid, pk, n). */
 export const INDEX_COLUMNS = Object.fromEntries(
@@ -105,8 +105,34 @@ function indexLookups(): Array<{ name: string; table: string; columns: string[] 
 function indexTablesDdl(): string {
   return INDEX_TABLES.map((table) => {
     const columns = Array.from({ length: componentsOf(table) }, (_, c) => fieldsOf(table).map((f) => `${columnOf(table, f.name, c)} ${SQL_TYPE[f.kind]}`)).flat();
+    if (termsFieldsOf(table).length > 0) return fullTextTableDdl(table, columns);
     return `CREATE TABLE IF NOT EXISTS idx_${table} (\n  rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,\n  ${columns.join(', ')},\n  PRIMARY KEY (rid, pk, n)\n) WITHOUT ROWID;`;
   }).join('\n');
+}
+
+/** The FTS5 table over the `terms` fields of `table`. */
+export function fullTextTable(table: IndexTable): string {
+  return `fts_${table}`;
+}
+
+/**
+ * A table with `terms` fields: a rowid table (FTS5 needs an integer key for its rows) with a
+ * unique (rid, pk, n) index in place of the clustered key, and an FTS5 index over it kept in
+ * step by triggers, in the same transaction as every write. FTS5 reads the words with its
+ * `ascii` tokenizer, which splits exactly where the search layer put spaces (index-schema.ts
+ * isTerm) and changes nothing else, so both stores see the same words.
+ * https://www.sqlite.org/fts5.html#external_content_tables
+ */
+function fullTextTableDdl(table: IndexTable, columns: string[]): string {
+  const terms = termsFieldsOf(table).map((f) => columnOf(table, f));
+  const fts = fullTextTable(table);
+  return [
+    `CREATE TABLE IF NOT EXISTS idx_${table} (\n  tid INTEGER PRIMARY KEY, rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,\n  ${columns.join(', ')}\n);`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS idx_${table}_row ON idx_${table}(rid, pk, n);`,
+    `CREATE VIRTUAL TABLE IF NOT EXISTS ${fts} USING fts5(${terms.join(', ')}, content='idx_${table}', content_rowid='tid', tokenize='ascii');`,
+    `CREATE TRIGGER IF NOT EXISTS idx_${table}_added AFTER INSERT ON idx_${table} BEGIN\n  INSERT INTO ${fts}(rowid, ${terms.join(', ')}) VALUES (new.tid, ${terms.map((t) => `new.${t}`).join(', ')});\nEND;`,
+    `CREATE TRIGGER IF NOT EXISTS idx_${table}_removed AFTER DELETE ON idx_${table} BEGIN\n  INSERT INTO ${fts}(${fts}, rowid, ${terms.join(', ')}) VALUES ('delete', old.tid, ${terms.map((t) => `old.${t}`).join(', ')});\nEND;`,
+  ].join('\n');
 }
 
 /**
@@ -150,6 +176,7 @@ type SqlValue = string | number | null;
 function sqlValue(kind: FieldKind, value: unknown): SqlValue {
   switch (kind) {
     case 'text':
+    case 'terms':
       return typeof value === 'string' ? value : null;
     case 'number':
       return typeof value === 'number' && !Number.isNaN(value) ? value : null;
