@@ -20,6 +20,14 @@ import { CONVERTERS, toComponents, type ValueContext } from './index-values.js';
 import { getSearchRegistry, type SearchParamDef, type SearchRegistry } from './registry.js';
 import { TEXT_SOURCES } from './text.js';
 
+/**
+ * The version of what extractIndex makes. Stores record the version their rows were made with,
+ * and a different one makes the server reindex at start-up (src/ingest/reindex.ts), so a
+ * change to what resources' rows are must move it. 1: until full-text and position rows;
+ * 2: with `_text`, `_content` and `near`.
+ */
+export const INDEX_VERSION = 2;
+
 /** Options of {@link extractIndex}. */
 export interface ExtractOptions {
   /** Our FHIR base URL (no trailing slash): absolute references to it are indexed as `Type/id`. */

@@ -16,6 +16,8 @@ export const COLLECTIONS = {
   documents: 'documents',
   /** Scratch space for the start-up capability probes (transactions.ts). */
   probe: 'capability_probe',
+  /** Facts about the store itself, one document per name (the index version). */
+  state: 'store_state',
 } as const;
 
 const RESOURCE_INDEXES: IndexDescription[] = [
@@ -49,6 +51,8 @@ const HISTORY_INDEXES: IndexDescription[] = [
   { name: 'type_updated', key: { resourceType: 1, lastUpdated: -1, _id: -1 } },
 ];
 
+const STATE_INDEXES: IndexDescription[] = [{ name: 'state_name', key: { name: 1 }, unique: true }];
+
 const DOCUMENT_INDEXES: IndexDescription[] = [
   { name: 'document_key', key: { collection: 1, id: 1 }, unique: true },
   // TTL: MongoDB deletes expired documents in the background (about once a minute), so reads
@@ -64,6 +68,7 @@ export async function ensureIndexes(db: Db): Promise<void> {
   await db.collection(COLLECTIONS.resources).createIndexes(RESOURCE_INDEXES);
   await db.collection(COLLECTIONS.history).createIndexes(HISTORY_INDEXES);
   await db.collection(COLLECTIONS.documents).createIndexes(DOCUMENT_INDEXES);
+  await db.collection(COLLECTIONS.state).createIndexes(STATE_INDEXES);
 }
 
 /**

@@ -141,6 +141,15 @@ export class SqliteResourceStore implements ResourceStore {
     return results;
   }
 
+  async indexVersion(): Promise<number> {
+    const row = this.database.reader.prepare("SELECT value FROM store_state WHERE name = 'index-version'").get() as { value: number } | undefined;
+    return row?.value ?? 0;
+  }
+
+  async setIndexVersion(version: number): Promise<void> {
+    await this.database.write(() => this.database.writer.prepare("INSERT OR REPLACE INTO store_state (name, value) VALUES ('index-version', ?)").run(version));
+  }
+
   async countByType(): Promise<Record<string, number>> {
     const rows = this.database.reader
       .prepare('SELECT type, count(*) AS n FROM resources WHERE deleted = 0 GROUP BY type ORDER BY type')

@@ -11,12 +11,19 @@
  *   clustered by resource (WITHOUT ROWID, primary key rid, pk, n) so replacing a resource's rows
  *   is a range delete, with the schema's lookups as secondary indexes `(pk, fields...)`.
  * - `documents` and `document_keys`: the DocumentStore (sessions, tokens, keys, jobs, ...).
+ * - `store_state`: facts about the store itself, such as the index version of its rows.
  */
 import { componentsOf, fieldsOf, INDEX_TABLES, lookupsOf, termsFieldsOf, type FieldKind, type IndexField, type IndexTable } from '../index-schema.js';
 import type { IndexEntry } from '../search-index.js';
 import type { Connection } from './database.js';
 
-export const SCHEMA_VERSION = 1;
+/**
+ * 1: the first schema. 2: the full-text (`idx_text` with `fts_text`) and position tables, the
+ * `store_state` table, and the index schema's lookups (`idx_reference_target` in its order).
+ * Tables and lookups are created as needed on open; the rows of resources stored before a table
+ * existed are made by the search layer's reindex, which `store_state`'s index version asks for.
+ */
+export const SCHEMA_VERSION = 2;
 
 const BASE_DDL = `
 CREATE TABLE IF NOT EXISTS resources (
@@ -53,6 +60,12 @@ CREATE TABLE IF NOT EXISTS params (
   code TEXT NOT NULL,
   UNIQUE(type, code)
 );
+
+-- Facts about the store itself (the index version of the stored rows).
+CREATE TABLE IF NOT EXISTS store_state (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS documents (
   collection TEXT NOT NULL,
