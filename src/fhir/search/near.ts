@@ -53,9 +53,16 @@ function nearValue(param: string, name: string, raw: string): Extract<Condition,
   };
 }
 
-/** `near[:modifier]=v1,v2`: within the distance of any of the points. Undefined for an empty value. */
+/**
+ * `near=v1,v2`: within the distance of any of the points; `near:missing=true|false`: without or
+ * with a position. Undefined for an empty value.
+ */
 export function nearCondition(param: string, name: string, modifier: string | undefined, value: string): Condition | undefined {
-  if (modifier !== undefined) throw badRequest(`The parameter "${name}" takes no modifier`);
+  if (modifier === 'missing') {
+    if (value !== 'true' && value !== 'false') throw badRequest(`The value of "${name}" must be true or false`);
+    return { op: 'missing', table: 'position', param, missing: value === 'true' };
+  }
+  if (modifier !== undefined) throw badRequest(`The parameter "${name}" takes no modifier other than :missing`);
   const points = splitEscaped(value, ',').filter((v) => v !== '').map((v) => nearValue(param, name, v));
   if (points.length === 0) return undefined;
   return points.length === 1 ? points[0]! : { op: 'or', of: points };

@@ -130,7 +130,8 @@ describe('invalid input is a 400 OperationOutcome', () => {
     ['Location', 'near=42|-71|10|kg'],
     ['Location', 'near=42|-71|10|parsec'],
     ['Location', 'near=42|-71|10|km|x'],
-    ['Location', 'near:missing=true'],
+    ['Location', 'near:missing=maybe'],
+    ['Location', 'near:exact=1|1'],
     // _filter: grammar, unsupported constructs (named), and values
     ['Patient', '_filter='.concat(encodeURIComponent('name eq'))],
     ['Patient', '_filter=name'],

@@ -289,6 +289,8 @@ export const TABLES: Record<string, Row[]> = {
     ['Location', 'near=42.3601|-71.0589|100|km&_sort=-_id', ['loc-worcester', 'loc-providence', 'loc-cambridge', 'loc-boston']],
     ['Location', 'near=42.3601|-71.0589|1|km,-18.1416|178.4419|1|km', ['loc-boston', 'loc-suva']],
     ['Location', 'near=42.3601|-71.0589|100|km&name=prov', ['loc-providence']],
+    ['Location', 'near:missing=true', ['loc-nowhere']],
+    ['Location', 'near:missing=false&name=suva', ['loc-suva']],
   ],
   // _filter: the common subset, mapped onto the parameters' own semantics.
   filter: [
