@@ -151,6 +151,8 @@ export function componentsOf(table: IndexTable): number {
   return (INDEX_SCHEMA[table] as TableDef).components ?? 1;
 }
 
+const TERM = /^(?:[a-z0-9]|[^\x00-\x7f])+$/;
+
 /**
  * Whether `word` may be one of the words of a `terms` field: not empty, and no ASCII character
  * other than a-z and 0-9 (so no space, no upper case). Other characters (letters of other
@@ -161,8 +163,6 @@ export function componentsOf(table: IndexTable): number {
 export function isTerm(word: string): boolean {
   return TERM.test(word);
 }
-
-const TERM = /^(?:[a-z0-9]|[^\x00-\x7f])+$/;
 
 /** The `terms` fields of a table (they get a full-text index). */
 export function termsFieldsOf(table: IndexTable): IndexField[] {

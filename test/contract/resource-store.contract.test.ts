@@ -521,6 +521,11 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
       expect(await search(near(42.3601, -71.0589, 5000), { sort: [nearest(42.3601, -71.0589)] })).toEqual(['boston', 'two']);
       expect(await search(near(-16.8, -179.9, 250_000), { sort: [nearest(-16.8, -179.9)] })).toEqual(['taveuni', 'suva']);
       expect(await search(not(near(42.3601, -71.0589, 100_000)))).toEqual(['suva', 'taveuni', 'none']);
+      // Counted, and streamed by scan ($export) with the same answer.
+      expect((await ctx.store.search({ types: ['Location'], where: near(-16.8, -179.9, 250_000), sort: [], limit: 0, total: 'accurate' })).total).toBe(2);
+      const scanned: string[] = [];
+      for await (const version of ctx.store.scan({ resourceType: 'Location', where: near(42.3601, -71.0589, 6000), batchSize: 2 })) scanned.push(version.id);
+      expect(scanned.sort()).toEqual(['boston', 'cambridge', 'two']);
       // Sorting without a near condition: by the nearest position; none last, both ways.
       expect(await search(ALL, { sort: [nearest(0, 0)] })).toEqual(['two', 'boston', 'cambridge', 'worcester', 'suva', 'taveuni', 'none']);
       expect(await search(ALL, { sort: [nearest(0, 0, true)] })).toEqual(['taveuni', 'suva', 'worcester', 'cambridge', 'two', 'boston', 'none']);
