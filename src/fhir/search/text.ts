@@ -29,6 +29,9 @@ export const MAX_QUERY_TERMS = 32;
 const MARKS = /\p{M}+/gu;
 const WORD = /[\p{L}\p{N}]+/gu;
 const ENGLISH = /^[a-z]+$/;
+/** ASCII text needs no decomposition, and its letters and digits are these (the common case, faster). */
+const ASCII = /^[\x00-\x7f]*$/;
+const ASCII_WORD = /[a-z0-9]+/g;
 
 /** Stems remembered (words repeat a lot); cleared when full. */
 const STEMS = new Map<string, string>();
@@ -47,8 +50,9 @@ function stem(word: string): string {
 /** The words of a text, normalized and stemmed, appended to `out` until it holds `limit`. */
 export function wordsOf(text: string, out: string[] = [], limit = MAX_WORDS): string[] {
   if (out.length >= limit) return out;
-  const folded = text.normalize('NFKD').replace(MARKS, '').toLowerCase();
-  for (const match of folded.matchAll(WORD)) {
+  const ascii = ASCII.test(text);
+  const folded = ascii ? text.toLowerCase() : text.normalize('NFKD').replace(MARKS, '').toLowerCase();
+  for (const match of folded.matchAll(ascii ? ASCII_WORD : WORD)) {
     out.push(stem(match[0]));
     if (out.length >= limit) break;
   }
@@ -60,6 +64,8 @@ export function wordsOf(text: string, out: string[] = [], limit = MAX_WORDS): st
  * boundary a word boundary (`<td>a</td><td>b</td>` is two words).
  */
 export function narrativeText(div: string): string {
+  // `_text` and `_content` both read the narrative of the resource being indexed: parse it once.
+  if (div === lastNarrative.div) return lastNarrative.text;
   const parts: string[] = [];
   const parser = new Parser(
     {
@@ -71,8 +77,11 @@ export function narrativeText(div: string): string {
   );
   parser.write(div);
   parser.end();
-  return parts.join('');
+  lastNarrative = { div, text: parts.join('') };
+  return lastNarrative.text;
 }
+
+let lastNarrative = { div: '', text: '' };
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
