@@ -9,16 +9,18 @@
  * starts with rid). Without a driver the resources of the searched types are scanned.
  * Columns in correlated checks are written `+column` so SQLite cannot pick a value index there,
  * which would turn a per-row seek into a range scan.
+ *
+ * Full-text `phrase` predicates are answered by the table's FTS5 index (schema.ts); `near` by a
+ * latitude/longitude box on the position lookup, then the exact distance (geo-sql.ts).
  */
 import { StorageError } from '../errors.js';
-import { geoBox } from './geo-sql.js';
 import { componentsOf, hasField, isNumericField, isTerm, kindOf } from '../index-schema.js';
 import type { Condition, FieldPredicate, IndexField, IndexTable, SortKey } from '../search-index.js';
 import type { Statement } from 'better-sqlite3';
 import type { Connection } from './database.js';
+import { DISTANCE_FUNCTION, geoBox } from './geo-sql.js';
 import type { ParamKeys } from './param-keys.js';
 import { columnOf, fullTextTable } from './schema.js';
-import { DISTANCE_FUNCTION } from './geo-sql.js';
 
 type SqlValue = string | number | null;
 
