@@ -14,7 +14,7 @@
  * latitude/longitude box on the position lookup, then the exact distance (geo-sql.ts).
  */
 import { StorageError } from '../errors.js';
-import { componentsOf, hasField, isNumericField, isTerm, kindOf } from '../index-schema.js';
+import { componentsOf, hasField, isNumericField, isTerm, kindOf, termsFieldsOf } from '../index-schema.js';
 import type { Condition, FieldPredicate, IndexField, IndexTable, SortKey } from '../search-index.js';
 import type { Statement } from 'better-sqlite3';
 import type { Connection } from './database.js';
@@ -136,6 +136,7 @@ export class ConditionCompiler {
       case 'row': {
         const pks = this.keys.keysFor(types, condition.param, this.db);
         if (pks.length === 0) return { text: 'SELECT NULL WHERE 0', params: [] };
+        if (termsFieldsOf(condition.table).length > 0) return fullTextCandidates(condition, pks);
         const predicates = condition.where.map((p) => predicate(p, condition.table, false));
         return {
           text: `SELECT rid FROM idx_${condition.table} WHERE ${[pkList(pks), ...predicates.map((p) => p.text)].join(' AND ')}`,
@@ -320,6 +321,8 @@ export class ConditionCompiler {
   #rowStream(condition: Extract<Condition, { op: 'row' }>, types: readonly string[] | undefined): Driver | undefined {
     const pks = this.keys.keysFor(types, condition.param, this.db);
     if (pks.length === 0) return { kind: 'set', rids: { text: 'SELECT NULL WHERE 0', params: [] } };
+    // Full text drives from its FTS5 index instead (candidates).
+    if (termsFieldsOf(condition.table).length > 0) return undefined;
     const predicates = condition.where.map((p) => predicate(p, condition.table, false, 'd.'));
     const where = { text: [pkList(pks, 'd.pk'), ...predicates.map((p) => p.text)].join(' AND '), params: [...pks, ...predicates.flatMap((p) => p.params)] };
     // The value indexes are (pk, column...) + rid: equality on every leading column yields rids in order.
@@ -440,7 +443,7 @@ function streamAsSet(driver: Extract<Driver, { kind: 'stream' }>): Sql {
  */
 function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, prefix = ''): Sql {
   if (!hasField(table, p.field)) throw new StorageError('invalid-query', `Unknown index field ${String(p.field)} for ${table} parameters`);
-  if (p.cmp === 'phrase' || kindOf(table, p.field) === 'terms') return phrase(p, table, `${correlated ? '+' : ''}${prefix}tid`);
+  if (p.cmp === 'phrase' || kindOf(table, p.field) === 'terms') return phraseOfRow(p, table, `${prefix || `idx_${table}.`}tid`);
   const component = p.component ?? 0;
   if (!Number.isInteger(component) || component < 0 || component >= componentsOf(table)) throw new StorageError('invalid-query', `Component ${String(component)} does not exist`);
   const column = `${correlated ? '+' : ''}${prefix}${columnOf(table, p.field, component)}`;
@@ -478,17 +481,42 @@ function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, pr
 }
 
 /**
- * `phrase` on a `terms` field: the row's key is among the FTS5 matches of the quoted words (a
- * phrase query: the words one after another). Words are checked (index-schema.ts isTerm), so
- * the query text holds no quote or FTS5 operator.
+ * The FTS5 query of `phrase` predicates: each a quoted phrase (the words one after another) on
+ * its column, all of them required. Words are checked (index-schema.ts isTerm), so the query
+ * holds no quote or FTS5 operator of its own.
  */
-function phrase(p: FieldPredicate, table: IndexTable, key: string): Sql {
-  const words = Array.isArray(p.value) ? p.value.map(String) : [];
-  if (p.cmp !== 'phrase' || words.length === 0 || !words.every(isTerm)) {
-    throw new StorageError('invalid-query', `A ${table} field is only tested with "phrase" and a list of words (lower case, no ASCII punctuation)`);
-  }
+function matchQuery(predicates: readonly FieldPredicate[], table: IndexTable): string {
+  return predicates
+    .map((p) => {
+      const words = Array.isArray(p.value) ? p.value.map(String) : [];
+      if (p.cmp !== 'phrase' || kindOf(table, p.field) !== 'terms' || words.length === 0 || !words.every(isTerm)) {
+        throw new StorageError('invalid-query', `A ${table} field is only tested with "phrase" and a list of words (lower case, no ASCII punctuation)`);
+      }
+      return `${columnOf(table, p.field)} : "${words.join(' ')}"`;
+    })
+    .join(' AND ');
+}
+
+/**
+ * `phrase` on one row (a correlated check): the FTS5 index is asked about that row's key only,
+ * a seek in its word lists. (An `IN (SELECT rowid ... MATCH)` would list every match of the words
+ * in the whole database first.)
+ */
+function phraseOfRow(p: FieldPredicate, table: IndexTable, key: string): Sql {
   const fts = fullTextTable(table);
-  return { text: `${key} IN (SELECT rowid FROM ${fts} WHERE ${fts} MATCH ?)`, params: [`${columnOf(table, p.field)} : "${words.join(' ')}"`] };
+  return { text: `EXISTS (SELECT 1 FROM ${fts} WHERE ${fts} MATCH ? AND ${fts}.rowid = ${key})`, params: [matchQuery([p], table)] };
+}
+
+/**
+ * The resources whose rows of a full-text parameter hold the phrases: the FTS5 matches joined to
+ * their rows, streamed, so a count stops early (the planner's estimate) and a page is cheap.
+ */
+function fullTextCandidates(condition: Extract<Condition, { op: 'row' }>, pks: number[]): Sql {
+  const fts = fullTextTable(condition.table);
+  return {
+    text: `SELECT x.rid FROM ${fts} JOIN idx_${condition.table} x ON x.tid = ${fts}.rowid WHERE ${fts} MATCH ? AND ${pkList(pks, 'x.pk')}`,
+    params: [matchQuery(condition.where, condition.table), ...pks],
+  };
 }
 
 /** The position rows within a `near` condition's distance: the bounding box, then the exact distance. */
