@@ -20,7 +20,8 @@ export const SEARCH_DOCUMENTATION: Readonly<Record<string, string>> = {
     `without a distance, ${DEFAULT_DISTANCE_KM} km. Great-circle distance; nearest first when the search has no _sort. :missing is supported.`,
   _filter:
     'The common subset of FHIR _filter: eq, ne, co, sw, ew, gt, lt, ge, le, sa, eb, ap, pr and re on a parameter of the searched type, ' +
-    'joined by and, or, not (...) and parentheses (not binds tightest, then and, then or). Chained or filtered paths and ss, sb, in, ni, po are refused with 400.',
+    'and in, ni, ss, sb on tokens (the terminology service, as :in, :not-in, :below, :above), ' +
+    'joined by and, or, not (...) and parentheses (not binds tightest, then and, then or). Chained or filtered paths and po are refused with 400.',
   _list: 'The resources List/[id] lists (its entry.item). The List itself must be one the token may search. Functional lists ($current-...) are not supported.',
 };
 

@@ -7,9 +7,8 @@
  * Supported: `param op value` with the operations below, `and`, `or`, `not (...)` and
  * parentheses; `not` binds tightest, then `and`, then `or`. Values are JSON strings in double
  * quotes or bare tokens (`http://loinc.org|1234-5`, `2014-10-10`). Refused with a 400 naming
- * the construct: chained and filtered paths (`subject.name`, `related[...]`), the operations
- * `po`, `ss`, `sb`, `in`, `ni`, and parameters without an operation here (`_has`, `_list`,
- * `_text`, `_content`, `near`).
+ * the construct: chained and filtered paths (`subject.name`, `related[...]`), the operation
+ * `po`, and parameters without an operation here (`_has`, `_list`, `_text`, `_content`, `near`).
  *
  * | operation | string | token, `_id` | reference | uri | date, number, quantity, `_lastUpdated` | composite |
  * | --- | --- | --- | --- | --- | --- | --- |
@@ -17,8 +16,12 @@
  * | `ne` | not `eq` | `:not` | not `eq` | not `eq` | `param=ne…` | not `eq` |
  * | `co`, `sw`, `ew` | contains, starts with, ends with (case and accents ignored) | | | | | |
  * | `gt` `lt` `ge` `le` `sa` `eb` `ap` | | | | | the prefix of the same name | |
+ * | `in`, `ni`, `ss`, `sb` | | `:in`, `:not-in`, `:below`, `:above` (the terminology service) | | | | |
  * | `re` | | | `param=value` | | | |
  * | `pr true`/`false` | has a value / has none (`:missing`) for every type | | | | | |
+ *
+ * `ss` ("the value subsumes a concept in the set") finds codes at or below the value, `sb` ("the
+ * value is subsumed by a concept in the set") codes at or above it.
  *
  * https://hl7.org/fhir/R4/search_filter.html
  */
@@ -37,7 +40,8 @@ export type FilterExpression =
 export const MAX_FILTER_DEPTH = 32;
 
 const OPERATIONS = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'lt', 'ge', 'le', 'ap', 'sa', 'eb', 'pr', 'po', 'ss', 'sb', 'in', 'ni', 're']);
-const WITH_TERMINOLOGY = new Set(['ss', 'sb', 'in', 'ni']);
+/** The token modifiers the terminology operations stand for (answered by the terminology service). */
+const TERMINOLOGY_MODIFIER: Readonly<Record<string, string>> = { in: 'in', ni: 'not-in', ss: 'below', sb: 'above' };
 const PREFIXES = new Set(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap']);
 
 type Token = { kind: 'open' | 'close' } | { kind: 'word'; text: string } | { kind: 'string'; text: string };
@@ -179,7 +183,6 @@ function compareCondition(compare: Extract<FilterExpression, { kind: 'compare' }
   if (path.includes('[')) throw notSupported(`_filter: filtered paths ("${path}") are not supported`);
   if (path.includes('.')) throw notSupported(`_filter: chained paths ("${path}") are not supported; use a chained search parameter instead`);
   if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(path)) throw badRequest(`_filter: "${path}" is not a parameter name`);
-  if (WITH_TERMINOLOGY.has(op)) throw notSupported(`_filter: the operation "${op}" (terminology) is not supported`);
   if (op === 'po') throw notSupported('_filter: the operation "po" (overlaps) is not supported');
   if (WITHOUT_FILTER.has(path)) throw notSupported(`_filter: "${path}" cannot be used in a filter`);
   const type = RESOURCE_PARAMS[path] ?? ctx.typeOf(path);
@@ -213,6 +216,7 @@ function compareCondition(compare: Extract<FilterExpression, { kind: 'compare' }
     case 'token':
       if (op === 'eq') return criterion(path, escaped);
       if (op === 'ne') return path === '_id' ? { op: 'not', of: criterion(path, escaped) } : criterion(`${path}:not`, escaped);
+      if (op in TERMINOLOGY_MODIFIER && path !== '_id') return criterion(`${path}:${TERMINOLOGY_MODIFIER[op]}`, escaped);
       throw refuse();
     case 'reference':
     case 'uri':

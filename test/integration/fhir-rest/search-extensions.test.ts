@@ -93,9 +93,15 @@ describe('answers', () => {
     const chained = await fhir(admin, 'GET', `Observation?_filter=${encodeURIComponent('subject.name co "shaw"')}`);
     expect(chained.status).toBe(400);
     expect(chained.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported', diagnostics: expect.stringContaining('chained paths ("subject.name") are not supported') }] });
-    const terminology = await fhir(admin, 'GET', `Observation?_filter=${encodeURIComponent('code in http://hl7.org/fhir/ValueSet/observation-codes')}`);
-    expect(terminology.status).toBe(400);
-    expect(terminology.body!.issue[0].diagnostics).toContain('"in"');
+    // in and ni go to the terminology service, as :in and :not-in would.
+    const clinical = 'http://hl7.org/fhir/ValueSet/condition-clinical';
+    const inSet = await ids(admin, `Condition?_filter=${encodeURIComponent(`clinical-status in ${clinical}`)}&_count=200`);
+    expect(inSet.length).toBeGreaterThan(0);
+    expect(inSet).toEqual(await ids(admin, `Condition?clinical-status:in=${clinical}&_count=200`));
+    expect(await ids(admin, `Condition?_filter=${encodeURIComponent(`clinical-status ni ${clinical}`)}&_count=200`)).toEqual([]);
+    const overlaps = await fhir(admin, 'GET', `Patient?_filter=${encodeURIComponent('birthdate po 2000')}`);
+    expect(overlaps.status).toBe(400);
+    expect(overlaps.body!.issue[0].diagnostics).toContain('"po"');
     expect((await fhir(admin, 'GET', 'Patient?_text=%22unclosed')).status).toBe(400);
     expect((await fhir(admin, 'GET', 'Location?near=100|0')).status).toBe(400);
   });

@@ -150,6 +150,7 @@ describe('invalid input is a 400 OperationOutcome', () => {
     ['Patient', '_filter=birthdate co 2000', 'not-supported'],
     ['Patient', '_filter=organization.name eq acme', 'not-supported'],
     ['Observation', '_filter=related[type eq has-member].target pr true', 'not-supported'],
+    // in, ni, ss, sb need the terminology service, which these options do not give
     ['Patient', '_filter=gender in http://hl7.org/fhir/ValueSet/administrative-gender', 'not-supported'],
     ['Patient', '_filter=gender ni http://hl7.org/fhir/ValueSet/administrative-gender', 'not-supported'],
     ['Observation', '_filter=code ss http://snomed.info/sct|404684003', 'not-supported'],
@@ -258,6 +259,33 @@ describe('full text, near and _filter compile onto rows of the index', () => {
     expect(parse('Patient', '_filter=name pr false').where).toEqual(parse('Patient', 'name:missing=true').where);
     expect(parse('Observation', '_filter=code eq http://loinc.org|1234-5').where).toEqual(parse('Observation', 'code=http://loinc.org|1234-5').where);
     expect(parse('Observation', '_filter=subject re Patient/1').where).toEqual(parse('Observation', 'subject=Patient/1').where);
+  });
+
+  it('sends in, ni, ss and sb on tokens to the terminology, as :in, :not-in, :below and :above', () => {
+    const asked: Array<[string, string]> = [];
+    const codeSets: SearchOptions['codeSets'] = (request) => {
+      asked.push([request.modifier, request.value]);
+      return [{ system: 'http://snomed.info/sct', code: '404684003' }];
+    };
+    const withTerminology = { ...lenient, codeSets };
+    const filter = '_filter=' + encodeURIComponent('code in http://x/vs or code ni http://x/vs or code ss http://snomed.info/sct|1 or code sb http://snomed.info/sct|2');
+    const where = parse('Observation', filter, withTerminology).where;
+    expect(asked).toEqual([['in', 'http://x/vs'], ['not-in', 'http://x/vs'], ['below', 'http://snomed.info/sct|1'], ['above', 'http://snomed.info/sct|2']]);
+    expect(where).toEqual({
+      op: 'or',
+      of: [
+        parse('Observation', 'code:in=http://x/vs', withTerminology).where,
+        parse('Observation', 'code:not-in=http://x/vs', withTerminology).where,
+        parse('Observation', 'code:below=http://snomed.info/sct|1', withTerminology).where,
+        parse('Observation', 'code:above=http://snomed.info/sct|2', withTerminology).where,
+      ],
+    });
+    // Only tokens have a terminology: on _id, strings and dates the operations are refused by name.
+    for (const query of ['_filter=_id in http://x/vs', '_filter=' + encodeURIComponent('value-string ss "a"'), '_filter=date sb 2020']) {
+      const error = rejection(() => parse('Observation', query, withTerminology));
+      expect([query, error.status, error.code]).toEqual([query, 400, 'not-supported']);
+      expect(error.message).toMatch(/the operation "(in|ss|sb)" is not supported for (token|string|date) parameters/);
+    }
   });
 });
 
