@@ -7,12 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
-import { PATIENT_USER, userToken } from '../../support/user-tokens.js';
+import { PATIENT_USER, PRACTITIONER, userToken } from '../../support/user-tokens.js';
 
 let server: TestServer;
 let admin: string;
 let amy: string;
 let amysObservations: string[];
+let amysLabs: string[];
 
 async function fhir(token: string, method: string, path: string, body?: unknown) {
   const response = await fetch(`${server.fhirUrl}/${path}`, {
@@ -31,6 +32,18 @@ async function ids(token: string, query: string): Promise<string[]> {
   return (res.body!.entry ?? []).filter((e: any) => e.search.mode === 'match').map((e: any) => e.resource.id as string);
 }
 
+/**
+ * A search's answer as its client sees it, less what differs with the request itself (the
+ * Bundle's id and time, the query echoed in links): two searches a token cannot tell apart
+ * answer equal values here.
+ */
+async function answer(token: string, query: string) {
+  const res = await fhir(token, 'GET', query);
+  const { id: _id, meta: _meta, timestamp: _timestamp, link, ...rest } = res.body ?? {};
+  return { status: res.status, links: (link ?? []).map((l: any) => l.relation as string), body: rest };
+}
+
+const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 const HOSPITAL = ['bedside-general-clinic', 'bedside-general-ed', 'bedside-general-pediatrics', 'bedside-general-ward'];
 
 beforeAll(async () => {
@@ -49,6 +62,9 @@ beforeAll(async () => {
   // One list in Amy's record, one in another patient's record that lists Amy's observations.
   expect((await fhir(admin, 'PUT', 'List/amys-list', list('amys-list', 'Patient/patient-001', amysObservations.slice(0, 2).map((o) => `Observation/${o}`)))).status).toBe(201);
   expect((await fhir(admin, 'PUT', 'List/other-list', list('other-list', 'Patient/patient-002', amysObservations.map((o) => `Observation/${o}`)))).status).toBe(201);
+  // A List in Amy's record of her laboratory results only.
+  amysLabs = await ids(admin, `Observation?patient=patient-001&category=${CATEGORY}|laboratory&_count=3&_sort=_id`);
+  expect((await fhir(admin, 'PUT', 'List/amys-labs', list('amys-labs', 'Patient/patient-001', amysLabs.map((o) => `Observation/${o}`)))).status).toBe(201);
 }, 180_000);
 afterAll(async () => server?.stop());
 
@@ -156,5 +172,78 @@ describe('the access policy', () => {
     expect((await ids(campusOnly, 'Location?_count=100')).sort()).toEqual(HOSPITAL);
     expect((await fhir(campusOnly, 'GET', 'Location/bedside-general-ward')).status).toBe(200);
     expect((await fhir(campusOnly, 'GET', 'Location/community-site-0002')).status).toBe(404);
+  });
+});
+
+/**
+ * A restricted token must not tell a value that exists outside its policy from a made-up one:
+ * for each pair the token's answers (matches, `_total=accurate`, `_summary=count`) are equal,
+ * while an unrestricted token's differ, so each pair would catch a leak.
+ */
+describe('what a restricted token learns about resources outside its policy: nothing', () => {
+  type Pair = readonly [real: string, madeUp: string];
+
+  async function expectIndistinguishable(token: string, pairs: readonly Pair[]) {
+    for (const [real, madeUp] of pairs) {
+      for (const suffix of ['&_total=accurate', '&_summary=count']) {
+        const [outside, nothing] = [await answer(token, real + suffix), await answer(token, madeUp + suffix)];
+        expect(outside.status, real + suffix).toBe(200);
+        expect(outside, `${real}${suffix} against ${madeUp}${suffix}`).toEqual(nothing);
+        expect(outside.body.total, real + suffix).toBe(0);
+        // The pair is a real test: without the policy the two answers differ.
+        const [all, none] = [await answer(admin, real + suffix), await answer(admin, madeUp + suffix)];
+        expect(all.body.total, `unrestricted ${real}${suffix}`).toBeGreaterThan(0);
+        expect(none.body.total, `unrestricted ${madeUp}${suffix}`).toBe(0);
+      }
+    }
+  }
+
+  it('a patient user: another patient\'s words, references, places and Lists count as nothing', async () => {
+    // A community site Amy's records do not reference (she reaches the hospital's wings only).
+    const mine = await ids(amy, 'Location?_count=100');
+    const site = (await fhir(admin, 'GET', 'Location?_id=community-site-0002,community-site-0003,community-site-0004')).body!.entry.map((e: any) => e.resource).find((l: any) => !mine.includes(l.id));
+    expect(site).toBeDefined();
+    const { latitude, longitude } = site.position;
+    await expectIndistinguishable(amy, [
+      ['Patient?_text=garcia', 'Patient?_text=zyxwvq'],
+      ['Patient?_content=%22jos%C3%A9 luis%22', 'Patient?_content=%22jos%C3%A9 zyxwvq%22'],
+      ['Condition?_text=pneumonia', 'Condition?_text=zyxwvq'],
+      [`Condition?_text=hypertension&_filter=${encodeURIComponent('subject eq Patient/patient-002')}`, `Condition?_text=hypertension&_filter=${encodeURIComponent('subject eq Patient/patient-999')}`],
+      [`Observation?_filter=${encodeURIComponent('subject eq Patient/patient-002 or patient eq Patient/patient-003')}`, `Observation?_filter=${encodeURIComponent('subject eq Patient/patient-998 or patient eq Patient/patient-999')}`],
+      [`Location?near=${latitude}|${longitude}|0.2|km`, 'Location?near=0|0|0.2|km'],
+      // A List in another patient's record answers as a List that does not exist.
+      ['Observation?_list=other-list', 'Observation?_list=no-such-list'],
+    ]);
+    // The List itself reads as absent, with the same answer as an absent one.
+    const [outside, absent] = [await fhir(amy, 'GET', 'List/other-list'), await fhir(amy, 'GET', 'List/no-such-list')];
+    expect(outside.status).toBe(404);
+    expect(JSON.stringify(outside.body).replaceAll('other-list', 'ID')).toBe(JSON.stringify(absent.body).replaceAll('no-such-list', 'ID'));
+    // Her own, for contrast: the same kinds of search find what is within her policy.
+    expect((await answer(amy, 'Patient?_text=amy&_total=accurate')).body.total).toBe(1);
+    expect((await answer(amy, 'Observation?_list=amys-list&_summary=count')).body.total).toBe(2);
+  });
+
+  it('a granular patient token (vital signs only): laboratory words, codes and Lists count as nothing', async () => {
+    const vitals = await userToken(server, {
+      ...PRACTITIONER,
+      scope: `launch/patient patient/Observation.rs?category=${CATEGORY}|vital-signs patient/List.rs`,
+      patient: 'patient-001',
+    });
+    const token = vitals.access_token;
+    expect(vitals.patient).toBe('patient-001');
+    // Words and codes of Amy's own laboratory results, outside the token's category; admin is limited to Amy to show they are hers.
+    expect((await answer(admin, 'Observation?patient=patient-001&_text=cholesterol&_summary=count')).body.total).toBeGreaterThan(0);
+    await expectIndistinguishable(token, [
+      ['Observation?_text=cholesterol', 'Observation?_text=zyxwvq'],
+      ['Observation?_content=%22total cholesterol%22', 'Observation?_content=%22total zyxwvq%22'],
+      [`Observation?_filter=${encodeURIComponent(`category eq ${CATEGORY}|laboratory`)}`, `Observation?_filter=${encodeURIComponent(`category eq ${CATEGORY}|zyxwvq`)}`],
+      [`Observation?_filter=${encodeURIComponent('not (category eq vital-signs) and code pr true')}`, `Observation?_filter=${encodeURIComponent('not (category eq vital-signs) and code pr false')}`],
+      // A List within the policy whose items are not, and a List outside it: both as no List at all.
+      ['Observation?_list=amys-labs', 'Observation?_list=no-such-list'],
+      ['Observation?_list=other-list', 'Observation?_list=no-such-list'],
+    ]);
+    // Within the policy the same searches find her vital signs.
+    expect((await answer(token, 'Observation?_text=heart&_total=accurate')).body.total).toBeGreaterThan(0);
+    expect((await answer(token, 'List?_id=amys-labs&_summary=count')).body.total).toBe(1);
   });
 });
