@@ -27,6 +27,7 @@ import { matches, type ResourceLookup } from '../fhir/search/evaluate.js';
 import { parseSearch } from '../fhir/search/parse.js';
 import type { ResourceScope } from '../smart/scopes.js';
 import type { Condition, IndexEntry } from '../storage/search-index.js';
+import { hasHops } from './hops.js';
 import { mint } from './minted.js';
 import type { AccessPolicy, Interaction, Principal } from './policy.js';
 import { LETTER_FOR, type PatientGrant } from './rules.js';
@@ -134,6 +135,9 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
       try {
         const params = new URLSearchParams(scope.filters.map((f) => [f.name, decodeURIComponent(f.value)]));
         condition = parseSearch(type, params, { baseUrl: services.fhirBaseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where;
+        // A criterion that steps into other resources (`_list=...`, a chain) would read them
+        // outside any policy, and reads cannot check it in memory: it grants nothing either.
+        if (hasHops(condition)) condition = FALSE;
       } catch {
         // A filter this server cannot evaluate grants nothing: never more than the scope says.
         condition = FALSE;
