@@ -136,8 +136,9 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
       try {
         const params = new URLSearchParams(scope.filters.map((f) => [f.name, decodeURIComponent(f.value)]));
         condition = parseSearch(type, params, { baseUrl: services.fhirBaseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where;
-        // A filter that steps into other resources would be evaluated outside any policy:
-        // it grants nothing (the scope grammar refuses such filters when tokens are issued).
+        // A criterion that steps into other resources (`_list=...`, a chain) would read them
+        // outside any policy, and reads cannot check it in memory: it grants nothing (the scope
+        // grammar refuses such filters when tokens are issued).
         if (hasHops(condition)) condition = FALSE;
       } catch {
         // A filter this server cannot evaluate grants nothing: never more than the scope says.
@@ -287,6 +288,7 @@ function collectParams(condition: Condition, out: Set<string>): void {
     case 'row':
     case 'missing':
     case 'chain':
+    case 'near':
       out.add(condition.param);
       return;
     default:
