@@ -117,7 +117,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     searchRegistry: () => packages.searchRegistry(),
     conformance: packages.conformance,
     codeSets: terminology.codeSetResolver(),
-    validateCode: terminology.bindingCheck(),
+    bindingCheck: (reader) => terminology.bindingCheck(reader),
     // R4 core profiles and extension definitions are built in; the installed packages'
     // StructureDefinitions and the terminology's binding check are what the options add.
     profiles: new ProfileValidator({ structureDefinition: (url) => packages.conformance.structureDefinition(url), validateCode: terminology.bindingCheck() }),
@@ -209,7 +209,9 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
       }
     }
   };
-  web.use(launcherRouter({ config, logger, fhir: { api, services }, packages, caller: auth.launcherCaller, storesFor: launcherStores, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
+  // The launcher reads what is installed; it gets nothing that installs or reads through the raw store.
+  const installedPackages = { installed: () => packages.installed(), capabilities: () => packages.capabilities() };
+  web.use(launcherRouter({ config, logger, fhir: { api, services }, packages: installedPackages, caller: auth.launcherCaller, storesFor: launcherStores, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');

@@ -44,10 +44,11 @@ export interface FhirServices {
   /** Terminology for the token modifiers `:in`, `:not-in`, `:above`, `:below`; absent: they are refused. */
   codeSets?: CodeSetResolver;
   /**
-   * The binding check for validation (terminology/service.ts `bindingCheck`): is a code in a
-   * value set? `true`, `false`, or `'unknown'` naming the code system Bedside lacks.
+   * The binding check for validation (terminology/service.ts `bindingCheck`) reading value sets
+   * and code systems through `reader` (a request's policy-bound store): is a code in a value set?
+   * `true`, `false`, or `'unknown'` naming the code system Bedside lacks.
    */
-  validateCode?: ValidateCode;
+  bindingCheck?: (reader: ResourceOperations) => ValidateCode;
 }
 
 /** One request's view. */
