@@ -4,7 +4,9 @@
  * - `ResourceAccess.bind(policy)`: the store as that policy may see it (access/guarded-store.ts),
  *   for policies the access layer made (a token's, a stored export job's, a signed-in user's);
  * - `PolicyCompiler.compile(facts)`: a policy from what a verified token (or a job recorded from
- *   one) says.
+ *   one) says;
+ * - `ChangeFeed` (access/change-feed.ts): the store's change feed, whose content comes out only
+ *   for standing searches run under a policy.
  * The unrestricted policy (access/unrestricted.ts) is for trusted tools only, and
  * test/unit/access/construction.test.ts fails when request-serving code imports it or the raw
  * store.
@@ -12,6 +14,7 @@
 import type { Resource } from 'fhir/r4';
 import { extractIndex } from '../fhir/search/extract.js';
 import type { ResourceStore } from '../storage/resource-store.js';
+import { createChangeFeed, type ChangeFeed } from './change-feed.js';
 import { guardStore, type GuardedStore } from './guarded-store.js';
 import { isMinted } from './minted.js';
 import { parseScopes } from '../smart/scopes.js';
@@ -41,22 +44,24 @@ export interface ResourceAccessOptions {
   referenceWindowMs: number;
 }
 
-export function createResourceAccess(store: ResourceStore, options: ResourceAccessOptions): { access: ResourceAccess; policies: PolicyCompiler } {
+export function createResourceAccess(store: ResourceStore, options: ResourceAccessOptions): { access: ResourceAccess; policies: PolicyCompiler; changes: ChangeFeed } {
   const bound = new WeakMap<AccessPolicy, GuardedStore>();
   const services: PolicyServices = {
     fhirBaseUrl: options.fhirBaseUrl,
     extract: (resource: Resource, params) => extractIndex(resource, { baseUrl: options.fhirBaseUrl, params }),
     referencedFromCompartment: createReferenceResolver(store, options.fhirBaseUrl, options.referenceWindowMs),
   };
-  return {
-    access: {
-      bind(policy) {
-        if (!isMinted(policy)) throw new Error('Stores are bound only to policies made by the access layer');
-        let guarded = bound.get(policy);
-        if (!guarded) bound.set(policy, (guarded = guardStore(store, policy)));
-        return guarded;
-      },
+  const access: ResourceAccess = {
+    bind(policy) {
+      if (!isMinted(policy)) throw new Error('Stores are bound only to policies made by the access layer');
+      let guarded = bound.get(policy);
+      if (!guarded) bound.set(policy, (guarded = guardStore(store, policy)));
+      return guarded;
     },
+  };
+  return {
+    access,
+    changes: createChangeFeed(store, access, services.extract),
     policies: {
       compile: (facts) => compileTokenPolicy(facts, services),
       resume: (principal) =>
