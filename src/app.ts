@@ -31,12 +31,15 @@ import { extractIndex, getSearchRegistry } from './fhir/search/index.js';
 import type { Logger } from './log.js';
 import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
 import type { Storage } from './storage/open.js';
+import { createSubscriptions, type Subscriptions } from './subscriptions/index.js';
 import { VERSION } from './version.js';
 
 export const FHIR_MOUNT = '/fhir';
 
 /** What the sign-in pages look up: patients to pick, their encounters, a user's fhirUser. */
 const AUTH_DIRECTORY_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs system/PractitionerRole.rs system/RelatedPerson.rs system/Person.rs';
+/** What the subscriptions feature reads and updates of Subscriptions on its own. */
+const SUBSCRIPTION_SCOPES = 'system/Subscription.rus';
 /** What the launcher's pickers list. */
 const LAUNCHER_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
 
@@ -61,18 +64,16 @@ export interface App {
   auth: AuthServer;
   /** Bulk Data `$export`; the server starts its runner (bedside.ts), in-process tools do not. */
   bulk: BulkExport;
+  /** Subscriptions; the server starts their delivery (bedside.ts) and passes websocket upgrades here. */
+  subscriptions: Subscriptions;
   /** Stops background work started by the app (not the storage). */
   close(): Promise<void>;
 }
 
 export async function createApp({ config, storage, logger }: AppDependencies): Promise<App> {
-  const services: FhirServices = {
-    config,
-    logger,
-    indexer: (resource) => extractIndex(resource, { baseUrl: config.fhirBaseUrl }),
-  };
+  const indexer: FhirServices['indexer'] = (resource) => extractIndex(resource, { baseUrl: config.fhirBaseUrl });
   // The raw store goes into the access layer here and nowhere else that serves requests.
-  const { access, policies } = createResourceAccess(storage.resources, { fhirBaseUrl: config.fhirBaseUrl, referenceWindowMs: config.revocationCheckMs });
+  const { access, policies, changes } = createResourceAccess(storage.resources, { fhirBaseUrl: config.fhirBaseUrl, referenceWindowMs: config.revocationCheckMs });
 
   // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
   // (test-only switch) there is no owner to check.
@@ -85,6 +86,20 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
     ownerRevoked: config.enforcement ? ownerRevocation : async () => undefined,
   });
+  // Subscriptions notify as their owner, while the owner's authorization stands (as export jobs run).
+  const subscriptions = createSubscriptions({
+    config,
+    documents: storage.documents,
+    logger,
+    access,
+    changes,
+    subscriptions: access.bind(servicePolicy(policies, 'bedside-subscriptions', SUBSCRIPTION_SCOPES)),
+    resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
+    ownerRevoked: config.enforcement ? ownerRevocation : async () => undefined,
+    indexer,
+    websocketPath: `${FHIR_MOUNT}/websocket`,
+  });
+  const services: FhirServices = { config, logger, indexer, writeRules: subscriptions.writeRules };
   const fhirRoutes: Route[] = [
     {
       method: 'GET',
@@ -95,7 +110,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     ...smartFhirRoutes(config),
     ...bulk.routes,
   ];
-  const operations = [...CORE_OPERATIONS, ...bulk.operations];
+  const operations = [...CORE_OPERATIONS, ...bulk.operations, ...subscriptions.operations];
   const registry = getSearchRegistry();
   const capabilityJson = JSON.stringify(
     buildCapabilityStatement({
@@ -158,7 +173,9 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     fhir: { api, services, access },
     auth,
     bulk,
+    subscriptions,
     async close() {
+      await subscriptions.close();
       await bulk.close();
       await auth.close();
     },

@@ -10,12 +10,22 @@ import type { AccessPolicy } from '../access/policy.js';
 import type { Config } from '../config.js';
 import type { IndexEntry } from '../storage/search-index.js';
 
+/**
+ * What a feature adds to every write of one resource type through the API (create, update,
+ * patch, their conditional forms, Bundle entries): its own checks, and the elements the server
+ * manages. Gets the validated resource about to be stored, returns the resource to store, or
+ * throws a FhirError.
+ */
+export type WriteRule = (context: FhirContext, resource: Resource) => Promise<Resource>;
+
 /** Built once per server. */
 export interface FhirServices {
   config: Config;
   logger: Logger;
   /** Search index rows of a resource (fhir/search/extract.ts). */
   indexer: (resource: Resource) => IndexEntry[];
+  /** Write rules by resource type (subscriptions/ adds Subscription's). */
+  writeRules?: Readonly<Record<string, WriteRule>>;
 }
 
 /** One request's view. */

@@ -1,0 +1,84 @@
+/**
+ * `$get-ws-binding-token` (Subscriptions Backport IG; R5 core): a websocket client proves it may
+ * receive a subscription's notifications by sending a short-lived token it got with its access
+ * token, since a websocket carries no Authorization header. Only the subscription's owner gets
+ * one: a token of the same client and the same user that created (or last changed) it, as for
+ * export jobs. Tokens are kept in the DocumentStore (collection `subscriptions.ws-tokens`), so a
+ * client may bind on any node; one may be used again (to reconnect) until it expires.
+ *
+ * https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/OperationDefinition-backport-subscription-get-ws-binding-token.html
+ */
+import type { Parameters, Subscription } from 'fhir/r4';
+import { randomBytes } from 'node:crypto';
+import type { AccessPolicy, Principal } from '../access/policy.js';
+import type { Interaction } from '../fhir/api.js';
+import { forbidden, notFound, unprocessable } from '../fhir/errors.js';
+import { assertValidId } from '../fhir/validation.js';
+import type { DocumentCollection, DocumentStore } from '../storage/document-store.js';
+import type { OwnerRecords } from './owners.js';
+import { OWNER_EXTENSION } from './spec.js';
+
+/** How long a binding token may be used to bind (and bind again). */
+export const BINDING_TOKEN_TTL_MS = 5 * 60_000;
+
+interface StoredToken {
+  subscription: string;
+}
+
+export class BindingTokens {
+  readonly #tokens: DocumentCollection<StoredToken>;
+
+  constructor(documents: DocumentStore) {
+    this.#tokens = documents.collection<StoredToken>('subscriptions.ws-tokens');
+  }
+
+  async issue(subscription: string): Promise<{ token: string; expiresAt: number }> {
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = Date.now() + BINDING_TOKEN_TTL_MS;
+    await this.#tokens.put(token, { subscription }, { expiresAt });
+    return { token, expiresAt };
+  }
+
+  /** The subscription `token` binds to, while it has not expired. */
+  async subscriptionOf(token: string): Promise<string | undefined> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+    return (await this.#tokens.get(token))?.subscription;
+  }
+}
+
+/** Whether `policy`'s principal is `owner`: same client and same user (anyone, with enforcement off). */
+function isOwner(policy: AccessPolicy, owner: Principal): boolean {
+  if (!policy.restricted) return true;
+  const caller = policy.principal;
+  return !!caller.clientId && !!caller.subject && caller.clientId === owner.clientId && caller.subject === owner.subject;
+}
+
+/** `GET|POST Subscription/{id}/$get-ws-binding-token`. */
+export function getWsBindingToken(deps: { tokens: BindingTokens; owners: OwnerRecords; websocketUrl: string }): Interaction {
+  return async (context, request) => {
+    const id = request.params.id!;
+    assertValidId(id);
+    context.policy.assertAllowed('Subscription', 'read');
+    const current = await context.store.read('Subscription', id);
+    if (!current || current.deleted) throw notFound(`Subscription/${id} is not known`);
+    const subscription = current.resource as Subscription;
+    const record = subscription.extension?.find((e) => e.url === OWNER_EXTENSION)?.valueString;
+    const owner = record ? await deps.owners.get(record, id) : undefined;
+    if (!owner || !isOwner(context.policy, owner.principal)) {
+      throw forbidden(`Only the client and user that created Subscription/${id} may bind to it`);
+    }
+    if (subscription.channel.type !== 'websocket') throw unprocessable(`Subscription/${id} notifies over ${subscription.channel.type}, not websocket`);
+    if (subscription.status === 'off') throw unprocessable(`Subscription/${id} is off${subscription.error ? `: ${subscription.error}` : ''}`);
+    const { token, expiresAt } = await deps.tokens.issue(id);
+    const body: Parameters = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'token', valueString: token },
+        { name: 'expiration', valueDateTime: new Date(expiresAt).toISOString() },
+        { name: 'subscription', valueString: id },
+        { name: 'websocket-url', valueUrl: deps.websocketUrl },
+      ],
+    };
+    return { status: 200, headers: { 'cache-control': 'no-store' }, body };
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Sending one rest-hook notification, through the server's outbound-fetch policy
+ * (security/outbound-fetch.ts: public addresses only unless ALLOW_PRIVATE_NETWORK_FETCH, bounded
+ * time and size), with the subscription's `channel.header` lines.
+ *
+ * As R4 defines it (https://hl7.org/fhir/R4/subscription.html#2.46.7.1):
+ * - no payload: `POST [endpoint]` without a body;
+ * - a payload: the resource is PUT to `[endpoint]/[type]/[id]` (the endpoint is a FHIR base).
+ * With the Backport IG's payload content extension: a notification Bundle (notification.ts) is
+ * POSTed to `[endpoint]`.
+ *
+ * Any 2xx answer is a delivery; anything else (another status, a redirect, no answer within the
+ * policy's time limit) is a {@link DeliveryFailure} whose message may be shown in
+ * `Subscription.error`: it names the endpoint's answer, never the resource.
+ */
+import type { OutboundFetch } from '../security/outbound-fetch.js';
+import type { LiveSubscription } from './live.js';
+import { notificationBundle, type NotificationEvent } from './notification.js';
+
+export class DeliveryFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeliveryFailure';
+  }
+}
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+export class RestHookSender {
+  constructor(
+    private readonly fetch: OutboundFetch,
+    private readonly baseUrl: string,
+  ) {}
+
+  /** Sends `event` as `live` asks; `eventsSinceStart` counts it. Throws a DeliveryFailure. */
+  async send(live: LiveSubscription, event: NotificationEvent, eventsSinceStart: number): Promise<void> {
+    const { channel } = live.spec;
+    const endpoint = channel.endpoint!;
+    const headers: Record<string, string> = Object.fromEntries(channel.headers);
+    let method: 'POST' | 'PUT' = 'POST';
+    let url = endpoint;
+    let body: string | undefined;
+    if (channel.style === 'bundle') {
+      const bundle = notificationBundle(
+        { baseUrl: this.baseUrl, subscription: live.spec.id, status: 'active', type: 'event-notification', eventsSinceStart, content: channel.content },
+        [event],
+      );
+      body = JSON.stringify(bundle);
+    } else if (channel.content === 'full-resource') {
+      method = 'PUT';
+      url = `${endpoint}/${event.version.resourceType}/${event.version.id}`;
+      body = JSON.stringify(event.version.resource);
+    }
+    if (body !== undefined) headers['content-type'] = FHIR_JSON;
+    const what = method === 'PUT' ? `PUT of the resource to ${endpoint}/…` : `POST to ${endpoint}`;
+    let response: Response;
+    try {
+      response = await this.fetch(url, { method, headers, ...(body === undefined ? {} : { body }), redirect: 'manual' });
+    } catch (error) {
+      throw new DeliveryFailure(`The ${what} failed: ${reasonOf(error)}`);
+    }
+    // The answer's body means nothing to us; read it (bounded by the policy) so the connection is reused.
+    await response.arrayBuffer().catch(() => undefined);
+    if (response.status < 200 || response.status >= 300) throw new DeliveryFailure(`The ${what} was answered ${response.status}`);
+  }
+}
+
+function reasonOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (error instanceof Error && error.name === 'TimeoutError') return 'no answer in time';
+  if (cause?.code && cause.code !== 'ERR_OUTBOUND_FETCH_REFUSED') return cause.code;
+  const message = cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return message.slice(0, 200);
+}
