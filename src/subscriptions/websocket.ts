@@ -59,7 +59,6 @@ export interface WebSocketHubDependencies {
 interface Binding {
   live: LiveSubscription;
   sockets: Set<WebSocket>;
-  events: number;
   heartbeat: NodeJS.Timeout;
 }
 
@@ -70,6 +69,8 @@ export class WebSocketHub {
   readonly #deps: WebSocketHubDependencies;
   readonly #server = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   readonly #bindings = new Map<string, Binding>();
+  /** Events sent per subscription since it was first bound on this node. */
+  readonly #events = new Map<string, number>();
   readonly #alive = new WeakSet<WebSocket>();
   readonly #timers: NodeJS.Timeout[] = [];
   #stopListening: (() => void) | undefined;
@@ -169,7 +170,7 @@ export class WebSocketHub {
       if (this.#bindings.size === 0) await this.#startReading();
       binding = this.#bindings.get(id);
       if (!binding) {
-        const created: Binding = { live, sockets: new Set(), events: 0, heartbeat: setInterval(() => void this.#heartbeat(id), live.spec.channel.heartbeatSeconds * 1000) };
+        const created: Binding = { live, sockets: new Set(), heartbeat: setInterval(() => void this.#heartbeat(id), live.spec.channel.heartbeatSeconds * 1000) };
         created.heartbeat.unref();
         this.#bindings.set(id, created);
         binding = created;
@@ -232,7 +233,7 @@ export class WebSocketHub {
     if (ws.readyState !== WebSocket.OPEN) return;
     const { spec } = binding.live;
     const bundle = notificationBundle(
-      { baseUrl: this.#deps.baseUrl, subscription: spec.id, status: 'active', type, eventsSinceStart: binding.events, content: spec.channel.content },
+      { baseUrl: this.#deps.baseUrl, subscription: spec.id, status: 'active', type, eventsSinceStart: this.#events.get(spec.id) ?? 0, content: spec.channel.content },
       events,
     );
     ws.send(JSON.stringify(bundle));
@@ -271,8 +272,9 @@ export class WebSocketHub {
       }
       const version = await readableVersion(live, change);
       if (!version) continue;
-      binding.events++;
-      for (const ws of binding.sockets) this.#send(ws, binding, 'event-notification', [{ number: binding.events, version }]);
+      const number = (this.#events.get(id) ?? 0) + 1;
+      this.#events.set(id, number);
+      for (const ws of binding.sockets) this.#send(ws, binding, 'event-notification', [{ number, version }]);
     }
   }
 

@@ -84,7 +84,7 @@ export function fhirClient(fhirBase: string, token: string) {
 export type FhirClient = ReturnType<typeof fhirClient>;
 
 /** Creates a subscription (201 expected) and returns it. */
-export async function subscribe(client: FhirClient, subscription: Omit<Subscription, 'resourceType' | 'status'> & { status?: Subscription['status'] }): Promise<Subscription> {
+export async function subscribe(client: FhirClient, subscription: Omit<Subscription, 'resourceType' | 'status' | 'reason'> & { status?: Subscription['status']; reason?: string }): Promise<Subscription> {
   const created = await client.post('Subscription', { resourceType: 'Subscription', status: 'requested', reason: 'test', ...subscription });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return created.body as unknown as Subscription;
@@ -111,4 +111,67 @@ export function observation(patient: string, code: string, extra: Record<string,
     subject: { reference: `Patient/${patient}` },
     ...extra,
   };
+}
+
+/** A websocket client (the `ws` package) that keeps every message and how it closed. */
+export class SocketClient {
+  readonly messages: Array<Record<string, unknown>> = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  readonly #ws: import('ws').WebSocket;
+  #waiters: Array<() => void> = [];
+
+  private constructor(ws: import('ws').WebSocket) {
+    this.#ws = ws;
+    ws.on('message', (data) => {
+      this.messages.push(JSON.parse(data.toString()) as Record<string, unknown>);
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  static async connect(url: string): Promise<SocketClient> {
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new SocketClient(ws);
+  }
+
+  send(text: string): void {
+    this.#ws.send(text);
+  }
+
+  /** Resolves once `count` messages arrived (rejects after `timeoutMs`). */
+  async waitFor(count: number, timeoutMs = 15_000): Promise<Array<Record<string, unknown>>> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.messages.length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`expected ${count} websocket messages, got ${this.messages.length}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 250));
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.messages;
+  }
+
+  close(): void {
+    this.#ws.close();
+  }
+}
+
+/** The status parameters of a notification Bundle, by name (type, status, events-since-subscription-start ...). */
+export function statusOfBundle(bundle: Record<string, unknown>): Record<string, unknown> {
+  const entries = bundle.entry as Array<{ resource: { parameter: Array<Record<string, unknown> & { name: string }> } }>;
+  const out: Record<string, unknown> = {};
+  for (const p of entries[0]!.resource.parameter) {
+    const value = Object.entries(p).find(([k]) => k.startsWith('value'))?.[1];
+    out[p.name] = value ?? p.part;
+  }
+  return out;
 }
