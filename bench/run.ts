@@ -13,6 +13,7 @@ import { enforcementCost, tokenEndpoint } from './scenarios/auth.js';
 import { bare, ingest, readAndCreate } from './scenarios/core.js';
 import { searchAtScale } from './scenarios/search.js';
 import { exportAtScale } from './scenarios/export.js';
+import { subscriptionsUnderLoad } from './scenarios/subscriptions.js';
 
 /** Every scenario, in run order (the baseline first). Later features add theirs here. */
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult[]>> = {
@@ -23,6 +24,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult[]>
   export: exportAtScale,
   'token-endpoint': tokenEndpoint,
   enforcement: enforcementCost,
+  subscriptions: subscriptionsUnderLoad,
 };
 
 async function main(): Promise<void> {

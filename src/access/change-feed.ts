@@ -58,8 +58,10 @@ export interface ChangeFeed {
   /**
    * For each of `searches`, the version `change` wrote if it satisfies that search as the
    * search's policy sees it (see the module comment), else undefined; in the order of `searches`.
+   * A search that cannot be evaluated (its criteria fail on the store) is reported to `onError`
+   * and matches nothing; without `onError` the error is thrown.
    */
-  match(change: Change, searches: readonly StandingSearch[]): Promise<Array<StoredVersion | undefined>>;
+  match(change: Change, searches: readonly StandingSearch[], onError?: (search: StandingSearch, error: unknown) => void): Promise<Array<StoredVersion | undefined>>;
 }
 
 /** Index rows of a resource for the given parameters (fhir/search/extract.ts). */
@@ -79,6 +81,7 @@ class ChangeRecord implements Change {
   readonly method: StoredVersion['method'];
   readonly #version: StoredVersion;
   readonly #rows = new Map<string, IndexEntry[]>();
+  readonly #time: number;
 
   constructor(version: StoredVersion) {
     this.#version = version;
@@ -88,6 +91,7 @@ class ChangeRecord implements Change {
     this.lastUpdated = version.lastUpdated;
     this.deleted = version.deleted;
     this.method = version.method;
+    this.#time = Date.parse(version.lastUpdated);
   }
 
   static versionOf(record: ChangeRecord): StoredVersion {
@@ -96,31 +100,60 @@ class ChangeRecord implements Change {
 
   /** The version as the evaluator sees it, with the rows of `params` (extracted once each). */
   static indexed(record: ChangeRecord, params: ReadonlySet<string>, extract: ParamExtractor): IndexedResource {
-    const missing = new Set([...params].filter((p) => !record.#rows.has(p)));
-    if (missing.size > 0) {
+    let missing: Set<string> | undefined;
+    for (const p of params) if (!record.#rows.has(p)) (missing ??= new Set()).add(p);
+    if (missing) {
       for (const p of missing) record.#rows.set(p, []);
       for (const row of extract(record.#version.resource!, missing)) record.#rows.get(row.param)?.push(row);
     }
-    return { resourceType: record.resourceType, id: record.id, lastUpdated: Date.parse(record.lastUpdated), index: [...params].flatMap((p) => record.#rows.get(p)!) };
+    const index: IndexEntry[] = [];
+    for (const p of params) index.push(...record.#rows.get(p)!);
+    return { resourceType: record.resourceType, id: record.id, lastUpdated: record.#time, index };
   }
+}
+
+/** What one standing search needs for every change of its type: decided once when the policy's filter is fixed. */
+interface Prepared {
+  /** False when the policy may not search the type, or its filter excludes everything. */
+  possible: boolean;
+  /** The criteria AND the policy's search filter. */
+  condition: Condition;
+  params: ReadonlySet<string>;
+  inMemory: boolean;
 }
 
 /** The feed of `source` for standing searches bound through `access`. Only resource-access.ts calls this. */
 export function createChangeFeed(source: ChangeFeedSource, access: ResourceAccess, extract: ParamExtractor): ChangeFeed {
-  const matchOne = async (record: ChangeRecord, search: StandingSearch): Promise<boolean> => {
-    const { policy } = search;
-    const type = record.resourceType;
-    if (search.resourceType !== type) return false;
-    if (policy.restricted && !policy.permits(type, 'search')) return false;
-    const filter = policy.restricted ? await policy.searchFilter(type, 'search') : undefined;
-    if (filter?.op === 'false') return false;
+  const prepared = new WeakMap<StandingSearch, Prepared>();
+
+  const prepare = async (search: StandingSearch): Promise<Prepared> => {
+    const known = prepared.get(search);
+    if (known) return known;
+    const { policy, resourceType: type } = search;
+    const filter = policy.restricted && policy.permits(type, 'search') ? await policy.searchFilter(type, 'search') : undefined;
     const condition: Condition = filter === undefined ? search.where : { op: 'and', of: [search.where, filter] };
-    const satisfied = inMemory(condition)
-      ? matches(condition, ChangeRecord.indexed(record, conditionParams(condition), extract), NO_LOOKUP)
-      : await viaStore(access, policy, record, search.where);
-    if (!satisfied) return false;
-    return !policy.restricted || policy.allowsResource(ChangeRecord.versionOf(record).resource!, 'read');
+    const result: Prepared = {
+      possible: (!policy.restricted || policy.permits(type, 'search')) && filter?.op !== 'false',
+      condition,
+      params: conditionParams(condition),
+      inMemory: inMemory(condition),
+    };
+    // A filter that follows the data (what a patient's records reference) is asked for every time.
+    if (!policy.restricted || policy.isFixed(type)) prepared.set(search, result);
+    return result;
   };
+
+  const matchOne = async (record: ChangeRecord, search: StandingSearch): Promise<boolean> => {
+    if (search.resourceType !== record.resourceType) return false;
+    const plan = prepared.get(search) ?? (await prepare(search));
+    if (!plan.possible) return false;
+    const satisfied = plan.inMemory
+      ? matches(plan.condition, ChangeRecord.indexed(record, plan.params, extract), NO_LOOKUP)
+      : await viaStore(access, search.policy, record, search.where);
+    if (!satisfied) return false;
+    return !search.policy.restricted || search.policy.allowsResource(ChangeRecord.versionOf(record).resource!, 'read');
+  };
+  const routers = new WeakMap<readonly StandingSearch[], Router>();
 
   return {
     async read(request) {
@@ -128,15 +161,95 @@ export function createChangeFeed(source: ChangeFeedSource, access: ResourceAcces
       return { changes: page.versions.map((v) => new ChangeRecord(v)), cursor: page.cursor };
     },
     onCommit: (listener) => source.onCommit(listener),
-    async match(change, searches) {
+    async match(change, searches, onError) {
       if (!(change instanceof ChangeRecord)) throw new Error('match() takes the changes read from this feed');
-      if (change.deleted) return searches.map(() => undefined);
+      const results: Array<StoredVersion | undefined> = new Array<StoredVersion | undefined>(searches.length).fill(undefined);
+      if (change.deleted) return results;
+      let router = routers.get(searches);
+      if (!router) routers.set(searches, (router = new Router(searches)));
       const version = ChangeRecord.versionOf(change);
-      const results: Array<StoredVersion | undefined> = [];
-      for (const search of searches) results.push((await matchOne(change, search)) ? version : undefined);
+      for (const i of router.candidates(change, extract)) {
+        try {
+          if (await matchOne(change, searches[i]!)) results[i] = version;
+        } catch (error) {
+          if (!onError) throw error;
+          onError(searches[i]!, error);
+        }
+      }
       return results;
     },
   };
+}
+
+/**
+ * Which of many standing searches a change can possibly satisfy, without evaluating each: a
+ * search whose criteria require a row with a given value (`subject=Patient/123`: a `subject` row
+ * whose value is `Patient/123`; `code=1234-5`: a `code` row with that code) is filed under that
+ * value, and a change is only tried against the searches filed under the values its own rows
+ * have, and those that require no such value. Built once per array of searches (keep the array
+ * while the searches do not change).
+ */
+class Router {
+  readonly #groups: Array<{ table: string; param: string; field: string; buckets: Map<unknown, number[]> }> = [];
+  readonly #unrouted: number[] = [];
+  readonly #all: number[];
+
+  constructor(searches: readonly StandingSearch[]) {
+    this.#all = searches.map((_, i) => i);
+    searches.forEach((search, i) => {
+      const route = routeOf(search.where);
+      if (!route) {
+        this.#unrouted.push(i);
+        return;
+      }
+      let group = this.#groups.find((g) => g.table === route.table && g.param === route.param && g.field === route.field);
+      if (!group) this.#groups.push((group = { ...route, buckets: new Map() }));
+      for (const value of route.values) {
+        const bucket = group.buckets.get(value);
+        if (bucket) bucket.push(i);
+        else group.buckets.set(value, [i]);
+      }
+    });
+  }
+
+  /** Indexes of the searches `record` may satisfy, ascending. */
+  candidates(record: ChangeRecord, extract: ParamExtractor): number[] {
+    if (this.#groups.length === 0) return this.#all;
+    const found = new Set(this.#unrouted);
+    for (const group of this.#groups) {
+      for (const row of ChangeRecord.indexed(record, new Set([group.param]), extract).index) {
+        if (row.table !== group.table) continue;
+        const bucket = group.buckets.get((row as unknown as Record<string, unknown>)[group.field]);
+        if (bucket) for (const i of bucket) found.add(i);
+      }
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+}
+
+/** The row value a condition cannot be satisfied without, if there is one (see Router). */
+function routeOf(condition: Condition): { table: string; param: string; field: string; values: unknown[] } | undefined {
+  switch (condition.op) {
+    case 'row': {
+      const eq = condition.where.filter((p) => p.cmp === 'eq' && p.component === undefined);
+      const chosen = eq.find((p) => p.field !== 'system' && p.field !== 'targetType') ?? eq[0];
+      return chosen ? { table: condition.table, param: condition.param, field: chosen.field, values: [chosen.value] } : undefined;
+    }
+    case 'and':
+      for (const c of condition.of) {
+        const route = routeOf(c);
+        if (route) return route;
+      }
+      return undefined;
+    case 'or': {
+      const routes = condition.of.map(routeOf);
+      const first = routes[0];
+      if (!first || !routes.every((r) => r && r.table === first.table && r.param === first.param && r.field === first.field)) return undefined;
+      return { ...first, values: routes.flatMap((r) => r!.values) };
+    }
+    default:
+      return undefined;
+  }
 }
 
 function inMemory(condition: Condition): boolean {

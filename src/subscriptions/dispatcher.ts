@@ -32,7 +32,6 @@ import type { Change, ChangeFeed, StandingSearch } from '../access/change-feed.j
 import type { GuardedStore } from '../access/guarded-store.js';
 import type { Logger } from '../log.js';
 import type { DocumentCollection, DocumentStore } from '../storage/document-store.js';
-import type { StoredVersion } from '../storage/resource-store.js';
 import type { Condition } from '../storage/search-index.js';
 import { readableVersion, type LiveSubscription, type OwnerValidity, type VersionRef } from './live.js';
 import type { OwnerRecords } from './owners.js';
@@ -156,6 +155,8 @@ export class RestHookDispatcher {
   #safeEvents = new Map<string, number>();
   #outboxes = new Map<string, Outbox>();
   #byType = new Map<string, Set<Outbox>>();
+  /** Per type, the running subscriptions and their searches, as one array kept until the set changes (the feed's matching is prepared per array). */
+  #searchesByType = new Map<string, { outboxes: Outbox[]; searches: StandingSearch[] }>();
   /** Running websocket subscriptions: the leader keeps their status; each node delivers them. */
   #others = new Map<string, LiveSubscription>();
   #pruned = new Set<string>();
@@ -266,6 +267,7 @@ export class RestHookDispatcher {
     }
     this.#outboxes.clear();
     this.#byType.clear();
+    this.#searchesByType.clear();
     this.#others.clear();
     this.#batches = [];
   }
@@ -320,19 +322,15 @@ export class RestHookDispatcher {
 
   async #handle(change: Change, batch: Batch, touched: Set<Outbox>): Promise<void> {
     if (change.resourceType === 'Subscription') await this.#subscriptionChanged(change);
-    const outboxes = this.#byType.get(change.resourceType);
-    if (!outboxes?.size || change.deleted) return;
+    const running = this.#searches(change.resourceType);
+    if (!running || change.deleted) return;
     const at = Date.parse(change.lastUpdated);
-    for (const outbox of [...outboxes]) {
-      if (at < outbox.live.owner.since) continue;
-      let version: StoredVersion | undefined;
-      try {
-        [version] = await this.#deps.feed.match(change, [outbox.live.search]);
-      } catch (err) {
-        this.#deps.logger.error({ err, subscription: outbox.id }, 'subscription criteria could not be evaluated');
-        continue;
-      }
-      if (!version || outbox.closed) continue;
+    const versions = await this.#deps.feed.match(change, running.searches, (search, err) =>
+      this.#deps.logger.error({ err, subscription: running.outboxes[running.searches.indexOf(search)]?.id }, 'subscription criteria could not be evaluated'),
+    );
+    for (const [i, outbox] of running.outboxes.entries()) {
+      // Changes committed before the subscription was written are not its business.
+      if (!versions[i] || outbox.closed || at < outbox.live.owner.since) continue;
       const event = (this.#events.get(outbox.id) ?? 0) + 1;
       this.#events.set(outbox.id, event);
       batch.events.set(outbox.id, event);
@@ -345,6 +343,16 @@ export class RestHookDispatcher {
         await this.#stop(outbox, 'off', `More than ${this.#deps.tuning.maxBacklog} notifications could not be delivered; they were dropped and the subscription turned off`);
       }
     }
+  }
+
+  #searches(type: string): { outboxes: Outbox[]; searches: StandingSearch[] } | undefined {
+    let running = this.#searchesByType.get(type);
+    if (!running) {
+      const outboxes = [...(this.#byType.get(type) ?? [])];
+      if (outboxes.length === 0) return undefined;
+      this.#searchesByType.set(type, (running = { outboxes, searches: outboxes.map((o) => o.live.search) }));
+    }
+    return running;
   }
 
   /** Moves the watermark past every leading page whose notifications are all safe. */
@@ -424,6 +432,7 @@ export class RestHookDispatcher {
     let outbox = this.#outboxes.get(live.spec.id);
     if (outbox) {
       this.#byType.get(outbox.live.spec.criteria.resourceType)?.delete(outbox);
+      this.#searchesByType.delete(outbox.live.spec.criteria.resourceType);
       outbox.live = live;
       outbox.erroring = live.spec.status === 'error';
     } else {
@@ -434,6 +443,7 @@ export class RestHookDispatcher {
     const type = live.spec.criteria.resourceType;
     if (!this.#byType.has(type)) this.#byType.set(type, new Set());
     this.#byType.get(type)!.add(outbox);
+    this.#searchesByType.delete(type);
   }
 
   /** Stops delivering to a subscription: its queue and backlog are dropped. */
@@ -444,6 +454,7 @@ export class RestHookDispatcher {
     clearTimeout(outbox.timer);
     this.#outboxes.delete(id);
     this.#byType.get(outbox.live.spec.criteria.resourceType)?.delete(outbox);
+    this.#searchesByType.delete(outbox.live.spec.criteria.resourceType);
     for (const queued of outbox.queue.splice(0)) this.#settle(queued);
     if (outbox.backlogged) void this.#backlogs.delete(id).catch((err: unknown) => this.#deps.logger.error({ err, subscription: id }, 'could not delete a subscription backlog'));
   }

@@ -14,6 +14,7 @@
  * `Subscription.error`: it names the endpoint's answer, never the resource.
  */
 import type { OutboundFetch } from '../security/outbound-fetch.js';
+import { versionJson } from '../storage/stored-version.js';
 import type { LiveSubscription } from './live.js';
 import { notificationBundle, type NotificationEvent } from './notification.js';
 
@@ -49,26 +50,26 @@ export class RestHookSender {
     } else if (channel.content === 'full-resource') {
       method = 'PUT';
       url = `${endpoint}/${event.version.resourceType}/${event.version.id}`;
-      body = JSON.stringify(event.version.resource);
+      // The stored JSON as it is, not parsed and serialized again.
+      body = versionJson(event.version);
     }
     if (body !== undefined) headers['content-type'] = FHIR_JSON;
     const what = method === 'PUT' ? `PUT of the resource to ${endpoint}/…` : `POST to ${endpoint}`;
-    let response: Response;
+    let status: number;
     try {
-      response = await this.fetch(url, { method, headers, ...(body === undefined ? {} : { body }), redirect: 'manual' });
+      status = await this.fetch.send(url, { method, headers, ...(body === undefined ? {} : { body }) });
     } catch (error) {
       throw new DeliveryFailure(`The ${what} failed: ${reasonOf(error)}`);
     }
-    // The answer's body means nothing to us; read it (bounded by the policy) so the connection is reused.
-    await response.arrayBuffer().catch(() => undefined);
-    if (response.status < 200 || response.status >= 300) throw new DeliveryFailure(`The ${what} was answered ${response.status}`);
+    if (status < 200 || status >= 300) throw new DeliveryFailure(`The ${what} was answered ${status}`);
   }
 }
 
 function reasonOf(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (error instanceof Error && error.name === 'TimeoutError') return 'no answer in time';
-  if (cause?.code && cause.code !== 'ERR_OUTBOUND_FETCH_REFUSED') return cause.code;
-  const message = cause?.message ?? (error instanceof Error ? error.message : String(error));
-  return message.slice(0, 200);
+  const outer = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (outer.name === 'TimeoutError' || outer.name === 'AbortError' || outer.code?.endsWith('_TIMEOUT')) return 'no answer in time';
+  const inner = outer.cause ?? outer;
+  // The policy's refusal says which address and which setting; a network error's code says enough.
+  if (inner.code && inner.code !== 'ERR_OUTBOUND_FETCH_REFUSED') return inner.code;
+  return String(inner.message ?? error).slice(0, 200);
 }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Change, ChangeFeed, StandingSearch } from '../../../src/access/change-feed.js';
 import type { PolicyCompiler } from '../../../src/access/resource-access.js';
 import { createResourceAccess } from '../../../src/access/resource-access.js';
+import { matches } from '../../../src/fhir/search/evaluate.js';
 import { extractIndex } from '../../../src/fhir/search/extract.js';
 import { parseSearch } from '../../../src/fhir/search/parse.js';
 import { parseScopes, type ResourceScope } from '../../../src/smart/scopes.js';
@@ -127,4 +128,37 @@ describe('standing searches on the change feed', () => {
     const forged: Change = { ...changes[0]! };
     await expect(feed.match(forged, [all])).rejects.toThrow(/changes read from this feed/);
   });
+
+  it('decides many searches at once exactly as one by one (routing by required values changes no answer)', async () => {
+    const criteria = [
+      ...Array.from({ length: 30 }, (_, k) => `Observation?subject=Patient/r${k}`),
+      ...Array.from({ length: 10 }, (_, k) => `Observation?patient=r${k}&code=http://loinc.org|1234-5`),
+      'Observation?code=1234-5,9999-9',
+      'Observation?code=http://loinc.org|9999-9',
+      'Observation?code:not=1234-5',
+      'Observation?status=final',
+      'Observation?subject=Patient/r3,Patient/r4',
+      'Observation?category=vital-signs&subject=Patient/r5',
+      'Observation',
+      'Observation?_id=nothing',
+    ];
+    const searches = criteria.map((c) => search('system/Observation.rs', c));
+    const written: Resource[] = [];
+    const changes = await changesOf(async () => {
+      for (let k = 0; k < 12; k++) {
+        const resource = obs(`route-${k}`, `r${k}`, k % 3 === 0 ? '9999-9' : '1234-5', k % 2 ? 'vital-signs' : 'laboratory');
+        written.push(resource);
+        await write(resource);
+      }
+    });
+    for (const [n, change] of changes.entries()) {
+      const together = (await feed.match(change, searches)).map((v) => v !== undefined);
+      const stored = { ...written[n]!, meta: { lastUpdated: change.lastUpdated } } as Resource;
+      // The oracle: every search evaluated on every index row of the resource.
+      const oracle = searches.map((s) => matches(s.where, { resourceType: 'Observation', id: change.id, lastUpdated: Date.parse(change.lastUpdated), index: extractIndex(stored, { baseUrl: BASE }) }, { get: () => undefined, ofType: () => [] }));
+      expect(together, change.id).toEqual(oracle);
+      expect(together.filter(Boolean).length, change.id).toBeGreaterThanOrEqual(2);
+    }
+  });
 });
+
