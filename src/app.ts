@@ -31,7 +31,7 @@ import { extractIndex, getSearchRegistry } from './fhir/search/index.js';
 import type { Logger } from './log.js';
 import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
 import type { Storage } from './storage/open.js';
-import { createSubscriptions, type Subscriptions } from './subscriptions/index.js';
+import { createSubscriptions, SUBSCRIPTION_DOCUMENTATION, type Subscriptions } from './subscriptions/index.js';
 import { VERSION } from './version.js';
 
 export const FHIR_MOUNT = '/fhir';
@@ -119,6 +119,8 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
       security: smartSecurity(config),
       searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
       operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
+      documentation: { Subscription: SUBSCRIPTION_DOCUMENTATION },
+      websocketUrl: subscriptions.websocketUrl,
     }),
   );
   const api = new FhirApi(fhirRoutes, operations);

@@ -15,6 +15,10 @@ export interface CapabilityOptions {
   operations?: Array<{ name: string; definition: string; level: 'system' | 'type' | 'instance'; types?: string[] }>;
   /** The SMART security section (oauth-uris extension), from the authorization server. */
   security?: CapabilityStatementRestSecurity;
+  /** Per-type notes (CapabilityStatement.rest.resource.documentation), e.g. what Subscriptions support. */
+  documentation?: Record<string, string>;
+  /** The websocket URL clients bind subscriptions on (R4 capabilitystatement-websocket extension). */
+  websocketUrl?: string;
   version: string;
 }
 
@@ -44,6 +48,8 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     }
     const ops = options.operations?.filter((o) => o.level !== 'system' && (!o.types || o.types.includes(type)));
     if (ops?.length) resource.operation = ops.map((o) => ({ name: o.name, definition: o.definition }));
+    const documentation = options.documentation?.[type];
+    if (documentation) resource.documentation = documentation;
     return resource;
   });
   const systemOps = options.operations?.filter((o) => o.level === 'system') ?? [];
@@ -61,6 +67,8 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     rest: [
       {
         mode: 'server',
+        // https://hl7.org/fhir/R4/extension-capabilitystatement-websocket.html
+        ...(options.websocketUrl ? { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket', valueUri: options.websocketUrl }] } : {}),
         ...(options.security ? { security: options.security } : {}),
         resource: resources,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],

@@ -529,7 +529,7 @@ export class RestHookDispatcher {
         }
         outbox.queue.shift();
         this.#settle(queued);
-        if (outbox.failures > 0) await this.#recovered(outbox);
+        if (outbox.failures > 0 || outbox.erroring) await this.#recovered(outbox);
       }
       if (outbox.backlogged && outbox.queue.length === 0 && !outbox.closed) {
         outbox.backlogged = false;

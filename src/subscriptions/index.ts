@@ -77,8 +77,17 @@ export interface SubscriptionsDependencies {
   websocketPath: string;
 }
 
+/** What the CapabilityStatement says about Subscription. */
+export const SUBSCRIPTION_DOCUMENTATION =
+  'R4 criteria-based subscriptions: channel.type rest-hook or websocket; channel.payload absent (notification only) or application/fhir+json ' +
+  '(rest-hook: the resource is PUT to [endpoint]/[type]/[id]); the Subscriptions Backport payload-content extension (empty, id-only, full-resource) ' +
+  'for notification Bundles; channel.header sent on rest-hooks; criteria must be a search the creating token may run, and notifications carry ' +
+  'only what that token may read. Websockets bind with Subscription/[id]/$get-ws-binding-token and "bind-with-token: <token>".';
+
 export interface Subscriptions {
   operations: Operation[];
+  /** The websocket URL (for the CapabilityStatement). */
+  websocketUrl: string;
   writeRules: Record<string, WriteRule>;
   /** Takes a websocket upgrade request for the websocket path; false for any other. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
@@ -138,6 +147,7 @@ export function createSubscriptions(deps: SubscriptionsDependencies): Subscripti
         handler: getWsBindingToken({ tokens, owners, websocketUrl }),
       },
     ],
+    websocketUrl,
     writeRules: { Subscription: subscriptionWriteRule(owners, read) },
     upgrade: (req, socket, head) => hub.upgrade(req, socket, head),
     start() {

@@ -5,7 +5,8 @@
  */
 import type { Bundle, Parameters, Subscription } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../support/server.js';
+import { rmSync } from 'node:fs';
+import { startTestServer, tempDir, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
 import { fhirClient, observation, Receiver, statusOf, subscribe, type FhirClient } from './support.js';
 
@@ -182,3 +183,47 @@ describe('rest-hook subscriptions', () => {
     expect(await narrow.post('Subscription', { ...base, criteria: 'Observation?code=x' })).toMatchObject({ status: 201 });
   });
 });
+
+describe('a failing rest-hook across a restart', () => {
+  it('keeps its undelivered notifications in the store and delivers them in order, with their event numbers, once the endpoint answers', async () => {
+    const dataDir = tempDir();
+    const receiver = await new Receiver().start();
+    receiver.status = 503;
+    let node = await startTestServer({ dataDir, allowPrivateNetworkFetch: true });
+    const port = node.config.port;
+    const backend = await backendClient(node.baseUrl, 'system/*.cruds');
+    try {
+      let fhir = fhirClient(node.fhirUrl, await backend.token());
+      const created = await subscribe(fhir, {
+        criteria: 'Observation?code=http://loinc.org|1234-5',
+        channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json', _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: 'id-only' }] } } as Subscription['channel'],
+      });
+      await statusOf(fhir, created.id!, 'active');
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push(((await fhir.post('Observation', observation('patient-001', '1234-5'))).body as { id: string }).id);
+      await statusOf(fhir, created.id!, 'error', 20_000);
+      await node.stop();
+
+      receiver.status = 200;
+      const failed = receiver.requests.length;
+      node = await startTestServer({ dataDir, port, allowPrivateNetworkFetch: true });
+      fhir = fhirClient(node.fhirUrl, await backend.token());
+      await receiver.waitFor(failed + 3, 30_000);
+      await statusOf(fhir, created.id!, 'active');
+      ids.push(((await fhir.post('Observation', observation('patient-001', '1234-5'))).body as { id: string }).id);
+      await receiver.waitFor(failed + 4);
+      await new Promise((r) => setTimeout(r, 500));
+      const delivered = receiver.requests.slice(failed).map((r) => {
+        const bundle = JSON.parse(r.body) as Bundle;
+        const event = (bundle.entry![0]!.resource as Parameters).parameter!.find((p) => p.name === 'notification-event')!.part!;
+        return [event.find((p) => p.name === 'event-number')!.valueString, bundle.entry![1]!.fullUrl];
+      });
+      expect(delivered).toEqual(ids.map((id, i) => [String(i + 1), `${node.fhirUrl}/Observation/${id}`]));
+    } finally {
+      await node.stop();
+      await receiver.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+

@@ -135,4 +135,13 @@ describe('websocket subscriptions', () => {
     await client.put(`Subscription/${subscription.id}`, { ...subscription, status: 'off' });
     expect((await client.get(`Subscription/${subscription.id}/$get-ws-binding-token`)).status).toBe(422);
   });
+
+  it('are described in the CapabilityStatement: the websocket URL, the binding operation, the channels', async () => {
+    const metadata = (await (await fetch(`${server.fhirUrl}/metadata`)).json()) as { rest: Array<{ extension?: Array<{ url: string; valueUri: string }>; resource: Array<{ type: string; documentation?: string; operation?: Array<{ name: string; definition: string }> }> }> };
+    expect(metadata.rest[0]!.extension).toEqual([{ url: 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket', valueUri: `${server.fhirUrl.replace('http:', 'ws:')}/websocket` }]);
+    const subscription = metadata.rest[0]!.resource.find((r) => r.type === 'Subscription')!;
+    expect(subscription.operation).toEqual([{ name: 'get-ws-binding-token', definition: 'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-get-ws-binding-token' }]);
+    expect(subscription.documentation).toMatch(/rest-hook or websocket/);
+  });
 });
+
