@@ -5,7 +5,7 @@
  * its ratio to a bare node:http server measured in the same run. Results are also written to
  * .bench/results.json.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR, ROOT, benchDataDir, runAutocannon, startProcess, type BenchContext, type ScenarioResult } from './harness.js';
@@ -13,17 +13,23 @@ import { enforcementCost, tokenEndpoint } from './scenarios/auth.js';
 import { bare, ingest, readAndCreate } from './scenarios/core.js';
 import { searchAtScale } from './scenarios/search.js';
 import { exportAtScale } from './scenarios/export.js';
+import { xmlFormat } from './scenarios/xml.js';
+import { profileValidation } from './scenarios/profiles.js';
+import { packagesAndTerminology } from './scenarios/packages.js';
 import { subscriptionsUnderLoad } from './scenarios/subscriptions.js';
 
 /** Every scenario, in run order (the baseline first). Later features add theirs here. */
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult[]>> = {
   bare,
   'read-create': readAndCreate,
+  xml: xmlFormat,
   ingest,
   'search-1m': searchAtScale,
   export: exportAtScale,
   'token-endpoint': tokenEndpoint,
   enforcement: enforcementCost,
+  profiles: profileValidation,
+  packages: packagesAndTerminology,
   subscriptions: subscriptionsUnderLoad,
 };
 
@@ -55,6 +61,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`\nBedside benchmarks (${ctx.connections} connections, ${ctx.duration} s per load, loopback, one run)\n`);
   for (const r of results) process.stdout.write(`${format(r)}\n`);
+  mkdirSync(BENCH_DIR, { recursive: true });
   writeFileSync(path.join(BENCH_DIR, 'results.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2));
 }
 

@@ -10,38 +10,53 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { noAuthentication } from './access/authenticate.js';
 import { createAuditLog } from './access/audit-log.js';
-import { createBearerAuthenticator } from './access/bearer-authenticator.js';
+import { createBearerAuthenticator, tokenFacts } from './access/bearer-authenticator.js';
 import { createResourceAccess, type PolicyCompiler, type ResourceAccess } from './access/resource-access.js';
+import { createRevocationCheck } from './access/revocation.js';
 import type { AccessPolicy } from './access/policy.js';
 import { unrestrictedPolicy } from './access/unrestricted.js';
 import { parseScopes, type ResourceScope } from './smart/scopes.js';
-import { createAccessTokenVerifier } from './auth/token-verification.js';
-import { createPrincipalRevocationCheck } from './auth/principal-revocation.js';
+import { revocationRules } from './auth/token-verification.js';
 import { createAuthServer, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
 import { accessTokenClaimNames } from './auth/claims/settings.js';
+import { signedInUser } from './auth/accounts.js';
+import type { LauncherCaller } from './auth/pages/launcher-access.js';
 import { createPatientDirectory } from './auth/patient-directory.js';
 import { createBulkExport, type BulkExport } from './bulk/index.js';
 import type { Config } from './config.js';
 import { CORE_OPERATIONS, FhirApi, type Route } from './fhir/api.js';
 import { buildCapabilityStatement } from './fhir/capability-statement.js';
+import type { LauncherStores } from './launcher/directory.js';
+import { ProfileValidator } from './fhir/validator/profiles/index.js';
 import { launcherRouter } from './launcher/index.js';
 import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
-import { extractIndex, getSearchRegistry } from './fhir/search/index.js';
+import { Packages } from './packages/service.js';
+import { Terminology, terminologyOperations } from './terminology/index.js';
 import type { Logger } from './log.js';
 import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
+import { RevocationNotices } from './security/revocation-notices.js';
 import type { Storage } from './storage/open.js';
 import { createSubscriptions, SUBSCRIPTION_DOCUMENTATION, type Subscriptions } from './subscriptions/index.js';
 import { VERSION } from './version.js';
 
 export const FHIR_MOUNT = '/fhir';
 
-/** What the sign-in pages look up: patients to pick, their encounters, a user's fhirUser. */
-const AUTH_DIRECTORY_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs system/PractitionerRole.rs system/RelatedPerson.rs system/Person.rs';
+/**
+ * What the authorization server looks up by reference or identifier, and never lists: users'
+ * fhirUser resources (claim mappings, federation, the admin pages) and whether an EHR launch's
+ * patient, encounter and practitioner exist. The patients a user may pick are read through that
+ * user's own selection policy instead (PolicyCompiler.selection).
+ */
+const AUTH_LOOKUP_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs system/PractitionerRole.rs system/RelatedPerson.rs system/Person.rs';
+/** What the launcher lists in the sandbox, which trusts whoever reaches it (LAUNCHER_SANDBOX). */
+const LAUNCHER_SANDBOX_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
+/** Practitioners the launcher lists to an operator outside the sandbox (staff, not patient data). */
+const LAUNCHER_STAFF_SCOPES = 'system/Practitioner.rs';
+/** What the installed FHIR packages' conformance resources are read with (packages/service.ts). */
+const CONFORMANCE_SCOPES = ['StructureDefinition', 'SearchParameter', 'ValueSet', 'CodeSystem', 'ImplementationGuide', 'CapabilityStatement'].map((t) => `system/${t}.rs`).join(' ');
 /** What the subscriptions feature reads and updates of Subscriptions on its own. */
 const SUBSCRIPTION_SCOPES = 'system/Subscription.rus';
-/** What the launcher's pickers list. */
-const LAUNCHER_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
 
 /** The policy of one of Bedside's own in-process readers, named for audit records. */
 function servicePolicy(policies: PolicyCompiler, name: string, scope: string): AccessPolicy {
@@ -64,6 +79,10 @@ export interface App {
   auth: AuthServer;
   /** Bulk Data `$export`; the server starts its runner (bedside.ts), in-process tools do not. */
   bulk: BulkExport;
+  /** FHIR packages: installed at start-up by the server (bedside.ts), watched on servers. */
+  packages: Packages;
+  /** The terminology service (its `bindingCheck()` is what profile validation calls). */
+  terminology: Terminology;
   /** Subscriptions; the server starts their delivery (bedside.ts) and passes websocket upgrades here. */
   subscriptions: Subscriptions;
   /** Stops background work started by the app (not the storage). */
@@ -71,22 +90,32 @@ export interface App {
 }
 
 export async function createApp({ config, storage, logger }: AppDependencies): Promise<App> {
-  const indexer: FhirServices['indexer'] = (resource) => extractIndex(resource, { baseUrl: config.fhirBaseUrl });
   // The raw store goes into the access layer here and nowhere else that serves requests.
-  const { access, policies, changes } = createResourceAccess(storage.resources, { fhirBaseUrl: config.fhirBaseUrl, referenceWindowMs: config.revocationCheckMs });
-
-  // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
-  // (test-only switch) there is no owner to check.
-  const ownerRevocation = createPrincipalRevocationCheck(storage.documents, config.fhirBaseUrl);
-  const bulk = createBulkExport({
-    config,
-    documents: storage.documents,
-    logger,
-    access,
-    resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
-    ownerRevoked: config.enforcement ? ownerRevocation : async () => undefined,
+  const { access, policies, changes } = createResourceAccess(storage.resources, {
+    fhirBaseUrl: config.fhirBaseUrl,
+    referenceWindowMs: config.revocationCheckMs,
+    practitionerPatients: config.practitionerPatients,
+    // The change feed matches subscription criteria with the parameters in force (packages' too).
+    searchRegistry: () => packages.searchRegistry(),
   });
-  // Subscriptions notify as their owner, while the owner's authorization stands (as export jobs run).
+  // Revocations made on this node reach the FHIR API's decisions at once; other nodes' within REVOCATION_CHECK_MS.
+  const revocations = new RevocationNotices();
+  const revocation = createRevocationCheck(revocationRules(storage.documents), { windowMs: config.revocationCheckMs, notices: revocations });
+  // FHIR packages: installed through the raw store (start-up, the CLI: no request), their
+  // conformance resources read by everyone else through a store that may read only those.
+  const packages = new Packages({
+    resources: storage.resources,
+    reader: access.bind(servicePolicy(policies, 'bedside-packages', CONFORMANCE_SCOPES)),
+    documents: storage.documents,
+    fhirBaseUrl: config.fhirBaseUrl,
+    logger,
+  });
+  // The installed packages decide the search parameters: read them before anything is indexed.
+  await packages.refresh();
+  const terminology = new Terminology(packages.conformance);
+  const indexer: FhirServices['indexer'] = (resource) => packages.index(resource);
+  // Subscriptions notify as their owner, while the owner's authorization stands (as export jobs
+  // run); a revocation on this node stops them at once.
   const subscriptions = createSubscriptions({
     config,
     documents: storage.documents,
@@ -95,42 +124,81 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     changes,
     subscriptions: access.bind(servicePolicy(policies, 'bedside-subscriptions', SUBSCRIPTION_SCOPES)),
     resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
-    ownerRevoked: config.enforcement ? ownerRevocation : async () => undefined,
+    ownerRevoked: config.enforcement ? (owner) => revocation.whyRevoked(owner) : async () => undefined,
+    revocations,
     indexer,
+    searchRegistry: () => packages.searchRegistry(),
     websocketPath: `${FHIR_MOUNT}/websocket`,
   });
-  const services: FhirServices = { config, logger, indexer, writeRules: subscriptions.writeRules };
+  const services: FhirServices = {
+    config,
+    logger,
+    indexer,
+    writeRules: subscriptions.writeRules,
+    searchRegistry: () => packages.searchRegistry(),
+    conformance: packages.conformance,
+    codeSets: terminology.codeSetResolver(),
+    validateCode: terminology.bindingCheck(),
+    // R4 core profiles and extension definitions are built in; the installed packages'
+    // StructureDefinitions and the terminology's binding check are what the options add.
+    profiles: new ProfileValidator({ structureDefinition: (url) => packages.conformance.structureDefinition(url), validateCode: terminology.bindingCheck() }),
+  };
+
+  // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
+  // (test-only switch) there is no owner to check.
+  const bulk = createBulkExport({
+    config,
+    documents: storage.documents,
+    logger,
+    access,
+    resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
+    ownerRevoked: config.enforcement ? (owner) => revocation.whyRevoked(owner) : async () => undefined,
+    searchRegistry: () => packages.searchRegistry(),
+  });
   const fhirRoutes: Route[] = [
     {
       method: 'GET',
       path: '/metadata',
       public: true,
-      handler: async () => ({ status: 200, headers: { 'cache-control': 'public, max-age=300' }, body: { json: capabilityJson } }),
+      handler: async () => ({ status: 200, headers: { 'cache-control': 'public, max-age=300' }, body: { json: await capabilityJson() } }),
     },
     ...smartFhirRoutes(config),
     ...bulk.routes,
   ];
-  const operations = [...CORE_OPERATIONS, ...bulk.operations, ...subscriptions.operations];
-  const registry = getSearchRegistry();
-  const capabilityJson = JSON.stringify(
-    buildCapabilityStatement({
-      config,
-      version: VERSION,
-      security: smartSecurity(config),
-      searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
-      operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
-      documentation: { Subscription: SUBSCRIPTION_DOCUMENTATION },
-      websocketUrl: subscriptions.websocketUrl,
-    }),
-  );
+  const operations = [...CORE_OPERATIONS, ...terminologyOperations(terminology), ...bulk.operations, ...subscriptions.operations];
+  // Built on first use and again after the installed packages change.
+  let capability: Promise<string> | undefined;
+  packages.onChange(() => (capability = undefined));
+  const capabilityJson = (): Promise<string> =>
+    (capability ??= (async () => {
+      const registry = packages.searchRegistry();
+      const installed = packages.installed();
+      return JSON.stringify(
+        buildCapabilityStatement({
+          config,
+          version: VERSION,
+          security: smartSecurity(config),
+          searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
+          operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
+          documentation: { Subscription: SUBSCRIPTION_DOCUMENTATION },
+          websocketUrl: subscriptions.websocketUrl,
+          ...(installed.length ? { packages: await packages.capabilities() } : {}),
+        }),
+      );
+    })().catch((error: unknown) => {
+      capability = undefined;
+      throw error;
+    }));
   const api = new FhirApi(fhirRoutes, operations);
-  const directoryStore = access.bind(servicePolicy(policies, 'bedside-auth', AUTH_DIRECTORY_SCOPES));
-  const auth = await createAuthServer({ config, documents: storage.documents, logger, directory: createPatientDirectory(api, services, directoryStore), storageDescription: storage.description });
-  // The FHIR API's own verifier: its "not revoked" answers may be reused for REVOCATION_CHECK_MS.
+  const directory = createPatientDirectory(api, services, {
+    lookups: access.bind(servicePolicy(policies, 'bedside-auth', AUTH_LOOKUP_SCOPES)),
+    forUser: (user) => access.bind(policies.selection(user)),
+  });
+  const auth = await createAuthServer({ config, documents: storage.documents, logger, directory, storageDescription: storage.description, revocations });
   const authenticator = config.enforcement
     ? createBearerAuthenticator({
-        verifier: createAccessTokenVerifier({ documents: storage.documents, issuer: auth.issuer, audience: config.fhirBaseUrl, revocationCacheMs: config.revocationCheckMs }),
-        revocationCheckMs: config.revocationCheckMs,
+        verifier: auth.verifier,
+        revocation,
         policies,
         fhirBaseUrl: config.fhirBaseUrl,
         auditClaims: accessTokenClaimNames(config.claimMappings),
@@ -148,8 +216,22 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   web.set('trust proxy', config.trustProxy);
   web.use(pageSecurityHeaders({ https }));
   web.use(auth.router);
-  const launcherStore = access.bind(servicePolicy(policies, 'bedside-launcher', LAUNCHER_SCOPES));
-  web.use(launcherRouter({ config, logger, fhir: { api, services, store: launcherStore }, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
+  const sandboxStore = access.bind(servicePolicy(policies, 'bedside-launcher', LAUNCHER_SANDBOX_SCOPES));
+  const staffStore = access.bind(servicePolicy(policies, 'bedside-launcher-staff', LAUNCHER_STAFF_SCOPES));
+  /** The launcher's directory reads what its caller may see (launcher/index.ts). */
+  const launcherStores = (caller: LauncherCaller): LauncherStores => {
+    switch (caller.kind) {
+      case 'sandbox':
+        return { patients: sandboxStore, practitioners: sandboxStore };
+      case 'operator':
+        return { patients: access.bind(policies.selection(signedInUser(caller.account))), practitioners: staffStore };
+      case 'client': {
+        const own = access.bind(policies.compile(tokenFacts(caller.token)));
+        return { patients: own, practitioners: own };
+      }
+    }
+  };
+  web.use(launcherRouter({ config, logger, fhir: { api, services }, packages, caller: auth.launcherCaller, storesFor: launcherStores, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');
@@ -175,9 +257,12 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     fhir: { api, services, access },
     auth,
     bulk,
+    packages,
+    terminology,
     subscriptions,
     async close() {
       await subscriptions.close();
+      await packages.close();
       await bulk.close();
       await auth.close();
     },

@@ -24,12 +24,35 @@ export interface RunningBedside {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** FHIR_PACKAGES: installs (or finds installed) each package, then lists missing dependencies. */
+async function installConfiguredPackages(app: App, config: Config, logger: Logger): Promise<void> {
+  if (config.packages.length > 0) {
+    for (const report of await app.packages.install(config.packages)) {
+      logger.info(
+        {
+          package: `${report.package.name}#${report.package.version}`,
+          status: report.status,
+          resources: report.package.resources.length,
+          written: report.written,
+          ...(report.addedSearchParameters.length ? { addedSearchParameters: report.addedSearchParameters, reindexed: report.reindexed, reindexMs: report.reindexMs } : {}),
+          ms: report.elapsedMs,
+        },
+        report.status === 'unchanged' ? 'FHIR package already installed' : 'FHIR package installed',
+      );
+    }
+  }
+  app.packages.logMissingDependencies();
+}
+
 export async function startBedside(config: Config, logger: Logger): Promise<RunningBedside> {
   const storage = await openStorage(config.storage);
   logger.info({ storage: storage.description }, 'storage open');
   try {
     const app = await createApp({ config, storage, logger });
+    // Seeding looks for an empty store, so it goes first; a package's new search parameters
+    // then reindex the sample data like any other data.
     if (config.seed) await seedIfEmpty({ config, storage, app, logger });
+    await installConfiguredPackages(app, config, logger);
     const server = config.tls
       ? https.createServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app.listener)
       : http.createServer(app.listener);
@@ -51,6 +74,7 @@ export async function startBedside(config: Config, logger: Logger): Promise<Runn
     // Export jobs and subscription deliveries run on server nodes only (not in tools that build
     // the app, such as the loader).
     app.bulk.start();
+    app.packages.start();
     app.subscriptions.start();
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

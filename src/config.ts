@@ -5,6 +5,7 @@
  * The variables and their defaults are the public contract (CONTRACT.md) and the README's
  * configuration table; keep the three in step.
  */
+import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseClaimMappings, type ClaimMapping } from './auth/claims/settings.js';
@@ -17,6 +18,14 @@ import { fetchRefusal } from './security/network-addresses.js';
 export type StorageConfig =
   | { kind: 'embedded'; dataDir: string; cacheMb?: number }
   | { kind: 'mongodb'; uri: string; database: string };
+
+/**
+ * Which patients a practitioner user may select as patient context and reach with `user/` scopes
+ * (PRACTITIONER_PATIENTS): `all` (the default), or `linked`: those whose records link them to the
+ * practitioner (access/rules.ts PRACTITIONER_LINKS).
+ */
+export const PRACTITIONER_PATIENT_RULES = ['all', 'linked'] as const;
+export type PractitionerPatients = (typeof PRACTITIONER_PATIENT_RULES)[number];
 
 /** Bulk Data `$export` (src/bulk/): where its files go, how big they get, how long they live. */
 export interface ExportConfig {
@@ -83,8 +92,10 @@ export interface Config {
   /** Test-only switch: FHIR API without bearer verification or access policy. Never in production. */
   enforcement: boolean;
   /**
-   * How long the FHIR API may reuse a "this token's grant is not revoked" answer (ms); the
-   * longest a revocation can take to reach the FHIR API. 0 checks on every request.
+   * The revocation window (ms): how long the FHIR API may reuse a "this token is not revoked"
+   * decision (one per token id), and what a patient's records reference. A revocation made on
+   * this node takes effect at once; one made on another node, or by an operator command, within
+   * this window. 0 checks on every request.
    */
   revocationCheckMs: number;
   /** Issuers trusted for the JWT bearer authorization grant (JWT_BEARER_ISSUERS, a JSON array). */
@@ -102,6 +113,11 @@ export interface Config {
    * a loopback address (a learner's own machine).
    */
   launcherSandbox: boolean;
+  /**
+   * Which patients a practitioner (fhirUser Practitioner or PractitionerRole) may select as
+   * patient context and reach with `user/` scopes: every patient, or only linked ones.
+   */
+  practitionerPatients: PractitionerPatients;
   /** Bulk Data `$export`. */
   export: ExportConfig;
   /** Sign-in with a Bedside username and password (LOCAL_LOGIN; default true). */
@@ -112,7 +128,23 @@ export interface Config {
   claimMappings: ClaimMapping[];
   /** Resource servers besides the FHIR API, fixed by configuration (RESOURCE_SERVERS, a JSON array). */
   resourceServers: ResourceServerSetting[];
+  /**
+   * Profile validation of writes (VALIDATE_PROFILES): `declared` (default) checks a resource
+   * against the profiles its meta.profile claims, when they are known (a write that breaks one
+   * is refused with 422; a profile Bedside does not have is a warning); `off` checks R4 only.
+   */
+  validateProfiles: ProfileValidationMode;
+  /**
+   * FHIR packages (Implementation Guides) installed at start-up: absolute paths of `.tgz` files
+   * or package folders (FHIR_PACKAGES, comma-separated). Installing one already installed with
+   * the same content does nothing.
+   */
+  packages: string[];
 }
+
+/** VALIDATE_PROFILES values. */
+export const PROFILE_VALIDATION_MODES = ['declared', 'off'] as const;
+export type ProfileValidationMode = (typeof PROFILE_VALIDATION_MODES)[number];
 
 /** A configuration mistake; main.ts prints every one of them and exits. */
 export class ConfigError extends Error {
@@ -263,11 +295,28 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     fileTtlSeconds: int('EXPORT_FILE_TTL', 24 * 3600, 1, 30 * 24 * 3600),
   };
 
+  const practitionerPatients = (str('PRACTITIONER_PATIENTS') ?? 'all').toLowerCase();
+  if (!(PRACTITIONER_PATIENT_RULES as readonly string[]).includes(practitionerPatients)) {
+    problems.push(`PRACTITIONER_PATIENTS must be ${PRACTITIONER_PATIENT_RULES.join(' or ')} (got "${str('PRACTITIONER_PATIENTS')}")`);
+  }
+
   const federation = parseFederationProviders(str('FEDERATION_PROVIDERS'), problems, { isLoopbackHost, fetchRefusal: refusal });
   const localLogin = bool('LOCAL_LOGIN', true);
   if (!localLogin && federation.length === 0) problems.push('LOCAL_LOGIN=false needs at least one identity provider in FEDERATION_PROVIDERS (nobody could sign in)');
   const claimMappings = parseClaimMappings(str('CLAIM_MAPPINGS'), problems);
   const resourceServers = parseResourceServers(str('RESOURCE_SERVERS'), problems, { fhirBaseUrl: `${baseUrl}/fhir`, issuer: `${baseUrl}/oauth`, isLoopbackHost });
+
+  const validateProfiles = (str('VALIDATE_PROFILES') ?? 'declared').toLowerCase();
+  if (!(PROFILE_VALIDATION_MODES as readonly string[]).includes(validateProfiles)) {
+    problems.push(`VALIDATE_PROFILES must be one of ${PROFILE_VALIDATION_MODES.join(', ')} (got "${str('VALIDATE_PROFILES')}")`);
+  }
+
+  const packages = (str('FHIR_PACKAGES') ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '').map((p) => path.resolve(cwd, p));
+  for (const file of packages) {
+    const info = statOrUndefined(file);
+    if (!info) problems.push(`FHIR_PACKAGES: ${file} does not exist`);
+    else if (!info.isDirectory() && !/\.(tgz|tar\.gz)$/i.test(file)) problems.push(`FHIR_PACKAGES: ${file} is neither a .tgz package nor a package folder`);
+  }
 
   const config: Config = {
     port,
@@ -293,14 +342,25 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     jwtBearerIssuers,
     allowPrivateNetworkFetch,
     launcherSandbox: bool('LAUNCHER_SANDBOX', isLoopbackHost(host)),
+    practitionerPatients: (PRACTITIONER_PATIENT_RULES as readonly string[]).includes(practitionerPatients) ? (practitionerPatients as PractitionerPatients) : 'all',
     export: exportConfig,
     localLogin,
     federation,
     claimMappings,
     resourceServers,
+    validateProfiles: validateProfiles as ProfileValidationMode,
+    packages,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function statOrUndefined(file: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A configuration for tests and tools: defaults plus overrides, without reading process.env. */

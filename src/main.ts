@@ -5,6 +5,7 @@
 import { startBedside } from './bedside.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
+import { PackageError } from './packages/errors.js';
 
 async function main(): Promise<void> {
   let config;
@@ -34,6 +35,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof PackageError) {
+    process.stderr.write(`Bedside failed to start: FHIR_PACKAGES: ${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`Bedside failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exit(1);
 });

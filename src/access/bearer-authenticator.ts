@@ -1,27 +1,35 @@
 /**
  * Bearer-token verification in front of every non-public FHIR route: the JWT is verified
  * in-process (auth/token-verification.ts: pinned ES256, issuer, audience = the FHIR base,
- * expiry, revocation) and compiled into the request's AccessPolicy (token-policy.ts).
+ * expiry), compiled into the request's AccessPolicy (token-policy.ts), and checked for
+ * revocation (access/revocation.ts).
  *
  * Errors follow RFC 6750 §3: 401 with `WWW-Authenticate: Bearer realm=..., error="invalid_token"`
  * for a missing, malformed, expired, revoked or foreign token; the 403 insufficient_scope
  * answers come from the policy. Both carry an OperationOutcome body.
  *
- * Hot path: verified tokens are cached by the verifier (no signature check per request), the
- * compiled policy is cached per token, and the revocation check may be reused for
- * `revocationCacheMs` (config REVOCATION_CHECK_MS), which is then how late a revocation can be.
+ * Hot path: what a token is never changes (its verified claims, its compiled policy: one per
+ * token id), so it is remembered until the token expires, also by the Authorization header as
+ * sent (a client repeats it byte for byte, and a hit then skips parsing and hashing the token
+ * again). Whether the token may still be used is not remembered there: every request asks the
+ * revocation check, whose one decision per token id is kept at most REVOCATION_CHECK_MS and is
+ * dropped at once by a revocation on this node. So another spelling of the header (`bearer`,
+ * more spaces) reaches the same policy and the same decision, and can neither revive nor extend
+ * a revoked token.
  */
-import { AccessTokenError, type AccessTokenVerifier, type VerifiedAccessToken } from '../auth/token-verification.js';
+import { AccessTokenError, type AccessTokenProblem, type AccessTokenVerifier, type VerifiedAccessToken } from '../auth/token-verification.js';
 import { FhirError } from '../fhir/errors.js';
 import type { ResourceScope } from '../smart/scopes.js';
 import type { Authenticator } from './authenticate.js';
 import type { AccessPolicy } from './policy.js';
 import type { PolicyCompiler } from './resource-access.js';
+import type { RevocationCheck } from './revocation.js';
+import type { TokenFacts } from './token-policy.js';
 
 export interface BearerAuthenticatorOptions {
   verifier: AccessTokenVerifier;
-  /** How long a token's "not revoked" answer is reused (REVOCATION_CHECK_MS). */
-  revocationCheckMs?: number;
+  /** Whether a token's grant, token id, client or account has been revoked (decisions per token id). */
+  revocation: RevocationCheck;
   /** Compiles a verified token's facts into its policy. */
   policies: PolicyCompiler;
   /** Operator-configured access-token claims copied into the principal (audit records). */
@@ -31,68 +39,79 @@ export interface BearerAuthenticatorOptions {
   policyCacheSize?: number;
 }
 
+/** RFC 6750 §2.1: the scheme is case-insensitive; one or more spaces before the token. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 export function createBearerAuthenticator(options: BearerAuthenticatorOptions): Authenticator {
   const realm = options.fhirBaseUrl;
-  const revocationCheckMs = options.revocationCheckMs ?? 0;
-  const policies = new Map<string, { policy: AccessPolicy; expiresAt: number }>();
-  /**
-   * The hot path: a token seen recently, keyed by the whole Authorization header that carried it
-   * (never a part of it), with its policy, expiry and the time until which its revocation check
-   * stays valid.
-   */
-  const recent = new Map<string, { policy: AccessPolicy; expiresAt: number; checkedUntil: number }>();
   const policyCacheSize = options.policyCacheSize ?? 10_000;
+  /** Compiled policies per token id: what a token allows never changes, only whether it still may. */
+  const policies = new Map<string, { policy: AccessPolicy; expiresAt: number }>();
+  /** The same, by the Authorization header as sent (any spelling): facts only, no validity. */
+  const byHeader = new Map<string, { policy: AccessPolicy; expiresAt: number }>();
+
+  const keep = (cache: Map<string, { policy: AccessPolicy; expiresAt: number }>, key: string, entry: { policy: AccessPolicy; expiresAt: number }): void => {
+    if (cache.size >= policyCacheSize) {
+      const now = Date.now();
+      for (const [k, e] of cache) if (e.expiresAt <= now) cache.delete(k);
+      if (cache.size >= policyCacheSize) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(key, entry);
+  };
+
+  const policyOf = (verified: VerifiedAccessToken): AccessPolicy => {
+    const jti = verified.claims.jti;
+    const cached = policies.get(jti);
+    if (cached && cached.expiresAt > Date.now()) return cached.policy;
+    const policy = options.policies.compile(tokenFacts(verified, options.auditClaims));
+    keep(policies, jti, { policy, expiresAt: verified.expiresAt });
+    return policy;
+  };
+
+  /** The token's policy, from the header: signature, type, issuer, audience and expiry checked. */
+  const identify = async (authorization: string): Promise<AccessPolicy> => {
+    const match = BEARER.exec(authorization.trim());
+    if (!match) throw invalidToken(realm, 'The Authorization header is not "Bearer <token>"');
+    let verified: VerifiedAccessToken;
+    try {
+      verified = await options.verifier.verifyWithoutRevocation(match[1]!);
+    } catch (error) {
+      if (error instanceof AccessTokenError) throw invalidToken(realm, describe(error.code));
+      throw error;
+    }
+    const policy = policyOf(verified);
+    keep(byHeader, authorization, { policy, expiresAt: verified.expiresAt });
+    return policy;
+  };
 
   return {
     async authenticate(authorization) {
       if (!authorization) throw invalidToken(realm, 'The request has no access token: send Authorization: Bearer <token>');
-      // Keyed by the whole header as sent: a client repeats it byte for byte, and a hit skips parsing.
-      const now = Date.now();
-      const hit = recent.get(authorization);
-      if (hit && hit.checkedUntil > now && hit.expiresAt > now) return hit.policy;
-      const match = BEARER.exec(authorization.trim());
-      if (!match) throw invalidToken(realm, 'The Authorization header is not "Bearer <token>"');
-      let verified: VerifiedAccessToken;
-      try {
-        verified = await options.verifier.verify(match[1]!);
-      } catch (error) {
-        if (error instanceof AccessTokenError) throw invalidToken(realm, describe(error));
-        throw error;
-      }
-      const remember = (policy: AccessPolicy): AccessPolicy => {
-        if (revocationCheckMs > 0) {
-          if (recent.size >= policyCacheSize) recent.delete(recent.keys().next().value as string);
-          recent.set(authorization, { policy, expiresAt: verified.expiresAt, checkedUntil: Date.now() + revocationCheckMs });
-        }
-        return policy;
-      };
-      const cached = policies.get(verified.claims.jti);
-      if (cached && cached.expiresAt > Date.now()) return remember(cached.policy);
-      const policy = options.policies.compile({
-          scopes: verified.scopes.filter((s): s is ResourceScope => s.kind === 'resource'),
-          clientId: verified.clientId,
-          subject: verified.subject,
-          ...(verified.fhirUser ? { fhirUser: verified.fhirUser } : {}),
-          ...(verified.patient ? { patient: verified.patient } : {}),
-          scopeStrings: (verified.claims.scope ?? '').split(' ').filter(Boolean),
-          ...(verified.grantId ? { grantId: verified.grantId } : {}),
-          tokenId: verified.claims.jti,
-          claims: Object.fromEntries((options.auditClaims ?? []).filter((c) => verified.claims[c] !== undefined).map((c) => [c, verified.claims[c]])),
-      });
-      if (policies.size >= policyCacheSize) {
-        for (const [jti, entry] of policies) if (entry.expiresAt <= Date.now()) policies.delete(jti);
-        if (policies.size >= policyCacheSize) policies.delete(policies.keys().next().value as string);
-      }
-      policies.set(verified.claims.jti, { policy, expiresAt: verified.expiresAt });
-      return remember(policy);
+      const known = byHeader.get(authorization);
+      const policy = known && known.expiresAt > Date.now() ? known.policy : await identify(authorization);
+      if ((await options.revocation.whyRevoked(policy.principal)) !== undefined) throw invalidToken(realm, describe('revoked'));
+      return policy;
     },
   };
 }
 
-function describe(error: AccessTokenError): string {
-  const reasons: Record<AccessTokenError['code'], string> = {
+/** What a verified access token says, for its policy; `auditClaims` are copied into the principal. */
+export function tokenFacts(verified: VerifiedAccessToken, auditClaims: readonly string[] = []): TokenFacts {
+  return {
+    scopes: verified.scopes.filter((s): s is ResourceScope => s.kind === 'resource'),
+    clientId: verified.clientId,
+    subject: verified.subject,
+    ...(verified.fhirUser ? { fhirUser: verified.fhirUser } : {}),
+    ...(verified.patient ? { patient: verified.patient } : {}),
+    scopeStrings: (verified.claims.scope ?? '').split(' ').filter(Boolean),
+    ...(verified.grantId ? { grantId: verified.grantId } : {}),
+    tokenId: verified.claims.jti,
+    claims: Object.fromEntries(auditClaims.filter((c) => verified.claims[c] !== undefined).map((c) => [c, verified.claims[c]])),
+  };
+}
+
+function describe(problem: AccessTokenProblem): string {
+  const reasons: Record<AccessTokenProblem, string> = {
     malformed: 'The access token is not a JWT issued by this server',
     signature: 'The access token signature does not verify against this server\'s keys',
     algorithm: 'The access token is not signed with the algorithm this server uses',
@@ -103,7 +122,7 @@ function describe(error: AccessTokenError): string {
     revoked: 'The access token has been revoked',
     claims: 'The access token lacks required claims',
   };
-  return reasons[error.code] ?? 'The access token is not valid';
+  return reasons[problem] ?? 'The access token is not valid';
 }
 
 /** 401 per RFC 6750 §3, with error="invalid_token" for every kind of bad or missing token. */

@@ -1,52 +1,147 @@
 /**
- * The non-compartment resources (Practitioner, Organization, Location, Medication ...) that the
- * resources in a patient's compartment reference: what `patient/` scopes reach beyond the
- * compartment itself. The set follows the data, so an answer is kept at most `windowMs` (the
- * revocation window, REVOCATION_CHECK_MS; 0 = computed for every request that needs it).
+ * What the access policy looks up in the data, by reference, with the raw store:
+ * - the non-compartment resources (Practitioner, Organization, Location, Medication ...) that the
+ *   resources in a patient's compartment reference: what `patient/` scopes reach beyond the
+ *   compartment itself;
+ * - the patients linked to a practitioner (rules.ts PRACTITIONER_LINKS): whom the practitioner
+ *   may see under PRACTITIONER_PATIENTS=linked.
+ * Both follow the data, so an answer is kept at most `windowMs` (the revocation window,
+ * REVOCATION_CHECK_MS; 0 = computed for every request that needs it).
  */
-import { patientCompartmentConditionForTypes, patientCompartmentTypes } from '../fhir/compartments.js';
+import { patientCompartmentParams, patientCompartmentTypes, patientsCompartmentCondition } from '../fhir/compartments.js';
 import { extractIndex } from '../fhir/search/extract.js';
 import { getSearchRegistry } from '../fhir/search/registry.js';
-import type { ResourceStore } from '../storage/resource-store.js';
+import type { ResourceStore, SearchRequest, StoredVersion } from '../storage/resource-store.js';
 import type { ReferenceEntry } from '../storage/search-index.js';
+import { PRACTITIONER_LINKS } from './rules.js';
 import type { PolicyServices } from './token-policy.js';
 
-/** Patients whose answers are kept at once. */
-const MAX_PATIENTS = 1000;
+/** Keys (patients, practitioners) whose answers are kept at once. */
+const MAX_KEYS = 1000;
+const PAGE = 1000;
+/** Patients whose compartments are read in one query (the condition grows with each). */
+const PATIENTS_PER_QUERY = 50;
 
-export function createReferenceResolver(store: ResourceStore, fhirBaseUrl: string, windowMs: number): PolicyServices['referencedFromCompartment'] {
-  const cache = new Map<string, { at: number; byType: Promise<Map<string, string[]>> }>();
+interface Remembered<T> {
+  at: number;
+  value: Promise<T>;
+}
+
+/** Answers per key, each kept for `windowMs` (least recently computed dropped first beyond MAX_KEYS). */
+class Window<T> {
+  readonly #entries = new Map<string, Remembered<T>>();
+
+  constructor(private readonly windowMs: number) {}
+
+  /** The answer for `key` if still fresh. */
+  get(key: string): Promise<T> | undefined {
+    const entry = this.#entries.get(key);
+    return entry && Date.now() - entry.at < this.windowMs ? entry.value : undefined;
+  }
+
+  set(key: string, value: Promise<T>): Promise<T> {
+    if (this.windowMs <= 0) return value;
+    const entry = { at: Date.now(), value };
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    // A failed lookup is not remembered.
+    value.catch(() => this.#entries.get(key) === entry && this.#entries.delete(key));
+    if (this.#entries.size > MAX_KEYS) this.#entries.delete(this.#entries.keys().next().value as string);
+    return value;
+  }
+}
+
+/** Every current version matching `request`, page by page. */
+async function* everything(store: ResourceStore, request: Omit<SearchRequest, 'limit' | 'cursor' | 'sort'>): AsyncIterable<StoredVersion> {
+  let cursor: string | undefined;
+  do {
+    const page = await store.search({ ...request, sort: [], limit: PAGE, ...(cursor ? { cursor } : {}) });
+    yield* page.resources;
+    cursor = page.next;
+  } while (cursor);
+}
+
+/** Local references of `version` in `params`, as index rows. */
+function referencesOf(version: StoredVersion, fhirBaseUrl: string, params: ReadonlySet<string>): ReferenceEntry[] {
+  return extractIndex(version.resource!, { baseUrl: fhirBaseUrl, params }).filter((row): row is ReferenceEntry => row.table === 'reference');
+}
+
+/** Non-compartment type → ids, as one patient's compartment references them. */
+type Referenced = Map<string, Set<string>>;
+
+export function createReferenceResolver(store: ResourceStore, fhirBaseUrl: string, windowMs: number): PolicyServices['referencedFromCompartments'] {
   // Only reference rows are read below: extract just the reference parameters of each resource.
   const referenceParams = new Set(getSearchRegistry().definitions().filter((d) => d.type === 'reference').map((d) => d.code));
-  const compute = async (patientId: string): Promise<Map<string, string[]>> => {
-    const compartmentTypes = new Set(['Patient', ...patientCompartmentTypes()]);
-    const byType = new Map<string, Set<string>>();
-    const where = patientCompartmentConditionForTypes([...compartmentTypes], patientId);
-    let cursor: string | undefined;
-    do {
-      const page = await store.search({ types: [...compartmentTypes], where, sort: [], limit: 1000, ...(cursor ? { cursor } : {}) });
-      for (const version of page.resources) {
-        for (const row of extractIndex(version.resource!, { baseUrl: fhirBaseUrl, params: referenceParams })) {
-          const ref = row as ReferenceEntry;
-          if (row.table !== 'reference' || !ref.targetType || !ref.targetId || compartmentTypes.has(ref.targetType)) continue;
-          let ids = byType.get(ref.targetType);
-          if (!ids) byType.set(ref.targetType, (ids = new Set()));
-          ids.add(ref.targetId);
+  const compartmentTypes = ['Patient', ...patientCompartmentTypes()];
+  const isCompartmentType = new Set(compartmentTypes);
+  const remembered = new Window<Referenced>(windowMs);
+
+  /** The patients of `patients` whose compartment holds `version` (by its compartment parameters). */
+  const ownersOf = (version: StoredVersion, rows: ReferenceEntry[], patients: ReadonlySet<string>): string[] => {
+    const params = new Set(patientCompartmentParams().get(version.resourceType) ?? []);
+    const owners = rows.filter((r) => params.has(r.param) && r.targetType === 'Patient' && r.targetId && patients.has(r.targetId)).map((r) => r.targetId!);
+    if (version.resourceType === 'Patient' && patients.has(version.id)) owners.push(version.id);
+    return owners;
+  };
+
+  /**
+   * Reads the compartments of `patientIds` and sorts what they reference by patient. One query
+   * per compartment type: on the embedded store that is some 30 times faster than one query
+   * ORing every type (measured on the sample data: 10-40 ms against 500-2000 ms).
+   */
+  const compute = async (patientIds: string[]): Promise<Map<string, Referenced>> => {
+    const byPatient = new Map(patientIds.map((id) => [id, new Map() as Referenced]));
+    const patients = new Set(patientIds);
+    for (const type of compartmentTypes) {
+      for await (const version of everything(store, { types: [type], where: patientsCompartmentCondition(type, patientIds) })) {
+        const rows = referencesOf(version, fhirBaseUrl, referenceParams);
+        const owners = ownersOf(version, rows, patients);
+        for (const ref of rows) {
+          if (!ref.targetType || !ref.targetId || isCompartmentType.has(ref.targetType)) continue;
+          for (const owner of owners) {
+            const referenced = byPatient.get(owner)!;
+            let ids = referenced.get(ref.targetType);
+            if (!ids) referenced.set(ref.targetType, (ids = new Set()));
+            ids.add(ref.targetId);
+          }
         }
       }
-      cursor = page.next;
-    } while (cursor);
-    return new Map([...byType].map(([type, ids]) => [type, [...ids]]));
-  };
-  return async (patientId, type) => {
-    if (windowMs <= 0) return (await compute(patientId)).get(type) ?? [];
-    let entry = cache.get(patientId);
-    if (!entry || Date.now() - entry.at >= windowMs) {
-      entry = { at: Date.now(), byType: compute(patientId) };
-      cache.delete(patientId);
-      cache.set(patientId, entry);
-      if (cache.size > MAX_PATIENTS) cache.delete(cache.keys().next().value as string);
     }
-    return (await entry.byType).get(type) ?? [];
+    return byPatient;
   };
+
+  return async (patientIds, type) => {
+    const answers = new Map<string, Promise<Referenced>>();
+    const missing: string[] = [];
+    for (const id of new Set(patientIds)) {
+      const known = remembered.get(id);
+      if (known) answers.set(id, known);
+      else missing.push(id);
+    }
+    for (let i = 0; i < missing.length; i += PATIENTS_PER_QUERY) {
+      const batch = missing.slice(i, i + PATIENTS_PER_QUERY);
+      const computed = compute(batch);
+      for (const id of batch) answers.set(id, remembered.set(id, computed.then((all) => all.get(id)!)));
+    }
+    const ids = new Set<string>();
+    for (const referenced of await Promise.all(answers.values())) for (const id of referenced.get(type) ?? []) ids.add(id);
+    return [...ids];
+  };
+}
+
+export function createLinkResolver(store: ResourceStore, fhirBaseUrl: string, windowMs: number): PolicyServices['linkedPatients'] {
+  const remembered = new Window<string[]>(windowMs);
+  const compute = async (fhirUser: string): Promise<string[]> => {
+    const patients = new Set<string>();
+    for (const link of PRACTITIONER_LINKS) {
+      const where = { op: 'row' as const, table: 'reference' as const, param: link.via, where: [{ field: 'value' as const, cmp: 'eq' as const, value: fhirUser }] };
+      const patientParam = new Set([link.patient]);
+      for await (const version of everything(store, { types: [link.type], where })) {
+        if (link.patient === 'self') patients.add(version.id);
+        else for (const ref of referencesOf(version, fhirBaseUrl, patientParam)) if (ref.targetType === 'Patient' && ref.targetId) patients.add(ref.targetId);
+      }
+    }
+    return [...patients].sort();
+  };
+  return (fhirUser) => remembered.get(fhirUser) ?? remembered.set(fhirUser, compute(fhirUser));
 }

@@ -5,6 +5,8 @@
  *   for policies the access layer made (a token's, a stored export job's, a signed-in user's);
  * - `PolicyCompiler.compile(facts)`: a policy from what a verified token (or a job recorded from
  *   one) says;
+ * - `PolicyCompiler.selection(user)`: the policy of a signed-in user choosing a patient context
+ *   (the user policy, access/user-policy.ts);
  * - `ChangeFeed` (access/change-feed.ts): the store's change feed, whose content comes out only
  *   for standing searches run under a policy.
  * The unrestricted policy (access/unrestricted.ts) is for trusted tools only, and
@@ -13,15 +15,36 @@
  */
 import type { Resource } from 'fhir/r4';
 import { extractIndex } from '../fhir/search/extract.js';
+import type { SearchRegistry } from '../fhir/search/registry.js';
 import type { ResourceStore } from '../storage/resource-store.js';
 import { createChangeFeed, type ChangeFeed } from './change-feed.js';
 import { guardStore, type GuardedStore } from './guarded-store.js';
 import { isMinted } from './minted.js';
 import { parseScopes } from '../smart/scopes.js';
 import type { ResourceScope } from '../smart/scopes.js';
+import type { PractitionerPatients } from '../config.js';
 import type { AccessPolicy, Principal } from './policy.js';
-import { createReferenceResolver } from './reference-resolver.js';
+import { createLinkResolver, createReferenceResolver } from './reference-resolver.js';
+import type { PatientGrant } from './rules.js';
 import { compileTokenPolicy, type PolicyServices, type TokenFacts } from './token-policy.js';
+
+/** A signed-in user, as the user policy sees them (the sign-in pages, the launcher for operators). */
+export interface SignedInUser {
+  /** The account id (the OpenID `sub`). */
+  subject: string;
+  /** Relative reference, e.g. `Practitioner/123`. */
+  fhirUser?: string;
+  /** What an operator granted an account whose fhirUser gives no reach. */
+  patientGrant?: PatientGrant;
+}
+
+/**
+ * What a user choosing a patient context may look at: the patients they may select and those
+ * patients' encounters (read and search), through `user/` scopes and the user policy.
+ */
+const SELECTION_SCOPES = ['user/Patient.rs', 'user/Encounter.rs'];
+/** The client the selection policy is recorded under. */
+const SELECTION_CLIENT = 'bedside-patient-selection';
 
 export interface ResourceAccess {
   /** The store as `policy` may see it. Throws for a policy the access layer did not make. */
@@ -33,6 +56,11 @@ export interface PolicyCompiler {
   compile(facts: TokenFacts): AccessPolicy;
   /** The policy of a principal recorded earlier (an export job's owner), from its scopes as granted. */
   resume(principal: Principal): AccessPolicy;
+  /**
+   * The policy of a signed-in user choosing a patient context: read and search of exactly the
+   * Patients the user policy lets them select, and those patients' Encounters.
+   */
+  selection(user: SignedInUser): AccessPolicy;
 }
 
 export interface ResourceAccessOptions {
@@ -42,6 +70,10 @@ export interface ResourceAccessOptions {
    * REVOCATION_CHECK_MS): a patient token's reach follows the data at most this late.
    */
   referenceWindowMs: number;
+  /** PRACTITIONER_PATIENTS: which patients practitioner users see (access/rules.ts USER_REACH; default all). */
+  practitionerPatients?: PractitionerPatients;
+  /** The search parameters the change feed matches criteria with (R4 plus installed packages'); R4's when absent. */
+  searchRegistry?: () => SearchRegistry;
 }
 
 export function createResourceAccess(store: ResourceStore, options: ResourceAccessOptions): { access: ResourceAccess; policies: PolicyCompiler; changes: ChangeFeed } {
@@ -49,8 +81,11 @@ export function createResourceAccess(store: ResourceStore, options: ResourceAcce
   const services: PolicyServices = {
     fhirBaseUrl: options.fhirBaseUrl,
     extract: (resource: Resource, params) => extractIndex(resource, { baseUrl: options.fhirBaseUrl, params }),
-    referencedFromCompartment: createReferenceResolver(store, options.fhirBaseUrl, options.referenceWindowMs),
+    referencedFromCompartments: createReferenceResolver(store, options.fhirBaseUrl, options.referenceWindowMs),
+    practitionerPatients: options.practitionerPatients ?? 'all',
+    linkedPatients: createLinkResolver(store, options.fhirBaseUrl, options.referenceWindowMs),
   };
+  const selectionScopes = parseScopes(SELECTION_SCOPES.join(' ')).scopes.filter((s): s is ResourceScope => s.kind === 'resource');
   const access: ResourceAccess = {
     bind(policy) {
       if (!isMinted(policy)) throw new Error('Stores are bound only to policies made by the access layer');
@@ -61,7 +96,7 @@ export function createResourceAccess(store: ResourceStore, options: ResourceAcce
   };
   return {
     access,
-    changes: createChangeFeed(store, access, services.extract),
+    changes: createChangeFeed(store, access, (resource, params) => extractIndex(resource, { baseUrl: options.fhirBaseUrl, params, ...(options.searchRegistry ? { registry: options.searchRegistry() } : {}) })),
     policies: {
       compile: (facts) => compileTokenPolicy(facts, services),
       resume: (principal) =>
@@ -76,6 +111,18 @@ export function createResourceAccess(store: ResourceStore, options: ResourceAcce
             ...(principal.grantId ? { grantId: principal.grantId } : {}),
             ...(principal.tokenId ? { tokenId: principal.tokenId } : {}),
             ...(principal.claims ? { claims: principal.claims } : {}),
+          },
+          services,
+        ),
+      selection: (user) =>
+        compileTokenPolicy(
+          {
+            scopes: selectionScopes,
+            clientId: SELECTION_CLIENT,
+            subject: user.subject,
+            scopeStrings: SELECTION_SCOPES,
+            ...(user.fhirUser ? { fhirUser: user.fhirUser } : {}),
+            ...(user.patientGrant ? { patientGrant: user.patientGrant } : {}),
           },
           services,
         ),

@@ -2,6 +2,7 @@
  * The access rules as data, so they can be read on one screen and tested as matrices.
  * https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html
  */
+import type { PractitionerPatients } from '../config.js';
 import type { Permission } from '../smart/scopes.js';
 import type { Interaction } from './policy.js';
 
@@ -19,13 +20,40 @@ export const LETTER_FOR: Readonly<Record<Interaction, Permission>> = {
 };
 
 /**
- * Whose data a `user/` scope reaches, by the type of the user's fhirUser:
- * - `all`: every resource (practitioners act for the organisation's patients);
- * - `own-compartment`: the compartment of the user's own Patient record;
- * - `none`: nothing (a user without a fhirUser, or of a type with no rule here).
+ * Whose records a user may see:
+ * - `all`: every patient (practitioners act for the organisation's patients);
+ * - `linked`: the patients whose records link them to the user (PRACTITIONER_LINKS);
+ * - `own-compartment`: the user's own Patient record and its compartment.
  */
-export const USER_REACH: Readonly<Record<string, 'all' | 'own-compartment'>> = {
-  Practitioner: 'all',
-  PractitionerRole: 'all',
-  Patient: 'own-compartment',
+export type UserReach = 'all' | 'linked' | 'own-compartment';
+
+/**
+ * The user policy: whose records a user may see, by the type of the user's fhirUser, under each
+ * PRACTITIONER_PATIENTS setting. The same answer decides which patients the user may select as
+ * patient context (picker, EHR launch, standalone `launch/patient`), what the `patient/` scopes
+ * of their tokens then reach, and what their `user/` scopes reach. A user whose fhirUser has no
+ * entry here (none, RelatedPerson, Person) sees nobody; an operator may grant such an account
+ * patients to select (PatientGrant), for patient context only.
+ */
+export const USER_REACH: Readonly<Record<PractitionerPatients, Readonly<Record<string, UserReach>>>> = {
+  all: { Practitioner: 'all', PractitionerRole: 'all', Patient: 'own-compartment' },
+  linked: { Practitioner: 'linked', PractitionerRole: 'linked', Patient: 'own-compartment' },
 };
+
+/**
+ * How a patient is linked to a practitioner user under PRACTITIONER_PATIENTS=linked: a resource
+ * of `type` whose search parameter `via` references the user's own fhirUser resource, naming the
+ * patient in `patient` (`self`: the resource is the Patient). Resources of every status count;
+ * a subject that is a Group links nobody.
+ */
+export const PRACTITIONER_LINKS: ReadonlyArray<{ type: string; via: string; patient: 'self' | string }> = [
+  { type: 'Patient', via: 'general-practitioner', patient: 'self' }, // Patient.generalPractitioner
+  { type: 'Encounter', via: 'participant', patient: 'subject' }, // Encounter.participant.individual
+  { type: 'CareTeam', via: 'participant', patient: 'subject' }, // CareTeam.participant.member
+];
+
+/**
+ * Patients an operator granted an account whose fhirUser gives it no reach (`bedside users
+ * patients`, the users page): every patient, or these Patient ids.
+ */
+export type PatientGrant = 'all' | readonly string[];

@@ -1,23 +1,27 @@
 /**
  * Compiles a verified access token (scopes, launch patient, fhirUser, client) into the
- * request's AccessPolicy. Pure rules plus two injected helpers (index extraction for in-memory
- * checks, and the non-compartment resources a patient's records reference).
+ * request's AccessPolicy. Pure rules plus injected helpers (index extraction for in-memory
+ * checks, the non-compartment resources a patient's records reference, the patients linked to
+ * a practitioner).
  *
  * Semantics (SMART App Launch 2.2, scopes-and-launch-context):
  * - `patient/` scopes reach the launch patient's compartment (the official R4 Patient
  *   CompartmentDefinition) plus the non-compartment resources (Practitioner, Organization,
  *   Location, Medication ...) that resources in that compartment reference, for the types the
  *   scope names. Without a patient in the token they reach nothing, and requests that only they
- *   could allow are refused.
- * - `user/` scopes reach what the user may see (rules.ts USER_REACH: a practitioner everything,
- *   a patient user their own compartment), intersected with the scopes.
+ *   could allow are refused. When the user policy gives the token's user a set of patients (a
+ *   patient user, a practitioner under PRACTITIONER_PATIENTS=linked), they reach the launch
+ *   patient only while it is in that set.
+ * - `user/` scopes reach what the user may see (access/user-policy.ts, rules.ts USER_REACH: a
+ *   practitioner everything or the linked patients, a patient user their own compartment; for a
+ *   set of patients, their compartments and what those reference), intersected with the scopes.
  * - `system/` scopes reach every resource of the types they name (the registered scope of the
  *   client already capped them when the token was issued).
  * - Granular scopes (`patient/Observation.rs?category=vital-signs`) add their search criteria.
  * - Letters map to interactions by rules.ts LETTER_FOR; several scopes add up (union).
  */
 import type { Resource } from 'fhir/r4';
-import { patientCompartmentCondition, patientCompartmentParams } from '../fhir/compartments.js';
+import { patientCompartmentParams, patientsCompartmentCondition } from '../fhir/compartments.js';
 import { FhirError } from '../fhir/errors.js';
 import { conditionParams, matches, type ResourceLookup } from '../fhir/search/evaluate.js';
 import { parseSearch } from '../fhir/search/parse.js';
@@ -25,7 +29,8 @@ import type { ResourceScope } from '../smart/scopes.js';
 import type { Condition, IndexEntry } from '../storage/search-index.js';
 import { mint } from './minted.js';
 import type { AccessPolicy, Interaction, Principal } from './policy.js';
-import { LETTER_FOR, USER_REACH } from './rules.js';
+import { LETTER_FOR, type PatientGrant } from './rules.js';
+import { userReach, type Reach, type UserPolicyServices } from './user-policy.js';
 
 /** What a verified token says. */
 export interface TokenFacts {
@@ -44,18 +49,24 @@ export interface TokenFacts {
   tokenId?: string;
   /** Operator-configured claims of the token, for audit records. */
   claims?: Record<string, unknown>;
+  /**
+   * Patients an operator granted a user without a fhirUser rule. Only the sign-in pages'
+   * selection policy has it (access tokens do not carry it, so a token's `user/` scopes reach
+   * nothing for such a user).
+   */
+  patientGrant?: PatientGrant;
 }
 
-export interface PolicyServices {
+export interface PolicyServices extends UserPolicyServices {
   fhirBaseUrl: string;
   /** Index rows of `resource` for the given parameters only. */
   extract(resource: Resource, params: ReadonlySet<string>): IndexEntry[];
   /**
-   * Ids of the resources of `type` (not a compartment type) that the patient's compartment
-   * references. The answer follows the data: the implementation may remember it only briefly
-   * (access/reference-resolver.ts), and the policy does not remember it at all.
+   * Ids of the resources of `type` (not a compartment type) that the compartments of these
+   * patients reference. The answer follows the data: the implementation may remember it only
+   * briefly (access/reference-resolver.ts), and the policy does not remember it at all.
    */
-  referencedFromCompartment(patientId: string, type: string): Promise<string[]>;
+  referencedFromCompartments(patientIds: readonly string[], type: string): Promise<string[]>;
 }
 
 /** How many allowed (type, interaction) pairs a policy remembers (R4 has about 150 types). */
@@ -89,21 +100,28 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
     return scopes.filter((s) => s.permissions.has(letter) && (type === undefined || s.resourceType === '*' || s.resourceType === type));
   };
 
-  /** The compartment (or what it references) of `patientId` for `type`. */
-  const compartment = async (patientId: string, type: string): Promise<Condition> => {
-    if (type === 'Patient' || patientCompartmentParams().has(type)) return patientCompartmentCondition(type, patientId);
-    const ids = await services.referencedFromCompartment(patientId, type);
+  /** Whose records the token's user may see (the user policy). */
+  const reach: Reach = userReach(facts, services);
+
+  /** The compartments (or what they reference) of `patientIds` for `type`. */
+  const compartment = async (patientIds: readonly string[], type: string): Promise<Condition> => {
+    if (patientIds.length === 0) return FALSE;
+    if (isCompartmentType(type)) return patientsCompartmentCondition(type, patientIds);
+    const ids = await services.referencedFromCompartments(patientIds, type);
     return ids.length ? { op: 'id', ids } : FALSE;
   };
 
   /** Whose data one scope reaches, for `type`. */
   const region = async (scope: ResourceScope, type: string): Promise<Condition> => {
     if (scope.context === 'system') return TRUE;
-    if (scope.context === 'patient') return facts.patient ? compartment(facts.patient, type) : FALSE;
-    const [userType, userId] = (facts.fhirUser ?? '').split('/');
-    const reach = userType ? USER_REACH[userType] : undefined;
-    if (reach === 'all') return TRUE;
-    if (reach === 'own-compartment' && userId) return compartment(userId, type);
+    if (scope.context === 'patient') {
+      if (!facts.patient) return FALSE;
+      // The launch patient only while the user may still select it (a patient user, a linked practitioner).
+      if (reach.kind === 'patients' && !(await reach.patients()).includes(facts.patient)) return FALSE;
+      return compartment([facts.patient], type);
+    }
+    if (reach.kind === 'all') return TRUE;
+    if (reach.kind === 'patients') return compartment(await reach.patients(), type);
     return FALSE;
   };
 
@@ -126,16 +144,19 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
   };
 
   /**
-   * A type's filter is fixed unless some scope reaches it through what a patient's records
-   * reference (a non-compartment type under a patient/ scope or a patient user's user/ scope).
+   * Whether what one scope reaches of `type` changes with the data: what a patient's records
+   * reference (a non-compartment type under a patient/ scope or a user/ scope reaching a set of
+   * patients), and anything decided by the patients linked to a practitioner.
    */
-  const isFixed = (type: string): boolean => {
-    if (type === 'Patient' || patientCompartmentParams().has(type)) return true;
-    const userReach = facts.fhirUser ? USER_REACH[facts.fhirUser.split('/')[0]!] : undefined;
-    return !facts.scopes.some(
-      (s) => (s.resourceType === '*' || s.resourceType === type) && (s.context === 'patient' || (s.context === 'user' && userReach === 'own-compartment')),
-    );
+  const followsData = (scope: ResourceScope, type: string): boolean => {
+    if (scope.context === 'system') return false;
+    if (scope.context === 'user' && reach.kind !== 'patients') return false;
+    if (reach.kind === 'patients' && reach.followsData) return true;
+    return !isCompartmentType(type);
   };
+
+  /** A type's filter is fixed unless some scope's reach of it follows the data. */
+  const isFixed = (type: string): boolean => !facts.scopes.some((s) => (s.resourceType === '*' || s.resourceType === type) && followsData(s, type));
 
   const computeFilter = async (type: string, interaction: Interaction): Promise<Condition | undefined> => {
     const alternatives: Condition[] = [];
@@ -160,7 +181,7 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
     if (scopes.length === 0) return refuse(`The token's scopes do not allow ${what}`);
     const usable = scopes.filter((s) => s.context !== 'patient' || facts.patient);
     if (usable.length === 0) return refuse(`The token has patient/ scopes for ${what} but no patient context (launch/patient), so they reach nothing`);
-    const reaching = usable.filter((s) => s.context !== 'user' || (facts.fhirUser && USER_REACH[facts.fhirUser.split('/')[0]!]));
+    const reaching = usable.filter((s) => s.context !== 'user' || reach.kind !== 'none');
     if (reaching.length === 0) return refuse(`The token has user/ scopes for ${what} but its user has no fhirUser that can see FHIR data`);
     return undefined;
   };
@@ -214,6 +235,10 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
     },
   };
   return mint(policy);
+}
+
+function isCompartmentType(type: string): boolean {
+  return type === 'Patient' || patientCompartmentParams().has(type);
 }
 
 /** The read-only scope the `fhirUser` scope amounts to, when the token has both it and a fhirUser. */

@@ -6,6 +6,8 @@
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html#scopes-for-requesting-identity-data
  */
+import type { SignedInUser } from '../access/resource-access.js';
+import type { PatientGrant } from '../access/rules.js';
 import { AsyncLock } from '../storage/async-lock.js';
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Account as OidcAccount, AccountClaims } from 'oidc-provider';
@@ -13,6 +15,9 @@ import { FailureCounter, type FailureRecord } from '../security/rate-limit.js';
 import type { DocumentStore } from '../storage/document-store.js';
 
 export type Role = 'operator';
+
+/** Where accounts are kept (the access-token verifier reads it: a locked account's tokens are refused). */
+export const ACCOUNT_COLLECTION = 'auth.accounts';
 
 export interface StoredAccount {
   /** Stable account id: the OpenID `sub`. */
@@ -31,6 +36,12 @@ export interface StoredAccount {
   fhirUserSource?: 'federation' | 'operator';
   /** Claims the upstream identity provider sent at the last federated sign-in (those kept by configuration). */
   upstream?: { provider: string; claims: Record<string, unknown>; at: number };
+  /**
+   * Patients an operator let this account select as patient context (`bedside users patients`,
+   * the users page), for an account whose fhirUser gives it no patients (access/rules.ts
+   * USER_REACH): none, `all`, or these ids. Ignored while the fhirUser gives it some.
+   */
+  patientAccess?: PatientGrant;
 }
 
 /** What the sample data file (fhir-data/accounts.json) holds per user. */
@@ -93,7 +104,7 @@ export class AccountStore {
     documents: DocumentStore,
     private readonly fhirBaseUrl: string,
   ) {
-    this.#accounts = documents.collection<StoredAccount>('auth.accounts');
+    this.#accounts = documents.collection<StoredAccount>(ACCOUNT_COLLECTION);
     this.#failures = new FailureCounter(documents.collection<FailureRecord>('auth.login-failures'), THROTTLE);
   }
 
@@ -213,6 +224,15 @@ export class AccountStore {
 
 function accountKeys(account: StoredAccount): Record<string, string> {
   return { username: account.username, ...(account.email ? { email: account.email.trim().toLowerCase() } : {}) };
+}
+
+/** The account as the user policy sees it (access/user-policy.ts). */
+export function signedInUser(account: StoredAccount): SignedInUser {
+  return {
+    subject: account.id,
+    ...(account.fhirUser ? { fhirUser: account.fhirUser } : {}),
+    ...(account.patientAccess ? { patientGrant: account.patientAccess } : {}),
+  };
 }
 
 /** Whether the account is a patient user (sees only their own record). */

@@ -2,11 +2,13 @@
  * Grants as the store holds them, for the pages that list and revoke them (connected apps,
  * operators' grants page), the revocation endpoint and the access-token revocation check.
  * Revoking a grant deletes it and everything issued from it (codes, refresh tokens, the launch
- * context); access tokens are JWTs that are not stored, so they die by the grant check that
- * token-verification.ts does on every use.
+ * context); access tokens are JWTs that are not stored, so they die by the grant check
+ * (token-verification.ts `isRevoked`): on this node at once (a revocation notice), on the others
+ * within REVOCATION_CHECK_MS.
  */
 import type { AdapterPayload } from 'oidc-provider';
 import type { DocumentStore, StoredDocument } from '../storage/document-store.js';
+import type { RevocationNotices } from '../security/revocation-notices.js';
 import { oidcCollectionName } from './adapter.js';
 import { GRANT_CONTEXT_COLLECTION } from './launch-context.js';
 
@@ -45,7 +47,10 @@ function summarize(grant: StoredDocument<AdapterPayload>, refreshTokens: Array<S
 }
 
 export class GrantRegistry {
-  constructor(private readonly documents: DocumentStore) {}
+  constructor(
+    private readonly documents: DocumentStore,
+    private readonly notices: RevocationNotices,
+  ) {}
 
   /** Live grants, newest first; for one account when given. */
   async list(filter: { accountId?: string; limit?: number } = {}): Promise<GrantSummary[]> {
@@ -72,6 +77,7 @@ export class GrantRegistry {
       this.documents.collection(GRANT_CONTEXT_COLLECTION).delete(grantId),
     ]);
     await this.documents.collection(oidcCollectionName('Grant')).delete(grantId);
+    this.notices.announce({ grantId });
   }
 
   /** Revokes every grant an account gave one client ("disconnect this app"). */

@@ -6,13 +6,14 @@
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/
  */
-import express from 'express';
+import express, { type Request, type Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { isKnownResourceType } from '../fhir/validation.js';
 import type { Logger } from '../log.js';
 import { CsrfTokens } from '../security/csrf.js';
 import { createOutboundFetch } from '../security/outbound-fetch.js';
+import type { RevocationNotices } from '../security/revocation-notices.js';
 import { withoutFormAction } from '../security/headers.js';
 import { ADDRESS_RULE, FailureCounter, type FailureRecord } from '../security/rate-limit.js';
 import type { DocumentStore } from '../storage/document-store.js';
@@ -31,6 +32,7 @@ import { interactionRouter } from './interactions/router.js';
 import { rotateKeys } from './keys.js';
 import { LaunchContexts } from './launch-context.js';
 import { accountPages } from './pages/account-pages.js';
+import { launcherCaller, type LauncherCaller, type LauncherRefusal } from './pages/launcher-access.js';
 import { launcherApi } from './pages/launcher-api.js';
 import { accountClientMetadata } from './pages/session.js';
 import { smartStyleRoute } from './pages/smart-style.js';
@@ -47,6 +49,8 @@ export interface AuthServerDependencies {
   logger: Logger;
   directory: PatientDirectory;
   storageDescription: string;
+  /** Where this node's revocations are announced (the FHIR API's access layer listens). */
+  revocations: RevocationNotices;
 }
 
 export interface AuthServer {
@@ -63,6 +67,8 @@ export interface AuthServer {
   handleDirect(req: IncomingMessage, res: ServerResponse): void;
   /** Access-token verification for the FHIR API (see token-verification.ts). */
   verifier: AccessTokenVerifier;
+  /** Who is calling the launcher's API and directory (pages/launcher-access.ts). */
+  launcherCaller(req: Request, res: Response): Promise<LauncherCaller | LauncherRefusal>;
   services: AuthServices;
   holder: ProviderHolder;
   /** What operators may change (users, clients, resource servers); the admin command uses the same service. */
@@ -108,7 +114,8 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     documents,
     accounts,
     launches: new LaunchContexts(documents),
-    grants: new GrantRegistry(documents),
+    grants: new GrantRegistry(documents, deps.revocations),
+    revocations: deps.revocations,
     verifier,
     issuedTokens,
     resourceServers,
@@ -136,6 +143,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     documents,
     accounts,
     grants: services.grants,
+    revocations: deps.revocations,
     identities: services.federation.identities,
     resourceServers,
     fhirUserExists: (reference) => deps.directory.exists(reference),
@@ -147,7 +155,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
   const federation = federationRoutes(services, current, { interactionBase: `${AUTH_MOUNT}${PAGES.interaction}`, callbackBase: `${AUTH_MOUNT}${FEDERATION_PATH}` });
 
   const router = express.Router();
-  router.use(launcherApi(services, LAUNCH_API_PATH));
+  router.use(launcherApi(services, current, LAUNCH_API_PATH));
   router.use(smartStyleRoute(`${AUTH_MOUNT}${PAGES.smartStyle}`));
   router.use(accountPages(services, current, AUTH_MOUNT));
   router.use(adminPages(services, current, admin, AUTH_MOUNT));
@@ -173,6 +181,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
       current.handle(req, res);
     },
     verifier,
+    launcherCaller: (req, res) => launcherCaller(services, current, req, res),
     services,
     holder: current,
     admin,

@@ -74,6 +74,7 @@ export function registerJwtBearerGrant(provider: Provider, services: AuthService
     }
     const account = (await services.accounts.findById(payload.sub!)) ?? (await services.accounts.findByUsername(payload.sub!));
     if (!account) throw new errors.InvalidGrant('the assertion subject is not a user of this server');
+    if (account.locked) throw new errors.InvalidGrant('the assertion subject is locked by an operator');
 
     const scopes = checkRequestedScopes(ctx, ctx.oidc.client, services.parse);
     const contextual = scopes.find((s) => (s.kind === 'resource' && s.context === 'patient') || s.kind === 'launch' || s.kind === 'duration');

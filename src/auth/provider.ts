@@ -41,6 +41,11 @@ function createProvider(services: AuthServices, keySet: KeySet, current: () => P
   for (const m of middleware) provider.use(m);
   registerJwtBearerGrant(provider, services);
   logProviderEvents(provider, services.logger);
+  // Revocations oidc-provider makes itself: a refresh token at the revocation endpoint, logout
+  // ending grants without offline_access, reuse of a rotated refresh token; and a client deleting
+  // its registration (RFC 7592). Both events come after the store was changed.
+  provider.on('grant.revoked', (_ctx, grantId: string) => services.revocations.announce({ grantId }));
+  provider.on('registration_delete.success', (_ctx, client) => services.revocations.announce({ clientId: client.clientId }));
   return provider;
 }
 

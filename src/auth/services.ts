@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { CsrfTokens } from '../security/csrf.js';
 import type { OutboundFetch } from '../security/outbound-fetch.js';
 import type { FailureCounter } from '../security/rate-limit.js';
+import type { RevocationNotices } from '../security/revocation-notices.js';
 import type { SmartEndpoints } from '../smart/smart-configuration.js';
 import type { ParseOptions } from '../smart/scopes.js';
 import type { DocumentStore } from '../storage/document-store.js';
@@ -26,6 +27,8 @@ export interface AuthServices {
   accounts: AccountStore;
   launches: LaunchContexts;
   grants: GrantRegistry;
+  /** Tells this node's caches about revocations made here (security/revocation-notices.ts). */
+  revocations: RevocationNotices;
   verifier: AccessTokenVerifier;
   /** Verifies tokens of this issuer for any of its resource servers (introspection, revocation, gateways). */
   issuedTokens: AccessTokenVerifier;

@@ -8,19 +8,21 @@
  * `fhirUser` (absolute URL, when the user has one), `patient` and `encounter` (launch context,
  * when granted) and `grant_id` (when the token comes from a user's grant).
  *
- * Revocation: a token with `grant_id` is revoked when its grant is gone (revoked at the
- * revocation endpoint, from the connected-apps or grants page, by refresh-token reuse, or
- * expired); a token without one (client_credentials, JWT bearer grant) is revoked when its `jti`
- * was revoked at the revocation endpoint; any token is revoked when its client was deleted. The
- * check is two primary-key reads in the shared store, so it takes effect on every node for the
- * next request. With `revocationCacheMs` the verifier may remember a "not revoked" answer for
- * that long, which is then the worst-case delay.
+ * Revocation (`isRevoked`): a token with `grant_id` is revoked when its grant is gone (revoked at
+ * the revocation endpoint, from the connected-apps or grants page, by logout for a grant without
+ * offline_access, by refresh-token reuse, or expired); a token without one (client_credentials,
+ * JWT bearer grant) is revoked when its `jti` was revoked at the revocation endpoint; any token is
+ * revoked when its client was deleted or disabled, and a user's token when the account is locked
+ * or gone. The check reads the shared store (primary-key reads, in parallel) on every call: this
+ * verifier remembers signatures, never revocation answers. The FHIR API keeps one "not revoked"
+ * decision per token id for at most REVOCATION_CHECK_MS (access/revocation.ts).
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#response-5
  */
 import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { DocumentStore } from '../storage/document-store.js';
 import { parseScopes, type Scope } from '../smart/scopes.js';
+import { ACCOUNT_COLLECTION, type StoredAccount } from './accounts.js';
 import { oidcCollectionName } from './adapter.js';
 import { ACCESS_TOKEN_ALG, publicJwks, readKeySet } from './keys.js';
 
@@ -80,8 +82,6 @@ export interface AccessTokenVerifierOptions {
   /** The FHIR base, for relative fhirUser references (defaults to `audience` when that is a string). */
   fhirBaseUrl?: string;
   clockToleranceSeconds?: number;
-  /** How long a "not revoked" answer may be reused (default 0: checked on every call). */
-  revocationCacheMs?: number;
   /** How many verified tokens to remember (signature checks skipped for them). */
   cacheSize?: number;
 }
@@ -91,7 +91,7 @@ export interface AccessTokenVerifier {
   verify(token: string): Promise<VerifiedAccessToken>;
   /** Verifies everything but revocation (introspection reports revocation itself). */
   verifyWithoutRevocation(token: string): Promise<VerifiedAccessToken>;
-  /** Whether a verified token has been revoked since it was issued. */
+  /** Whether a verified token has been revoked since it was issued (revocationRules); never cached. */
   isRevoked(claims: AccessTokenClaims): Promise<boolean>;
   /** The current public keys (what jwks_uri publishes), from the shared store. */
   publicJwks(): Promise<JSONWebKeySet>;
@@ -99,10 +99,60 @@ export interface AccessTokenVerifier {
   reset(): void;
 }
 
+/**
+ * What revocation is decided on: a token's claims, or the same facts recorded from one (an
+ * export job's owner). Without `grant_id`, `jti` names the token on the revoked list.
+ */
+export interface RevocationFacts {
+  client_id: string;
+  sub: string;
+  jti?: string;
+  grant_id?: string;
+  /** The user's FHIR resource the token acts as, relative (`Practitioner/123`). */
+  fhirUser?: string;
+}
+
+/** Why a token (or a principal recorded from one) no longer stands; stable, shown to its owner. */
+export type Revocation = 'client removed' | 'grant revoked or expired' | 'token revoked' | 'account removed' | 'account locked' | 'fhirUser changed';
+
 /** The collection of revoked access-token ids (for tokens without a grant). */
 export const REVOKED_JTI_COLLECTION = 'auth.revoked-jti';
 
 const RELOAD_KEYS_AT_MOST_EVERY_MS = 1000;
+
+/**
+ * What revokes a token, read from the shared store on every call (primary-key reads in parallel):
+ * its client is gone (deleted or disabled); its grant is gone; without a grant, its `jti` is on
+ * the revoked list; for a user's token, the account is gone or locked, or now links another
+ * fhirUser than the one the token acts as.
+ */
+export function revocationRules(documents: DocumentStore): { whyRevoked(facts: RevocationFacts): Promise<Revocation | undefined> } {
+  const grants = documents.collection(oidcCollectionName('Grant'));
+  const clients = documents.collection(oidcCollectionName('Client'));
+  const revokedJti = documents.collection(REVOKED_JTI_COLLECTION);
+  const accounts = documents.collection<StoredAccount>(ACCOUNT_COLLECTION);
+  return {
+    async whyRevoked(facts) {
+      // A client's own token (client_credentials) has sub = client_id; any other acts for an account.
+      const user = facts.sub !== facts.client_id ? facts.sub : undefined;
+      const [client, grant, revoked, account] = await Promise.all([
+        clients.get(facts.client_id),
+        facts.grant_id ? grants.get(facts.grant_id) : undefined,
+        !facts.grant_id && facts.jti ? revokedJti.get(facts.jti) : undefined,
+        user ? accounts.get(user) : undefined,
+      ]);
+      if (client === undefined) return 'client removed';
+      if (facts.grant_id && grant === undefined) return 'grant revoked or expired';
+      if (revoked !== undefined) return 'token revoked';
+      if (user) {
+        if (account === undefined) return 'account removed';
+        if (account.locked) return 'account locked';
+        if (facts.fhirUser !== undefined && account.fhirUser !== facts.fhirUser) return 'fhirUser changed';
+      }
+      return undefined;
+    },
+  };
+}
 
 /** Creates a verifier; one per process is enough. */
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
@@ -111,15 +161,13 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const acceptsAudience = typeof options.audience === 'function' ? options.audience : undefined;
   const fhirBaseUrl = options.fhirBaseUrl ?? audience ?? '';
   const clockTolerance = options.clockToleranceSeconds ?? 5;
-  const revocationCacheMs = options.revocationCacheMs ?? 0;
   const cacheSize = options.cacheSize ?? 10_000;
-  const grants = documents.collection(oidcCollectionName('Grant'));
-  const clients = documents.collection(oidcCollectionName('Client'));
-  const revokedJti = documents.collection(REVOKED_JTI_COLLECTION);
+  const rules = revocationRules(documents);
+  const isRevoked = async (claims: AccessTokenClaims): Promise<boolean> =>
+    (await rules.whyRevoked({ ...claims, ...(claims.fhirUser ? { fhirUser: relativeFhirUser(claims.fhirUser, fhirBaseUrl) } : {}) })) !== undefined;
 
   let keys: { jwks: JSONWebKeySet; getKey: ReturnType<typeof createLocalJWKSet>; loadedAt: number } | undefined;
   const verified = new Map<string, VerifiedAccessToken>();
-  const notRevokedUntil = new Map<string, number>();
 
   async function loadKeys(): Promise<NonNullable<typeof keys>> {
     const keySet = await readKeySet(documents);
@@ -181,22 +229,6 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     return result;
   }
 
-  async function isRevoked(claims: AccessTokenClaims): Promise<boolean> {
-    const cacheKey = claims.jti;
-    if (revocationCacheMs > 0 && (notRevokedUntil.get(cacheKey) ?? 0) > Date.now()) return false;
-    const [grantGone, jtiRevoked, clientGone] = await Promise.all([
-      claims.grant_id ? grants.get(claims.grant_id).then((g) => g === undefined) : Promise.resolve(false),
-      claims.grant_id ? Promise.resolve(false) : revokedJti.get(claims.jti).then((r) => r !== undefined),
-      clients.get(claims.client_id).then((c) => c === undefined),
-    ]);
-    const revoked = grantGone || jtiRevoked || clientGone;
-    if (!revoked && revocationCacheMs > 0) {
-      if (notRevokedUntil.size >= cacheSize) notRevokedUntil.delete(notRevokedUntil.keys().next().value as string);
-      notRevokedUntil.set(cacheKey, Date.now() + revocationCacheMs);
-    }
-    return revoked;
-  }
-
   return {
     verifyWithoutRevocation,
     isRevoked,
@@ -211,7 +243,6 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     reset() {
       keys = undefined;
       verified.clear();
-      notRevokedUntil.clear();
     },
   };
 }

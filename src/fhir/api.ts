@@ -11,6 +11,7 @@ import { batchOrTransaction } from './interactions/bundle.js';
 import { history } from './interactions/history.js';
 import { read, vread } from './interactions/read.js';
 import { compartmentSearch, patientEverything, searchSystem, searchType } from './interactions/search.js';
+import { validateOperation } from './interactions/validate.js';
 import { conditionalDelete, conditionalUpdate, create, patch, remove, update } from './interactions/write.js';
 import type { FhirRequest, FhirResponse, HttpMethod } from './request.js';
 import { assertResourceType, isKnownResourceType } from './validation.js';
@@ -77,6 +78,13 @@ export const CORE_OPERATIONS: Operation[] = [
     types: ['Patient'],
     methods: ['GET', 'POST'],
     handler: patientEverything,
+  },
+  {
+    name: 'validate',
+    definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
+    levels: ['type', 'instance'],
+    methods: ['GET', 'POST'],
+    handler: validateOperation,
   },
 ];
 

@@ -20,6 +20,13 @@ export interface CapabilityOptions {
   /** The websocket URL clients bind subscriptions on (R4 capabilitystatement-websocket extension). */
   websocketUrl?: string;
   version: string;
+  /** What installed FHIR packages add (packages/capability.ts). */
+  packages?: {
+    instantiates: string[];
+    implementationGuides: string[];
+    profiles: ReadonlyMap<string, string[]>;
+    includes: ReadonlyMap<string, { include: string[]; revinclude: string[] }>;
+  };
 }
 
 const TYPE_INTERACTIONS: CapabilityStatementRestResource['interaction'] = [
@@ -46,8 +53,14 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     if (params?.length) {
       resource.searchParam = params.map((p) => ({ name: p.name, type: p.type as 'string', ...(p.definition ? { definition: p.definition } : {}) }));
     }
+    const profiles = options.packages?.profiles.get(type);
+    if (profiles?.length) resource.supportedProfile = profiles;
+    const includes = options.packages?.includes.get(type);
+    if (includes?.include.length) resource.searchInclude = includes.include;
+    if (includes?.revinclude.length) resource.searchRevInclude = includes.revinclude;
     const ops = options.operations?.filter((o) => o.level !== 'system' && (!o.types || o.types.includes(type)));
-    if (ops?.length) resource.operation = ops.map((o) => ({ name: o.name, definition: o.definition }));
+    // One entry per operation, whether offered at type level, instance level or both.
+    if (ops?.length) resource.operation = [...new Map(ops.map((o) => [o.name, { name: o.name, definition: o.definition }])).values()];
     const documentation = options.documentation?.[type];
     if (documentation) resource.documentation = documentation;
     return resource;
@@ -59,11 +72,14 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     date: new Date().toISOString(),
     publisher: 'Bedside',
     kind: 'instance',
+    ...(options.packages?.instantiates.length ? { instantiates: options.packages.instantiates } : {}),
     software: { name: 'Bedside', version: options.version },
     implementation: { description: 'Bedside SMART on FHIR server', url: config.fhirBaseUrl },
     fhirVersion: '4.0.1',
-    format: ['application/fhir+json', 'json'],
-    patchFormat: ['application/json-patch+json'],
+    ...(options.packages?.implementationGuides.length ? { implementationGuide: options.packages.implementationGuides } : {}),
+    // https://hl7.org/fhir/R4/http.html#mime-type and #patch: FHIR JSON and XML; JSON Patch and FHIRPath Patch.
+    format: ['application/fhir+json', 'json', 'application/fhir+xml', 'xml'],
+    patchFormat: ['application/json-patch+json', 'application/fhir+json', 'application/fhir+xml'],
     rest: [
       {
         mode: 'server',

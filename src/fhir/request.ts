@@ -3,7 +3,7 @@
  * builds a FhirRequest, batch/transaction entries build them too, and interactions return a
  * FhirResponse; none of the FHIR semantics depends on the HTTP server in front.
  */
-import type { Resource } from 'fhir/r4';
+import type { OperationOutcome, Resource } from 'fhir/r4';
 import type { Readable } from 'node:stream';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -49,6 +49,8 @@ export interface FhirResponse {
   status: number;
   headers: Record<string, string>;
   body?: FhirBody;
+  /** Issues about the request beside the body (profile warnings on a write): a Bundle entry's `response.outcome`. */
+  outcome?: OperationOutcome;
   /** Instead of `body`: a streamed non-JSON body. */
   stream?: FhirStream;
 }

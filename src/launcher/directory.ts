@@ -1,13 +1,16 @@
 /**
  * What the launcher page needs to know about the FHIR data: patients, a patient's encounters and
  * practitioners to choose a launch context from, and a patient's banner details. Read through
- * Bedside's own FHIR API in-process with the launcher's own policy (those three types), and cut down to the few fields
- * a learner needs to choose; the FHIR API itself stays closed to the launcher page.
+ * Bedside's own FHIR API in-process with the stores bound to the caller's policies (the sandbox's
+ * own, an operator's user policy, a client token's scopes: see index.ts), and cut down to the few
+ * fields a learner needs to choose; the FHIR API itself stays closed to the launcher page. What a
+ * policy does not reach is simply not listed.
  */
 import type { Bundle, Encounter, HumanName, Identifier, Patient, Practitioner, Resource } from 'fhir/r4';
 import type { GuardedStore } from '../access/guarded-store.js';
 import type { FhirApi } from '../fhir/api.js';
 import { requestContext, type FhirServices } from '../fhir/context.js';
+import { FhirError } from '../fhir/errors.js';
 import type { FhirResponse } from '../fhir/request.js';
 
 export interface PatientSummary {
@@ -75,14 +78,24 @@ function bodyOf(response: FhirResponse): Resource | undefined {
   return ('json' in response.body ? JSON.parse(response.body.json) : response.body) as Resource;
 }
 
-export function createLauncherDirectory(api: FhirApi, services: FhirServices, store: GuardedStore): LauncherDirectory {
-  const get = async (path: string, query: Record<string, string> = {}): Promise<Resource | undefined> =>
-    bodyOf(
-      await api.dispatch(
-        requestContext(services, store, 'launcher'),
-        { method: 'GET', path, query: new URLSearchParams(query), headers: {}, body: undefined, params: {} },
-      ),
-    );
+/** The stores the directory reads through: patients with their encounters, and practitioners. */
+export interface LauncherStores {
+  patients: GuardedStore;
+  practitioners: GuardedStore;
+}
+
+export function createLauncherDirectory(api: FhirApi, services: FhirServices, stores: LauncherStores): LauncherDirectory {
+  const reader = (store: GuardedStore) => async (path: string, query: Record<string, string> = {}): Promise<Resource | undefined> => {
+    try {
+      return bodyOf(await api.dispatch(requestContext(services, store, 'launcher'), { method: 'GET', path, query: new URLSearchParams(query), headers: {}, body: undefined, params: {} }));
+    } catch (error) {
+      // A type the caller's policy does not reach lists nothing.
+      if (error instanceof FhirError && error.status < 500) return undefined;
+      throw error;
+    }
+  };
+  const get = reader(stores.patients);
+  const getPractitioner = reader(stores.practitioners);
   const entries = <T extends Resource>(bundle: Resource | undefined, type: string): T[] =>
     ((bundle as Bundle | undefined)?.entry ?? []).map((e) => e.resource as Resource | undefined).filter((r): r is T => r?.resourceType === type);
   const byName = (text: string, sort: string): Record<string, string> => ({ _count: String(PAGE), _sort: sort, ...(text.trim() ? { name: text.trim().slice(0, 100) } : {}) });
@@ -101,11 +114,11 @@ export function createLauncherDirectory(api: FhirApi, services: FhirServices, st
       return entries<Encounter>(await get('Encounter', { patient: patientId, _sort: '-date', _count: String(PAGE) }), 'Encounter').map(toEncounter);
     },
     async practitioners(text) {
-      return entries<Practitioner>(await get('Practitioner', byName(text, 'family')), 'Practitioner').map(toPractitioner);
+      return entries<Practitioner>(await getPractitioner('Practitioner', byName(text, 'family')), 'Practitioner').map(toPractitioner);
     },
     async practitioner(id) {
       if (!FHIR_ID.test(id)) return undefined;
-      const practitioner = await get(`Practitioner/${id}`);
+      const practitioner = await getPractitioner(`Practitioner/${id}`);
       return practitioner?.resourceType === 'Practitioner' ? toPractitioner(practitioner as Practitioner) : undefined;
     },
   };

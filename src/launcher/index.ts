@@ -5,8 +5,11 @@
  * authorization server's `POST /launcher/api/launch` (CONTRACT.md); registering a client is the
  * real RFC 7591 endpoint, called from the page.
  *
- * The directory and client list trust whoever reaches the launcher, so they answer only where
- * `launcherSandbox` is on (LAUNCHER_SANDBOX; by default on a loopback HOST).
+ * The directory and client list follow the launcher API's rule (auth/pages/launcher-access.ts):
+ * open in the sandbox (LAUNCHER_SANDBOX; by default on a loopback HOST), which trusts whoever
+ * reaches the launcher; otherwise for an operator or a client with the `launcher` scope, and then
+ * the patients listed are those of the caller's own policy (an operator's user policy, the
+ * client token's scopes), never a fixed all-patients one.
  */
 import express, { type Request, type Response } from 'express';
 import { existsSync } from 'node:fs';
@@ -17,18 +20,26 @@ import type { FhirApi } from '../fhir/api.js';
 import type { FhirServices } from '../fhir/context.js';
 import type { Logger } from '../log.js';
 import type { SmartEndpoints } from '../smart/smart-configuration.js';
-import type { GuardedStore } from '../access/guarded-store.js';
+import type { LauncherCaller, LauncherRefusal } from '../auth/pages/launcher-access.js';
+import { sendRefusal } from '../auth/pages/launcher-access.js';
 import type { DocumentStore } from '../storage/document-store.js';
 import { bundleCache, isBundleName } from './bundles.js';
 import { listClients } from './clients.js';
-import { createLauncherDirectory } from './directory.js';
+import { createLauncherDirectory, type LauncherDirectory, type LauncherStores } from './directory.js';
 import { renderMarkdown } from './markdown.js';
+import type { Packages } from '../packages/service.js';
 
 export interface LauncherDependencies {
   config: Config;
   logger: Logger;
-  /** The FHIR API in-process, with the store bound to the launcher's own policy. */
-  fhir: { api: FhirApi; services: FhirServices; store: GuardedStore };
+  /** The FHIR API in-process. */
+  fhir: { api: FhirApi; services: FhirServices };
+  /** Who is calling (the launcher API's rule). */
+  caller(req: Request, res: Response): Promise<LauncherCaller | LauncherRefusal>;
+  /** The stores a caller's directory reads through, bound to that caller's policies. */
+  storesFor(caller: LauncherCaller): LauncherStores;
+  /** The installed FHIR packages: the scope builder offers the types they profile. */
+  packages: Pick<Packages, 'installed' | 'capabilities'>;
   documents: DocumentStore;
   endpoints: SmartEndpoints;
   /** The repository root (launch/ and docs/ are found below it). */
@@ -57,9 +68,15 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   const { config } = deps;
   const launchDir = path.join(deps.root, 'launch');
   const docsDir = path.join(deps.root, 'docs');
-  const directory = createLauncherDirectory(deps.fhir.api, deps.fhir.services, deps.fhir.store);
+  const directoryFor = (caller: LauncherCaller): LauncherDirectory => createLauncherDirectory(deps.fhir.api, deps.fhir.services, deps.storesFor(caller));
   const bundles = bundleCache(launchDir);
   const router = express.Router();
+  /** The installed FHIR packages and the resource types they profile (what /metadata says too). */
+  const implementationGuides = async () => {
+    const installed = deps.packages.installed();
+    const profiles = installed.length ? (await deps.packages.capabilities()).profiles : new Map<string, string[]>();
+    return { packages: installed.map((p) => `${p.name}#${p.version}`), profiles: Object.fromEntries([...profiles].sort(([a], [b]) => a.localeCompare(b))) };
+  };
 
   const page = (file: string, csp: string, referrer = 'same-origin') => (_req: Request, res: Response) => {
     res.set({ ...pageHeaders(csp), 'cache-control': 'no-cache', 'referrer-policy': referrer, 'x-content-type-options': 'nosniff' });
@@ -89,13 +106,13 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
     }
   });
 
-  const api = (work: (req: Request) => Promise<unknown>, sandboxOnly = true) => async (req: Request, res: Response) => {
+  /** A directory route: the caller must pass the launcher API's rule; answers through their policies. */
+  const api = (work: (req: Request, directory: LauncherDirectory) => Promise<unknown>) => async (req: Request, res: Response) => {
     res.set('cache-control', 'no-store');
-    if (sandboxOnly && !config.launcherSandbox) {
-      return void res.status(403).json({ error: 'sandbox_off', error_description: 'This server does not list patients, practitioners or clients to the launcher (LAUNCHER_SANDBOX=false): type the ids instead.' });
-    }
     try {
-      const body = await work(req);
+      const caller = await deps.caller(req, res);
+      if (caller.kind === 'refused') return sendRefusal(res, config.baseUrl, caller);
+      const body = await work(req, directoryFor(caller));
       if (body === undefined) return void res.status(404).json({ error: 'not_found' });
       res.json(body);
     } catch (error) {
@@ -105,21 +122,24 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   };
   const text = (req: Request): string => (typeof req.query.q === 'string' ? req.query.q : '');
 
-  router.get('/launcher/api/config', api(async () => ({
-    fhirBaseUrl: config.fhirBaseUrl,
-    issuer: deps.endpoints.issuer,
-    endpoints: deps.endpoints,
-    smartConfiguration: `${config.fhirBaseUrl}/.well-known/smart-configuration`,
-    sandbox: config.launcherSandbox,
-    registrationRequiresToken: config.registrationToken !== undefined,
-    sampleApp: { clientId: SAMPLE_APP.clientId, launchUri: `${config.baseUrl}${SAMPLE_APP.launchPath}`, redirectUri: `${config.baseUrl}${SAMPLE_APP.redirectPath}` },
-    pages: { grants: `${deps.endpoints.issuer}/admin/grants`, connectedApps: deps.endpoints.management, audit: `${deps.endpoints.issuer}/admin/audit`, tutorial: `${config.baseUrl}/tutorial/` },
-  }), false));
-  router.get('/launcher/api/patients', api((req) => directory.patients(text(req))));
-  router.get('/launcher/api/patients/:id', api((req) => directory.patient(String(req.params.id))));
-  router.get('/launcher/api/patients/:id/encounters', api((req) => directory.encounters(String(req.params.id))));
-  router.get('/launcher/api/practitioners', api((req) => directory.practitioners(text(req))));
-  router.get('/launcher/api/practitioners/:id', api((req) => directory.practitioner(String(req.params.id))));
+  router.get('/launcher/api/config', (_req, res, next) => {
+    implementationGuides().then((guides) => res.set('cache-control', 'no-store').json({
+      fhirBaseUrl: config.fhirBaseUrl,
+      issuer: deps.endpoints.issuer,
+      endpoints: deps.endpoints,
+      smartConfiguration: `${config.fhirBaseUrl}/.well-known/smart-configuration`,
+      sandbox: config.launcherSandbox,
+      registrationRequiresToken: config.registrationToken !== undefined,
+      sampleApp: { clientId: SAMPLE_APP.clientId, launchUri: `${config.baseUrl}${SAMPLE_APP.launchPath}`, redirectUri: `${config.baseUrl}${SAMPLE_APP.redirectPath}` },
+      pages: { grants: `${deps.endpoints.issuer}/admin/grants`, connectedApps: deps.endpoints.management, audit: `${deps.endpoints.issuer}/admin/audit`, tutorial: `${config.baseUrl}/tutorial/` },
+      ...guides,
+    }), next);
+  });
+  router.get('/launcher/api/patients', api((req, directory) => directory.patients(text(req))));
+  router.get('/launcher/api/patients/:id', api((req, directory) => directory.patient(String(req.params.id))));
+  router.get('/launcher/api/patients/:id/encounters', api((req, directory) => directory.encounters(String(req.params.id))));
+  router.get('/launcher/api/practitioners', api((req, directory) => directory.practitioners(text(req))));
+  router.get('/launcher/api/practitioners/:id', api((req, directory) => directory.practitioner(String(req.params.id))));
   router.get('/launcher/api/clients', api(() => listClients(deps.documents)));
 
   router.get('/tutorial/', async (req, res) => {

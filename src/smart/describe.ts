@@ -17,6 +17,7 @@ const FIXED: Record<string, string> = {
   offline_access: 'Keep access after you sign out (long-lived refresh token)',
   online_access: 'Keep access while you stay signed in',
   introspection: 'Check whether tokens are valid (introspection)',
+  launcher: 'Start EHR launches of apps (the launcher API)',
 };
 
 const WHOSE: Record<string, string> = {

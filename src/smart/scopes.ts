@@ -67,10 +67,14 @@ export interface AccessDurationScope {
   raw: string;
 }
 
-/** Bedside's own permissions (not SMART): `introspection` lets a bearer call the introspection endpoint. */
+/**
+ * Bedside's own permissions (not SMART), for backend services: `introspection` lets a bearer
+ * call the introspection endpoint; `launcher` lets a bearer mint EHR launches
+ * (`POST /launcher/api/launch`) and read the launcher's directory when LAUNCHER_SANDBOX is off.
+ */
 export interface ServerPermissionScope {
   kind: 'server';
-  name: 'introspection';
+  name: 'introspection' | 'launcher';
   raw: string;
 }
 
@@ -100,6 +104,7 @@ const FIXED: Readonly<Record<string, Scope>> = Object.freeze({
   offline_access: { kind: 'duration', name: 'offline_access', raw: 'offline_access' },
   online_access: { kind: 'duration', name: 'online_access', raw: 'online_access' },
   introspection: { kind: 'server', name: 'introspection', raw: 'introspection' },
+  launcher: { kind: 'server', name: 'launcher', raw: 'launcher' },
 });
 
 /** RFC 6749 §3.3 scope-token characters. */

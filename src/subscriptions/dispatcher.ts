@@ -474,6 +474,11 @@ export class RestHookDispatcher {
     }
   }
 
+  /** Checks every subscription's owner now (a revocation was just made on this node). */
+  sweepNow(): void {
+    void this.#sweep().catch((err: unknown) => this.#deps.logger.error({ err }, 'subscription sweep failed'));
+  }
+
   /** Every sweepMs: subscriptions whose owner's authorization ended or whose `end` passed are turned off. */
   async #sweep(): Promise<void> {
     if (!this.#leading || this.#closed) return;

@@ -31,6 +31,8 @@ import type { Logger } from '../log.js';
 import { createOutboundFetch } from '../security/outbound-fetch.js';
 import type { DocumentStore } from '../storage/document-store.js';
 import type { IndexEntry } from '../storage/search-index.js';
+import type { SearchRegistry } from '../fhir/search/registry.js';
+import type { RevocationNotices } from '../security/revocation-notices.js';
 import { BindingTokens, getWsBindingToken } from './binding.js';
 import { RestHookDispatcher } from './dispatcher.js';
 import { createLoader, OwnerValidity, type OwnerCheck } from './live.js';
@@ -72,7 +74,11 @@ export interface SubscriptionsDependencies {
   resume(owner: Principal): AccessPolicy;
   /** Why an owner's authorization has ended (grant or token revoked, client removed ...), or undefined. */
   ownerRevoked: OwnerCheck;
+  /** This node's revocations: the subscriptions they cover are checked again at once. */
+  revocations?: RevocationNotices;
   indexer: (resource: Resource) => IndexEntry[];
+  /** The search parameters in force (R4 plus installed packages'), for criteria. */
+  searchRegistry: () => SearchRegistry;
   /** The websocket endpoint's path on this server, e.g. `/fhir/websocket`. */
   websocketPath: string;
 }
@@ -99,7 +105,7 @@ export interface Subscriptions {
 
 export function createSubscriptions(deps: SubscriptionsDependencies): Subscriptions {
   const { config, documents, logger, access, changes, subscriptions } = deps;
-  const read = { baseUrl: config.fhirBaseUrl, allowPrivateNetwork: config.allowPrivateNetworkFetch };
+  const read = { baseUrl: config.fhirBaseUrl, allowPrivateNetwork: config.allowPrivateNetworkFetch, registry: deps.searchRegistry };
   const owners = new OwnerRecords(documents);
   const tokens = new BindingTokens(documents);
   const load = createLoader({ owners, access, resume: deps.resume, read });
@@ -136,6 +142,12 @@ export function createSubscriptions(deps: SubscriptionsDependencies): Subscripti
     path: deps.websocketPath,
     tuning: TUNING,
   });
+  // A revocation on this node: what it covers stops now, not at the next check.
+  const stopListening = deps.revocations?.subscribe(() => {
+    validity.forget();
+    dispatcher.sweepNow();
+    void hub.sweep().catch((err: unknown) => logger.error({ err }, 'websocket sweep failed'));
+  });
   return {
     operations: [
       {
@@ -156,6 +168,7 @@ export function createSubscriptions(deps: SubscriptionsDependencies): Subscripti
     },
     close() {
       closing ??= (async () => {
+        stopListening?.();
         await hub.close();
         await dispatcher.close();
         await outbound.close();

@@ -73,7 +73,9 @@ export function createLoader(deps: LoaderDependencies): (resource: Subscription)
  * so a burst of notifications costs one check.
  */
 export class OwnerValidity {
-  readonly #checked = new WeakMap<LiveSubscription, { at: number; ended: string | undefined }>();
+  readonly #checked = new WeakMap<LiveSubscription, { at: number; epoch: number; ended: string | undefined }>();
+  /** Bumped by `forget`: answers from before are not used again. */
+  #epoch = 0;
 
   constructor(
     private readonly check: OwnerCheck,
@@ -84,11 +86,17 @@ export class OwnerValidity {
   async ended(live: LiveSubscription, now = Date.now()): Promise<string | undefined> {
     if (live.spec.end !== undefined && live.spec.end <= now) return 'Subscription.end has passed';
     const known = this.#checked.get(live);
-    if (known && (known.ended !== undefined || now - known.at < this.windowMs)) return known.ended;
+    if (known && (known.ended !== undefined || (known.epoch === this.#epoch && now - known.at < this.windowMs))) return known.ended;
+    const epoch = this.#epoch;
     const why = await this.check(live.owner.principal);
     const ended = why === undefined ? undefined : `The authorization this subscription was created with has ended (${why})`;
-    this.#checked.set(live, { at: now, ended });
+    this.#checked.set(live, { at: now, epoch, ended });
     return ended;
+  }
+
+  /** Forgets every "still stands" answer (a revocation was just made on this node). */
+  forget(): void {
+    this.#epoch++;
   }
 }
 

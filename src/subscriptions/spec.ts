@@ -18,6 +18,7 @@
 import type { Extension, Subscription } from 'fhir/r4';
 import { badRequest, unprocessable } from '../fhir/errors.js';
 import { parseSearch } from '../fhir/search/parse.js';
+import type { SearchRegistry } from '../fhir/search/registry.js';
 import { fetchRefusal } from '../security/network-addresses.js';
 import type { Condition } from '../storage/search-index.js';
 
@@ -62,6 +63,8 @@ export interface SubscriptionSpec {
 
 export interface ReadOptions {
   baseUrl: string;
+  /** The search parameters in force (R4 plus installed packages'); R4's when absent. */
+  registry?: () => SearchRegistry;
   /** ALLOW_PRIVATE_NETWORK_FETCH: rest-hook endpoints may be private addresses and plain http. */
   allowPrivateNetwork: boolean;
 }
@@ -83,7 +86,7 @@ export function readSubscription(resource: Subscription, options: ReadOptions): 
   const spec: SubscriptionSpec = {
     id: resource.id ?? '',
     status: resource.status as SubscriptionStatus,
-    criteria: readCriteria(resource.criteria, options.baseUrl),
+    criteria: readCriteria(resource.criteria, options),
     channel,
   };
   if (resource.meta?.versionId) spec.versionId = resource.meta.versionId;
@@ -98,7 +101,7 @@ export function readSubscription(resource: Subscription, options: ReadOptions): 
 }
 
 /** `Type?search`: a search on one type, without the base and without result parameters. */
-function readCriteria(text: string | undefined, baseUrl: string): SubscriptionSpec['criteria'] {
+function readCriteria(text: string | undefined, options: ReadOptions): SubscriptionSpec['criteria'] {
   const where = ['Subscription.criteria'];
   if (!text) throw badRequest('Subscription.criteria is required: a search such as Observation?patient=Patient/123', where);
   if (/^(\/|[a-z][a-z0-9+.-]*:)/i.test(text)) throw badRequest('Subscription.criteria is a search relative to the FHIR base, such as Observation?code=1234-5, not a URL', where);
@@ -111,7 +114,8 @@ function readCriteria(text: string | undefined, baseUrl: string): SubscriptionSp
     if (RESULT_PARAMETERS.has(base)) throw badRequest(`Subscription.criteria: ${base} shapes a search's answer and has no meaning for a subscription`, where);
   }
   try {
-    return { text, resourceType, where: parseSearch(resourceType, params, { baseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where };
+    const registry = options.registry?.();
+    return { text, resourceType, where: parseSearch(resourceType, params, { baseUrl: options.baseUrl, strict: true, maxCount: 1, defaultCount: 1, ...(registry ? { registry } : {}) }).where };
   } catch (error) {
     if (error instanceof Error && 'issues' in error) (error as { issues: Array<{ expression?: string[] }> }).issues[0]!.expression = where;
     throw error;

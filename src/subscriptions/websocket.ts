@@ -221,6 +221,13 @@ export class WebSocketHub {
     }
   }
 
+  /** Closes the sockets of every subscription bound here whose owner's authorization has ended. */
+  async sweep(): Promise<void> {
+    for (const [id, binding] of [...this.#bindings]) {
+      if (await this.#deps.validity.ended(binding.live)) this.#end(id, 'the subscription has stopped');
+    }
+  }
+
   async #heartbeat(id: string): Promise<void> {
     const binding = this.#bindings.get(id);
     if (!binding) return;

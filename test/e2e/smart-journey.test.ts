@@ -248,26 +248,43 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the SMART journey in Chromium' : `t
     await context.close();
   });
 
-  it('without the launcher sandbox, ids are typed by hand and simulated sessions are refused', async () => {
+  it('without the launcher sandbox: ids typed by hand, launches only by an operator, completed only by a user who may open the patient', async () => {
     const config = server.bedside.config;
     config.launcherSandbox = false;
     try {
-      const refused = await fetch(`${server.baseUrl}/launcher/api/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ launch_uri: `${server.baseUrl}/sample-app/launch`, patient: 'patient-004', practitioner: 'practitioner-001', simulate_ehr_session: true }) });
-      expect(refused.status).toBe(403);
-      expect((await fetch(`${server.baseUrl}/launcher/api/patients`)).status).toBe(403);
+      const anonymous = await fetch(`${server.baseUrl}/launcher/api/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ launch_uri: `${server.baseUrl}/sample-app/launch`, patient: 'patient-004' }) });
+      expect(anonymous.status).toBe(401);
+      expect((await fetch(`${server.baseUrl}/launcher/api/patients`)).status).toBe(401);
 
-      const context = await freshContext(browser, 'no-sandbox');
-      const launcher = await openLauncher(context);
+      // The operator signs in (grants page), then launches from the launcher by typing the id.
+      const operator = await freshContext(browser, 'no-sandbox');
+      const grants = await operator.newPage();
+      await grants.goto(`${server.baseUrl}/oauth/admin/grants`);
+      await signIn(grants, 'admin', 'bedside-admin');
+      await grants.locator('h1', { hasText: 'Grants' }).waitFor();
+      const launcher = await openLauncher(operator);
       expect(await launcher.locator('label[for="patient-search"]').textContent()).toBe('Patient id');
+      expect(await launcher.locator('#patient-help').textContent()).toContain('EHR launches need an operator');
       expect(await launcher.locator('#simulate-session').isDisabled()).toBe(true);
       await launcher.locator('#patient-search').fill('patient-004');
       await launcher.locator('#ehr-frame').uncheck();
-      const app = await launch(context, launcher);
+      const opened = await launch(operator, launcher);
+      // The app opened in the operator's own browser runs as the operator, who may not open the patient.
+      await opened.locator('#problem').waitFor();
+      expect(await opened.locator('#problem h2').textContent()).toBe('Access was not allowed');
+      expect(await opened.locator('#problem').textContent()).toContain('the launch is for a patient whose record admin may not open');
+      const launchUrl = (await launcher.locator('#launch-url-output').textContent())!;
+
+      // The clinician opens the same (still unused) launch in her own browser.
+      const clinician = await freshContext(browser, 'no-sandbox-clinician');
+      const app = await clinician.newPage();
+      await app.goto(launchUrl);
       await signIn(app, 'dr.carter');
       await app.locator('button[name="decision"][value="approve"]').click();
       await appReady(app);
       expect(await app.locator('#banner .banner-name').textContent()).toBe("Liam O'Brien");
-      await context.close();
+      await operator.close();
+      await clinician.close();
     } finally {
       config.launcherSandbox = true;
     }

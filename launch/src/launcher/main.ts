@@ -11,7 +11,7 @@ import { coveredByAny, parseScopes } from '../../../src/smart/scopes.js';
 import { byId, copyButton, fill, h } from '../common/dom.js';
 import { decodeJwt } from '../common/jwt.js';
 import { backendToken, registerClient, type ClientKind, type Credentials, type KeyAlgorithm } from './clients.js';
-import { defaultChoice, defaultRegistrationScope, FIXED_SCOPES, OBSERVATION_CATEGORIES, RESOURCE_TYPES, scopeString, type LaunchType, type ScopeChoice, type ScopeContext } from './scope-builder.js';
+import { defaultChoice, defaultRegistrationScope, FIXED_SCOPES, OBSERVATION_CATEGORIES, resourceTypeChoices, scopeString, type LaunchType, type ScopeChoice, type ScopeContext } from './scope-builder.js';
 import { settingsSnippets, type SettingsInput } from './settings.js';
 
 interface LauncherConfig {
@@ -23,6 +23,9 @@ interface LauncherConfig {
   registrationRequiresToken: boolean;
   sampleApp: { clientId: string; launchUri: string; redirectUri: string };
   pages: { grants: string; connectedApps: string; audit: string; tutorial: string };
+  /** Installed FHIR packages (`name#version`) and the profiles they define per resource type. */
+  packages: string[];
+  profiles: Record<string, string[]>;
 }
 
 /** A patient or a practitioner, as the launcher API lists them. */
@@ -61,7 +64,13 @@ function selectedClient(): ClientSummary | undefined {
 
 function buildScopeControls(): void {
   fill(byId('fixed-scopes'), FIXED_SCOPES.map((scope) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'fixedScope', value: scope }), h('code', {}, scope))));
-  fill(byId('resource-types'), RESOURCE_TYPES.map((type) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'resourceType', value: type }), type === '*' ? 'all types (*)' : type)));
+  const profiled = state.config.profiles;
+  fill(byId('resource-types'), resourceTypeChoices(Object.keys(profiled)).map((type) =>
+    h('label', { class: 'check', ...(profiled[type] ? { title: `Profiled by ${state.config.packages.join(', ')}: ${profiled[type]!.join(', ')}` } : {}) },
+      h('input', { type: 'checkbox', name: 'resourceType', value: type }),
+      type === '*' ? 'all types (*)' : type,
+      profiled[type] ? h('small', { class: 'muted' }, ' (profiled)') : null)));
+  if (state.config.packages.length) byId('resource-types').append(h('p', { class: 'muted', id: 'ig-note' }, `Implementation Guides on this server: ${state.config.packages.join(', ')}.`));
   for (const c of OBSERVATION_CATEGORIES) select('observation-category').append(h('option', { value: c.value }, c.label));
 }
 
@@ -145,13 +154,18 @@ function debounce(work: () => void, ms = 250): () => void {
   };
 }
 
-/** Without the sandbox directory, patients and practitioners are typed as ids. */
+/**
+ * Without the sandbox directory, patients and practitioners are typed as ids, and an EHR launch
+ * needs an operator signed in (the launch API refuses anyone else).
+ */
 function useManualIds(): void {
   for (const kind of ['patient', 'practitioner'] as const) {
     const field = input(`${kind}-search`);
     field.type = 'text';
     field.labels?.[0]?.replaceChildren(kind === 'patient' ? 'Patient id' : 'Practitioner id (optional)');
-    byId(`${kind}-help`).textContent = 'This server does not list its data to the launcher (LAUNCHER_SANDBOX is off): type the FHIR id.';
+    const help = byId(`${kind}-help`);
+    help.textContent = 'This server does not list its data to the launcher (LAUNCHER_SANDBOX is off): type the FHIR id.';
+    if (kind === 'patient') help.append(' EHR launches need an operator: ', h('a', { href: state.config.pages.grants }, 'sign in on the grants page'), ' first. The user who opens the app must be allowed to open this patient\'s record.');
     field.addEventListener('input', () => {
       state[kind] = field.value.trim();
       refresh();

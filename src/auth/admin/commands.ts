@@ -8,6 +8,7 @@
  *   users reset-password <username> [--password <p>]      (a random one is printed when omitted)
  *   users lock|unlock <username>
  *   users link <username> <Type/id>|--none
+ *   users patients <username> all|none|<Patient id>...
  *   clients list
  *   clients show <client_id>
  *   clients edit <client_id> [--name <n>] [--redirect-uri <u>]... [--post-logout-redirect-uri <u>]... [--scope "<s>"] [--first-party true|false]
@@ -17,7 +18,7 @@
  *   resource-servers remove <identifier>
  */
 import { randomBytes } from 'node:crypto';
-import { AdminError, type Actor, type AdminService } from './service.js';
+import { AdminError, parsePatientGrant, type Actor, type AdminService } from './service.js';
 
 export const ADMIN_COMMANDS = ['users', 'clients', 'resource-servers'] as const;
 
@@ -28,6 +29,8 @@ export const ADMIN_USAGE = `Operators' commands (they change the store of the se
   bedside users reset-password <username> [--password <p>]     a random one is printed when omitted
   bedside users lock|unlock <username>
   bedside users link <username> <Type/id>|--none
+  bedside users patients <username> all|none|<Patient id>...   patients an account without a
+                                                   Patient or Practitioner fhirUser may select
   bedside clients list [--json] | show <client_id>
   bedside clients edit <client_id> [--name <n>] [--redirect-uri <u>]... [--post-logout-redirect-uri <u>]... [--scope "<s>"] [--first-party true|false]
   bedside clients rotate-secret|disable|enable <client_id>
@@ -82,11 +85,12 @@ function table(rows: string[][]): string[] {
 }
 
 async function users(admin: AdminService, actor: Actor, p: Parsed, io: CommandIo): Promise<void> {
-  const action = need(p, 0, 'action (list, create, reset-password, lock, unlock, link)');
+  const action = need(p, 0, 'action (list, create, reset-password, lock, unlock, link, patients)');
   if (action === 'list') {
     const list = await admin.listUsers();
     if (one(p, 'json')) return io.out(JSON.stringify(list, null, 2));
-    for (const line of table([['USERNAME', 'FHIRUSER', 'ROLES', 'STATUS', 'SIGN-IN'], ...list.map((u) => [u.username, u.fhirUser ?? '-', u.roles.join(',') || '-', u.locked ? 'locked' : 'active', [u.federatedOnly ? '' : 'password', ...u.identities.map((i) => i.provider)].filter(Boolean).join(',') || '-'])])) io.out(line);
+    const patients = (u: (typeof list)[number]) => (u.patients.by === 'fhirUser' ? 'by fhirUser' : u.patients.grant === 'all' ? 'all' : u.patients.grant?.join(',') || '-');
+    for (const line of table([['USERNAME', 'FHIRUSER', 'ROLES', 'STATUS', 'SIGN-IN', 'PATIENTS'], ...list.map((u) => [u.username, u.fhirUser ?? '-', u.roles.join(',') || '-', u.locked ? 'locked' : 'active', [u.federatedOnly ? '' : 'password', ...u.identities.map((i) => i.provider)].filter(Boolean).join(',') || '-', patients(u)])])) io.out(line);
     return;
   }
   const username = need(p, 1, 'username');
@@ -119,6 +123,13 @@ async function users(admin: AdminService, actor: Actor, p: Parsed, io: CommandIo
     const target = one(p, 'none') ? null : need(p, 2, 'fhirUser (Type/id) or --none');
     await admin.linkFhirUser(actor, username, target);
     return io.out(target ? `${username} is ${target}` : `${username} has no fhirUser`);
+  }
+  if (action === 'patients') {
+    need(p, 2, 'patients: all, none, or Patient ids');
+    const grant = parsePatientGrant(p.positional.slice(2).join(' '));
+    const { grantsRevoked } = await admin.setPatientAccess(actor, username, grant);
+    const what = grant === 'all' ? 'every patient' : grant ? `Patient ${grant.join(', ')}` : 'no patient';
+    return io.out(`${username} may select ${what}${grantsRevoked ? `; ${grantsRevoked} grant(s) revoked` : ''}`);
   }
   throw new AdminError('invalid', `unknown action "users ${action}"`);
 }

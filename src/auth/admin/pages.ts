@@ -12,7 +12,7 @@ import type { AuthServices } from '../services.js';
 import { embedCsrfField } from '../../security/csrf.js';
 import { genuineSessionSubmission, redirectToSignIn, signedIn } from '../pages/session.js';
 import { errorPage } from '../views/error.js';
-import { AdminError, type Actor, type AdminService } from './service.js';
+import { AdminError, parsePatientGrant, type Actor, type AdminService } from './service.js';
 import { clientsPage, resourceServersPage, usersPage, type AdminNav, type Notice } from './views.js';
 
 function html(res: Response, status: number, body: string): void {
@@ -103,6 +103,14 @@ export function adminPages(services: AuthServices, holder: ProviderHolder, admin
     const fhirUser = field(req, 'fhirUser').trim();
     await admin.linkFhirUser(actor, field(req, 'username'), fhirUser || null);
     return { kind: 'notice', text: fhirUser ? `${field(req, 'username')} is now ${fhirUser}.` : `${field(req, 'username')} has no fhirUser any more.` };
+  }));
+
+  router.post(`${nav.users}/patients`, form, users(async (req, _res, actor) => {
+    const username = field(req, 'username');
+    const grant = parsePatientGrant(field(req, 'patients'));
+    const { grantsRevoked } = await admin.setPatientAccess(actor, username, grant);
+    const what = grant === 'all' ? 'every patient' : grant ? `Patient ${grant.join(', ')}` : 'no patient';
+    return { kind: 'notice', text: `${username} may select ${what}.${grantsRevoked ? ` ${grantsRevoked} grant(s) revoked.` : ''}` };
   }));
 
   router.get(nav.clients, clients(async () => undefined));

@@ -1,13 +1,15 @@
 /**
  * What operators may change, in one place for the admin page and the admin command: users
- * (create, reset password, lock, link to a fhirUser), clients (list, edit, rotate the secret,
+ * (create, reset password, lock, link to a fhirUser, grant patients to select), clients (list, edit, rotate the secret,
  * disable) and resource servers. Every change is written to the audit collection (the operators'
  * audit page shows it) before the call returns; secrets and passwords never are.
  */
 import { randomBytes } from 'node:crypto';
 import type { AdapterPayload } from 'oidc-provider';
 import { writeAuditRecord } from '../../access/audit-log.js';
+import { USER_REACH, type PatientGrant } from '../../access/rules.js';
 import { isLoopbackHost } from '../../config.js';
+import type { RevocationNotices } from '../../security/revocation-notices.js';
 import type { DocumentStore } from '../../storage/document-store.js';
 import { hashPassword, type AccountStore, type Role, type StoredAccount } from '../accounts.js';
 import { oidcCollectionName } from '../adapter.js';
@@ -52,6 +54,11 @@ export interface UserSummary {
   /** Signs in only through an identity provider (no local password). */
   federatedOnly: boolean;
   identities: Array<Pick<FederatedIdentity, 'provider' | 'sub' | 'how' | 'lastLoginAt'>>;
+  /**
+   * Which patients the user may select as patient context: decided by the fhirUser (the user
+   * policy), or granted by an operator (`all`, a list, or none).
+   */
+  patients: { by: 'fhirUser' } | { by: 'operator'; grant?: PatientGrant };
 }
 
 export interface ClientSummary {
@@ -80,6 +87,8 @@ export interface AdminDependencies {
   documents: DocumentStore;
   accounts: AccountStore;
   grants: GrantRegistry;
+  /** Locking an account and disabling a client are revocations too (for tokens without a grant). */
+  revocations: RevocationNotices;
   identities: FederatedIdentities;
   resourceServers: ResourceServerRegistry;
   /** Whether `Type/id` exists in the FHIR store. */
@@ -107,7 +116,42 @@ function summarizeUser(account: StoredAccount, identities: FederatedIdentity[]):
     locked: account.locked === true,
     federatedOnly: account.passwordHash === '',
     identities: identities.map((i) => ({ provider: i.provider, sub: i.sub, how: i.how, lastLoginAt: i.lastLoginAt })),
+    patients: patientsByFhirUser(account) ? { by: 'fhirUser' } : { by: 'operator', ...(account.patientAccess ? { grant: account.patientAccess } : {}) },
   };
+}
+
+/** Whether the account's fhirUser decides its patients (access/rules.ts USER_REACH, under any setting). */
+function patientsByFhirUser(account: StoredAccount): boolean {
+  const type = account.fhirUser?.split('/')[0];
+  return type !== undefined && Object.values(USER_REACH).some((rules) => rules[type] !== undefined);
+}
+
+/** At most this many patients granted one by one (more: grant all). */
+const MAX_GRANTED_PATIENTS = 1000;
+const PATIENT_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * An operator's patient grant as typed on the page or the command line: `all`, `none` (or
+ * nothing), or Patient ids separated by spaces or commas.
+ */
+export function parsePatientGrant(text: string): PatientGrant | null {
+  const words = text.split(/[\s,]+/).filter(Boolean);
+  if (words.length === 0 || (words.length === 1 && words[0]!.toLowerCase() === 'none')) return null;
+  if (words.length === 1 && words[0]!.toLowerCase() === 'all') return 'all';
+  return [...new Set(words.map((w) => w.replace(/^Patient\//, '')))];
+}
+
+function describeGrant(grant: PatientGrant | null | undefined): string {
+  if (!grant) return 'none';
+  return grant === 'all' ? 'all patients' : `Patient ${grant.join(', ')}`;
+}
+
+/** Whether `after` lets the account select everything `before` did. */
+function keepsEverything(before: PatientGrant | undefined, after: PatientGrant | null): boolean {
+  if (!before) return true;
+  if (after === 'all') return true;
+  if (!after || before === 'all') return false;
+  return before.every((id) => after.includes(id));
 }
 
 function stringList(value: unknown): string[] {
@@ -201,6 +245,7 @@ export class AdminService {
     const account = await this.#user(username);
     if (account.id === actor.id) throw new AdminError('forbidden', 'operators cannot lock themselves out');
     await this.deps.accounts.save({ ...account, locked: true });
+    this.deps.revocations.announce({ subject: account.id });
     await this.#sessions.deleteByKey('accountId', account.id);
     const grants = await this.deps.grants.list({ accountId: account.id, limit: 10_000 });
     for (const g of grants) await this.deps.grants.revoke(g.grantId);
@@ -222,7 +267,39 @@ export class AdminService {
     if (fhirUser) await this.#checkFhirUser(fhirUser);
     const { fhirUser: _old, fhirUserSource: _source, ...rest } = account;
     await this.deps.accounts.save(fhirUser ? { ...rest, fhirUser, fhirUserSource: 'operator' } : rest);
+    // Tokens acting as the previous fhirUser no longer stand (token-verification.ts revocationRules).
+    if (fhirUser !== (account.fhirUser ?? null)) this.deps.revocations.announce({ subject: account.id });
     await this.#audit(actor, 'user.link-fhir-user', `user/${account.username}`, fhirUser ? `fhirUser ${fhirUser} (was ${account.fhirUser ?? 'none'})` : `fhirUser removed (was ${account.fhirUser ?? 'none'})`);
+  }
+
+  /**
+   * Lets an account without a patient-deciding fhirUser (the operator, a federated account
+   * without one) select patients as patient context: `all`, a list of Patient ids, or none
+   * (`null`). Taking any patient away ends the user's grants at once (their tokens are refused
+   * within the revocation window), as locking does.
+   */
+  async setPatientAccess(actor: Actor, username: string, grant: PatientGrant | null): Promise<{ grantsRevoked: number }> {
+    const account = await this.#user(username);
+    if (patientsByFhirUser(account)) {
+      throw new AdminError('invalid', `the patients of ${account.username} follow from its fhirUser (${account.fhirUser}); patient access is granted only to accounts without a Patient, Practitioner or PractitionerRole fhirUser`);
+    }
+    if (Array.isArray(grant)) {
+      if (grant.length > MAX_GRANTED_PATIENTS) throw new AdminError('invalid', `at most ${MAX_GRANTED_PATIENTS} patients one by one; grant all instead`);
+      for (const id of grant) {
+        if (!PATIENT_ID.test(id)) throw new AdminError('invalid', `"${id.slice(0, 80)}" is not a Patient id`);
+        if (!(await this.deps.fhirUserExists(`Patient/${id}`))) throw new AdminError('invalid', `Patient/${id} does not exist in the FHIR store`);
+      }
+    }
+    const { patientAccess: before, ...rest } = account;
+    await this.deps.accounts.save(grant ? { ...rest, patientAccess: grant } : rest);
+    let grantsRevoked = 0;
+    if (!keepsEverything(before, grant)) {
+      const grants = await this.deps.grants.list({ accountId: account.id, limit: 10_000 });
+      for (const g of grants) await this.deps.grants.revoke(g.grantId);
+      grantsRevoked = grants.length;
+    }
+    await this.#audit(actor, 'user.patient-access', `user/${account.username}`, `${describeGrant(grant)} (was ${describeGrant(before)})${grantsRevoked ? `, ${grantsRevoked} grant(s) revoked` : ''}`);
+    return { grantsRevoked };
   }
 
   // ---- clients -----------------------------------------------------------------------------
@@ -337,6 +414,7 @@ export class AdminService {
     const current = await this.#activeClient(clientId);
     await this.#disabled.put(clientId, current);
     await this.#clients.delete(clientId);
+    this.deps.revocations.announce({ clientId });
     const grants = (await this.deps.grants.list({ limit: 10_000 })).filter((g) => g.clientId === clientId);
     for (const g of grants) await this.deps.grants.revoke(g.grantId);
     await this.#audit(actor, 'client.disable', `client/${clientId}`, `${grants.length} grant(s) revoked`);

@@ -6,6 +6,7 @@
  */
 import { isKnownResourceType } from '../../fhir/validation.js';
 import type { Config } from '../../config.js';
+import { RevocationNotices } from '../../security/revocation-notices.js';
 import type { Storage } from '../../storage/open.js';
 import { AccountStore } from '../accounts.js';
 import { issuerOf } from '../endpoints.js';
@@ -17,10 +18,13 @@ import { AdminService } from './service.js';
 export async function openAdminService(config: Config, storage: Pick<Storage, 'documents' | 'resources'>): Promise<AdminService> {
   const resourceServers = new ResourceServerRegistry(storage.documents, config.resourceServers);
   await resourceServers.refresh();
+  // No FHIR API runs in the command's process: servers see its revocations within REVOCATION_CHECK_MS.
+  const revocations = new RevocationNotices();
   return new AdminService({
     documents: storage.documents,
     accounts: new AccountStore(storage.documents, config.fhirBaseUrl),
-    grants: new GrantRegistry(storage.documents),
+    grants: new GrantRegistry(storage.documents, revocations),
+    revocations,
     identities: new FederatedIdentities(storage.documents),
     resourceServers,
     async fhirUserExists(reference) {

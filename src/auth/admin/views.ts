@@ -46,9 +46,13 @@ export function usersPage(view: { nav: AdminNav; base: string; users: UserSummar
 <button type="submit">Create user</button>
 </form></section>
 <section aria-labelledby="users"><h2 id="users">Users</h2>
-<table><thead><tr><th scope="col">User</th><th scope="col">fhirUser</th><th scope="col">Sign-in</th><th scope="col">Status</th><th scope="col"><span class="muted">Actions</span></th></tr></thead><tbody>
+<p class="muted">Which patients a user may select as patient context follows from their fhirUser (a patient: herself; a practitioner: every patient, or the linked ones under PRACTITIONER_PATIENTS=linked). An account without one selects nobody unless you grant it patients here: <code>all</code>, or Patient ids.</p>
+<table><thead><tr><th scope="col">User</th><th scope="col">fhirUser</th><th scope="col">Patients</th><th scope="col">Sign-in</th><th scope="col">Status</th><th scope="col"><span class="muted">Actions</span></th></tr></thead><tbody>
 ${view.users.map((u) => html`<tr><td><strong>${u.username}</strong>${u.name ? html`<br><span class="muted">${u.name}</span>` : ''}${u.roles.length ? html`<br><span class="muted">${u.roles.join(', ')}</span>` : ''}</td>
 <td><form method="post" action="${view.base}/link"><input type="hidden" name="username" value="${u.username}"><label for="fu-${u.id}" class="visually-hidden">fhirUser of ${u.username}</label><input id="fu-${u.id}" name="fhirUser" value="${u.fhirUser ?? ''}" placeholder="none"><button type="submit" class="secondary">Link</button></form></td>
+<td>${u.patients.by === 'fhirUser'
+  ? html`<span class="muted">by fhirUser</span>`
+  : html`<form method="post" action="${view.base}/patients"><input type="hidden" name="username" value="${u.username}"><label for="pa-${u.id}" class="visually-hidden">Patients ${u.username} may select (all, none, or ids)</label><input id="pa-${u.id}" name="patients" value="${u.patients.grant === 'all' ? 'all' : (u.patients.grant ?? []).join(' ')}" placeholder="none"><button type="submit" class="secondary">Set patients</button></form>`}</td>
 <td>${u.federatedOnly ? '' : 'password'}${u.identities.map((i) => html`<br>${i.provider} <span class="muted">(${i.how}, last ${when(i.lastLoginAt)})</span>`)}</td>
 <td>${u.locked ? 'locked' : 'active'}</td>
 <td><form method="post" action="${view.base}/${u.locked ? 'unlock' : 'lock'}"><input type="hidden" name="username" value="${u.username}"><button type="submit" class="${u.locked ? 'secondary' : 'danger'}">${u.locked ? 'Unlock' : 'Lock'} ${u.username}</button></form>

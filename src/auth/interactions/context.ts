@@ -1,13 +1,15 @@
 /**
  * The launch context a grant gets when the user consents: from the EHR launch (single-use, taken
- * here) or from what the user picked in a standalone launch. A patient user only ever gets their
- * own record as context.
+ * here) or from what the user picked in a standalone launch. Either way the patient must be one
+ * the user may select (the user policy, access/user-policy.ts, asked through `patients`); a
+ * patient user only ever gets their own record as context.
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html#launch-context-arrives-with-your-access_token
  */
 import { patientIdOf, type StoredAccount } from '../accounts.js';
 import type { GrantContext, LaunchContexts } from '../launch-context.js';
 import type { SmartSelection } from '../interaction-policy.js';
+import type { SelectablePatients } from '../patient-directory.js';
 
 /** A reason the consent cannot complete; sent back to the app as an OAuth error. */
 export class ContextRefused extends Error {
@@ -27,6 +29,13 @@ export interface ContextInput {
   launch: string | undefined;
   granted: ReadonlySet<string>;
   selection: SmartSelection;
+  /** The patients the signed-in user may select (PatientDirectory.forUser). */
+  patients: SelectablePatients;
+}
+
+/** Why an EHR launch is refused to `account`, for the app. */
+export function notTheirPatient(account: StoredAccount): string {
+  return `the launch is for a patient whose record ${account.username} may not open`;
 }
 
 export async function resolveGrantContext(input: ContextInput): Promise<GrantContext> {
@@ -35,7 +44,7 @@ export async function resolveGrantContext(input: ContextInput): Promise<GrantCon
   if (input.launch) {
     const launch = await input.launches.take(input.launch);
     if (!launch) throw new ContextRefused('invalid_request', 'the launch has expired (launches last 5 minutes) or was already used: launch the app again');
-    if (ownPatient && launch.patient !== ownPatient) throw new ContextRefused('access_denied', 'this launch is for a patient other than the signed-in patient user');
+    if (!(await input.patients.get(launch.patient))) throw new ContextRefused('access_denied', notTheirPatient(account));
     const withPatient = granted.has('launch') || granted.has('launch/patient');
     const withEncounter = granted.has('launch') || granted.has('launch/encounter');
     return {
@@ -52,6 +61,7 @@ export async function resolveGrantContext(input: ContextInput): Promise<GrantCon
     throw new ContextRefused('access_denied', 'a patient user can only choose their own record');
   }
   const patient = granted.has('launch/patient') ? (ownPatient ?? selection.patient) : undefined;
+  if (patient && !(await input.patients.get(patient))) throw new ContextRefused('access_denied', 'the chosen patient is not one this user may open');
   const encounter = granted.has('launch/encounter') && selection.encounter ? selection.encounter : undefined;
   return {
     launch: 'standalone',

@@ -8,7 +8,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { errors, type InteractionResults } from 'oidc-provider';
-import { patientIdOf } from '../accounts.js';
+import { patientIdOf, signedInUser, type StoredAccount } from '../accounts.js';
 import { ehrSessionAccount, simulatedSessionLaunch } from '../ehr-session.js';
 import { loginPageExtras, singleProviderRedirect } from '../federation/routes.js';
 import { grantedResourceScopes, offerResourceScopes } from '../resource-servers/consent.js';
@@ -21,7 +21,7 @@ import { errorPage } from '../views/error.js';
 import { loginPage } from '../views/login.js';
 import { encounterPickerPage, patientPickerPage } from '../views/picker.js';
 import { clientAddress } from '../../security/rate-limit.js';
-import { ContextRefused, resolveGrantContext } from './context.js';
+import { ContextRefused, notTheirPatient, resolveGrantContext } from './context.js';
 import { grantedScopes, offerScopes, saveGrant } from './consent.js';
 import { genuineSubmission, sendInteractionPage } from './forms.js';
 
@@ -69,6 +69,9 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
 
   const selectionOf = (interaction: Interaction): SmartSelection => ((interaction.lastSubmission as { smart?: SmartSelection } | undefined)?.smart ?? {});
 
+  /** The patients `account` may select: the user policy, the same for every step below. */
+  const selectable = (account: StoredAccount) => services.directory.forUser(signedInUser(account));
+
   async function renderStep(req: Request, res: Response, interaction: Interaction, options: { error?: string; status?: number; username?: string } = {}): Promise<void> {
     const { uid, prompt, params } = interaction;
     const client = await clientName(String(params.client_id));
@@ -91,21 +94,33 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     }
     const account = await services.accounts.findById(String(interaction.session?.accountId));
     if (!account) throw new errors.SessionNotFound('account not found');
+    const patients = selectable(account);
     if (prompt.name === CONTEXT_PROMPT) {
       if (prompt.reasons.includes(PATIENT_REASON)) {
+        // Nobody to choose: the app learns it at once instead of a picker that cannot be completed.
+        if (!(await patients.any())) {
+          await finish(req, res, { error: 'access_denied', error_description: `${account.username} may not open any patient's record, so the app cannot have a patient (launch/patient)` }, false);
+          return;
+        }
         const query = typeof req.query.q === 'string' ? req.query.q.slice(0, 100) : '';
-        const patients = await services.directory.search(query);
-        sendPage(res, interaction, 200, patientPickerPage({ action: url(uid, 'patient'), searchAction: url(uid), abortAction, clientName: client.name, query, patients }));
+        const html = patientPickerPage({ action: url(uid, 'patient'), searchAction: url(uid), abortAction, clientName: client.name, query, patients: await patients.search(query), ...(options.error ? { error: options.error } : {}) });
+        sendPage(res, interaction, options.status ?? 200, html);
         return;
       }
       const patientId = patientIdOf(account) ?? selectionOf(interaction).patient;
-      const patient = patientId ? await services.directory.get(patientId) : undefined;
-      const encounters = patientId ? await services.directory.encounters(patientId) : [];
+      const patient = patientId ? await patients.get(patientId) : undefined;
+      const encounters = patient ? await patients.encounters(patient.id) : [];
       if (!encounters.length) {
         await finish(req, res, { smart: { ...selectionOf(interaction), encounter: '' } });
         return;
       }
       sendPage(res, interaction, 200, encounterPickerPage({ action: url(uid, 'encounter'), abortAction, clientName: client.name, patientName: patient?.name ?? String(patientId), encounters }));
+      return;
+    }
+    const launch = typeof params.launch === 'string' ? await services.launches.peek(params.launch) : undefined;
+    // An EHR launch for a patient this user may not open ends here, before anything is consented to.
+    if (launch && !(await patients.get(launch.patient))) {
+      await finish(req, res, { error: 'access_denied', error_description: notTheirPatient(account) }, false);
       return;
     }
     if (FIRST_PARTY_CLIENTS.has(String(params.client_id))) {
@@ -114,9 +129,8 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     }
     const offer = offerScopes(String(params.scope ?? ''));
     const otherApis = await offerResourceScopes(services.resourceServers, services.config.fhirBaseUrl, params);
-    const launch = typeof params.launch === 'string' ? await services.launches.peek(params.launch) : undefined;
     const patientId = launch?.patient ?? patientIdOf(account) ?? selectionOf(interaction).patient;
-    const patient = patientId ? await services.directory.get(patientId) : undefined;
+    const patient = patientId ? await patients.get(patientId) : undefined;
     const encounter = launch?.encounter ?? (selectionOf(interaction).encounter || undefined);
     sendPage(res, interaction, 200, consentPage({
       action: url(uid, 'consent'),
@@ -144,6 +158,7 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
         launch: typeof params.launch === 'string' ? params.launch : undefined,
         granted: new Set(granted.map((s) => s.raw)),
         selection: selectionOf(interaction),
+        patients: selectable(account),
       });
     } catch (error) {
       if (!(error instanceof ContextRefused)) throw error;
@@ -224,10 +239,19 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
 
   post('patient', async (req, res) => {
     const interaction = await load(req, res);
-    if (interaction.prompt.name !== CONTEXT_PROMPT) return renderStep(req, res, interaction);
-    const account = await services.accounts.findById(String(interaction.session?.accountId));
-    const patient = await services.directory.get(field(req.body, 'patient'));
-    if (!account || patientIdOf(account) || !patient) return renderStep(req, res, interaction);
+    const account = interaction.session?.accountId ? await services.accounts.findById(String(interaction.session.accountId)) : undefined;
+    const chosen = field(req.body, 'patient');
+    const picking = interaction.prompt.name === CONTEXT_PROMPT && account !== undefined && !patientIdOf(account);
+    // A patient the user may not select is refused, whatever step the interaction is at (a
+    // tampered form); one outside the user's set answers exactly as one that does not exist.
+    const patient = account && chosen ? await selectable(account).get(chosen) : undefined;
+    if (account && chosen && !patient) {
+      const refusal = 'You may not choose that patient: choose one from the list.';
+      if (picking) return renderStep(req, res, interaction, { status: 403, error: refusal });
+      return send(res, 403, errorPage({ error: 'access_denied', description: refusal }));
+    }
+    if (!picking) return renderStep(req, res, interaction);
+    if (!patient) return renderStep(req, res, interaction, { status: 400, error: 'Choose a patient from the list.' });
     return finish(req, res, { smart: { ...selectionOf(interaction), patient: patient.id } });
   });
 
@@ -237,7 +261,7 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     const account = await services.accounts.findById(String(interaction.session?.accountId));
     const patientId = (account && patientIdOf(account)) ?? selectionOf(interaction).patient;
     const chosen = field(req.body, 'encounter');
-    const offered = patientId ? await services.directory.encounters(patientId) : [];
+    const offered = account && patientId ? await selectable(account).encounters(patientId) : [];
     if (chosen && !offered.some((e) => e.id === chosen)) return renderStep(req, res, interaction);
     return finish(req, res, { smart: { ...selectionOf(interaction), encounter: chosen } });
   });

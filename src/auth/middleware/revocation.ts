@@ -3,7 +3,8 @@
  * are opaque: a token from a user's grant revokes that grant (and with it the refresh tokens and
  * every other access token of that launch, as oidc-provider does for its own tokens); a token
  * without a grant (client_credentials, JWT bearer) is put on the revoked-jti list until it expires.
- * Either way the FHIR API refuses it from its next request (see token-verification.ts).
+ * Either way the FHIR API refuses it from its next request on this node (a revocation notice) and
+ * within REVOCATION_CHECK_MS on the others (see token-verification.ts and access/revocation.ts).
  *
  * https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
@@ -39,6 +40,9 @@ export function jwtRevocation(services: AuthServices): Middleware {
       return;
     }
     if (claims.grant_id) await services.grants.revoke(claims.grant_id);
-    else await revoked.put(claims.jti, { clientId: claims.client_id }, { expiresAt: claims.exp * 1000 + 60_000 });
+    else {
+      await revoked.put(claims.jti, { clientId: claims.client_id }, { expiresAt: claims.exp * 1000 + 60_000 });
+      services.revocations.announce({ tokenId: claims.jti });
+    }
   };
 }

@@ -10,7 +10,7 @@
  * https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest (prompt)
  */
 import type { Client, Grant, KoaContextWithOIDC } from 'oidc-provider';
-import { patientIdOf } from '../accounts.js';
+import { patientIdOf, signedInUser } from '../accounts.js';
 import { smartStyleUrl } from '../endpoints.js';
 import { ContextRefused, resolveGrantContext } from '../interactions/context.js';
 import { FIRST_PARTY_CLIENTS, loadConsentedGrant, type SmartSelection } from '../interaction-policy.js';
@@ -56,7 +56,7 @@ export function loadGrant(services: AuthServices) {
     if (requested.has('launch/encounter') && selection.encounter === undefined) return undefined;
     let context;
     try {
-      context = await resolveGrantContext({ launches: services.launches, smartStyleUrl: smartStyleUrl(services.config), account, launch: undefined, granted: requested, selection });
+      context = await resolveGrantContext({ launches: services.launches, smartStyleUrl: smartStyleUrl(services.config), account, launch: undefined, granted: requested, selection, patients: services.directory.forUser(signedInUser(account)) });
     } catch (error) {
       if (error instanceof ContextRefused) return undefined;
       throw error;

@@ -3,13 +3,16 @@
  * a patient (and optionally an encounter, a practitioner, the banner flag, an intent, a
  * smart_style_url, SMART 2.1 fhirContext, and `simulate_ehr_session`: the practitioner is signed
  * in without a password, see ehr-session.ts), and returns the app's launch URL with `iss` and
- * `launch`.
+ * `launch`. Open in the launcher sandbox; otherwise for an operator or a client with the
+ * `launcher` scope only (launcher-access.ts).
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#launch-app-ehr-launch
  */
 import express, { type Request, type Response } from 'express';
 import type { FhirContextItem } from '../launch-context.js';
+import type { ProviderHolder } from '../provider.js';
 import type { AuthServices } from '../services.js';
+import { launcherCaller, sendRefusal } from './launcher-access.js';
 
 function problem(res: Response, status: number, description: string): void {
   res.status(status).set('cache-control', 'no-store').json({ error: 'invalid_request', error_description: description });
@@ -17,10 +20,12 @@ function problem(res: Response, status: number, description: string): void {
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-export function launcherApi(services: AuthServices, path: string): express.Router {
+export function launcherApi(services: AuthServices, holder: ProviderHolder, path: string): express.Router {
   const router = express.Router();
   router.post(path, express.json({ limit: '32kb' }), async (req: Request, res: Response) => {
     try {
+      const caller = await launcherCaller(services, holder, req, res);
+      if (caller.kind === 'refused') return sendRefusal(res, services.config.baseUrl, caller);
       const body = (req.body ?? {}) as Record<string, unknown>;
       const launchUri = typeof body.launch_uri === 'string' ? URL.parse(body.launch_uri) : null;
       if (!launchUri || !['http:', 'https:'].includes(launchUri.protocol) || launchUri.hash) {

@@ -14,7 +14,8 @@ export interface EncounterChoice {
   label: string;
 }
 
-export function patientPickerPage(view: { action: string; searchAction: string; abortAction: string; clientName: string; query: string; patients: PatientChoice[] }): string {
+/** `patients`: only those the signed-in user may select (the user policy). */
+export function patientPickerPage(view: { action: string; searchAction: string; abortAction: string; clientName: string; query: string; patients: PatientChoice[]; error?: string }): string {
   const list = view.patients.length
     ? html`<form method="post" action="${view.action}">
 <fieldset><legend>Patients</legend>
@@ -26,6 +27,7 @@ ${view.patients.map((p, i) => html`<label class="choice"><input type="radio" nam
   return page(
     'Choose a patient',
     html`<p><strong>${view.clientName}</strong> asks for a patient to work with.</p>
+${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
 <form method="get" action="${view.searchAction}" role="search">
 <label for="q">Find a patient by name</label>
 <input type="search" id="q" name="q" value="${view.query}">

@@ -11,13 +11,13 @@ import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
 import { versionJson } from '../../storage/stored-version.js';
 import { bundleJson, type BundleEntryJson } from '../bundle-json.js';
 import { forEachReference } from '../references.js';
-import { FhirError, asFhirError, badRequest, invalidResource, multipleMatches, notFound, tooLarge } from '../errors.js';
+import { FhirError, asFhirError, badRequest, informational, invalidResource, multipleMatches, notFound, tooLarge } from '../errors.js';
 import type { FhirContext } from '../context.js';
 import { preferences, type FhirRequest, type FhirResponse, type HttpMethod } from '../request.js';
 import { newResourceId } from '../resource-ids.js';
-import { validateForWrite } from '../validation.js';
+import { validateDeclaredProfiles, validateForWrite } from '../validation.js';
 import { findMatches } from './conditional.js';
-import { etag } from './respond.js';
+import { etag, withWarnings } from './respond.js';
 import { putResource } from './write.js';
 
 /** Dispatches one entry's request through the FHIR route table. */
@@ -242,11 +242,13 @@ async function runEntry(
       return { status: 200, headers: { location: `${base}/${type}/${created.id}/_history/${versionId}`, etag: etag(versionId) } };
     }
     const resource = validateForWrite(e.resource, type);
+    const warnings = await validateDeclaredProfiles(context.services, resource);
     const version = await putResource(context, { ...resource, id: created.id } as Resource, 'POST', { mustBeNew: true });
     return {
       status: 201,
       headers: { location: `${base}/${type}/${created.id}/_history/${version.versionId}`, etag: etag(version.versionId), 'last-modified': version.lastUpdated },
       ...(includeResources ? { resourceJson: versionJson(version)! } : {}),
+      ...(warnings.length > 0 ? { outcome: withWarnings(informational(`Created ${type}/${created.id}`), warnings) } : {}),
     };
   }
   const conditional = plan.conditional.get(e.index);
@@ -275,7 +277,7 @@ function checkDuplicateTargets(entries: EntryRequest[]): void {
 }
 
 function toResult(response: FhirResponse, includeResource = true): EntryResult {
-  const result: EntryResult = { status: response.status, headers: response.headers };
+  const result: EntryResult = { status: response.status, headers: response.headers, ...(response.outcome ? { outcome: response.outcome } : {}) };
   if (response.body && includeResource) {
     if ('json' in response.body) result.resourceJson = response.body.json as string;
     else if (response.body.resourceType === 'OperationOutcome') result.outcome = response.body as OperationOutcome;

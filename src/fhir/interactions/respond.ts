@@ -2,7 +2,7 @@
  * Building interaction responses: version headers (ETag, Last-Modified, Location) and the
  * `Prefer: return=` choice. https://hl7.org/fhir/R4/http.html#ops
  */
-import type { OperationOutcome } from 'fhir/r4';
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import type { StoredVersion } from '../../storage/resource-store.js';
 import { versionJson } from '../../storage/stored-version.js';
 import { badRequest, informational } from '../errors.js';
@@ -38,7 +38,9 @@ export function resourceResponse(version: StoredVersion, status = 200, extraHead
 
 /**
  * A write's response (create, update, patch): status, Location for creates, and the body the
- * client asked for with `Prefer: return=minimal | representation | OperationOutcome`.
+ * client asked for with `Prefer: return=minimal | representation | OperationOutcome`. Warnings
+ * about the resource (profile validation) go into that OperationOutcome, and into the response's
+ * `outcome` for a Bundle entry.
  */
 export function writeResponse(
   context: FhirContext,
@@ -46,12 +48,20 @@ export function writeResponse(
   version: StoredVersion,
   status: 200 | 201,
   message: string,
+  warnings: readonly OperationOutcomeIssue[] = [],
 ): FhirResponse {
   const headers: Record<string, string> = versionHeaders(version);
   if (status === 201) headers.location = versionUrl(context, version);
   else headers['content-location'] = versionUrl(context, version);
   const wanted = preferences(request).return;
-  if (wanted === 'minimal') return { status, headers };
-  if (wanted === 'operationoutcome') return { status, headers, body: informational(message) as OperationOutcome };
-  return { status, headers, body: { json: versionJson(version)! } };
+  const outcome = withWarnings(informational(message), warnings);
+  const extra = warnings.length > 0 ? { outcome } : {};
+  if (wanted === 'minimal') return { status, headers, ...extra };
+  if (wanted === 'operationoutcome') return { status, headers, body: outcome };
+  return { status, headers, body: { json: versionJson(version)! }, ...extra };
+}
+
+/** An OperationOutcome with warnings added after its own issues. */
+export function withWarnings(outcome: OperationOutcome, warnings: readonly OperationOutcomeIssue[]): OperationOutcome {
+  return warnings.length === 0 ? outcome : { ...outcome, issue: [...outcome.issue, ...warnings] };
 }

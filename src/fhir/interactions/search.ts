@@ -17,7 +17,7 @@ export async function searchType(context: FhirContext, request: FhirRequest): Pr
   const type = request.params.type!;
   context.policy.assertAllowed(type, 'search');
   const params = mergedParams(request);
-  const search = parseRequestSearch(context, request, type, params);
+  const search = await parseRequestSearch(context, request, type, params);
   const result = await executeSearch(context, search);
   return bundleResponse(searchsetJson(context, search, result, type, params));
 }
@@ -25,7 +25,7 @@ export async function searchType(context: FhirContext, request: FhirRequest): Pr
 /** GET [base]?_type=..., POST [base]/_search */
 export async function searchSystem(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
   const params = mergedParams(request);
-  const search = parseRequestSearch(context, request, undefined, params);
+  const search = await parseRequestSearch(context, request, undefined, params);
   for (const type of search.types ?? []) context.policy.assertAllowed(type, 'search');
   if (!search.types) {
     context.policy.assertAllowed(undefined, 'search');
@@ -50,7 +50,7 @@ export async function compartmentSearch(context: FhirContext, request: FhirReque
     context.policy.assertAllowed(compartmentType, 'search');
   }
   const params = mergedParams(request);
-  const search = parseRequestSearch(context, request, compartmentType === '*' ? undefined : compartmentType, params);
+  const search = await parseRequestSearch(context, request, compartmentType === '*' ? undefined : compartmentType, params);
   search.types = types;
   const result = await executeSearch(context, search, patientCompartmentConditionForTypes(types, id!));
   return bundleResponse(searchsetJson(context, search, result, request.path, params));
@@ -84,7 +84,7 @@ export async function patientEverything(context: FhirContext, request: FhirReque
   if (since) filters.push({ op: 'lastUpdated', where: [{ cmp: 'ge', value: parseInstantParam('_since', since).low }] });
   const searchParams = new URLSearchParams();
   for (const name of ['_count', '_cursor']) if (params.get(name)) searchParams.set(name, params.get(name)!);
-  const search = parseRequestSearch(context, request, undefined, searchParams);
+  const search = await parseRequestSearch(context, request, undefined, searchParams);
   search.types = types;
   search.include = [{ sourceType: '*', param: '*', iterate: false }];
   const result = await executeSearch(context, search, { op: 'and', of: filters });

@@ -3,13 +3,13 @@
  * https://hl7.org/fhir/R4/http.html#create (and #update, #patch, #delete, #ccreate, #cond-update, #cdelete)
  */
 import type { Resource } from 'fhir/r4';
-import fastJsonPatch from 'fast-json-patch';
 import type { StoredVersion } from '../../storage/resource-store.js';
-import { badRequest, gone, informational, invalidResource, methodNotAllowed, multipleMatches, notFound, unsupportedMediaType } from '../errors.js';
+import { badRequest, gone, informational, invalidResource, methodNotAllowed, multipleMatches, notFound } from '../errors.js';
 import type { FhirContext } from '../context.js';
+import { patchedResource } from '../patch/index.js';
 import { header, preferences, type FhirRequest, type FhirResponse } from '../request.js';
 import { newResourceId } from '../resource-ids.js';
-import { assertValidId, validateForWrite } from '../validation.js';
+import { assertValidId, validateDeclaredProfiles, validateForWrite } from '../validation.js';
 import { findMatches } from './conditional.js';
 import { parseETag, versionHeaders, writeResponse } from './respond.js';
 
@@ -18,6 +18,7 @@ export async function create(context: FhirContext, request: FhirRequest): Promis
   const type = request.params.type!;
   context.policy.assertAllowed(type, 'create');
   const resource = validateForWrite(request.body, type);
+  const warnings = await validateDeclaredProfiles(context.services, resource);
   const ifNoneExist = header(request, 'if-none-exist');
   if (ifNoneExist !== undefined) {
     const matches = await findMatches(context, type, ifNoneExist);
@@ -26,7 +27,7 @@ export async function create(context: FhirContext, request: FhirRequest): Promis
   }
   const id = newResourceId();
   const version = await putResource(context, { ...resource, id } as Resource, 'POST', { mustBeNew: true });
-  return writeResponse(context, request, version, 201, `Created ${type}/${id}`);
+  return writeResponse(context, request, version, 201, `Created ${type}/${id}`, warnings);
 }
 
 /** PUT [type]/[id]: update, or create with the client's id (update-as-create). */
@@ -38,10 +39,11 @@ export async function update(context: FhirContext, request: FhirRequest): Promis
   const resource = validateForWrite(request.body, type);
   if (resource.id === undefined) throw invalidResource(`The ${type} in the body has no id; it must be "${id}" (R4 http.html#update)`);
   if (resource.id !== id) throw badRequest(`The id in the body ("${resource.id}") does not match the URL ("${id}")`);
+  const warnings = await validateDeclaredProfiles(context.services, resource);
   const ifMatch = header(request, 'if-match');
   const options = { ...(ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) }), ...(request.assignedId ? { mustBeNew: true } : {}) };
   const { version, created } = await putResourceWithOutcome(context, resource, 'PUT', options);
-  return writeResponse(context, request, version, created ? 201 : 200, created ? `Created ${type}/${id}` : `Updated ${type}/${id}`);
+  return writeResponse(context, request, version, created ? 201 : 200, created ? `Created ${type}/${id}` : `Updated ${type}/${id}`, warnings);
 }
 
 /** PUT [type]?criteria: update the single match, create when none (R4 #cond-update). */
@@ -49,6 +51,7 @@ export async function conditionalUpdate(context: FhirContext, request: FhirReque
   const type = request.params.type!;
   context.policy.assertAllowed(type, 'update');
   const resource = validateForWrite(request.body, type);
+  const warnings = await validateDeclaredProfiles(context.services, resource);
   const matches = await findMatches(context, type, request.query.toString());
   if (matches.length > 1) throw multipleMatches(`The criteria match ${matches.length} ${type} resources; be more specific`);
   const match = matches[0];
@@ -67,10 +70,10 @@ export async function conditionalUpdate(context: FhirContext, request: FhirReque
   const ifMatch = header(request, 'if-match');
   const options = { ...(ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) }), ...(assigned ? { mustBeNew: true } : {}) };
   const { version, created } = await putResourceWithOutcome(context, { ...resource, id } as Resource, 'PUT', options);
-  return writeResponse(context, request, version, created ? 201 : 200, created ? `Created ${type}/${id}` : `Updated ${type}/${id}`);
+  return writeResponse(context, request, version, created ? 201 : 200, created ? `Created ${type}/${id}` : `Updated ${type}/${id}`, warnings);
 }
 
-/** PATCH [type]/[id] (or ?criteria) with a JSON Patch document (RFC 6902). */
+/** PATCH [type]/[id] (or ?criteria) with a JSON Patch document (RFC 6902) or a FHIRPath Patch (fhir/patch/). */
 export async function patch(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
   const type = request.params.type!;
   context.policy.assertAllowed(type, 'update');
@@ -85,17 +88,13 @@ export async function patch(context: FhirContext, request: FhirRequest): Promise
   }
   if (!current) throw notFound(`${type}/${request.params.id ?? '?'} is not known`);
   if (current.deleted) throw gone(`${type}/${current.id} was deleted`);
-  const contentType = (header(request, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (!request.fromBundle && contentType !== 'application/json-patch+json') {
-    throw unsupportedMediaType('PATCH takes a JSON Patch document with Content-Type application/json-patch+json');
-  }
-  const operations = request.fromBundle ? decodeBundlePatch(request.body) : request.body;
-  const patched = applyJsonPatch(current.resource!, operations);
+  const patched = patchedResource(current.resource!, request);
   const resource = validateForWrite(patched, type);
   if (resource.id !== current.id) throw badRequest('A patch must not change the resource id');
+  const warnings = await validateDeclaredProfiles(context.services, resource);
   const ifMatch = header(request, 'if-match');
   const { version } = await putResourceWithOutcome(context, resource, 'PATCH', { ifMatch: ifMatch === undefined ? current.versionId : parseETag(ifMatch) });
-  return writeResponse(context, request, version, 200, `Patched ${type}/${current.id}`);
+  return writeResponse(context, request, version, 200, `Patched ${type}/${current.id}`, warnings);
 }
 
 /** DELETE [type]/[id]: versioned delete; deleting what is absent or already deleted is fine (R4 #delete). */
@@ -155,33 +154,4 @@ async function putResourceWithOutcome(
 /** An If-None-Exist hit: 200 with the existing resource (R4 #ccreate). */
 function existingResponse(context: FhirContext, request: FhirRequest, existing: StoredVersion): FhirResponse {
   return writeResponse(context, request, existing, 200, `${existing.resourceType}/${existing.id} already exists (If-None-Exist)`);
-}
-
-function applyJsonPatch(resource: Resource, operations: unknown): unknown {
-  if (!Array.isArray(operations)) throw badRequest('A JSON Patch document is a JSON array of operations (RFC 6902)');
-  const error = fastJsonPatch.validate(operations as fastJsonPatch.Operation[], resource);
-  if (error) throw badRequest(`Invalid JSON Patch: ${error.message.split('\n')[0]} (operation ${Number(error.index) + 1})`);
-  try {
-    return fastJsonPatch.applyPatch(structuredClone(resource), operations as fastJsonPatch.Operation[], true, false).newDocument;
-  } catch (caught) {
-    const e = caught as { name?: string; message?: string };
-    if (e.name === 'TEST_OPERATION_FAILED' || e.name?.endsWith('ERROR') || e.name === 'JsonPatchError') {
-      throw badRequest(`JSON Patch could not be applied: ${String(e.message).split('\n')[0]}`);
-    }
-    throw badRequest(`JSON Patch could not be applied: ${String(e.message ?? caught).split('\n')[0]}`);
-  }
-}
-
-/** In a Bundle, a JSON Patch travels as a Binary resource with base64 data (R4 http.html#patch). */
-function decodeBundlePatch(body: unknown): unknown {
-  if (Array.isArray(body)) return body;
-  const binary = body as { resourceType?: string; contentType?: string; data?: string };
-  if (binary?.resourceType === 'Binary' && typeof binary.data === 'string') {
-    try {
-      return JSON.parse(Buffer.from(binary.data, 'base64').toString('utf8')) as unknown;
-    } catch {
-      throw badRequest('The Binary in this PATCH entry does not hold a JSON Patch document');
-    }
-  }
-  throw unsupportedMediaType('A PATCH entry in a Bundle needs a Binary resource holding a JSON Patch document (FHIRPath Patch is not supported)');
 }

@@ -33,7 +33,7 @@ export const MAX_VALUE_LENGTH = 4096;
 export const MAX_ALTERNATIVES = 200;
 
 export function parseSearch(resourceType: string | undefined, params: SearchParamsInput, options: SearchOptions): ParsedSearch {
-  const registry = getSearchRegistry();
+  const registry = options.registry ?? getSearchRegistry();
   if (resourceType !== undefined && !registry.isResourceType(resourceType)) throw badRequest(`Unknown resource type "${resourceType}"`);
   const entries: Array<readonly [string, string]> = [...params].filter(([name]) => name !== '');
   // Bounds on what one search may ask of the store (hostile or runaway queries).
@@ -49,6 +49,7 @@ export function parseSearch(resourceType: string | undefined, params: SearchPara
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     now: options.now ?? Date.now(),
     isResourceType: (t) => registry.isResourceType(t),
+    ...(options.codeSets ? { codeSets: options.codeSets } : {}),
   };
 
   const seen = new Set<string>();

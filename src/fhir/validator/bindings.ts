@@ -1,6 +1,8 @@
 /**
- * Required bindings on `code` elements (https://hl7.org/fhir/R4/terminologies.html#required):
- * the value must be one of the codes of the bound ValueSet. The ValueSets are expanded here from
+ * Required bindings (https://hl7.org/fhir/R4/terminologies.html#required) on `code` elements (the
+ * value must be one of the codes of the bound ValueSet) and on Coding and CodeableConcept elements
+ * (the coding, or at least one coding of the concept, must be a system and code of the ValueSet).
+ * The ValueSets are expanded here from
  * the R4 package (valuesets.json, and v3-codesystems.json / v2-tables.json when a ValueSet takes
  * a whole HL7 v3 or v2 code system) when their compose is made of:
  *   - whole FHIR code systems whose content is `complete` (nested concepts included),
@@ -79,30 +81,32 @@ class Expander {
     return this.codeSystems.get(url);
   }
 
-  expand(url: string, depth = 0): Set<string> {
+  /** The ValueSet's codings, keyed `system|code` (see {@link codingKey}). */
+  expand(url: string, depth = 0): Map<string, string> {
     if (!this.valueSets.has(url)) this.loadHl7(url);
     const vs = this.valueSets.get(url);
     if (!vs) throw new NotExpandable('not in the R4 package');
     if (!vs.compose || depth > 5) throw new NotExpandable('no compose');
-    const codes = new Set<string>();
-    for (const include of vs.compose.include) for (const code of this.codesOf(include, depth)) codes.add(code);
-    for (const exclude of vs.compose.exclude ?? []) for (const code of this.codesOf(exclude, depth)) codes.delete(code);
-    if (codes.size > MAX_CODES) throw new NotExpandable(`too large (${codes.size} codes)`);
-    return codes;
+    const codings = new Map<string, string>();
+    for (const include of vs.compose.include) for (const [key, code] of this.codingsOf(include, depth)) codings.set(key, code);
+    for (const exclude of vs.compose.exclude ?? []) for (const [key] of this.codingsOf(exclude, depth)) codings.delete(key);
+    if (codings.size > MAX_CODES) throw new NotExpandable(`too large (${codings.size} codes)`);
+    return codings;
   }
 
-  private codesOf(include: Include, depth: number): string[] {
+  private codingsOf(include: Include, depth: number): Array<[string, string]> {
     if (include.filter?.length) throw new NotExpandable(`filters on ${include.system}`);
-    const out: string[] = [];
+    const out: Array<[string, string]> = [];
     for (const vs of include.valueSet ?? []) out.push(...this.expand(vs.split('|')[0]!, depth + 1));
-    if (include.concept) out.push(...include.concept.map((c) => c.code));
+    const system = include.system ?? '';
+    if (include.concept) out.push(...include.concept.map((c): [string, string] => [codingKey(system, c.code), c.code]));
     else if (include.system) {
       const cs = this.codeSystem(include.system);
       if (!cs) throw new NotExpandable(`needs the external code system ${include.system}`);
       if (cs.content !== 'complete') throw new NotExpandable(`code system ${include.system} is ${cs.content} in the package`);
       const walk = (concepts: Concept[] | undefined) => {
         for (const c of concepts ?? []) {
-          out.push(c.code);
+          out.push([codingKey(system, c.code), c.code]);
           walk(c.concept);
         }
       };
@@ -112,29 +116,47 @@ class Expander {
   }
 }
 
+/** How a coding is looked up in {@link requiredCodings}: `system|code`. */
+export function codingKey(system: string, code: string): string {
+  return `${system}|${code}`;
+}
+
 interface BindingIndex {
+  /** Bindings on `code` elements: the codes. */
   readonly codes: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Bindings on Coding and CodeableConcept elements: the codings, keyed by {@link codingKey}. */
+  readonly codings: ReadonlyMap<string, ReadonlySet<string>>;
   readonly skipped: ReadonlyMap<string, string>;
 }
 
+const CODED = new Set(['Coding', 'CodeableConcept']);
+
 function buildIndex(): BindingIndex {
-  const urls = new Set<string>();
+  const codeUrls = new Set<string>();
+  const codingUrls = new Set<string>();
   const defs = r4Definitions();
   for (const type of [...defs.types.values(), ...defs.profiles.values()]) {
-    for (const e of type.elements) if (e.requiredBinding && e.types.some((t) => t.code === 'code')) urls.add(e.requiredBinding);
+    for (const e of type.elements) {
+      if (!e.requiredBinding) continue;
+      if (e.types.some((t) => t.code === 'code')) codeUrls.add(e.requiredBinding);
+      if (e.types.some((t) => CODED.has(t.code))) codingUrls.add(e.requiredBinding);
+    }
   }
   const expander = new Expander();
   const codes = new Map<string, ReadonlySet<string>>();
+  const codings = new Map<string, ReadonlySet<string>>();
   const skipped = new Map<string, string>();
-  for (const url of [...urls].sort()) {
+  for (const url of [...new Set([...codeUrls, ...codingUrls])].sort()) {
     try {
-      codes.set(url, expander.expand(url));
+      const expansion = expander.expand(url);
+      if (codeUrls.has(url)) codes.set(url, new Set(expansion.values()));
+      if (codingUrls.has(url)) codings.set(url, new Set(expansion.keys()));
     } catch (error) {
       if (!(error instanceof NotExpandable)) throw error;
       skipped.set(url, error.message);
     }
   }
-  return { codes, skipped };
+  return { codes, codings, skipped };
 }
 
 let index: BindingIndex | undefined;
@@ -145,8 +167,19 @@ export function requiredCodes(valueSet: string): ReadonlySet<string> | undefined
   return index.codes.get(valueSet);
 }
 
-/** Which required bindings on `code` elements are checked, and why the others are not. */
+/**
+ * The codings allowed by a required binding to `valueSet` on a Coding or CodeableConcept, keyed by
+ * {@link codingKey}, or undefined when it is not checked.
+ */
+export function requiredCodings(valueSet: string): ReadonlySet<string> | undefined {
+  index ??= buildIndex();
+  return index.codings.get(valueSet);
+}
+
+/** Which required bindings are checked (`code`, Coding and CodeableConcept elements), and why the others are not. */
 export function bindingReport(): BindingReport {
   index ??= buildIndex();
-  return { expanded: new Map([...index.codes].map(([url, set]) => [url, set.size])), skipped: index.skipped };
+  const expanded = new Map<string, number>();
+  for (const [url, set] of [...index.codes, ...index.codings]) expanded.set(url, set.size);
+  return { expanded, skipped: index.skipped };
 }

@@ -8,7 +8,7 @@
  * https://hl7.org/fhir/R4/json.html
  * https://hl7.org/fhir/R4/formats.html#choice
  */
-import { requiredCodes } from './bindings.js';
+import { requiredCodes, requiredCodings } from './bindings.js';
 import { r4Definitions, type ConstraintDef, type ElementDef, type TypeDef, type TypeRef } from './definitions.js';
 import { compileInvariant, type Invariant } from './invariants.js';
 import { PRIMITIVES, type PrimitiveRule } from './primitives.js';
@@ -34,8 +34,10 @@ export interface Prop {
   readonly primitive: PrimitiveRule | undefined;
   /** Primitives: whether a `_key` sibling may carry id/extension (not for xhtml). */
   readonly extensible: boolean;
-  /** Required binding: the allowed codes, and the ValueSet they come from. */
+  /** Required binding of a `code`: the allowed codes, and the ValueSet they come from. */
   readonly codes: ReadonlySet<string> | undefined;
+  /** Required binding of a Coding or CodeableConcept: the allowed codings (bindings.ts `codingKey`). */
+  readonly codings: ReadonlySet<string> | undefined;
   readonly valueSet: string | undefined;
   /** Index of the choice element among the shape's choice elements, or -1. */
   readonly choice: number;
@@ -90,6 +92,7 @@ class LazyProp implements Prop {
     readonly extensible: boolean,
     readonly valueSet: string | undefined,
     readonly codes: ReadonlySet<string> | undefined,
+    readonly codings: ReadonlySet<string> | undefined,
     readonly choice: number,
     private readonly resolveShape: (() => Shape) | undefined,
     private readonly constraints: readonly ConstraintDef[],
@@ -177,7 +180,8 @@ class TypeCompiler {
     const primitive = PRIMITIVES.get(type.code);
     const backbone = (type.code === 'BackboneElement' || type.code === 'Element') && this.children.has(source.path) ? source.path : undefined;
     const kind = primitive ? Kind.Primitive : type.code === 'Resource' || this.compiler.isResourceType(type.code) ? Kind.Resource : Kind.Complex;
-    const valueSet = type.code === 'code' ? source.requiredBinding : undefined;
+    const coded = type.code === 'Coding' || type.code === 'CodeableConcept';
+    const valueSet = type.code === 'code' || coded ? source.requiredBinding : undefined;
     const resolveShape =
       kind !== Kind.Complex ? undefined : backbone ? () => this.backbone(backbone) : () => this.compiler.shapeOf(type.profile ?? type.code);
     return new LazyProp(
@@ -190,7 +194,8 @@ class TypeCompiler {
       primitive,
       primitive ? this.compiler.extensible(type.code) : false,
       valueSet,
-      valueSet ? requiredCodes(valueSet) : undefined,
+      valueSet && !coded ? requiredCodes(valueSet) : undefined,
+      valueSet && coded ? requiredCodings(valueSet) : undefined,
       choice,
       resolveShape,
       // A backbone's constraints are its shape's; a contentReference reuses the target's.
@@ -251,4 +256,12 @@ export class ShapeCompiler {
   isResourceType(type: string): boolean {
     return r4Definitions().resourceTypes.has(type);
   }
+}
+
+let shared: ShapeCompiler | undefined;
+
+/** The process-wide shapes, compiled on first use: the validator's and the XML format's (fhir/xml/). */
+export function sharedShapes(): ShapeCompiler {
+  shared ??= new ShapeCompiler();
+  return shared;
 }

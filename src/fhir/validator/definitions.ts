@@ -39,6 +39,8 @@ export interface ElementDef {
   readonly contentReference?: string;
   /** The ValueSet of a `required` binding (version stripped). */
   readonly requiredBinding?: string;
+  /** The binding of an `extensible` or `required` binding (version stripped), for profiles to compare with. */
+  readonly binding?: { readonly strength: 'required' | 'extensible'; readonly valueSet: string };
   readonly constraints: readonly ConstraintDef[];
 }
 
@@ -122,7 +124,9 @@ function parseMax(max: string | undefined): number {
 
 function elementOf(raw: RawElement): ElementDef {
   const max = parseMax(raw.max);
-  const binding = raw.binding?.strength === 'required' ? raw.binding.valueSet?.split('|')[0] : undefined;
+  const strength = raw.binding?.strength;
+  const valueSet = raw.binding?.valueSet?.split('|')[0];
+  const binding = strength === 'required' ? valueSet : undefined;
   return {
     path: raw.path,
     name: raw.path.slice(raw.path.lastIndexOf('.') + 1),
@@ -132,6 +136,7 @@ function elementOf(raw: RawElement): ElementDef {
     types: (raw.type ?? []).map((t) => (t.profile?.length ? { code: typeCode(t), profile: t.profile[0]! } : { code: typeCode(t) })),
     ...(raw.contentReference ? { contentReference: raw.contentReference.replace(/^.*#/, '') } : {}),
     ...(binding ? { requiredBinding: binding } : {}),
+    ...((strength === 'required' || strength === 'extensible') && valueSet ? { binding: { strength, valueSet } } : {}),
     constraints: constraintsOf(raw),
   };
 }
@@ -145,7 +150,7 @@ function patchedElement(patch: ElementPatch): ElementDef {
     max,
     array: max > 1,
     types: patch.types.map((code) => ({ code })),
-    ...(patch.binding ? { requiredBinding: patch.binding } : {}),
+    ...(patch.binding ? { requiredBinding: patch.binding, binding: { strength: 'required' as const, valueSet: patch.binding } } : {}),
     constraints: patch.path.endsWith('.id') ? [] : [{ key: 'ele-1', human: 'All FHIR elements must have a @value or children', expression: 'hasValue() or (children().count() > id.count())' }],
   };
 }

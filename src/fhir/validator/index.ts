@@ -11,27 +11,30 @@
  *   - Types and formats (https://hl7.org/fhir/R4/datatypes.html): the JSON type of every value
  *     and the lexical rules of every primitive (primitives.ts), dates against the calendar.
  *   - Cardinality: min (a primitive may be given by its `_x` extension alone) and max.
- *   - Required bindings on `code` elements whose ValueSet expands from the R4 package
- *     (bindings.ts: 212 of 214; MIME types and currencies need external code systems).
+ *   - Required bindings whose ValueSet expands from the R4 package (bindings.ts): on `code`
+ *     elements (212 of 214; MIME types and currencies need external code systems), and on Coding
+ *     and CodeableConcept elements (9 of 11; UCUM units and a LOINC answer list are external),
+ *     where a coding (of a CodeableConcept: at least one) must be a system and code of the ValueSet.
  *   - Every error-level invariant (https://hl7.org/fhir/R4/conformance-rules.html#constraints):
  *     ele-1 and ext-1 in the walker, the most frequent natively, the rest with FHIRPath.js;
  *     empty means satisfied. Datatype invariants apply wherever the datatype is used.
  *   - Contained resources, Bundle.entry.resource, Bundle.entry.response.outcome and
  *     Parameters.parameter.resource as resources of their own type.
  *
- * Not checked: profiles (meta.profile, slicing) and extension definitions (an extension is checked
- * as Extension: url, one value or nested extensions); the target types of references; bindings
- * other than required ones on `code` (required bindings on Coding and CodeableConcept need the
- * code system of each coding); warning-level invariants (dom-6 and best practices).
+ * Not checked here: profiles (meta.profile, slicing) and extension definitions (an extension is
+ * checked as Extension: url, one value or nested extensions), which profiles/ checks; the target
+ * types of references; required bindings to ValueSets of external code systems and bindings of
+ * other strengths; warning-level invariants (dom-6 and best practices).
  *
  * https://hl7.org/fhir/R4/validation.html
  */
-import { ShapeCompiler } from './compile.js';
+import { ShapeCompiler, sharedShapes } from './compile.js';
 import { Walk, type Issue } from './walk.js';
 
 export type { Issue, IssueCode } from './walk.js';
 export { bindingReport } from './bindings.js';
 export { formatPath, MAX_DEPTH } from './walk.js';
+export type { ShapeCompiler } from './compile.js';
 
 export interface ValidationResult {
   /** No issue of severity error. */
@@ -47,7 +50,13 @@ export interface ValidateOptions {
 
 /** Validates resources; holds the compiled shapes (build one per process, or use {@link validateR4}). */
 export class R4Validator {
-  private readonly compiler = new ShapeCompiler();
+  /** @param compiler the shapes to check against (a fresh set by default; {@link validateR4} shares the process-wide one). */
+  constructor(private readonly compiler: ShapeCompiler = new ShapeCompiler()) {}
+
+  /** The compiled shapes (profile validation walks the same ones). */
+  get shapes(): ShapeCompiler {
+    return this.compiler;
+  }
 
   /** Compiles every type now instead of on first use; returns the number of shapes. */
   compileAll(): number {
@@ -84,6 +93,12 @@ let shared: R4Validator | undefined;
 
 /** Validates one JSON resource against R4 with the process-wide compiled validator. */
 export function validateR4(value: unknown, options?: ValidateOptions): ValidationResult {
-  shared ??= new R4Validator();
+  shared ??= new R4Validator(sharedShapes());
   return shared.validate(value, options);
+}
+
+/** The shapes of the process-wide validator, shared with profile validation. */
+export function r4Shapes(): ShapeCompiler {
+  shared ??= new R4Validator();
+  return shared.shapes;
 }

@@ -7,12 +7,13 @@
  * (invariants.ts). Contained resources, Bundle.entry.resource and Parameters.parameter.resource
  * are checked as resources of their own type. Never throws; depth is bounded.
  */
+import { codingKey } from './bindings.js';
 import { Kind, type Prop, type Shape, type ShapeCompiler } from './compile.js';
 import type { Invariant } from './invariants.js';
 import type { NativeEnv } from './native-invariants.js';
 import { checkPrimitive, jsonTypeOf } from './primitives.js';
 
-export type IssueCode = 'structure' | 'required' | 'value' | 'code-invalid' | 'invariant' | 'processing' | 'too-costly';
+export type IssueCode = 'structure' | 'required' | 'value' | 'code-invalid' | 'invariant' | 'processing' | 'too-costly' | 'not-found' | 'not-supported';
 
 export interface Issue {
   readonly severity: 'error' | 'warning';
@@ -27,6 +28,8 @@ export interface Issue {
   readonly constraint?: string;
   /** The property is not an element of R4 (what `stripUnknownElements` removes). */
   readonly unknownElement?: boolean;
+  /** The profile whose rule this is (profile validation only). */
+  readonly profile?: string;
 }
 
 /** Deeper nesting than this is refused rather than walked (the deepest R4 examples nest about 20 levels). */
@@ -187,6 +190,23 @@ export class Walk {
     if (!isObject(value)) return this.report('structure', `must be an object (${prop.type}), not ${jsonTypeOf(value)}`);
     this.object(value, prop.shape!);
     this.invariants(prop.invariants, value);
+    if (prop.codings) this.codings(value, prop);
+  }
+
+  /**
+   * A required binding on a Coding or CodeableConcept: the coding, or at least one coding of the
+   * concept, is in the value set (https://hl7.org/fhir/R4/terminologies.html#required).
+   */
+  private codings(value: Json, prop: Prop): void {
+    const concept = prop.type === 'CodeableConcept';
+    const codings = concept ? (Array.isArray(value.coding) ? value.coding : []) : [value];
+    const inValueSet = (c: unknown) => isObject(c) && typeof c.system === 'string' && typeof c.code === 'string' && prop.codings!.has(codingKey(c.system, c.code));
+    if (codings.some(inValueSet)) return;
+    const shown = codings.filter(isObject).map((c) => `${String(c.system ?? '(no system)')}#${String(c.code ?? '(no code)')}`).slice(0, 3).join(', ');
+    const message = concept && codings.length === 0
+      ? `has no coding from the required value set ${prop.valueSet}`
+      : `${shown || 'the coding'} is not in the required value set ${prop.valueSet}`;
+    this.report('code-invalid', message);
   }
 
   private primitive(value: unknown, prop: Prop, key: string): void {

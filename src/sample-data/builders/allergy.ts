@@ -4,6 +4,7 @@ import type { AllergyProblem } from '../profile.js';
 import { ALLERGIES, NO_KNOWN_ALLERGY, REACTIONS, type AllergyDef } from '../terminology/allergies.js';
 import { SYSTEM, type Code } from '../terminology/systems.js';
 import { formatDate, formatDateTime } from '../time.js';
+import { US_CORE, claims } from '../us-core.js';
 import { concept } from './common.js';
 
 const ACTIVE: Code = { system: SYSTEM.allergyClinical, code: 'active', display: 'Active' };
@@ -23,6 +24,7 @@ export function buildAllergy(id: string, allergy: AllergyProblem, ctx: AllergyCo
   return {
     resourceType: 'AllergyIntolerance',
     id,
+    meta: claims(US_CORE.allergy),
     clinicalStatus: concept(ACTIVE),
     verificationStatus: concept(CONFIRMED),
     type: 'allergy',
@@ -47,6 +49,7 @@ export function buildNoKnownAllergy(id: string, ctx: AllergyContext): AllergyInt
   return {
     resourceType: 'AllergyIntolerance',
     id,
+    meta: claims(US_CORE.allergy),
     clinicalStatus: concept(ACTIVE),
     verificationStatus: concept(CONFIRMED),
     code: concept(NO_KNOWN_ALLERGY, 'No known allergies'),

@@ -5,6 +5,7 @@
 import type { Condition, Reference } from 'fhir/r4';
 import { SYSTEM, type Code } from '../terminology/systems.js';
 import { formatDate, formatDateTime } from '../time.js';
+import { US_CORE, claims } from '../us-core.js';
 import { concept } from './common.js';
 
 const CATEGORY = {
@@ -42,6 +43,7 @@ export function buildChronicCondition(
   return {
     resourceType: 'Condition',
     id,
+    meta: claims(US_CORE.problem),
     clinicalStatus: concept(clinical('active')),
     verificationStatus: concept(CONFIRMED),
     category: [concept(CATEGORY.problem)],
@@ -67,6 +69,7 @@ export function buildAcuteCondition(
   return {
     resourceType: 'Condition',
     id,
+    meta: claims(US_CORE.encounterDiagnosis),
     clinicalStatus: concept(clinical(over ? 'resolved' : 'active')),
     verificationStatus: concept(CONFIRMED),
     category: [concept(CATEGORY.diagnosis)],

@@ -2,6 +2,7 @@
 import type { DiagnosticReport, Reference } from 'fhir/r4';
 import type { LabPanelDef } from '../terminology/observations.js';
 import { SYSTEM } from '../terminology/systems.js';
+import { US_CORE, claims } from '../us-core.js';
 import { concept } from './common.js';
 
 const LABORATORY = { system: SYSTEM.diagnosticService, code: 'LAB', display: 'Laboratory' };
@@ -20,6 +21,7 @@ export function buildLabReport(id: string, panel: LabPanelDef, results: Referenc
   return {
     resourceType: 'DiagnosticReport',
     id,
+    meta: claims(US_CORE.labReport),
     status: 'final',
     category: [concept(LABORATORY)],
     code: concept(panel.code, panel.text),

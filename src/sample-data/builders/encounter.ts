@@ -5,6 +5,7 @@ import type { PlannedVisit } from '../timeline.js';
 import { ENCOUNTER_CLASS, ENCOUNTER_TYPES } from '../terminology/encounters.js';
 import { SYSTEM } from '../terminology/systems.js';
 import { formatDateTime } from '../time.js';
+import { US_CORE, claims } from '../us-core.js';
 import { coding, concept, organizationReference, reference, staffReference } from './common.js';
 
 const PRIMARY_PERFORMER = concept({ system: SYSTEM.participationType, code: 'PPRF', display: 'primary performer' });
@@ -16,6 +17,7 @@ export function buildEncounter(id: string, patient: Reference, visit: PlannedVis
   return {
     resourceType: 'Encounter',
     id,
+    meta: claims(US_CORE.encounter),
     status: 'finished',
     class: coding(ENCOUNTER_CLASS[visit.encounterClass]),
     type: [concept(ENCOUNTER_TYPES[visit.type])],

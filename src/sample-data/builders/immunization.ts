@@ -7,6 +7,7 @@ import type { Rng } from '../random.js';
 import { VACCINES, type VaccineDef, type VaccineKey } from '../terminology/vaccines.js';
 import { SYSTEM, type Code } from '../terminology/systems.js';
 import { DAY_MS, formatDate, formatDateTime } from '../time.js';
+import { US_CORE, claims } from '../us-core.js';
 import { concept, quantity } from './common.js';
 
 const ROUTE: Record<VaccineDef['route'], Code> = {
@@ -50,6 +51,7 @@ export function buildImmunization(
   const common = {
     resourceType: 'Immunization' as const,
     id,
+    meta: claims(US_CORE.immunization),
     status: 'completed' as const,
     vaccineCode: concept(vaccine.code),
     patient,

@@ -3,6 +3,7 @@ import type { MedicationRequest, Reference } from 'fhir/r4';
 import type { MedicationDef } from '../terminology/medications.js';
 import { SYSTEM, snomed, type Code } from '../terminology/systems.js';
 import { DAY_MS, formatDate, formatDateTime } from '../time.js';
+import { US_CORE, claims } from '../us-core.js';
 import { concept, quantity } from './common.js';
 
 const OUTPATIENT: Code = { system: SYSTEM.medicationRequestCategory, code: 'outpatient', display: 'Outpatient' };
@@ -30,6 +31,7 @@ export function buildMedicationRequest(id: string, med: MedicationDef, ctx: Pres
   return {
     resourceType: 'MedicationRequest',
     id,
+    meta: claims(US_CORE.medicationRequest),
     status,
     intent: 'order',
     category: [concept(OUTPATIENT)],

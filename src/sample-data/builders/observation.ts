@@ -11,6 +11,7 @@ import {
   BLOOD_PRESSURE, INTERPRETATION, OBSERVATION_CATEGORY, SMOKING_STATUS,
   type QuantityObservationDef, type Range, type SmokingKey,
 } from '../terminology/observations.js';
+import { US_CORE, claims, type UsCoreProfile } from '../us-core.js';
 import { concept, quantity, round } from './common.js';
 
 export interface ObservationContext {
@@ -23,6 +24,7 @@ export interface ObservationContext {
 
 function base(
   id: string,
+  profile: UsCoreProfile,
   category: keyof typeof OBSERVATION_CATEGORY,
   code: CodeableConcept,
   ctx: ObservationContext,
@@ -30,6 +32,7 @@ function base(
   return {
     resourceType: 'Observation',
     id,
+    meta: claims(profile),
     status: 'final',
     category: [concept(OBSERVATION_CATEGORY[category])],
     code,
@@ -41,7 +44,7 @@ function base(
 
 /** A single-valued vital sign such as heart rate or body weight. */
 export function buildVitalSign(id: string, def: QuantityObservationDef, value: number, ctx: ObservationContext): Observation {
-  const observation = base(id, 'vital-signs', concept(def.codes, def.text), ctx);
+  const observation = base(id, def.profile, 'vital-signs', concept(def.codes, def.text), ctx);
   observation.performer = [ctx.performer];
   observation.valueQuantity = quantity(round(value, def.decimals), def.unit, def.unitText);
   return observation;
@@ -53,7 +56,7 @@ export function buildBloodPressure(id: string, systolic: number, diastolic: numb
     code: concept(code),
     valueQuantity: quantity(Math.round(value), BLOOD_PRESSURE.unit, BLOOD_PRESSURE.unitText),
   });
-  const observation = base(id, 'vital-signs', concept(BLOOD_PRESSURE.panel, BLOOD_PRESSURE.text), ctx);
+  const observation = base(id, US_CORE.bloodPressure, 'vital-signs', concept(BLOOD_PRESSURE.panel, BLOOD_PRESSURE.text), ctx);
   observation.performer = [ctx.performer];
   observation.component = [component(BLOOD_PRESSURE.systolic, systolic), component(BLOOD_PRESSURE.diastolic, diastolic)];
   return observation;
@@ -83,7 +86,7 @@ export function buildLabResult(
 ): Observation {
   const value = round(rawValue, def.decimals);
   const range = def.range?.[gender];
-  const observation = base(id, 'laboratory', concept(def.codes, def.text), ctx);
+  const observation = base(id, def.profile, 'laboratory', concept(def.codes, def.text), ctx);
   observation.issued = issued;
   observation.performer = [ctx.performer];
   observation.valueQuantity = quantity(value, def.unit, def.unitText);
@@ -94,9 +97,13 @@ export function buildLabResult(
   return observation;
 }
 
-/** Tobacco smoking status (LOINC 72166-2) with a SNOMED value, as US Core requires. */
+/**
+ * Tobacco smoking status (LOINC 72166-2) with a SNOMED value, as US Core requires; `issued` (the
+ * visit's time) too, which US Core 3.1.1 requires.
+ */
 export function buildSmokingStatus(id: string, status: SmokingKey, ctx: ObservationContext): Observation {
-  const observation = base(id, 'social-history', concept(SMOKING_STATUS.code, SMOKING_STATUS.text), ctx);
+  const observation = base(id, US_CORE.smokingStatus, 'social-history', concept(SMOKING_STATUS.code, SMOKING_STATUS.text), ctx);
+  observation.issued = ctx.effective;
   observation.performer = [ctx.performer];
   observation.valueCodeableConcept = concept(SMOKING_STATUS.values[status]);
   return observation;

@@ -5,6 +5,7 @@ import { LANGUAGES } from '../people/names.js';
 import type { PatientProfile } from '../profile.js';
 import { SYSTEM, type Code } from '../terminology/systems.js';
 import { formatDate } from '../time.js';
+import { US_CORE, claims } from '../us-core.js';
 import { coding, concept, organizationReference, staffReference } from './common.js';
 
 const MARITAL: Record<MaritalKey, Code> = {
@@ -66,6 +67,7 @@ export function buildPatient(profile: PatientProfile): Patient {
   return {
     resourceType: 'Patient',
     id: profile.id,
+    meta: claims(US_CORE.patient),
     extension: [
       ombExtension(SYSTEM.usCoreRace, profile.race),
       ombExtension(SYSTEM.usCoreEthnicity, profile.ethnicity),

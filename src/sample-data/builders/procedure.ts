@@ -2,6 +2,7 @@
 import type { Procedure, Reference } from 'fhir/r4';
 import type { Code } from '../terminology/systems.js';
 import { formatDateTime } from '../time.js';
+import { US_CORE, claims } from '../us-core.js';
 import { concept } from './common.js';
 
 export interface ProcedureContext {
@@ -19,6 +20,7 @@ export function buildProcedure(id: string, code: Code, ctx: ProcedureContext): P
   return {
     resourceType: 'Procedure',
     id,
+    meta: claims(US_CORE.procedure),
     status: 'completed',
     code: concept(code),
     subject: ctx.patient,

@@ -3,6 +3,7 @@ import type { Group, Location, Organization, Practitioner, PractitionerRole, Ref
 import { asciiSlug } from '../people/names.js';
 import { LOCATIONS, ORGANIZATION, STAFF, type LocationDef, type StaffDef, type StaffKey } from '../people/staff.js';
 import { SYSTEM } from '../terminology/systems.js';
+import { US_CORE, claims } from '../us-core.js';
 import { concept, organizationReference, reference } from './common.js';
 
 const address = () => ({ use: 'work' as const, ...ORGANIZATION.address, line: [...ORGANIZATION.address.line] });
@@ -12,6 +13,7 @@ export function buildOrganization(): Organization {
   return {
     resourceType: 'Organization',
     id: ORGANIZATION.id,
+    meta: claims(US_CORE.organization),
     identifier: [{ system: SYSTEM.npi, value: ORGANIZATION.npi }],
     active: true,
     type: [concept({ system: SYSTEM.organizationType, code: 'prov', display: 'Healthcare Provider' })],
@@ -30,6 +32,7 @@ export function buildLocation(def: LocationDef): Location {
   return {
     resourceType: 'Location',
     id: def.id,
+    meta: claims(US_CORE.location),
     status: 'active',
     name: def.name,
     description: def.description,
@@ -48,6 +51,7 @@ export function buildPractitioner(def: StaffDef): Practitioner {
   return {
     resourceType: 'Practitioner',
     id: def.id,
+    meta: claims(US_CORE.practitioner),
     identifier: [{ system: SYSTEM.npi, value: def.npi }],
     active: true,
     name: [
@@ -78,6 +82,7 @@ export function buildPractitionerRole(key: StaffKey): PractitionerRole {
   return {
     resourceType: 'PractitionerRole',
     id: `${def.id}-role`,
+    meta: claims(US_CORE.practitionerRole),
     active: true,
     practitioner: reference('Practitioner', def.id),
     organization: organizationReference(),

@@ -2,6 +2,7 @@
  * Observation codes (LOINC) and units (UCUM). Vital signs follow the FHIR vital signs profile
  * (https://hl7.org/fhir/R4/observation-vitalsigns.html); labs carry reference ranges.
  */
+import { US_CORE, type UsCoreProfile } from '../us-core.js';
 import { SYSTEM, loinc, snomed, type Code } from './systems.js';
 
 export interface Range {
@@ -20,6 +21,8 @@ export interface QuantityObservationDef {
   readonly decimals: number;
   readonly category: 'vital-signs' | 'laboratory';
   readonly range?: { readonly female: Range; readonly male: Range };
+  /** The US Core profile the Observation claims. */
+  readonly profile: UsCoreProfile;
 }
 
 const sameForBoth = (range: Range) => ({ female: range, male: range });
@@ -27,38 +30,38 @@ const sameForBoth = (range: Range) => ({ female: range, male: range });
 export const VITAL_SIGNS = {
   heartRate: {
     codes: [loinc('8867-4', 'Heart rate')], text: 'Heart rate',
-    unit: '/min', unitText: 'beats/minute', decimals: 0, category: 'vital-signs',
+    unit: '/min', unitText: 'beats/minute', decimals: 0, category: 'vital-signs', profile: US_CORE.heartRate,
   },
   respiratoryRate: {
     codes: [loinc('9279-1', 'Respiratory rate')], text: 'Respiratory rate',
-    unit: '/min', unitText: 'breaths/minute', decimals: 0, category: 'vital-signs',
+    unit: '/min', unitText: 'breaths/minute', decimals: 0, category: 'vital-signs', profile: US_CORE.respiratoryRate,
   },
   bodyTemperature: {
     codes: [loinc('8310-5', 'Body temperature')], text: 'Body temperature',
-    unit: 'Cel', unitText: '°C', decimals: 1, category: 'vital-signs',
+    unit: 'Cel', unitText: '°C', decimals: 1, category: 'vital-signs', profile: US_CORE.bodyTemperature,
   },
   bodyWeight: {
     codes: [loinc('29463-7', 'Body weight')], text: 'Body weight',
-    unit: 'kg', unitText: 'kg', decimals: 1, category: 'vital-signs',
+    unit: 'kg', unitText: 'kg', decimals: 1, category: 'vital-signs', profile: US_CORE.bodyWeight,
   },
   bodyHeight: {
     codes: [loinc('8302-2', 'Body height')], text: 'Body height',
-    unit: 'cm', unitText: 'cm', decimals: 1, category: 'vital-signs',
+    unit: 'cm', unitText: 'cm', decimals: 1, category: 'vital-signs', profile: US_CORE.bodyHeight,
   },
   bmi: {
     codes: [loinc('39156-5', 'Body mass index (BMI) [Ratio]')], text: 'BMI',
-    unit: 'kg/m2', unitText: 'kg/m2', decimals: 1, category: 'vital-signs',
+    unit: 'kg/m2', unitText: 'kg/m2', decimals: 1, category: 'vital-signs', profile: US_CORE.bmi,
   },
   oxygenSaturation: {
     codes: [
       loinc('2708-6', 'Oxygen saturation in Arterial blood'),
       loinc('59408-5', 'Oxygen saturation in Arterial blood by Pulse oximetry'),
     ],
-    text: 'Oxygen saturation', unit: '%', unitText: '%', decimals: 0, category: 'vital-signs',
+    text: 'Oxygen saturation', unit: '%', unitText: '%', decimals: 0, category: 'vital-signs', profile: US_CORE.pulseOximetry,
   },
   headCircumference: {
     codes: [loinc('9843-4', 'Head Occipital-frontal circumference')], text: 'Head circumference',
-    unit: 'cm', unitText: 'cm', decimals: 1, category: 'vital-signs',
+    unit: 'cm', unitText: 'cm', decimals: 1, category: 'vital-signs', profile: US_CORE.headCircumference,
   },
 } as const satisfies Record<string, QuantityObservationDef>;
 
@@ -80,7 +83,7 @@ const lab = (
   decimals: number,
   range: { female: Range; male: Range },
   unitText = unit,
-): QuantityObservationDef => ({ codes: [code], text, unit, unitText, decimals, category: 'laboratory', range });
+): QuantityObservationDef => ({ codes: [code], text, unit, unitText, decimals, category: 'laboratory', range, profile: US_CORE.labResult });
 
 export const LABS = {
   glucose: lab(loinc('2339-0', 'Glucose [Mass/volume] in Blood'), 'Glucose', 'mg/dL', 0, sameForBoth({ low: 70, high: 99 })),

@@ -3,7 +3,17 @@
  * Keys are only ever added, so a cached key stays valid; a miss re-reads the table because
  * another process sharing the database file may have added it.
  */
+import type { Statement } from 'better-sqlite3';
 import type { Connection } from './database.js';
+
+/** The lookup statement per connection: a miss is not cached, so it may run on every search. */
+const lookups = new WeakMap<Connection, Statement>();
+
+function lookup(db: Connection): Statement {
+  let statement = lookups.get(db);
+  if (!statement) lookups.set(db, (statement = db.prepare('SELECT pk FROM params WHERE type = ? AND code = ?')));
+  return statement;
+}
 
 export class ParamKeys {
   #byName = new Map<string, number>();
@@ -15,7 +25,7 @@ export class ParamKeys {
     const name = `${type}.${code}`;
     const cached = this.#byName.get(name);
     if (cached !== undefined) return cached;
-    const row = db.prepare('SELECT pk FROM params WHERE type = ? AND code = ?').get(type, code) as { pk: number } | undefined;
+    const row = lookup(db).get(type, code) as { pk: number } | undefined;
     if (row) {
       this.#byName.set(name, row.pk);
     }

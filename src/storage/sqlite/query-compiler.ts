@@ -78,8 +78,9 @@ export class ConditionCompiler {
   ) {}
 
   /** Splits a condition into a driver and a per-candidate filter over alias `r`. */
-  plan(condition: Condition, types: readonly string[] | undefined): QueryPlan {
+  plan(condition: Condition, searched: readonly string[] | undefined): QueryPlan {
     const parts = flattenAnd(condition);
+    const types = narrowTypes(parts, searched);
     const drivable = parts.map((part, index) => ({ part, index, score: driverScore(part) })).filter((d) => d.score > 0);
     if (drivable.length === 0) return { driver: { kind: 'scan' }, filter: this.compile(condition, 'r', types) };
     drivable.sort((a, b) => b.score - a.score);
@@ -215,7 +216,8 @@ export class ConditionCompiler {
       case 'and':
       case 'or': {
         if (condition.of.length === 0) return condition.op === 'and' ? TRUE : FALSE;
-        const parts = condition.of.map((c) => this.compile(c, alias, types));
+        const scope = condition.op === 'and' ? narrowTypes(condition.of, types) : types;
+        const parts = condition.of.map((c) => this.compile(c, alias, scope));
         return {
           text: `(${parts.map((p) => p.text).join(condition.op === 'and' ? ' AND ' : ' OR ')})`,
           params: parts.flatMap((p) => p.params),
@@ -392,6 +394,19 @@ function driverScore(condition: Condition): number {
     default:
       return 0;
   }
+}
+
+/**
+ * The types the parts of an AND can match: a `type` part limits its siblings, so their
+ * parameter keys are looked up for those types only (a per-type OR over many types, such as
+ * the patient compartment, would otherwise look up every parameter for every type).
+ */
+function narrowTypes(parts: readonly Condition[], types: readonly string[] | undefined): readonly string[] | undefined {
+  let narrowed = types;
+  for (const part of parts) {
+    if (part.op === 'type') narrowed = narrowed ? narrowed.filter((t) => part.types.includes(t)) : part.types;
+  }
+  return narrowed;
 }
 
 function flattenAnd(condition: Condition): Condition[] {

@@ -12,9 +12,15 @@
  * Tokens: a patient token (standalone launch, patient/*.cruds), a patient user (user/*.cruds),
  * system tokens restricted by type and by a granular filter. Each probe is printed with its
  * statuses; the test fails on the first difference.
+ *
+ * The same holds where a signed-in user supplies a patient's name or id (the patient picker's
+ * search and form, the launcher's directory and launch API without the sandbox): a patient the
+ * user may not select answers exactly as one that does not exist.
  */
 import type { Bundle, Resource } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asPage, Browser, formTo } from '../auth/support/browser.js';
+import { sampleAuthorization } from '../auth/support/clients.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
 import { PATIENT_USER, PRACTITIONER, userToken } from '../../support/user-tokens.js';
@@ -229,5 +235,65 @@ describe('what a token can learn about data outside its reach', () => {
     await probe(name, token, '_has on a lab code', facts.labCode, (v) => ['GET', `Patient?_has:Observation:patient:code=${v}&_total=accurate`]);
     await probe(name, token, 'search on a lab code', facts.labCode, (v) => ['GET', `Observation?code=${v}&_total=accurate`]);
     await probe(name, token, '_revinclude of lab results', facts.labCode, (v) => ['GET', `Patient?_revinclude=Observation:patient&_has:Observation:patient:code=${v}&_total=accurate`]);
+  });
+});
+
+/** Like `probe`, for pages and the launcher's JSON: the answer without the value, the interaction's uid and CSRF token. */
+async function pageProbe(who: string, name: string, real: string, send: (value: string) => Promise<{ status: number; text: string }>): Promise<void> {
+  const scrub = (text: string, value: string) =>
+    [value, encodeURIComponent(value), value.replace(/'/g, '&#39;')]
+      .reduce((t, v) => t.split(v).join('{value}'), text)
+      .replace(/\/interaction\/[\w-]+/g, '/interaction/{uid}')
+      .replace(/name="csrf" value="[^"]*"/g, 'name="csrf"');
+  const first = await send(real);
+  const second = await send(MADE_UP);
+  probes.push({ token: who, name, real: first.status, madeUp: second.status });
+  expect(first.status, `${who}: ${name} answered ${first.text.slice(0, 300)}`).toBeLessThan(500);
+  expect(scrub(first.text, real), `${who}: ${name} tells a real value from a made-up one`).toBe(scrub(second.text, MADE_UP));
+}
+
+describe('what a signed-in user can learn about patients they may not select', () => {
+  it('the patient picker of a user granted one patient: search and a tampered choice', async () => {
+    const actor = { id: 'test', via: 'command' as const };
+    await server.bedside.app.auth.admin.createUser(actor, { username: 'clerk', password: 'clerk-password-1' });
+    await server.bedside.app.auth.admin.setPatientAccess(actor, 'clerk', [A]);
+    const browser = new Browser();
+    const request = sampleAuthorization(server, { scope: 'openid launch/patient patient/*.rs' });
+    const login = asPage(await browser.go(request.url, { stopAt: request.redirectUri }));
+    const picker = asPage(await browser.submit(formTo(login, '/login'), { username: 'clerk', password: 'clerk-password-1' }, undefined, request.redirectUri));
+    expect(formTo(picker, '/patient').fields.filter((f) => f.name === 'patient').map((f) => f.value)).toEqual([A]);
+    const asText = async (result: ReturnType<Browser['go']>) => {
+      const page = asPage(await result);
+      return { status: page.status, text: page.html };
+    };
+    const who = 'user granted patient A';
+    await pageProbe(who, 'picker search by name', facts.bFamily, (v) => asText(browser.go(`${picker.url.split('?')[0]}?q=${encodeURIComponent(v)}`)));
+    await pageProbe(who, 'picker search by id', B, (v) => asText(browser.go(`${picker.url.split('?')[0]}?q=${encodeURIComponent(v)}`)));
+    await pageProbe(who, 'tampered patient choice', B, (v) => asText(browser.submit(formTo(picker, '/patient'), { patient: v }, undefined, request.redirectUri)));
+  });
+
+  it('the launcher without the sandbox: the operator without patient access, and an unauthenticated launch', async () => {
+    const config = server.bedside.config;
+    config.launcherSandbox = false;
+    try {
+      const operator = new Browser(server.baseUrl);
+      const page = asPage(await operator.go(`${server.issuer}/admin/grants`));
+      asPage(await operator.submit(formTo(page, '/login'), { username: 'admin', password: 'bedside-admin' }));
+      const cookie = [...operator.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      const get = async (path: string) => {
+        const response = await fetch(`${server.baseUrl}/launcher/api/${path}`, { headers: { cookie } });
+        return { status: response.status, text: await response.text() };
+      };
+      const who = 'operator, no patients';
+      await pageProbe(who, 'launcher patient search', facts.bFamily, (v) => get(`patients?q=${encodeURIComponent(v)}`));
+      await pageProbe(who, 'launcher patient by id', B, (v) => get(`patients/${v}`));
+      await pageProbe(who, 'launcher encounters of a patient', B, (v) => get(`patients/${v}/encounters`));
+      await pageProbe('no credentials', 'launch API', B, async (v) => {
+        const response = await fetch(`${server.baseUrl}/launcher/api/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ launch_uri: `${server.baseUrl}/sample-app/launch`, patient: v }) });
+        return { status: response.status, text: await response.text() };
+      });
+    } finally {
+      config.launcherSandbox = true;
+    }
   });
 });

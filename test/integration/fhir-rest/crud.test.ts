@@ -188,7 +188,7 @@ describe('validation', () => {
     ['an update without id', 'PUT', 'Patient/abc', { resourceType: 'Patient' }, 400, 'has no id'],
     ['an invalid id', 'PUT', 'Patient/abc', { resourceType: 'Patient', id: 'a b' }, 400, 'Invalid id'],
     ['a body that is not an object', 'POST', 'Patient', '[1,2]', 400, 'must be a FHIR resource'],
-    ['XML', 'POST', 'Patient', '<Patient/>', 415, 'JSON only'],
+    ['XML outside the FHIR namespace', 'POST', 'Patient', '<Patient/>', 400, 'not in the FHIR namespace'],
   ];
   it.each(cases)('rejects %s', async (_name, method, path, body, status, message) => {
     const headers: Record<string, string> = path === 'Patient' && body === '<Patient/>' ? { 'content-type': 'application/fhir+xml' } : {};
@@ -214,8 +214,8 @@ describe('validation', () => {
     expect(res.body!.issue[0].diagnostics).toContain('nested deeper');
   });
 
-  it('answers 406 for _format=xml and 405 for an unsupported method on a route', async () => {
-    expect((await call('GET', 'metadata?_format=xml')).status).toBe(406);
+  it('answers 406 for a _format that is neither JSON nor XML and 405 for an unsupported method on a route', async () => {
+    expect((await call('GET', 'metadata?_format=html')).status).toBe(406);
     expect((await call('DELETE', '_history')).status).toBe(405);
   });
 });
@@ -264,8 +264,12 @@ describe('PATCH', () => {
     expect(badOp.status).toBe(400);
     const failedTest = await call('PATCH', 'Patient/patch-1', [{ op: 'test', path: '/gender', value: 'female' }], { 'content-type': 'application/json-patch+json' });
     expect(failedTest.status).toBe(400);
+    // application/fhir+json is FHIRPath Patch: a JSON Patch array sent as it is refused, with a hint.
     const wrongType = await call('PATCH', 'Patient/patch-1', [{ op: 'replace', path: '/gender', value: 'other' }]);
-    expect(wrongType.status).toBe(415);
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body!.issue[0].diagnostics).toContain('application/json-patch+json');
+    const unknownType = await call('PATCH', 'Patient/patch-1', 'gender=other', { 'content-type': 'text/plain' });
+    expect(unknownType.status).toBe(415);
     expect((await call('GET', 'Patient/patch-1')).body!.meta.versionId).toBe('2');
   });
 });

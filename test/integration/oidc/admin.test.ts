@@ -1,7 +1,7 @@
 /**
  * Administration for operators, through the pages (a signed-in operator, forms posted from
  * Bedside itself) and through the command functions the `bedside` CLI runs: users (create, reset
- * password, lock, link to a fhirUser), clients (list, edit, rotate the secret, disable) and
+ * password, lock, link to a fhirUser, patients to select), clients (list, edit, rotate the secret, disable) and
  * resource servers, every change in the audit collection, no secret in it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -108,6 +108,26 @@ describe('the admin pages', () => {
     expect(relinked.patient).toBe('patient-002');
   });
 
+  it('users: patients an account without a patient-deciding fhirUser may select, granted and taken away on the page', async () => {
+    await post('/admin/users', '/create', { username: 'front.desk', password: 'front-desk-pass-1', fhirUser: '' });
+    const granted = await post('/admin/users', '/patients', { patients: 'patient-001' }, ['username', 'front.desk']);
+    expect(text(granted)).toContain('front.desk may select Patient patient-001.');
+    const token = await userToken(server, { username: 'front.desk', password: 'front-desk-pass-1', scope: 'openid launch/patient patient/*.rs', patient: 'patient-001' });
+    expect(token.patient).toBe('patient-001');
+    expect(await fhirStatus(token.access_token)).toBe(200);
+
+    const refused = await post('/admin/users', '/patients', { patients: 'patient-001 nobody-here' }, ['username', 'front.desk']);
+    expect(refused.status).toBe(400);
+    expect(text(refused)).toContain('Patient/nobody-here does not exist in the FHIR store');
+    const removed = await post('/admin/users', '/patients', { patients: '' }, ['username', 'front.desk']);
+    expect(text(removed)).toMatch(/front\.desk may select no patient\. 1 grant\(s\) revoked\./);
+    expect(await fhirStatus(token.access_token)).toBe(401);
+    // Practitioners and patient users get their patients from their fhirUser: no form for them.
+    const users = asPage(await operator.go(`${server.issuer}/admin/users`));
+    expect(users.forms.some((f) => f.action.endsWith('/patients') && f.fields.some((x) => x.name === 'username' && x.value === 'dr.carter'))).toBe(false);
+    expect(users.forms.some((f) => f.action.endsWith('/patients') && f.fields.some((x) => x.name === 'username' && x.value === 'admin'))).toBe(true);
+  });
+
   it('clients: list, edit, rotate the secret (the old one stops working), disable (tokens refused) and enable', async () => {
     const list = asPage(await operator.go(`${server.issuer}/admin/clients`));
     expect(text(list)).toContain('bedside-sample-app');
@@ -184,7 +204,8 @@ describe('the admin command', () => {
   it('users, clients and resource-servers, audited as the operator who ran it', async () => {
     expect((await run('users', 'create', 'cli.user', '--password', 'from-the-cli-1', '--fhir-user', 'Practitioner/practitioner-001', '--name', 'Cli User')).code).toBe(0);
     const list = await run('users', 'list');
-    expect(list.out).toMatch(/cli\.user\s+Practitioner\/practitioner-001\s+-\s+active\s+password/);
+    expect(list.out).toMatch(/cli\.user\s+Practitioner\/practitioner-001\s+-\s+active\s+password\s+by fhirUser/);
+    expect((await run('users', 'patients', 'cli.user', 'all')).err).toMatch(/follow from its fhirUser \(Practitioner\/practitioner-001\)/);
     const reset = await run('users', 'reset-password', 'cli.user');
     const generated = /new password of cli\.user: (\S+)/.exec(reset.out)?.[1];
     expect(generated).toBeTruthy();
@@ -192,6 +213,10 @@ describe('the admin command', () => {
     expect((await run('users', 'lock', 'cli.user')).out).toMatch(/locked cli\.user/);
     expect((await run('users', 'link', 'cli.user', '--none')).code).toBe(0);
     expect((await server.bedside.app.auth.services.accounts.findByUsername('cli.user'))?.fhirUser).toBeUndefined();
+    expect((await run('users', 'patients', 'cli.user', 'patient-001', 'Patient/patient-002')).out).toBe('cli.user may select Patient patient-001, patient-002');
+    expect((await run('users', 'list')).out).toMatch(/cli\.user\s+-\s+-\s+locked\s+password\s+patient-001,patient-002/);
+    expect((await server.bedside.app.auth.services.accounts.findByUsername('cli.user'))?.patientAccess).toEqual(['patient-001', 'patient-002']);
+    expect((await run('users', 'patients', 'cli.user')).code).toBe(2);
 
     expect((await run('clients', 'list')).out).toContain('bedside-sample-app');
     const rotated = await run('clients', 'rotate-secret', backend.id);
@@ -206,7 +231,7 @@ describe('the admin command', () => {
     expect((await run('resource-servers', 'remove', 'https://pharmacy.example.org/api')).code).toBe(0);
 
     const records = (await server.bedside.app.auth.services.documents.collection<{ outcome: string; subject?: string; method: string; action?: string }>('audit').list({ limit: 200 })).map((d) => d.value).filter((r) => r.subject === 'ops-laptop:jo');
-    expect(records.map((r) => r.action).sort()).toEqual(['client.edit', 'client.rotate-secret', 'resource-server.create', 'resource-server.remove', 'user.create', 'user.link-fhir-user', 'user.lock', 'user.reset-password']);
+    expect(records.map((r) => r.action).sort()).toEqual(['client.edit', 'client.rotate-secret', 'resource-server.create', 'resource-server.remove', 'user.create', 'user.link-fhir-user', 'user.lock', 'user.patient-access', 'user.reset-password']);
     expect(records.every((r) => r.method === 'CLI' && r.outcome === 'admin')).toBe(true);
   });
 
@@ -220,7 +245,7 @@ describe('the admin command', () => {
       expect(await main(['users', 'list'], io)).toBe(0);
       expect(await main(['clients', 'list'], io)).toBe(0);
       expect(await main(['users'], io)).toBe(2);
-      expect(out.join('')).toMatch(/created ops\.one\n[\s\S]*ops\.one\s+-\s+operator\s+active\s+password\n[\s\S]*CLIENT_ID/);
+      expect(out.join('')).toMatch(/created ops\.one\n[\s\S]*ops\.one\s+-\s+operator\s+active\s+password\s+-\n[\s\S]*CLIENT_ID/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

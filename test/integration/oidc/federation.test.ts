@@ -147,6 +147,21 @@ describe('signing in through the corporate identity provider', () => {
     expect(decodeJwt(tokens.access_token).fhirUser).toBeUndefined();
   });
 
+  it('federated accounts follow the user policy: without a fhirUser no patient context; a Practitioner picks a patient', async () => {
+    const scope = 'openid fhirUser launch/patient patient/*.rs';
+    const request = sampleAuthorization(server, { scope });
+    const refused = await federatedSignIn(new Browser(), request.url, request.redirectUri, idp.issuer, { ...USERS.twin, username: 'twin' });
+    expect(refused).toBeInstanceOf(URL);
+    expect((refused as URL).searchParams.get('code')).toBeNull();
+    expect((refused as URL).searchParams.get('error')).toBe('access_denied');
+    expect((refused as URL).searchParams.get('error_description')).toMatch(/twin may not open any patient's record/);
+
+    const again = sampleAuthorization(server, { scope });
+    const picker = await federatedSignIn(new Browser(), again.url, again.redirectUri, idp.issuer, { ...USERS.nkim, username: 'nkim' });
+    expect(picker).not.toBeInstanceOf(URL);
+    expect(formTo(picker as Exclude<typeof picker, URL>, '/patient').fields.filter((f) => f.name === 'patient').map((f) => f.value)).toEqual(['patient-002', 'patient-001']);
+  });
+
   it('a provider with the "link" rule refuses someone without an account and creates none', async () => {
     const request = sampleAuthorization(server, { scope: SCOPE });
     const page = await federatedSignIn(new Browser(), request.url, request.redirectUri, idp.issuer, { ...USERS.stranger, username: 'stranger', provider: 'partner' });

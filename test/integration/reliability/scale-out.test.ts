@@ -1,8 +1,8 @@
 /**
  * Two Bedside processes on one store behave as one service (as behind a load balancer, both
  * advertising the same BASE_URL): a token minted by one works on the other, a launch created on
- * one is consumed on the other, a revocation on one is honoured by the other, data written on
- * one is read on the other. Runs on the embedded store (one database file, two processes) and
+ * one is consumed on the other, a revocation on one takes effect at once there and within
+ * REVOCATION_CHECK_MS on the other (measured), data written on one is read on the other. Runs on the embedded store (one database file, two processes) and
  * on MongoDB (CongoDB in CI).
  */
 import { rmSync } from 'node:fs';
@@ -18,6 +18,9 @@ import { backendClient } from '../../support/tokens.js';
 const dataDir = tempDir('bedside-scale-');
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 const mongoUri = process.env.MONGODB_URI ?? process.env[CONGO_URI_VARIABLE];
+/** Both nodes' revocation window (the default, stated explicitly), and what the measurement may add to it. */
+const WINDOW_MS = 1000;
+const SLACK_MS = 750;
 const stores: Array<[string, Record<string, string>]> = [
   ['the embedded store', { DATA_DIR: dataDir }],
   ...(mongoUri ? [['MongoDB', { MONGODB_URI: mongoUri.replace(/\/(\?|$)/, `/bedside_scale_${Date.now()}$1`), DATA_DIR: tempDir('bedside-scale-mongo-') }] as [string, Record<string, string>]] : []),
@@ -34,8 +37,9 @@ describe.each(stores)('two nodes on %s', (_name, storeEnv) => {
     const [portA, portB] = [await freePort(), await freePort()];
     const baseUrl = `http://localhost:${portA}`;
     // Node A seeds; node B starts on the same store once A is up.
-    nodes.push(await spawnBedside({ PORT: String(portA), BASE_URL: baseUrl, BEDSIDE_SEED: 'true', ...storeEnv }, 120_000));
-    nodes.push(await spawnBedside({ PORT: String(portB), BASE_URL: baseUrl, BEDSIDE_SEED: 'false', ...storeEnv }, 60_000));
+    const window = { REVOCATION_CHECK_MS: String(WINDOW_MS) };
+    nodes.push(await spawnBedside({ PORT: String(portA), BASE_URL: baseUrl, BEDSIDE_SEED: 'true', ...window, ...storeEnv }, 120_000));
+    nodes.push(await spawnBedside({ PORT: String(portB), BASE_URL: baseUrl, BEDSIDE_SEED: 'false', ...window, ...storeEnv }, 60_000));
     const nodeB = `http://127.0.0.1:${portB}`;
 
     // A backend token from A's token endpoint works on B.
@@ -86,16 +90,23 @@ describe.each(stores)('two nodes on %s', (_name, storeEnv) => {
     const reuse = await authorizeInBrowser(new Browser(), again.url, again.redirectUri, { username: 'dr.carter', password: 'bedside-demo' }).catch((e: Error) => e);
     expect(reuse instanceof Error ? reuse.message : reuse.searchParams.get('error')).toBeTruthy();
 
-    // Revoked on A, refused by B within REVOCATION_CHECK_MS (1 s by default).
-    expect((await fetch(`${nodeB}/fhir/Patient/patient-003`, { headers: { authorization: `Bearer ${user.access_token}` } })).status).toBe(200);
+    // Revoked on A: refused by A at once, by B within REVOCATION_CHECK_MS (B's "not revoked"
+    // decision from just before the revocation expires). Both nodes have such a decision first.
+    const readOn = async (node: string) => (await fetch(`${node}/fhir/Patient/patient-003`, { headers: { authorization: `Bearer ${user.access_token}` } })).status;
+    expect(await readOn(baseUrl)).toBe(200);
+    expect(await readOn(nodeB)).toBe(200);
     const revoke = await fetch(`${baseUrl}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: user.refresh_token, client_id: SAMPLE_APP }) });
     expect(revoke.status).toBe(200);
+    const revokedAt = Date.now();
+    expect(await readOn(baseUrl)).toBe(401);
     let status = 200;
-    const deadline = Date.now() + 3000;
-    while (status === 200 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      status = (await fetch(`${nodeB}/fhir/Patient/patient-003`, { headers: { authorization: `Bearer ${user.access_token}` } })).status;
+    while (status === 200 && Date.now() - revokedAt <= WINDOW_MS + SLACK_MS) {
+      status = await readOn(nodeB);
+      if (status === 200) await new Promise((r) => setTimeout(r, 20));
     }
+    const elapsed = Date.now() - revokedAt;
+    console.log(`revocation on node A: refused by A on the next request, by B after ${elapsed} ms (window ${WINDOW_MS} ms)`);
     expect(status).toBe(401);
+    expect(elapsed).toBeLessThanOrEqual(WINDOW_MS + SLACK_MS);
   }, 240_000);
 });

@@ -27,7 +27,7 @@ const ALLOWED: Record<string, { what: string; modules: string[] }> = {
       'access/resource-access.ts', // binds it to policies
       'access/guarded-store.ts',
       'access/change-feed.ts', // the change feed, whose content it hands out only for standing searches under a policy
-      'access/reference-resolver.ts', // what a patient's records reference, for the policy
+      'access/reference-resolver.ts', // what a patient's records reference and whom a practitioner is linked to, for the policy
       'app.ts', // the composition root hands it to the access layer
       'bedside.ts', // start-up: opens and closes it
       'main.ts',
@@ -35,6 +35,9 @@ const ALLOWED: Record<string, { what: string; modules: string[] }> = {
       'tools/', // loader, integrity check, generator
       'cli/admin.ts', // operator commands
       'auth/admin/standalone.ts', // operator commands without a server
+      'packages/installer.ts', // installs FHIR packages (start-up, `bedside packages add`); reads go through a bound store
+      'packages/service.ts',
+      'cli/packages.ts', // `bedside packages add|list`
     ],
   },
   unrestricted: {

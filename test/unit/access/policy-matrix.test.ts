@@ -1,13 +1,15 @@
 /**
- * The access policy as a generated matrix: every combination of scope (context × type ×
- * letters × granular filter), token context (patient, fhirUser), resource (whose compartment,
- * referenced by whom, category) and interaction is checked against the SMART rules written
- * here independently as a small table, without the policy's code.
+ * The access policy as a generated matrix: every combination of deployment setting
+ * (PRACTITIONER_PATIENTS), scope (context × type × letters × granular filter), token context
+ * (patient, fhirUser), resource (whose compartment, referenced by whom, category) and
+ * interaction is checked against the SMART rules and the user policy written here independently
+ * as a small table, without the policy's code.
  */
 import type { Resource } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
 import { compileTokenPolicy, type PolicyServices } from '../../../src/access/token-policy.js';
 import type { Interaction } from '../../../src/access/policy.js';
+import type { PractitionerPatients } from '../../../src/config.js';
 import { FhirError } from '../../../src/fhir/errors.js';
 import { extractIndex } from '../../../src/fhir/search/extract.js';
 import { parseScope, type ResourceScope } from '../../../src/smart/scopes.js';
@@ -49,10 +51,29 @@ const FIXTURES: Fixture[] = [
   { resource: { resourceType: 'Practitioner', id: 'pr-none' } as Resource, referencedBy: [] },
 ];
 
+/** The patients each practitioner user is linked to (CareTeam, Encounter, generalPractitioner: the store's job in production). */
+const LINKS: Record<string, Array<'A' | 'B'>> = {
+  'Practitioner/pr-a': ['A'],
+  'Practitioner/pr-b': ['B'],
+  'PractitionerRole/role-ab': ['A', 'B'],
+  'Practitioner/pr-none': [],
+};
+
 interface Token {
   scope: string;
   patient?: 'A';
   fhirUser?: string;
+}
+
+/**
+ * The user policy: whom a user may see. A practitioner everyone (setting `all`) or the linked
+ * patients (`linked`); a patient user herself; anyone else nobody.
+ */
+function userSees(token: Token, setting: PractitionerPatients): 'all' | string[] {
+  const [userType, userId] = (token.fhirUser ?? '/').split('/');
+  if (userType === 'Practitioner' || userType === 'PractitionerRole') return setting === 'all' ? 'all' : (LINKS[token.fhirUser!] ?? []);
+  if (userType === 'Patient') return [userId!];
+  return [];
 }
 
 function inCompartmentOf(fixture: Fixture, patient: string): boolean {
@@ -60,7 +81,7 @@ function inCompartmentOf(fixture: Fixture, patient: string): boolean {
   return (fixture.referencedBy ?? []).includes(patient as 'A' | 'B');
 }
 
-function expectedForScope(raw: string, token: Token, fixture: Fixture, interaction: Interaction): boolean {
+function expectedForScope(raw: string, token: Token, fixture: Fixture, interaction: Interaction, setting: PractitionerPatients): boolean {
   const m = /^(patient|user|system)\/(\*|\w+)\.(\w+|\*)(?:\?category=(\w+))?$/.exec(raw)!;
   const [, context, type, access, category] = m;
   const letters = V1[access!] ?? access!;
@@ -68,11 +89,16 @@ function expectedForScope(raw: string, token: Token, fixture: Fixture, interacti
   if (type !== '*' && type !== fixture.resource.resourceType) return false;
   if (category && !(fixture.resource.resourceType === 'Observation' && fixture.laboratory)) return false;
   if (context === 'system') return true;
-  if (context === 'patient') return token.patient !== undefined && inCompartmentOf(fixture, token.patient);
-  const [userType, userId] = (token.fhirUser ?? '/').split('/');
-  if (userType === 'Practitioner') return true;
-  if (userType === 'Patient') return inCompartmentOf(fixture, userId!);
-  return false;
+  const sees = userSees(token, setting);
+  if (context === 'patient') {
+    if (token.patient === undefined) return false;
+    // A user with a set of patients (patient user, linked practitioner) holds only one of them as context;
+    // a user without a fhirUser rule got the context by an operator's grant the token does not carry.
+    const holds = sees === 'all' || !token.fhirUser || !/^(Patient|Practitioner|PractitionerRole)\//.test(token.fhirUser) || sees.includes(token.patient);
+    return holds && inCompartmentOf(fixture, token.patient);
+  }
+  if (sees === 'all') return true;
+  return sees.some((patient) => inCompartmentOf(fixture, patient));
 }
 
 // --- The generated matrix ------------------------------------------------------------------
@@ -83,9 +109,16 @@ const TOKEN_CONTEXTS: Array<Omit<Token, 'scope'>> = [
   {},
   { patient: 'A' },
   { fhirUser: 'Practitioner/pr-a' },
+  { fhirUser: 'Practitioner/pr-b' },
+  { fhirUser: 'PractitionerRole/role-ab' },
+  { fhirUser: 'Practitioner/pr-none' },
+  { fhirUser: 'Practitioner/pr-a', patient: 'A' },
+  { fhirUser: 'Practitioner/pr-b', patient: 'A' },
   { fhirUser: 'Patient/A' },
   { fhirUser: 'Patient/B', patient: 'A' },
+  { fhirUser: 'RelatedPerson/rp', patient: 'A' },
 ];
+const SETTINGS: PractitionerPatients[] = ['all', 'linked'];
 const INTERACTIONS: Interaction[] = ['create', 'read', 'update', 'delete', 'search'];
 
 function scopes(): string[] {
@@ -99,19 +132,21 @@ function scopes(): string[] {
   return out;
 }
 
-const services: PolicyServices = {
+const servicesFor = (setting: PractitionerPatients): PolicyServices => ({
   fhirBaseUrl: BASE,
   extract: (resource, params) => extractIndex(resource, { baseUrl: BASE, params }),
   // What each patient's records reference, from the fixtures (the store's job in production).
-  referencedFromCompartment: async (patient, type) =>
-    FIXTURES.filter((f) => f.resource.resourceType === type && f.referencedBy?.includes(patient as 'A' | 'B')).map((f) => f.resource.id!),
-};
+  referencedFromCompartments: async (patients, type) =>
+    FIXTURES.filter((f) => f.resource.resourceType === type && f.referencedBy?.some((p) => patients.includes(p))).map((f) => f.resource.id!),
+  practitionerPatients: setting,
+  linkedPatients: async (fhirUser) => LINKS[fhirUser] ?? [],
+});
 
-function policyFor(token: Token) {
+function policyFor(token: Token, setting: PractitionerPatients = 'all') {
   const parsed = token.scope.split(' ').map((s) => parseScope(s)) as ResourceScope[];
   return compileTokenPolicy(
     { scopes: parsed, clientId: 'c', subject: 's', scopeStrings: token.scope.split(' '), ...(token.patient ? { patient: token.patient } : {}), ...(token.fhirUser ? { fhirUser: token.fhirUser } : {}) },
-    services,
+    servicesFor(setting),
   );
 }
 
@@ -120,14 +155,15 @@ describe('access policy matrix', () => {
     let cases = 0;
     let allowed = 0;
     const mismatches: string[] = [];
+    for (const setting of SETTINGS)
     for (const scope of scopes()) {
       for (const context of TOKEN_CONTEXTS) {
         const token: Token = { scope, ...context };
-        const policy = policyFor(token);
+        const policy = policyFor(token, setting);
         for (const fixture of FIXTURES) {
           for (const interaction of INTERACTIONS) {
             cases++;
-            const expected = expectedForScope(scope, token, fixture, interaction);
+            const expected = expectedForScope(scope, token, fixture, interaction, setting);
             if (expected) allowed++;
             let actual: boolean;
             try {
@@ -137,7 +173,7 @@ describe('access policy matrix', () => {
               if (!(error instanceof FhirError) || error.status !== 403) throw error;
               actual = false;
             }
-            if (actual !== expected) mismatches.push(`${scope} ${JSON.stringify(context)} ${interaction} ${fixture.resource.resourceType}/${fixture.resource.id}: expected ${expected}, got ${actual}`);
+            if (actual !== expected) mismatches.push(`${setting}: ${scope} ${JSON.stringify(context)} ${interaction} ${fixture.resource.resourceType}/${fixture.resource.id}: expected ${expected}, got ${actual}`);
           }
         }
       }
@@ -158,13 +194,14 @@ describe('access policy matrix', () => {
       ['user/Patient.r', 'system/Practitioner.rs'],
       ['patient/*.read', 'user/Practitioner.s'],
     ];
+    for (const setting of SETTINGS)
     for (const [a, b] of pairs) {
       for (const context of TOKEN_CONTEXTS) {
-        const policy = policyFor({ scope: `${a} ${b}`, ...context });
+        const policy = policyFor({ scope: `${a} ${b}`, ...context }, setting);
         for (const fixture of FIXTURES) {
           for (const interaction of INTERACTIONS) {
             cases++;
-            const expected = expectedForScope(a, { scope: a, ...context }, fixture, interaction) || expectedForScope(b, { scope: b, ...context }, fixture, interaction);
+            const expected = expectedForScope(a, { scope: a, ...context }, fixture, interaction, setting) || expectedForScope(b, { scope: b, ...context }, fixture, interaction, setting);
             let actual: boolean;
             try {
               policy.assertAllowed(fixture.resource.resourceType, interaction);
@@ -172,12 +209,12 @@ describe('access policy matrix', () => {
             } catch {
               actual = false;
             }
-            expect(actual, `${a} + ${b} ${JSON.stringify(context)} ${interaction} ${fixture.resource.id}`).toBe(expected);
+            expect(actual, `${setting}: ${a} + ${b} ${JSON.stringify(context)} ${interaction} ${fixture.resource.id}`).toBe(expected);
           }
         }
       }
     }
-    expect(cases).toBe(pairs.length * TOKEN_CONTEXTS.length * FIXTURES.length * INTERACTIONS.length);
+    expect(cases).toBe(SETTINGS.length * pairs.length * TOKEN_CONTEXTS.length * FIXTURES.length * INTERACTIONS.length);
   });
 
   it('refuses before any query: a type the token does not name, and patient scopes with no patient', () => {

@@ -165,7 +165,7 @@ describe('export runner', () => {
     await jobs.update(job.id, (current) => ({ ...current, state: 'cancelled' }));
     held.release();
     await settled(job.id, 'gone');
-    expect(existsSync(path.join(dir, 'exports', job.id))).toBe(false);
+    await expect.poll(() => existsSync(path.join(dir, 'exports', job.id)), { timeout: 5000, interval: 20 }).toBe(false);
   });
 
   it('stops a running job at its next checkpoint when its owner is revoked: failed, revoked, files deleted', async () => {
@@ -183,7 +183,7 @@ describe('export runner', () => {
     expect(ended.output).toEqual([]);
     expect(ended.lease).toBeUndefined();
     expect(ended.progress.typeIndex).toBe(1); // stopped within Observation, never completed
-    expect(existsSync(path.join(dir, 'exports', job.id))).toBe(false);
+    await expect.poll(() => existsSync(path.join(dir, 'exports', job.id)), { timeout: 5000, interval: 20 }).toBe(false);
   });
 
   it('does not start a queued job whose owner is revoked', async () => {
@@ -194,7 +194,7 @@ describe('export runner', () => {
     const ended = (await settled(job.id, 'failed'))!;
     expect(ended.revoked).toBe('client removed');
     expect(ended.progress.exported).toBe(0);
-    expect(existsSync(path.join(dir, 'exports', job.id))).toBe(false);
+    await expect.poll(() => existsSync(path.join(dir, 'exports', job.id)), { timeout: 5000, interval: 20 }).toBe(false);
   });
 
   it('sweeps the files of completed jobs whose owner is revoked', async () => {
@@ -209,7 +209,7 @@ describe('export runner', () => {
     await sweeping.sweep();
     const ended = (await jobs.get(job.id))!;
     expect([ended.state, ended.revoked, ended.output]).toEqual(['failed', 'account locked', []]);
-    expect(existsSync(path.join(dir, 'exports', job.id))).toBe(false);
+    await expect.poll(() => existsSync(path.join(dir, 'exports', job.id)), { timeout: 5000, interval: 20 }).toBe(false);
   });
 
   it('sweeps expired jobs with their files, and folders whose job is gone', async () => {
@@ -224,7 +224,7 @@ describe('export runner', () => {
     const sweeping = new ExportRunner({ ...options(storage.resources), orphanAgeMs: 0 });
     await sweeping.sweep();
     expect(await jobs.get(job.id)).toBeUndefined();
-    expect(existsSync(path.join(dir, 'exports', job.id))).toBe(false);
+    await expect.poll(() => existsSync(path.join(dir, 'exports', job.id)), { timeout: 5000, interval: 20 }).toBe(false);
     expect(existsSync(orphan)).toBe(false);
   });
 });

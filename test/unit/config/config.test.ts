@@ -17,7 +17,12 @@ describe('loadConfig', () => {
       seed: true,
       registrationToken: undefined,
       enforcement: true,
+      practitionerPatients: 'all',
+      validateProfiles: 'declared',
     });
+    expect(loadConfig({ PRACTITIONER_PATIENTS: 'linked' }).practitionerPatients).toBe('linked');
+    expect(loadConfig({ PRACTITIONER_PATIENTS: 'Linked' }).practitionerPatients).toBe('linked');
+    expect(loadConfig({ VALIDATE_PROFILES: 'OFF' }).validateProfiles).toBe('off');
   });
 
   it('follows PORT in the default BASE_URL, strips a trailing slash, and reads MONGODB_URI', () => {
@@ -44,6 +49,8 @@ describe('loadConfig', () => {
     [{ JWT_BEARER_ISSUERS: '{' }, 'JWT_BEARER_ISSUERS is not valid JSON'],
     [{ JWT_BEARER_ISSUERS: '[{"issuer": "https://idp.example", "jwksUri": "http://169.254.169.254/latest/meta-data"}]' }, 'JWT_BEARER_ISSUERS[0].jwksUri will not be fetched: its host 169.254.169.254 is not a public address (link-local); this server fetches only public addresses unless ALLOW_PRIVATE_NETWORK_FETCH=true'],
     [{ JWT_BEARER_ISSUERS: '[{"issuer": "https://idp.example", "jwksUri": "http://[::1]:8081/jwks"}]' }, 'JWT_BEARER_ISSUERS[0].jwksUri will not be fetched: its host [::1] is not a public address (loopback)'],
+    [{ PRACTITIONER_PATIENTS: 'some' }, 'PRACTITIONER_PATIENTS must be all or linked (got "some")'],
+    [{ VALIDATE_PROFILES: 'all' }, 'VALIDATE_PROFILES must be one of declared, off (got "all")'],
   ])('refuses %o with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

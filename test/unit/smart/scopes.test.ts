@@ -33,6 +33,7 @@ describe('valid scopes', () => {
     ['offline_access', { kind: 'duration' }],
     ['online_access', { kind: 'duration' }],
     ['introspection', { kind: 'server' }],
+    ['launcher', { kind: 'server' }],
   ];
   it.each(table)('%s', (raw, expected) => {
     const scope = parse(raw);

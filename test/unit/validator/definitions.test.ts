@@ -9,7 +9,7 @@ import path2Repeating from 'fhirpath/fhir-context/r4/path2Repeating.json' with {
 import path2Type from 'fhirpath/fhir-context/r4/path2Type.json' with { type: 'json' };
 import { describe, expect, it } from 'vitest';
 import { r4ResourceTypes } from '../../../src/fhir/search/registry.js';
-import { bindingReport, requiredCodes } from '../../../src/fhir/validator/bindings.js';
+import { bindingReport, codingKey, requiredCodes, requiredCodings } from '../../../src/fhir/validator/bindings.js';
 import { R4_CORRECTIONS } from '../../../src/fhir/validator/corrections.js';
 import { r4Definitions } from '../../../src/fhir/validator/definitions.js';
 
@@ -73,13 +73,24 @@ describe('R4 definitions', () => {
 });
 
 describe('required bindings', () => {
-  it('expand every required binding on a code element except those needing external terminologies', () => {
+  it('expand every required binding on a code, Coding or CodeableConcept element except those needing external terminologies', () => {
     const report = bindingReport();
     expect(Object.fromEntries(report.skipped)).toEqual({
       'http://hl7.org/fhir/ValueSet/currencies': 'needs the external code system urn:iso:std:iso:4217',
       'http://hl7.org/fhir/ValueSet/mimetypes': 'needs the external code system urn:ietf:bcp:13',
+      'http://hl7.org/fhir/ValueSet/ucum-units': 'needs the external code system http://unitsofmeasure.org',
+      'http://loinc.org/vs/LL379-9': 'not in the R4 package',
     });
-    expect(report.expanded.size).toBe(212);
+    // 212 on code elements, 9 on CodeableConcept elements.
+    expect(report.expanded.size).toBe(221);
+  });
+
+  it('key the codings of a CodeableConcept binding by system and code', () => {
+    const clinical = requiredCodings('http://hl7.org/fhir/ValueSet/condition-clinical')!;
+    expect([...clinical].sort()).toEqual(
+      ['active', 'inactive', 'recurrence', 'relapse', 'remission', 'resolved'].map((c) => codingKey('http://terminology.hl7.org/CodeSystem/condition-clinical', c)).sort(),
+    );
+    expect(requiredCodes('http://hl7.org/fhir/ValueSet/condition-clinical')).toBeUndefined();
   });
 
   it.each([

@@ -27,6 +27,13 @@ const patient = (extra: Json = {}): Json => ({
   birthDate: '1970-01-01',
   ...extra,
 });
+const CLINICAL = 'http://terminology.hl7.org/CodeSystem/condition-clinical';
+const condition = (extra: Json = {}): Json => ({
+  resourceType: 'Condition',
+  clinicalStatus: { coding: [{ system: CLINICAL, code: 'active' }] },
+  subject: { reference: 'Patient/p1' },
+  ...extra,
+});
 const ext = { url: 'http://example.org/x', valueString: 'y' };
 const div = (inner: string) => ({ status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${inner}</div>` });
 const without = (r: Json, key: string) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== key));
@@ -83,6 +90,9 @@ const INVALID: Array<[string, unknown, string, IssueCode]> = [
   ['code outside a required binding', observation({ status: 'bogus' }), 'Observation.status', 'code-invalid'],
   ['gender outside a required binding', patient({ gender: 'bogus' }), 'Patient.gender', 'code-invalid'],
   ['code outside a required binding in a datatype', patient({ telecom: [{ system: 'pager2', value: '1' }] }), 'Patient.telecom[0].system', 'code-invalid'],
+  ['CodeableConcept outside a required binding', condition({ clinicalStatus: { coding: [{ system: CLINICAL, code: 'gone' }] } }), 'Condition.clinicalStatus', 'code-invalid'],
+  ['CodeableConcept with the right code in another system', condition({ clinicalStatus: { coding: [{ system: 'http://example.org', code: 'active' }] } }), 'Condition.clinicalStatus', 'code-invalid'],
+  ['CodeableConcept with a required binding and only text', condition({ clinicalStatus: { text: 'active' } }), 'Condition.clinicalStatus', 'code-invalid'],
   ['ext-1: value and extensions', patient({ extension: [{ ...ext, extension: [ext] }] }), 'Patient.extension[0]', 'invariant'],
   ['ext-1: neither value nor extensions', patient({ extension: [{ url: 'http://example.org/x' }] }), 'Patient.extension[0]', 'invariant'],
   ['obs-6: value and dataAbsentReason', observation({ dataAbsentReason: { text: 'x' } }), 'Observation', 'invariant'],
@@ -160,6 +170,8 @@ const INVALID: Array<[string, unknown, string, IssueCode]> = [
 
 const VALID: Array<[string, Json]> = [
   ['a vital sign', observation()],
+  ['a CodeableConcept with one coding of its required value set among others', condition({ clinicalStatus: { coding: [{ system: 'http://example.org', code: 'x' }, { system: CLINICAL, code: 'resolved' }] } })],
+  ['a required binding to a value set of external codes (not checked)', { resourceType: 'MolecularSequence', coordinateSystem: 0, structureVariant: [{ variantType: { coding: [{ system: 'http://loinc.org', code: 'x' }] } }] }],
   ['a patient', patient()],
   ['a required primitive given only by its extension', without(observation({ _status: { extension: [ext] } }), 'status')],
   ['aligned primitive and extension arrays with nulls', patient({ name: [{ given: ['a', null], _given: [null, { extension: [ext] }] }] })],

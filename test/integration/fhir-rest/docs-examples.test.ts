@@ -1,0 +1,105 @@
+/**
+ * The curl examples of docs/integrators.md ("FHIR XML", "FHIRPath Patch") and of the README
+ * ("XML and FHIRPath Patch"), run as written with bash and curl against a real server (only the
+ * host changed, and curl told to fail on an HTTP error), then checked by their effect.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resourceFromXml } from '../../../src/fhir/xml/index.js';
+import { startTestServer, type TestServer } from '../../support/server.js';
+import { backendClient } from '../../support/tokens.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const hasCurl = (() => {
+  try {
+    execFileSync('curl', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** The ```sh blocks of a Markdown file between a heading and the next heading of the same level. */
+function shellBlocks(file: string, heading: string): string[] {
+  const text = readFileSync(path.join(ROOT, file), 'utf8');
+  const level = heading.match(/^#+/)![0];
+  const start = text.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`${file} has no "${heading}"`);
+  const rest = text.slice(start + heading.length + 2);
+  const end = rest.search(new RegExp(`\\n${level} `));
+  const section = end < 0 ? rest : rest.slice(0, end);
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+let server: TestServer;
+let token: string;
+
+/**
+ * Runs a shell example against the test server (asynchronously: the server runs in this
+ * process): curl fails on HTTP errors and prints a newline after each body.
+ */
+async function run(script: string, prelude = ''): Promise<string> {
+  const wrapped = `set -euo pipefail\ncurl() { command curl --fail-with-body -sS "$@"; echo; }\n${prelude}\n${script}`.replaceAll('http://localhost:8080', server.baseUrl);
+  const { stdout } = await promisify(execFile)('bash', ['-c', wrapped], { env: { ...process.env, TOKEN: token }, encoding: 'utf8', timeout: 60_000 });
+  return stdout;
+}
+
+async function readJson(url: string): Promise<Record<string, any>> {
+  const response = await fetch(`${server.fhirUrl}/${url}`, { headers: { authorization: `Bearer ${token}` } });
+  return (await response.json()) as Record<string, any>;
+}
+
+beforeAll(async () => {
+  if (!hasCurl) return;
+  server = await startTestServer({ seed: true });
+  token = await (await backendClient(server.baseUrl, 'system/*.cruds')).token();
+}, 120_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe.skipIf(!hasCurl)('documented curl examples', () => {
+  it('docs/integrators.md, FHIR XML: read, search, create and transaction in XML', async () => {
+    const blocks = shellBlocks('docs/integrators.md', '## FHIR XML');
+    expect(blocks).toHaveLength(1);
+    const out = await run(blocks[0]!);
+    expect(out).toContain('<Patient xmlns="http://hl7.org/fhir"><id value="patient-001"/>');
+    expect(out).toMatch(/<Bundle xmlns="http:\/\/hl7.org\/fhir">\n {2}<id value="[^"]+"\/>\n {2}<meta>/);
+    expect(out).toMatch(/HTTP\/1.1 201 Created\r\n/);
+    expect(out).toMatch(/content-type: application\/fhir\+xml; charset=utf-8\r\n/i);
+    const created = out.slice(out.indexOf('<Patient xmlns', out.indexOf('201 Created')));
+    const patient = resourceFromXml(created.slice(0, created.indexOf('</Patient>') + '</Patient>'.length)) as Record<string, any>;
+    expect(patient).toMatchObject({ name: [{ family: 'Chalmers', given: ['Peter'] }], _birthDate: { extension: [{ valueDateTime: '1974-12-25T14:35:45-05:00' }] } });
+    const response = resourceFromXml(out.slice(out.lastIndexOf('<Bundle xmlns')).trim()) as Record<string, any>;
+    expect(response.type).toBe('transaction-response');
+    expect(response.entry.map((e: any) => e.response.status)).toEqual(['201 Created', '201 Created']);
+  });
+
+  it('docs/integrators.md, FHIRPath Patch: JSON, XML with If-Match, and a transaction entry; then the README examples', async () => {
+    const blocks = shellBlocks('docs/integrators.md', '## FHIRPath Patch');
+    expect(blocks).toHaveLength(1);
+    const before = await readJson('Patient/patient-001');
+    expect(before.meta.versionId).toBe('1');
+    const out = await run(blocks[0]!, 'FHIR=http://localhost:8080/fhir; H="Authorization: Bearer $TOKEN"');
+    expect(out).toContain('<Patient xmlns="http://hl7.org/fhir"><id value="patient-001"/><meta><versionId value="3"/>');
+    const after = await readJson('Patient/patient-001');
+    expect(after.meta.versionId).toBe('4');
+    expect(after.name[0]).toMatchObject({ use: 'official', family: 'Shaw-Smith', given: ['Ann', 'Amy', 'Elizabeth'] });
+    expect(after.telecom).toEqual([
+      { system: 'email', value: 'amy.shaw@example.com', use: 'home' },
+      { system: 'email', value: 'amy.shaw@work.example.org', use: 'work' },
+    ]);
+    expect(after.maritalStatus.text).toBe('Married (since 2001)');
+
+    const readme = shellBlocks('README.md', '### XML and FHIRPath Patch');
+    expect(readme).toHaveLength(1);
+    const readmeOut = await run(readme[0]!, 'FHIR=http://localhost:8080/fhir; H="Authorization: Bearer $TOKEN"');
+    expect(readmeOut).toContain('<Patient xmlns="http://hl7.org/fhir"><id value="patient-001"/><meta><versionId value="4"/>');
+    const patched = await readJson('Patient/patient-001');
+    expect(patched).toMatchObject({ birthDate: '1973-08-12', meta: { versionId: '5' } });
+  });
+});
