@@ -7,7 +7,8 @@
  * order: a change to a Subscription updates the running set (and turns `requested` into
  * `active`); any other change is matched against the running subscriptions of its type under
  * each owner's policy, and each match is queued for its subscription with the next event number.
- * Each subscription's queue is delivered in order, one notification at a time; a failure is
+ * Each subscription's queue is delivered in order, one request at a time (a notification Bundle
+ * carries what is waiting, up to eventsPerBundle events; R4 one resource); a failure is
  * retried with exponential backoff, the subscription shows `error` after a few failures and
  * `active` again after the next delivery. A subscription whose owner's authorization ended, whose
  * `end` passed, or whose undelivered notifications exceed MAX_BACKLOG is turned `off`.
@@ -35,6 +36,7 @@ import type { DocumentCollection, DocumentStore } from '../storage/document-stor
 import type { Condition } from '../storage/search-index.js';
 import { readableVersion, type LiveSubscription, type OwnerValidity, type VersionRef } from './live.js';
 import type { OwnerRecords } from './owners.js';
+import type { NotificationEvent } from './notification.js';
 import { DeliveryFailure, type RestHookSender } from './rest-hook.js';
 import type { SubscriptionStatus } from './spec.js';
 import type { StatusWriter } from './status.js';
@@ -55,6 +57,8 @@ export interface DispatchTuning {
   errorAfterFailures: number;
   /** Undelivered notifications after which the subscription is turned off. */
   maxBacklog: number;
+  /** Most events in one notification Bundle (a subscription's backlog goes out in Bundles of this many). */
+  eventsPerBundle: number;
   /** How often every subscription's owner and `end` are checked, notifications or not. */
   sweepMs: number;
 }
@@ -515,25 +519,30 @@ export class RestHookDispatcher {
           outbox.timer = setTimeout(() => this.#kick(outbox), wait);
           return;
         }
-        const queued = outbox.queue[0]!;
         const ended = await this.#deps.validity.ended(outbox.live);
         if (ended) {
           await this.#stop(outbox, 'off', ended);
           return;
         }
-        // Still the owner's to read? If not, it is not notified (and nothing says why).
-        const version = await readableVersion(outbox.live, queued.ref);
-        if (version) {
+        // A notification Bundle carries what is waiting (in order); R4 one resource at a time.
+        const batch = outbox.queue.slice(0, outbox.live.spec.channel.style === 'bundle' ? this.#deps.tuning.eventsPerBundle : 1);
+        // Still the owner's to read? What is not is not notified (and nothing says why).
+        const events: NotificationEvent[] = [];
+        for (const queued of batch) {
+          const version = await readableVersion(outbox.live, queued.ref);
+          if (version) events.push({ number: queued.event, version });
+        }
+        if (events.length > 0) {
           try {
-            await this.#deps.sender.send(outbox.live, { number: queued.event, version }, queued.event);
+            await this.#deps.sender.send(outbox.live, events);
           } catch (error) {
             if (!(error instanceof DeliveryFailure)) throw error;
             await this.#failed(outbox, error.message);
             continue;
           }
         }
-        outbox.queue.shift();
-        this.#settle(queued);
+        outbox.queue.splice(0, batch.length);
+        for (const queued of batch) this.#settle(queued);
         if (outbox.failures > 0 || outbox.erroring) await this.#recovered(outbox);
       }
       if (outbox.backlogged && outbox.queue.length === 0 && !outbox.closed) {

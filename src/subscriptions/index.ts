@@ -56,6 +56,7 @@ const TUNING = {
   retryMaxMs: 60_000,
   errorAfterFailures: 3,
   maxBacklog: 10_000,
+  eventsPerBundle: 100,
   /** How often every subscription's owner is checked without a notification to send. */
   sweepMs: 2000,
   bindTimeoutMs: 10_000,

@@ -7,7 +7,8 @@
  * - no payload: `POST [endpoint]` without a body;
  * - a payload: the resource is PUT to `[endpoint]/[type]/[id]` (the endpoint is a FHIR base).
  * With the Backport IG's payload content extension: a notification Bundle (notification.ts) is
- * POSTed to `[endpoint]`.
+ * POSTed to `[endpoint]`, carrying every event waiting for the subscription (up to a limit the
+ * caller sets), in order.
  *
  * Any 2xx answer is a delivery; anything else (another status, a redirect, no answer within the
  * policy's time limit) is a {@link DeliveryFailure} whose message may be shown in
@@ -33,25 +34,27 @@ export class RestHookSender {
     private readonly baseUrl: string,
   ) {}
 
-  /** Sends `event` as `live` asks; `eventsSinceStart` counts it. Throws a DeliveryFailure. */
-  async send(live: LiveSubscription, event: NotificationEvent, eventsSinceStart: number): Promise<void> {
+  /**
+   * Sends `events` (in order) as `live` asks: a notification Bundle carries them all; R4 sends
+   * one, so it takes only the first. Throws a DeliveryFailure.
+   */
+  async send(live: LiveSubscription, events: readonly NotificationEvent[]): Promise<void> {
     const { channel } = live.spec;
     const endpoint = channel.endpoint!;
     const headers: Record<string, string> = Object.fromEntries(channel.headers);
+    const first = events[0]!;
     let method: 'POST' | 'PUT' = 'POST';
     let url = endpoint;
     let body: string | undefined;
     if (channel.style === 'bundle') {
-      const bundle = notificationBundle(
-        { baseUrl: this.baseUrl, subscription: live.spec.id, status: 'active', type: 'event-notification', eventsSinceStart, content: channel.content },
-        [event],
-      );
+      const eventsSinceStart = events[events.length - 1]!.number;
+      const bundle = notificationBundle({ baseUrl: this.baseUrl, subscription: live.spec.id, status: 'active', type: 'event-notification', eventsSinceStart, content: channel.content }, events);
       body = JSON.stringify(bundle);
     } else if (channel.content === 'full-resource') {
       method = 'PUT';
-      url = `${endpoint}/${event.version.resourceType}/${event.version.id}`;
+      url = `${endpoint}/${first.version.resourceType}/${first.version.id}`;
       // The stored JSON as it is, not parsed and serialized again.
-      body = versionJson(event.version);
+      body = versionJson(first.version);
     }
     if (body !== undefined) headers['content-type'] = FHIR_JSON;
     const what = method === 'PUT' ? `PUT of the resource to ${endpoint}/…` : `POST to ${endpoint}`;

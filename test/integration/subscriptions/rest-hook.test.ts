@@ -38,6 +38,16 @@ const create = async (resource: Record<string, unknown>) => {
   return res.body as { id: string; meta: { versionId: string; lastUpdated: string } };
 };
 
+/** The events of notification Bundles, in the order received: [event number, focus URL]. */
+function eventsOf(requests: Array<{ body: string }>): Array<[string, string]> {
+  return requests.flatMap((r) => {
+    const bundle = JSON.parse(r.body) as Bundle;
+    return (bundle.entry![0]!.resource as Parameters)
+      .parameter!.filter((p) => p.name === 'notification-event')
+      .map((p): [string, string] => [p.part!.find((q) => q.name === 'event-number')!.valueString!, p.part!.find((q) => q.name === 'focus')!.valueReference!.reference!]);
+  });
+}
+
 describe('rest-hook subscriptions', () => {
   it('go from requested to active and POST an empty notification per matching create or update, with the channel headers', async () => {
     const receiver = await new Receiver().start();
@@ -133,6 +143,24 @@ describe('rest-hook subscriptions', () => {
     await receiver.close();
   }, 60_000);
 
+  it('send what waited for a failing endpoint in one notification Bundle, in order', async () => {
+    const { receiver } = await hook({ payload: 'application/fhir+json', _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: 'id-only' }] } } as Partial<Subscription['channel']>);
+    receiver.status = 503;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await create(observation('patient-001', '1234-5'))).id);
+    await receiver.waitFor(2);
+    receiver.status = 200;
+    const failed = receiver.requests.length;
+    const [bundle] = (await receiver.waitFor(failed + 1)).slice(failed);
+    expect(eventsOf([bundle!])).toEqual(ids.map((id, i) => [String(i + 1), `${server.fhirUrl}/Observation/${id}`]));
+    const status = (JSON.parse(bundle!.body) as Bundle).entry![0]!.resource as Parameters;
+    expect(status.parameter!.find((p) => p.name === 'events-since-subscription-start')!.valueString).toBe('3');
+    expect((JSON.parse(bundle!.body) as Bundle).entry!.slice(1).map((e) => e.fullUrl)).toEqual(ids.map((id) => `${server.fhirUrl}/Observation/${id}`));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.requests.length).toBe(failed + 1);
+    await receiver.close();
+  });
+
   it('stop when the client sets status off, and start again when it asks', async () => {
     const { receiver, subscription } = await hook({});
     const off = await client.put(`Subscription/${subscription.id}`, { ...subscription, status: 'off' });
@@ -208,17 +236,14 @@ describe('a failing rest-hook across a restart', () => {
       const failed = receiver.requests.length;
       node = await startTestServer({ dataDir, port, allowPrivateNetworkFetch: true });
       fhir = fhirClient(node.fhirUrl, await backend.token());
-      await receiver.waitFor(failed + 3, 30_000);
+      // What waited goes out again (in one Bundle or more), in order.
+      const deadline = Date.now() + 30_000;
+      while (eventsOf(receiver.requests.slice(failed)).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       await statusOf(fhir, created.id!, 'active');
       ids.push(((await fhir.post('Observation', observation('patient-001', '1234-5'))).body as { id: string }).id);
-      await receiver.waitFor(failed + 4);
+      while (eventsOf(receiver.requests.slice(failed)).length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       await new Promise((r) => setTimeout(r, 500));
-      const delivered = receiver.requests.slice(failed).map((r) => {
-        const bundle = JSON.parse(r.body) as Bundle;
-        const event = (bundle.entry![0]!.resource as Parameters).parameter!.find((p) => p.name === 'notification-event')!.part!;
-        return [event.find((p) => p.name === 'event-number')!.valueString, bundle.entry![1]!.fullUrl];
-      });
-      expect(delivered).toEqual(ids.map((id, i) => [String(i + 1), `${node.fhirUrl}/Observation/${id}`]));
+      expect(eventsOf(receiver.requests.slice(failed))).toEqual(ids.map((id, i) => [String(i + 1), `${node.fhirUrl}/Observation/${id}`]));
     } finally {
       await node.stop();
       await receiver.close();
