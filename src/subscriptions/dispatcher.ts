@@ -33,6 +33,7 @@ import type { Change, ChangeFeed, StandingSearch } from '../access/change-feed.j
 import type { GuardedStore } from '../access/guarded-store.js';
 import type { Logger } from '../log.js';
 import type { DocumentCollection, DocumentStore } from '../storage/document-store.js';
+import { StorageError } from '../storage/errors.js';
 import type { Condition } from '../storage/search-index.js';
 import { readableVersion, type LiveSubscription, type OwnerValidity, type VersionRef } from './live.js';
 import type { OwnerRecords } from './owners.js';
@@ -225,7 +226,13 @@ export class RestHookDispatcher {
   async #tick(): Promise<void> {
     if (!this.#leading) {
       if (!(await this.#claim())) return;
-      await this.#lead();
+      try {
+        await this.#lead();
+      } catch (error) {
+        // Start again from the stored state at the next tick (the lease is still ours).
+        this.#reset();
+        throw error;
+      }
     }
     if (this.#leading) await this.#drain();
   }
@@ -264,6 +271,11 @@ export class RestHookDispatcher {
 
   #stepDown(): void {
     this.#deps.logger.warn({ node: this.nodeId }, 'subscription dispatcher lost its lease; another node leads');
+    this.#reset();
+  }
+
+  /** Forgets the leader's in-memory state: queues, pages, the running set. */
+  #reset(): void {
     this.#leading = false;
     for (const outbox of this.#outboxes.values()) {
       outbox.closed = true;
@@ -312,7 +324,17 @@ export class RestHookDispatcher {
   async #drain(): Promise<void> {
     const { feed, tuning } = this.#deps;
     while (this.#leading && !this.#closed) {
-      const page = await feed.read({ ...(this.#readCursor !== undefined ? { after: this.#readCursor } : {}), limit: tuning.pageSize });
+      let page: Awaited<ReturnType<ChangeFeed['read']>>;
+      try {
+        page = await feed.read({ ...(this.#readCursor !== undefined ? { after: this.#readCursor } : {}), limit: tuning.pageSize });
+      } catch (error) {
+        if (!(error instanceof StorageError && error.code === 'invalid-cursor')) throw error;
+        // A cursor this store did not make (the store was changed under Bedside): start at its end.
+        this.#deps.logger.error({ cursor: this.#readCursor }, 'the stored subscription cursor does not belong to this store; notifications start from the current end of its change feed');
+        this.#readCursor = undefined;
+        this.#watermark = undefined;
+        continue;
+      }
       const batch: Batch = { cursor: page.cursor, pending: 0, events: new Map() };
       const touched = new Set<Outbox>();
       for (const change of page.changes) await this.#handle(change, batch, touched);
