@@ -8,9 +8,12 @@
  * to delivery.
  *
  * Reports:
- * - notification latency p50/p95/p99 at a fixed 500 writes/s (and whether every write was notified);
+ * - notification latency p50/p95/p99 at a fixed 500 writes/s, sent from 10 connections and from
+ *   the throughput runs' 50 (and whether every write was notified);
  * - write throughput at full load with the 100 subscriptions, against the same load without
- *   them (the mean of a run before they are active and one after they are turned off).
+ *   them (the mean of a run before they are active and one after they are turned off), and the
+ *   server's CPU per write for both: with every write notified, and with writes spread over
+ *   1,000 patients so that one in ten is.
  */
 import type autocannon from 'autocannon';
 import path from 'node:path';
@@ -32,8 +35,8 @@ async function startReceiver(): Promise<{ url: string; stats(): Promise<{ receiv
   };
 }
 
-/** Observations of the 100 patients in turn. */
-function writes(fhir: string, token: string): autocannon.Options {
+/** Observations of `patients` patients in turn (the first 100 have a subscription each). */
+function writes(fhir: string, token: string, patients = SUBSCRIPTIONS): autocannon.Options {
   let n = 0;
   return {
     url: `${fhir}/Observation`,
@@ -47,7 +50,7 @@ function writes(fhir: string, token: string): autocannon.Options {
             resourceType: 'Observation',
             status: 'final',
             code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
-            subject: { reference: `Patient/bench-${n++ % SUBSCRIPTIONS}` },
+            subject: { reference: `Patient/bench-${n++ % patients}` },
             valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
           }),
         }),
@@ -100,18 +103,26 @@ export async function subscriptionsUnderLoad(ctx: BenchContext): Promise<Scenari
       return page.total === SUBSCRIPTIONS;
     }, 30_000);
 
-    // Latency at a fixed rate.
-    await receiver.reset();
-    const latency = await ctx.load({ ...load, overallRate: RATE });
-    const expected = latency.requestsPerSecond * ctx.duration;
-    await waitFor(async () => (await receiver.stats()).received >= expected * 0.99, 30_000).catch(() => undefined);
-    const { received: delivered, latencies } = await receiver.stats();
+    // Latency at a fixed rate: from 10 connections (an interface engine's few), then from as many
+    // as the throughput runs use (their queueing adds to every request's latency too).
+    const atRate = async (connections: number) => {
+      await receiver.reset();
+      const run = await ctx.load({ ...load, connections, overallRate: RATE });
+      const expected = run.requestsPerSecond * ctx.duration;
+      await waitFor(async () => (await receiver.stats()).received >= expected * 0.99, 30_000).catch(() => undefined);
+      const { received, latencies } = await receiver.stats();
+      return { run, expected, received, latencies };
+    };
+    const few = await atRate(10);
+    const many = await atRate(ctx.connections);
 
     // Throughput with the subscriptions, then the time the notifications take to catch up.
     await receiver.reset();
     const withSubs = await loadWithCpu(ctx, server, load);
     const writtenWith = withSubs.requestsPerSecond * ctx.duration;
     const catchUp = await waitFor(async () => (await receiver.stats()).received >= writtenWith * 0.99, 120_000).catch(() => NaN);
+    // The same with writes spread over 1,000 patients: one in ten is notified.
+    const tenth = await loadWithCpu(ctx, server, writes(fhir, token, 10 * SUBSCRIPTIONS));
 
     // Throughput without them again (turned off), so both sides of the ratio share the data's growth.
     for (const id of ids) {
@@ -121,16 +132,34 @@ export async function subscriptionsUnderLoad(ctx: BenchContext): Promise<Scenari
     const without2 = await loadWithCpu(ctx, server, load);
     const without = (without1.requestsPerSecond + without2.requestsPerSecond) / 2;
     const cpuWithout = (without1.cpuMicrosPerRequest + without2.cpuMicrosPerRequest) / 2;
-    const p = (q: number) => percentile(latencies, q);
+    const describe = (r: Awaited<ReturnType<typeof atRate>>) => {
+      const p = (q: number) => percentile(r.latencies, q);
+      return (
+        `p50 ${p(50)} ms, p95 ${p(95)} ms, p99 ${p(99)} ms, max ${r.latencies.reduce((a, b) => Math.max(a, b), 0)} ms; ${r.received} notifications for ~${Math.round(r.expected)} writes ` +
+        `(${r.run.requestsPerSecond} writes/s achieved, non-2xx ${r.run.non2xx}, write latency p50 ${r.run.p50} ms, p99 ${r.run.p99} ms)`
+      );
+    };
     return [
       {
-        name: `notification latency p95, commit → delivery (${RATE} writes/s, ${SUBSCRIPTIONS} subscriptions)`,
-        value: p(95),
+        name: `notification latency p95, commit → delivery (${RATE} writes/s from 10 connections, ${SUBSCRIPTIONS} subscriptions)`,
+        value: percentile(few.latencies, 95),
         unit: 'ms',
-        detail: `p50 ${p(50)} ms, p99 ${p(99)} ms, max ${latencies.reduce((a, b) => Math.max(a, b), 0)} ms; ${delivered} notifications for ~${Math.round(expected)} writes (${latency.requestsPerSecond} writes/s achieved, non-2xx ${latency.non2xx}, write latency p50 ${latency.p50} ms, p99 ${latency.p99} ms)`,
+        detail: describe(few),
       },
       {
-        name: `write throughput with ${SUBSCRIPTIONS} subscriptions / without`,
+        name: `notification latency p95, the same from ${ctx.connections} connections`,
+        value: percentile(many.latencies, 95),
+        unit: 'ms',
+        detail: describe(many),
+      },
+      {
+        name: `write throughput with ${SUBSCRIPTIONS} subscriptions, 1 write in 10 notified / without`,
+        value: Number((tenth.requestsPerSecond / without).toFixed(2)),
+        unit: 'ratio',
+        detail: `${tenth.requestsPerSecond} vs ${Math.round(without)} creates/s; server CPU ${tenth.cpuMicrosPerRequest.toFixed(0)} vs ${cpuWithout.toFixed(0)} µs per write (${(cpuWithout / tenth.cpuMicrosPerRequest).toFixed(2)})`,
+      },
+      {
+        name: `write throughput with ${SUBSCRIPTIONS} subscriptions, every write notified / without`,
         value: Number((withSubs.requestsPerSecond / without).toFixed(2)),
         unit: 'ratio',
         detail: `${withSubs.requestsPerSecond} vs ${Math.round(without)} creates/s (${without1.requestsPerSecond} before, ${without2.requestsPerSecond} after); server CPU ${withSubs.cpuMicrosPerRequest.toFixed(0)} vs ${cpuWithout.toFixed(0)} µs per write (${(cpuWithout / withSubs.cpuMicrosPerRequest).toFixed(2)}); notifications caught up ${Number.isNaN(catchUp) ? 'not within 120 s' : `${(catchUp / 1000).toFixed(1)} s`} after the load`,
