@@ -11,7 +11,7 @@
  * carries what is waiting, up to eventsPerBundle events; R4 one resource); a failure is
  * retried with exponential backoff, the subscription shows `error` after a few failures and
  * `active` again after the next delivery. A subscription whose owner's authorization ended, whose
- * `end` passed, or whose undelivered notifications exceed MAX_BACKLOG is turned `off`.
+ * `end` passed, or whose undelivered notifications exceed `maxBacklog` is turned `off`.
  *
  * Nothing a committed write produced is lost across a restart or `kill -9`:
  * - the feed cursor kept in the store (the watermark) only moves past a page of changes once
@@ -25,7 +25,7 @@
  *
  * Deliveries happen on the leader only, so with several nodes on one store each notification is
  * delivered once (at least once across a failover). Changes written on another node reach the
- * leader when it next polls the feed (POLL_MS); its own writes wake it at once.
+ * leader when it next polls the feed (`pollMs`); its own writes wake it at once.
  */
 import type { Subscription } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
@@ -547,10 +547,10 @@ export class RestHookDispatcher {
           return;
         }
         // A notification Bundle carries what is waiting (in order); R4 one resource at a time.
-        const batch = outbox.queue.slice(0, outbox.live.spec.channel.style === 'bundle' ? this.#deps.tuning.eventsPerBundle : 1);
+        const sending = outbox.queue.slice(0, outbox.live.spec.channel.style === 'bundle' ? this.#deps.tuning.eventsPerBundle : 1);
         // Still the owner's to read? What is not is not notified (and nothing says why).
         const events: NotificationEvent[] = [];
-        for (const queued of batch) {
+        for (const queued of sending) {
           const version = await readableVersion(outbox.live, queued.ref);
           if (version) events.push({ number: queued.event, version });
         }
@@ -563,8 +563,8 @@ export class RestHookDispatcher {
             continue;
           }
         }
-        outbox.queue.splice(0, batch.length);
-        for (const queued of batch) this.#settle(queued);
+        outbox.queue.splice(0, sending.length);
+        for (const queued of sending) this.#settle(queued);
         if (outbox.failures > 0 || outbox.erroring) await this.#recovered(outbox);
       }
       if (outbox.backlogged && outbox.queue.length === 0 && !outbox.closed) {
