@@ -17,7 +17,7 @@ import type { AccessPolicy } from './access/policy.js';
 import { unrestrictedPolicy } from './access/unrestricted.js';
 import { parseScopes, type ResourceScope } from './smart/scopes.js';
 import { revocationRules } from './auth/token-verification.js';
-import { createAuthServer, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
+import { createAuthServer, refuseMalformedRequest, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
 import { accessTokenClaimNames } from './auth/claims/settings.js';
 import { signedInUser } from './auth/accounts.js';
 import type { LauncherCaller } from './auth/pages/launcher-access.js';
@@ -33,6 +33,7 @@ import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
 import { Packages } from './packages/service.js';
 import { Terminology, terminologyOperations } from './terminology/index.js';
+import { strictInput } from './http/strict-input.js';
 import type { Logger } from './log.js';
 import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
 import { RevocationNotices } from './security/revocation-notices.js';
@@ -63,6 +64,9 @@ function servicePolicy(policies: PolicyCompiler, name: string, scope: string): A
   const scopes = parseScopes(scope).scopes.filter((s): s is ResourceScope => s.kind === 'resource');
   return policies.compile({ scopes, clientId: name, subject: name, scopeStrings: scope.split(' ') });
 }
+
+/** The largest body any express page or provider endpoint accepts (forms: 64kb; the provider: 56kb). */
+const WEB_BODY_LIMIT = 64 * 1024;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface AppDependencies {
@@ -160,6 +164,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
       method: 'GET',
       path: '/metadata',
       public: true,
+      anyAccept: true,
       handler: async () => ({ status: 200, headers: { 'cache-control': 'public, max-age=300' }, body: { json: await capabilityJson() } }),
     },
     ...smartFhirRoutes(config),
@@ -237,18 +242,22 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     res.status(404).type('text/plain').send('Not found');
   });
 
+  // The FHIR handler decodes its input strictly itself; everything else parses with libraries
+  // that would replace malformed UTF-8 silently, so it is checked before them.
+  const webListener = strictInput({ maxBodyBytes: WEB_BODY_LIMIT, refuse: refuseMalformedRequest }, (req, res) => {
+    if (auth.handlesDirectly(req.url ?? '/')) auth.handleDirect(req, res);
+    else web(req, res);
+  });
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     secureBaseline(res);
     if (url === FHIR_MOUNT || url.startsWith(FHIR_MOUNT + '/') || url.startsWith(FHIR_MOUNT + '?')) {
       fhirHandler(req, res);
-    } else if (auth.handlesDirectly(url)) {
-      auth.handleDirect(req, res);
     } else if (url === '/health') {
       const body = '{"status":"ok"}';
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length), 'cache-control': 'no-store' }).end(body);
     } else {
-      web(req, res);
+      webListener(req, res);
     }
   };
 

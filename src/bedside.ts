@@ -1,7 +1,7 @@
 /**
- * Starting and stopping a Bedside server from a Config: open the storage, seed it, build the
- * app, listen (HTTP, or HTTPS with TLS_CERT/TLS_KEY), and stop gracefully. main.ts calls this
- * with the environment's config; tests call it with their own.
+ * Starting and stopping a Bedside server from a Config: check that its folders are writable,
+ * open the storage, seed it, build the app, listen (HTTP, or HTTPS with TLS_CERT/TLS_KEY), and
+ * stop gracefully. main.ts calls this with the environment's config; tests call it with their own.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createApp, type App } from './app.js';
 import type { Config } from './config.js';
+import { checkWritableFolders } from './folders.js';
 import { seedIfEmpty } from './ingest/seed.js';
 import type { Logger } from './log.js';
 import { openStorage, type Storage } from './storage/open.js';
@@ -45,6 +46,10 @@ async function installConfiguredPackages(app: App, config: Config, logger: Logge
 }
 
 export async function startBedside(config: Config, logger: Logger): Promise<RunningBedside> {
+  checkWritableFolders([
+    ...(config.storage.kind === 'embedded' ? [{ setting: 'DATA_DIR', dir: config.storage.dataDir }] : []),
+    { setting: 'EXPORT_DIR', dir: config.export.dir },
+  ]);
   const storage = await openStorage(config.storage);
   logger.info({ storage: storage.description }, 'storage open');
   try {

@@ -79,6 +79,11 @@ export interface Config {
   /** Page size when `_count` is absent. */
   defaultPageSize: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * LOG_FORMAT: `json` lines, `pretty` readable lines, or `auto` (default): pretty when standard
+   * output is a terminal, JSON otherwise. main.ts resolves `auto`.
+   */
+  logFormat: 'auto' | 'json' | 'pretty';
   /** Built-in TLS; when absent Bedside speaks plain HTTP (behind a proxy, or on loopback). */
   tls: TlsConfig | undefined;
   /** Trust X-Forwarded-* from the proxy in front (needed for an https BASE_URL behind a proxy). */
@@ -155,6 +160,7 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
 /** Hosts for which plain http is acceptable without ALLOW_INSECURE_HTTP. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -255,6 +261,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
 
+  const logFormat = (str('LOG_FORMAT') ?? 'auto').toLowerCase();
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    problems.push(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')} (got "${logFormat}")`);
+  }
+
   const accessTokenTtlSeconds = int('ACCESS_TOKEN_TTL', 3600, 60, 3600);
   const refreshTokenTtlSeconds = int('REFRESH_TOKEN_TTL', 90 * 24 * 3600, 300, 365 * 24 * 3600);
   const defaultPageSize = int('DEFAULT_PAGE_SIZE', 20, 1, 1000);
@@ -332,6 +343,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     maxPageSize,
     defaultPageSize,
     logLevel: logLevel as Config['logLevel'],
+    logFormat: logFormat as Config['logFormat'],
     tls,
     trustProxy: bool('TRUST_PROXY', false),
     accessTokenTtlSeconds,

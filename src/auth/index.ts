@@ -196,3 +196,4 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
 }
 
 export { smartFhirRoutes, smartSecurity } from './discovery.js';
+export { refuseMalformedRequest } from './malformed-request.js';

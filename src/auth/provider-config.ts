@@ -11,7 +11,7 @@ import { documentStoreAdapter } from './adapter.js';
 import { checkAudience, checkLaunch } from './authorization-params.js';
 import { checkClientAssertion, clientMetadataPolicy, corsFromRedirectOrigins } from './client-policy.js';
 import { AUTH_MOUNT, PAGES, ROUTES } from './endpoints.js';
-import { buildInteractionPolicy } from './interaction-policy.js';
+import { buildInteractionPolicy, promptValues } from './interaction-policy.js';
 import { ACCESS_TOKEN_ALG, ID_TOKEN_ALG, providerJwks, type KeySet } from './keys.js';
 import { fhirResourceServer } from './scope-policy.js';
 import { FIRST_PARTY_METADATA, loadGrant } from './oidc/first-party.js';
@@ -40,6 +40,7 @@ export function buildProviderConfiguration(services: AuthServices, keySet: KeySe
   const { config, endpoints } = services;
   const postAllowed = services.secureCookies;
   const cookieOptions = { httpOnly: true, secure: services.secureCookies, path: '/' };
+  const policy = buildInteractionPolicy(services.accounts, services.launches);
 
   return {
     adapter: documentStoreAdapter(services.documents),
@@ -91,7 +92,7 @@ export function buildProviderConfiguration(services: AuthServices, keySet: KeySe
       };
     },
     interactions: {
-      policy: buildInteractionPolicy(services.accounts, services.launches),
+      policy,
       url: (_ctx, interaction) => `${AUTH_MOUNT}${PAGES.interaction}/${interaction.uid}`,
     },
     loadExistingGrant: loadGrant(services),
@@ -146,7 +147,11 @@ export function buildProviderConfiguration(services: AuthServices, keySet: KeySe
     },
     // Client jwks_uri and sector_identifier_uri: fetched under the server's outbound-fetch policy.
     fetch: services.outboundFetch,
-    discovery: { service_documentation: `${config.baseUrl}/`, smart_configuration: `${config.fhirBaseUrl}/.well-known/smart-configuration` },
+    discovery: {
+      service_documentation: `${config.baseUrl}/`,
+      smart_configuration: `${config.fhirBaseUrl}/.well-known/smart-configuration`,
+      prompt_values_supported: promptValues(policy),
+    },
     renderError: (ctx: KoaContextWithOIDC, out, error) => {
       ctx.type = 'html';
       ctx.body = errorPage({ error: out.error, ...(out.error_description ? { description: out.error_description } : {}) });

@@ -11,6 +11,7 @@ import { badRequest, notSupported } from '../fhir/errors.js';
 import { parseInstantParam } from '../fhir/interactions/params.js';
 import type { FhirRequest } from '../fhir/request.js';
 import { getSearchRegistry, parseSearch, type SearchRegistry } from '../fhir/search/index.js';
+import { parseQuery } from '../http/text-decoding.js';
 import type { ExportLevel } from './job.js';
 
 export interface ExportParameters {
@@ -166,7 +167,8 @@ function checkTypeFilter(text: string, baseUrl: string, registry: SearchRegistry
   if (!m) throw badRequest(`_typeFilter must be Type?search, e.g. Observation?category=laboratory (got "${text.slice(0, 80)}")`);
   const [, type, query] = m as unknown as [string, string, string];
   if (!registry.isResourceType(type)) throw badRequest(`_typeFilter: unknown resource type "${type}"`);
-  const params = new URLSearchParams(query);
+  // Decoded strictly: malformed percent-encoding is refused, never turned into U+FFFD.
+  const params = parseQuery(query, badRequest, `_typeFilter ${type}?…`);
   for (const name of params.keys()) {
     if (RESULT_PARAMS.has(name.split(':')[0]!)) throw badRequest(`_typeFilter may not use the result parameter ${name} (${type}?${query.slice(0, 60)})`);
   }

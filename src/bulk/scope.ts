@@ -7,7 +7,9 @@
  */
 import type { Resource } from 'fhir/r4';
 import { patientCompartmentParams } from '../fhir/compartments.js';
+import { badRequest } from '../fhir/errors.js';
 import { parseSearch, type SearchRegistry } from '../fhir/search/index.js';
+import { parseQuery } from '../http/text-decoding.js';
 import { extractIndex } from '../fhir/search/index.js';
 import type { StoredVersion } from '../storage/resource-store.js';
 import type { Condition, ReferenceEntry } from '../storage/search-index.js';
@@ -47,7 +49,7 @@ export function typeScope(plan: TypePlan, compartment: boolean, patients: Patien
 
 /** One `_typeFilter` query (`code=...&status=...`) of `type` as a storage Condition. */
 export function typeFilterCondition(type: string, query: string, baseUrl: string, registry?: SearchRegistry): Condition {
-  return parseSearch(type, new URLSearchParams(query), { baseUrl, strict: true, maxCount: 1, defaultCount: 1, ...(registry ? { registry } : {}) }).where;
+  return parseSearch(type, parseQuery(query, badRequest, `_typeFilter ${type}?…`), { baseUrl, strict: true, maxCount: 1, defaultCount: 1, ...(registry ? { registry } : {}) }).where;
 }
 
 /**

@@ -29,6 +29,16 @@ export interface CapabilityOptions {
   };
 }
 
+/**
+ * CapabilityStatements of implementation guides this server instantiates, each claimed when the
+ * operation that guide is about is offered: Bulk Data 2.0.0 asks an exporting server to declare
+ * its CapabilityStatement, and clients look for it to decide whether there is a bulk export
+ * (https://hl7.org/fhir/uv/bulkdata/STU2/CapabilityStatement-bulk-data.html).
+ */
+const INSTANTIATES: Array<{ capabilityStatement: string; whenOffered: string }> = [
+  { capabilityStatement: 'http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data', whenOffered: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' },
+];
+
 const TYPE_INTERACTIONS: CapabilityStatementRestResource['interaction'] = [
   'read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type',
 ].map((code) => ({ code: code as 'read' }));
@@ -66,13 +76,15 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     return resource;
   });
   const systemOps = options.operations?.filter((o) => o.level === 'system') ?? [];
+  const offered = new Set(options.operations?.map((o) => o.definition));
+  const instantiates = INSTANTIATES.filter((i) => offered.has(i.whenOffered)).map((i) => i.capabilityStatement);
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
     date: new Date().toISOString(),
     publisher: 'Bedside',
     kind: 'instance',
-    ...(options.packages?.instantiates.length ? { instantiates: options.packages.instantiates } : {}),
+    ...(instantiates.length || options.packages?.instantiates.length ? { instantiates: [...instantiates, ...(options.packages?.instantiates ?? [])] } : {}),
     software: { name: 'Bedside', version: options.version },
     implementation: { description: 'Bedside SMART on FHIR server', url: config.fhirBaseUrl },
     fhirVersion: '4.0.1',

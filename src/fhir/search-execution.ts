@@ -169,8 +169,11 @@ function key(version: StoredVersion): string {
   return `${version.resourceType}/${version.id}`;
 }
 
-/** The searchset Bundle of a search result. */
-export function searchsetJson(context: FhirContext, search: ParsedSearch, result: SearchResult, path: string, params: URLSearchParams): string {
+/**
+ * The searchset Bundle of a search result. Its links carry `params`: the parameters the search
+ * applied (by default those of `search`), never one it ignored (R4 search.html#errors).
+ */
+export function searchsetJson(context: FhirContext, search: ParsedSearch, result: SearchResult, path: string, params = new URLSearchParams(search.applied)): string {
   const base = context.services.config.fhirBaseUrl;
   const linkParams = new URLSearchParams(params);
   linkParams.delete('_cursor');

@@ -2,6 +2,7 @@
  * Resolving the criteria of conditional create, update, patch and delete with FHIR search.
  * https://hl7.org/fhir/R4/http.html#ccreate
  */
+import { parseQuery } from '../../http/text-decoding.js';
 import type { StoredVersion } from '../../storage/resource-store.js';
 import type { FhirContext } from '../context.js';
 import { badRequest } from '../errors.js';
@@ -15,7 +16,7 @@ const IGNORED = new Set(['_format', '_pretty', '_count', '_sort', '_summary', '_
  * never silently ignored), and criteria that constrain nothing are refused.
  */
 export async function findMatches(context: FhirContext, type: string, criteria: string): Promise<StoredVersion[]> {
-  const params = new URLSearchParams(criteria.startsWith('?') ? criteria.slice(1) : criteria);
+  const params = parseQuery(criteria, badRequest, 'The conditional query');
   for (const name of [...params.keys()]) if (IGNORED.has(name)) params.delete(name);
   if ([...params.keys()].length === 0) throw badRequest('Conditional operations need search criteria');
   const config = context.services.config;

