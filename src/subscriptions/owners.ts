@@ -20,6 +20,15 @@ export interface OwnerRecord {
   since: number;
 }
 
+/**
+ * Whether two principals act as one for a subscription: the same client, the same user and the
+ * same patient context. A token of the same user and app launched for another patient is someone
+ * else here: its notifications would tell it about a patient its own token cannot read.
+ */
+export function sameActor(a: Principal, b: Principal): boolean {
+  return a.clientId === b.clientId && a.subject === b.subject && a.patient === b.patient;
+}
+
 /** How long a record not (yet) named by a subscription is kept. */
 const UNCLAIMED_TTL_MS = 24 * 3600_000;
 

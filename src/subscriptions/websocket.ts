@@ -27,7 +27,8 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Change, ChangeFeed, StandingSearch } from '../access/change-feed.js';
 import type { GuardedStore } from '../access/guarded-store.js';
 import type { Logger } from '../log.js';
-import type { BindingTokens } from './binding.js';
+import { holds, type BindingTokens } from './binding.js';
+import { sameActor } from './owners.js';
 import { readableVersion, type LiveSubscription, type OwnerValidity } from './live.js';
 import { notificationBundle, type NotificationType } from './notification.js';
 
@@ -161,12 +162,13 @@ export class WebSocketHub {
 
   /** Binds `ws` to the token's subscription; resolves to its id, or undefined when the token does not bind. */
   async #bind(ws: WebSocket, token: string): Promise<string | undefined> {
-    const id = await this.#deps.tokens.subscriptionOf(token);
-    if (!id) return undefined;
+    const issued = await this.#deps.tokens.lookup(token);
+    if (!issued) return undefined;
+    const id = issued.subscription;
     let binding = this.#bindings.get(id);
     if (!binding) {
       const live = await this.#loadById(id);
-      if (!live || live.spec.channel.type !== 'websocket' || (await this.#deps.validity.ended(live))) return undefined;
+      if (!live || live.spec.channel.type !== 'websocket' || !holds(issued.holder, live.owner.principal) || (await this.#deps.validity.ended(live))) return undefined;
       if (this.#bindings.size === 0) await this.#startReading();
       binding = this.#bindings.get(id);
       if (!binding) {
@@ -176,7 +178,8 @@ export class WebSocketHub {
         binding = created;
       }
     }
-    if (ws.readyState !== WebSocket.OPEN) return undefined;
+    // Someone else changed the subscription since the token was issued: it is not the holder's.
+    if (ws.readyState !== WebSocket.OPEN || !holds(issued.holder, binding.live.owner.principal)) return undefined;
     binding.sockets.add(ws);
     this.#send(ws, binding, 'handshake');
     return id;
@@ -292,6 +295,12 @@ export class WebSocketHub {
     if (!subscription || subscription.status === 'off') return this.#end(change.id, 'the subscription is off or deleted');
     const live = await this.#deps.load(subscription);
     if ('problem' in live || live.spec.channel.type !== 'websocket') return this.#end(change.id, 'the subscription has stopped');
+    // Changed by someone else: it now notifies what they may read, which is not for these sockets.
+    if (!sameActor(live.owner.principal, binding.live.owner.principal)) {
+      // Nor is the count of what the previous owner heard.
+      this.#events.delete(change.id);
+      return this.#end(change.id, 'the subscription was changed by another client or user; bind again');
+    }
     if (binding.live.spec.channel.heartbeatSeconds !== live.spec.channel.heartbeatSeconds) {
       clearInterval(binding.heartbeat);
       binding.heartbeat = setInterval(() => void this.#heartbeat(change.id), live.spec.channel.heartbeatSeconds * 1000);

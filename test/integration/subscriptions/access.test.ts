@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_APP } from '../auth/support/clients.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
-import { PRACTITIONER, userToken, type TokenResponse } from '../../support/user-tokens.js';
+import { PATIENT_USER, PRACTITIONER, userToken, type TokenResponse } from '../../support/user-tokens.js';
 import { fhirClient, observation, Receiver, SocketClient, statusOf, statusOfBundle, subscribe, type FhirClient } from './support.js';
 
 const PAYLOAD_CONTENT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content';
@@ -28,8 +28,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function launched(patient: string): Promise<{ token: TokenResponse; client: FhirClient }> {
-  const token = await userToken(server, { ...PRACTITIONER, scope: PATIENT_SCOPE, patient });
+async function launched(patient: string, scope = PATIENT_SCOPE, user = PRACTITIONER): Promise<{ token: TokenResponse; client: FhirClient }> {
+  const token = await userToken(server, { ...user, scope, patient });
   expect(token.patient).toBe(patient);
   return { token, client: fhirClient(server.fhirUrl, token.access_token) };
 }
@@ -99,6 +99,96 @@ describe('a subscriber with a patient context', () => {
     await all.close();
     await foreign.close();
   }, 90_000);
+});
+
+const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
+const REST_HOOK = { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/hook' } as Subscription['channel'];
+type Outcome = { issue: Array<{ code: string; diagnostics: string }> };
+
+describe('what a subscriber may ask for', () => {
+  it('refuses criteria that reach types the token cannot search exactly as the search is refused', async () => {
+    const { client } = await launched('patient-001');
+    const cases = [
+      'Condition?code=1234-5',
+      // _has into a type the token has no scope for
+      'Observation?_has:DiagnosticReport:result:status=final',
+      // a chain into one
+      'Observation?subject:Patient.name=shaw',
+      // nested: a chain whose hop has a _has into one
+      'Observation?subject:Patient._has:Condition:patient:code=1234-5',
+    ];
+    for (const criteria of cases) {
+      const search = await client.get(criteria);
+      expect(search.status, criteria).toBe(403);
+      const created = await client.post('Subscription', { resourceType: 'Subscription', status: 'requested', reason: 'test', criteria, channel: REST_HOOK });
+      expect(created.status, criteria).toBe(403);
+      expect(created.headers.get('www-authenticate'), criteria).toBe(search.headers.get('www-authenticate'));
+      expect((created.body as Outcome).issue, criteria).toEqual((search.body as Outcome).issue);
+    }
+  });
+
+  it('limits criteria under a granular scope as the search is limited', async () => {
+    const scope = `openid fhirUser launch/patient patient/Observation.rs?category=${CATEGORY}|laboratory user/Subscription.cruds`;
+    const { client } = await launched('patient-001', scope);
+    const receiver = await new Receiver().start();
+    const vitalsReceiver = await new Receiver().start();
+    const hook = await subscribe(client, { criteria: 'Observation', channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' } });
+    // A search the token may run (it finds nothing): allowed, and it hears nothing.
+    const vitals = await subscribe(client, { criteria: `Observation?category=${CATEGORY}|vital-signs`, channel: { type: 'rest-hook', endpoint: vitalsReceiver.url, payload: 'application/fhir+json' } });
+    await statusOf(client, hook.id!, 'active');
+    await statusOf(client, vitals.id!, 'active');
+    const category = (code: string) => ({ category: [{ coding: [{ system: CATEGORY, code }] }] });
+    const written = [
+      await write(observation('patient-001', '1234-5', { ...category('laboratory'), valueString: 'lab, own patient' })),
+      await write(observation('patient-001', '1234-5', { ...category('vital-signs'), valueString: 'vitals, own patient' })),
+      await write(observation('patient-002', '1234-5', { ...category('laboratory'), valueString: 'lab, other patient' })),
+      await write(observation('patient-001', '1234-5', { ...category('laboratory'), valueString: 'lab, own patient, again' })),
+    ];
+    await receiver.waitFor(2);
+    await new Promise((r) => setTimeout(r, 1500));
+    // Exactly what the same token's search finds among them.
+    const found = ((await client.get(`Observation?_id=${written.join(',')}`)).body as { entry?: Array<{ resource: { id: string } }> }).entry ?? [];
+    expect(found.map((e) => e.resource.id).sort()).toEqual([written[0], written[3]].sort());
+    expect(receiver.requests.map((r) => (JSON.parse(r.body) as { id: string }).id)).toEqual([written[0], written[3]]);
+    expect(vitalsReceiver.requests).toEqual([]);
+    await receiver.close();
+    await vitalsReceiver.close();
+  }, 60_000);
+});
+
+describe('a subscription as other tokens see it', () => {
+  it('is read, changed or bound only by tokens whose policy allows it', async () => {
+    const { client } = await launched('patient-001');
+    const created = await subscribe(client, { criteria: 'Observation', channel: { type: 'websocket' } });
+    const subscription = await statusOf(client, created.id!, 'active');
+    const path = `Subscription/${subscription.id}`;
+
+    // No Subscription scope: refused outright.
+    const noScope = fhirClient(server.fhirUrl, await (await backendClient(server.baseUrl, 'system/Observation.rs')).token());
+    for (const res of [await noScope.get(path), await noScope.put(path, subscription), await noScope.get(`${path}/$get-ws-binding-token`), await noScope.get('Subscription')]) {
+      expect(res.status).toBe(403);
+    }
+    // A patient's own app (patient/ scopes on Subscription reach only what the patient's records reference: none).
+    const { client: portal } = await launched('patient-001', 'openid fhirUser launch/patient patient/Observation.rs patient/Subscription.cruds', PATIENT_USER);
+    expect((await portal.get(path)).status).toBe(404);
+    expect((await portal.get(`${path}/$get-ws-binding-token`)).status).toBe(404);
+    expect((await portal.get(`Subscription?_id=${subscription.id}`)).body).toMatchObject({ total: 0 });
+    expect((await portal.put(path, { ...subscription, status: 'off' })).status).toBe(403);
+    // A delete of what it cannot see is answered as for a resource that is not there (and deletes nothing).
+    const deleted = await portal.delete(path);
+    expect(deleted.status).toBe(200);
+    expect((deleted.body as Outcome).issue[0]!.diagnostics).toBe(`${path} did not exist or was already deleted`);
+    // The same user and app launched for another patient may read it (user/Subscription.rs), but not bind to it.
+    const { client: elsewhere } = await launched('patient-002');
+    expect((await elsewhere.get(path)).status).toBe(200);
+    const refused = await elsewhere.get(`${path}/$get-ws-binding-token`);
+    expect(refused.status).toBe(403);
+    expect((refused.body as Outcome).issue[0]!.diagnostics).toBe(`Only the client and user that created ${path}, with the same patient context, may bind to it`);
+    // Nothing changed on the way.
+    const after = (await client.get(path)).body as unknown as Subscription;
+    expect(after.meta!.versionId).toBe(subscription.meta!.versionId);
+    expect((await client.get(`${path}/$get-ws-binding-token`)).status).toBe(200);
+  }, 60_000);
 });
 
 describe('when the authorization behind a subscription ends', () => {

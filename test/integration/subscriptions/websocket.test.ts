@@ -111,6 +111,34 @@ describe('websocket subscriptions', () => {
     expect(await socket.closed).toEqual({ code: 1000, reason: 'the subscription is off or deleted' });
   });
 
+  it('close the sockets when another client changes the subscription; the tokens issued before no longer bind', async () => {
+    const subscription = await websocketSubscription();
+    const binding = await bindingToken(subscription.id!);
+    const socket = await SocketClient.connect(binding.url);
+    socket.send(`bind-with-token: ${binding.token}`);
+    await socket.waitFor(1);
+    await client.post('Observation', observation('patient-001', '1234-5'));
+    await socket.waitFor(2);
+
+    // The other client becomes the owner: what it may read is not for the first client's socket.
+    const other = fhirClient(server.fhirUrl, await (await backendClient(server.baseUrl, 'system/*.cruds')).token());
+    expect((await other.put(`Subscription/${subscription.id}`, subscription)).status).toBe(200);
+    expect(await socket.closed).toEqual({ code: 1000, reason: 'the subscription was changed by another client or user; bind again' });
+    const again = await SocketClient.connect(binding.url);
+    again.send(`bind-with-token: ${binding.token}`);
+    expect(await again.closed).toEqual({ code: 1008, reason: 'invalid or expired binding token' });
+    expect(again.messages).toEqual([]);
+    expect((await client.get(`Subscription/${subscription.id}/$get-ws-binding-token`)).status).toBe(403);
+
+    // The new owner binds, and its count starts afresh: nothing tells it what the first one heard.
+    const theirs = await bindingToken(subscription.id!, other);
+    const socketOfOther = await SocketClient.connect(theirs.url);
+    socketOfOther.send(`bind-with-token: ${theirs.token}`);
+    const [handshake] = await socketOfOther.waitFor(1);
+    expect(statusOfBundle(handshake!)).toMatchObject({ type: 'handshake', 'events-since-subscription-start': '0' });
+    socketOfOther.close();
+  });
+
   it('close a socket with an unknown token or any other message, saying nothing about subscriptions', async () => {
     const url = `${server.fhirUrl.replace('http:', 'ws:')}/websocket`;
     for (const message of ['bind-with-token: ' + 'x'.repeat(43), 'bind-with-token: short', 'bind Subscription/1', '{"hello":1}']) {
@@ -128,7 +156,7 @@ describe('websocket subscriptions', () => {
     const other = fhirClient(server.fhirUrl, await (await backendClient(server.baseUrl, 'system/*.cruds')).token());
     const refused = await other.get(`Subscription/${subscription.id}/$get-ws-binding-token`);
     expect(refused.status).toBe(403);
-    expect((refused.body as { issue: Array<{ diagnostics: string }> }).issue[0]!.diagnostics).toBe(`Only the client and user that created Subscription/${subscription.id} may bind to it`);
+    expect((refused.body as { issue: Array<{ diagnostics: string }> }).issue[0]!.diagnostics).toBe(`Only the client and user that created Subscription/${subscription.id}, with the same patient context, may bind to it`);
     expect((await client.get('Subscription/not-there/$get-ws-binding-token')).status).toBe(404);
     const hook = await subscribe(client, { criteria: 'Observation', channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/hook' } });
     expect((await client.get(`Subscription/${hook.id}/$get-ws-binding-token`)).status).toBe(422);
