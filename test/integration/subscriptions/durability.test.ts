@@ -5,7 +5,9 @@
  *   acknowledged is notified (at least once);
  * - two nodes on one store: each notification is delivered once, and when the node delivering
  *   stops, the other takes over.
- * On the embedded store and on MongoDB (CongoDB in CI).
+ * On the embedded store and on MongoDB (CongoDB in CI). The four cases share nothing (each has
+ * its own processes, ports, data and receiver) and mostly wait (on process start-up, the dead
+ * node's lease), so they run concurrently.
  */
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,10 +28,11 @@ function dataDir(): string {
 }
 
 const mongoUri = process.env.MONGODB_URI ?? process.env[CONGO_URI_VARIABLE];
+let databases = 0;
 /** [name, the store's environment (a fresh database each call), how long to write before the kill] */
 const stores: Array<[string, () => Record<string, string>, number]> = [
-  ['the embedded store', () => ({ DATA_DIR: dataDir() }), 2500],
-  ...(mongoUri ? [['MongoDB', () => ({ MONGODB_URI: mongoUri.replace(/\/(\?|$)/, `/bedside_subs_${Date.now()}$1`), DATA_DIR: dataDir() }), 6000] as [string, () => Record<string, string>, number]] : []),
+  ['the embedded store', () => ({ DATA_DIR: dataDir() }), 1500],
+  ...(mongoUri ? [['MongoDB', () => ({ MONGODB_URI: mongoUri.replace(/\/(\?|$)/, `/bedside_subs_${Date.now()}_${++databases}$1`), DATA_DIR: dataDir() }), 3000] as [string, () => Record<string, string>, number]] : []),
 ];
 
 /** `resourceType/id/versionId` of each notification (the R4 payload: the resource PUT to [endpoint]/[type]/[id]). */
@@ -47,7 +50,7 @@ async function waitUntil(probe: () => boolean, timeoutMs: number): Promise<void>
   }
 }
 
-describe.each(stores)('subscriptions on %s', (_name, storeEnv, writeMs) => {
+describe.concurrent.each(stores)('subscriptions on %s', (_name, storeEnv, writeMs) => {
   const processes: BedsideProcess[] = [];
   afterAll(async () => {
     for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
@@ -110,10 +113,8 @@ describe.each(stores)('subscriptions on %s', (_name, storeEnv, writeMs) => {
     const [portA, portB] = [await freePort(), await freePort()];
     const baseUrl = `http://localhost:${portA}`;
     const common = { BASE_URL: baseUrl, BEDSIDE_SEED: 'false', ALLOW_PRIVATE_NETWORK_FETCH: 'true', ...store };
-    const a = await spawnBedside({ PORT: String(portA), ...common });
-    processes.push(a);
-    const b = await spawnBedside({ PORT: String(portB), ...common });
-    processes.push(b);
+    const [a, b] = await Promise.all([spawnBedside({ PORT: String(portA), ...common }), spawnBedside({ PORT: String(portB), ...common })]);
+    processes.push(a, b);
     const receiver = await new Receiver().start();
     const token = await (await backendClient(baseUrl)).token();
     const onA = fhirClient(`${baseUrl}/fhir`, token);
@@ -129,7 +130,8 @@ describe.each(stores)('subscriptions on %s', (_name, storeEnv, writeMs) => {
     };
     for (let i = 0; i < 30; i++) await write(i % 2 === 0 ? onA : onB, i);
     await receiver.waitFor(30, 30_000);
-    await new Promise((r) => setTimeout(r, 3000));
+    // Long enough for the standby's polls (every 250 ms) to have sent anything twice.
+    await new Promise((r) => setTimeout(r, 1000));
     expect(notified(receiver.requests).sort()).toEqual([...written].sort());
 
     // Node A stops (gracefully: it hands the lease back); B delivers what is written next.
@@ -141,7 +143,7 @@ describe.each(stores)('subscriptions on %s', (_name, storeEnv, writeMs) => {
       later.push(`Observation/${(res.body as { id: string }).id}/1`);
     }
     await receiver.waitFor(40, 30_000);
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 1000));
     const all = notified(receiver.requests);
     const repeated = all.length - new Set(all).size;
     console.log(`two nodes: ${all.length} notifications for ${written.length + later.length} writes, ${repeated} repeated across the hand-over`);
