@@ -6,6 +6,7 @@ import type { Subscription } from 'fhir/r4';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
+import { freePort } from '../../support/server.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -36,7 +37,10 @@ export class Receiver {
       });
     });
     this.#server.keepAliveTimeout = 30_000;
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    // A port of freePort's, not one the OS picks now: that may be one a server being started by
+    // a concurrent test was given and has not bound yet.
+    const port = await freePort();
+    await new Promise<void>((resolve) => this.#server!.listen(port, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/hook`;
     return this;
   }
