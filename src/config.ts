@@ -38,6 +38,11 @@ export interface ExportConfig {
   maxFileBytes: number;
   /** Files are deleted this many seconds after their export completed (EXPORT_FILE_TTL, default 86400). */
   fileTtlSeconds: number;
+  /**
+   * A running export renews its lease and checks its owner's authorization at least this often
+   * (default 1000 ms). Not read from the environment: tests shorten it to stop exports mid-run.
+   */
+  checkpointMs: number;
 }
 
 export interface TlsConfig {
@@ -304,6 +309,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
       : path.join(storage.kind === 'embedded' ? storage.dataDir : path.resolve(cwd, './data'), 'exports'),
     maxFileBytes: exportFileBytes,
     fileTtlSeconds: int('EXPORT_FILE_TTL', 24 * 3600, 1, 30 * 24 * 3600),
+    checkpointMs: 1000,
   };
 
   const practitionerPatients = (str('PRACTITIONER_PATIENTS') ?? 'all').toLowerCase();

@@ -68,7 +68,7 @@ export interface ChangeFeed {
 export type ParamExtractor = (resource: Resource, params: ReadonlySet<string>) => IndexEntry[];
 
 /** Conditions the in-memory evaluator decides from the resource's own rows. */
-const IN_MEMORY = new Set<Condition['op']>(['true', 'false', 'and', 'or', 'not', 'row', 'missing', 'id', 'type', 'lastUpdated']);
+const IN_MEMORY = new Set<Condition['op']>(['true', 'false', 'and', 'or', 'not', 'row', 'missing', 'id', 'type', 'lastUpdated', 'near']);
 const NO_LOOKUP: ResourceLookup = { get: () => undefined, ofType: () => [] };
 
 /** A change, with the version and the index rows extracted so far kept out of sight. */
