@@ -200,6 +200,31 @@ describe('rest-hook subscriptions', () => {
     }
   });
 
+  it('match full-text, distance and _filter criteria as the search does', async () => {
+    const cases: Array<[criteria: string, matching: Record<string, unknown>, other: Record<string, unknown>]> = [
+      ['Observation?_content=sodium', observation('patient-001', '2951-2', { code: { text: 'Sodium in serum' } }), observation('patient-001', '2823-3', { code: { text: 'Potassium' } })],
+      ['Observation?_filter=code eq 2951-2', observation('patient-001', '2951-2'), observation('patient-001', '2823-3')],
+      [
+        'Location?near=42.3626|-71.0691|2|km',
+        { resourceType: 'Location', name: 'near the hospital', position: { latitude: 42.365, longitude: -71.07 } },
+        { resourceType: 'Location', name: 'across the country', position: { latitude: 37.77, longitude: -122.42 } },
+      ],
+    ];
+    for (const [criteria, matching, other] of cases) {
+      const { receiver } = await hook({ payload: 'application/fhir+json' }, criteria);
+      const written = await create(matching);
+      const missed = await create(other);
+      await receiver.waitFor(1);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(receiver.requests.map((r) => r.url), criteria).toEqual([`/hook/${matching.resourceType}/${written.id}`]);
+      // The same criteria as a search, among the two.
+      const [type, query] = criteria.split('?') as [string, string];
+      const found = (await client.get(`${type}?${query.replace(/ /g, '%20').replace(/\|/g, '%7C')}&_id=${written.id},${missed.id}`)).body as { entry?: Array<{ resource: { id: string } }> };
+      expect(found.entry?.map((e) => e.resource.id), criteria).toEqual([written.id]);
+      await receiver.close();
+    }
+  });
+
   it('refuse criteria the writer could not run, as the search would be refused', async () => {
     const narrow = fhirClient(server.fhirUrl, await (await backendClient(server.baseUrl, 'system/Subscription.cruds system/Observation.rs')).token());
     const base = { resourceType: 'Subscription', status: 'requested', reason: 'test', channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/hook' } };
@@ -208,6 +233,10 @@ describe('rest-hook subscriptions', () => {
     expect(forbidden.headers.get('www-authenticate')).toContain('insufficient_scope');
     const hop = await narrow.post('Subscription', { ...base, criteria: 'Observation?subject:Patient.name=shaw' });
     expect(hop.status).toBe(403);
+    // _list steps into the List: one the token may not search is refused as the search is.
+    const list = await narrow.post('Subscription', { ...base, criteria: 'Observation?_list=some-list' });
+    expect(list.status).toBe(403);
+    expect((list.body as { issue: unknown[] }).issue).toEqual(((await narrow.get('Observation?_list=some-list')).body as { issue: unknown[] }).issue);
     expect(await narrow.post('Subscription', { ...base, criteria: 'Observation?code=x' })).toMatchObject({ status: 201 });
   });
 });
