@@ -29,6 +29,14 @@ export interface CodeSetResolver {
   resolve(reader: ResourceOperations, requests: readonly CodeSetRequest[]): Promise<CodeSet[]>;
 }
 
+/**
+ * What a feature adds to every write of one resource type through the API (create, update,
+ * patch, their conditional forms, Bundle entries): its own checks, and the elements the server
+ * manages. Gets the validated resource about to be stored, returns the resource to store, or
+ * throws a FhirError.
+ */
+export type WriteRule = (context: FhirContext, resource: Resource) => Promise<Resource>;
+
 /** Built once per server. */
 export interface FhirServices {
   config: Config;
@@ -49,6 +57,8 @@ export interface FhirServices {
    * `true`, `false`, or `'unknown'` naming the code system Bedside lacks.
    */
   bindingCheck?: (reader: ResourceOperations) => ValidateCode;
+  /** Write rules by resource type (subscriptions/ adds Subscription's). */
+  writeRules?: Readonly<Record<string, WriteRule>>;
 }
 
 /** One request's view. */

@@ -23,11 +23,12 @@ const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..
 /** Where each capability may be used, as path prefixes relative to src/. */
 const ALLOWED: Record<string, { what: string; modules: string[] }> = {
   rawStore: {
-    what: 'the raw store (storage/open or the ResourceStore port)',
+    what: 'the raw store (storage/open, the ResourceStore port or its change feed)',
     modules: [
       'storage/', // the stores themselves
       'access/resource-access.ts', // binds it to policies
       'access/guarded-store.ts',
+      'access/change-feed.ts', // the change feed, whose content it hands out only for standing searches under a policy
       'access/reference-resolver.ts', // what a patient's records reference and whom a practitioner is linked to, for the policy
       'app.ts', // the composition root hands it to the access layer
       'bedside.ts', // start-up: opens and closes it
@@ -104,7 +105,7 @@ function importsOf(file: string): ImportStatement[] {
 function uses(statement: ImportStatement): string[] {
   const found: string[] = [];
   if (statement.target === 'storage/open.ts') found.push('rawStore');
-  if (statement.target === 'storage/resource-store.ts' && statement.names.some((n) => n === 'ResourceStore' || n === '*')) found.push('rawStore');
+  if (statement.target === 'storage/resource-store.ts' && statement.names.some((n) => n === 'ResourceStore' || n === 'ChangeFeedSource' || n === '*')) found.push('rawStore');
   if (statement.target === 'access/unrestricted.ts') found.push('unrestricted');
   if (statement.target === 'access/minted.ts') found.push('minted');
   if (statement.target === 'access/guarded-store.ts' && statement.names.some((n) => n === 'guardStore' || n === '*')) found.push('guardStore');
