@@ -25,6 +25,7 @@ import { patientCompartmentParams } from '../fhir/compartments.js';
 import { FhirError } from '../fhir/errors.js';
 import { conditionParams, matches, type ResourceLookup } from '../fhir/search/evaluate.js';
 import { parseSearch } from '../fhir/search/parse.js';
+import { parseRelativeReference } from '../r4/ids.js';
 import type { ResourceScope } from '../smart/scopes.js';
 import type { Condition, IndexEntry } from '../storage/search-index.js';
 import { hasHops } from './hops.js';
@@ -250,16 +251,16 @@ function isCompartmentType(type: string): boolean {
 /** The read-only scope the `fhirUser` scope amounts to, when the token has both it and a fhirUser. */
 function fhirUserScope(facts: TokenFacts): ResourceScope[] {
   if (!facts.fhirUser || !facts.scopeStrings.includes('fhirUser')) return [];
-  const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(facts.fhirUser);
-  if (!m) return [];
+  const user = parseRelativeReference(facts.fhirUser);
+  if (!user) return [];
   return [
     {
       kind: 'resource',
       context: 'system',
-      resourceType: m[1]!,
+      resourceType: user.type,
       permissions: new Set(['r']),
       version: 2,
-      filters: [{ name: '_id', value: m[2]! }],
+      filters: [{ name: '_id', value: user.id }],
       raw: `fhirUser (${facts.fhirUser}.r)`,
     },
   ];

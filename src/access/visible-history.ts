@@ -16,6 +16,7 @@
  * https://hl7.org/fhir/R4/http.html#history
  */
 import { FhirError } from '../fhir/errors.js';
+import { FHIR_ID } from '../r4/ids.js';
 import { decodeCursor, encodeCursor } from '../storage/cursor.js';
 import type { HistoryPage, HistoryRequest, StoredVersion } from '../storage/resource-store.js';
 
@@ -24,7 +25,7 @@ const RAW_PAGE = 500;
 /** Versions the scan reads for one answer before it gives up. */
 export const MAX_SCANNED_VERSIONS = 1_000_000;
 
-const VERSION_KEY = /^[A-Za-z]{1,64}\/[A-Za-z0-9\-.]{1,64}\/[0-9]{1,12}$/;
+const VERSION_KEY = new RegExp(`^[A-Za-z]{1,64}\\/${FHIR_ID}\\/[0-9]{1,12}$`);
 
 export interface HistorySource {
   /** The store's history, unfiltered. */

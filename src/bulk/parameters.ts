@@ -12,6 +12,7 @@ import { parseInstantParam } from '../fhir/interactions/params.js';
 import type { FhirRequest } from '../fhir/request.js';
 import { getSearchRegistry, parseSearch, type SearchRegistry } from '../fhir/search/index.js';
 import { parseQuery } from '../http/text-decoding.js';
+import { FHIR_ID } from '../r4/ids.js';
 import type { ExportLevel } from './job.js';
 
 export interface ExportParameters {
@@ -39,7 +40,7 @@ const ONCE = new Set(['_outputFormat', '_since']);
 /** Search result parameters: the IG forbids them in `_typeFilter`. */
 const RESULT_PARAMS = new Set(['_sort', '_count', '_include', '_revinclude', '_summary', '_elements', '_total', '_contained', '_containedType', '_cursor', '_type']);
 const ELEMENT = /^(?:([A-Z][A-Za-z]+)\.)?([a-z][A-Za-z0-9]*(?:\[x\])?)$/;
-const PATIENT_REFERENCE = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})$/;
+const PATIENT_REFERENCE = new RegExp(`(?:^|\\/)Patient\\/(${FHIR_ID})$`);
 
 /**
  * Reads and checks the kick-off parameters.

@@ -11,6 +11,7 @@ import { badRequest } from '../fhir/errors.js';
 import { parseSearch, type SearchRegistry } from '../fhir/search/index.js';
 import { parseQuery } from '../http/text-decoding.js';
 import { extractIndex } from '../fhir/search/index.js';
+import { parseRelativeReference } from '../r4/ids.js';
 import type { StoredVersion } from '../storage/resource-store.js';
 import type { Condition, ReferenceEntry } from '../storage/search-index.js';
 import type { TypePlan } from './job.js';
@@ -94,8 +95,8 @@ export function groupPatients(group: { member?: Array<{ entity?: { reference?: s
     if (member.inactive) continue;
     let reference = member.entity?.reference ?? '';
     if (reference.startsWith(`${baseUrl}/`)) reference = reference.slice(baseUrl.length + 1);
-    const m = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
-    if (m) ids.add(m[1]!);
+    const target = parseRelativeReference(reference);
+    if (target?.type === 'Patient') ids.add(target.id);
   }
   return [...ids];
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { FHIR_ID } from '../r4/ids.js';
 import { readClientFile } from './client-file.js';
 import { CliError, type CliIo } from './io.js';
 import { keyFile, requestToken } from './token.js';
@@ -24,6 +25,8 @@ Runs a Bulk Data export and downloads its NDJSON files.
   --type-filter <q>   _typeFilter, e.g. "Observation?category=laboratory" (repeatable)
   --out <folder>      where the files go; default ./export
 `;
+
+const GROUP_LEVEL = new RegExp(`^group:(${FHIR_ID})$`);
 
 interface Manifest {
   transactionTime: string;
@@ -53,7 +56,7 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
   const { access_token: accessToken } = await requestToken(client, keyFile(values.client, client, values.key), client.scope);
   const auth = { authorization: `Bearer ${accessToken}` };
 
-  const level = values.level === 'system' ? '$export' : values.level === 'patient' ? 'Patient/$export' : /^group:([A-Za-z0-9\-.]{1,64})$/.exec(values.level)?.[1];
+  const level = values.level === 'system' ? '$export' : values.level === 'patient' ? 'Patient/$export' : GROUP_LEVEL.exec(values.level)?.[1];
   if (!level) throw new CliError('--level must be system, patient or group:<id>', 2);
   const query = new URLSearchParams();
   if (values.type) query.set('_type', values.type);

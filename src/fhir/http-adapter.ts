@@ -16,6 +16,7 @@ import { auditWho, type AuditLog } from '../access/audit-log.js';
 import type { AccessPolicy } from '../access/policy.js';
 import type { ResourceAccess } from '../access/resource-access.js';
 import { decodePercent, decodeUtf8, headerText, parseQuery } from '../http/text-decoding.js';
+import { FHIR_ID, RESOURCE_TYPE_NAME } from '../r4/ids.js';
 import type { FhirApi } from './api.js';
 import { requestContext, type FhirServices } from './context.js';
 import { FhirError, asFhirError, badRequest, internalErrorOutcome, tooLarge, unsupportedMediaType } from './errors.js';
@@ -253,10 +254,12 @@ function outcomeXml(outcome: OperationOutcome): string | undefined {
   }
 }
 
+const LOCATION_RESOURCE = new RegExp(`\\/(${RESOURCE_TYPE_NAME}\\/${FHIR_ID})\\/_history\\/`);
+
 /** The resource a write touched, from its Location/Content-Location or its path. */
 function writtenResource(request: FhirRequest, response: FhirResponse): { resource?: string } {
   const location = response.headers.location ?? response.headers['content-location'];
-  const fromLocation = location && /\/([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})\/_history\//.exec(location)?.[1];
+  const fromLocation = location && LOCATION_RESOURCE.exec(location)?.[1];
   if (fromLocation) return { resource: fromLocation };
   if (request.path === '') return { resource: 'Bundle' };
   return { resource: request.path.split('/').slice(0, 2).join('/') };

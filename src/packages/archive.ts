@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Resource } from 'fhir/r4';
 import tar from 'tar-stream';
+import { isFhirId } from '../r4/ids.js';
 import { PackageError } from './errors.js';
 import { parseManifest, type PackageManifest } from './manifest.js';
 
@@ -137,7 +138,7 @@ function assemble(source: string, files: PackageFiles): PackageContent {
       skipped++;
       continue;
     }
-    if (typeof json.id !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(json.id)) {
+    if (typeof json.id !== 'string' || !isFhirId(json.id)) {
       throw new PackageError(`${source}: ${name} has no valid id (a ${json.resourceType} needs one to be stored)`);
     }
     const key = `${json.resourceType}/${json.id}`;

@@ -15,6 +15,7 @@ import type { CodeSetResolver } from '../fhir/context.js';
 import { badRequest, FhirError, notFound } from '../fhir/errors.js';
 import type { CodeSet, CodeSetRequest } from '../fhir/search/types.js';
 import type { ConformanceResources } from '../packages/conformance.js';
+import { parseRelativeReference } from '../r4/ids.js';
 import type { ResourceOperations } from '../storage/resource-store.js';
 import type { CodeSystemIndex } from './code-system.js';
 import { describeSystem, MissingTerminology, missingSystem, missingValueSet } from './errors.js';
@@ -190,7 +191,8 @@ export class Terminology {
         const sources = this.sources(this.conformance.through(reader));
         return Promise.all(
           requests.map(async (r) => {
-            const id = /^ValueSet\/([A-Za-z0-9\-.]{1,64})$/.exec(r.value)?.[1];
+            const target = parseRelativeReference(r.value);
+            const id = target?.type === 'ValueSet' ? target.id : undefined;
             if (!id || (r.modifier !== 'in' && r.modifier !== 'not-in')) return this.codeSet(sources, r);
             const stored = await reader.read('ValueSet', id);
             if (!stored || stored.deleted) throw notFound(`ValueSet/${id} is not known (in "${r.name}")`);

@@ -6,6 +6,7 @@
  * https://hl7.org/fhir/R4/search.html#reference
  * https://hl7.org/fhir/R4/references.html
  */
+import { FHIR_ID, RESOURCE_TYPE_NAME } from '../../r4/ids.js';
 
 /** A normalized reference target. */
 export interface NormalizedReference {
@@ -15,8 +16,9 @@ export interface NormalizedReference {
   targetId?: string;
 }
 
-const LOCAL = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
-const TRAILING_TYPE_ID = /(?:^|\/)([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[^/]+)?$/;
+// Any `_history` segment is dropped here, valid version id or not: the target is the resource.
+const LOCAL = new RegExp(`^(${RESOURCE_TYPE_NAME})\\/(${FHIR_ID})(?:\\/_history\\/[^/]+)?$`);
+const TRAILING_TYPE_ID = new RegExp(`(?:^|\\/)(${RESOURCE_TYPE_NAME})\\/${FHIR_ID}(?:\\/_history\\/[^/]+)?$`);
 
 /**
  * Normalizes a literal reference (Reference.reference, a canonical, a uri). Returns undefined for

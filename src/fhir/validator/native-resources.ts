@@ -5,6 +5,7 @@
  *
  * https://hl7.org/fhir/R4/observation.html#invs (and the invariants section of each resource)
  */
+import { parseReferenceTail } from '../../r4/ids.js';
 import { DEFER, equals, exists, existsChoice, hasCoding, isObject, items, present, type NativeCheck, type NativeEnv, type NativeInvariant } from './native-logic.js';
 
 /** `where(use = 'home').empty()` on one ContactPoint or Address. */
@@ -22,7 +23,6 @@ function sameCoding(a: unknown, b: unknown): boolean | undefined {
  * (`#id`) or the `Type/id` at the end of a relative or absolute literal reference. Anything else
  * cannot be resolved inside one resource, and `resolve()` is then empty.
  */
-const LITERAL = /(?:^|\/)([A-Z][A-Za-z]{1,63})\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 function referencedType(reference: unknown, env: NativeEnv): string | undefined {
   if (!isObject(reference) || typeof reference.reference !== 'string') return undefined;
   const ref = reference.reference;
@@ -31,7 +31,7 @@ function referencedType(reference: unknown, env: NativeEnv): string | undefined 
     const target = isObject(root) ? items(root.contained).find((c) => isObject(c) && c.id === ref.slice(1)) : undefined;
     return isObject(target) && typeof target.resourceType === 'string' ? target.resourceType : undefined;
   }
-  return LITERAL.exec(ref)?.[1];
+  return parseReferenceTail(ref)?.type;
 }
 
 export const RESOURCES: NativeInvariant[] = [

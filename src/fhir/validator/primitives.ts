@@ -9,6 +9,8 @@
  * numbers and booleans, everything else is a JSON string, and a string is never empty.
  */
 
+import { isFhirId } from '../../r4/ids.js';
+
 export type JsonKind = 'string' | 'number' | 'boolean';
 
 export interface PrimitiveRule {
@@ -23,7 +25,6 @@ const MAX_STRING = 1024 * 1024;
 const INT_MIN = -2147483648;
 const INT_MAX = 2147483647;
 
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const OID = /^urn:oid:[0-2](?:\.(?:0|[1-9]\d*))+$/;
 const UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NO_WHITESPACE = /^\S+$/;
@@ -137,7 +138,7 @@ const rules: PrimitiveRule[] = [
   rule('markdown', 'string', checkText),
   rule('xhtml', 'string', checkText),
   rule('code', 'string', matches(CODE, 'code (no leading, trailing or double whitespace)')),
-  rule('id', 'string', matches(ID, 'id (1-64 characters of A-Z a-z 0-9 - .)')),
+  rule('id', 'string', (value: string) => (isFhirId(value) ? undefined : 'is not a valid id (1-64 characters of A-Z a-z 0-9 - .)')),
   rule('uri', 'string', matches(NO_WHITESPACE, 'uri (no whitespace)')),
   rule('url', 'string', matches(NO_WHITESPACE, 'url (no whitespace)')),
   rule('canonical', 'string', matches(NO_WHITESPACE, 'canonical (no whitespace)')),

@@ -12,6 +12,7 @@
  * https://hl7.org/fhir/R4/validation.html#profile
  * https://hl7.org/fhir/R4/profiling.html#slicing
  */
+import { parseReferenceTail } from '../../../r4/ids.js';
 import { Kind, type Prop, type Shape, type ShapeCompiler } from '../compile.js';
 import type { NativeEnv } from '../native-invariants.js';
 import { formatPath, MAX_DEPTH, type Issue, type IssueCode } from '../walk.js';
@@ -68,7 +69,6 @@ interface Frame {
 
 const EMPTY: ReadonlySet<never> = new Set();
 const BOUND_TYPES = new Set(['code', 'Coding', 'CodeableConcept', 'Quantity', 'string', 'uri']);
-const RESOURCE_REFERENCE = /(?:^|\/)([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 const NOT_DOMAIN_RESOURCES = new Set(['Bundle', 'Binary', 'Parameters']);
 /** Datatypes that specialize Quantity: an extension allowed on Quantity is allowed on them. */
 const QUANTITY_KINDS = new Set(['Age', 'Count', 'Distance', 'Duration', 'MoneyQuantity', 'SimpleQuantity']);
@@ -270,9 +270,8 @@ export class ProfileWalk {
         const found = Array.isArray(contained) ? contained.find((c) => isObject(c) && c.id === reference.slice(1)) : undefined;
         return isObject(found) && typeof found.resourceType === 'string' ? found.resourceType : undefined;
       }
-      const match = RESOURCE_REFERENCE.exec(reference);
-      if (match && this.shapes.isResourceType(match[1]!)) return match[1];
-      return undefined;
+      const target = parseReferenceTail(reference);
+      return target && this.shapes.isResourceType(target.type) ? target.type : undefined;
     }
     if (typeof ref.type === 'string') {
       const type = ref.type.slice(ref.type.lastIndexOf('/') + 1);
