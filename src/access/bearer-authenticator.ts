@@ -17,6 +17,7 @@
  * more spaces) reaches the same policy and the same decision, and can neither revive nor extend
  * a revoked token.
  */
+import { LRUCache } from 'lru-cache';
 import { AccessTokenError, type AccessTokenProblem, type AccessTokenVerifier, type VerifiedAccessToken } from '../auth/token-verification.js';
 import { FhirError } from '../fhir/errors.js';
 import type { ResourceScope } from '../smart/scopes.js';
@@ -39,32 +40,32 @@ export interface BearerAuthenticatorOptions {
   policyCacheSize?: number;
 }
 
+interface KnownPolicy {
+  policy: AccessPolicy;
+  /** The token's `exp`, epoch ms. */
+  expiresAt: number;
+}
+
 /** RFC 6750 §2.1: the scheme is case-insensitive; one or more spaces before the token. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 export function createBearerAuthenticator(options: BearerAuthenticatorOptions): Authenticator {
   const realm = options.fhirBaseUrl;
   const policyCacheSize = options.policyCacheSize ?? 10_000;
-  /** Compiled policies per token id: what a token allows never changes, only whether it still may. */
-  const policies = new Map<string, { policy: AccessPolicy; expiresAt: number }>();
+  /**
+   * Compiled policies per token id: what a token allows never changes, only whether it still may.
+   * Each is used until its token's `exp` (a wall-clock instant, compared with Date.now()).
+   */
+  const policies = new LRUCache<string, KnownPolicy>({ max: policyCacheSize });
   /** The same, by the Authorization header as sent (any spelling): facts only, no validity. */
-  const byHeader = new Map<string, { policy: AccessPolicy; expiresAt: number }>();
-
-  const keep = (cache: Map<string, { policy: AccessPolicy; expiresAt: number }>, key: string, entry: { policy: AccessPolicy; expiresAt: number }): void => {
-    if (cache.size >= policyCacheSize) {
-      const now = Date.now();
-      for (const [k, e] of cache) if (e.expiresAt <= now) cache.delete(k);
-      if (cache.size >= policyCacheSize) cache.delete(cache.keys().next().value as string);
-    }
-    cache.set(key, entry);
-  };
+  const byHeader = new LRUCache<string, KnownPolicy>({ max: policyCacheSize });
 
   const policyOf = (verified: VerifiedAccessToken): AccessPolicy => {
     const jti = verified.claims.jti;
     const cached = policies.get(jti);
     if (cached && cached.expiresAt > Date.now()) return cached.policy;
     const policy = options.policies.compile(tokenFacts(verified, options.auditClaims));
-    keep(policies, jti, { policy, expiresAt: verified.expiresAt });
+    policies.set(jti, { policy, expiresAt: verified.expiresAt });
     return policy;
   };
 
@@ -80,7 +81,7 @@ export function createBearerAuthenticator(options: BearerAuthenticatorOptions): 
       throw error;
     }
     const policy = policyOf(verified);
-    keep(byHeader, authorization, { policy, expiresAt: verified.expiresAt });
+    byHeader.set(authorization, { policy, expiresAt: verified.expiresAt });
     return policy;
   };
 

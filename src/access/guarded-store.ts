@@ -17,6 +17,7 @@
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html
  */
+import { LRUCache } from 'lru-cache';
 import { FhirError } from '../fhir/errors.js';
 import { r4ResourceTypes } from '../fhir/search/registry.js';
 import type {
@@ -62,7 +63,7 @@ type TypeDecision = 'all' | 'none' | 'inspect';
 
 /** What a policy's guards remember, shared by the store's guard and its transactions' guards. */
 class Decisions {
-  readonly #versions = new Map<string, boolean>();
+  readonly #versions = new LRUCache<string, boolean>({ max: DECISION_CACHE_SIZE });
   readonly #types = new Map<string, TypeDecision>();
 
   constructor(readonly policy: AccessPolicy) {}
@@ -87,7 +88,6 @@ class Decisions {
     if (known !== undefined) return known;
     return this.policy.allowsResource(version.resource!, interaction).then((allowed) => {
       if (fixed) {
-        if (this.#versions.size >= DECISION_CACHE_SIZE) this.#versions.delete(this.#versions.keys().next().value as string);
         this.#versions.set(key, allowed);
       }
       return allowed;

@@ -10,6 +10,7 @@
  * Both follow the data, so an answer is kept at most `windowMs` (the revocation window,
  * REVOCATION_CHECK_MS; 0 = computed for every request that needs it).
  */
+import { LRUCache } from 'lru-cache';
 import { patientCompartmentTypes, patientsCompartmentCondition } from '../fhir/compartments.js';
 import { extractIndex } from '../fhir/search/extract.js';
 import { getSearchRegistry } from '../fhir/search/registry.js';
@@ -25,33 +26,25 @@ const PAGE = 1000;
 /** Patients whose compartments are read in one query (the condition grows with each). */
 const PATIENTS_PER_QUERY = 50;
 
-interface Remembered<T> {
-  at: number;
-  value: Promise<T>;
+interface Window<T> {
+  /** The answer for `key` if still fresh. */
+  get(key: string): Promise<T> | undefined;
+  /** Remembers `value` for `key` and returns it; a failed lookup is not remembered. */
+  set(key: string, value: Promise<T>): Promise<T>;
 }
 
-/** Answers per key, each kept for `windowMs` (least recently computed dropped first beyond MAX_KEYS). */
-class Window<T> {
-  readonly #entries = new Map<string, Remembered<T>>();
-
-  constructor(private readonly windowMs: number) {}
-
-  /** The answer for `key` if still fresh. */
-  get(key: string): Promise<T> | undefined {
-    const entry = this.#entries.get(key);
-    return entry && Date.now() - entry.at < this.windowMs ? entry.value : undefined;
-  }
-
-  set(key: string, value: Promise<T>): Promise<T> {
-    if (this.windowMs <= 0) return value;
-    const entry = { at: Date.now(), value };
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    // A failed lookup is not remembered.
-    value.catch(() => this.#entries.get(key) === entry && this.#entries.delete(key));
-    if (this.#entries.size > MAX_KEYS) this.#entries.delete(this.#entries.keys().next().value as string);
-    return value;
-  }
+/** Answers per key, each kept for `windowMs`, at most MAX_KEYS of them (least recently used dropped first). */
+function answerWindow<T>(windowMs: number): Window<T> {
+  if (windowMs <= 0) return { get: () => undefined, set: (_key, value) => value };
+  const answers = new LRUCache<string, Promise<T>>({ max: MAX_KEYS, ttl: windowMs });
+  return {
+    get: (key) => answers.get(key),
+    set(key, value) {
+      answers.set(key, value);
+      value.catch(() => answers.peek(key) === value && answers.delete(key));
+      return value;
+    },
+  };
 }
 
 /** Every current version matching `request`, page by page. */
@@ -77,7 +70,7 @@ export function createReferenceResolver(store: ResourceStore, fhirBaseUrl: strin
   const registry = getSearchRegistry();
   const referenceParams = new Set(registry.definitions().filter((d) => d.type === 'reference').map((d) => d.code));
   const compartmentTypes = ['Patient', ...patientCompartmentTypes()];
-  const remembered = new Window<Referenced>(windowMs);
+  const remembered = answerWindow<Referenced>(windowMs);
 
   /** Whether `row` of a `type` resource reaches a directory entry: a typed parameter naming its target's type. */
   const reaches = (type: string, row: ReferenceEntry): boolean => {
@@ -134,7 +127,7 @@ export function createReferenceResolver(store: ResourceStore, fhirBaseUrl: strin
 }
 
 export function createLinkResolver(store: ResourceStore, fhirBaseUrl: string, windowMs: number): PolicyServices['linkedPatients'] {
-  const remembered = new Window<string[]>(windowMs);
+  const remembered = answerWindow<string[]>(windowMs);
   const compute = async (fhirUser: string): Promise<string[]> => {
     const patients = new Set<string>();
     for (const link of PRACTITIONER_LINKS) {

@@ -22,6 +22,7 @@
  * https://www.rfc-editor.org/rfc/rfc7662#section-4 (a resource server caching token state trades
  * how soon it sees a revocation for speed)
  */
+import { LRUCache } from 'lru-cache';
 import type { RevocationNotice, RevocationNotices } from '../security/revocation-notices.js';
 import type { Principal } from './policy.js';
 
@@ -68,7 +69,8 @@ interface Decision {
 export function createRevocationCheck(rules: RevocationRules, options: RevocationCheckOptions): RevocationCheck {
   const windowMs = options.windowMs;
   const maxDecisions = options.maxDecisions ?? 10_000;
-  const decisions = new Map<string, Decision>();
+  // Least recently used dropped first when full; `until` bounds each one's life exactly.
+  const decisions = new LRUCache<string, Decision>({ max: maxDecisions });
   /** Checks under way, so that concurrent requests with one token share one store read. */
   const pending = new Map<string, Promise<string | undefined>>();
   /** Bumped by every notice: a check that started before one is not remembered. */
@@ -87,11 +89,6 @@ export function createRevocationCheck(rules: RevocationRules, options: Revocatio
     });
 
   const remember = (key: string, principal: Principal, askedAt: number): void => {
-    if (decisions.size >= maxDecisions) {
-      const now = Date.now();
-      for (const [k, d] of decisions) if (d.until <= now) decisions.delete(k);
-      if (decisions.size >= maxDecisions) decisions.delete(decisions.keys().next().value as string);
-    }
     decisions.set(key, {
       until: askedAt + windowMs,
       ...(principal.grantId ? { grantId: principal.grantId } : {}),
@@ -148,7 +145,7 @@ export function createRevocationCheck(rules: RevocationRules, options: Revocatio
       }
       const covers: (d: Decision) => boolean =
         'grantId' in notice ? (d) => d.grantId === notice.grantId : 'clientId' in notice ? (d) => d.clientId === notice.clientId : (d) => d.subject === notice.subject;
-      for (const [key, decision] of decisions) if (covers(decision)) decisions.delete(key);
+      for (const [key, decision] of [...decisions.entries()]) if (covers(decision)) decisions.delete(key);
     },
   };
   options.notices?.subscribe((notice) => check.forget(notice));

@@ -9,6 +9,7 @@
  * https://hl7.org/fhir/R4/valueset-filter-operator.html
  */
 import type { CodeSystemConceptDesignation, ValueSet, ValueSetComposeInclude, ValueSetComposeIncludeFilter, ValueSetExpansionContains } from 'fhir/r4';
+import { LRUCache } from 'lru-cache';
 import { badRequest, notSupported, tooCostly } from '../fhir/errors.js';
 import type { CodeSystemIndex, ConceptInfo } from './code-system.js';
 import type { TerminologySources } from './sources.js';
@@ -192,7 +193,7 @@ function applyFilter(index: CodeSystemIndex, concepts: ConceptInfo[], filter: Va
   throw notSupported(`The value set filter "${property} ${op} ${value}" on ${index.url} is not supported`);
 }
 
-const regexCache = new Map<string, RegExp>();
+const regexCache = new LRUCache<string, RegExp>({ max: 500 });
 /** A group with a quantifier inside and after it (`(a+)+`): the shape of catastrophic backtracking. */
 const NESTED_QUANTIFIER = /\([^()]*[+*}][^()]*\)[+*{]/;
 
@@ -208,7 +209,6 @@ function fullMatch(pattern: string): RegExp {
     } catch {
       throw badRequest(`The value set filter regex "${pattern}" is not a valid regular expression`);
     }
-    if (regexCache.size > 500) regexCache.clear();
     regexCache.set(pattern, re);
   }
   return re;

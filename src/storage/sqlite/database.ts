@@ -12,13 +12,26 @@
  * Several processes may open the same file (scale-out on one machine): SQLite's file locks and
  * busy_timeout serialize their writes.
  */
-import Database from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { StorageError } from '../errors.js';
 import { AsyncLock } from '../async-lock.js';
 
 export type Connection = Database.Database;
+
+/** Prepares SQL on one connection, reusing a statement already prepared for the same text. */
+export type Prepare = (sql: string) => Statement;
+
+/**
+ * `db`'s prepared statements, keyed by SQL text: at most `max` of them, least recently used
+ * dropped first, so generated SQL cannot grow them forever.
+ */
+export function preparedStatements(db: Connection, max: number): Prepare {
+  const statements = new LRUCache<string, Statement>({ max, memoMethod: (sql) => db.prepare(sql) });
+  return (sql) => statements.memo(sql);
+}
 
 
 export interface SqliteOptions {

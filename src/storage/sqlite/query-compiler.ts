@@ -16,8 +16,7 @@
 import { StorageError } from '../errors.js';
 import { componentsOf, hasField, isNumericField, isTerm, kindOf, termsFieldsOf } from '../index-schema.js';
 import type { Condition, FieldPredicate, IndexField, IndexTable, SortKey } from '../search-index.js';
-import type { Statement } from 'better-sqlite3';
-import type { Connection } from './database.js';
+import { preparedStatements, type Connection, type Prepare } from './database.js';
 import { DISTANCE_FUNCTION, geoBox } from './geo-sql.js';
 import type { ParamKeys } from './param-keys.js';
 import { columnOf, fullTextTable } from './schema.js';
@@ -35,7 +34,8 @@ const MAX_CHAR = String.fromCodePoint(0x10ffff);
 /** Candidate counts above this are all "many" to the planner. */
 const ESTIMATE_CAP = 500;
 
-const estimateStatements = new WeakMap<Connection, Map<string, Statement>>();
+/** Prepared statements of estimate queries, per connection (their SQL repeats across searches). */
+const estimateStatements = new WeakMap<Connection, Prepare>();
 
 const TRUE: Sql = { text: '1', params: [] };
 const FALSE: Sql = { text: '0', params: [] };
@@ -115,16 +115,10 @@ export class ConditionCompiler {
     return row.n;
   }
 
-  /** Prepared statements of estimate queries, per connection (their SQL repeats across searches). */
   #prepare(sql: string) {
-    let cache = estimateStatements.get(this.db);
-    if (!cache) estimateStatements.set(this.db, (cache = new Map()));
-    let statement = cache.get(sql);
-    if (!statement) {
-      if (cache.size > 500) cache.clear();
-      cache.set(sql, (statement = this.db.prepare(sql)));
-    }
-    return statement;
+    let prepare = estimateStatements.get(this.db);
+    if (!prepare) estimateStatements.set(this.db, (prepare = preparedStatements(this.db, 500)));
+    return prepare(sql);
   }
 
   /**

@@ -4,7 +4,6 @@
  */
 import { decodeCursor as decodeStoreCursor, encodeCursor as encodeStoreCursor } from '../cursor.js';
 import { checkDelete, checkPut, nextVersion } from '../write-rules.js';
-import type { Statement } from 'better-sqlite3';
 import { CommitListeners } from '../commit-listeners.js';
 import { StorageError } from '../errors.js';
 import type {
@@ -28,7 +27,7 @@ import type {
 import { INDEX_TABLES } from '../index-schema.js';
 import type { Condition, IndexEntry, IndexTable } from '../search-index.js';
 import { LazyVersion, stampMeta, toInstant } from '../stored-version.js';
-import type { Connection, SqliteDatabase } from './database.js';
+import { preparedStatements, type Connection, type Prepare, type SqliteDatabase } from './database.js';
 import { ParamKeys } from './param-keys.js';
 import { ConditionCompiler, keysetCondition, type Sql } from './query-compiler.js';
 import { columnValues, INDEX_COLUMNS, migrate } from './schema.js';
@@ -73,23 +72,8 @@ function insertSql(table: IndexTable, rows: number): string {
 }
 const BULK_BATCH = 500;
 
-/** Prepared statements per connection, keyed by SQL text; bounded so generated SQL cannot grow it forever. */
-class StatementCache {
-  #cache = new Map<string, Statement>();
-  constructor(
-    private readonly db: Connection,
-    private readonly limit = 1000,
-  ) {}
-  get(sql: string): Statement {
-    let stmt = this.#cache.get(sql);
-    if (!stmt) {
-      stmt = this.db.prepare(sql);
-      if (this.#cache.size >= this.limit) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(sql, stmt);
-    }
-    return stmt;
-  }
-}
+/** Prepared statements kept per connection. */
+const STATEMENTS = 1000;
 
 export class SqliteResourceStore implements ResourceStore {
   readonly #keys: ParamKeys;
@@ -103,8 +87,8 @@ export class SqliteResourceStore implements ResourceStore {
     registerGeoFunctions(database.writer);
     this.#keys = new ParamKeys(database.reader);
     database.onRollback(() => this.#keys.forget());
-    this.#readOps = new SqliteOperations(database.reader, new StatementCache(database.reader), this.#keys, database);
-    this.#writeOps = new SqliteOperations(database.writer, new StatementCache(database.writer), this.#keys, database);
+    this.#readOps = new SqliteOperations(database.reader, preparedStatements(database.reader, STATEMENTS), this.#keys, database);
+    this.#writeOps = new SqliteOperations(database.writer, preparedStatements(database.writer, STATEMENTS), this.#keys, database);
   }
 
   // Reads outside transactions use the read connection: committed data only.
@@ -212,7 +196,7 @@ export class SqliteResourceStore implements ResourceStore {
 class SqliteOperations implements ResourceOperations {
   constructor(
     private readonly db: Connection,
-    private readonly statements: StatementCache,
+    private readonly prepare: Prepare,
     private readonly keys: ParamKeys,
     private readonly database: SqliteDatabase,
   ) {}
@@ -240,8 +224,7 @@ class SqliteOperations implements ResourceOperations {
   }
 
   readSync(type: string, id: string): StoredVersion | undefined {
-    const row = this.statements
-      .get(
+    const row = this.prepare(
         'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json ' +
           'FROM resources r JOIN versions v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?',
       )
@@ -251,8 +234,7 @@ class SqliteOperations implements ResourceOperations {
 
   readManySync(refs: Array<{ resourceType: string; id: string }>): StoredVersion[] {
     if (refs.length === 0) return [];
-    const rows = this.statements
-      .get(
+    const rows = this.prepare(
         'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json ' +
           'FROM json_each(?) j JOIN resources r ON r.type = json_extract(j.value, \'$[0]\') AND r.id = json_extract(j.value, \'$[1]\') ' +
           'JOIN versions v ON v.vid = r.vid WHERE r.deleted = 0',
@@ -263,8 +245,7 @@ class SqliteOperations implements ResourceOperations {
 
   vreadSync(type: string, id: string, versionId: string): StoredVersion | undefined {
     if (!/^\d{1,15}$/.test(versionId)) return undefined;
-    const row = this.statements
-      .get(
+    const row = this.prepare(
         'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json ' +
           'FROM resources r JOIN versions v ON v.rid = r.rid AND v.version = ? WHERE r.type = ? AND r.id = ?',
       )
@@ -274,8 +255,7 @@ class SqliteOperations implements ResourceOperations {
 
   putSync(request: PutRequest): PutResult {
     this.#assertWriter();
-    const current = this.statements
-      .get('SELECT rid, type, id, version, vid, last_updated, deleted FROM resources WHERE type = ? AND id = ?')
+    const current = this.prepare('SELECT rid, type, id, version, vid, last_updated, deleted FROM resources WHERE type = ? AND id = ?')
       .get(request.resourceType, request.id) as ResourceRow | undefined;
     const known = current && { version: current.version, deleted: current.deleted === 1, lastUpdated: current.last_updated };
     checkPut(known, request);
@@ -287,16 +267,15 @@ class SqliteOperations implements ResourceOperations {
     if (current) {
       rid = current.rid;
       const vid = this.#insertVersion(rid, request.resourceType, request.id, version, now, request.method, json);
-      this.statements.get('UPDATE resources SET version = ?, vid = ?, last_updated = ?, deleted = 0 WHERE rid = ?').run(version, vid, now, rid);
+      this.prepare('UPDATE resources SET version = ?, vid = ?, last_updated = ?, deleted = 0 WHERE rid = ?').run(version, vid, now, rid);
       this.#deleteIndex(rid);
     } else {
       rid = Number(
-        this.statements
-          .get('INSERT INTO resources (type, id, version, vid, last_updated, deleted) VALUES (?, ?, ?, 0, ?, 0)')
+        this.prepare('INSERT INTO resources (type, id, version, vid, last_updated, deleted) VALUES (?, ?, ?, 0, ?, 0)')
           .run(request.resourceType, request.id, version, now).lastInsertRowid,
       );
       const vid = this.#insertVersion(rid, request.resourceType, request.id, version, now, request.method, json);
-      this.statements.get('UPDATE resources SET vid = ? WHERE rid = ?').run(vid, rid);
+      this.prepare('UPDATE resources SET vid = ? WHERE rid = ?').run(vid, rid);
     }
     this.#insertIndex(rid, request.resourceType, request.index);
     const stored = new LazyVersion(request.resourceType, request.id, String(version), toInstant(now), false, request.method, { json, resource: stamped });
@@ -306,8 +285,7 @@ class SqliteOperations implements ResourceOperations {
   /** New index rows for `version` if it is still the current, live version; false otherwise. */
   reindexSync(version: StoredVersion, index: IndexEntry[]): boolean {
     this.#assertWriter();
-    const current = this.statements
-      .get('SELECT rid, version, deleted FROM resources WHERE type = ? AND id = ?')
+    const current = this.prepare('SELECT rid, version, deleted FROM resources WHERE type = ? AND id = ?')
       .get(version.resourceType, version.id) as Pick<ResourceRow, 'rid' | 'version' | 'deleted'> | undefined;
     if (!current || current.deleted || String(current.version) !== version.versionId) return false;
     this.#deleteIndex(current.rid);
@@ -317,15 +295,14 @@ class SqliteOperations implements ResourceOperations {
 
   deleteSync(request: DeleteRequest): StoredVersion | undefined {
     this.#assertWriter();
-    const current = this.statements
-      .get('SELECT rid, type, id, version, vid, last_updated, deleted FROM resources WHERE type = ? AND id = ?')
+    const current = this.prepare('SELECT rid, type, id, version, vid, last_updated, deleted FROM resources WHERE type = ? AND id = ?')
       .get(request.resourceType, request.id) as ResourceRow | undefined;
     const known = current && { version: current.version, deleted: current.deleted === 1, lastUpdated: current.last_updated };
     checkDelete(known, request);
     if (!current || current.deleted) return undefined;
     const { version, lastUpdated: now } = nextVersion(known);
     const vid = this.#insertVersion(current.rid, request.resourceType, request.id, version, now, 'DELETE', null);
-    this.statements.get('UPDATE resources SET version = ?, vid = ?, last_updated = ?, deleted = 1 WHERE rid = ?').run(version, vid, now, current.rid);
+    this.prepare('UPDATE resources SET version = ?, vid = ?, last_updated = ?, deleted = 1 WHERE rid = ?').run(version, vid, now, current.rid);
     this.#deleteIndex(current.rid);
     return new LazyVersion(request.resourceType, request.id, String(version), toInstant(now), true, 'DELETE', {});
   }
@@ -350,7 +327,7 @@ class SqliteOperations implements ResourceOperations {
     let total: number | undefined;
     if (request.total === 'accurate' || request.total === 'estimate' || request.limit === 0) {
       const count = join([...candidateFilter, ...filters], ' AND ');
-      total = (this.statements.get(`SELECT count(*) AS n FROM resources r WHERE ${count.text}`).get(...count.params) as { n: number }).n;
+      total = (this.prepare(`SELECT count(*) AS n FROM resources r WHERE ${count.text}`).get(...count.params) as { n: number }).n;
     }
     if (request.limit === 0) return { resources: [], total: total ?? 0 };
 
@@ -366,7 +343,7 @@ class SqliteOperations implements ResourceOperations {
       const sql = `SELECT d.rid AS rid, r.vid AS vid FROM idx_${plan.driver.table} d JOIN resources r ON r.rid = d.rid WHERE ${where.text} ORDER BY d.rid ${backwards ? 'DESC' : 'ASC'}`;
       const rows: Array<Record<string, number | string>> = [];
       let previous: number | undefined;
-      for (const row of this.statements.get(sql).iterate(...where.params) as Iterable<Record<string, number>>) {
+      for (const row of this.prepare(sql).iterate(...where.params) as Iterable<Record<string, number>>) {
         if (row.rid === previous) continue;
         previous = row.rid;
         rows.push(row);
@@ -384,7 +361,7 @@ class SqliteOperations implements ResourceOperations {
       const sql =
         `SELECT r.rid, r.vid${select.length ? ', ' + selectSql.text : ''} FROM resources r WHERE ${whereSql.text} ` +
         `ORDER BY ${order.join(', ')} LIMIT ?`;
-      const rows = this.statements.get(sql).all(...selectSql.params, ...whereSql.params, request.limit + 1) as Array<Record<string, number | string>>;
+      const rows = this.prepare(sql).all(...selectSql.params, ...whereSql.params, request.limit + 1) as Array<Record<string, number | string>>;
       more = rows.length > request.limit;
       pageRows = rows.slice(0, request.limit);
     }
@@ -407,7 +384,7 @@ class SqliteOperations implements ResourceOperations {
   historySync(request: HistoryRequest): HistoryPage {
     const filters: Sql[] = [];
     if (request.resourceType && request.id) {
-      const rid = this.statements.get('SELECT rid FROM resources WHERE type = ? AND id = ?').get(request.resourceType, request.id) as { rid: number } | undefined;
+      const rid = this.prepare('SELECT rid FROM resources WHERE type = ? AND id = ?').get(request.resourceType, request.id) as { rid: number } | undefined;
       if (!rid) return { versions: [], total: 0 };
       filters.push({ text: 'rid = ?', params: [rid.rid] });
     } else if (request.resourceType) {
@@ -416,7 +393,7 @@ class SqliteOperations implements ResourceOperations {
     if (request.since !== undefined) filters.push({ text: 'last_updated >= ?', params: [request.since] });
     if (request.before !== undefined) filters.push({ text: 'last_updated <= ?', params: [request.before] });
     const base = filters.length ? join(filters, ' AND ') : { text: '1', params: [] };
-    const total = (this.statements.get(`SELECT count(*) AS n FROM versions WHERE ${base.text}`).get(...base.params) as { n: number }).n;
+    const total = (this.prepare(`SELECT count(*) AS n FROM versions WHERE ${base.text}`).get(...base.params) as { n: number }).n;
 
     const pageFilters = [...filters];
     if (request.cursor) {
@@ -424,8 +401,7 @@ class SqliteOperations implements ResourceOperations {
       pageFilters.push({ text: '(last_updated < ? OR (last_updated = ? AND vid < ?))', params: [c.values[0]!, c.values[0]!, c.rid] });
     }
     const where = pageFilters.length ? join(pageFilters, ' AND ') : { text: '1', params: [] };
-    const rows = this.statements
-      .get(`SELECT vid, rid, type, id, version, last_updated, method, json FROM versions WHERE ${where.text} ORDER BY last_updated DESC, vid DESC LIMIT ?`)
+    const rows = this.prepare(`SELECT vid, rid, type, id, version, last_updated, method, json FROM versions WHERE ${where.text} ORDER BY last_updated DESC, vid DESC LIMIT ?`)
       .all(...where.params, request.limit + 1) as VersionRow[];
     const more = rows.length > request.limit;
     const pageRows = rows.slice(0, request.limit);
@@ -436,9 +412,8 @@ class SqliteOperations implements ResourceOperations {
   }
 
   changesSync(afterVid: number | undefined, limit: number): ChangePage {
-    const after = afterVid ?? ((this.statements.get('SELECT max(vid) AS vid FROM versions').get() as { vid: number | null }).vid ?? 0);
-    const rows = this.statements
-      .get('SELECT vid, rid, type, id, version, last_updated, method, json FROM versions WHERE vid > ? ORDER BY vid LIMIT ?')
+    const after = afterVid ?? ((this.prepare('SELECT max(vid) AS vid FROM versions').get() as { vid: number | null }).vid ?? 0);
+    const rows = this.prepare('SELECT vid, rid, type, id, version, last_updated, method, json FROM versions WHERE vid > ? ORDER BY vid LIMIT ?')
       .all(after, limit) as VersionRow[];
     return { versions: rows.map(toVersion), cursor: String(rows.length ? rows[rows.length - 1]!.vid : after) };
   }
@@ -451,16 +426,14 @@ class SqliteOperations implements ResourceOperations {
     if (condition) filters.push(new ConditionCompiler(this.keys, this.db).compile(condition, 'r', [type]));
     // (A scan walks the type in rid order; conditions are checked per row.)
     const where = join(filters, ' AND ');
-    const rows = this.statements
-      .get(`SELECT r.rid, r.vid FROM resources r WHERE ${where.text} ORDER BY r.rid LIMIT ?`)
+    const rows = this.prepare(`SELECT r.rid, r.vid FROM resources r WHERE ${where.text} ORDER BY r.rid LIMIT ?`)
       .all(...where.params, limit) as Array<{ rid: number; vid: number }>;
     return { versions: this.#versionsByVid(rows.map((r) => r.vid)), lastRid: rows.length ? rows[rows.length - 1]!.rid : afterRid };
   }
 
   #versionsByVid(vids: number[]): StoredVersion[] {
     if (vids.length === 0) return [];
-    const rows = this.statements
-      .get('SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json FROM json_each(?) j JOIN versions v ON v.vid = j.value')
+    const rows = this.prepare('SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json FROM json_each(?) j JOIN versions v ON v.vid = j.value')
       .all(JSON.stringify(vids)) as VersionRow[];
     const byVid = new Map(rows.map((r) => [r.vid, r]));
     return vids.map((vid) => byVid.get(vid)).filter((r): r is VersionRow => r !== undefined).map(toVersion);
@@ -468,14 +441,13 @@ class SqliteOperations implements ResourceOperations {
 
   #insertVersion(rid: number, type: string, id: string, version: number, now: number, method: string, json: string | null): number {
     return Number(
-      this.statements
-        .get('INSERT INTO versions (rid, type, id, version, last_updated, method, json) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      this.prepare('INSERT INTO versions (rid, type, id, version, last_updated, method, json) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(rid, type, id, version, now, method, json).lastInsertRowid,
     );
   }
 
   #deleteIndex(rid: number): void {
-    for (const table of INDEX_TABLES) this.statements.get(`DELETE FROM idx_${table} WHERE rid = ?`).run(rid);
+    for (const table of INDEX_TABLES) this.prepare(`DELETE FROM idx_${table} WHERE rid = ?`).run(rid);
   }
 
   #insertIndex(rid: number, type: string, entries: IndexEntry[]): void {
@@ -495,7 +467,7 @@ class SqliteOperations implements ResourceOperations {
     for (const [table, rows] of byTable) {
       for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
         const chunk = rows.slice(start, start + INSERT_CHUNK);
-        this.statements.get(insertSql(table, chunk.length)).run(...chunk.flat());
+        this.prepare(insertSql(table, chunk.length)).run(...chunk.flat());
       }
     }
   }

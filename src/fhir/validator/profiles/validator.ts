@@ -13,6 +13,7 @@
  * https://hl7.org/fhir/R4/terminologies.html#strength
  */
 import type { StructureDefinition } from 'fhir/r4';
+import { LRUCache } from 'lru-cache';
 import { r4Shapes, type Issue } from '../index.js';
 import { compileProfile, type CompiledProfile } from './compile.js';
 import { baseTypeOf, coreStructureDefinition } from './core.js';
@@ -74,8 +75,8 @@ export class ProfileValidator implements ProfileSource {
   private readonly compiledCache = new Map<string, CompiledProfile | null>();
   private readonly deepLoaded = new Set<string>();
   private unknownCount = 0;
-  private memo = new Map<string, Promise<CodeCheck>>();
-  private answers = new Map<string, boolean | 'unknown'>();
+  private memo = new LRUCache<string, Promise<CodeCheck>>({ max: MAX_MEMO });
+  private answers = new LRUCache<string, boolean | 'unknown'>({ max: MAX_MEMO });
   private checkedAt = Date.now();
   private refreshing: Promise<void> | undefined;
   private readonly recheckMs: number;
@@ -177,8 +178,9 @@ export class ProfileValidator implements ProfileSource {
   }
 
   private forgetAnswers(): void {
-    this.memo = new Map();
-    this.answers = new Map();
+    // New caches, not cleared ones: a lookup under way fills the old ones, which nothing reads.
+    this.memo = new LRUCache({ max: MAX_MEMO });
+    this.answers = new LRUCache({ max: MAX_MEMO });
   }
 
   private definition(url: string): StructureDefinition | undefined {
@@ -256,7 +258,6 @@ export class ProfileValidator implements ProfileSource {
     const key = memoKey(valueSet, code);
     let answer = this.memo.get(key);
     if (!answer) {
-      if (this.memo.size >= MAX_MEMO) this.forgetAnswers();
       const answers = this.answers;
       answer = validateCode(valueSet, code).then((check) => {
         answers.set(key, check.result);
