@@ -67,87 +67,109 @@ interface Decision {
 }
 
 export function createRevocationCheck(rules: RevocationRules, options: RevocationCheckOptions): RevocationCheck {
-  const windowMs = options.windowMs;
-  const maxDecisions = options.maxDecisions ?? 10_000;
-  // Least recently used dropped first when full; `until` bounds each one's life exactly.
-  const decisions = new LRUCache<string, Decision>({ max: maxDecisions });
-  /** Checks under way, so that concurrent requests with one token share one store read. */
-  const pending = new Map<string, Promise<string | undefined>>();
-  /** Bumped by every notice: a check that started before one is not remembered. */
-  let epoch = 0;
-
-  // The token id itself (no string built per request); a grant-only principal under a prefix no jti has.
-  const keyOf = (principal: Principal): string | undefined => principal.tokenId ?? (principal.grantId ? `\u0000grant ${principal.grantId}` : undefined);
-
-  const ask = (principal: Principal): Promise<string | undefined> =>
-    rules.whyRevoked({
-      client_id: principal.clientId ?? '',
-      sub: principal.subject ?? '',
-      ...(principal.tokenId ? { jti: principal.tokenId } : {}),
-      ...(principal.grantId ? { grant_id: principal.grantId } : {}),
-      ...(principal.fhirUser ? { fhirUser: principal.fhirUser } : {}),
-    });
-
-  const remember = (key: string, principal: Principal, askedAt: number): void => {
-    decisions.set(key, {
-      until: askedAt + windowMs,
-      ...(principal.grantId ? { grantId: principal.grantId } : {}),
-      ...(principal.clientId ? { clientId: principal.clientId } : {}),
-      ...(principal.subject ? { subject: principal.subject } : {}),
-    });
-  };
-
-  const NOT_REVOKED = Promise.resolve(undefined);
-  const check: RevocationCheck = {
-    whyRevoked(principal) {
-      const key = keyOf(principal);
-      if (!key) return NOT_REVOKED;
-      if (windowMs <= 0) return ask(principal);
-      const known = decisions.get(key);
-      if (known) {
-        if (known.until > Date.now()) return NOT_REVOKED;
-        decisions.delete(key);
-      }
-      let asked = pending.get(key);
-      if (!asked) {
-        const startedIn = epoch;
-        const askedAt = Date.now();
-        const settle = () => {
-          if (pending.get(key) === asked) pending.delete(key);
-        };
-        asked = ask(principal).then(
-          (why) => {
-            settle();
-            if (why === undefined && startedIn === epoch) remember(key, principal, askedAt);
-            return why;
-          },
-          (error: unknown) => {
-            settle();
-            throw error;
-          },
-        );
-        pending.set(key, asked);
-      }
-      return asked;
-    },
-
-    async isRevoked(principal) {
-      return (await check.whyRevoked(principal)) !== undefined;
-    },
-
-    forget(notice) {
-      epoch++;
-      // A request arriving from now on must not join a check that may predate the revocation.
-      pending.clear();
-      if ('tokenId' in notice) {
-        decisions.delete(notice.tokenId);
-        return;
-      }
-      const covers: (d: Decision) => boolean =
-        'grantId' in notice ? (d) => d.grantId === notice.grantId : 'clientId' in notice ? (d) => d.clientId === notice.clientId : (d) => d.subject === notice.subject;
-      for (const [key, decision] of [...decisions.entries()]) if (covers(decision)) decisions.delete(key);
-    },
-  };
+  const check = new WindowedRevocationCheck(rules, options.windowMs, options.maxDecisions ?? 10_000);
   options.notices?.subscribe((notice) => check.forget(notice));
   return check;
+}
+
+const NOT_REVOKED = Promise.resolve(undefined);
+
+class WindowedRevocationCheck implements RevocationCheck {
+  /** "Not revoked" decisions per token id: least recently used dropped first when full; `until` bounds each one's life exactly. */
+  readonly #decisions: LRUCache<string, Decision>;
+  /** Checks under way, so that concurrent requests with one token share one store read. */
+  readonly #pending = new Map<string, Promise<string | undefined>>();
+  /** Bumped by every notice: a check that started before one is not remembered. */
+  #epoch = 0;
+
+  constructor(
+    private readonly rules: RevocationRules,
+    private readonly windowMs: number,
+    maxDecisions: number,
+  ) {
+    this.#decisions = new LRUCache({ max: maxDecisions });
+  }
+
+  whyRevoked(principal: Principal): Promise<string | undefined> {
+    const key = decisionKey(principal);
+    if (!key) return NOT_REVOKED;
+    if (this.windowMs <= 0) return this.rules.whyRevoked(factsOf(principal));
+    const known = this.#decisions.get(key);
+    if (known) {
+      if (known.until > Date.now()) return NOT_REVOKED;
+      this.#decisions.delete(key);
+    }
+    return this.#pending.get(key) ?? this.#ask(key, principal);
+  }
+
+  async isRevoked(principal: Principal): Promise<boolean> {
+    return (await this.whyRevoked(principal)) !== undefined;
+  }
+
+  forget(notice: RevocationNotice): void {
+    this.#epoch++;
+    // A request arriving from now on must not join a check that may predate the revocation.
+    this.#pending.clear();
+    if ('tokenId' in notice) {
+      this.#decisions.delete(notice.tokenId);
+      return;
+    }
+    const covered = covers(notice);
+    for (const [key, decision] of [...this.#decisions.entries()]) if (covered(decision)) this.#decisions.delete(key);
+  }
+
+  /** Reads the rule once for `key`, shared by the requests that arrive meanwhile; remembers "not revoked" unless a notice came. */
+  #ask(key: string, principal: Principal): Promise<string | undefined> {
+    const startedIn = this.#epoch;
+    const askedAt = Date.now();
+    const settle = () => {
+      if (this.#pending.get(key) === asked) this.#pending.delete(key);
+    };
+    const asked = this.rules.whyRevoked(factsOf(principal)).then(
+      (why) => {
+        settle();
+        if (why === undefined && startedIn === this.#epoch) this.#decisions.set(key, decisionFor(principal, askedAt + this.windowMs));
+        return why;
+      },
+      (error: unknown) => {
+        settle();
+        throw error;
+      },
+    );
+    this.#pending.set(key, asked);
+    return asked;
+  }
+}
+
+/** The token id itself (no string built per request); a grant-only principal under a prefix no jti has. */
+function decisionKey(principal: Principal): string | undefined {
+  return principal.tokenId ?? (principal.grantId ? `\u0000grant ${principal.grantId}` : undefined);
+}
+
+/** What the rule is asked about a principal. */
+function factsOf(principal: Principal): Parameters<RevocationRules['whyRevoked']>[0] {
+  return {
+    client_id: principal.clientId ?? '',
+    sub: principal.subject ?? '',
+    ...(principal.tokenId ? { jti: principal.tokenId } : {}),
+    ...(principal.grantId ? { grant_id: principal.grantId } : {}),
+    ...(principal.fhirUser ? { fhirUser: principal.fhirUser } : {}),
+  };
+}
+
+/** A "not revoked" decision, with what a notice may name it by. */
+function decisionFor(principal: Principal, until: number): Decision {
+  return {
+    until,
+    ...(principal.grantId ? { grantId: principal.grantId } : {}),
+    ...(principal.clientId ? { clientId: principal.clientId } : {}),
+    ...(principal.subject ? { subject: principal.subject } : {}),
+  };
+}
+
+/** Whether a decision falls under a notice about a grant, a client or an account. */
+function covers(notice: Exclude<RevocationNotice, { tokenId: string }>): (decision: Decision) => boolean {
+  if ('grantId' in notice) return (d) => d.grantId === notice.grantId;
+  if ('clientId' in notice) return (d) => d.clientId === notice.clientId;
+  return (d) => d.subject === notice.subject;
 }

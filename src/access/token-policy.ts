@@ -78,7 +78,65 @@ const TRUE: Condition = { op: 'true' };
 const FALSE: Condition = { op: 'false' };
 
 export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices): AccessPolicy {
-  const principal: Principal = {
+  const scopes = new TokenScopes(facts, services);
+  /** (type, interaction) pairs assertAllowed has let through. */
+  const allowedBefore = new Set<string>();
+  const filters = new Map<string, Promise<Condition | undefined>>();
+
+  const policy: AccessPolicy = {
+    principal: principalOf(facts),
+    restricted: true,
+
+    assertAllowed(type, interaction) {
+      // Every request asks this once; what was allowed stays allowed for the policy's lifetime.
+      const key = `${interaction}\u0000${type ?? ''}`;
+      if (allowedBefore.has(key)) return;
+      scopes.refusal(type, interaction)?.throw();
+      if (allowedBefore.size < ALLOWED_MEMORY) allowedBefore.add(key);
+    },
+
+    permits(type, interaction) {
+      return allowedBefore.has(`${interaction}\u0000${type}`) || scopes.refusal(type, interaction) === undefined;
+    },
+
+    isFixed: (type) => scopes.isFixed(type),
+
+    searchFilter(type, interaction) {
+      // Fixed filters are kept for the policy's life; the others are computed each time from
+      // the reference resolver, which keeps its answers no longer than the revocation window.
+      if (!scopes.isFixed(type)) return scopes.filter(type, interaction);
+      const key = `${type}\u0000${interaction}`;
+      let filter = filters.get(key);
+      if (!filter) filters.set(key, (filter = scopes.filter(type, interaction)));
+      return filter;
+    },
+
+    async decideByType(type, interaction) {
+      if (scopes.granting(type, interaction).length === 0) return 'none';
+      const filter = await policy.searchFilter(type, interaction);
+      if (filter === undefined) return 'all';
+      return filter.op === 'false' ? 'none' : 'inspect';
+    },
+
+    async allowsResource(resource, interaction) {
+      if (scopes.granting(resource.resourceType, interaction).length === 0) return false;
+      const filter = await policy.searchFilter(resource.resourceType, interaction);
+      if (filter === undefined) return true;
+      return matchesInMemory(filter, resource, services);
+    },
+
+    allowedTypes(interaction) {
+      const granting = scopes.granting(undefined, interaction);
+      if (granting.some((s) => s.resourceType === '*')) return undefined;
+      return [...new Set(granting.map((s) => s.resourceType))];
+    },
+  };
+  return mint(policy);
+}
+
+/** Who the token speaks for, as audit records and revocation checks see it. */
+function principalOf(facts: TokenFacts): Principal {
+  return {
     subject: facts.subject,
     clientId: facts.clientId,
     ...(facts.fhirUser ? { fhirUser: facts.fhirUser } : {}),
@@ -88,160 +146,128 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
     ...(facts.tokenId ? { tokenId: facts.tokenId } : {}),
     ...(facts.claims ? { claims: facts.claims } : {}),
   };
-  // SMART's `fhirUser` scope lets the app read the current user's own resource: that one
-  // resource, read only, nothing reachable through it (no search, hence no include or chain).
-  // https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html#scopes-for-requesting-identity-data
-  const scopes = [...facts.scopes, ...fhirUserScope(facts)];
-  const granular = new Map<string, Condition>();
-  const filters = new Map<string, Promise<Condition | undefined>>();
-  /** (type, interaction) pairs assertAllowed has let through. */
-  const allowedBefore = new Set<string>();
+}
+
+/**
+ * A token's scopes read against the data: which scopes grant an interaction, whose records each
+ * one reaches, what its granular criteria add, and the search filter they add up to.
+ */
+class TokenScopes {
+  readonly #scopes: readonly ResourceScope[];
+  /** Whose records the token's user may see (the user policy). */
+  readonly #reach: Reach;
+  /** Granular criteria parsed, per scope and type. */
+  readonly #criteria = new Map<string, Condition>();
+
+  constructor(
+    private readonly facts: TokenFacts,
+    private readonly services: PolicyServices,
+  ) {
+    // SMART's `fhirUser` scope lets the app read the current user's own resource: that one
+    // resource, read only, nothing reachable through it (no search, hence no include or chain).
+    // https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html#scopes-for-requesting-identity-data
+    this.#scopes = [...facts.scopes, ...fhirUserScope(facts)];
+    this.#reach = userReach(facts, services);
+  }
 
   /** The scopes that grant `interaction` on `type` (type undefined: on some type). */
-  const applicable = (type: string | undefined, interaction: Interaction): ResourceScope[] => {
+  granting(type: string | undefined, interaction: Interaction): ResourceScope[] {
     const letter = LETTER_FOR[interaction];
-    return scopes.filter((s) => s.permissions.has(letter) && (type === undefined || s.resourceType === '*' || s.resourceType === type));
-  };
+    return this.#scopes.filter((s) => s.permissions.has(letter) && (type === undefined || s.resourceType === '*' || s.resourceType === type));
+  }
 
-  /** Whose records the token's user may see (the user policy). */
-  const reach: Reach = userReach(facts, services);
+  /** Why `interaction` on `type` is refused outright, or undefined when some scope may allow it. */
+  refusal(type: string | undefined, interaction: Interaction): { throw(): never } | undefined {
+    const scopes = this.granting(type, interaction);
+    const what = `${interaction}${type ? ` on ${type}` : ''}`;
+    const refuse = (message: string) => ({
+      throw: (): never => {
+        throw insufficientScope(this.services.fhirBaseUrl, this.facts, type, interaction, message);
+      },
+    });
+    if (scopes.length === 0) return refuse(`The token's scopes do not allow ${what}`);
+    const usable = scopes.filter((s) => s.context !== 'patient' || this.facts.patient);
+    if (usable.length === 0) return refuse(`The token has patient/ scopes for ${what} but no patient context (launch/patient), so they reach nothing`);
+    const reaching = usable.filter((s) => s.context !== 'user' || this.#reach.kind !== 'none');
+    if (reaching.length === 0) return refuse(`The token has user/ scopes for ${what} but its user has no fhirUser that can see FHIR data`);
+    return undefined;
+  }
 
-  /** The records of `patientIds` alone (access/own-records.ts), or what they reference, for `type`. */
-  const compartment = async (patientIds: readonly string[], type: string): Promise<Condition> => {
-    if (patientIds.length === 0) return FALSE;
-    if (isCompartmentType(type)) return ownRecordsCondition(type, patientIds);
-    const ids = await services.referencedFromCompartments(patientIds, type);
-    return ids.length ? { op: 'id', ids } : FALSE;
-  };
+  /** The search filter of `interaction` on `type`: the union of what each granting scope reaches (undefined: everything). */
+  async filter(type: string, interaction: Interaction): Promise<Condition | undefined> {
+    const alternatives: Condition[] = [];
+    for (const scope of this.granting(type, interaction)) {
+      const where = simplifyAnd(await this.region(scope, type), this.criteria(scope, type));
+      if (where.op === 'true') return undefined;
+      if (where.op !== 'false') alternatives.push(where);
+    }
+    if (alternatives.length === 0) return FALSE;
+    return alternatives.length === 1 ? alternatives[0]! : { op: 'or', of: alternatives };
+  }
+
+  /** A type's filter is fixed unless some scope's reach of it follows the data. */
+  isFixed(type: string): boolean {
+    return !this.facts.scopes.some((s) => (s.resourceType === '*' || s.resourceType === type) && this.followsData(s, type));
+  }
 
   /** Whose data one scope reaches, for `type`. */
-  const region = async (scope: ResourceScope, type: string): Promise<Condition> => {
+  private async region(scope: ResourceScope, type: string): Promise<Condition> {
+    const reach = this.#reach;
     if (scope.context === 'system') return TRUE;
     if (scope.context === 'patient') {
-      if (!facts.patient) return FALSE;
+      if (!this.facts.patient) return FALSE;
       // The launch patient only while the user may still select it (a patient user, a linked practitioner).
-      if (reach.kind === 'patients' && !(await reach.patients()).includes(facts.patient)) return FALSE;
-      return compartment([facts.patient], type);
+      if (reach.kind === 'patients' && !(await reach.patients()).includes(this.facts.patient)) return FALSE;
+      return this.compartment([this.facts.patient], type);
     }
     if (reach.kind === 'all') return TRUE;
-    if (reach.kind === 'patients') return compartment(await reach.patients(), type);
+    if (reach.kind === 'patients') return this.compartment(await reach.patients(), type);
     return FALSE;
-  };
+  }
+
+  /** The records of `patientIds` alone (access/own-records.ts), or what they reference, for `type`. */
+  private async compartment(patientIds: readonly string[], type: string): Promise<Condition> {
+    if (patientIds.length === 0) return FALSE;
+    if (isCompartmentType(type)) return ownRecordsCondition(type, patientIds);
+    const ids = await this.services.referencedFromCompartments(patientIds, type);
+    return ids.length ? { op: 'id', ids } : FALSE;
+  }
 
   /** A granular scope's own criteria for `type` (TRUE when it has none). */
-  const criteria = (scope: ResourceScope, type: string): Condition => {
+  private criteria(scope: ResourceScope, type: string): Condition {
     if (scope.filters.length === 0) return TRUE;
     const key = `${scope.raw}\u0000${type}`;
-    let condition = granular.get(key);
-    if (!condition) {
-      try {
-        const params = new URLSearchParams(scope.filters.map((f) => [f.name, decodeURIComponent(f.value)]));
-        condition = parseSearch(type, params, { baseUrl: services.fhirBaseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where;
-        // A criterion that steps into other resources (`_list=...`, a chain) would read them
-        // outside any policy, and reads cannot check it in memory: it grants nothing (the scope
-        // grammar refuses such filters when tokens are issued).
-        if (hasHops(condition)) condition = FALSE;
-      } catch {
-        // A filter this server cannot evaluate grants nothing: never more than the scope says.
-        condition = FALSE;
-      }
-      granular.set(key, condition);
-    }
+    let condition = this.#criteria.get(key);
+    if (!condition) this.#criteria.set(key, (condition = this.parseCriteria(scope, type)));
     return condition;
-  };
+  }
+
+  private parseCriteria(scope: ResourceScope, type: string): Condition {
+    try {
+      const params = new URLSearchParams(scope.filters.map((f) => [f.name, decodeURIComponent(f.value)]));
+      const condition = parseSearch(type, params, { baseUrl: this.services.fhirBaseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where;
+      // A criterion that steps into other resources (`_list=...`, a chain) would read them
+      // outside any policy, and reads cannot check it in memory: it grants nothing (the scope
+      // grammar refuses such filters when tokens are issued).
+      return hasHops(condition) ? FALSE : condition;
+    } catch {
+      // A filter this server cannot evaluate grants nothing: never more than the scope says.
+      return FALSE;
+    }
+  }
 
   /**
    * Whether what one scope reaches of `type` changes with the data: what a patient's records
    * reference (a non-compartment type under a patient/ scope or a user/ scope reaching a set of
    * patients), and anything decided by the patients linked to a practitioner.
    */
-  const followsData = (scope: ResourceScope, type: string): boolean => {
+  private followsData(scope: ResourceScope, type: string): boolean {
+    const reach = this.#reach;
     if (scope.context === 'system') return false;
     if (scope.context === 'user' && reach.kind !== 'patients') return false;
     if (reach.kind === 'patients' && reach.followsData) return true;
     return !isCompartmentType(type);
-  };
-
-  /** A type's filter is fixed unless some scope's reach of it follows the data. */
-  const isFixed = (type: string): boolean => !facts.scopes.some((s) => (s.resourceType === '*' || s.resourceType === type) && followsData(s, type));
-
-  const computeFilter = async (type: string, interaction: Interaction): Promise<Condition | undefined> => {
-    const alternatives: Condition[] = [];
-    for (const scope of applicable(type, interaction)) {
-      const where = simplifyAnd(await region(scope, type), criteria(scope, type));
-      if (where.op === 'true') return undefined;
-      if (where.op !== 'false') alternatives.push(where);
-    }
-    if (alternatives.length === 0) return FALSE;
-    return alternatives.length === 1 ? alternatives[0]! : { op: 'or', of: alternatives };
-  };
-
-  /** Why `interaction` on `type` is refused outright, or undefined when some scope may allow it. */
-  const refusal = (type: string | undefined, interaction: Interaction): { throw(): never } | undefined => {
-    const scopes = applicable(type, interaction);
-    const what = `${interaction}${type ? ` on ${type}` : ''}`;
-    const refuse = (message: string) => ({
-      throw(): never {
-        throw insufficientScope(services.fhirBaseUrl, facts, type, interaction, message);
-      },
-    });
-    if (scopes.length === 0) return refuse(`The token's scopes do not allow ${what}`);
-    const usable = scopes.filter((s) => s.context !== 'patient' || facts.patient);
-    if (usable.length === 0) return refuse(`The token has patient/ scopes for ${what} but no patient context (launch/patient), so they reach nothing`);
-    const reaching = usable.filter((s) => s.context !== 'user' || reach.kind !== 'none');
-    if (reaching.length === 0) return refuse(`The token has user/ scopes for ${what} but its user has no fhirUser that can see FHIR data`);
-    return undefined;
-  };
-
-  const policy: AccessPolicy = {
-    principal,
-    restricted: true,
-
-    assertAllowed(type, interaction) {
-      // Every request asks this once; what was allowed stays allowed for the policy's lifetime.
-      const key = `${interaction}\u0000${type ?? ''}`;
-      if (allowedBefore.has(key)) return;
-      refusal(type, interaction)?.throw();
-      if (allowedBefore.size < ALLOWED_MEMORY) allowedBefore.add(key);
-    },
-
-    permits(type, interaction) {
-      return allowedBefore.has(`${interaction}\u0000${type}`) || refusal(type, interaction) === undefined;
-    },
-
-    isFixed,
-
-    searchFilter(type, interaction) {
-      // Fixed filters are kept for the policy's life; the others are computed each time from
-      // the reference resolver, which keeps its answers no longer than the revocation window.
-      if (!isFixed(type)) return computeFilter(type, interaction);
-      const key = `${type}\u0000${interaction}`;
-      let filter = filters.get(key);
-      if (!filter) filters.set(key, (filter = computeFilter(type, interaction)));
-      return filter;
-    },
-
-    async decideByType(type, interaction) {
-      if (applicable(type, interaction).length === 0) return 'none';
-      const filter = await policy.searchFilter(type, interaction);
-      if (filter === undefined) return 'all';
-      return filter.op === 'false' ? 'none' : 'inspect';
-    },
-
-    async allowsResource(resource, interaction) {
-      if (applicable(resource.resourceType, interaction).length === 0) return false;
-      const filter = await policy.searchFilter(resource.resourceType, interaction);
-      if (filter === undefined) return true;
-      return matchesInMemory(filter, resource, services);
-    },
-
-    allowedTypes(interaction) {
-      const scopes = applicable(undefined, interaction);
-      if (scopes.some((s) => s.resourceType === '*')) return undefined;
-      return [...new Set(scopes.map((s) => s.resourceType))];
-    },
-  };
-  return mint(policy);
+  }
 }
 
 function isCompartmentType(type: string): boolean {

@@ -102,92 +102,108 @@ class OperationInput {
 
 /** The terminology operations, for the FHIR API's operation table. */
 export function terminologyOperations(terminology: Terminology): Operation[] {
-  const sourcesFor = (context: FhirContext) => terminology.sources(context.services.conformance.through(context.store));
-  const op = (name: string, type: 'ValueSet' | 'CodeSystem', handler: Interaction): Operation => ({
+  return [
+    operation('expand', 'ValueSet', (context, request) => expand(terminology, context, request)),
+    operation('validate-code', 'ValueSet', (context, request) => validateCode(terminology, context, request)),
+    operation('lookup', 'CodeSystem', (context, request) => lookup(terminology, context, request)),
+    operation('subsumes', 'CodeSystem', (context, request) => subsumes(terminology, context, request)),
+  ];
+}
+
+/** `[type]/$name` and `[type]/[id]/$name`, GET or POST, as HL7's OperationDefinition defines it. */
+function operation(name: string, type: 'ValueSet' | 'CodeSystem', handler: Interaction): Operation {
+  return {
     name,
     definition: `http://hl7.org/fhir/OperationDefinition/${type}-${name}`,
     levels: ['type', 'instance'],
     types: [type],
     methods: ['GET', 'POST'],
     handler,
-  });
+  };
+}
 
-  /** The value set of an instance-level call, or of the `url`/`valueSet` parameters. */
-  async function targetValueSet(context: FhirContext, request: FhirRequest, input: OperationInput, sources: TerminologySources): Promise<ValueSet> {
-    if (request.params.id) return readInstance<ValueSet>(context, 'ValueSet', request.params.id);
-    const inline = input.resource<ValueSet>('valueSet', 'ValueSet');
-    if (inline) return inline;
-    const url = input.text('url');
-    if (!url) throw badRequest(`$${request.params.operation}: give the value set as "url" (its canonical URL) or "valueSet" (POST), or call it on ValueSet/[id]`);
-    const version = input.text('valueSetVersion');
-    return terminology.valueSet(sources, version ? `${url}|${version}` : url);
+/** What the caller may see: its stored terminology resources, then the built-ins. */
+function sourcesFor(terminology: Terminology, context: FhirContext): TerminologySources {
+  return terminology.sources(context.services.conformance.through(context.store));
+}
+
+/** https://hl7.org/fhir/R4/valueset-operation-expand.html */
+async function expand(terminology: Terminology, context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const input = new OperationInput(request, 'expand');
+  const sources = sourcesFor(terminology, context);
+  const valueSet = await targetValueSet(terminology, context, request, input, sources);
+  const options = {
+    ...optional('filter', input.text('filter')),
+    ...optional('count', input.integer('count')),
+    ...optional('offset', input.integer('offset')),
+    ...optional('includeDesignations', input.boolean('includeDesignations')),
+  };
+  return ok(await terminology.expand(sources, valueSet, options));
+}
+
+/** https://hl7.org/fhir/R4/valueset-operation-validate-code.html */
+async function validateCode(terminology: Terminology, context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const input = new OperationInput(request, 'validate-code');
+  const sources = sourcesFor(terminology, context);
+  const valueSet = await targetValueSet(terminology, context, request, input, sources);
+  const codes = codesToCheck(input);
+  const checks: CodeCheck[] = [];
+  for (const code of codes) checks.push(await terminology.validateCode(sources, valueSet, code));
+  const valid = checks.find((c) => c.result === true);
+  const unknown = checks.find((c) => c.result === 'unknown');
+  if (!valid && unknown) throw new MissingTerminology(unknown.message, unknown.missingSystem, unknown.missingValueSet);
+  const answer = valid ?? checks[0]!;
+  const parameter: ParametersParameter[] = [{ name: 'result', valueBoolean: answer.result === true }, { name: 'message', valueString: answer.message }];
+  if (answer.display !== undefined) parameter.push({ name: 'display', valueString: answer.display });
+  return ok({ resourceType: 'Parameters', parameter });
+}
+
+/** https://hl7.org/fhir/R4/codesystem-operation-lookup.html */
+async function lookup(terminology: Terminology, context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const input = new OperationInput(request, 'lookup');
+  const coding = input.coding('coding');
+  const code = input.text('code') ?? coding?.code;
+  if (!code) throw badRequest('$lookup: give "code" and "system", or "coding"');
+  const system = await targetSystem(context, request, input.text('system') ?? coding?.system);
+  const version = input.text('version') ?? coding?.version;
+  return ok(await terminology.lookup(sourcesFor(terminology, context), system, code, version));
+}
+
+/** https://hl7.org/fhir/R4/codesystem-operation-subsumes.html */
+async function subsumes(terminology: Terminology, context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const input = new OperationInput(request, 'subsumes');
+  const codingA = input.coding('codingA');
+  const codingB = input.coding('codingB');
+  const codeA = input.text('codeA') ?? codingA?.code;
+  const codeB = input.text('codeB') ?? codingB?.code;
+  if (!codeA || !codeB) throw badRequest('$subsumes: give "codeA" and "codeB" (with "system"), or "codingA" and "codingB"');
+  const systems = new Set([input.text('system'), codingA?.system, codingB?.system].filter((s): s is string => s !== undefined));
+  if (systems.size > 1) throw badRequest(`$subsumes: both codes must be from one code system (got ${[...systems].join(', ')})`);
+  const system = await targetSystem(context, request, [...systems][0]);
+  const outcome = await terminology.subsumes(sourcesFor(terminology, context), system, codeA, codeB, input.text('version'));
+  return ok({ resourceType: 'Parameters', parameter: [{ name: 'outcome', valueCode: outcome }] });
+}
+
+/** The value set of an instance-level call, or of the `url`/`valueSet` parameters. */
+async function targetValueSet(terminology: Terminology, context: FhirContext, request: FhirRequest, input: OperationInput, sources: TerminologySources): Promise<ValueSet> {
+  if (request.params.id) return readInstance<ValueSet>(context, 'ValueSet', request.params.id);
+  const inline = input.resource<ValueSet>('valueSet', 'ValueSet');
+  if (inline) return inline;
+  const url = input.text('url');
+  if (!url) throw badRequest(`$${request.params.operation}: give the value set as "url" (its canonical URL) or "valueSet" (POST), or call it on ValueSet/[id]`);
+  const version = input.text('valueSetVersion');
+  return terminology.valueSet(sources, version ? `${url}|${version}` : url);
+}
+
+/** The code system of an instance-level call, or the `system` parameter (or a coding's). */
+async function targetSystem(context: FhirContext, request: FhirRequest, given: string | undefined): Promise<string> {
+  if (request.params.id) {
+    const system = await readInstance<CodeSystem>(context, 'CodeSystem', request.params.id);
+    if (!system.url) throw badRequest(`CodeSystem/${request.params.id} has no url`);
+    return system.url;
   }
-
-  /** The code system of an instance-level call, or the `system` parameter (or a coding's). */
-  async function targetSystem(context: FhirContext, request: FhirRequest, given: string | undefined): Promise<string> {
-    if (request.params.id) {
-      const system = await readInstance<CodeSystem>(context, 'CodeSystem', request.params.id);
-      if (!system.url) throw badRequest(`CodeSystem/${request.params.id} has no url`);
-      return system.url;
-    }
-    if (!given) throw badRequest(`$${request.params.operation}: "system" is required (or call it on CodeSystem/[id])`);
-    return given;
-  }
-
-  const expand: Interaction = async (context, request) => {
-    const input = new OperationInput(request, 'expand');
-    const sources = sourcesFor(context);
-    const valueSet = await targetValueSet(context, request, input, sources);
-    const options = {
-      ...optional('filter', input.text('filter')),
-      ...optional('count', input.integer('count')),
-      ...optional('offset', input.integer('offset')),
-      ...optional('includeDesignations', input.boolean('includeDesignations')),
-    };
-    return ok(await terminology.expand(sources, valueSet, options));
-  };
-
-  const validateCode: Interaction = async (context, request) => {
-    const input = new OperationInput(request, 'validate-code');
-    const sources = sourcesFor(context);
-    const valueSet = await targetValueSet(context, request, input, sources);
-    const codes = codesToCheck(input);
-    const checks: CodeCheck[] = [];
-    for (const code of codes) checks.push(await terminology.validateCode(sources, valueSet, code));
-    const valid = checks.find((c) => c.result === true);
-    const unknown = checks.find((c) => c.result === 'unknown');
-    if (!valid && unknown) throw new MissingTerminology(unknown.message, unknown.missingSystem, unknown.missingValueSet);
-    const answer = valid ?? checks[0]!;
-    const parameter: ParametersParameter[] = [{ name: 'result', valueBoolean: answer.result === true }, { name: 'message', valueString: answer.message }];
-    if (answer.display !== undefined) parameter.push({ name: 'display', valueString: answer.display });
-    return ok({ resourceType: 'Parameters', parameter });
-  };
-
-  const lookup: Interaction = async (context, request) => {
-    const input = new OperationInput(request, 'lookup');
-    const coding = input.coding('coding');
-    const code = input.text('code') ?? coding?.code;
-    if (!code) throw badRequest('$lookup: give "code" and "system", or "coding"');
-    const system = await targetSystem(context, request, input.text('system') ?? coding?.system);
-    const version = input.text('version') ?? coding?.version;
-    return ok(await terminology.lookup(sourcesFor(context), system, code, version));
-  };
-
-  const subsumes: Interaction = async (context, request) => {
-    const input = new OperationInput(request, 'subsumes');
-    const codingA = input.coding('codingA');
-    const codingB = input.coding('codingB');
-    const codeA = input.text('codeA') ?? codingA?.code;
-    const codeB = input.text('codeB') ?? codingB?.code;
-    if (!codeA || !codeB) throw badRequest('$subsumes: give "codeA" and "codeB" (with "system"), or "codingA" and "codingB"');
-    const systems = new Set([input.text('system'), codingA?.system, codingB?.system].filter((s): s is string => s !== undefined));
-    if (systems.size > 1) throw badRequest(`$subsumes: both codes must be from one code system (got ${[...systems].join(', ')})`);
-    const system = await targetSystem(context, request, [...systems][0]);
-    const outcome = await terminology.subsumes(sourcesFor(context), system, codeA, codeB, input.text('version'));
-    return ok({ resourceType: 'Parameters', parameter: [{ name: 'outcome', valueCode: outcome }] });
-  };
-
-  return [op('expand', 'ValueSet', expand), op('validate-code', 'ValueSet', validateCode), op('lookup', 'CodeSystem', lookup), op('subsumes', 'CodeSystem', subsumes)];
+  if (!given) throw badRequest(`$${request.params.operation}: "system" is required (or call it on CodeSystem/[id])`);
+  return given;
 }
 
 /** `code` + `system` (+ `display`), or `coding`, or every coding of `codeableConcept`. */

@@ -203,15 +203,8 @@ export class ConditionCompiler {
       case 'false':
         return FALSE;
       case 'and':
-      case 'or': {
-        if (condition.of.length === 0) return condition.op === 'and' ? TRUE : FALSE;
-        const scope = condition.op === 'and' ? narrowTypes(condition.of, types) : types;
-        const parts = condition.of.map((c) => this.compile(c, alias, scope));
-        return {
-          text: `(${parts.map((p) => p.text).join(condition.op === 'and' ? ' AND ' : ' OR ')})`,
-          params: parts.flatMap((p) => p.params),
-        };
-      }
+      case 'or':
+        return this.#junction(condition, alias, types);
       case 'not': {
         const inner = this.compile(condition.of, alias, types);
         return { text: `NOT ${inner.text.startsWith('(') ? inner.text : `(${inner.text})`}`, params: inner.params };
@@ -229,13 +222,8 @@ export class ConditionCompiler {
           params: condition.where.map((w) => w.value),
         };
       }
-      case 'row': {
-        const pks = this.keys.keysFor(types, condition.param, this.db);
-        if (pks.length === 0) return FALSE;
-        const predicates = condition.where.map((p) => predicate(p, condition.table, true));
-        const where = [`rid = ${alias}.rid`, pkList(pks, '+pk'), ...predicates.map((p) => p.text)].join(' AND ');
-        return { text: `EXISTS (SELECT 1 FROM idx_${condition.table} WHERE ${where})`, params: [...pks, ...predicates.flatMap((p) => p.params)] };
-      }
+      case 'row':
+        return this.#row(condition, alias, types);
       case 'missing': {
         const pks = this.keys.keysFor(types, condition.param, this.db);
         if (pks.length === 0) return condition.missing ? TRUE : FALSE;
@@ -244,31 +232,10 @@ export class ConditionCompiler {
           params: pks,
         };
       }
-      case 'chain': {
-        const pks = this.keys.keysFor(types, condition.param, this.db);
-        if (pks.length === 0 || condition.targetTypes.length === 0) return FALSE;
-        const t = this.#nextAlias();
-        const inner = this.compile(condition.where, t, condition.targetTypes);
-        const typeList = inList(`+${t}.type`, condition.targetTypes);
-        return {
-          text:
-            `EXISTS (SELECT 1 FROM idx_reference x JOIN resources ${t} ON ${t}.type = x.target_type AND ${t}.id = x.target_id ` +
-            `WHERE x.rid = ${alias}.rid AND ${pkList(pks, '+x.pk')} AND ${t}.deleted = 0 AND ${typeList.text} AND ${inner.text})`,
-          params: [...pks, ...typeList.params, ...inner.params],
-        };
-      }
-      case 'has': {
-        const pks = this.keys.keysFor([condition.sourceType], condition.param, this.db);
-        if (pks.length === 0) return FALSE;
-        const s = this.#nextAlias();
-        const inner = this.compile(condition.where, s, [condition.sourceType]);
-        return {
-          text:
-            `EXISTS (SELECT 1 FROM idx_reference x JOIN resources ${s} ON ${s}.rid = x.rid ` +
-            `WHERE x.target_id = ${alias}.id AND x.target_type = ${alias}.type AND ${pkList(pks, '+x.pk')} AND ${s}.deleted = 0 AND ${inner.text})`,
-          params: [...pks, ...inner.params],
-        };
-      }
+      case 'chain':
+        return this.#chain(condition, alias, types);
+      case 'has':
+        return this.#has(condition, alias);
       case 'near': {
         const pks = this.keys.keysFor(types, condition.param, this.db);
         if (pks.length === 0) return FALSE;
@@ -276,6 +243,55 @@ export class ConditionCompiler {
         return { text: `EXISTS (SELECT 1 FROM idx_position WHERE rid = ${alias}.rid AND ${pkList(pks, '+pk')} AND ${within.text})`, params: [...pks, ...within.params] };
       }
     }
+  }
+
+  /** `and` / `or`: inside an `and`, each part sees only the types the others leave. */
+  #junction(condition: Extract<Condition, { op: 'and' | 'or' }>, alias: string, types: readonly string[] | undefined): Sql {
+    if (condition.of.length === 0) return condition.op === 'and' ? TRUE : FALSE;
+    const scope = condition.op === 'and' ? narrowTypes(condition.of, types) : types;
+    const parts = condition.of.map((c) => this.compile(c, alias, scope));
+    return {
+      text: `(${parts.map((p) => p.text).join(condition.op === 'and' ? ' AND ' : ' OR ')})`,
+      params: parts.flatMap((p) => p.params),
+    };
+  }
+
+  /** Some index row of the parameter meets every predicate. */
+  #row(condition: Extract<Condition, { op: 'row' }>, alias: string, types: readonly string[] | undefined): Sql {
+    const pks = this.keys.keysFor(types, condition.param, this.db);
+    if (pks.length === 0) return FALSE;
+    const predicates = condition.where.map((p) => predicate(p, condition.table, true));
+    const where = [`rid = ${alias}.rid`, pkList(pks, '+pk'), ...predicates.map((p) => p.text)].join(' AND ');
+    return { text: `EXISTS (SELECT 1 FROM idx_${condition.table} WHERE ${where})`, params: [...pks, ...predicates.flatMap((p) => p.params)] };
+  }
+
+  /** A chain (`subject:Patient.name=x`): some live resource the row references meets the inner condition. */
+  #chain(condition: Extract<Condition, { op: 'chain' }>, alias: string, types: readonly string[] | undefined): Sql {
+    const pks = this.keys.keysFor(types, condition.param, this.db);
+    if (pks.length === 0 || condition.targetTypes.length === 0) return FALSE;
+    const t = this.#nextAlias();
+    const inner = this.compile(condition.where, t, condition.targetTypes);
+    const typeList = inList(`+${t}.type`, condition.targetTypes);
+    return {
+      text:
+        `EXISTS (SELECT 1 FROM idx_reference x JOIN resources ${t} ON ${t}.type = x.target_type AND ${t}.id = x.target_id ` +
+        `WHERE x.rid = ${alias}.rid AND ${pkList(pks, '+x.pk')} AND ${t}.deleted = 0 AND ${typeList.text} AND ${inner.text})`,
+      params: [...pks, ...typeList.params, ...inner.params],
+    };
+  }
+
+  /** A reverse chain (`_has:Observation:patient:code=x`): some live resource referencing the row meets the inner condition. */
+  #has(condition: Extract<Condition, { op: 'has' }>, alias: string): Sql {
+    const pks = this.keys.keysFor([condition.sourceType], condition.param, this.db);
+    if (pks.length === 0) return FALSE;
+    const s = this.#nextAlias();
+    const inner = this.compile(condition.where, s, [condition.sourceType]);
+    return {
+      text:
+        `EXISTS (SELECT 1 FROM idx_reference x JOIN resources ${s} ON ${s}.rid = x.rid ` +
+        `WHERE x.target_id = ${alias}.id AND x.target_type = ${alias}.type AND ${pkList(pks, '+x.pk')} AND ${s}.deleted = 0 AND ${inner.text})`,
+      params: [...pks, ...inner.params],
+    };
   }
 
   /** SQL expressions to order by (and to store in cursors), one per sort key. */
