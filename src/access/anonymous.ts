@@ -11,25 +11,13 @@ const FALSE = { op: 'false' } as const;
 export const anonymousPolicy: AccessPolicy = mint({
   principal: {},
   restricted: true,
-  assertAllowed() {
+  assertAllowed: () => {
     throw new FhirError(401, 'login', 'This request needs an access token');
   },
-  permits() {
-    return false;
-  },
-  searchFilter() {
-    return Promise.resolve(FALSE);
-  },
-  isFixed() {
-    return true;
-  },
-  allowsResource() {
-    return Promise.resolve(false);
-  },
-  decideByType() {
-    return Promise.resolve('none');
-  },
-  allowedTypes() {
-    return [];
-  },
+  permits: () => false,
+  searchFilter: () => Promise.resolve(FALSE),
+  isFixed: () => true,
+  allowsResource: () => Promise.resolve(false),
+  decideByType: () => Promise.resolve('none'),
+  allowedTypes: () => [],
 });

@@ -27,15 +27,7 @@ import type { AccessPolicy } from './policy.js';
 import type { ResourceAccess } from './resource-access.js';
 
 /** Which version was written, without its content. */
-export interface Change {
-  readonly resourceType: string;
-  readonly id: string;
-  readonly versionId: string;
-  /** FHIR instant. */
-  readonly lastUpdated: string;
-  readonly deleted: boolean;
-  readonly method: StoredVersion['method'];
-}
+export type Change = Readonly<Omit<StoredVersion, 'resource'>>;
 
 /** A search kept standing: `where` on `resourceType`, as `policy` may see the data. */
 export interface StandingSearch {
@@ -71,45 +63,38 @@ export type ParamExtractor = (resource: Resource, params: ReadonlySet<string>) =
 const IN_MEMORY = new Set<Condition['op']>(['true', 'false', 'and', 'or', 'not', 'row', 'missing', 'id', 'type', 'lastUpdated', 'near']);
 const NO_LOOKUP: ResourceLookup = { get: () => undefined, ofType: () => [] };
 
-/** A change, with the version and the index rows extracted so far kept out of sight. */
-class ChangeRecord implements Change {
-  readonly resourceType: string;
-  readonly id: string;
-  readonly versionId: string;
-  readonly lastUpdated: string;
-  readonly deleted: boolean;
-  readonly method: StoredVersion['method'];
-  readonly #version: StoredVersion;
+/** What the feed keeps of a change it handed out, out of sight: the version and the index rows extracted so far. */
+class ChangeRecord {
   readonly #rows = new Map<string, IndexEntry[]>();
   readonly #time: number;
 
-  constructor(version: StoredVersion) {
-    this.#version = version;
-    this.resourceType = version.resourceType;
-    this.id = version.id;
-    this.versionId = version.versionId;
-    this.lastUpdated = version.lastUpdated;
-    this.deleted = version.deleted;
-    this.method = version.method;
+  constructor(readonly version: StoredVersion) {
     this.#time = Date.parse(version.lastUpdated);
   }
 
-  static versionOf(record: ChangeRecord): StoredVersion {
-    return record.#version;
-  }
-
   /** The version as the evaluator sees it, with the rows of `params` (extracted once each). */
-  static indexed(record: ChangeRecord, params: ReadonlySet<string>, extract: ParamExtractor): IndexedResource {
+  indexed(params: ReadonlySet<string>, extract: ParamExtractor): IndexedResource {
     let missing: Set<string> | undefined;
-    for (const p of params) if (!record.#rows.has(p)) (missing ??= new Set()).add(p);
+    for (const p of params) if (!this.#rows.has(p)) (missing ??= new Set()).add(p);
     if (missing) {
-      for (const p of missing) record.#rows.set(p, []);
-      for (const row of extract(record.#version.resource!, missing)) record.#rows.get(row.param)?.push(row);
+      for (const p of missing) this.#rows.set(p, []);
+      for (const row of extract(this.version.resource!, missing)) this.#rows.get(row.param)?.push(row);
     }
     const index: IndexEntry[] = [];
-    for (const p of params) index.push(...record.#rows.get(p)!);
-    return { resourceType: record.resourceType, id: record.id, lastUpdated: record.#time, index };
+    for (const p of params) index.push(...this.#rows.get(p)!);
+    return { resourceType: this.version.resourceType, id: this.version.id, lastUpdated: this.#time, index };
   }
+}
+
+/** The records behind the changes this module handed out. */
+const records = new WeakMap<Change, ChangeRecord>();
+
+/** The change `version` made, as the feed hands it out. */
+function changeOf(version: StoredVersion): Change {
+  const { resourceType, id, versionId, lastUpdated, deleted, method } = version;
+  const change: Change = { resourceType, id, versionId, lastUpdated, deleted, method };
+  records.set(change, new ChangeRecord(version));
+  return change;
 }
 
 /** What one standing search needs for every change of its type: decided once when the policy's filter is fixed. */
@@ -144,33 +129,33 @@ export function createChangeFeed(source: ChangeFeedSource, access: ResourceAcces
   };
 
   const matchOne = async (record: ChangeRecord, search: StandingSearch): Promise<boolean> => {
-    if (search.resourceType !== record.resourceType) return false;
+    if (search.resourceType !== record.version.resourceType) return false;
     const plan = prepared.get(search) ?? (await prepare(search));
     if (!plan.possible) return false;
     const satisfied = plan.inMemory
-      ? matches(plan.condition, ChangeRecord.indexed(record, plan.params, extract), NO_LOOKUP)
-      : await viaStore(access, search.policy, record, search.where);
+      ? matches(plan.condition, record.indexed(plan.params, extract), NO_LOOKUP)
+      : await viaStore(access, search.policy, record.version, search.where);
     if (!satisfied) return false;
-    return !search.policy.restricted || search.policy.allowsResource(ChangeRecord.versionOf(record).resource!, 'read');
+    return !search.policy.restricted || search.policy.allowsResource(record.version.resource!, 'read');
   };
   const routers = new WeakMap<readonly StandingSearch[], Router>();
 
   return {
     async read(request) {
       const page = await source.changes(request);
-      return { changes: page.versions.map((v) => new ChangeRecord(v)), cursor: page.cursor };
+      return { changes: page.versions.map(changeOf), cursor: page.cursor };
     },
     onCommit: (listener) => source.onCommit(listener),
     async match(change, searches, onError) {
-      if (!(change instanceof ChangeRecord)) throw new Error('match() takes the changes read from this feed');
+      const record = records.get(change);
+      if (!record) throw new Error('match() takes the changes read from this feed');
       const results: Array<StoredVersion | undefined> = new Array<StoredVersion | undefined>(searches.length).fill(undefined);
       if (change.deleted) return results;
       let router = routers.get(searches);
       if (!router) routers.set(searches, (router = new Router(searches)));
-      const version = ChangeRecord.versionOf(change);
-      for (const i of router.candidates(change, extract)) {
+      for (const i of router.candidates(record, extract)) {
         try {
-          if (await matchOne(change, searches[i]!)) results[i] = version;
+          if (await matchOne(record, searches[i]!)) results[i] = record.version;
         } catch (error) {
           if (!onError) throw error;
           onError(searches[i]!, error);
@@ -217,7 +202,7 @@ class Router {
     if (this.#groups.length === 0) return this.#all;
     const found = new Set(this.#unrouted);
     for (const group of this.#groups) {
-      for (const row of ChangeRecord.indexed(record, new Set([group.param]), extract).index) {
+      for (const row of record.indexed(new Set([group.param]), extract).index) {
         if (row.table !== group.table) continue;
         const bucket = group.buckets.get((row as unknown as Record<string, unknown>)[group.field]);
         if (bucket) for (const i of bucket) found.add(i);
@@ -260,7 +245,7 @@ function inMemory(condition: Condition): boolean {
 }
 
 /** The criteria as a search for this one resource on the store bound to the policy (hops limited there). */
-async function viaStore(access: ResourceAccess, policy: AccessPolicy, record: Change, where: Condition): Promise<boolean> {
+async function viaStore(access: ResourceAccess, policy: AccessPolicy, record: StoredVersion, where: Condition): Promise<boolean> {
   const page = await access.bind(policy).search({
     types: [record.resourceType],
     where: { op: 'and', of: [{ op: 'id', ids: [record.id] }, where] },

@@ -25,6 +25,7 @@ const MAX_HOPS = 8;
  * Returns the same object when the condition has no hop.
  */
 export async function limitHops(condition: Condition, policy: AccessPolicy, depth = 0): Promise<Condition> {
+  if (isLeaf(condition)) return condition;
   switch (condition.op) {
     case 'and':
     case 'or': {
@@ -53,15 +54,6 @@ export async function limitHops(condition: Condition, policy: AccessPolicy, dept
       const where = and(await limitHops(condition.where, policy, depth + 1), await policy.searchFilter(condition.sourceType, 'search'));
       return where.op === 'false' ? where : { op: 'has', sourceType: condition.sourceType, param: condition.param, where };
     }
-    case 'row':
-    case 'missing':
-    case 'id':
-    case 'type':
-    case 'lastUpdated':
-    case 'near':
-    case 'true':
-    case 'false':
-      return condition;
     default:
       return stepsUnknown(condition);
   }
@@ -69,6 +61,7 @@ export async function limitHops(condition: Condition, policy: AccessPolicy, dept
 
 /** Whether a condition steps into other resource types at all (most do not: the fast path). */
 export function hasHops(condition: Condition): boolean {
+  if (isLeaf(condition)) return false;
   switch (condition.op) {
     case 'and':
     case 'or':
@@ -78,19 +71,17 @@ export function hasHops(condition: Condition): boolean {
     case 'chain':
     case 'has':
       return true;
-    // Leaves: they test the resource's own rows and columns, never another resource.
-    case 'row':
-    case 'missing':
-    case 'id':
-    case 'type':
-    case 'lastUpdated':
-    case 'near':
-    case 'true':
-    case 'false':
-      return false;
     default:
       return stepsUnknown(condition);
   }
+}
+
+/** The condition kinds that test the resource's own rows and columns, never another resource. */
+type Leaf = Extract<Condition, { op: 'row' | 'missing' | 'id' | 'type' | 'lastUpdated' | 'near' | 'true' | 'false' }>;
+const LEAF_KINDS: Readonly<Record<Leaf['op'], true>> = { row: true, missing: true, id: true, type: true, lastUpdated: true, near: true, true: true, false: true };
+
+function isLeaf(condition: Condition): condition is Leaf {
+  return Object.hasOwn(LEAF_KINDS, condition.op);
 }
 
 /**

@@ -10,23 +10,11 @@ import type { AccessPolicy } from './policy.js';
 export const unrestrictedPolicy: AccessPolicy = mint({
   principal: { subject: 'system' },
   restricted: false,
-  assertAllowed() {},
-  permits() {
-    return true;
-  },
-  searchFilter() {
-    return Promise.resolve(undefined);
-  },
-  isFixed() {
-    return true;
-  },
-  allowsResource() {
-    return Promise.resolve(true);
-  },
-  decideByType() {
-    return Promise.resolve('all');
-  },
-  allowedTypes() {
-    return undefined;
-  },
+  assertAllowed: () => {},
+  permits: () => true,
+  searchFilter: () => Promise.resolve(undefined),
+  isFixed: () => true,
+  allowsResource: () => Promise.resolve(true),
+  decideByType: () => Promise.resolve('all'),
+  allowedTypes: () => undefined,
 });

@@ -14,6 +14,7 @@
  * (bulk/ownership.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { SerialPass } from '../serial-pass.js';
 import type { ExporterEnvironment } from './exporter.js';
 import { JobInterrupted, runExport } from './exporter.js';
 import type { ExportJob } from './job.js';
@@ -33,8 +34,11 @@ export class ExportRunner {
   readonly nodeId = randomUUID();
   readonly #abort = new AbortController();
   readonly #timers: NodeJS.Timeout[] = [];
-  #draining: Promise<void> | undefined;
-  #again = false;
+  readonly #drains = new SerialPass({
+    pass: () => this.#drain(),
+    onError: (err) => this.options.logger.error({ err }, 'export runner failed'),
+    rerun: () => this.wake(),
+  });
   #closed = false;
 
   constructor(private readonly options: RunnerOptions) {}
@@ -48,19 +52,7 @@ export class ExportRunner {
   /** Looks for work now (a kick-off on this node calls it). */
   wake(): void {
     if (this.#closed) return;
-    if (this.#draining) {
-      this.#again = true;
-      return;
-    }
-    this.#draining = this.#drain()
-      .catch((err: unknown) => this.options.logger.error({ err }, 'export runner failed'))
-      .finally(() => {
-        this.#draining = undefined;
-        if (this.#again) {
-          this.#again = false;
-          this.wake();
-        }
-      });
+    this.#drains.run();
   }
 
   /** Stops: the running job is handed back at its next batch; resolves when it has been. */
@@ -68,7 +60,7 @@ export class ExportRunner {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#abort.abort();
-    await this.#draining;
+    await this.#drains.current;
   }
 
   /**

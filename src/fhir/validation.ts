@@ -77,12 +77,8 @@ export function validateForWrite(body: unknown, expectedType?: string): Resource
   }
   const errors = validateR4(resource).issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) {
-    const summary = errors
-      .slice(0, 5)
-      .map((i) => `${i.path}: ${i.message}`)
-      .join('; ');
     throw invalidResource(
-      `The ${resource.resourceType} is not valid R4: ${summary}${errors.length > 5 ? ` (and ${errors.length - 5} more)` : ''}`,
+      `The ${resource.resourceType} is not valid R4: ${summarize(errors)}`,
       errors.map(toOutcomeIssue),
     );
   }
@@ -103,12 +99,8 @@ export async function validateDeclaredProfiles(services: FhirServices, resource:
   const { issues } = await services.profiles.validate(resource, profiles);
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) {
-    const summary = errors
-      .slice(0, 5)
-      .map((i) => `${i.path}: ${i.message}`)
-      .join('; ');
     throw unprocessable(
-      `The ${resource.resourceType} does not conform to the profiles it claims: ${summary}${errors.length > 5 ? ` (and ${errors.length - 5} more)` : ''}`,
+      `The ${resource.resourceType} does not conform to the profiles it claims: ${summarize(errors)}`,
       issues.map(toOutcomeIssue),
     );
   }
@@ -202,4 +194,13 @@ function removeAt(root: Record<string, unknown>, location: Location): boolean {
   }
   if (typeof key !== 'string') return false;
   return delete (parent as Record<string, unknown>)[key];
+}
+
+/** The first five errors, `path: message`, for a diagnostics line (each is also an issue of its own). */
+function summarize(errors: readonly Issue[]): string {
+  const first = errors
+    .slice(0, 5)
+    .map((i) => `${i.path}: ${i.message}`)
+    .join('; ');
+  return errors.length > 5 ? `${first} (and ${errors.length - 5} more)` : first;
 }

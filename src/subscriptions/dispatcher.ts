@@ -32,6 +32,7 @@ import { randomUUID } from 'node:crypto';
 import type { Change, ChangeFeed, StandingSearch } from '../access/change-feed.js';
 import type { GuardedStore } from '../access/guarded-store.js';
 import type { Logger } from '../log.js';
+import { SerialPass } from '../serial-pass.js';
 import type { DocumentCollection, DocumentStore } from '../storage/document-store.js';
 import { StorageError } from '../storage/errors.js';
 import type { Condition } from '../storage/search-index.js';
@@ -148,8 +149,11 @@ export class RestHookDispatcher {
   #stopListening: (() => void) | undefined;
   #leading = false;
   #closed = false;
-  #ticking: Promise<void> | undefined;
-  #again = false;
+  readonly #ticks = new SerialPass({
+    pass: () => this.#tick(),
+    onError: (err) => this.#deps.logger.error({ err }, 'subscription dispatcher failed'),
+    rerun: () => setImmediate(() => this.wake()),
+  });
 
   // The leader's in-memory state, reset whenever leadership starts or ends.
   #readCursor: string | undefined;
@@ -193,19 +197,7 @@ export class RestHookDispatcher {
   /** Reads the feed now (or tries to take the lease, on a standby). */
   wake(): void {
     if (this.#closed) return;
-    if (this.#ticking) {
-      this.#again = true;
-      return;
-    }
-    this.#ticking = this.#tick()
-      .catch((err: unknown) => this.#deps.logger.error({ err }, 'subscription dispatcher failed'))
-      .finally(() => {
-        this.#ticking = undefined;
-        if (this.#again) {
-          this.#again = false;
-          setImmediate(() => this.wake());
-        }
-      });
+    this.#ticks.run();
   }
 
   /** Stops: deliveries under way finish (briefly), the watermark is written and the lease handed back. */
@@ -213,7 +205,7 @@ export class RestHookDispatcher {
     this.#closed = true;
     this.#stopListening?.();
     for (const timer of this.#timers) clearInterval(timer);
-    await this.#ticking;
+    await this.#ticks.current;
     for (const outbox of this.#outboxes.values()) clearTimeout(outbox.timer);
     await Promise.race([Promise.allSettled([...this.#deliveries]), new Promise((r) => setTimeout(r, 2000).unref())]);
     if (this.#leading) {

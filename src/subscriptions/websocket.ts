@@ -27,6 +27,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Change, ChangeFeed, StandingSearch } from '../access/change-feed.js';
 import type { GuardedStore } from '../access/guarded-store.js';
 import type { Logger } from '../log.js';
+import { SerialPass } from '../serial-pass.js';
 import { holds, type BindingTokens } from './binding.js';
 import { sameActor } from './owners.js';
 import { readableVersion, type LiveSubscription, type OwnerValidity } from './live.js';
@@ -76,8 +77,11 @@ export class WebSocketHub {
   readonly #timers: NodeJS.Timeout[] = [];
   #stopListening: (() => void) | undefined;
   #cursor: string | undefined;
-  #reading: Promise<void> | undefined;
-  #again = false;
+  readonly #reads = new SerialPass({
+    pass: () => this.#read(),
+    onError: (err) => this.#deps.logger.error({ err }, 'websocket notifications failed'),
+    rerun: () => setImmediate(() => this.wake()),
+  });
   #closed = false;
 
   constructor(deps: WebSocketHubDependencies) {
@@ -105,26 +109,14 @@ export class WebSocketHub {
     for (const binding of this.#bindings.values()) clearInterval(binding.heartbeat);
     for (const ws of this.#server.clients) ws.close(1001, 'server shutting down');
     this.#bindings.clear();
-    await this.#reading;
+    await this.#reads.current;
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
   /** Reads the feed now, when something is bound here. */
   wake(): void {
     if (this.#closed || this.#bindings.size === 0) return;
-    if (this.#reading) {
-      this.#again = true;
-      return;
-    }
-    this.#reading = this.#read()
-      .catch((err: unknown) => this.#deps.logger.error({ err }, 'websocket notifications failed'))
-      .finally(() => {
-        this.#reading = undefined;
-        if (this.#again) {
-          this.#again = false;
-          setImmediate(() => this.wake());
-        }
-      });
+    this.#reads.run();
   }
 
   // ---- connections ----------------------------------------------------------------------------

@@ -74,19 +74,11 @@ export class TerminologySources {
   ) {}
 
   async valueSet(canonical: string): Promise<ValueSet | undefined> {
-    const stored = await this.conformance.valueSet(canonical);
-    if (stored) return stored;
-    const { url, version } = splitCanonical(canonical);
-    const builtin = this.builtin.valueSet(url);
-    return builtin && (version === undefined || builtin.version === version) ? builtin : undefined;
+    return (await this.conformance.valueSet(canonical)) ?? builtinAt(canonical, (url) => this.builtin.valueSet(url));
   }
 
   async codeSystem(canonical: string): Promise<CodeSystem | undefined> {
-    const stored = await this.conformance.codeSystem(canonical);
-    if (stored) return stored;
-    const { url, version } = splitCanonical(canonical);
-    const builtin = this.builtin.codeSystem(url);
-    return builtin && (version === undefined || builtin.version === version) ? builtin : undefined;
+    return (await this.conformance.codeSystem(canonical)) ?? builtinAt(canonical, (url) => this.builtin.codeSystem(url));
   }
 
   /** The index of a code system we hold (any content mode); undefined when we hold none. */
@@ -94,4 +86,11 @@ export class TerminologySources {
     const found = await this.codeSystem(version ? `${system}|${version}` : system);
     return found ? this.indexes.get(found) : undefined;
   }
+}
+
+/** The built-in resource at the canonical's URL, if it has the version the canonical names (if it names one). */
+function builtinAt<T extends { version?: string }>(canonical: string, byUrl: (url: string) => T | undefined): T | undefined {
+  const { url, version } = splitCanonical(canonical);
+  const builtin = byUrl(url);
+  return builtin && (version === undefined || builtin.version === version) ? builtin : undefined;
 }

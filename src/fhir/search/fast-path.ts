@@ -32,6 +32,8 @@ type Step =
 type StepFn = (items: Item[], resource: Item) => Item[];
 
 const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
+const LITERAL = /'([^'\\]*)'/y;
+const DIGITS = /\d+/y;
 const SPACES = /\s*/y;
 
 /** A minimal recursive-descent reader of the supported FHIRPath subset. */
@@ -53,37 +55,31 @@ class Reader {
   }
 
   ident(): string | undefined {
-    this.skipSpaces();
-    IDENT.lastIndex = this.pos;
-    const m = IDENT.exec(this.src);
-    if (!m) return undefined;
-    this.pos = IDENT.lastIndex;
-    return m[0];
+    return this.#take(IDENT)?.[0];
   }
 
   literal(): string | undefined {
-    this.skipSpaces();
-    const m = /'([^'\\]*)'/y;
-    m.lastIndex = this.pos;
-    const hit = m.exec(this.src);
-    if (!hit) return undefined;
-    this.pos = m.lastIndex;
-    return hit[1];
+    return this.#take(LITERAL)?.[1];
   }
 
   digits(): number | undefined {
-    this.skipSpaces();
-    const m = /\d+/y;
-    m.lastIndex = this.pos;
-    const hit = m.exec(this.src);
-    if (!hit) return undefined;
-    this.pos = m.lastIndex;
-    return Number(hit[0]);
+    const hit = this.#take(DIGITS);
+    return hit ? Number(hit[0]) : undefined;
   }
 
   atEnd(): boolean {
     this.skipSpaces();
     return this.pos >= this.src.length;
+  }
+
+  /** `pattern` (sticky) at the next non-space position, read past; undefined when it is not there. */
+  #take(pattern: RegExp): RegExpExecArray | undefined {
+    this.skipSpaces();
+    pattern.lastIndex = this.pos;
+    const hit = pattern.exec(this.src);
+    if (!hit) return undefined;
+    this.pos = pattern.lastIndex;
+    return hit;
   }
 }
 

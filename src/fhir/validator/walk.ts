@@ -32,6 +32,31 @@ export interface Issue {
   readonly profile?: string;
 }
 
+/** What an issue may say besides its code and message. */
+export interface IssueDetails {
+  /** A property or index below the current location, where the issue is. */
+  key?: string | number;
+  warning?: boolean;
+  constraint?: string;
+  unknownElement?: boolean;
+  profile?: string;
+}
+
+/** The issue at `location` (and `details.key` below it) in a resource of `rootType`. */
+export function issueAt(rootType: string, location: readonly (string | number)[], code: IssueCode, message: string, details: IssueDetails = {}): Issue {
+  const at = details.key === undefined ? location.slice() : [...location, details.key];
+  return {
+    severity: details.warning ? 'warning' : 'error',
+    code,
+    path: formatPath(rootType, at),
+    location: at,
+    message,
+    ...(details.profile !== undefined ? { profile: details.profile } : {}),
+    ...(details.constraint ? { constraint: details.constraint } : {}),
+    ...(details.unknownElement ? { unknownElement: true } : {}),
+  };
+}
+
 /** Deeper nesting than this is refused rather than walked (the deepest R4 examples nest about 20 levels). */
 export const MAX_DEPTH = 128;
 
@@ -81,17 +106,8 @@ export class Walk {
     private readonly rootType: string,
   ) {}
 
-  private report(code: IssueCode, message: string, extra?: { key?: string | number; constraint?: string; unknownElement?: boolean; warning?: boolean }): void {
-    const location = extra?.key === undefined ? this.location.slice() : [...this.location, extra.key];
-    this.issues.push({
-      severity: extra?.warning ? 'warning' : 'error',
-      code,
-      path: formatPath(this.rootType, location),
-      location,
-      message,
-      ...(extra?.constraint ? { constraint: extra.constraint } : {}),
-      ...(extra?.unknownElement ? { unknownElement: true } : {}),
-    });
+  private report(code: IssueCode, message: string, extra?: IssueDetails): void {
+    this.issues.push(issueAt(this.rootType, this.location, code, message, extra));
   }
 
   /** Checks a value that must be a resource; `container` is set for contained resources. */

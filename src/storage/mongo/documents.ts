@@ -54,17 +54,8 @@ export type RowArrays = { [T in IndexTable as `ix_${T}`]?: IndexRow[] };
 
 export type ResourceDoc = ResourceFields & RowArrays;
 
-/** One version in `history`; `_id` orders versions written in the same millisecond. */
-export interface HistoryDoc {
-  _id: ObjectId;
-  resourceType: string;
-  id: string;
-  versionId: number;
-  lastUpdated: number;
-  deleted: boolean;
-  method: Method;
-  json: string | null;
-}
+/** One version in `history`: the resource's fields without its sort values; `_id` orders versions written in the same millisecond. */
+export type HistoryDoc = Omit<ResourceFields, 'sort'>;
 
 /** Name of the top-level array holding a table's rows. */
 export function rowsField(table: IndexTable): `ix_${IndexTable}` {

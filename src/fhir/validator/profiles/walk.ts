@@ -15,7 +15,7 @@
 import { parseReferenceTail } from '../../../r4/ids.js';
 import { Kind, type Prop, type Shape, type ShapeCompiler } from '../compile.js';
 import type { NativeEnv } from '../native-invariants.js';
-import { formatPath, MAX_DEPTH, type Issue, type IssueCode } from '../walk.js';
+import { issueAt, MAX_DEPTH, type Issue, type IssueCode } from '../walk.js';
 import type { Binding, CompiledProfile, ElementRule, ExtensionContext, TypeRule } from './compile.js';
 import { matchSlices } from './slicing.js';
 import { codesOf, equalsFixed, isObject, matchesPattern } from './values.js';
@@ -133,20 +133,11 @@ export class ProfileWalk {
 
   /** Reports at a location of an earlier walk step (bindings resolved afterwards). */
   reportAt(location: readonly (string | number)[], profile: string, code: IssueCode, message: string, warning: boolean): void {
-    this.issues.push({ severity: warning ? 'warning' : 'error', code, path: formatPath(this.rootType, location), location: [...location], message, profile });
+    this.issues.push(issueAt(this.rootType, location, code, message, { profile, warning }));
   }
 
   private report(code: IssueCode, message: string, extra?: { key?: string | number; warning?: boolean; constraint?: string }): void {
-    const location = extra?.key === undefined ? this.location.slice() : [...this.location, extra.key];
-    this.issues.push({
-      severity: extra?.warning ? 'warning' : 'error',
-      code,
-      path: formatPath(this.rootType, location),
-      location,
-      message,
-      profile: this.profile,
-      ...(extra?.constraint ? { constraint: extra.constraint } : {}),
-    });
+    this.issues.push(issueAt(this.rootType, this.location, code, message, { ...extra, profile: this.profile }));
   }
 
   /** One JSON object, with the rule of the element it is (undefined: unprofiled). */
