@@ -68,7 +68,18 @@ export interface PolicyServices extends UserPolicyServices {
    * patients reference. The answer follows the data: the implementation may remember it only
    * briefly (access/reference-resolver.ts), and the policy does not remember it at all.
    */
-  referencedFromCompartments(patientIds: readonly string[], type: string): Promise<string[]>;
+  referencedFromCompartments(patientIds: readonly string[], type: string, sources: ReferenceSources): Promise<string[]>;
+}
+
+/**
+ * The records whose references count: per compartment type the token may read, the criteria
+ * of its granular scopes (TRUE for a whole type), with a `key` naming them for caches. A record
+ * the token may not read must not decide what it reaches, or reading a Practitioner would tell
+ * whether a hidden record names it.
+ */
+export interface ReferenceSources {
+  readonly types: ReadonlyMap<string, Condition>;
+  readonly key: string;
 }
 
 /** How many allowed (type, interaction) pairs a policy remembers (R4 has about 150 types). */
@@ -105,25 +116,41 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
   /** Whose records the token's user may see (the user policy). */
   const reach: Reach = userReach(facts, services);
 
-  /** The records of `patientIds` alone (access/own-records.ts), or what they reference, for `type`. */
-  const compartment = async (patientIds: readonly string[], type: string): Promise<Condition> => {
+  /** The records of `patientIds` alone (access/own-records.ts), or what the readable ones reference, for `type`. */
+  const compartment = async (patientIds: readonly string[], type: string, interaction: Interaction): Promise<Condition> => {
     if (patientIds.length === 0) return FALSE;
-    if (isCompartmentType(type)) return ownRecordsCondition(type, patientIds);
-    const ids = await services.referencedFromCompartments(patientIds, type);
+    if (isCompartmentType(type)) return ownRecordsCondition(type, patientIds, interaction === 'read' || interaction === 'search' ? 'read' : 'write');
+    const ids = await services.referencedFromCompartments(patientIds, type, referenceSources());
     return ids.length ? { op: 'id', ids } : FALSE;
   };
 
+  let sources: ReferenceSources | undefined;
+  /** What the token may read of each compartment type: only those records' references count. */
+  const referenceSources = (): ReferenceSources => {
+    if (sources) return sources;
+    const types = new Map<string, Condition>();
+    for (const type of ['Patient', ...patientCompartmentParams().keys()]) {
+      const criteriaOf = applicable(type, 'read').map((scope) => criteria(scope, type));
+      if (criteriaOf.some((c) => c.op === 'true')) types.set(type, TRUE);
+      else {
+        const some = criteriaOf.filter((c) => c.op !== 'false');
+        if (some.length) types.set(type, some.length === 1 ? some[0]! : { op: 'or', of: some });
+      }
+    }
+    return (sources = { types, key: JSON.stringify([...types].sort(([a], [b]) => a.localeCompare(b))) });
+  };
+
   /** Whose data one scope reaches, for `type`. */
-  const region = async (scope: ResourceScope, type: string): Promise<Condition> => {
+  const region = async (scope: ResourceScope, type: string, interaction: Interaction): Promise<Condition> => {
     if (scope.context === 'system') return TRUE;
     if (scope.context === 'patient') {
       if (!facts.patient) return FALSE;
       // The launch patient only while the user may still select it (a patient user, a linked practitioner).
       if (reach.kind === 'patients' && !(await reach.patients()).includes(facts.patient)) return FALSE;
-      return compartment([facts.patient], type);
+      return compartment([facts.patient], type, interaction);
     }
     if (reach.kind === 'all') return TRUE;
-    if (reach.kind === 'patients') return compartment(await reach.patients(), type);
+    if (reach.kind === 'patients') return compartment(await reach.patients(), type, interaction);
     return FALSE;
   };
 
@@ -167,7 +194,7 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
   const computeFilter = async (type: string, interaction: Interaction): Promise<Condition | undefined> => {
     const alternatives: Condition[] = [];
     for (const scope of applicable(type, interaction)) {
-      const where = simplifyAnd(await region(scope, type), criteria(scope, type));
+      const where = simplifyAnd(await region(scope, type, interaction), criteria(scope, type));
       if (where.op === 'true') return undefined;
       if (where.op !== 'false') alternatives.push(where);
     }
