@@ -16,8 +16,8 @@ import { createRevocationCheck } from './access/revocation.js';
 import type { AccessPolicy } from './access/policy.js';
 import { unrestrictedPolicy } from './access/unrestricted.js';
 import { parseScopes, type ResourceScope } from './smart/scopes.js';
-import { revocationRules } from './auth/token-verification.js';
-import { createAuthServer, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
+import { revocationRules } from './access/token-verification.js';
+import { createAuthServer, issuerRecords, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
 import { accessTokenClaimNames } from './auth/claims/settings.js';
 import { signedInUser } from './auth/accounts.js';
 import type { LauncherCaller } from './auth/pages/launcher-access.js';
@@ -95,7 +95,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   });
   // Revocations made on this node reach the FHIR API's decisions at once; other nodes' within REVOCATION_CHECK_MS.
   const revocations = new RevocationNotices();
-  const revocation = createRevocationCheck(revocationRules(storage.documents), { windowMs: config.revocationCheckMs, notices: revocations });
+  const revocation = createRevocationCheck(revocationRules(issuerRecords(storage.documents)), { windowMs: config.revocationCheckMs, notices: revocations });
 
   // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
   // (test-only switch) there is no owner to check.

@@ -3,7 +3,7 @@
  * operators' grants page), the revocation endpoint and the access-token revocation check.
  * Revoking a grant deletes it and everything issued from it (codes, refresh tokens, the launch
  * context); access tokens are JWTs that are not stored, so they die by the grant check
- * (token-verification.ts `isRevoked`): on this node at once (a revocation notice), on the others
+ * (access/token-verification.ts `revocationRules`): on this node at once (a revocation notice), on the others
  * within REVOCATION_CHECK_MS.
  */
 import type { AdapterPayload } from 'oidc-provider';

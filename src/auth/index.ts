@@ -41,7 +41,8 @@ import { ProviderHolder } from './provider.js';
 import { BACKEND_TOKEN_TTL_SECONDS } from './provider-config.js';
 import { seedAuthSamples, upsertClient } from './seed.js';
 import type { AuthServices } from './services.js';
-import { createAccessTokenVerifier, type AccessTokenVerifier } from './token-verification.js';
+import { createAccessTokenVerifier, type AccessTokenVerifier } from '../access/token-verification.js';
+import { issuerRecords } from './issuer-records.js';
 
 export interface AuthServerDependencies {
   config: Config;
@@ -65,7 +66,7 @@ export interface AuthServer {
    */
   handlesDirectly(url: string): boolean;
   handleDirect(req: IncomingMessage, res: ServerResponse): void;
-  /** Access-token verification for the FHIR API (see token-verification.ts). */
+  /** Access-token verification for the FHIR API (access/token-verification.ts). */
   verifier: AccessTokenVerifier;
   /** Who is calling the launcher's API and directory (pages/launcher-access.ts). */
   launcherCaller(req: Request, res: Response): Promise<LauncherCaller | LauncherRefusal>;
@@ -95,12 +96,13 @@ const DIRECT_PATHS = new Set<string>([
 export async function createAuthServer(deps: AuthServerDependencies): Promise<AuthServer> {
   const { config, documents } = deps;
   const issuer = issuerOf(config);
-  const verifier = createAccessTokenVerifier({ documents, issuer, audience: config.fhirBaseUrl });
+  const records = issuerRecords(documents);
+  const verifier = createAccessTokenVerifier({ records, issuer, audience: config.fhirBaseUrl });
   const resourceServers = new ResourceServerRegistry(documents, config.resourceServers);
   await resourceServers.refresh();
   resourceServers.startPolling((err) => deps.logger.error({ err }, 'resource server reload failed'));
   const issuedTokens = createAccessTokenVerifier({
-    documents,
+    records,
     issuer,
     fhirBaseUrl: config.fhirBaseUrl,
     audience: (audiences) => audiences.length === 1 && (audiences[0] === config.fhirBaseUrl || resourceServers.list().some((rs) => rs.identifier === audiences[0])),
@@ -196,3 +198,4 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
 }
 
 export { smartFhirRoutes, smartSecurity } from './discovery.js';
+export { issuerRecords } from './issuer-records.js';

@@ -12,7 +12,7 @@ import { checkAudience, checkLaunch } from './authorization-params.js';
 import { checkClientAssertion, clientMetadataPolicy, corsFromRedirectOrigins } from './client-policy.js';
 import { AUTH_MOUNT, PAGES, ROUTES } from './endpoints.js';
 import { buildInteractionPolicy } from './interaction-policy.js';
-import { ACCESS_TOKEN_ALG, ID_TOKEN_ALG, providerJwks, type KeySet } from './keys.js';
+import { ID_TOKEN_ALG, providerJwks, type KeySet } from './keys.js';
 import { fhirResourceServer } from './scope-policy.js';
 import { FIRST_PARTY_METADATA, loadGrant } from './oidc/first-party.js';
 import { logoutSource, postLogoutSuccessSource } from './oidc/logout.js';
@@ -154,6 +154,3 @@ export function buildProviderConfiguration(services: AuthServices, keySet: KeySe
     },
   };
 }
-
-/** The algorithm access tokens are signed with (re-exported for documentation pages). */
-export { ACCESS_TOKEN_ALG };

@@ -18,7 +18,7 @@ import type { GrantRegistry } from './grants.js';
 import type { LaunchContexts } from './launch-context.js';
 import type { PatientDirectory } from './patient-directory.js';
 import type { ResourceServerRegistry } from './resource-servers/registry.js';
-import type { AccessTokenVerifier } from './token-verification.js';
+import type { AccessTokenVerifier } from '../access/token-verification.js';
 
 export interface AuthServices {
   config: Config;

@@ -267,7 +267,7 @@ export class AdminService {
     if (fhirUser) await this.#checkFhirUser(fhirUser);
     const { fhirUser: _old, fhirUserSource: _source, ...rest } = account;
     await this.deps.accounts.save(fhirUser ? { ...rest, fhirUser, fhirUserSource: 'operator' } : rest);
-    // Tokens acting as the previous fhirUser no longer stand (token-verification.ts revocationRules).
+    // Tokens acting as the previous fhirUser no longer stand (access/token-verification.ts revocationRules).
     if (fhirUser !== (account.fhirUser ?? null)) this.deps.revocations.announce({ subject: account.id });
     await this.#audit(actor, 'user.link-fhir-user', `user/${account.username}`, fhirUser ? `fhirUser ${fhirUser} (was ${account.fhirUser ?? 'none'})` : `fhirUser removed (was ${account.fhirUser ?? 'none'})`);
   }

@@ -14,7 +14,7 @@ import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { parse as parseQuery } from 'node:querystring';
 import { ROUTES } from '../endpoints.js';
 import type { AuthServices } from '../services.js';
-import { AccessTokenError, looksLikeJwt } from '../token-verification.js';
+import { AccessTokenError, looksLikeJwt } from '../../access/token-verification.js';
 import { accessTokenClaimNames } from '../claims/settings.js';
 
 type Introspection = Record<string, unknown> & { active: boolean };

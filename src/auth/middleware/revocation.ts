@@ -4,7 +4,7 @@
  * every other access token of that launch, as oidc-provider does for its own tokens); a token
  * without a grant (client_credentials, JWT bearer) is put on the revoked-jti list until it expires.
  * Either way the FHIR API refuses it from its next request on this node (a revocation notice) and
- * within REVOCATION_CHECK_MS on the others (see token-verification.ts and access/revocation.ts).
+ * within REVOCATION_CHECK_MS on the others (see access/token-verification.ts and access/revocation.ts).
  *
  * https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
@@ -12,7 +12,8 @@ import type { Middleware } from 'koa';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { ROUTES } from '../endpoints.js';
 import type { AuthServices } from '../services.js';
-import { AccessTokenError, REVOKED_JTI_COLLECTION } from '../token-verification.js';
+import { AccessTokenError } from '../../access/token-verification.js';
+import { REVOKED_JTI_COLLECTION } from '../issuer-records.js';
 
 export function jwtRevocation(services: AuthServices): Middleware {
   const revoked = services.documents.collection<{ clientId: string }>(REVOKED_JTI_COLLECTION);

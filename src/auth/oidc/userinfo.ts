@@ -18,7 +18,7 @@ import type { Client, Provider } from 'oidc-provider';
 import { corsFromRedirectOrigins } from '../client-policy.js';
 import { ROUTES } from '../endpoints.js';
 import type { AuthServices } from '../services.js';
-import { AccessTokenError, looksLikeJwt } from '../token-verification.js';
+import { AccessTokenError, looksLikeJwt } from '../../access/token-verification.js';
 
 /** The claims each OpenID scope releases (before claim mappings are added). */
 export const STANDARD_SCOPE_CLAIMS: Readonly<Record<string, string[]>> = Object.freeze({

@@ -10,7 +10,7 @@ import { oidcCollectionName } from '../adapter.js';
 import { PAGES } from '../endpoints.js';
 import { readKeySet } from '../keys.js';
 import { GRANT_CONTEXT_COLLECTION, LAUNCH_COLLECTION } from '../launch-context.js';
-import { REVOKED_JTI_COLLECTION } from '../token-verification.js';
+import { REVOKED_JTI_COLLECTION } from '../issuer-records.js';
 import type { ProviderHolder } from '../provider.js';
 import type { AuthServices } from '../services.js';
 import { createAuditLog, type AuditRecord } from '../../access/audit-log.js';

@@ -18,7 +18,7 @@ import type { StoredAccount } from '../accounts.js';
 import { PAGES } from '../endpoints.js';
 import type { ProviderHolder } from '../provider.js';
 import type { AuthServices } from '../services.js';
-import { AccessTokenError, type VerifiedAccessToken } from '../token-verification.js';
+import { AccessTokenError, type VerifiedAccessToken } from '../../access/token-verification.js';
 import { sameOrigin, signedIn } from './session.js';
 
 /** The scope a backend-services token needs for the launcher API when the sandbox is off. */

@@ -14,7 +14,7 @@
  */
 import express, { type Response } from 'express';
 import type { AuthServices } from '../services.js';
-import { AccessTokenError } from '../token-verification.js';
+import { AccessTokenError } from '../../access/token-verification.js';
 import { normalizeIdentifier } from './registry.js';
 
 export const GATEWAY_CHECK_PATH = '/gateway/check';

@@ -1,30 +1,35 @@
 /**
  * Verifying Bedside's access tokens in-process, for the FHIR API (resource-server enforcement)
- * and the introspection endpoint.
+ * and the authorization server's own checks (introspection, userinfo, the gateway check).
  *
- * Access tokens are JWTs (`typ: at+jwt`, RFC 9068) signed with ES256 by a key from the shared key
- * set (auth/keys.ts), with `iss` = the issuer, `aud` = the FHIR base, `exp` at most one hour
+ * Access tokens are JWTs (`typ: at+jwt`, RFC 9068) signed with ES256 by a key of the issuer's
+ * shared key set, with `iss` = the issuer, `aud` = the FHIR base, `exp` at most one hour
  * ahead (five minutes for backend services), and claims `scope`, `client_id`, `sub`, `jti`,
  * `fhirUser` (absolute URL, when the user has one), `patient` and `encounter` (launch context,
  * when granted) and `grant_id` (when the token comes from a user's grant).
  *
- * Revocation (`isRevoked`): a token with `grant_id` is revoked when its grant is gone (revoked at
- * the revocation endpoint, from the connected-apps or grants page, by logout for a grant without
- * offline_access, by refresh-token reuse, or expired); a token without one (client_credentials,
- * JWT bearer grant) is revoked when its `jti` was revoked at the revocation endpoint; any token is
- * revoked when its client was deleted or disabled, and a user's token when the account is locked
- * or gone. The check reads the shared store (primary-key reads, in parallel) on every call: this
- * verifier remembers signatures, never revocation answers. The FHIR API keeps one "not revoked"
- * decision per token id for at most REVOCATION_CHECK_MS (access/revocation.ts).
+ * What the verifier reads from the authorization server's store (its keys, and the records the
+ * revocation rule looks at) comes through the IssuerRecords port (issuer-records.ts), which the
+ * authorization server implements: this layer imports nothing from it.
+ *
+ * Revocation (`revocationRules`): a token with `grant_id` is revoked when its grant is gone
+ * (revoked at the revocation endpoint, from the connected-apps or grants page, by logout for a
+ * grant without offline_access, by refresh-token reuse, or expired); a token without one
+ * (client_credentials, JWT bearer grant) is revoked when its `jti` was revoked at the revocation
+ * endpoint; any token is revoked when its client was deleted or disabled, and a user's token when
+ * the account is locked or gone, or now links another fhirUser. The check reads the shared store
+ * (primary-key reads, in parallel) on every call: this verifier remembers signatures, never
+ * revocation answers. The FHIR API keeps one "not revoked" decision per token id for at most
+ * REVOCATION_CHECK_MS (revocation.ts).
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#response-5
  */
 import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
-import type { DocumentStore } from '../storage/document-store.js';
 import { parseScopes, type Scope } from '../smart/scopes.js';
-import { ACCOUNT_COLLECTION, type StoredAccount } from './accounts.js';
-import { oidcCollectionName } from './adapter.js';
-import { ACCESS_TOKEN_ALG, publicJwks, readKeySet } from './keys.js';
+import type { IssuerRecords } from './issuer-records.js';
+
+/** Access tokens are signed with this algorithm, and verified with it only (pinned). */
+export const ACCESS_TOKEN_ALG = 'ES256';
 
 /** Why a token was refused; stable codes for WWW-Authenticate descriptions and tests. */
 export type AccessTokenProblem = 'malformed' | 'signature' | 'algorithm' | 'expired' | 'issuer' | 'audience' | 'type' | 'revoked' | 'claims';
@@ -71,7 +76,8 @@ export interface VerifiedAccessToken {
 }
 
 export interface AccessTokenVerifierOptions {
-  documents: DocumentStore;
+  /** The issuer's keys and the records revocation is decided on. */
+  records: IssuerRecords;
   /** `iss` every token must carry. */
   issuer: string;
   /**
@@ -115,9 +121,6 @@ export interface RevocationFacts {
 /** Why a token (or a principal recorded from one) no longer stands; stable, shown to its owner. */
 export type Revocation = 'client removed' | 'grant revoked or expired' | 'token revoked' | 'account removed' | 'account locked' | 'fhirUser changed';
 
-/** The collection of revoked access-token ids (for tokens without a grant). */
-export const REVOKED_JTI_COLLECTION = 'auth.revoked-jti';
-
 const RELOAD_KEYS_AT_MOST_EVERY_MS = 1000;
 
 /**
@@ -126,24 +129,20 @@ const RELOAD_KEYS_AT_MOST_EVERY_MS = 1000;
  * the revoked list; for a user's token, the account is gone or locked, or now links another
  * fhirUser than the one the token acts as.
  */
-export function revocationRules(documents: DocumentStore): { whyRevoked(facts: RevocationFacts): Promise<Revocation | undefined> } {
-  const grants = documents.collection(oidcCollectionName('Grant'));
-  const clients = documents.collection(oidcCollectionName('Client'));
-  const revokedJti = documents.collection(REVOKED_JTI_COLLECTION);
-  const accounts = documents.collection<StoredAccount>(ACCOUNT_COLLECTION);
+export function revocationRules(records: IssuerRecords): { whyRevoked(facts: RevocationFacts): Promise<Revocation | undefined> } {
   return {
     async whyRevoked(facts) {
       // A client's own token (client_credentials) has sub = client_id; any other acts for an account.
       const user = facts.sub !== facts.client_id ? facts.sub : undefined;
       const [client, grant, revoked, account] = await Promise.all([
-        clients.get(facts.client_id),
-        facts.grant_id ? grants.get(facts.grant_id) : undefined,
-        !facts.grant_id && facts.jti ? revokedJti.get(facts.jti) : undefined,
-        user ? accounts.get(user) : undefined,
+        records.hasClient(facts.client_id),
+        facts.grant_id ? records.hasGrant(facts.grant_id) : undefined,
+        !facts.grant_id && facts.jti ? records.isTokenIdRevoked(facts.jti) : undefined,
+        user ? records.account(user) : undefined,
       ]);
-      if (client === undefined) return 'client removed';
-      if (facts.grant_id && grant === undefined) return 'grant revoked or expired';
-      if (revoked !== undefined) return 'token revoked';
+      if (!client) return 'client removed';
+      if (facts.grant_id && !grant) return 'grant revoked or expired';
+      if (revoked) return 'token revoked';
       if (user) {
         if (account === undefined) return 'account removed';
         if (account.locked) return 'account locked';
@@ -154,41 +153,72 @@ export function revocationRules(documents: DocumentStore): { whyRevoked(facts: R
   };
 }
 
+/** The issuer's public keys as jose reads them, reloaded at most once a second when a kid is unknown. */
+function keyCache(records: IssuerRecords) {
+  let keys: { jwks: JSONWebKeySet; getKey: ReturnType<typeof createLocalJWKSet>; loadedAt: number } | undefined;
+  const load = async () => {
+    const jwks = await records.publicKeys();
+    keys = { jwks, getKey: createLocalJWKSet(jwks), loadedAt: Date.now() };
+    return keys;
+  };
+  return {
+    current: async () => keys ?? (await load()),
+    /** Reloads after a key rotated on another node, unless the keys were read just now. */
+    reloadIfStale: async (loadedAt: number) => (Date.now() - loadedAt > RELOAD_KEYS_AT_MOST_EVERY_MS ? load() : undefined),
+    reset: () => {
+      keys = undefined;
+    },
+  };
+}
+
+/** The verified token in the shape its users read (relative fhirUser, parsed scopes, expiry in ms). */
+function toVerified(claims: AccessTokenClaims, fhirBaseUrl: string): VerifiedAccessToken {
+  return {
+    claims,
+    scopes: parseScopes(claims.scope).scopes,
+    clientId: claims.client_id,
+    subject: claims.sub,
+    ...(claims.fhirUser ? { fhirUser: relativeFhirUser(claims.fhirUser, fhirBaseUrl) } : {}),
+    ...(claims.patient ? { patient: claims.patient } : {}),
+    ...(claims.encounter ? { encounter: claims.encounter } : {}),
+    ...(claims.grant_id ? { grantId: claims.grant_id } : {}),
+    expiresAt: claims.exp * 1000,
+  };
+}
+
 /** Creates a verifier; one per process is enough. */
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
-  const { documents, issuer } = options;
+  const { issuer } = options;
   const audience = typeof options.audience === 'string' ? options.audience : undefined;
   const acceptsAudience = typeof options.audience === 'function' ? options.audience : undefined;
   const fhirBaseUrl = options.fhirBaseUrl ?? audience ?? '';
   const clockTolerance = options.clockToleranceSeconds ?? 5;
   const cacheSize = options.cacheSize ?? 10_000;
-  const rules = revocationRules(documents);
+  const rules = revocationRules(options.records);
   const isRevoked = async (claims: AccessTokenClaims): Promise<boolean> =>
     (await rules.whyRevoked({ ...claims, ...(claims.fhirUser ? { fhirUser: relativeFhirUser(claims.fhirUser, fhirBaseUrl) } : {}) })) !== undefined;
-
-  let keys: { jwks: JSONWebKeySet; getKey: ReturnType<typeof createLocalJWKSet>; loadedAt: number } | undefined;
+  const keys = keyCache(options.records);
   const verified = new Map<string, VerifiedAccessToken>();
-
-  async function loadKeys(): Promise<NonNullable<typeof keys>> {
-    const keySet = await readKeySet(documents);
-    const jwks = keySet ? (publicJwks(keySet) as JSONWebKeySet) : { keys: [] };
-    keys = { jwks, getKey: createLocalJWKSet(jwks), loadedAt: Date.now() };
-    return keys;
-  }
+  const checks = { issuer, ...(audience ? { audience } : {}), algorithms: [ACCESS_TOKEN_ALG], typ: 'at+jwt', clockTolerance, requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id', ...(audience ? [] : ['aud'])] };
 
   async function verifySignature(token: string): Promise<JWTPayload> {
-    const current = keys ?? (await loadKeys());
-    const options = { issuer, ...(audience ? { audience } : {}), algorithms: [ACCESS_TOKEN_ALG], typ: 'at+jwt', clockTolerance, requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id', ...(audience ? [] : ['aud'])] };
+    const current = await keys.current();
     try {
-      return (await jwtVerify(token, current.getKey, options)).payload;
+      return (await jwtVerify(token, current.getKey, checks)).payload;
     } catch (error) {
       // A key rotated on another node: reload once, then retry.
-      if (error instanceof joseErrors.JWKSNoMatchingKey && Date.now() - current.loadedAt > RELOAD_KEYS_AT_MOST_EVERY_MS) {
-        const reloaded = await loadKeys();
-        return (await jwtVerify(token, reloaded.getKey, options)).payload;
-      }
+      const reloaded = error instanceof joseErrors.JWKSNoMatchingKey ? await keys.reloadIfStale(current.loadedAt) : undefined;
+      if (reloaded) return (await jwtVerify(token, reloaded.getKey, checks)).payload;
       throw error;
     }
+  }
+
+  function checkAudience(result: VerifiedAccessToken): VerifiedAccessToken {
+    const aud = result.claims.aud;
+    if (acceptsAudience && !acceptsAudience(typeof aud === 'string' ? [aud] : aud)) {
+      throw new AccessTokenError('audience', 'the access token is not meant for a resource server of this issuer');
+    }
+    return result;
   }
 
   async function verifyWithoutRevocation(token: string): Promise<VerifiedAccessToken> {
@@ -204,29 +234,10 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     } catch (error) {
       throw toAccessTokenError(error);
     }
-    const claims = payload as AccessTokenClaims;
-    const result: VerifiedAccessToken = {
-      claims,
-      scopes: parseScopes(claims.scope).scopes,
-      clientId: claims.client_id,
-      subject: claims.sub,
-      ...(claims.fhirUser ? { fhirUser: relativeFhirUser(claims.fhirUser, fhirBaseUrl) } : {}),
-      ...(claims.patient ? { patient: claims.patient } : {}),
-      ...(claims.encounter ? { encounter: claims.encounter } : {}),
-      ...(claims.grant_id ? { grantId: claims.grant_id } : {}),
-      expiresAt: claims.exp * 1000,
-    };
+    const result = toVerified(payload as AccessTokenClaims, fhirBaseUrl);
     if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string);
     verified.set(token, result);
     return checkAudience(result);
-  }
-
-  function checkAudience(result: VerifiedAccessToken): VerifiedAccessToken {
-    const aud = result.claims.aud;
-    if (acceptsAudience && !acceptsAudience(typeof aud === 'string' ? [aud] : aud)) {
-      throw new AccessTokenError('audience', 'the access token is not meant for a resource server of this issuer');
-    }
-    return result;
   }
 
   return {
@@ -238,10 +249,10 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       return result;
     },
     async publicJwks() {
-      return (keys ?? (await loadKeys())).jwks;
+      return (await keys.current()).jwks;
     },
     reset() {
-      keys = undefined;
+      keys.reset();
       verified.clear();
     },
   };
