@@ -18,7 +18,7 @@ import { unrestrictedPolicy } from './access/unrestricted.js';
 import { parseScopes, type ResourceScope } from './smart/scopes.js';
 import { revocationRules } from './access/token-verification.js';
 import { createAuthServer, issuerRecords, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
-import { accessTokenClaimNames } from './auth/claims/settings.js';
+import { accessTokenClaimNames } from './config/claims.js';
 import { signedInUser } from './auth/accounts.js';
 import type { LauncherCaller } from './auth/pages/launcher-access.js';
 import { createPatientDirectory } from './auth/patient-directory.js';

@@ -21,7 +21,7 @@ import { AccountStore } from './accounts.js';
 import { adminPages } from './admin/pages.js';
 import { AdminService } from './admin/service.js';
 import { ClaimMapper } from './claims/mapper.js';
-import { accessTokenClaimNames } from './claims/settings.js';
+import { accessTokenClaimNames } from '../config/claims.js';
 import { federationRoutes } from './federation/routes.js';
 import { Federation, FEDERATION_PATH } from './federation/service.js';
 import { GATEWAY_CHECK_PATH, gatewayCheck } from './resource-servers/gateway-check.js';

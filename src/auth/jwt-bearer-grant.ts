@@ -9,7 +9,7 @@
  */
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeJwt, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { errors, type Provider, type TokenEndpointGrantContext } from 'oidc-provider';
-import type { TrustedAssertionIssuer } from '../config.js';
+import type { TrustedAssertionIssuer } from '../config/jwt-bearer-issuers.js';
 import { errorReasons } from '../log.js';
 import type { OutboundFetch } from '../security/outbound-fetch.js';
 import { MAX_ASSERTION_LIFETIME_SECONDS } from './client-policy.js';

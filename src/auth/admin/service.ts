@@ -19,7 +19,7 @@ import type { GrantRegistry } from '../grants.js';
 import { FIRST_PARTY_CLIENTS } from '../interaction-policy.js';
 import { FIRST_PARTY_METADATA } from '../oidc/first-party.js';
 import type { ResourceServer, ResourceServerRegistry } from '../resource-servers/registry.js';
-import { validateResourceServer } from '../resource-servers/settings.js';
+import { validateResourceServer } from '../../config/resource-servers.js';
 import { REGISTERED_SCOPE } from '../scope-policy.js';
 import type { ParseOptions } from '../../smart/scopes.js';
 

@@ -1,5 +1,5 @@
 /**
- * Evaluates the operator's claim mappings (settings.ts) for one account: the values come from
+ * Evaluates the operator's claim mappings (CLAIM_MAPPINGS, config/claims.ts) for one account: the values come from
  * the account, from the upstream claims remembered at its last federated sign-in, or from its
  * fhirUser resource (read in-process through the FHIR core, compiled FHIRPath). A mapping
  * appears only in the targets it lists, only when its scope is granted and, for access tokens,
@@ -9,7 +9,7 @@ import type { Resource } from 'fhir/r4';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { StoredAccount } from '../accounts.js';
-import type { ClaimMapping, ClaimTarget } from './settings.js';
+import type { ClaimMapping, ClaimTarget } from '../../config/claims.js';
 
 /** What the mapper needs to read a fhirUser resource (`Practitioner/123`). */
 export type ResourceReader = (reference: string) => Promise<Resource | undefined>;

@@ -24,7 +24,7 @@ import type { AccountStore } from '../accounts.js';
 import type { PatientDirectory } from '../patient-directory.js';
 import { FederatedIdentities } from './identities.js';
 import { linkAccount, type LinkResult, type UpstreamClaims } from './linking.js';
-import type { FederationProvider } from './settings.js';
+import type { FederationProvider } from '../../config/federation.js';
 
 export const FEDERATION_STATE_COLLECTION = 'auth.federation-states';
 /** Path of the callbacks below the issuer: `/federation/<id>/callback`. */

@@ -15,7 +15,7 @@ import { parse as parseQuery } from 'node:querystring';
 import { ROUTES } from '../endpoints.js';
 import type { AuthServices } from '../services.js';
 import { AccessTokenError, looksLikeJwt } from '../../access/token-verification.js';
-import { accessTokenClaimNames } from '../claims/settings.js';
+import { accessTokenClaimNames } from '../../config/claims.js';
 
 type Introspection = Record<string, unknown> & { active: boolean };
 const INACTIVE: Introspection = Object.freeze({ active: false });

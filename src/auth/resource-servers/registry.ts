@@ -8,7 +8,7 @@
  * https://www.rfc-editor.org/rfc/rfc8707
  */
 import type { DocumentStore } from '../../storage/document-store.js';
-import type { ResourceServerSetting } from './settings.js';
+import type { ResourceServerSetting } from '../../config/resource-servers.js';
 
 export const RESOURCE_SERVER_COLLECTION = 'auth.resource-servers';
 /** How often each node re-reads the registered resource servers. */
