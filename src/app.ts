@@ -21,14 +21,13 @@ import { createAuthServer, issuerRecords, smartFhirRoutes, smartSecurity, type A
 import { accessTokenClaimNames } from './config/claims.js';
 import { signedInUser } from './auth/accounts.js';
 import type { LauncherCaller } from './auth/pages/launcher-access.js';
-import { createPatientDirectory } from './auth/patient-directory.js';
+import { createPatientDirectory } from './directory/patient-directory.js';
 import { createBulkExport, type BulkExport } from './bulk/index.js';
 import type { Config } from './config.js';
 import { CORE_OPERATIONS, FhirApi, type Route } from './fhir/api.js';
 import { buildCapabilityStatement } from './fhir/capability-statement.js';
-import type { LauncherStores } from './launcher/directory.js';
 import { ProfileValidator } from './fhir/validator/profiles/index.js';
-import { launcherRouter } from './launcher/index.js';
+import { launcherRouter, type LauncherStores } from './launcher/index.js';
 import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
 import { extractIndex, getSearchRegistry } from './fhir/search/index.js';

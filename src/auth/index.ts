@@ -36,7 +36,7 @@ import { launcherCaller, type LauncherCaller, type LauncherRefusal } from './pag
 import { launcherApi } from './pages/launcher-api.js';
 import { accountClientMetadata } from './pages/session.js';
 import { smartStyleRoute } from './pages/smart-style.js';
-import type { PatientDirectory } from './patient-directory.js';
+import type { PatientDirectory } from '../directory/patient-directory.js';
 import { ProviderHolder } from './provider.js';
 import { BACKEND_TOKEN_TTL_SECONDS } from './provider-config.js';
 import { seedAuthSamples, upsertClient } from './seed.js';

@@ -16,7 +16,7 @@ import type { ClaimMapper } from './claims/mapper.js';
 import type { Federation } from './federation/service.js';
 import type { GrantRegistry } from './grants.js';
 import type { LaunchContexts } from './launch-context.js';
-import type { PatientDirectory } from './patient-directory.js';
+import type { PatientDirectory } from '../directory/patient-directory.js';
 import type { ResourceServerRegistry } from './resource-servers/registry.js';
 import type { AccessTokenVerifier } from '../access/token-verification.js';
 

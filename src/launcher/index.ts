@@ -22,11 +22,24 @@ import type { Logger } from '../log.js';
 import type { SmartEndpoints } from '../smart/smart-configuration.js';
 import type { LauncherCaller, LauncherRefusal } from '../auth/pages/launcher-access.js';
 import { sendRefusal } from '../auth/pages/launcher-access.js';
+import type { GuardedStore } from '../access/guarded-store.js';
+import { createDirectory, type Directory } from '../directory/patient-directory.js';
 import type { DocumentStore } from '../storage/document-store.js';
 import { bundleCache, isBundleName } from './bundles.js';
 import { listClients } from './clients.js';
-import { createLauncherDirectory, type LauncherDirectory, type LauncherStores } from './directory.js';
 import { renderMarkdown } from './markdown.js';
+
+/**
+ * The stores a caller's directory reads through (app.ts binds them to the caller's policies):
+ * patients with their encounters, and practitioners.
+ */
+export interface LauncherStores {
+  patients: GuardedStore;
+  practitioners: GuardedStore;
+}
+
+/** What the launcher page chooses a launch context from: patients and their encounters, and practitioners. */
+type LauncherDirectory = Pick<Directory, 'patients' | 'patient' | 'encounters' | 'practitioners' | 'practitioner'>;
 
 export interface LauncherDependencies {
   config: Config;
@@ -65,7 +78,12 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   const { config } = deps;
   const launchDir = path.join(deps.root, 'launch');
   const docsDir = path.join(deps.root, 'docs');
-  const directoryFor = (caller: LauncherCaller): LauncherDirectory => createLauncherDirectory(deps.fhir.api, deps.fhir.services, deps.storesFor(caller));
+  const directoryFor = (caller: LauncherCaller): LauncherDirectory => {
+    const stores = deps.storesFor(caller);
+    const { patients, patient, encounters } = createDirectory(deps.fhir.api, deps.fhir.services, stores.patients, 'launcher');
+    const { practitioners, practitioner } = createDirectory(deps.fhir.api, deps.fhir.services, stores.practitioners, 'launcher');
+    return { patients, patient, encounters, practitioners, practitioner };
+  };
   const bundles = bundleCache(launchDir);
   const router = express.Router();
 

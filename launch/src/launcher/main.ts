@@ -5,7 +5,7 @@
  * would; standalone launches open the app with `iss` only; backend services get a token here.
  */
 import type { ClientSummary } from '../../../src/launcher/clients.js';
-import type { PatientSummary, PractitionerSummary } from '../../../src/launcher/directory.js';
+import type { PatientSummary, PractitionerSummary } from '../../../src/directory/patient-directory.js';
 import { describeScope } from '../../../src/smart/describe.js';
 import { coveredByAny, parseScopes } from '../../../src/smart/scopes.js';
 import { byId, copyButton, fill, h } from '../common/dom.js';

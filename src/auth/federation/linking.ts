@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../../log.js';
 import type { AccountStore, StoredAccount } from '../accounts.js';
-import type { PatientDirectory } from '../patient-directory.js';
+import type { PatientDirectory } from '../../directory/patient-directory.js';
 import { FederatedIdentities } from './identities.js';
 import type { FederationProvider } from '../../config/federation.js';
 

@@ -21,7 +21,7 @@ import type { OutboundFetch } from '../../security/outbound-fetch.js';
 import type { DocumentStore } from '../../storage/document-store.js';
 import { isLoopbackHost } from '../../config.js';
 import type { AccountStore } from '../accounts.js';
-import type { PatientDirectory } from '../patient-directory.js';
+import type { PatientDirectory } from '../../directory/patient-directory.js';
 import { FederatedIdentities } from './identities.js';
 import { linkAccount, type LinkResult, type UpstreamClaims } from './linking.js';
 import type { FederationProvider } from '../../config/federation.js';

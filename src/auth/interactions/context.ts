@@ -9,7 +9,7 @@
 import { patientIdOf, type StoredAccount } from '../accounts.js';
 import type { GrantContext, LaunchContexts } from '../launch-context.js';
 import type { SmartSelection } from '../interaction-policy.js';
-import type { SelectablePatients } from '../patient-directory.js';
+import type { SelectablePatients } from '../../directory/patient-directory.js';
 
 /** A reason the consent cannot complete; sent back to the app as an OAuth error. */
 export class ContextRefused extends Error {
@@ -44,7 +44,7 @@ export async function resolveGrantContext(input: ContextInput): Promise<GrantCon
   if (input.launch) {
     const launch = await input.launches.take(input.launch);
     if (!launch) throw new ContextRefused('invalid_request', 'the launch has expired (launches last 5 minutes) or was already used: launch the app again');
-    if (!(await input.patients.get(launch.patient))) throw new ContextRefused('access_denied', notTheirPatient(account));
+    if (!(await input.patients.patient(launch.patient))) throw new ContextRefused('access_denied', notTheirPatient(account));
     const withPatient = granted.has('launch') || granted.has('launch/patient');
     const withEncounter = granted.has('launch') || granted.has('launch/encounter');
     return {
@@ -61,7 +61,7 @@ export async function resolveGrantContext(input: ContextInput): Promise<GrantCon
     throw new ContextRefused('access_denied', 'a patient user can only choose their own record');
   }
   const patient = granted.has('launch/patient') ? (ownPatient ?? selection.patient) : undefined;
-  if (patient && !(await input.patients.get(patient))) throw new ContextRefused('access_denied', 'the chosen patient is not one this user may open');
+  if (patient && !(await input.patients.patient(patient))) throw new ContextRefused('access_denied', 'the chosen patient is not one this user may open');
   const encounter = granted.has('launch/encounter') && selection.encounter ? selection.encounter : undefined;
   return {
     launch: 'standalone',

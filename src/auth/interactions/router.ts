@@ -27,6 +27,9 @@ import { genuineSubmission, sendInteractionPage } from './forms.js';
 
 type Interaction = Awaited<ReturnType<ProviderHolder['provider']['interactionDetails']>>;
 
+/** The encounter picker offers a patient's newest encounters, at most this many. */
+const ENCOUNTERS_OFFERED = 20;
+
 function field(body: unknown, name: string): string {
   const value = (body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' ? value : '';
@@ -98,18 +101,18 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     if (prompt.name === CONTEXT_PROMPT) {
       if (prompt.reasons.includes(PATIENT_REASON)) {
         // Nobody to choose: the app learns it at once instead of a picker that cannot be completed.
-        if (!(await patients.any())) {
+        if (!(await patients.anyPatient())) {
           await finish(req, res, { error: 'access_denied', error_description: `${account.username} may not open any patient's record, so the app cannot have a patient (launch/patient)` }, false);
           return;
         }
         const query = typeof req.query.q === 'string' ? req.query.q.slice(0, 100) : '';
-        const html = patientPickerPage({ action: url(uid, 'patient'), searchAction: url(uid), abortAction, clientName: client.name, query, patients: await patients.search(query), ...(options.error ? { error: options.error } : {}) });
+        const html = patientPickerPage({ action: url(uid, 'patient'), searchAction: url(uid), abortAction, clientName: client.name, query, patients: await patients.patients(query), ...(options.error ? { error: options.error } : {}) });
         sendPage(res, interaction, options.status ?? 200, html);
         return;
       }
       const patientId = patientIdOf(account) ?? selectionOf(interaction).patient;
-      const patient = patientId ? await patients.get(patientId) : undefined;
-      const encounters = patient ? await patients.encounters(patient.id) : [];
+      const patient = patientId ? await patients.patient(patientId) : undefined;
+      const encounters = patient ? await patients.encounters(patient.id, ENCOUNTERS_OFFERED) : [];
       if (!encounters.length) {
         await finish(req, res, { smart: { ...selectionOf(interaction), encounter: '' } });
         return;
@@ -119,7 +122,7 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     }
     const launch = typeof params.launch === 'string' ? await services.launches.peek(params.launch) : undefined;
     // An EHR launch for a patient this user may not open ends here, before anything is consented to.
-    if (launch && !(await patients.get(launch.patient))) {
+    if (launch && !(await patients.patient(launch.patient))) {
       await finish(req, res, { error: 'access_denied', error_description: notTheirPatient(account) }, false);
       return;
     }
@@ -130,7 +133,7 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     const offer = offerScopes(String(params.scope ?? ''));
     const otherApis = await offerResourceScopes(services.resourceServers, services.config.fhirBaseUrl, params);
     const patientId = launch?.patient ?? patientIdOf(account) ?? selectionOf(interaction).patient;
-    const patient = patientId ? await patients.get(patientId) : undefined;
+    const patient = patientId ? await patients.patient(patientId) : undefined;
     const encounter = launch?.encounter ?? (selectionOf(interaction).encounter || undefined);
     sendPage(res, interaction, 200, consentPage({
       action: url(uid, 'consent'),
@@ -244,7 +247,7 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     const picking = interaction.prompt.name === CONTEXT_PROMPT && account !== undefined && !patientIdOf(account);
     // A patient the user may not select is refused, whatever step the interaction is at (a
     // tampered form); one outside the user's set answers exactly as one that does not exist.
-    const patient = account && chosen ? await selectable(account).get(chosen) : undefined;
+    const patient = account && chosen ? await selectable(account).patient(chosen) : undefined;
     if (account && chosen && !patient) {
       const refusal = 'You may not choose that patient: choose one from the list.';
       if (picking) return renderStep(req, res, interaction, { status: 403, error: refusal });
@@ -261,7 +264,7 @@ export function interactionRouter(services: AuthServices, holder: ProviderHolder
     const account = await services.accounts.findById(String(interaction.session?.accountId));
     const patientId = (account && patientIdOf(account)) ?? selectionOf(interaction).patient;
     const chosen = field(req.body, 'encounter');
-    const offered = account && patientId ? await selectable(account).encounters(patientId) : [];
+    const offered = account && patientId ? await selectable(account).encounters(patientId, ENCOUNTERS_OFFERED) : [];
     if (chosen && !offered.some((e) => e.id === chosen)) return renderStep(req, res, interaction);
     return finish(req, res, { smart: { ...selectionOf(interaction), encounter: chosen } });
   });

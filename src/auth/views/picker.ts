@@ -1,21 +1,10 @@
 /** The patient picker (field `patient`, CONTRACT.md) and the encounter picker (field `encounter`). */
+import type { EncounterSummary, PatientSummary } from '../../directory/patient-directory.js';
 import { html } from './html.js';
 import { page } from './layout.js';
 
-export interface PatientChoice {
-  id: string;
-  name: string;
-  birthDate?: string;
-  gender?: string;
-}
-
-export interface EncounterChoice {
-  id: string;
-  label: string;
-}
-
 /** `patients`: only those the signed-in user may select (the user policy). */
-export function patientPickerPage(view: { action: string; searchAction: string; abortAction: string; clientName: string; query: string; patients: PatientChoice[]; error?: string }): string {
+export function patientPickerPage(view: { action: string; searchAction: string; abortAction: string; clientName: string; query: string; patients: PatientSummary[]; error?: string }): string {
   const list = view.patients.length
     ? html`<form method="post" action="${view.action}">
 <fieldset><legend>Patients</legend>
@@ -38,13 +27,13 @@ ${list}
   );
 }
 
-export function encounterPickerPage(view: { action: string; abortAction: string; clientName: string; patientName: string; encounters: EncounterChoice[] }): string {
+export function encounterPickerPage(view: { action: string; abortAction: string; clientName: string; patientName: string; encounters: EncounterSummary[] }): string {
   return page(
     'Choose an encounter',
     html`<p><strong>${view.clientName}</strong> asks for an encounter of <strong>${view.patientName}</strong>.</p>
 <form method="post" action="${view.action}">
 <fieldset><legend>Encounters</legend>
-${view.encounters.map((e, i) => html`<label class="choice"><input type="radio" name="encounter" value="${e.id}"${i === 0 ? html` checked` : ''}><span>${e.label}<code>Encounter/${e.id}</code></span></label>`)}
+${view.encounters.map((e, i) => html`<label class="choice"><input type="radio" name="encounter" value="${e.id}"${i === 0 ? html` checked` : ''}><span>${[e.label, e.status].filter(Boolean).join(' · ')}<code>Encounter/${e.id}</code></span></label>`)}
 <label class="choice"><input type="radio" name="encounter" value=""${view.encounters.length ? '' : html` checked`}><span>No encounter</span></label>
 </fieldset>
 <button type="submit">Continue</button>
