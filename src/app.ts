@@ -19,8 +19,8 @@ import { parseScopes, type ResourceScope } from './smart/scopes.js';
 import { revocationRules } from './access/token-verification.js';
 import { createAuthServer, issuerRecords, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
 import { accessTokenClaimNames } from './config/claims.js';
-import { signedInUser } from './auth/accounts.js';
-import type { LauncherCaller } from './auth/pages/launcher-access.js';
+import { signedInUser } from './auth/accounts/account-store.js';
+import type { LauncherCaller } from './auth/launch/access.js';
 import { createPatientDirectory } from './directory/patient-directory.js';
 import { createBulkExport, type BulkExport } from './bulk/index.js';
 import type { Config } from './config.js';
@@ -169,7 +169,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
       }
     }
   };
-  web.use(launcherRouter({ config, logger, fhir: { api, services }, caller: auth.launcherCaller, storesFor: launcherStores, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
+  web.use(launcherRouter({ config, logger, fhir: { api, services }, caller: auth.launcherCaller, storesFor: launcherStores, clients: (limit) => auth.registeredClients(limit), endpoints: auth.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');

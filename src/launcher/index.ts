@@ -5,7 +5,7 @@
  * authorization server's `POST /launcher/api/launch` (CONTRACT.md); registering a client is the
  * real RFC 7591 endpoint, called from the page.
  *
- * The directory and client list follow the launcher API's rule (auth/pages/launcher-access.ts):
+ * The directory and client list follow the launcher API's rule (auth/launch/access.ts):
  * open in the sandbox (LAUNCHER_SANDBOX; by default on a loopback HOST), which trusts whoever
  * reaches the launcher; otherwise for an operator or a client with the `launcher` scope, and then
  * the patients listed are those of the caller's own policy (an operator's user policy, the
@@ -20,11 +20,11 @@ import type { FhirApi } from '../fhir/api.js';
 import type { FhirServices } from '../fhir/context.js';
 import type { Logger } from '../log.js';
 import type { SmartEndpoints } from '../smart/smart-configuration.js';
-import type { LauncherCaller, LauncherRefusal } from '../auth/pages/launcher-access.js';
-import { sendRefusal } from '../auth/pages/launcher-access.js';
+import type { LauncherCaller, LauncherRefusal } from '../auth/launch/access.js';
+import { sendRefusal } from '../auth/launch/access.js';
 import type { GuardedStore } from '../access/guarded-store.js';
 import { createDirectory, type Directory } from '../directory/patient-directory.js';
-import type { DocumentStore } from '../storage/document-store.js';
+import { page, trusted } from '../html/page.js';
 import { bundleCache, isBundleName } from './bundles.js';
 import { listClients } from './clients.js';
 import { renderMarkdown } from './markdown.js';
@@ -50,7 +50,8 @@ export interface LauncherDependencies {
   caller(req: Request, res: Response): Promise<LauncherCaller | LauncherRefusal>;
   /** The stores a caller's directory reads through, bound to that caller's policies. */
   storesFor(caller: LauncherCaller): LauncherStores;
-  documents: DocumentStore;
+  /** The registered clients' metadata as registered (the authorization server's). */
+  clients(limit: number): Promise<Array<Record<string, unknown>>>;
   endpoints: SmartEndpoints;
   /** The repository root (launch/ and docs/ are found below it). */
   root: string;
@@ -87,14 +88,14 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   const bundles = bundleCache(launchDir);
   const router = express.Router();
 
-  const page = (file: string, csp: string, referrer = 'same-origin') => (_req: Request, res: Response) => {
+  const staticPage = (file: string, csp: string, referrer = 'same-origin') => (_req: Request, res: Response) => {
     res.set({ ...pageHeaders(csp), 'cache-control': 'no-cache', 'referrer-policy': referrer, 'x-content-type-options': 'nosniff' });
     res.sendFile(path.join(launchDir, file));
   };
-  router.get('/', page('index.html', CSP.launcher));
-  router.get('/launcher/ehr', page('ehr.html', CSP.ehr));
+  router.get('/', staticPage('index.html', CSP.launcher));
+  router.get('/launcher/ehr', staticPage('ehr.html', CSP.ehr));
   // The app's redirect URI receives the authorization code: keep it out of Referer headers.
-  const sampleApp = page('sample-app/index.html', CSP.app, 'no-referrer');
+  const sampleApp = staticPage('sample-app/index.html', CSP.app, 'no-referrer');
   router.get(SAMPLE_APP.launchPath, sampleApp);
   router.get(SAMPLE_APP.redirectPath, (req, res) => {
     // Express matches '/sample-app' here too (non-strict routing): send it to the redirect URI's spelling.
@@ -148,7 +149,7 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   router.get('/launcher/api/patients/:id/encounters', api((req, directory) => directory.encounters(String(req.params.id))));
   router.get('/launcher/api/practitioners', api((req, directory) => directory.practitioners(text(req))));
   router.get('/launcher/api/practitioners/:id', api((req, directory) => directory.practitioner(String(req.params.id))));
-  router.get('/launcher/api/clients', api(() => listClients(deps.documents)));
+  router.get('/launcher/api/clients', api(() => listClients(deps.clients)));
 
   router.get('/tutorial/', async (req, res) => {
     if (!req.path.endsWith('/')) return res.redirect(301, '/tutorial/');
@@ -168,21 +169,5 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
 }
 
 function tutorialPage(body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Tutorial · Bedside</title>
-<link rel="stylesheet" href="/styles/bedside.css">
-</head>
-<body>
-<a class="skip" href="#main">Skip to content</a>
-<header class="masthead"><a class="brand" href="/">Bedside</a> <span class="subtitle">Tutorial</span>
-<nav class="topnav" aria-label="Bedside"><a href="/">Launcher</a><a href="/oauth/admin/grants">Grants</a></nav></header>
-<main id="main" class="card wide prose">
-${body}
-</main>
-</body>
-</html>`;
+  return page('Tutorial', trusted(body), { subtitle: 'Tutorial', prose: true, nav: [{ href: '/', label: 'Launcher' }, { href: '/oauth/admin/grants', label: 'Grants' }] });
 }
