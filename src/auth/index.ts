@@ -29,7 +29,7 @@ import { Federation, FEDERATION_PATH } from './accounts/federation/service.js';
 import { seedAuthSamples } from './accounts/seed.js';
 import { AdminService } from './admin/service.js';
 import { AUTH_MOUNT, cookiesCanBeSecure, issuerOf, LAUNCH_API_PATH, PAGES, ROUTES, smartEndpoints, smartStyleUrl } from './endpoints.js';
-import { issuerRecords, RevokedTokens } from './issuer-records.js';
+import { issuerRecords } from './issuer-records.js';
 import { launcherCaller, type LauncherCaller, type LauncherRefusal } from './launch/access.js';
 import { launcherApi } from './launch/api.js';
 import { LaunchContexts } from './launch/contexts.js';
@@ -46,7 +46,7 @@ import { BACKEND_TOKEN_TTL_SECONDS } from './provider/configuration.js';
 import { createProvider, ProviderHolder, type ProviderParts } from './provider/holder.js';
 import { readKeySet, rotateKeys } from './provider/keys.js';
 import { asRegistered } from './policy/scopes.js';
-import { ProviderRecords, type ClientMetadata } from './provider/records.js';
+import { ProviderRecords, RevokedTokens, type ClientMetadata } from './provider/records.js';
 
 export interface AuthServerDependencies {
   config: Config;

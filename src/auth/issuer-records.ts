@@ -8,28 +8,7 @@ import type { IssuerRecords } from '../access/issuer-records.js';
 import type { DocumentStore } from '../storage/document-store.js';
 import { ACCOUNT_COLLECTION, type StoredAccount } from './accounts/account-store.js';
 import { publicJwks, readKeySet } from './provider/keys.js';
-import { providerLookups } from './provider/records.js';
-
-/** The collection of revoked access-token ids (for tokens without a grant), kept until they expire. */
-export const REVOKED_JTI_COLLECTION = 'auth.revoked-jti';
-
-/** Access tokens without a grant (client_credentials, JWT bearer), revoked by their id. */
-export class RevokedTokens {
-  readonly #collection;
-
-  constructor(documents: DocumentStore) {
-    this.#collection = documents.collection<{ clientId: string }>(REVOKED_JTI_COLLECTION);
-  }
-
-  /** Lists the token's id as revoked until a minute after it expires. */
-  async revoke(claims: { jti: string; client_id: string; exp: number }): Promise<void> {
-    await this.#collection.put(claims.jti, { clientId: claims.client_id }, { expiresAt: claims.exp * 1000 + 60_000 });
-  }
-
-  async isRevoked(tokenId: string): Promise<boolean> {
-    return (await this.#collection.get(tokenId)) !== undefined;
-  }
-}
+import { providerLookups, RevokedTokens } from './provider/records.js';
 
 export function issuerRecords(documents: DocumentStore): IssuerRecords {
   const { hasGrant, hasClient } = providerLookups(documents);

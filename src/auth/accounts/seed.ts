@@ -10,7 +10,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PatientDirectory } from '../../directory/patient-directory.js';
 import type { Logger } from '../../log.js';
-import type { ProviderRecords } from '../provider/records.js';
 import type { AccountSeed, AccountStore } from './account-store.js';
 
 /** Files of the sample-data folder that are not FHIR resources (the FHIR loader skips them). */
@@ -32,7 +31,8 @@ async function readArray<T>(file: string): Promise<T[] | undefined> {
 
 export interface SeedDependencies {
   accounts: AccountStore;
-  records: Pick<ProviderRecords, 'putClient'>;
+  /** Where a client's registration is written (the provider's records). */
+  records: { putClient(metadata: Record<string, unknown>): Promise<void> };
   /** Whether a sample account's fhirUser exists (a warning when not). */
   directory: Pick<PatientDirectory, 'exists'>;
   logger: Logger;

@@ -8,8 +8,14 @@
  */
 import { patientIdOf, type StoredAccount } from '../accounts/account-store.js';
 import type { GrantContext, LaunchContexts } from './contexts.js';
-import type { SmartSelection } from '../provider/hooks/interaction-policy.js';
 import type { SelectablePatients } from '../../directory/patient-directory.js';
+
+/** What the user picked on the sign-in pages, kept as the interaction result `smart` (alongside oidc-provider's `login` and `consent`). */
+export interface SmartSelection {
+  patient?: string;
+  /** Set (possibly to '') once the user answered the encounter question. */
+  encounter?: string;
+}
 
 /** A reason the consent cannot complete; sent back to the app as an OAuth error. */
 export class ContextRefused extends Error {

@@ -6,7 +6,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Logger } from '../../log.js';
-import { errorPage } from './views/error.js';
+import { errorPage } from '../../html/error-page.js';
 
 /** A refusal shown to the person as the error page: an OAuth-style error code and what to do. */
 export class PageError extends Error {

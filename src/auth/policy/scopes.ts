@@ -14,7 +14,7 @@
  */
 import { errors, type Client, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import { coveredByAny, parseScopes, type ParseOptions, type Scope } from '../../smart/scopes.js';
-import { ACCESS_TOKEN_ALG } from '../provider/keys.js';
+import { ACCESS_TOKEN_ALG } from '../../access/token-verification.js';
 
 /** Client metadata property holding the registered SMART `scope` (renamed back to `scope` in every response). */
 export const REGISTERED_SCOPE = 'bedside_scope';

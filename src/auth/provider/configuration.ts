@@ -15,7 +15,7 @@ import type { DocumentStore } from '../../storage/document-store.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import { AUTH_MOUNT, PAGES, ROUTES } from '../endpoints.js';
 import type { LaunchContexts } from '../launch/contexts.js';
-import { errorPage } from '../pages/views/error.js';
+import { errorPage } from '../../html/error-page.js';
 import type { ClaimMapper } from '../policy/claims.js';
 import { checkClientAssertion, clientMetadataPolicy, corsFromRedirectOrigins } from '../policy/clients.js';
 import type { ResourceServerRegistry } from '../policy/resource-servers/registry.js';

@@ -14,8 +14,6 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jo
 import { ACCESS_TOKEN_ALG } from '../../access/token-verification.js';
 import type { DocumentStore } from '../../storage/document-store.js';
 
-/** Access tokens are signed with this algorithm; resource servers pin it (access/token-verification.ts). */
-export { ACCESS_TOKEN_ALG };
 /** id_tokens are signed with this algorithm (SMART: RS256 SHALL be supported). */
 export const ID_TOKEN_ALG = 'RS256';
 const SIGNING_ALGS = [ID_TOKEN_ALG, ACCESS_TOKEN_ALG] as const;

@@ -2,7 +2,8 @@
  * What oidc-provider keeps in the store (grants, the refresh tokens issued from them, registered
  * clients, sign-in sessions), read and changed for Bedside's pages, operators' commands, the
  * revocation endpoint and the FHIR API's revocation rule. Besides the provider's own adapter
- * (adapter.ts), this is the one module that reads the provider's persisted documents.
+ * (adapter.ts), this is the one module that reads the provider's persisted documents. Also the
+ * list of revoked access-token ids the revocation endpoint keeps for tokens without a grant.
  *
  * Revoking a grant deletes it and everything issued from it (codes, refresh tokens, the launch
  * context); access tokens are JWTs that are not stored, so they die by the grant check
@@ -161,5 +162,26 @@ export class ProviderRecords {
   /** The live documents of each of the provider's models an operator is shown, with what each holds. */
   async collectionCounts(): Promise<Array<{ collection: string; holds: string; count: number }>> {
     return Promise.all(COUNTED_MODELS.map(async ([model, holds]) => ({ collection: oidcCollectionName(model), holds, count: await this.documents.collection(oidcCollectionName(model)).count() })));
+  }
+}
+
+/** The collection of revoked access-token ids (for tokens without a grant), kept until they expire. */
+export const REVOKED_JTI_COLLECTION = 'auth.revoked-jti';
+
+/** Access tokens without a grant (client_credentials, JWT bearer), revoked by their id. */
+export class RevokedTokens {
+  readonly #collection;
+
+  constructor(documents: DocumentStore) {
+    this.#collection = documents.collection<{ clientId: string }>(REVOKED_JTI_COLLECTION);
+  }
+
+  /** Lists the token's id as revoked until a minute after it expires. */
+  async revoke(claims: { jti: string; client_id: string; exp: number }): Promise<void> {
+    await this.#collection.put(claims.jti, { clientId: claims.client_id }, { expiresAt: claims.exp * 1000 + 60_000 });
+  }
+
+  async isRevoked(tokenId: string): Promise<boolean> {
+    return (await this.#collection.get(tokenId)) !== undefined;
   }
 }

@@ -9,7 +9,7 @@
  */
 import { patientIdOf, type StoredAccount } from '../../accounts/account-store.js';
 import { ContextRefused, notTheirPatient, resolveGrantContext } from '../../launch/grant-context.js';
-import { grantedResourceScopes, offerResourceScopes } from '../../policy/resource-servers/consent.js';
+import { grantedResourceScopes, offerResourceScopes } from './resource-scope-offer.js';
 import { FIRST_PARTY_CLIENTS } from '../../provider/hooks/interaction-policy.js';
 import { consentPage } from '../views/consent.js';
 import { field, fields, type SignIn } from './flow.js';

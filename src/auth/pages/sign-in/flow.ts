@@ -17,7 +17,7 @@ import { signedInUser, type AccountStore, type StoredAccount } from '../../accou
 import type { Federation } from '../../accounts/federation/service.js';
 import type { LaunchContexts } from '../../launch/contexts.js';
 import type { ResourceServerRegistry } from '../../policy/resource-servers/registry.js';
-import type { SmartSelection } from '../../provider/hooks/interaction-policy.js';
+import type { SmartSelection } from '../../launch/grant-context.js';
 import type { ProviderHolder } from '../../provider/holder.js';
 import { PageError } from '../errors.js';
 import { sendInteractionPage, type FormDependencies } from './forms.js';

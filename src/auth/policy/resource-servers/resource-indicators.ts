@@ -12,7 +12,7 @@
  * https://www.rfc-editor.org/rfc/rfc8707#section-2
  */
 import { errors, type Client, type KoaContextWithOIDC, type ResourceServer as ProviderResourceServer } from 'oidc-provider';
-import { ACCESS_TOKEN_ALG } from '../../provider/keys.js';
+import { ACCESS_TOKEN_ALG } from '../../../access/token-verification.js';
 import { REGISTERED_SCOPE } from '../scopes.js';
 import type { ResourceServer, ResourceServerRegistry } from './registry.js';
 

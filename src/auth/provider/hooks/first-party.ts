@@ -13,8 +13,8 @@ import type { Client, Grant, KoaContextWithOIDC } from 'oidc-provider';
 import type { PatientDirectory } from '../../../directory/patient-directory.js';
 import { patientIdOf, signedInUser, type AccountStore } from '../../accounts/account-store.js';
 import type { LaunchContexts } from '../../launch/contexts.js';
-import { ContextRefused, resolveGrantContext } from '../../launch/grant-context.js';
-import { FIRST_PARTY_CLIENTS, loadConsentedGrant, type SmartSelection } from './interaction-policy.js';
+import { ContextRefused, resolveGrantContext, type SmartSelection } from '../../launch/grant-context.js';
+import { FIRST_PARTY_CLIENTS, loadConsentedGrant } from './interaction-policy.js';
 
 /** Client metadata an operator sets on the organisation's own apps. */
 export const FIRST_PARTY_METADATA = 'bedside_first_party';

@@ -11,15 +11,9 @@ import { patientIdOf, type AccountStore } from '../../accounts/account-store.js'
 import { hasJustInTimeGrant } from './first-party.js';
 import { sessionIsNotEhrUser } from '../../launch/ehr-session.js';
 import type { LaunchContexts } from '../../launch/contexts.js';
+import type { SmartSelection } from '../../launch/grant-context.js';
 
 const { Prompt, Check, base } = interactionPolicy;
-
-/** The interaction result Bedside's pages add (alongside oidc-provider's `login` and `consent`). */
-export interface SmartSelection {
-  patient?: string;
-  /** Set (possibly to '') once the user answered the encounter question. */
-  encounter?: string;
-}
 
 export const CONTEXT_PROMPT = 'smart_context';
 export const PATIENT_REASON = 'patient_not_selected';

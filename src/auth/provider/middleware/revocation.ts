@@ -12,8 +12,7 @@ import type { Middleware } from 'koa';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { AccessTokenError, type AccessTokenVerifier } from '../../../access/token-verification.js';
 import type { RevocationNotices } from '../../../security/revocation-notices.js';
-import type { RevokedTokens } from '../../issuer-records.js';
-import type { ProviderRecords } from '../records.js';
+import type { ProviderRecords, RevokedTokens } from '../records.js';
 
 export interface RevocationDependencies {
   /** Verifies the token to revoke, for any resource server of this issuer. */

@@ -1,6 +1,10 @@
-/** The error page oidc-provider renders when it must not redirect (unknown client, unregistered redirect_uri). */
-import { html } from '../../../html/template.js';
-import { page } from '../../../html/page.js';
+/**
+ * The authorization server's one error page: what oidc-provider renders when it must not redirect
+ * (unknown client, unregistered redirect_uri), and every refusal of Bedside's own pages
+ * (`PageError`, auth/pages/errors.ts).
+ */
+import { page } from './page.js';
+import { html } from './template.js';
 
 export function errorPage(view: { error: string; description?: string; status?: number }): string {
   return page(

@@ -4,9 +4,9 @@
  * described as the operator registered them. What the user keeps checked is granted for that
  * resource (the grant's resource scope), so the code exchanges for a token with `aud` = the API.
  */
-import type { ConsentScope } from '../../pages/views/consent.js';
-import type { ResourceServerRegistry } from './registry.js';
-import { requestedResources } from './resource-indicators.js';
+import type { ResourceServerRegistry } from '../../policy/resource-servers/registry.js';
+import { requestedResources } from '../../policy/resource-servers/resource-indicators.js';
+import type { ConsentScope } from '../views/consent.js';
 
 export interface ResourceScopeOffer {
   indicator: string;
