@@ -15,6 +15,7 @@ import { searchAtScale } from './scenarios/search.js';
 import { exportAtScale } from './scenarios/export.js';
 import { xmlFormat } from './scenarios/xml.js';
 import { profileValidation } from './scenarios/profiles.js';
+import { packagesAndTerminology } from './scenarios/packages.js';
 
 /** Every scenario, in run order (the baseline first). Later features add theirs here. */
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult[]>> = {
@@ -27,6 +28,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult[]>
   'token-endpoint': tokenEndpoint,
   enforcement: enforcementCost,
   profiles: profileValidation,
+  packages: packagesAndTerminology,
 };
 
 async function main(): Promise<void> {

@@ -17,7 +17,7 @@ import type { AccessPolicy } from './access/policy.js';
 import { unrestrictedPolicy } from './access/unrestricted.js';
 import { parseScopes, type ResourceScope } from './smart/scopes.js';
 import { revocationRules } from './access/token-verification.js';
-import { createAuthServer, issuerRecords, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
+import { createAuthServer, issuerRecords, refuseMalformedRequest, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
 import { accessTokenClaimNames } from './config/claims.js';
 import { signedInUser } from './auth/accounts/account-store.js';
 import type { LauncherCaller } from './auth/launch/access.js';
@@ -30,7 +30,9 @@ import { ProfileValidator } from './fhir/validator/profiles/index.js';
 import { launcherRouter, type LauncherStores } from './launcher/index.js';
 import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
-import { extractIndex, getSearchRegistry } from './fhir/search/index.js';
+import { Packages } from './packages/service.js';
+import { Terminology, terminologyOperations } from './terminology/index.js';
+import { strictInput } from './http/strict-input.js';
 import type { Logger } from './log.js';
 import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
 import { RevocationNotices } from './security/revocation-notices.js';
@@ -50,12 +52,17 @@ const AUTH_LOOKUP_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practit
 const LAUNCHER_SANDBOX_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
 /** Practitioners the launcher lists to an operator outside the sandbox (staff, not patient data). */
 const LAUNCHER_STAFF_SCOPES = 'system/Practitioner.rs';
+/** What the installed FHIR packages' conformance resources are read with (packages/service.ts). */
+const CONFORMANCE_SCOPES = ['StructureDefinition', 'SearchParameter', 'ValueSet', 'CodeSystem', 'ImplementationGuide', 'CapabilityStatement'].map((t) => `system/${t}.rs`).join(' ');
 
 /** The policy of one of Bedside's own in-process readers, named for audit records. */
 function servicePolicy(policies: PolicyCompiler, name: string, scope: string): AccessPolicy {
   const scopes = parseScopes(scope).scopes.filter((s): s is ResourceScope => s.kind === 'resource');
   return policies.compile({ scopes, clientId: name, subject: name, scopeStrings: scope.split(' ') });
 }
+
+/** The largest body any express page or provider endpoint accepts (forms: 64kb; the provider: 56kb). */
+const WEB_BODY_LIMIT = 64 * 1024;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface AppDependencies {
@@ -72,20 +79,15 @@ export interface App {
   auth: AuthServer;
   /** Bulk Data `$export`; the server starts its runner (bedside.ts), in-process tools do not. */
   bulk: BulkExport;
+  /** FHIR packages: installed at start-up by the server (bedside.ts), watched on servers. */
+  packages: Packages;
+  /** The terminology service (its `bindingCheck()` is what profile validation calls). */
+  terminology: Terminology;
   /** Stops background work started by the app (not the storage). */
   close(): Promise<void>;
 }
 
 export async function createApp({ config, storage, logger }: AppDependencies): Promise<App> {
-  const services: FhirServices = {
-    config,
-    logger,
-    indexer: (resource) => extractIndex(resource, { baseUrl: config.fhirBaseUrl }),
-    // R4 core profiles and extension definitions are built in; the installed packages'
-    // StructureDefinitions (`structureDefinition`) and the terminology's binding check
-    // (`validateCode`) are what the options add.
-    profiles: new ProfileValidator(),
-  };
   // The raw store goes into the access layer here and nowhere else that serves requests.
   const { access, policies } = createResourceAccess(storage.resources, {
     fhirBaseUrl: config.fhirBaseUrl,
@@ -95,6 +97,30 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   // Revocations made on this node reach the FHIR API's decisions at once; other nodes' within REVOCATION_CHECK_MS.
   const revocations = new RevocationNotices();
   const revocation = createRevocationCheck(revocationRules(issuerRecords(storage.documents)), { windowMs: config.revocationCheckMs, notices: revocations });
+  // FHIR packages: installed through the raw store (start-up, the CLI: no request), their
+  // conformance resources read by everyone else through a store that may read only those.
+  const packages = new Packages({
+    resources: storage.resources,
+    reader: access.bind(servicePolicy(policies, 'bedside-packages', CONFORMANCE_SCOPES)),
+    documents: storage.documents,
+    fhirBaseUrl: config.fhirBaseUrl,
+    logger,
+  });
+  // The installed packages decide the search parameters: read them before anything is indexed.
+  await packages.refresh();
+  const terminology = new Terminology(packages.conformance);
+  const services: FhirServices = {
+    config,
+    logger,
+    indexer: (resource) => packages.index(resource),
+    searchRegistry: () => packages.searchRegistry(),
+    conformance: packages.conformance,
+    codeSets: terminology.codeSetResolver(),
+    validateCode: terminology.bindingCheck(),
+    // R4 core profiles and extension definitions are built in; the installed packages'
+    // StructureDefinitions and the terminology's binding check are what the options add.
+    profiles: new ProfileValidator({ structureDefinition: (url) => packages.conformance.structureDefinition(url), validateCode: terminology.bindingCheck() }),
+  };
 
   // Export jobs run as their owner, while the owner's authorization stands; with enforcement off
   // (test-only switch) there is no owner to check.
@@ -105,28 +131,41 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     access,
     resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
     ownerRevoked: config.enforcement ? (owner) => revocation.whyRevoked(owner) : async () => undefined,
+    searchRegistry: () => packages.searchRegistry(),
   });
   const fhirRoutes: Route[] = [
     {
       method: 'GET',
       path: '/metadata',
       public: true,
-      handler: async () => ({ status: 200, headers: { 'cache-control': 'public, max-age=300' }, body: { json: capabilityJson } }),
+      anyAccept: true,
+      handler: async () => ({ status: 200, headers: { 'cache-control': 'public, max-age=300' }, body: { json: await capabilityJson() } }),
     },
     ...smartFhirRoutes(config),
     ...bulk.routes,
   ];
-  const operations = [...CORE_OPERATIONS, ...bulk.operations];
-  const registry = getSearchRegistry();
-  const capabilityJson = JSON.stringify(
-    buildCapabilityStatement({
-      config,
-      version: VERSION,
-      security: smartSecurity(config),
-      searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
-      operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
-    }),
-  );
+  const operations = [...CORE_OPERATIONS, ...terminologyOperations(terminology), ...bulk.operations];
+  // Built on first use and again after the installed packages change.
+  let capability: Promise<string> | undefined;
+  packages.onChange(() => (capability = undefined));
+  const capabilityJson = (): Promise<string> =>
+    (capability ??= (async () => {
+      const registry = packages.searchRegistry();
+      const installed = packages.installed();
+      return JSON.stringify(
+        buildCapabilityStatement({
+          config,
+          version: VERSION,
+          security: smartSecurity(config),
+          searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
+          operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
+          ...(installed.length ? { packages: await packages.capabilities() } : {}),
+        }),
+      );
+    })().catch((error: unknown) => {
+      capability = undefined;
+      throw error;
+    }));
   const api = new FhirApi(fhirRoutes, operations);
   const directory = createPatientDirectory(api, services, {
     lookups: access.bind(servicePolicy(policies, 'bedside-auth', AUTH_LOOKUP_SCOPES)),
@@ -169,24 +208,28 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
       }
     }
   };
-  web.use(launcherRouter({ config, logger, fhir: { api, services }, caller: auth.launcherCaller, storesFor: launcherStores, clients: (limit) => auth.registeredClients(limit), endpoints: auth.endpoints, root: ROOT }));
+  web.use(launcherRouter({ config, logger, fhir: { api, services }, packages, caller: auth.launcherCaller, storesFor: launcherStores, clients: (limit) => auth.registeredClients(limit), endpoints: auth.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');
   });
 
+  // The FHIR handler decodes its input strictly itself; everything else parses with libraries
+  // that would replace malformed UTF-8 silently, so it is checked before them.
+  const webListener = strictInput({ maxBodyBytes: WEB_BODY_LIMIT, refuse: refuseMalformedRequest }, (req, res) => {
+    if (auth.handlesDirectly(req.url ?? '/')) auth.handleDirect(req, res);
+    else web(req, res);
+  });
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     secureBaseline(res);
     if (url === FHIR_MOUNT || url.startsWith(FHIR_MOUNT + '/') || url.startsWith(FHIR_MOUNT + '?')) {
       fhirHandler(req, res);
-    } else if (auth.handlesDirectly(url)) {
-      auth.handleDirect(req, res);
     } else if (url === '/health') {
       const body = '{"status":"ok"}';
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length), 'cache-control': 'no-store' }).end(body);
     } else {
-      web(req, res);
+      webListener(req, res);
     }
   };
 
@@ -195,7 +238,10 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     fhir: { api, services, access },
     auth,
     bulk,
+    packages,
+    terminology,
     async close() {
+      await packages.close();
       await bulk.close();
       await auth.close();
     },

@@ -1,7 +1,7 @@
 /**
- * Starting and stopping a Bedside server from a Config: open the storage, seed it, build the
- * app, listen (HTTP, or HTTPS with TLS_CERT/TLS_KEY), and stop gracefully. main.ts calls this
- * with the environment's config; tests call it with their own.
+ * Starting and stopping a Bedside server from a Config: check that its folders are writable,
+ * open the storage, seed it, build the app, listen (HTTP, or HTTPS with TLS_CERT/TLS_KEY), and
+ * stop gracefully. main.ts calls this with the environment's config; tests call it with their own.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createApp, type App } from './app.js';
 import type { Config } from './config.js';
+import { checkWritableFolders } from './folders.js';
 import { seedIfEmpty } from './ingest/seed.js';
 import type { Logger } from './log.js';
 import { openStorage, type Storage } from './storage/open.js';
@@ -24,12 +25,39 @@ export interface RunningBedside {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** FHIR_PACKAGES: installs (or finds installed) each package, then lists missing dependencies. */
+async function installConfiguredPackages(app: App, config: Config, logger: Logger): Promise<void> {
+  if (config.packages.length > 0) {
+    for (const report of await app.packages.install(config.packages)) {
+      logger.info(
+        {
+          package: `${report.package.name}#${report.package.version}`,
+          status: report.status,
+          resources: report.package.resources.length,
+          written: report.written,
+          ...(report.addedSearchParameters.length ? { addedSearchParameters: report.addedSearchParameters, reindexed: report.reindexed, reindexMs: report.reindexMs } : {}),
+          ms: report.elapsedMs,
+        },
+        report.status === 'unchanged' ? 'FHIR package already installed' : 'FHIR package installed',
+      );
+    }
+  }
+  app.packages.logMissingDependencies();
+}
+
 export async function startBedside(config: Config, logger: Logger): Promise<RunningBedside> {
+  checkWritableFolders([
+    ...(config.storage.kind === 'embedded' ? [{ setting: 'DATA_DIR', dir: config.storage.dataDir }] : []),
+    { setting: 'EXPORT_DIR', dir: config.export.dir },
+  ]);
   const storage = await openStorage(config.storage);
   logger.info({ storage: storage.description }, 'storage open');
   try {
     const app = await createApp({ config, storage, logger });
+    // Seeding looks for an empty store, so it goes first; a package's new search parameters
+    // then reindex the sample data like any other data.
     if (config.seed) await seedIfEmpty({ config, storage, app, logger });
+    await installConfiguredPackages(app, config, logger);
     const server = config.tls
       ? https.createServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app.listener)
       : http.createServer(app.listener);
@@ -46,6 +74,7 @@ export async function startBedside(config: Config, logger: Logger): Promise<Runn
     });
     // Export jobs run on server nodes only (not in tools that build the app, such as the loader).
     app.bulk.start();
+    app.packages.start();
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const listenUrl = `${config.tls ? 'https' : 'http'}://${host}:${address.port}`;

@@ -8,6 +8,7 @@
  * The variables and their defaults are public: the README's configuration table lists them;
  * keep the two in step.
  */
+import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseClaimMappings, type ClaimMapping } from './config/claims.js';
@@ -73,6 +74,11 @@ export interface Config {
   /** Page size when `_count` is absent. */
   defaultPageSize: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * LOG_FORMAT: `json` lines, `pretty` readable lines, or `auto` (default): pretty when standard
+   * output is a terminal, JSON otherwise. main.ts resolves `auto`.
+   */
+  logFormat: 'auto' | 'json' | 'pretty';
   /** Built-in TLS; when absent Bedside speaks plain HTTP (behind a proxy, or on loopback). */
   tls: TlsConfig | undefined;
   /** Trust X-Forwarded-* from the proxy in front (needed for an https BASE_URL behind a proxy). */
@@ -128,6 +134,12 @@ export interface Config {
    * is refused with 422; a profile Bedside does not have is a warning); `off` checks R4 only.
    */
   validateProfiles: ProfileValidationMode;
+  /**
+   * FHIR packages (Implementation Guides) installed at start-up: absolute paths of `.tgz` files
+   * or package folders (FHIR_PACKAGES, comma-separated). Installing one already installed with
+   * the same content does nothing.
+   */
+  packages: string[];
 }
 
 /** VALIDATE_PROFILES values. */
@@ -143,6 +155,7 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
 /** Hosts for which plain http is acceptable without ALLOW_INSECURE_HTTP. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -165,6 +178,7 @@ const VARIABLES = {
   DATA_DIR: text('./data'),
   SQLITE_CACHE_MB: integer(16, 65536, 256),
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+  LOG_FORMAT: oneOf(LOG_FORMATS, 'auto'),
   BEDSIDE_SEED: flag(true),
   SEED_DIR: text('./fhir-data'),
   REGISTRATION_TOKEN: text(undefined),
@@ -189,6 +203,7 @@ const VARIABLES = {
   CLAIM_MAPPINGS: text(undefined),
   RESOURCE_SERVERS: text(undefined),
   VALIDATE_PROFILES: oneOf(PROFILE_VALIDATION_MODES, 'declared'),
+  FHIR_PACKAGES: text(undefined),
 };
 
 type Variables = Values<typeof VARIABLES>;
@@ -235,6 +250,25 @@ function exportOf(vars: Variables, storage: StorageConfig, cwd: string): ExportC
   return { dir: vars.EXPORT_DIR ? path.resolve(cwd, vars.EXPORT_DIR) : defaultDir, maxFileBytes: vars.EXPORT_FILE_SIZE, fileTtlSeconds: vars.EXPORT_FILE_TTL };
 }
 
+/** FHIR_PACKAGES: comma-separated paths, each an existing `.tgz` package or package folder. */
+function packagesOf(vars: Variables, cwd: string, problems: string[]): string[] {
+  const packages = (vars.FHIR_PACKAGES ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '').map((p) => path.resolve(cwd, p));
+  for (const file of packages) {
+    const info = statOrUndefined(file);
+    if (!info) problems.push(`FHIR_PACKAGES: ${file} does not exist`);
+    else if (!info.isDirectory() && !/\.(tgz|tar\.gz)$/i.test(file)) problems.push(`FHIR_PACKAGES: ${file} is neither a .tgz package nor a package folder`);
+  }
+  return packages;
+}
+
+function statOrUndefined(file: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The settings that hold JSON, and the rules across variables. */
 function settingsOf(vars: Variables, baseUrl: string, problems: string[]): Pick<Config, 'jwtBearerIssuers' | 'federation' | 'claimMappings' | 'resourceServers'> {
   /** Why the server would never fetch a configured URL (a loopback identity provider without ALLOW_PRIVATE_NETWORK_FETCH ...). */
@@ -272,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     maxPageSize: vars.MAX_PAGE_SIZE,
     defaultPageSize: vars.DEFAULT_PAGE_SIZE,
     logLevel: vars.LOG_LEVEL,
+    logFormat: vars.LOG_FORMAT,
     tls,
     trustProxy: vars.TRUST_PROXY,
     accessTokenTtlSeconds: vars.ACCESS_TOKEN_TTL,
@@ -285,6 +320,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     export: exportOf(vars, storage, cwd),
     localLogin: vars.LOCAL_LOGIN,
     validateProfiles: vars.VALIDATE_PROFILES,
+    packages: packagesOf(vars, cwd, problems),
     ...settingsOf(vars, baseUrl, problems),
   };
   if (problems.length) throw new ConfigError(problems);

@@ -4,7 +4,9 @@
  */
 import { startBedside } from './bedside.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './log.js';
+import { StartupError } from './folders.js';
+import { createLogger, resolveLogFormat } from './log.js';
+import { PackageError } from './packages/errors.js';
 
 async function main(): Promise<void> {
   let config;
@@ -17,8 +19,18 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
-  const bedside = await startBedside(config, logger);
+  const logger = createLogger(config.logLevel, { format: resolveLogFormat(config.logFormat, process.stdout.isTTY === true) });
+  let bedside;
+  try {
+    bedside = await startBedside(config, logger);
+  } catch (error) {
+    // The operator's to fix (a folder the server's user cannot write): one line, no stack trace.
+    if (error instanceof StartupError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     bedside.stop().then(
@@ -34,6 +46,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof PackageError) {
+    process.stderr.write(`Bedside failed to start: FHIR_PACKAGES: ${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`Bedside failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -48,6 +48,7 @@ export function smartConfigurationRoute(config: Config, secureCookies: boolean):
     method: 'GET',
     path: SMART_CONFIGURATION_PATH,
     public: true,
+    anyAccept: true,
     handler: async () => ({ status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' }, body: { json } }),
   };
 }

@@ -282,3 +282,4 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
 
 export { smartFhirRoutes, smartSecurity } from './discovery.js';
 export { issuerRecords } from './issuer-records.js';
+export { refuseMalformedRequest } from './malformed-request.js';

@@ -8,6 +8,7 @@
  * authorization (bulk/ownership.ts) is noticed. A resumed job keeps
  * the files of the types its checkpoint lists as done and exports the type in progress again.
  */
+import type { SearchRegistry } from '../fhir/search/registry.js';
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { applyElements } from '../fhir/projection.js';
@@ -35,6 +36,8 @@ export interface ExporterEnvironment {
   files: ExportFiles;
   logger: Logger;
   fhirBaseUrl: string;
+  /** The search parameters in force, for `_typeFilter` (R4's when absent). */
+  searchRegistry?: () => SearchRegistry;
   maxFileBytes: number;
   fileTtlMs: number;
   /** This node's id, the owner of the leases it takes. */
@@ -144,7 +147,7 @@ async function exportType(
   signal: AbortSignal,
   tick: (written: number) => Promise<void>,
 ): Promise<void> {
-  const scope = typeScope(plan, job.level !== 'system', patients, env.fhirBaseUrl);
+  const scope = typeScope(plan, job.level !== 'system', patients, env.fhirBaseUrl, env.searchRegistry?.());
   const project = projection(job.elements, plan.type);
   let scanned = 0;
   let written = 0;

@@ -46,7 +46,7 @@ export function kickOff(bulk: BulkHandlersContext, level: ExportLevel): Interact
     const lenient = prefer.handling === 'lenient';
     const base = context.services.config.fhirBaseUrl;
     assertLevelAllowed(context.policy, level, base);
-    const params = exportParameters(request, level, lenient, base);
+    const params = exportParameters(request, level, lenient, base, context.services.searchRegistry());
     const clientId = context.policy.restricted ? context.policy.principal.clientId : undefined;
     if (context.policy.restricted && !clientId) throw forbidden('$export needs an access token issued to a client');
     if (clientId) await checkQuota(bulk, clientId);

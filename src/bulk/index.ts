@@ -10,6 +10,7 @@
  *
  * https://hl7.org/fhir/uv/bulkdata/STU2/export.html
  */
+import type { SearchRegistry } from '../fhir/search/registry.js';
 import type { AccessPolicy, Principal } from '../access/policy.js';
 import type { ResourceAccess } from '../access/resource-access.js';
 import type { Operation, Route } from '../fhir/api.js';
@@ -59,9 +60,11 @@ export interface BulkExportDependencies {
    * (bulk/ownership.ts).
    */
   ownerRevoked: OwnerCheck;
+  /** The search parameters in force, for `_typeFilter` (R4's when absent). */
+  searchRegistry?: () => SearchRegistry;
 }
 
-export function createBulkExport({ config, documents, logger, access, resume, ownerRevoked }: BulkExportDependencies): BulkExport {
+export function createBulkExport({ config, documents, logger, access, resume, ownerRevoked, searchRegistry }: BulkExportDependencies): BulkExport {
   const jobs = new JobStore(documents);
   const files = new ExportFiles(config.export.dir);
   const fileTtlMs = config.export.fileTtlSeconds * 1000;
@@ -73,6 +76,7 @@ export function createBulkExport({ config, documents, logger, access, resume, ow
     files,
     logger,
     fhirBaseUrl: config.fhirBaseUrl,
+    ...(searchRegistry ? { searchRegistry } : {}),
     maxFileBytes: config.export.maxFileBytes,
     fileTtlMs,
     batchSize: TUNING.batchSize,

@@ -10,7 +10,8 @@ import type { Parameters, ParametersParameter } from 'fhir/r4';
 import { badRequest, notSupported } from '../fhir/errors.js';
 import { parseInstantParam } from '../fhir/interactions/params.js';
 import type { FhirRequest } from '../fhir/request.js';
-import { getSearchRegistry, parseSearch } from '../fhir/search/index.js';
+import { getSearchRegistry, parseSearch, type SearchRegistry } from '../fhir/search/index.js';
+import { parseQuery } from '../http/text-decoding.js';
 import type { ExportLevel } from './job.js';
 
 export interface ExportParameters {
@@ -43,9 +44,9 @@ const PATIENT_REFERENCE = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})$/;
 /**
  * Reads and checks the kick-off parameters.
  * @param baseUrl the FHIR base, to parse `_typeFilter` queries as searches
+ * @param registry the search parameters in force (R4's and the installed packages')
  */
-export function exportParameters(request: FhirRequest, level: ExportLevel, lenient: boolean, baseUrl: string): ExportParameters {
-  const registry = getSearchRegistry();
+export function exportParameters(request: FhirRequest, level: ExportLevel, lenient: boolean, baseUrl: string, registry: SearchRegistry = getSearchRegistry()): ExportParameters {
   const result: ExportParameters = { typeFilters: [], ignored: [] };
   /** A problem: fatal unless lenient, when the offending value is skipped. */
   const reject = (error: Error, what: string) => {
@@ -90,7 +91,7 @@ export function exportParameters(request: FhirRequest, level: ExportLevel, lenie
       case '_typeFilter':
         for (const query of splitTypeFilter(value)) {
           try {
-            result.typeFilters.push(checkTypeFilter(query, baseUrl));
+            result.typeFilters.push(checkTypeFilter(query, baseUrl, registry));
           } catch (error) {
             reject(error as Error, `_typeFilter=${query}`);
           }
@@ -161,16 +162,17 @@ function splitTypeFilter(value: string): string[] {
 }
 
 /** One `Type?query`: a known type and a search this server can run, without result parameters. */
-function checkTypeFilter(text: string, baseUrl: string): { type: string; query: string } {
+function checkTypeFilter(text: string, baseUrl: string, registry: SearchRegistry): { type: string; query: string } {
   const m = /^([A-Z][A-Za-z]+)\?(.+)$/.exec(text);
   if (!m) throw badRequest(`_typeFilter must be Type?search, e.g. Observation?category=laboratory (got "${text.slice(0, 80)}")`);
   const [, type, query] = m as unknown as [string, string, string];
-  if (!getSearchRegistry().isResourceType(type)) throw badRequest(`_typeFilter: unknown resource type "${type}"`);
-  const params = new URLSearchParams(query);
+  if (!registry.isResourceType(type)) throw badRequest(`_typeFilter: unknown resource type "${type}"`);
+  // Decoded strictly: malformed percent-encoding is refused, never turned into U+FFFD.
+  const params = parseQuery(query, badRequest, `_typeFilter ${type}?…`);
   for (const name of params.keys()) {
     if (RESULT_PARAMS.has(name.split(':')[0]!)) throw badRequest(`_typeFilter may not use the result parameter ${name} (${type}?${query.slice(0, 60)})`);
   }
   // Strict: a criterion this server cannot evaluate must not silently export more than asked.
-  parseSearch(type, params, { baseUrl, strict: true, maxCount: 1, defaultCount: 1 });
+  parseSearch(type, params, { baseUrl, strict: true, maxCount: 1, defaultCount: 1, registry });
   return { type, query };
 }

@@ -119,7 +119,7 @@ export async function planExport(context: FhirContext, level: ExportLevel, param
     if ((await policy.searchFilter(type, 'search'))?.op === 'false') continue;
     const filters = params.typeFilters.filter((f) => f.type === type).map((f) => f.query);
     for (const query of filters) {
-      const where = typeFilterCondition(type, query, context.services.config.fhirBaseUrl);
+      const where = typeFilterCondition(type, query, context.services.config.fhirBaseUrl, context.services.searchRegistry());
       // Refused here exactly as the search would be; the scan limits the allowed hops again.
       if (hasHops(where)) await limitHops(where, policy);
     }

@@ -7,7 +7,9 @@
  */
 import type { Resource } from 'fhir/r4';
 import { patientCompartmentParams } from '../fhir/compartments.js';
-import { parseSearch } from '../fhir/search/index.js';
+import { badRequest } from '../fhir/errors.js';
+import { parseSearch, type SearchRegistry } from '../fhir/search/index.js';
+import { parseQuery } from '../http/text-decoding.js';
 import { extractIndex } from '../fhir/search/index.js';
 import type { StoredVersion } from '../storage/resource-store.js';
 import type { Condition, ReferenceEntry } from '../storage/search-index.js';
@@ -29,10 +31,10 @@ export interface TypeScope {
 }
 
 /** What of `plan.type` to export. `compartment` false: system level (no compartment limit). */
-export function typeScope(plan: TypePlan, compartment: boolean, patients: PatientSet, baseUrl: string): TypeScope {
+export function typeScope(plan: TypePlan, compartment: boolean, patients: PatientSet, baseUrl: string, registry?: SearchRegistry): TypeScope {
   const parts: Condition[] = [];
   if (plan.filters?.length) {
-    const filters = plan.filters.map((query) => typeFilterCondition(plan.type, query, baseUrl));
+    const filters = plan.filters.map((query) => typeFilterCondition(plan.type, query, baseUrl, registry));
     parts.push(filters.length === 1 ? filters[0]! : { op: 'or', of: filters });
   }
   let accept: TypeScope['accept'];
@@ -46,8 +48,8 @@ export function typeScope(plan: TypePlan, compartment: boolean, patients: Patien
 }
 
 /** One `_typeFilter` query (`code=...&status=...`) of `type` as a storage Condition. */
-export function typeFilterCondition(type: string, query: string, baseUrl: string): Condition {
-  return parseSearch(type, new URLSearchParams(query), { baseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where;
+export function typeFilterCondition(type: string, query: string, baseUrl: string, registry?: SearchRegistry): Condition {
+  return parseSearch(type, parseQuery(query, badRequest, `_typeFilter ${type}?…`), { baseUrl, strict: true, maxCount: 1, defaultCount: 1, ...(registry ? { registry } : {}) }).where;
 }
 
 /**

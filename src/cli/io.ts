@@ -3,6 +3,8 @@ export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   env: NodeJS.ProcessEnv;
+  /** Standard error is a terminal: progress is redrawn in place. */
+  terminal?: boolean;
 }
 
 /** A problem the user can fix: printed without a stack trace, exit code 1 (2 for usage errors). */
@@ -20,4 +22,5 @@ export const processIo = (env: NodeJS.ProcessEnv): CliIo => ({
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   env,
+  terminal: process.stderr.isTTY === true,
 });

@@ -6,11 +6,13 @@
  *   bedside token         print an access token for curl
  *   bedside export        run a Bulk Data export and download its files
  *   bedside load          load Bundles and NDJSON into Bedside
+ *   bedside packages      install FHIR packages (Implementation Guides)
  */
 import { ADMIN_COMMANDS } from './admin.js';
 import { CLIENTS_ADD_USAGE, clientsAdd } from './clients.js';
 import { exportCommand } from './export.js';
 import { CliError, processIo, type CliIo } from './io.js';
+import { PACKAGES_USAGE, packagesAdd, packagesList } from './packages.js';
 import { token } from './token.js';
 
 export const USAGE = `Usage: bedside <command> [options]
@@ -20,6 +22,8 @@ Commands:
   token         print an access token for the client (TOKEN=$(npx bedside token))
   export        run a Bulk Data $export and download the NDJSON files
   load          load FHIR Bundles and NDJSON files (into a running server with --url)
+  packages add  install FHIR packages (Implementation Guides: .tgz files or folders)
+  packages list list the installed packages
 
 "bedside <command> --help" describes each. The server is $BEDSIDE_URL or http://localhost:8080.
 `;
@@ -36,8 +40,14 @@ const COMMANDS: Record<string, Command> = {
   },
   token,
   export: exportCommand,
+  'packages add': packagesAdd,
+  'packages list': packagesList,
+  packages: async (_argv, io) => {
+    io.out(PACKAGES_USAGE);
+    return 2;
+  },
   // Loaded on demand: the loader brings the whole server (and oidc-provider) with it.
-  load: async (argv, io) => (await import('../tools/load.js')).runLoad(argv, io.env),
+  load: async (argv, io) => (await import('../tools/load.js')).runLoad(argv, io),
 };
 
 /** Runs one command line; resolves to the exit code. */

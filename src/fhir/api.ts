@@ -24,6 +24,11 @@ export interface Route {
   handler: Interaction;
   /** Public routes (CapabilityStatement, discovery) need no token. */
   public?: boolean;
+  /**
+   * Discovery documents (CapabilityStatement, smart-configuration): served as JSON whatever the
+   * Accept header names, since a browser opening the link must not get a 406.
+   */
+  anyAccept?: boolean;
 }
 
 /**
@@ -67,6 +72,7 @@ interface Match {
   handler: Interaction;
   params: Record<string, string | undefined>;
   public: boolean;
+  anyAccept: boolean;
 }
 
 /** Operations of the FHIR core; other features add theirs (e.g. `$export`). */
@@ -93,6 +99,7 @@ export class FhirApi {
   /** By name; one name may have several entries for different levels or types (`$export`). */
   readonly #operations = new Map<string, Operation[]>();
   readonly #publicRoutes = new Set<Interaction>();
+  readonly #anyAcceptRoutes = new Set<Interaction>();
 
   /**
    * @param extraRoutes routes added by other features (metadata, SMART discovery, search forms ...)
@@ -103,6 +110,7 @@ export class FhirApi {
     for (const op of operations) this.#operations.set(op.name, [...(this.#operations.get(op.name) ?? []), op]);
     for (const route of [...extraRoutes, ...restRoutes(dispatch)]) {
       if (route.public) this.#publicRoutes.add(route.handler);
+      if (route.anyAccept) this.#anyAcceptRoutes.add(route.handler);
       this.#router.on(route.method === 'HEAD' ? 'GET' : route.method, route.path, route.handler as never);
     }
   }
@@ -133,7 +141,8 @@ export class FhirApi {
       if (staticElsewhere) throw methodNotAllowed(`${request.method} is not supported on ${request.path}`);
       assertResourceType(params.type);
     }
-    return { handler: found.handler as unknown as Interaction, params, public: this.#publicRoutes.has(found.handler as unknown as Interaction) };
+    const handler = found.handler as unknown as Interaction;
+    return { handler, params, public: this.#publicRoutes.has(handler), anyAccept: this.#anyAcceptRoutes.has(handler) };
   }
 
   /** Runs a request (policy already in the context). */
@@ -162,6 +171,7 @@ export class FhirApi {
       handler: operation.handler,
       params: { type, id: level === 'instance' ? segments[1] : undefined, operation: operation.name },
       public: false,
+      anyAccept: false,
     };
   }
 }

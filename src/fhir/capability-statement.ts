@@ -16,7 +16,24 @@ export interface CapabilityOptions {
   /** The SMART security section (oauth-uris extension), from the authorization server. */
   security?: CapabilityStatementRestSecurity;
   version: string;
+  /** What installed FHIR packages add (packages/capability.ts). */
+  packages?: {
+    instantiates: string[];
+    implementationGuides: string[];
+    profiles: ReadonlyMap<string, string[]>;
+    includes: ReadonlyMap<string, { include: string[]; revinclude: string[] }>;
+  };
 }
+
+/**
+ * CapabilityStatements of implementation guides this server instantiates, each claimed when the
+ * operation that guide is about is offered: Bulk Data 2.0.0 asks an exporting server to declare
+ * its CapabilityStatement, and clients look for it to decide whether there is a bulk export
+ * (https://hl7.org/fhir/uv/bulkdata/STU2/CapabilityStatement-bulk-data.html).
+ */
+const INSTANTIATES: Array<{ capabilityStatement: string; whenOffered: string }> = [
+  { capabilityStatement: 'http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data', whenOffered: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' },
+];
 
 const TYPE_INTERACTIONS: CapabilityStatementRestResource['interaction'] = [
   'read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type',
@@ -42,20 +59,30 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     if (params?.length) {
       resource.searchParam = params.map((p) => ({ name: p.name, type: p.type as 'string', ...(p.definition ? { definition: p.definition } : {}) }));
     }
+    const profiles = options.packages?.profiles.get(type);
+    if (profiles?.length) resource.supportedProfile = profiles;
+    const includes = options.packages?.includes.get(type);
+    if (includes?.include.length) resource.searchInclude = includes.include;
+    if (includes?.revinclude.length) resource.searchRevInclude = includes.revinclude;
     const ops = options.operations?.filter((o) => o.level !== 'system' && (!o.types || o.types.includes(type)));
-    if (ops?.length) resource.operation = ops.map((o) => ({ name: o.name, definition: o.definition }));
+    // One entry per operation, whether offered at type level, instance level or both.
+    if (ops?.length) resource.operation = [...new Map(ops.map((o) => [o.name, { name: o.name, definition: o.definition }])).values()];
     return resource;
   });
   const systemOps = options.operations?.filter((o) => o.level === 'system') ?? [];
+  const offered = new Set(options.operations?.map((o) => o.definition));
+  const instantiates = INSTANTIATES.filter((i) => offered.has(i.whenOffered)).map((i) => i.capabilityStatement);
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
     date: new Date().toISOString(),
     publisher: 'Bedside',
     kind: 'instance',
+    ...(instantiates.length || options.packages?.instantiates.length ? { instantiates: [...instantiates, ...(options.packages?.instantiates ?? [])] } : {}),
     software: { name: 'Bedside', version: options.version },
     implementation: { description: 'Bedside SMART on FHIR server', url: config.fhirBaseUrl },
     fhirVersion: '4.0.1',
+    ...(options.packages?.implementationGuides.length ? { implementationGuide: options.packages.implementationGuides } : {}),
     // https://hl7.org/fhir/R4/http.html#mime-type and #patch: FHIR JSON and XML; JSON Patch and FHIRPath Patch.
     format: ['application/fhir+json', 'json', 'application/fhir+xml', 'xml'],
     patchFormat: ['application/json-patch+json', 'application/fhir+json', 'application/fhir+xml'],

@@ -8,17 +8,46 @@ import type { Logger } from 'pino';
 import type { GuardedStore } from '../access/guarded-store.js';
 import type { AccessPolicy } from '../access/policy.js';
 import type { Config } from '../config.js';
+import type { ConformanceResources } from '../packages/conformance.js';
+import type { ResourceOperations } from '../storage/resource-store.js';
 import type { IndexEntry } from '../storage/search-index.js';
 import type { ProfileValidator } from './validator/profiles/index.js';
+import type { SearchRegistry } from './search/registry.js';
+import type { CodeSet, CodeSetRequest } from './search/types.js';
+import type { ValidateCode } from '../terminology/types.js';
+
+/**
+ * Answers the token search modifiers `:in`, `:not-in`, `:above` and `:below` (implemented by
+ * src/terminology/). https://hl7.org/fhir/R4/search.html#token
+ */
+export interface CodeSetResolver {
+  /**
+   * The codings each request stands for, in order. Value sets and code systems in the store are
+   * read through `reader`, the request's policy-bound store. Throws a FhirError when one cannot
+   * be answered (an unknown value set, a code system Bedside does not hold).
+   */
+  resolve(reader: ResourceOperations, requests: readonly CodeSetRequest[]): Promise<CodeSet[]>;
+}
 
 /** Built once per server. */
 export interface FhirServices {
   config: Config;
   logger: Logger;
-  /** Search index rows of a resource (fhir/search/extract.ts). */
+  /** Search index rows of a resource (fhir/search/extract.ts) under {@link searchRegistry}. */
   indexer: (resource: Resource) => IndexEntry[];
   /** Validation against profiles (`$validate`, and writes under VALIDATE_PROFILES). */
   profiles: ProfileValidator;
+  /** The search parameters in force: R4's plus the installed packages' (packages/service.ts). */
+  searchRegistry: () => SearchRegistry;
+  /** Conformance resources of the installed FHIR packages (packages/conformance.ts). */
+  conformance: ConformanceResources;
+  /** Terminology for the token modifiers `:in`, `:not-in`, `:above`, `:below`; absent: they are refused. */
+  codeSets?: CodeSetResolver;
+  /**
+   * The binding check for validation (terminology/service.ts `bindingCheck`): is a code in a
+   * value set? `true`, `false`, or `'unknown'` naming the code system Bedside lacks.
+   */
+  validateCode?: ValidateCode;
 }
 
 /** One request's view. */

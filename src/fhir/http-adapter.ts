@@ -1,7 +1,7 @@
 /**
  * The lean node:http adapter of the FHIR API: HTTP in, FhirRequest through bearer verification
  * and the route table, FhirResponse out. Express is not on this path (it costs about 5x per
- * request, see ../shared/NOTES.md); this is also the single place where errors are rendered
+ * request in our measurements); this is also the single place where errors are rendered
  * as OperationOutcomes. Bodies and answers are FHIR JSON or FHIR XML (format.ts negotiates,
  * xml/ converts at this edge; interactions only ever see JSON).
  */
@@ -15,16 +15,17 @@ import type { Authenticator } from '../access/authenticate.js';
 import { auditWho, type AuditLog } from '../access/audit-log.js';
 import type { AccessPolicy } from '../access/policy.js';
 import type { ResourceAccess } from '../access/resource-access.js';
+import { decodePercent, decodeUtf8, headerText, parseQuery } from '../http/text-decoding.js';
 import type { FhirApi } from './api.js';
 import { requestContext, type FhirServices } from './context.js';
 import { FhirError, asFhirError, badRequest, internalErrorOutcome, tooLarge, unsupportedMediaType } from './errors.js';
 import { FHIR_XML_TYPE, isXmlBodyType, responseFormat, type WireFormat } from './format.js';
+import { parseJson } from './json-body.js';
 import type { FhirBody, FhirRequest, FhirResponse, FhirStream, HttpMethod } from './request.js';
 import { bodyToXml, resourceFromXml, resourceToXml } from './xml/index.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json']);
-const MAX_JSON_DEPTH = 64;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 export interface FhirHttpOptions {
@@ -63,10 +64,21 @@ async function handle(options: FhirHttpOptions, req: IncomingMessage, res: Serve
       res.writeHead(204, { 'content-length': '0' }).end();
       return;
     }
-    format = responseFormat(req.url ?? '/', req.headers.accept, req.headers['content-type']);
+    // A 406 waits for the route: discovery documents answer whatever Accept names (FhirApi `anyAccept`).
+    let unacceptable: unknown;
+    try {
+      format = responseFormat(req.url ?? '/', req.headers.accept, req.headers['content-type']);
+    } catch (error) {
+      unacceptable = error;
+    }
     const request = await toFhirRequest(options, req);
     fhirPath = request.path;
     const match = options.api.match(request);
+    if (unacceptable !== undefined) {
+      if (!match.anyAccept) throw unacceptable;
+      // Without the Accept header: only an unsupported _format is still refused.
+      format = responseFormat(req.url ?? '/', undefined, req.headers['content-type']);
+    }
     request.params = match.params;
     // Public routes read no data: their policy allows nothing. The authenticator decides the rest
     // (with enforcement off, the composition root gives one that allows everything).
@@ -106,21 +118,18 @@ async function toFhirRequest(options: FhirHttpOptions, req: IncomingMessage): Pr
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
-  let path: string;
-  try {
-    path = decodeURIComponent(rawPath.slice(options.mountPath.length)).replace(/^\/+|\/+$/g, '');
-  } catch {
-    throw badRequest('The URL path is not valid percent-encoding');
-  }
-  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  // Every byte read as text is strict UTF-8: a malformed sequence is a 400, never a silent U+FFFD.
+  const path = decodePercent(rawPath.slice(options.mountPath.length), badRequest, 'The URL path').replace(/^\/+|\/+$/g, '');
+  const query = parseQuery(q < 0 ? '' : url.slice(q + 1), badRequest);
   const headers = req.headers as Record<string, string | undefined>;
+  if (headers['if-none-exist'] !== undefined) headers['if-none-exist'] = headerText(headers['if-none-exist'], badRequest, 'The If-None-Exist header');
   const request: FhirRequest = { method: method as HttpMethod, path, query, headers, body: undefined, params: {} };
   if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
     const raw = await readBody(req, options.services.config.bodyLimitBytes);
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (raw.length > 0) {
       if (contentType === 'application/x-www-form-urlencoded' && method === 'POST' && path.endsWith('_search')) {
-        request.form = new URLSearchParams(raw.toString('utf8'));
+        request.form = parseQuery(decodeUtf8(raw, badRequest), badRequest, 'The form body');
       } else if (contentType === '' || JSON_TYPES.has(contentType)) {
         request.body = parseJson(raw);
       } else if (isXmlBodyType(contentType)) {
@@ -157,28 +166,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('end', () => !failed && resolve(Buffer.concat(chunks, size)));
     req.on('error', (error) => !failed && reject(error));
   });
-}
-
-/** JSON.parse with a nesting limit checked first, so hostile depth cannot exhaust the stack. */
-export function parseJson(raw: Buffer | string): unknown {
-  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
-      if (++depth > MAX_JSON_DEPTH) throw badRequest(`The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
-    } else if (c === 125 || c === 93) depth--;
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw badRequest(`The body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
-  }
 }
 
 function applyCors(req: IncomingMessage, res: ServerResponse): void {

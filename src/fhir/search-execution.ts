@@ -13,7 +13,8 @@ import { bundleJson, pageUrl, withCursor, type BundleEntryJson, type BundleLink 
 import type { FhirContext } from './context.js';
 import { preferences, type FhirRequest } from './request.js';
 import { applyElements, applySummary } from './projection.js';
-import { getSearchRegistry, parseSearch, type IncludeSpec, type ParsedSearch } from './search/index.js';
+import { parseSearch, type IncludeSpec, type ParsedSearch } from './search/index.js';
+import type { CodeSet, CodeSetRequest, SearchOptions } from './search/types.js';
 
 /** At most this many resources are added by _include/_revinclude to one page. */
 export const MAX_INCLUDED = 1000;
@@ -26,15 +27,27 @@ export interface SearchResult {
   warnings: OperationOutcomeIssue[];
 }
 
-/** Parses a search with the server's options (`Prefer: handling=strict` makes unknown parameters an error). */
-export function parseRequestSearch(context: FhirContext, request: FhirRequest, type: string | undefined, params: URLSearchParams): ParsedSearch {
-  const config = context.services.config;
-  return parseSearch(type, params, {
+/**
+ * Parses a search with the server's options (`Prefer: handling=strict` makes unknown parameters
+ * an error). Terminology modifiers (`code:in=...`) are found by a first parse, answered by the
+ * terminology service through the request's store, and handed to the second.
+ */
+export async function parseRequestSearch(context: FhirContext, request: FhirRequest, type: string | undefined, params: URLSearchParams): Promise<ParsedSearch> {
+  const { config, codeSets } = context.services;
+  const options: SearchOptions = {
     baseUrl: config.fhirBaseUrl,
     strict: preferences(request).handling === 'strict',
     maxCount: config.maxPageSize,
     defaultCount: config.defaultPageSize,
-  });
+    registry: context.services.searchRegistry(),
+  };
+  if (!codeSets) return parseSearch(type, params, options);
+  const needed: CodeSetRequest[] = [];
+  const first = parseSearch(type, params, { ...options, codeSets: (r) => (needed.push(r), []) });
+  if (needed.length === 0) return first;
+  const answers = await codeSets.resolve(context.store, needed);
+  const byKey = new Map<string, CodeSet>(needed.map((r, i) => [`${r.modifier}\u0000${r.value}`, answers[i]!]));
+  return parseSearch(type, params, { ...options, codeSets: (r) => byKey.get(`${r.modifier}\u0000${r.value}`) ?? [] });
 }
 
 /** Runs the search and its includes. `extra` is ANDed in (compartments). */
@@ -100,7 +113,7 @@ async function resolveIncludes(
  */
 function includeTargets(context: FhirContext, spec: IncludeSpec): Set<string> | undefined {
   if (spec.sourceType === '*' || spec.param === '*') return undefined;
-  const declared = spec.targetType ? [spec.targetType] : [...(getSearchRegistry().get(spec.sourceType, spec.param)?.target ?? [])];
+  const declared = spec.targetType ? [spec.targetType] : [...(context.services.searchRegistry().get(spec.sourceType, spec.param)?.target ?? [])];
   if (declared.length === 0) return new Set();
   return new Set(searchableTypes(declared, context.policy, `_include=${spec.sourceType}:${spec.param}${spec.targetType ? `:${spec.targetType}` : ''}`));
 }
@@ -144,7 +157,7 @@ async function reverseIncludes(context: FhirContext, to: StoredVersion[], spec: 
   const refs = to.filter((v) => !spec.targetType || v.resourceType === spec.targetType).map((v) => `${v.resourceType}/${v.id}`);
   if (refs.length === 0) return [];
   const params = spec.param === '*'
-    ? getSearchRegistry().paramsFor(spec.sourceType).filter((p) => p.type === 'reference').map((p) => p.code)
+    ? context.services.searchRegistry().paramsFor(spec.sourceType).filter((p) => p.type === 'reference').map((p) => p.code)
     : [spec.param];
   const rows: Condition[] = params.map((param) => ({ op: 'row', table: 'reference', param, where: [{ field: 'value', cmp: 'in', value: refs }] }));
   if (rows.length === 0) return [];
@@ -156,8 +169,11 @@ function key(version: StoredVersion): string {
   return `${version.resourceType}/${version.id}`;
 }
 
-/** The searchset Bundle of a search result. */
-export function searchsetJson(context: FhirContext, search: ParsedSearch, result: SearchResult, path: string, params: URLSearchParams): string {
+/**
+ * The searchset Bundle of a search result. Its links carry `params`: the parameters the search
+ * applied (by default those of `search`), never one it ignored (R4 search.html#errors).
+ */
+export function searchsetJson(context: FhirContext, search: ParsedSearch, result: SearchResult, path: string, params = new URLSearchParams(search.applied)): string {
   const base = context.services.config.fhirBaseUrl;
   const linkParams = new URLSearchParams(params);
   linkParams.delete('_cursor');

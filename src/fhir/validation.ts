@@ -145,26 +145,67 @@ export function validateWithMedplum(resource: Resource): OperationOutcomeIssue[]
 
 /**
  * Lenient loading (`bedside load --lenient`): removes the elements the validator reports as
- * unknown (not R4 elements) from a copy of `resource` and lists what was removed.
- * Bedside itself never stores invalid resources; this only helps load third-party data that
- * carries non-R4 elements, and says exactly what it dropped.
+ * unknown (not R4 elements) from a copy of `resource` and lists what was removed. An element left
+ * empty by a removal (`effectivePeriod` whose only child was the non-R4 `stop`) would fail ele-1,
+ * so it goes too and is listed as well. Bedside itself never stores invalid resources; this only
+ * helps load third-party data that carries non-R4 elements, and says exactly what it dropped.
  */
 export function stripUnknownElements(resource: Resource): { resource: Resource; removed: string[] } {
   const unknown = validateR4(resource).issues.filter((i) => i.unknownElement);
   if (unknown.length === 0) return { resource, removed: [] };
   const copy = structuredClone(resource) as unknown as Record<string, unknown>;
   const removed = unknown.filter((issue) => removeAt(copy, issue.location)).map((issue) => issue.path);
+  // The parents of what was removed, deepest first and, within an array, last index first, so a
+  // removal never shifts a location still to be checked.
+  const parents = new Map<string, Location>();
+  for (const issue of unknown) {
+    for (let length = issue.location.length - 1; length > 0; length--) parents.set(JSON.stringify(issue.location.slice(0, length)), issue.location.slice(0, length));
+  }
+  const ordered = [...parents.values()].sort((a, b) => b.length - a.length || compareLocations(b, a));
+  for (const location of ordered) {
+    if (isEmpty(valueAt(copy, location)) && removeAt(copy, location)) removed.push(`${pathOf(resource.resourceType, location)} (left empty)`);
+  }
   return { resource: copy as unknown as Resource, removed };
 }
 
-/** Deletes the property at a validator location (JSON keys and array indexes below the resource). */
-function removeAt(root: Record<string, unknown>, location: readonly (string | number)[]): boolean {
-  let node: unknown = root;
-  for (const part of location.slice(0, -1)) {
-    if (typeof node !== 'object' || node === null) return false;
+type Location = readonly (string | number)[];
+
+function valueAt(root: unknown, location: Location): unknown {
+  let node = root;
+  for (const part of location) {
+    if (typeof node !== 'object' || node === null) return undefined;
     node = (node as Record<string | number, unknown>)[part];
   }
+  return node;
+}
+
+function isEmpty(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0);
+}
+
+function compareLocations(a: Location, b: Location): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] === b[i]) continue;
+    return typeof a[i] === 'number' && typeof b[i] === 'number' ? (a[i] as number) - (b[i] as number) : String(a[i]) < String(b[i]) ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/** `Observation.component[0].valueQuantity`, as the validator writes paths. */
+function pathOf(resourceType: string, location: Location): string {
+  return resourceType + location.map((part) => (typeof part === 'number' ? `[${part}]` : `.${part}`)).join('');
+}
+
+/** Deletes the property or array item at a validator location (JSON keys and array indexes below the resource). */
+function removeAt(root: Record<string, unknown>, location: Location): boolean {
+  const parent = valueAt(root, location.slice(0, -1));
   const key = location[location.length - 1];
-  if (typeof node !== 'object' || node === null || Array.isArray(node) || typeof key !== 'string') return false;
-  return delete (node as Record<string, unknown>)[key];
+  if (typeof parent !== 'object' || parent === null) return false;
+  if (Array.isArray(parent)) {
+    if (typeof key !== 'number' || key >= parent.length) return false;
+    parent.splice(key, 1);
+    return true;
+  }
+  if (typeof key !== 'string') return false;
+  return delete (parent as Record<string, unknown>)[key];
 }

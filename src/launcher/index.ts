@@ -2,7 +2,7 @@
  * The launcher's server side: its pages (the launcher at `/`, the EHR frame, the sample SMART app
  * at `/sample-app/launch` and `/sample-app/`, the tutorial), their bundled scripts, and the small
  * read-only API the launcher page chooses a launch context with. Launching itself is the
- * authorization server's `POST /launcher/api/launch` (CONTRACT.md); registering a client is the
+ * authorization server's `POST /launcher/api/launch` (docs/contract.md); registering a client is the
  * real RFC 7591 endpoint, called from the page.
  *
  * The directory and client list follow the launcher API's rule (auth/launch/access.ts):
@@ -28,6 +28,7 @@ import { page, trusted } from '../html/page.js';
 import { bundleCache, isBundleName } from './bundles.js';
 import { listClients } from './clients.js';
 import { renderMarkdown } from './markdown.js';
+import type { Packages } from '../packages/service.js';
 
 /**
  * The stores a caller's directory reads through (app.ts binds them to the caller's policies):
@@ -50,6 +51,8 @@ export interface LauncherDependencies {
   caller(req: Request, res: Response): Promise<LauncherCaller | LauncherRefusal>;
   /** The stores a caller's directory reads through, bound to that caller's policies. */
   storesFor(caller: LauncherCaller): LauncherStores;
+  /** The installed FHIR packages: the scope builder offers the types they profile. */
+  packages: Pick<Packages, 'installed' | 'capabilities'>;
   /** The registered clients' metadata as registered (the authorization server's). */
   clients(limit: number): Promise<Array<Record<string, unknown>>>;
   endpoints: SmartEndpoints;
@@ -57,7 +60,7 @@ export interface LauncherDependencies {
   root: string;
 }
 
-/** The bundled sample app: its public client and its two URLs (CONTRACT.md). */
+/** The bundled sample app: its public client and its two URLs (docs/contract.md). */
 export const SAMPLE_APP = { clientId: 'bedside-sample-app', launchPath: '/sample-app/launch', redirectPath: '/sample-app/' } as const;
 
 /** Content-Security-Policy per page: scripts only from Bedside, no inline code. */
@@ -87,6 +90,12 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   };
   const bundles = bundleCache(launchDir);
   const router = express.Router();
+  /** The installed FHIR packages and the resource types they profile (what /metadata says too). */
+  const implementationGuides = async () => {
+    const installed = deps.packages.installed();
+    const profiles = installed.length ? (await deps.packages.capabilities()).profiles : new Map<string, string[]>();
+    return { packages: installed.map((p) => `${p.name}#${p.version}`), profiles: Object.fromEntries([...profiles].sort(([a], [b]) => a.localeCompare(b))) };
+  };
 
   const staticPage = (file: string, csp: string, referrer = 'same-origin') => (_req: Request, res: Response) => {
     res.set({ ...pageHeaders(csp), 'cache-control': 'no-cache', 'referrer-policy': referrer, 'x-content-type-options': 'nosniff' });
@@ -132,8 +141,8 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   };
   const text = (req: Request): string => (typeof req.query.q === 'string' ? req.query.q : '');
 
-  router.get('/launcher/api/config', (_req, res) => {
-    res.set('cache-control', 'no-store').json({
+  router.get('/launcher/api/config', (_req, res, next) => {
+    implementationGuides().then((guides) => res.set('cache-control', 'no-store').json({
       fhirBaseUrl: config.fhirBaseUrl,
       issuer: deps.endpoints.issuer,
       endpoints: deps.endpoints,
@@ -142,7 +151,8 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
       registrationRequiresToken: config.registrationToken !== undefined,
       sampleApp: { clientId: SAMPLE_APP.clientId, launchUri: `${config.baseUrl}${SAMPLE_APP.launchPath}`, redirectUri: `${config.baseUrl}${SAMPLE_APP.redirectPath}` },
       pages: { grants: `${deps.endpoints.issuer}/admin/grants`, connectedApps: deps.endpoints.management, audit: `${deps.endpoints.issuer}/admin/audit`, tutorial: `${config.baseUrl}/tutorial/` },
-    });
+      ...guides,
+    }), next);
   });
   router.get('/launcher/api/patients', api((req, directory) => directory.patients(text(req))));
   router.get('/launcher/api/patients/:id', api((req, directory) => directory.patient(String(req.params.id))));

@@ -132,11 +132,26 @@ export interface ResourceStore extends ResourceOperations {
    */
   scan(request: { resourceType: string; where?: Condition; since?: number; batchSize?: number }): AsyncIterable<StoredVersion>;
   /**
+   * Replaces the index rows of every live resource of `resourceType` with `index(resource)`,
+   * without writing a version (the content is unchanged; what is indexed changed, e.g. a FHIR
+   * package added search parameters). A resource changed meanwhile keeps the rows its write
+   * gave it. Returns how many resources were reindexed.
+   */
+  reindex(request: ReindexRequest): Promise<number>;
+  /**
    * Checks that current versions agree with history (contiguous, deletion flags) and that the
    * index rows of every live resource are exactly those `reindex` gives for its content.
    */
   verifyIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
   close(): Promise<void>;
+}
+
+export interface ReindexRequest {
+  resourceType: string;
+  /** The index rows a resource should have now. */
+  index: (resource: Resource) => IndexEntry[];
+  /** Resources per write batch (default 500). */
+  batchSize?: number;
 }
 
 export interface IntegrityOptions {

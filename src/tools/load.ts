@@ -8,13 +8,15 @@
  */
 import { parseArgs } from 'node:util';
 import { createApp } from '../app.js';
+import { processIo, type CliIo } from '../cli/io.js';
 import { loadConfig } from '../config.js';
 import { inProcessSink } from '../ingest/in-process-sink.js';
 import { formatProgress, httpSink, load, type BundleSink, type LoadSummary } from '../ingest/loader.js';
-import { createLogger } from '../log.js';
+import { createLogger, resolveLogFormat } from '../log.js';
 import { openStorage, type Storage } from '../storage/open.js';
 
-export async function runLoad(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+export async function runLoad(argv: string[], io: CliIo): Promise<number> {
+  const { env } = io;
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -29,7 +31,7 @@ export async function runLoad(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     },
   });
   if (values.help || positionals.length === 0) {
-    process.stdout.write(
+    io.out(
       'Usage: npm run load -- [--url http://localhost:8080/fhir] [--token TOKEN] [--concurrency N] [--chunk N] [--lenient] <files or folders>\n' +
         'Loads FHIR Bundles (.json) and NDJSON (.ndjson). Without --url, writes to the store of DATA_DIR / MONGODB_URI directly.\n' +
         '--lenient removes elements that are not R4 (and lists them) instead of rejecting their Bundle.\n',
@@ -43,13 +45,13 @@ export async function runLoad(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   } else {
     const config = loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
     storage = await openStorage(config.storage);
-    const app = await createApp({ config, storage, logger: createLogger(config.logLevel) });
+    const app = await createApp({ config, storage, logger: createLogger(config.logLevel, { format: resolveLogFormat(config.logFormat, process.stdout.isTTY === true) }) });
     sink = inProcessSink(app.fhir.api, app.fhir.services, app.fhir.access);
   }
-  const tty = process.stderr.isTTY && !values.quiet;
+  const tty = io.terminal === true && !values.quiet;
   let lastPrinted = 0;
   try {
-    process.stderr.write(`Loading into ${sink.describe}\n`);
+    io.err(`Loading into ${sink.describe}\n`);
     const summary = await load({
       sink,
       paths: positionals,
@@ -59,15 +61,15 @@ export async function runLoad(argv: string[], env: NodeJS.ProcessEnv): Promise<n
       onProgress: (p) => {
         if (values.quiet) return;
         const now = Date.now();
-        if (tty) process.stderr.write(`\r${formatProgress(p)}   `);
+        if (tty) io.err(`\r${formatProgress(p)}   `);
         else if (now - lastPrinted > 2000) {
-          process.stderr.write(`${formatProgress(p)}\n`);
+          io.err(`${formatProgress(p)}\n`);
           lastPrinted = now;
         }
       },
     });
-    if (tty) process.stderr.write('\n');
-    process.stdout.write(formatSummary(summary));
+    if (tty) io.err('\n');
+    io.out(formatSummary(summary));
     return summary.failures.length ? 1 : 0;
   } finally {
     await storage?.close();
@@ -85,13 +87,30 @@ export function formatSummary(summary: LoadSummary): string {
   if (summary.duplicates) lines.push(`Skipped ${summary.duplicates} repeated resources (same id and content as one already loaded)`);
   if (summary.skipped) lines.push(`Ignored ${summary.skipped} entries that do not write a resource`);
   for (const file of summary.notFhir) lines.push(`Skipped ${file}: not FHIR`);
-  for (const path of summary.stripped) lines.push(`Removed a non-R4 element (--lenient): ${path}`);
+  lines.push(...formatStripped(summary.stripped));
   for (const failure of summary.failures) lines.push(`FAILED ${failure.file}: ${failure.message}`);
   return lines.join('\n') + '\n';
 }
 
+/**
+ * What --lenient removed, one line per element path with the resources it was removed from
+ * (the first five), so a data set repeating one mistake stays readable.
+ */
+function formatStripped(stripped: string[]): string[] {
+  const byPath = new Map<string, string[]>();
+  for (const item of stripped) {
+    const [resource = '', path = ''] = item.split(': ');
+    byPath.set(path, [...(byPath.get(path) ?? []), resource]);
+  }
+  return [...byPath].map(([path, resources]) => {
+    const shown = resources.slice(0, 5).join(', ');
+    const more = resources.length > 5 ? ` and ${resources.length - 5} more` : '';
+    return `Removed a non-R4 element (--lenient): ${path} from ${shown}${more}`;
+  });
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  runLoad(process.argv.slice(2), process.env).then(
+  runLoad(process.argv.slice(2), processIo(process.env)).then(
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(`${(error as Error).message}\n`);

@@ -449,6 +449,29 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
     });
   });
 
+  describe('reindex', () => {
+    const ctx = freshStore(impl);
+
+    it('replaces the index rows of live resources of one type, writing no version', async () => {
+      for (let i = 0; i < 7; i++) await ctx.store.put(putOf('Patient', `p${i}`, [tok('code', LOINC, 'old')]));
+      await ctx.store.put(putOf('Observation', 'o', [tok('code', LOINC, 'old')]));
+      await ctx.store.delete({ resourceType: 'Patient', id: 'p6' });
+      const reindexed = await ctx.store.reindex({ resourceType: 'Patient', batchSize: 3, index: (r) => [tok('code', LOINC, `new-${r.id}`), tok('colour', null, 'red')] });
+      expect(reindexed).toBe(6);
+      const search = (where: Condition, types = ['Patient']) => ctx.store.search({ types, where, sort: [], limit: 100 }).then(idsOf);
+      expect(await search(row('token', 'code', p('code', 'eq', 'old')))).toEqual([]);
+      expect(await search(row('token', 'code', p('code', 'eq', 'new-p2')))).toEqual(['p2']);
+      expect((await search(row('token', 'colour', p('code', 'eq', 'red')))).sort()).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5']);
+      // Other types and versions are untouched.
+      expect(await search(row('token', 'code', p('code', 'eq', 'old')), ['Observation'])).toEqual(['o']);
+      expect((await ctx.store.read('Patient', 'p1'))?.versionId).toBe('1');
+      expect((await ctx.store.history({ resourceType: 'Patient', limit: 100 })).versions).toHaveLength(8);
+      // Sorting uses the new rows too.
+      const sorted = await ctx.store.search({ types: ['Patient'], where: ALL, sort: [{ by: 'param', table: 'token', param: 'code', field: 'code', descending: true }], limit: 2 });
+      expect(idsOf(sorted)).toEqual(['p5', 'p4']);
+    });
+  });
+
   describe('integrity check', () => {
     const ctx = freshStore(impl);
     // The rows a resource "should" have: here, a token row per identifier value.

@@ -6,7 +6,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { defaultChoice, scopeString, type LaunchType, type ScopeChoice } from '../../launch/src/launcher/scope-builder.js';
+import { defaultChoice, resourceTypeChoices, scopeString, type LaunchType, type ScopeChoice } from '../../launch/src/launcher/scope-builder.js';
+import { grantedProfiles, profilesOf } from '../../launch/src/sample-app/inspector.js';
 import { BUNDLE_ENTRIES, buildBundle, type BundleName } from '../../src/launcher/bundles.js';
 import { renderMarkdown } from '../../src/launcher/markdown.js';
 import { parseScopes } from '../../src/smart/scopes.js';
@@ -48,6 +49,29 @@ describe('scope checkboxes', () => {
       expect(parseScopes(string).errors).toEqual([]);
     }
     expect(scopeString({ ...base, fixed: ['openid', 'openid'], resourceTypes: [], extra: ' openid  launch ' })).toBe('openid launch');
+  });
+});
+
+describe('Implementation Guides in the launcher and the sample app', () => {
+  it('offers the types an installed IG profiles after the usual ones', () => {
+    expect(resourceTypeChoices([])).toEqual(['Patient', 'Observation', 'Condition', 'MedicationRequest', 'AllergyIntolerance', 'Immunization', 'Encounter', 'Procedure', 'DiagnosticReport', 'Practitioner', '*']);
+    expect(resourceTypeChoices(['Patient', 'Specimen', 'CarePlan', 'Observation']).slice(-3)).toEqual(['CarePlan', 'Specimen', '*']);
+  });
+
+  it('links each granted type to the profiles the server supports', () => {
+    const profiles = profilesOf({
+      rest: [{ resource: [
+        { type: 'Patient', supportedProfile: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient'] },
+        { type: 'Observation', supportedProfile: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-vital-signs', 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-smokingstatus'] },
+        { type: 'Binary' },
+      ] }],
+    });
+    expect(profiles).toEqual({ Patient: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient'], Observation: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-vital-signs', 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-smokingstatus'] });
+    expect(grantedProfiles('openid launch patient/Patient.rs patient/Device.rs', profiles)).toEqual([
+      { type: 'Device', profiles: [] },
+      { type: 'Patient', profiles: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient'] },
+    ]);
+    expect(grantedProfiles('user/*.rs', profiles).map((r) => r.type)).toEqual(['Observation', 'Patient']);
   });
 });
 

@@ -2,7 +2,7 @@
  * Global setup for the whole suite. Starts the services tests need and exposes them through
  * environment variables, which the test processes (forked after this runs) inherit:
  * - BEDSIDE_TEST_CONGO_URI: CongoDB, an in-process MongoDB wire-protocol server, so the MongoDB
- *   store is tested on every run (see ../shared/NOTES.md). Not started when MONGODB_URI points
+ *   store is tested on every run. Not started when MONGODB_URI points
  *   at a real MongoDB: then the suites run on that instead (test/support/stores.ts).
  */
 import { createServer } from 'node:net';

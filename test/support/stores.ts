@@ -20,7 +20,7 @@ import { CONGO_URI_VARIABLE } from './global-setup.js';
 export type Gap = 'isolation' | 'unique-index' | 'rollback-under-concurrency' | 'in-process-peers';
 
 /**
- * What CongoDB does not do (measured; ../shared/NOTES.md). The MongoDB store runs there in its
+ * What CongoDB does not do (measured against MongoDB's documented behaviour). The MongoDB store runs there in its
  * compensating mode (src/storage/mongo/transactions.ts), which covers atomicity within one
  * process but not these:
  * - 'isolation': its transactions are not isolated, so readers outside a transaction see the

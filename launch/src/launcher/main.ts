@@ -1,7 +1,7 @@
 /**
  * The launcher page: choose a launch type, a context from the live FHIR data, an app, a client
  * (or register one), scopes and options; see the scope string and copy-ready settings; launch.
- * EHR launches go through `POST /launcher/api/launch` (CONTRACT.md), exactly as an automated test
+ * EHR launches go through `POST /launcher/api/launch` (docs/contract.md), exactly as an automated test
  * would; standalone launches open the app with `iss` only; backend services get a token here.
  */
 import type { ClientSummary } from '../../../src/launcher/clients.js';
@@ -11,7 +11,7 @@ import { coveredByAny, parseScopes } from '../../../src/smart/scopes.js';
 import { byId, copyButton, fill, h } from '../common/dom.js';
 import { decodeJwt } from '../common/jwt.js';
 import { backendToken, registerClient, type ClientKind, type Credentials, type KeyAlgorithm } from './clients.js';
-import { defaultChoice, defaultRegistrationScope, FIXED_SCOPES, OBSERVATION_CATEGORIES, RESOURCE_TYPES, scopeString, type LaunchType, type ScopeChoice, type ScopeContext } from './scope-builder.js';
+import { defaultChoice, defaultRegistrationScope, FIXED_SCOPES, OBSERVATION_CATEGORIES, resourceTypeChoices, scopeString, type LaunchType, type ScopeChoice, type ScopeContext } from './scope-builder.js';
 import { settingsSnippets, type SettingsInput } from './settings.js';
 
 interface LauncherConfig {
@@ -23,6 +23,9 @@ interface LauncherConfig {
   registrationRequiresToken: boolean;
   sampleApp: { clientId: string; launchUri: string; redirectUri: string };
   pages: { grants: string; connectedApps: string; audit: string; tutorial: string };
+  /** Installed FHIR packages (`name#version`) and the profiles they define per resource type. */
+  packages: string[];
+  profiles: Record<string, string[]>;
 }
 
 /** A patient or a practitioner, as the launcher API lists them. */
@@ -61,7 +64,13 @@ function selectedClient(): ClientSummary | undefined {
 
 function buildScopeControls(): void {
   fill(byId('fixed-scopes'), FIXED_SCOPES.map((scope) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'fixedScope', value: scope }), h('code', {}, scope))));
-  fill(byId('resource-types'), RESOURCE_TYPES.map((type) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'resourceType', value: type }), type === '*' ? 'all types (*)' : type)));
+  const profiled = state.config.profiles;
+  fill(byId('resource-types'), resourceTypeChoices(Object.keys(profiled)).map((type) =>
+    h('label', { class: 'check', ...(profiled[type] ? { title: `Profiled by ${state.config.packages.join(', ')}: ${profiled[type]!.join(', ')}` } : {}) },
+      h('input', { type: 'checkbox', name: 'resourceType', value: type }),
+      type === '*' ? 'all types (*)' : type,
+      profiled[type] ? h('small', { class: 'muted' }, ' (profiled)') : null)));
+  if (state.config.packages.length) byId('resource-types').append(h('p', { class: 'muted', id: 'ig-note' }, `Implementation Guides on this server: ${state.config.packages.join(', ')}.`));
   for (const c of OBSERVATION_CATEGORIES) select('observation-category').append(h('option', { value: c.value }, c.label));
 }
 

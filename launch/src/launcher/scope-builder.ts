@@ -25,6 +25,16 @@ export interface ScopeChoice {
 
 export const FIXED_SCOPES = ['openid', 'fhirUser', 'profile', 'launch', 'launch/patient', 'launch/encounter', 'offline_access', 'online_access'] as const;
 export const RESOURCE_TYPES = ['Patient', 'Observation', 'Condition', 'MedicationRequest', 'AllergyIntolerance', 'Immunization', 'Encounter', 'Procedure', 'DiagnosticReport', 'Practitioner', '*'] as const;
+/**
+ * The resource types to offer: the usual ones, then those an installed Implementation Guide
+ * profiles (US Core's), then `*`.
+ */
+export function resourceTypeChoices(profiledTypes: readonly string[]): string[] {
+  const usual = RESOURCE_TYPES.filter((t) => t !== '*');
+  const more = [...profiledTypes].filter((t) => !(usual as readonly string[]).includes(t)).sort();
+  return [...usual, ...more, '*'];
+}
+
 /** What the sample app reads. */
 export const SAMPLE_APP_TYPES = ['Patient', 'Observation', 'Condition', 'MedicationRequest', 'AllergyIntolerance', 'Immunization'];
 

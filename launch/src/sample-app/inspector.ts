@@ -39,7 +39,44 @@ export function scopeRows(requested: string, granted: string): Array<{ scope: st
   return all.map((s) => ({ scope: s.raw, requested: asked.some((a) => a.raw === s.raw), granted: got.some((g) => g.raw === s.raw), meaning: describeScope(s) }));
 }
 
-export function inspector(session: AppSession): HTMLElement[] {
+/**
+ * The resource types the granted scopes reach, each with the profiles the server supports for it
+ * (CapabilityStatement `supportedProfile`, e.g. US Core's). `*` scopes reach every profiled type.
+ */
+export function grantedProfiles(granted: string, profiles: Readonly<Record<string, string[]>>): Array<{ type: string; profiles: string[] }> {
+  const types = new Set<string>();
+  for (const scope of parseScopes(granted).scopes) {
+    if (scope.kind !== 'resource') continue;
+    if (scope.resourceType === '*') for (const t of Object.keys(profiles)) types.add(t);
+    else types.add(scope.resourceType);
+  }
+  return [...types].sort().map((type) => ({ type, profiles: profiles[type] ?? [] }));
+}
+
+/** Profiles per resource type from a CapabilityStatement (empty when it names none). */
+export function profilesOf(capability: { rest?: Array<{ resource?: Array<{ type: string; supportedProfile?: string[] }> }> }): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const r of capability.rest?.[0]?.resource ?? []) if (r.supportedProfile?.length) out[r.type] = r.supportedProfile;
+  return out;
+}
+
+function profileSection(session: AppSession, profiles: Readonly<Record<string, string[]>> | undefined): HTMLElement {
+  const rows = profiles ? grantedProfiles(session.token.scope ?? '', profiles) : [];
+  const any = rows.some((r) => r.profiles.length > 0);
+  return h('section', { 'aria-labelledby': 'profiles-h' },
+    h('h3', { id: 'profiles-h' }, 'Granted types and their profiles'),
+    h('p', { class: 'muted' }, any
+      ? 'The profiles the server supports for each type the token may read (its CapabilityStatement\'s supportedProfile): the shape the data is promised to have, e.g. US Core\'s.'
+      : 'The server names no profiles beyond base FHIR R4 for the granted types (no Implementation Guide such as US Core is loaded).'),
+    rows.length
+      ? h('table', { id: 'profile-table' }, h('tbody', {}, rows.map((r) => h('tr', {},
+          h('th', { scope: 'row' }, r.type),
+          h('td', {}, r.profiles.length ? r.profiles.map((url) => h('div', {}, h('a', { href: url, target: '_blank', rel: 'noopener' }, url.replace(/^.*\/StructureDefinition\//, '')))) : h('span', { class: 'muted' }, 'base R4'))))))
+      : h('p', {}, 'No resource scopes were granted.'),
+  );
+}
+
+export function inspector(session: AppSession, profiles?: Readonly<Record<string, string[]>>): HTMLElement[] {
   const { token } = session;
   const access = decodeJwt(token.access_token);
   const id = decodeJwt(token.id_token);
@@ -62,6 +99,7 @@ export function inspector(session: AppSession): HTMLElement[] {
           h('td', {}, r.meaning)))),
       ),
     ),
+    profileSection(session, profiles),
     h('section', { 'aria-labelledby': 'context-h' },
       h('h3', { id: 'context-h' }, 'Launch context'),
       h('p', { class: 'muted' }, session.launchType === 'ehr' ? 'EHR launch: the EHR chose this context and the token response carries it.' : 'Standalone launch: the context was chosen on Bedside\'s pages (patient picker) or is the patient user\'s own record.'),

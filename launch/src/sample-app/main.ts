@@ -13,7 +13,7 @@ import { humanName } from '../common/fhir-format.js';
 import { decodeJwt } from '../common/jwt.js';
 import { vitalCharts } from './chart.js';
 import { fhirClient, readResource, searchPatientRecords, SECTIONS, type ReadResult, type SectionName } from './data.js';
-import { expiryText, inspector, secondsLeft } from './inspector.js';
+import { expiryText, inspector, profilesOf, secondsLeft } from './inspector.js';
 import { AppProblem, completeLaunch, refreshSession, startLaunch } from './oauth.js';
 import { allergyList, conditionList, immunizationList, medicationList, patientBanner } from './records.js';
 import { loadSession, type AppSession } from './session.js';
@@ -126,8 +126,20 @@ async function readAll(session: AppSession): Promise<void> {
   setState('ready');
 }
 
+/** The server's profiles per type, from its public CapabilityStatement (read once). */
+let serverProfiles: Promise<Record<string, string[]> | undefined> | undefined;
+function profilesFor(session: AppSession): Promise<Record<string, string[]> | undefined> {
+  serverProfiles ??= fetch(`${session.iss}/metadata`, { headers: { accept: 'application/fhir+json' } })
+    .then(async (r) => (r.ok ? profilesOf((await r.json()) as Parameters<typeof profilesOf>[0]) : undefined))
+    .catch(() => undefined);
+  return serverProfiles;
+}
+
 function showInspector(session: AppSession): void {
   fill(byId('inspector'), ...inspector(session));
+  void profilesFor(session).then((profiles) => {
+    if (profiles) fill(byId('inspector'), ...inspector(session, profiles));
+  });
   const refresh = byId<HTMLButtonElement>('refresh');
   refresh.disabled = !session.token.refresh_token;
   byId('refresh-help').textContent = session.token.refresh_token ? 'Trades the refresh token for a new access token (no sign-in).' : 'No refresh token: ask for offline_access or online_access to get one.';

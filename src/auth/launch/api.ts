@@ -1,5 +1,5 @@
 /**
- * `POST /launcher/api/launch` (CONTRACT.md): mints a single-use, five-minute EHR launch value for
+ * `POST /launcher/api/launch` (docs/contract.md): mints a single-use, five-minute EHR launch value for
  * a patient (and optionally an encounter, a practitioner, the banner flag, an intent, a
  * smart_style_url, SMART 2.1 fhirContext, and `simulate_ehr_session`: the practitioner is signed
  * in without a password, see ehr-session.ts), and returns the app's launch URL with `iss` and

@@ -44,7 +44,7 @@ export interface GrantContext {
   fhirContext?: FhirContextItem[];
 }
 
-/** An EHR launch value is usable once, within five minutes (CONTRACT.md). */
+/** An EHR launch value is usable once, within five minutes (docs/contract.md). */
 export const LAUNCH_TTL_MS = 5 * 60 * 1000;
 
 /** Collections: unused EHR launches, and the context of each grant. */

@@ -24,7 +24,7 @@ import { fhirResourceServer } from '../policy/scopes.js';
 import { documentStoreAdapter } from './adapter.js';
 import { checkAudience, checkLaunch } from './hooks/authorization-params.js';
 import { FIRST_PARTY_METADATA, loadGrant, type FirstPartyDependencies } from './hooks/first-party.js';
-import { buildInteractionPolicy } from './hooks/interaction-policy.js';
+import { buildInteractionPolicy, promptValues } from './hooks/interaction-policy.js';
 import { logoutSource, postLogoutSuccessSource } from './hooks/logout.js';
 import { smartTokenClaims, type TokenClaimsDependencies } from './hooks/token-claims.js';
 import { ID_TOKEN_ALG, providerJwks, type KeySet } from './keys.js';
@@ -141,6 +141,7 @@ function accountFinder(accounts: AccountStore, claims: ClaimMapper): Configurati
 
 export function buildProviderConfiguration(deps: ProviderDependencies, keySet: KeySet): Configuration {
   const { settings } = deps;
+  const policy = buildInteractionPolicy(deps.accounts, deps.launches);
   return {
     adapter: documentStoreAdapter(deps.documents),
     jwks: providerJwks(keySet),
@@ -169,7 +170,7 @@ export function buildProviderConfiguration(deps: ProviderDependencies, keySet: K
     clientBasedCORS: (ctx, origin, client) => origin === new URL(settings.baseUrl).origin || corsFromRedirectOrigins(ctx, origin, client),
     findAccount: accountFinder(deps.accounts, deps.claims),
     interactions: {
-      policy: buildInteractionPolicy(deps.accounts, deps.launches),
+      policy,
       url: (_ctx, interaction) => `${AUTH_MOUNT}${PAGES.interaction}/${interaction.uid}`,
     },
     loadExistingGrant: loadGrant(deps),
@@ -181,7 +182,11 @@ export function buildProviderConfiguration(deps: ProviderDependencies, keySet: K
     ttl: lifetimes(settings),
     features: features(deps),
     fetch: deps.fetch,
-    discovery: { service_documentation: `${settings.baseUrl}/`, smart_configuration: `${settings.fhirBaseUrl}/.well-known/smart-configuration` },
+    discovery: {
+      service_documentation: `${settings.baseUrl}/`,
+      smart_configuration: `${settings.fhirBaseUrl}/.well-known/smart-configuration`,
+      prompt_values_supported: promptValues(policy),
+    },
     renderError: (ctx: KoaContextWithOIDC, out, error) => {
       ctx.type = 'html';
       ctx.body = errorPage({ error: out.error, ...(out.error_description ? { description: out.error_description } : {}) });

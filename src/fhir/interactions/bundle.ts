@@ -8,6 +8,7 @@
  * resolved by search.
  */
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
+import { parseQuery } from '../../http/text-decoding.js';
 import { versionJson } from '../../storage/stored-version.js';
 import { bundleJson, type BundleEntryJson } from '../bundle-json.js';
 import { forEachReference } from '../references.js';
@@ -83,7 +84,7 @@ function parseEntry(context: FhirContext, entry: BundleEntry, index: number): En
   url = url.replace(/^\/+/, '');
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const query = parseQuery(q < 0 ? '' : url.slice(q + 1), badRequest, `${where}.request.url`);
   if (path === '' && method === 'POST') throw badRequest(`${where}: a Bundle cannot be nested inside a batch or transaction`);
   const resource = entry.resource;
   if ((method === 'POST' || method === 'PUT') && (typeof resource !== 'object' || resource === null)) {
@@ -105,8 +106,11 @@ function entryFhirRequest(outer: FhirRequest, e: EntryRequest): FhirRequest {
 
 async function batch(context: FhirContext, request: FhirRequest, bundle: Bundle, dispatch: Dispatch): Promise<FhirResponse> {
   const results: EntryResult[] = [];
+  const duplicates = duplicateFullUrls(bundle.entry ?? []);
   for (const [index, entry] of (bundle.entry ?? []).entries()) {
     try {
+      const others = duplicates.get(index);
+      if (others) throw duplicateFullUrl(entry, index, others);
       const parsed = parseEntry(context, entry, index);
       results.push(toResult(await dispatch(context, entryFhirRequest(request, parsed))));
     } catch (thrown) {
@@ -119,12 +123,15 @@ async function batch(context: FhirContext, request: FhirRequest, bundle: Bundle,
 }
 
 async function transaction(context: FhirContext, request: FhirRequest, bundle: Bundle, dispatch: Dispatch): Promise<FhirResponse> {
+  const duplicate = duplicateFullUrls(bundle.entry ?? []).entries().next().value;
+  if (duplicate) throw duplicateFullUrl(bundle.entry![duplicate[0]]!, duplicate[0], duplicate[1]);
   const entries = (bundle.entry ?? []).map((entry, index) => parseEntry(context, entry, index));
   checkDuplicateTargets(entries);
   const includeResources = preferences(request).return === 'representation';
   const results = await context.store.transaction(async (tx) => {
     const txContext: FhirContext = { ...context, store: tx, inTransaction: true };
     const plan = await resolveIdentities(txContext, entries);
+    checkResolvedOverlaps(entries, plan);
     await rewriteReferences(txContext, entries, plan.targets);
     const out: EntryResult[] = new Array(entries.length);
     const ordered = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
@@ -152,10 +159,12 @@ interface IdentityPlan {
   created: Map<number, { id: string; existing?: boolean }>;
   /** Entry index → id a conditional PUT resolved to (`assigned`: a fresh id from the server, no match). */
   conditional: Map<number, { id: string; assigned: boolean }>;
+  /** Entry index → `Type/id` the single match of a conditional DELETE or PATCH (checked for overlaps). */
+  matched: Map<number, string>;
 }
 
 async function resolveIdentities(context: FhirContext, entries: EntryRequest[]): Promise<IdentityPlan> {
-  const plan: IdentityPlan = { targets: new Map(), created: new Map(), conditional: new Map() };
+  const plan: IdentityPlan = { targets: new Map(), created: new Map(), conditional: new Map(), matched: new Map() };
   for (const e of entries) {
     const fullUrl = e.entry.fullUrl;
     const type = e.path.split('/')[0]!;
@@ -182,6 +191,10 @@ async function resolveIdentities(context: FhirContext, entries: EntryRequest[]):
       if (fullUrl) plan.targets.set(fullUrl, `${type}/${id}`);
     } else if (e.method === 'PUT' && fullUrl) {
       plan.targets.set(fullUrl, e.path);
+    } else if ((e.method === 'DELETE' || e.method === 'PATCH') && e.query.size > 0 && !e.path.includes('/')) {
+      // Resolved again when the entry runs (in this transaction); here only for the overlap check.
+      const matches = await findMatches(context, type, e.query.toString());
+      if (matches.length === 1) plan.matched.set(e.index, `${type}/${matches[0]!.id}`);
     }
   }
   return plan;
@@ -260,6 +273,55 @@ async function runEntry(
     if (conditional.assigned) request.assignedId = true;
   }
   return toResult(await dispatch(context, request), includeResources || e.method === 'GET' || e.method === 'HEAD');
+}
+
+/**
+ * bdl-7: a fullUrl appears once in a Bundle, unless its entries carry different
+ * `resource.meta.versionId` (https://hl7.org/fhir/R4/bundle.html#invs). Entry index → the other
+ * entries with the same fullUrl, in Bundle order.
+ */
+function duplicateFullUrls(entries: readonly BundleEntry[]): Map<number, number[]> {
+  const byKey = new Map<string, number[]>();
+  entries.forEach((entry, index) => {
+    const fullUrl = (entry as BundleEntry | null)?.fullUrl;
+    if (typeof fullUrl !== 'string') return;
+    const versionId = entry.resource?.meta?.versionId;
+    const key = `${fullUrl}\u0000${typeof versionId === 'string' ? versionId : ''}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), index]);
+  });
+  const duplicates = new Map<number, number[]>();
+  for (const indexes of byKey.values()) {
+    if (indexes.length < 2) continue;
+    for (const index of indexes) duplicates.set(index, indexes.filter((i) => i !== index));
+  }
+  return duplicates;
+}
+
+function duplicateFullUrl(entry: BundleEntry, index: number, others: number[]): FhirError {
+  const where = others.map((i) => `Bundle.entry[${i}]`).join(', ');
+  return new FhirError(400, 'invariant', `Bundle.entry[${index}].fullUrl "${String(entry.fullUrl).slice(0, 200)}" is also the fullUrl of ${where} (bdl-7: fullUrl must be unique in a Bundle)`, {
+    expression: [`Bundle.entry[${index}].fullUrl`, ...others.map((i) => `Bundle.entry[${i}].fullUrl`)],
+  });
+}
+
+/**
+ * Identities resolved by conditional update, delete and patch may not overlap another entry's
+ * (R4 http.html#trules: "If any resource identities (including resolved identities from
+ * conditional update/delete) overlap in steps 1-3, then the transaction SHALL fail").
+ */
+function checkResolvedOverlaps(entries: EntryRequest[], plan: IdentityPlan): void {
+  const seen = new Map<string, number>();
+  for (const e of entries) {
+    if (e.method !== 'PUT' && e.method !== 'DELETE' && e.method !== 'PATCH') continue;
+    const conditional = plan.conditional.get(e.index);
+    const identity = conditional !== undefined ? `${e.path}/${conditional.id}` : (plan.matched.get(e.index) ?? (e.query.size === 0 ? e.path : undefined));
+    if (identity === undefined) continue;
+    const previous = seen.get(identity);
+    if (previous !== undefined) {
+      throw badRequest(`Bundle.entry[${e.index}] and Bundle.entry[${previous}] both change ${identity} (one of them through its search criteria); a transaction may touch a resource once`);
+    }
+    seen.set(identity, e.index);
+  }
 }
 
 /** Two entries writing the same resource make the outcome order-dependent: R4 forbids it. */

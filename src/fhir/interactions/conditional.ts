@@ -2,6 +2,7 @@
  * Resolving the criteria of conditional create, update, patch and delete with FHIR search.
  * https://hl7.org/fhir/R4/http.html#ccreate
  */
+import { parseQuery } from '../../http/text-decoding.js';
 import type { StoredVersion } from '../../storage/resource-store.js';
 import type { FhirContext } from '../context.js';
 import { badRequest } from '../errors.js';
@@ -15,11 +16,11 @@ const IGNORED = new Set(['_format', '_pretty', '_count', '_sort', '_summary', '_
  * never silently ignored), and criteria that constrain nothing are refused.
  */
 export async function findMatches(context: FhirContext, type: string, criteria: string): Promise<StoredVersion[]> {
-  const params = new URLSearchParams(criteria.startsWith('?') ? criteria.slice(1) : criteria);
+  const params = parseQuery(criteria, badRequest, 'The conditional query');
   for (const name of [...params.keys()]) if (IGNORED.has(name)) params.delete(name);
   if ([...params.keys()].length === 0) throw badRequest('Conditional operations need search criteria');
   const config = context.services.config;
-  const search = parseSearch(type, params, { baseUrl: config.fhirBaseUrl, strict: true, maxCount: 2, defaultCount: 2 });
+  const search = parseSearch(type, params, { baseUrl: config.fhirBaseUrl, strict: true, maxCount: 2, defaultCount: 2, registry: context.services.searchRegistry() });
   if (search.where.op === 'true') throw badRequest(`The criteria "${criteria.slice(0, 200)}" do not constrain the search`);
   const page = await context.store.search({ types: [type], where: search.where, sort: [], limit: 2 });
   return page.resources;

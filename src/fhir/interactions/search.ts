@@ -5,8 +5,8 @@
 import type { Condition } from '../../storage/search-index.js';
 import { patientCompartmentConditionForTypes, patientCompartmentTypes } from '../compartments.js';
 import type { FhirContext } from '../context.js';
-import { badRequest, notFound } from '../errors.js';
-import type { FhirRequest, FhirResponse } from '../request.js';
+import { badRequest, notFound, notSupported } from '../errors.js';
+import { preferences, type FhirRequest, type FhirResponse } from '../request.js';
 import { executeSearch, parseRequestSearch, searchsetJson } from '../search-execution.js';
 import { r4ResourceTypes } from '../search/index.js';
 import { assertValidId } from '../validation.js';
@@ -17,15 +17,15 @@ export async function searchType(context: FhirContext, request: FhirRequest): Pr
   const type = request.params.type!;
   context.policy.assertAllowed(type, 'search');
   const params = mergedParams(request);
-  const search = parseRequestSearch(context, request, type, params);
+  const search = await parseRequestSearch(context, request, type, params);
   const result = await executeSearch(context, search);
-  return bundleResponse(searchsetJson(context, search, result, type, params));
+  return bundleResponse(searchsetJson(context, search, result, type));
 }
 
 /** GET [base]?_type=..., POST [base]/_search */
 export async function searchSystem(context: FhirContext, request: FhirRequest): Promise<FhirResponse> {
   const params = mergedParams(request);
-  const search = parseRequestSearch(context, request, undefined, params);
+  const search = await parseRequestSearch(context, request, undefined, params);
   for (const type of search.types ?? []) context.policy.assertAllowed(type, 'search');
   if (!search.types) {
     context.policy.assertAllowed(undefined, 'search');
@@ -33,7 +33,7 @@ export async function searchSystem(context: FhirContext, request: FhirRequest): 
     if (allowed) search.types = allowed;
   }
   const result = await executeSearch(context, search);
-  return bundleResponse(searchsetJson(context, search, result, '', params));
+  return bundleResponse(searchsetJson(context, search, result, ''));
 }
 
 /** GET Patient/[id]/[type] (and Patient/[id]/* ): a search within the patient's compartment. */
@@ -50,10 +50,10 @@ export async function compartmentSearch(context: FhirContext, request: FhirReque
     context.policy.assertAllowed(compartmentType, 'search');
   }
   const params = mergedParams(request);
-  const search = parseRequestSearch(context, request, compartmentType === '*' ? undefined : compartmentType, params);
+  const search = await parseRequestSearch(context, request, compartmentType === '*' ? undefined : compartmentType, params);
   search.types = types;
   const result = await executeSearch(context, search, patientCompartmentConditionForTypes(types, id!));
-  return bundleResponse(searchsetJson(context, search, result, request.path, params));
+  return bundleResponse(searchsetJson(context, search, result, request.path));
 }
 
 /**
@@ -72,6 +72,9 @@ export async function patientEverything(context: FhirContext, request: FhirReque
       throw badRequest(`Unknown parameter "${name.slice(0, 60)}" for $everything (supported: _since, _type, _count)`);
     }
   }
+  // start and end (care dates) are defined by the operation but not implemented: reported, not applied.
+  const ignored = ['start', 'end'].filter((name) => params.has(name));
+  if (ignored.length > 0 && preferences(request).handling === 'strict') throw notSupported(`$everything does not support ${ignored.join(' and ')} (care dates)`);
   let types = ['Patient', ...compartmentTypesAllowed(context)].filter((t) => context.policy.permits(t, 'search'));
   const typeParam = params.get('_type');
   if (typeParam) {
@@ -84,11 +87,13 @@ export async function patientEverything(context: FhirContext, request: FhirReque
   if (since) filters.push({ op: 'lastUpdated', where: [{ cmp: 'ge', value: parseInstantParam('_since', since).low }] });
   const searchParams = new URLSearchParams();
   for (const name of ['_count', '_cursor']) if (params.get(name)) searchParams.set(name, params.get(name)!);
-  const search = parseRequestSearch(context, request, undefined, searchParams);
+  const search = await parseRequestSearch(context, request, undefined, searchParams);
   search.types = types;
   search.include = [{ sourceType: '*', param: '*', iterate: false }];
+  for (const name of ignored) search.warnings.push({ severity: 'warning', code: 'not-supported', diagnostics: `The parameter "${name}" of $everything (care dates) is not supported; it was ignored` });
   const result = await executeSearch(context, search, { op: 'and', of: filters });
-  return bundleResponse(searchsetJson(context, search, result, request.path, params));
+  const applied = [...params].filter(([name]) => !ignored.includes(name)).map(([name, value]): [string, string] => [name, name === '_count' ? String(search.count) : value]);
+  return bundleResponse(searchsetJson(context, search, result, request.path, new URLSearchParams(applied)));
 }
 
 /** The compartment's types the token may search (a `*` compartment search or `$everything` covers those). */

@@ -13,6 +13,7 @@ import { badRequest, notSupported } from '../errors.js';
 import { splitEscaped, unescapeValue } from './escape.js';
 import { checkModifier } from './modifiers.js';
 import type { SearchRegistry } from './registry.js';
+import type { CodeSetLookup, CodeSetModifier } from './types.js';
 import { resolveInScope, type ParamInScope } from './scope.js';
 import {
   dateAlternatives,
@@ -33,7 +34,11 @@ export interface CriteriaContext extends ValueContext {
   strict: boolean;
   /** Where ignored parameters are reported. */
   warnings: OperationOutcomeIssue[];
+  /** Terminology for `:in`, `:not-in`, `:above`, `:below` on tokens (absent: refused). */
+  codeSets?: CodeSetLookup;
 }
+
+const CODE_SET_MODIFIERS: ReadonlySet<string> = new Set<CodeSetModifier>(['in', 'not-in', 'above', 'below']);
 
 /** Deepest nesting of chains and `_has` (each level is a join in the stores). */
 export const MAX_NESTING = 4;
@@ -110,14 +115,38 @@ function parseMissing(value: string, name: string): boolean {
 
 /** A parameter with index rows: `name[:modifier]=v1,v2`. */
 function compileLeaf(param: ParamInScope, name: string, modifier: string | undefined, value: string, ctx: CriteriaContext): Condition | undefined {
-  const kind = checkModifier(name, param.type, modifier, (t) => param.targets.includes(t));
+  const kind = checkModifier(name, param.type, modifier, (t) => param.targets.includes(t), ctx.codeSets !== undefined);
   const table = param.table!;
   if (kind === 'missing') return { op: 'missing', table, param: param.code, missing: parseMissing(value, name) };
   const values = alternativesOf(value);
   if (values.length === 0) return undefined;
+  if (param.type === 'token' && CODE_SET_MODIFIERS.has(kind)) return codeSetCondition(param.code, name, kind as CodeSetModifier, values, ctx);
   const effective = kind === 'type' ? modifier! : kind;
   const any = or(values.map((v) => rows(table, param.code, valueAlternatives(param, name, effective, v, ctx))));
   return kind === 'not' ? { op: 'not', of: any } : any;
+}
+
+/**
+ * `:in`/`:not-in` a value set, `:below`/`:above` a code (https://hl7.org/fhir/R4/search.html#token):
+ * some coding of the parameter is one of the codes the terminology gives (per system, one `in`
+ * list); `:not-in` is its negation, as `:not` is.
+ */
+function codeSetCondition(param: string, name: string, modifier: CodeSetModifier, values: string[], ctx: CriteriaContext): Condition {
+  const conditions: Condition[] = [];
+  for (const value of values) {
+    const codes = ctx.codeSets!({ modifier, value: unescapeValue(value), name });
+    const bySystem = new Map<string, string[]>();
+    for (const { system, code } of codes) {
+      let list = bySystem.get(system);
+      if (!list) bySystem.set(system, (list = []));
+      list.push(code);
+    }
+    for (const [system, list] of bySystem) {
+      conditions.push({ op: 'row', table: 'token', param, where: [{ field: 'system', cmp: 'eq', value: system }, list.length === 1 ? { field: 'code', cmp: 'eq', value: list[0]! } : { field: 'code', cmp: 'in', value: list }] });
+    }
+  }
+  const any: Condition = conditions.length === 0 ? { op: 'false' } : or(conditions);
+  return modifier === 'not-in' ? { op: 'not', of: any } : any;
 }
 
 function rejectModifier(name: string, modifier: string | undefined): void {

@@ -14,7 +14,7 @@ import { fixExpression, splitUnion } from './expression-text.js';
 import { compileSteps, parseFastPath, resourceItem, type Item } from './fast-path.js';
 import { compileFhirPath } from './fhirpath-eval.js';
 import { CONVERTERS, toComponents, type ValueContext } from './index-values.js';
-import { getSearchRegistry, type SearchParamDef } from './registry.js';
+import { getSearchRegistry, type SearchParamDef, type SearchRegistry } from './registry.js';
 
 /** Options of {@link extractIndex}. */
 export interface ExtractOptions {
@@ -27,6 +27,8 @@ export interface ExtractOptions {
   engine?: 'fast' | 'fhirpath';
   /** Only these parameters (e.g. the few an access check needs); all when absent. */
   params?: ReadonlySet<string>;
+  /** The parameters to index (R4 plus loaded packages'); the R4 registry when absent. */
+  registry?: SearchRegistry;
 }
 
 type ValueTable = Exclude<IndexTable, 'composite'>;
@@ -43,7 +45,8 @@ interface ParamPlan {
 /** Parameters whose values are resource-level columns rather than index rows. */
 const RESOURCE_COLUMNS = new Set(['_id', '_lastUpdated']);
 
-const plans = { fast: new Map<string, ParamPlan[]>(), fhirpath: new Map<string, ParamPlan[]>() };
+/** Plans per registry (a package's parameters make a new one), engine and resource type. */
+const plansByRegistry = new WeakMap<SearchRegistry, { fast: Map<string, ParamPlan[]>; fhirpath: Map<string, ParamPlan[]> }>();
 
 const isResourceType = (t: string): boolean => getSearchRegistry().isResourceType(t);
 
@@ -68,8 +71,7 @@ function compileExpression(expression: string, engine: 'fast' | 'fhirpath', base
   return (focus, resource) => parts.flatMap((p) => p(focus, resource));
 }
 
-function planParam(def: SearchParamDef, type: string, engine: 'fast' | 'fhirpath'): ParamPlan | undefined {
-  const registry = getSearchRegistry();
+function planParam(registry: SearchRegistry, def: SearchParamDef, type: string, engine: 'fast' | 'fhirpath'): ParamPlan | undefined {
   if (!def.table || RESOURCE_COLUMNS.has(def.code)) return undefined;
   const expression = registry.expressionFor(def, type);
   if (!expression) return undefined;
@@ -95,18 +97,33 @@ function planParam(def: SearchParamDef, type: string, engine: 'fast' | 'fhirpath
   return plan;
 }
 
-function plansFor(type: string, engine: 'fast' | 'fhirpath'): ParamPlan[] {
+function plansFor(registry: SearchRegistry, type: string, engine: 'fast' | 'fhirpath'): ParamPlan[] {
+  let plans = plansByRegistry.get(registry);
+  if (!plans) plansByRegistry.set(registry, (plans = { fast: new Map(), fhirpath: new Map() }));
   const cache = plans[engine];
   let list = cache.get(type);
   if (!list) {
-    const registry = getSearchRegistry();
     list = registry
       .paramsFor(type)
-      .map((def) => planParam(def, type, engine))
+      .map((def) => planParam(registry, def, type, engine))
       .filter((p): p is ParamPlan => p !== undefined);
     cache.set(type, list);
   }
   return list;
+}
+
+/**
+ * Why `def` cannot be indexed on `type` (its expression does not compile), or undefined when it
+ * can. Package parameters are checked with it before they are put in force.
+ */
+export function unindexableReason(registry: SearchRegistry, def: SearchParamDef, type: string): string | undefined {
+  try {
+    planParam(registry, def, type, 'fhirpath');
+    planParam(registry, def, type, 'fast');
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 function compositeRows(plan: ParamPlan, root: Item, ctx: ValueContext, out: IndexEntry[]): void {
@@ -168,7 +185,7 @@ export function extractIndex(resource: { resourceType: string }, options: Extrac
   const ctx: ValueContext = { baseUrl: options.baseUrl, isResourceType };
   const root = resourceItem(resource);
   const out: IndexEntry[] = [];
-  for (const plan of plansFor(type, options.engine ?? 'fast')) {
+  for (const plan of plansFor(options.registry ?? getSearchRegistry(), type, options.engine ?? 'fast')) {
     if (options.params && !options.params.has(plan.code)) continue;
     const start = out.length;
     if (plan.components) compositeRows(plan, root, ctx, out);

@@ -8,9 +8,10 @@
 import type { Condition, SortKey } from '../../storage/search-index.js';
 import { badRequest, tooCostly } from '../errors.js';
 import { compileCriterion, type CriteriaContext } from './criteria.js';
+import { unusableIncludes, type IncludeParam } from './include-scope.js';
 import { getSearchRegistry } from './registry.js';
 import { parseCount, parseElements, parseInclude, parseSort, parseSummary, parseTotal, parseTypes } from './result-params.js';
-import type { IncludeSpec, ParsedSearch, SearchOptions, SearchParamsInput, SummaryMode, TotalMode } from './types.js';
+import type { ParsedSearch, SearchOptions, SearchParamsInput, SummaryMode, TotalMode } from './types.js';
 
 /** Result parameters that may appear once. */
 const SINGLE = new Set(['_sort', '_count', '_total', '_summary', '_elements', '_cursor', '_type']);
@@ -33,7 +34,7 @@ export const MAX_VALUE_LENGTH = 4096;
 export const MAX_ALTERNATIVES = 200;
 
 export function parseSearch(resourceType: string | undefined, params: SearchParamsInput, options: SearchOptions): ParsedSearch {
-  const registry = getSearchRegistry();
+  const registry = options.registry ?? getSearchRegistry();
   if (resourceType !== undefined && !registry.isResourceType(resourceType)) throw badRequest(`Unknown resource type "${resourceType}"`);
   const entries: Array<readonly [string, string]> = [...params].filter(([name]) => name !== '');
   // Bounds on what one search may ask of the store (hostile or runaway queries).
@@ -49,6 +50,7 @@ export function parseSearch(resourceType: string | undefined, params: SearchPara
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     now: options.now ?? Date.now(),
     isResourceType: (t) => registry.isResourceType(t),
+    ...(options.codeSets ? { codeSets: options.codeSets } : {}),
   };
 
   const seen = new Set<string>();
@@ -59,20 +61,21 @@ export function parseSearch(resourceType: string | undefined, params: SearchPara
   let elements: string[] | undefined;
   let cursor: string | undefined;
   let sortText: string | undefined;
-  const include: IncludeSpec[] = [];
-  const revinclude: IncludeSpec[] = [];
-  const criteria: Array<readonly [string, string]> = [];
+  const includes = new Map<number, IncludeParam>();
+  const criteria: Array<readonly [number, string, string]> = [];
+  /** Entry index → the value applied, or null when the parameter was ignored (the self link lists what was applied). */
+  const applied = new Map<number, string | null>();
 
-  for (const [name, value] of entries) {
+  for (const [index, [name, value]] of entries.entries()) {
     const colon = name.indexOf(':');
     const base = colon < 0 ? name : name.slice(0, colon);
     const modifier = colon < 0 ? undefined : name.slice(colon + 1);
     if (!RESULT.has(base) || (base === '_type' && resourceType !== undefined)) {
-      criteria.push([name, value]);
+      criteria.push([index, name, value]);
       continue;
     }
     if (base === '_include' || base === '_revinclude') {
-      (base === '_include' ? include : revinclude).push(parseInclude(base, modifier, value, registry));
+      includes.set(index, { kind: base, spec: parseInclude(base, modifier, value, registry) });
       continue;
     }
     if (modifier !== undefined) throw badRequest(`The parameter "${base}" takes no modifier`);
@@ -86,6 +89,7 @@ export function parseSearch(resourceType: string | undefined, params: SearchPara
         break;
       case '_count':
         count = parseCount(value, options.maxCount, ctx.warnings);
+        applied.set(index, String(count));
         break;
       case '_total':
         total = parseTotal(value);
@@ -108,19 +112,35 @@ export function parseSearch(resourceType: string | undefined, params: SearchPara
 
   const scope = types ?? [];
   const conditions: Condition[] = [];
-  for (const [name, value] of criteria) {
+  for (const [index, name, value] of criteria) {
     const condition = name === '_type' ? ignoreTypeAtTypeLevel(ctx) : compileCriterion(scope, name, value, ctx);
     if (condition) conditions.push(condition);
+    else applied.set(index, null);
   }
   const sort: SortKey[] = sortText === undefined ? [] : parseSort(sortText, scope, registry);
+  const unusable = unusableIncludes(types, [...includes.values()], registry);
+  for (const [index, param] of includes) {
+    const why = unusable.get(param);
+    if (why === undefined) continue;
+    const [name, value] = entries[index]!;
+    const message = `${name}=${value} cannot add anything to this search: ${why}`;
+    if (ctx.strict) throw badRequest(message);
+    ctx.warnings.push({ severity: 'warning', code: 'not-supported', diagnostics: `${message}; it was ignored` });
+    applied.set(index, null);
+  }
+  const usable = [...includes].filter(([index]) => applied.get(index) !== null).map(([, param]) => param);
 
   const result: ParsedSearch = {
     where: conditions.length === 0 ? { op: 'true' } : conditions.length === 1 ? conditions[0]! : { op: 'and', of: conditions },
     sort,
     count,
-    include,
-    revinclude,
+    include: usable.filter((p) => p.kind === '_include').map((p) => p.spec),
+    revinclude: usable.filter((p) => p.kind === '_revinclude').map((p) => p.spec),
     warnings: ctx.warnings,
+    applied: entries.flatMap(([name, value], index): Array<[string, string]> => {
+      const effective = applied.has(index) ? applied.get(index)! : value;
+      return effective === null ? [] : [[name, effective]];
+    }),
   };
   if (total !== undefined) result.total = total;
   if (summary !== undefined) result.summary = summary;

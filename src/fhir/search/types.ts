@@ -6,6 +6,28 @@
  */
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import type { Condition, SortKey } from '../../storage/search-index.js';
+import type { SearchRegistry } from './registry.js';
+
+/** A token modifier answered by terminology. https://hl7.org/fhir/R4/search.html#token */
+export type CodeSetModifier = 'in' | 'not-in' | 'above' | 'below';
+
+/** One value of a terminology modifier: `code:in=<ValueSet URL>`, `code:below=<system>|<code>`. */
+export interface CodeSetRequest {
+  modifier: CodeSetModifier;
+  /** The raw value (escapes removed). */
+  value: string;
+  /** The parameter as written, for messages. */
+  name: string;
+}
+
+/** The codings a {@link CodeSetRequest} stands for (a value set's expansion, a code's subsumees). */
+export type CodeSet = ReadonlyArray<{ readonly system: string; readonly code: string }>;
+
+/**
+ * Answers terminology modifiers while parsing. Parsing is synchronous: the caller resolves the
+ * requests first (src/fhir/search-execution.ts) and hands their answers in here.
+ */
+export type CodeSetLookup = (request: CodeSetRequest) => CodeSet;
 
 /** How to parse a search request. */
 export interface SearchOptions {
@@ -19,6 +41,10 @@ export interface SearchOptions {
   defaultCount: number;
   /** "Now" in epoch ms, for `ap` on dates (10% of the gap to now); defaults to Date.now(). */
   now?: number;
+  /** The parameters (R4 plus loaded packages'); the R4 registry when absent. */
+  registry?: SearchRegistry;
+  /** Terminology for `:in`, `:not-in`, `:above`, `:below` on tokens; without it they are refused. */
+  codeSets?: CodeSetLookup;
 }
 
 /**
@@ -60,6 +86,12 @@ export interface ParsedSearch {
   types?: string[];
   /** Issues to report in the Bundle (ignored parameters, clamped `_count`). */
   warnings: OperationOutcomeIssue[];
+  /**
+   * The parameters as applied, in the request's order: ignored ones left out, a clamped `_count`
+   * with the value used. The searchset's self link is built from them (R4 search.html#errors:
+   * "the server SHALL return the parameters that were actually used").
+   */
+  applied: Array<[string, string]>;
   /** `_cursor`, passed through as it came. */
   cursor?: string;
 }

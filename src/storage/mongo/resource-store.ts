@@ -31,6 +31,7 @@ import type {
   IntegrityReport,
   PutRequest,
   PutResult,
+  ReindexRequest,
   ResourceOperations,
   ResourceStore,
   ResourceTransaction,
@@ -63,6 +64,9 @@ const TRANSACTION_OPTIONS: TransactionOptions = {
   writeConcern: { w: 'majority' },
   readPreference: 'primary',
 };
+
+/** The fields of a resource document that hold index rows and sort values (documents.ts). */
+const INDEX_DOC_FIELDS = ['ix_string', 'ix_token', 'ix_date', 'ix_number', 'ix_quantity', 'ix_reference', 'ix_uri', 'ix_composite', 'sort'] as const;
 
 /** Compare-and-set retries before a write gives up with 409. */
 const MAX_ATTEMPTS = 12;
@@ -130,6 +134,33 @@ export class MongoResourceStore implements ResourceStore {
       results.push(...(await this.#unit((ops) => ops.putBatch(batch))));
     }
     return results;
+  }
+
+  async reindex(request: ReindexRequest): Promise<number> {
+    const batchSize = request.batchSize ?? 500;
+    let done = 0;
+    let batch: Array<AnyBulkWriteOperation<ResourceDoc>> = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const result = await this.#resources().bulkWrite(batch, { ordered: false });
+      done += result.matchedCount;
+      batch = [];
+    };
+    for await (const version of this.scan({ resourceType: request.resourceType, batchSize })) {
+      // Compare-and-set on the version read: a resource written meanwhile keeps its own rows.
+      const unset = Object.fromEntries(INDEX_DOC_FIELDS.map((f) => [f, '' as const]));
+      const fields = indexFields(request.index(version.resource!));
+      for (const f of Object.keys(fields)) delete unset[f];
+      batch.push({
+        updateOne: {
+          filter: { resourceType: version.resourceType, id: version.id, versionId: Number(version.versionId), deleted: false },
+          update: { $set: fields, ...(Object.keys(unset).length ? { $unset: unset } : {}) },
+        },
+      });
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+    return done;
   }
 
   async verifyIntegrity(options: IntegrityOptions): Promise<IntegrityReport> {

@@ -13,6 +13,7 @@ import type {
   IntegrityReport,
   PutRequest,
   PutResult,
+  ReindexRequest,
   ResourceOperations,
   ResourceStore,
   ResourceTransaction,
@@ -155,6 +156,19 @@ export class SqliteResourceStore implements ResourceStore {
     }
   }
 
+  async reindex(request: ReindexRequest): Promise<number> {
+    const batchSize = request.batchSize ?? 500;
+    let after = 0;
+    let done = 0;
+    for (;;) {
+      const batch = this.#readOps.scanBatchSync(request.resourceType, undefined, undefined, after, batchSize);
+      const rows = batch.versions.map((v) => ({ version: v, index: request.index(v.resource!) }));
+      done += await this.database.writeTransaction(() => rows.reduce((n, r) => n + (this.#writeOps.reindexSync(r.version, r.index) ? 1 : 0), 0));
+      if (batch.versions.length < batchSize) return done;
+      after = batch.lastRid;
+    }
+  }
+
   async verifyIntegrity(options: IntegrityOptions): Promise<IntegrityReport> {
     return verifySqliteIntegrity(this.database.reader, options, indexValues);
   }
@@ -257,6 +271,18 @@ class SqliteOperations implements ResourceOperations {
     this.#insertIndex(rid, request.resourceType, request.index);
     const stored = new LazyVersion(request.resourceType, request.id, String(version), toInstant(now), false, request.method, { json, resource: stamped });
     return { version: stored, created: !current || current.deleted === 1 };
+  }
+
+  /** New index rows for `version` if it is still the current, live version; false otherwise. */
+  reindexSync(version: StoredVersion, index: IndexEntry[]): boolean {
+    this.#assertWriter();
+    const current = this.statements
+      .get('SELECT rid, version, deleted FROM resources WHERE type = ? AND id = ?')
+      .get(version.resourceType, version.id) as Pick<ResourceRow, 'rid' | 'version' | 'deleted'> | undefined;
+    if (!current || current.deleted || String(current.version) !== version.versionId) return false;
+    this.#deleteIndex(current.rid);
+    this.#insertIndex(current.rid, version.resourceType, index);
+    return true;
   }
 
   deleteSync(request: DeleteRequest): StoredVersion | undefined {

@@ -1,6 +1,6 @@
 /**
  * Real headless Chromium for the end-to-end tests: Debian's chromium driven by playwright-core
- * (Playwright's own browser download does not work on our machines; see NOTES.md). Screenshots
+ * (Playwright's own browser download needs network access our CI machines do not have). Screenshots
  * of every open page are kept when a test fails, and the tutorial's screenshots are taken along
  * the way.
  */

@@ -100,6 +100,53 @@ describe('OpenID Connect discovery at the issuer', () => {
   });
 });
 
+describe('discovery documents are JSON whatever the Accept header', () => {
+  /** What browsers send, a bare text/html as a black-box test sends, XML, and nonsense. */
+  const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+  const ACCEPTS = ['text/html', BROWSER, 'application/xml', 'image/png', 'nonsense'];
+  const documents = () => [
+    [`${server.fhirBase}/.well-known/smart-configuration`, /^application\/json; charset=utf-8$/, 'token_endpoint'],
+    [`${server.issuer}/.well-known/openid-configuration`, /^application\/json; charset=utf-8$/, 'token_endpoint'],
+    [`${server.issuer}/.well-known/oauth-authorization-server`, /^application\/json; charset=utf-8$/, 'token_endpoint'],
+    [`${server.issuer}/jwks`, /^application\/(jwk-set\+)?json; charset=utf-8$/, 'keys'],
+    [`${server.issuer}/smart-style.json`, /^application\/json; charset=utf-8$/, 'color_background'],
+  ] as const;
+
+  it.each(ACCEPTS)('serves every discovery document as JSON to Accept: %s', async (accept) => {
+    for (const [url, type, field] of documents()) {
+      const response = await fetch(url, { headers: { accept } });
+      expect(response.status, url).toBe(200);
+      expect(response.headers.get('content-type'), url).toMatch(type);
+      expect(await response.json(), url).toHaveProperty(field);
+    }
+  });
+
+  // The CapabilityStatement is a FHIR resource: XML when the Accept prefers it, JSON when it names
+  // neither format, never 406.
+  it.each([
+    ['text/html', 'json'],
+    ['image/png', 'json'],
+    ['nonsense', 'json'],
+    [BROWSER, 'xml'],
+    ['application/xml', 'xml'],
+  ] as const)('serves /metadata to Accept: %s as %s', async (accept, format) => {
+    const response = await fetch(`${server.fhirBase}/metadata`, { headers: { accept } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe(`application/fhir+${format}; charset=utf-8`);
+    const text = await response.text();
+    if (format === 'json') expect(JSON.parse(text)).toMatchObject({ resourceType: 'CapabilityStatement' });
+    else expect(text).toMatch(/<CapabilityStatement xmlns="http:\/\/hl7\.org\/fhir">/);
+  });
+
+  it('still answers 406 for FHIR data the client will not accept, and for an unsupported _format everywhere', async () => {
+    const data = await fetch(`${server.fhirBase}/Patient`, { headers: { accept: 'text/html' } });
+    expect(data.status).toBe(406);
+    expect(((await data.json()) as { issue: Array<{ code: string }> }).issue[0]!.code).toBe('not-supported');
+    expect((await fetch(`${server.fhirBase}/metadata?_format=image/png`, { headers: { accept: 'text/html' } })).status).toBe(406);
+    expect((await fetch(`${server.fhirBase}/.well-known/smart-configuration?_format=image/png`)).status).toBe(406);
+  });
+});
+
 describe('smart_style_url', () => {
   it('is a JSON style document served with CORS', async () => {
     const response = await fetch(`${server.issuer}/smart-style.json`);

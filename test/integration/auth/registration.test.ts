@@ -1,5 +1,5 @@
 /**
- * Dynamic client registration (RFC 7591/7592) as CONTRACT.md says: open unless REGISTRATION_TOKEN
+ * Dynamic client registration (RFC 7591/7592) as docs/contract.md says: open unless REGISTRATION_TOKEN
  * is set; public, symmetric and asymmetric clients (inline JWKS or jwks_uri); metadata returned
  * exactly as registered; the registered scope validated and capping grants. And the RFC 7523 JWT
  * bearer grant for trusted issuers.

@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown (CONTRACT.md): on SIGTERM Bedside stops accepting connections, finishes
+ * Graceful shutdown (docs/contract.md): on SIGTERM Bedside stops accepting connections, finishes
  * the requests in flight, closes the store and exits 0; what it acknowledged is there after a
  * restart. Also: /health answers within 10 s of start.
  */

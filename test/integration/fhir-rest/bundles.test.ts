@@ -136,6 +136,71 @@ describe('transaction', () => {
     expect(twice.status).toBe(400);
     expect((await get('Patient/twice')).status).toBe(404);
   });
+
+  it('refuses two entries with the same fullUrl (bdl-7) with 400 and writes nothing', async () => {
+    const fullUrl = 'urn:uuid:33333333-3333-4333-8333-333333333333';
+    for (const [first, second] of [
+      [{ method: 'POST', url: 'Patient' }, { method: 'POST', url: 'Patient' }],
+      [{ method: 'POST', url: 'Patient' }, { method: 'PUT', url: 'Patient/dup-full-url' }],
+    ]) {
+      const res = await post({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { resource: { resourceType: 'Patient', name: [{ family: 'DupBefore' }] }, request: { method: 'POST', url: 'Patient' } },
+          { fullUrl, resource: { resourceType: 'Patient', name: [{ family: 'DupFirst' }] }, request: first },
+          { fullUrl, resource: { resourceType: 'Patient', id: 'dup-full-url', name: [{ family: 'DupSecond' }] }, request: second },
+          { resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: fullUrl } }, request: { method: 'POST', url: 'Observation' } },
+        ],
+      });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        resourceType: 'OperationOutcome',
+        issue: [{
+          severity: 'error',
+          code: 'invariant',
+          diagnostics: `Bundle.entry[1].fullUrl "${fullUrl}" is also the fullUrl of Bundle.entry[2] (bdl-7: fullUrl must be unique in a Bundle)`,
+          expression: ['Bundle.entry[1].fullUrl', 'Bundle.entry[2].fullUrl'],
+        }],
+      });
+    }
+    for (const family of ['DupBefore', 'DupFirst', 'DupSecond']) expect((await get(`Patient?family=${family}`)).body.entry).toBeUndefined();
+    expect((await get('Patient/dup-full-url')).status).toBe(404);
+  });
+
+  it('accepts the same fullUrl with different meta.versionId, as bdl-7 allows', async () => {
+    const fullUrl = `${base}/Patient/versioned-dup`;
+    const res = await post({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { fullUrl, resource: { resourceType: 'Patient', id: 'versioned-dup', meta: { versionId: '1' } }, request: { method: 'PUT', url: 'Patient/versioned-dup' } },
+        { fullUrl, resource: { resourceType: 'Patient', id: 'versioned-dup-b', meta: { versionId: '2' } }, request: { method: 'PUT', url: 'Patient/versioned-dup-b' } },
+      ],
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses a conditional update, delete or patch that resolves to a resource another entry changes', async () => {
+    await post({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient', id: 'overlap', identifier: [{ system: 'urn:overlap', value: '1' }] }, request: { method: 'PUT', url: 'Patient/overlap' } }] });
+    const patch = { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(JSON.stringify([{ op: 'add', path: '/gender', value: 'other' }])).toString('base64') };
+    for (const conditional of [
+      { resource: { resourceType: 'Patient', identifier: [{ system: 'urn:overlap', value: '1' }], gender: 'male' }, request: { method: 'PUT', url: 'Patient?identifier=urn:overlap|1' } },
+      { request: { method: 'DELETE', url: 'Patient?identifier=urn:overlap|1' } },
+      { resource: patch, request: { method: 'PATCH', url: 'Patient?identifier=urn:overlap|1' } },
+    ]) {
+      const res = await post({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource: { resourceType: 'Patient', id: 'overlap', identifier: [{ system: 'urn:overlap', value: '1' }], gender: 'female' }, request: { method: 'PUT', url: 'Patient/overlap' } }, conditional],
+      });
+      expect(res.status, conditional.request.method).toBe(400);
+      expect(res.body.issue[0].diagnostics).toBe('Bundle.entry[1] and Bundle.entry[0] both change Patient/overlap (one of them through its search criteria); a transaction may touch a resource once');
+    }
+    const current = await get('Patient/overlap');
+    expect(current.body.meta.versionId).toBe('1');
+    expect(current.body.gender).toBeUndefined();
+  });
 });
 
 describe('batch', () => {
@@ -157,6 +222,25 @@ describe('batch', () => {
     expect(res.body.entry[1].response.outcome.resourceType).toBe('OperationOutcome');
     expect(res.body.entry[2].resource).toMatchObject({ resourceType: 'Patient', id: 'batch-1' });
     expect((await get('Patient/batch-1')).status).toBe(200);
+  });
+
+  it('fails every entry that shares its fullUrl with another (bdl-7) and runs the rest', async () => {
+    const fullUrl = 'urn:uuid:44444444-4444-4444-8444-444444444444';
+    const res = await post({
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { fullUrl, resource: { resourceType: 'Patient', name: [{ family: 'BatchDupA' }] }, request: { method: 'POST', url: 'Patient' } },
+        { resource: { resourceType: 'Patient', name: [{ family: 'BatchDupOk' }] }, request: { method: 'POST', url: 'Patient' } },
+        { fullUrl, request: { method: 'GET', url: 'Patient/batch-1' } },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.entry.map((e: any) => e.response.status)).toEqual(['400 Bad Request', '201 Created', '400 Bad Request']);
+    expect(res.body.entry[0].response.outcome.issue[0]).toMatchObject({ code: 'invariant', diagnostics: `Bundle.entry[0].fullUrl "${fullUrl}" is also the fullUrl of Bundle.entry[2] (bdl-7: fullUrl must be unique in a Bundle)` });
+    expect(res.body.entry[2].response.outcome.issue[0].diagnostics).toBe(`Bundle.entry[2].fullUrl "${fullUrl}" is also the fullUrl of Bundle.entry[0] (bdl-7: fullUrl must be unique in a Bundle)`);
+    expect((await get('Patient?family=BatchDupA')).body.entry).toBeUndefined();
+    expect((await get('Patient?family=BatchDupOk')).body.entry).toHaveLength(1);
   });
 
   it('refuses bundles of other types, nested bundles and missing requests with 400', async () => {

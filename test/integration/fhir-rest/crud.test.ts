@@ -57,6 +57,12 @@ describe('metadata', () => {
     expect(rest.interaction.map((i: any) => i.code)).toEqual(expect.arrayContaining(['transaction', 'batch', 'search-system', 'history-system']));
     expect(rest.security.extension[0].url).toBe('http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris');
   });
+
+  it('declares that it instantiates the Bulk Data CapabilityStatement, whose $export it offers', async () => {
+    const statement = (await (await fetch(`${base}/metadata`)).json()) as Record<string, any>;
+    expect(statement.instantiates).toEqual(['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data']);
+    expect(statement.rest[0].operation).toContainEqual({ name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' });
+  });
 });
 
 describe('create and read', () => {
@@ -173,6 +179,15 @@ describe('update, vread, delete and history', () => {
     const bad = await call('GET', '_history?_since=yesterday');
     expect(bad.status).toBe(400);
   });
+
+  it('refuses an impossible _since or _at date (never rolled over into the next month)', async () => {
+    await call('PUT', 'Patient/since-check', patient({ id: 'since-check' }));
+    for (const path of ['_history?_since=2020-02-31', 'Practitioner/_history?_since=2021-02-29T10:00:00Z', '_history?_at=2020-04-31', 'Patient/since-check/$everything?_since=2020-06-31']) {
+      const res = await call('GET', path);
+      expect(res.status, path).toBe(400);
+      expect(res.body!.issue[0].diagnostics, path).toMatch(/must be a FHIR date or instant/);
+    }
+  });
 });
 
 describe('validation', () => {
@@ -271,5 +286,65 @@ describe('PATCH', () => {
     const unknownType = await call('PATCH', 'Patient/patch-1', 'gender=other', { 'content-type': 'text/plain' });
     expect(unknownType.status).toBe(415);
     expect((await call('GET', 'Patient/patch-1')).body!.meta.versionId).toBe('2');
+  });
+
+  it('refuses patches through __proto__, constructor or prototype, whatever the operation: 400, resource unchanged, nothing polluted', async () => {
+    await call('PUT', 'Patient/patch-proto', patient({ id: 'patch-proto' }));
+    const jsonPatch = { 'content-type': 'application/json-patch+json' };
+    const pointers = ['/__proto__', '/__proto__/polluted', '/name/0/__proto__', '/name/__proto__/x', '/constructor', '/constructor/prototype/polluted', '/name/0/constructor/prototype', '/prototype', '/name/0/family/__proto__'];
+    for (const pointer of pointers) {
+      for (const operation of [
+        { op: 'add', path: pointer, value: { polluted: true } },
+        { op: 'replace', path: pointer, value: { polluted: true } },
+        { op: 'remove', path: pointer },
+        { op: 'test', path: pointer, value: {} },
+        { op: 'copy', from: '/name', path: pointer },
+        { op: 'move', from: pointer, path: '/name' },
+      ]) {
+        const res = await call('PATCH', 'Patient/patch-proto', [operation], jsonPatch);
+        expect(res.status, JSON.stringify(operation)).toBe(400);
+        expect(res.body!.resourceType).toBe('OperationOutcome');
+        expect(res.body!.issue[0]).toMatchObject({ severity: 'error', code: 'invalid' });
+        expect(res.body!.issue[0].diagnostics).toMatch(/^Invalid JSON Patch: operation 1 (path|from) ".*" names "(__proto__|constructor|prototype)", which is not a FHIR element$/);
+      }
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((await call('GET', 'Patient/patch-proto')).body!.meta.versionId).toBe('1');
+  });
+
+  it('refuses operations outside RFC 6902 and patches the library cannot apply with 400, never 500', async () => {
+    await call('PUT', 'Patient/patch-odd', patient({ id: 'patch-odd' }));
+    const jsonPatch = { 'content-type': 'application/json-patch+json' };
+    const cases: Array<[unknown[], RegExp]> = [
+      [[{ op: '_get', path: '/name' }], /op "_get" \(expected add, remove, replace, move, copy or test\)/],
+      [[{ op: 'move', from: '/name', path: '/name/0' }], /moves "\/name" into itself/],
+      [[{ op: 'move', path: '/name' }], /needs a "from" string/],
+      [[{ op: 'add', path: 7, value: 1 }], /needs a "path" string/],
+      [[null], /operation 1 is not an object/],
+      [[{ op: 'add', path: '/name/99999999999999999999', value: { family: 'x' } }], /JSON Patch could not be applied|Invalid JSON Patch/],
+      [[{ op: 'replace', path: '', value: [] }], /./],
+    ];
+    for (const [operations, message] of cases) {
+      const res = await call('PATCH', 'Patient/patch-odd', operations, jsonPatch);
+      expect(res.status, JSON.stringify(operations)).toBe(400);
+      expect(res.body!.issue[0].diagnostics, JSON.stringify(operations)).toMatch(message);
+    }
+    expect((await call('GET', 'Patient/patch-odd')).body!.meta.versionId).toBe('1');
+  });
+
+  it('applies the same checks to a JSON Patch carried in a Bundle Binary', async () => {
+    await call('PUT', 'Patient/patch-bundle', patient({ id: 'patch-bundle' }));
+    const binary = (operations: unknown) => ({ resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(JSON.stringify(operations)).toString('base64') });
+    const res = await call('POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: binary([{ op: 'add', path: '/__proto__/polluted', value: true }]), request: { method: 'PATCH', url: 'Patient/patch-bundle' } },
+        { resource: binary([{ op: 'replace', path: '/gender', value: 'other' }]), request: { method: 'PATCH', url: 'Patient/patch-bundle' } },
+      ],
+    });
+    expect(res.body!.entry.map((e: any) => e.response.status)).toEqual(['400 Bad Request', '200 OK']);
+    expect(res.body!.entry[0].response.outcome.issue[0].diagnostics).toMatch(/names "__proto__"/);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

@@ -17,6 +17,7 @@ async function get(path: string, headers: Record<string, string> = {}) {
 }
 const ids = (bundle: Record<string, any>, mode = 'match') =>
   (bundle.entry ?? []).filter((e: any) => e.search?.mode === mode).map((e: any) => `${e.resource.resourceType}/${e.resource.id}`);
+const outcomeOf = (bundle: Record<string, any>) => bundle.entry?.find((e: any) => e.search.mode === 'outcome')?.resource;
 const link = (bundle: Record<string, any>, relation: string) => bundle.link?.find((l: any) => l.relation === relation)?.url as string | undefined;
 
 const obs = (id: string, patient: string, code: string, date: string, value: number, performer = 'Practitioner/s-dr') => ({
@@ -146,6 +147,32 @@ describe('includes', () => {
     const res = await get('Observation?_id=s-o1&_include=Observation:patient&_include:iterate=Patient:organization');
     expect(ids(res.body, 'include').sort()).toEqual(['Organization/s-org', 'Patient/s-p1']);
   });
+
+  it.each([
+    ['Patient?_id=s-p1&_include=Observation:patient', '_include=Observation:patient cannot add anything to this search: it applies to Observation resources, which this search over Patient does not return'],
+    ['Patient?_id=s-p1&_include=Observation:*', '_include=Observation:* cannot add anything to this search: it applies to Observation resources, which this search over Patient does not return'],
+    ['Patient?_id=s-p1&_include:iterate=Observation:performer', '_include:iterate=Observation:performer cannot add anything to this search: it applies to Observation resources, which this search over Patient does not return'],
+    ['Patient?_id=s-p1&_revinclude=Encounter:practitioner', '_revinclude=Encounter:practitioner cannot add anything to this search: Encounter:practitioner refers to Practitioner, never to Patient'],
+    ['Patient?_id=s-p1&_revinclude=Observation:performer:Practitioner', '_revinclude=Observation:performer:Practitioner cannot add anything to this search: Observation:performer refers to Practitioner, never to Patient'],
+    ['Patient?_id=s-p1&_revinclude=*', '_revinclude=* cannot add anything to this search: a reverse include needs a source type'],
+  ])('treats %s like any unusable parameter: a warning when lenient, a 400 under handling=strict', async (query, message) => {
+    const strict = await get(query, { prefer: 'handling=strict' });
+    expect(strict.status).toBe(400);
+    expect(strict.body).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid', diagnostics: message }] });
+    const lenient = await get(query);
+    expect(lenient.status).toBe(200);
+    expect(ids(lenient.body)).toEqual(['Patient/s-p1']);
+    expect(ids(lenient.body, 'include')).toEqual([]);
+    expect(outcomeOf(lenient.body)).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'warning', code: 'not-supported', diagnostics: `${message}; it was ignored` }] });
+    expect(link(lenient.body, 'self')).toBe(`${base}/Patient?_id=s-p1`);
+  });
+
+  it('accepts an iterating include whose source type another include brings in', async () => {
+    const res = await get('Patient?_id=s-p1&_revinclude=Observation:subject&_include:iterate=Observation:performer&_count=1', { prefer: 'handling=strict' });
+    expect(res.status).toBe(200);
+    expect(ids(res.body, 'include')).toContain('Practitioner/s-dr');
+    expect(outcomeOf(res.body)).toBeUndefined();
+  });
 });
 
 describe('chains, reverse chains, compartments and $everything', () => {
@@ -205,6 +232,32 @@ describe('strictness, errors and hostile values', () => {
     expect(outcome.resource.issue[0].diagnostics).toContain('bogus');
     const strict = await get('Patient?bogus=1', { prefer: 'handling=strict' });
     expect(strict.status).toBe(400);
+  });
+
+  it('lists in the self and next links only the parameters it applied, and reports the others', async () => {
+    const res = await get('Patient?bogus=1&gender=female&_type=Patient&family=&_include=Observation:patient&_count=5000&_sort=_id');
+    expect(res.status).toBe(200);
+    expect(link(res.body, 'self')).toBe(`${base}/Patient?gender=female&_count=1000&_sort=_id`);
+    expect(outcomeOf(res.body).issue.map((i: any) => i.diagnostics)).toEqual([
+      '_count=5000 is above the maximum page size; 1000 used',
+      'Unknown search parameter "bogus"; it was ignored',
+      '_type is only used in a system-level search; it was ignored',
+      '_include=Observation:patient cannot add anything to this search: it applies to Observation resources, which this search over Patient does not return; it was ignored',
+    ]);
+    const paged = await get('Observation?bogus=1&code=8867-4&_count=2');
+    expect(link(paged.body, 'self')).toBe(`${base}/Observation?code=8867-4&_count=2`);
+    expect(link(paged.body, 'next')).toMatch(new RegExp(`^${base}/Observation\\?code=8867-4&_count=2&_cursor=[^&]+$`));
+  });
+
+  it('$everything reports start and end (care dates) as ignored and leaves them out of its links; strict handling refuses them', async () => {
+    const res = await get('Patient/s-p1/$everything?start=2020-01-01&_count=2');
+    expect(res.status).toBe(200);
+    expect(link(res.body, 'self')).toBe(`${base}/Patient/s-p1/$everything?_count=2`);
+    expect(link(res.body, 'next')).toMatch(new RegExp(`^${base}/Patient/s-p1/\\$everything\\?_count=2&_cursor=`));
+    expect(outcomeOf(res.body).issue[0].diagnostics).toBe('The parameter "start" of $everything (care dates) is not supported; it was ignored');
+    const strict = await get('Patient/s-p1/$everything?end=2020', { prefer: 'handling=strict' });
+    expect(strict.status).toBe(400);
+    expect(strict.body.issue[0]).toMatchObject({ code: 'not-supported', diagnostics: '$everything does not support end (care dates)' });
   });
 
   it.each(['Observation?date=yesterday', 'Observation?value-quantity=xx5', 'Patient?name:bogus=x', 'Observation?_sort=bogus', 'Observation?_count=-1', 'Patient?_include=Patient:nothing'])(

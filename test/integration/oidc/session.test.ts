@@ -187,6 +187,25 @@ describe('RP-initiated logout', () => {
 });
 
 describe('prompt, max_age, login_hint', () => {
+  it('discovery lists exactly the prompt values the provider honours (prompt_values_supported)', async () => {
+    for (const document of ['openid-configuration', 'oauth-authorization-server']) {
+      const metadata = (await (await fetch(`${server.issuer}/.well-known/${document}`)).json()) as { prompt_values_supported?: string[] };
+      expect(metadata.prompt_values_supported, document).toEqual(['none', 'login', 'consent']);
+    }
+    // Each listed value is taken up (a page to sign in, or a protocol answer), none refused as unsupported.
+    for (const prompt of ['none', 'login', 'consent']) {
+      const result = await new Browser().go(start(ward, { prompt }).url, { stopAt: APP.redirect });
+      if (prompt === 'none') expect(asRedirect(result).searchParams.get('error')).toBe('login_required');
+      else expect(formTo(asPage(result), '/login').method).toBe('POST');
+    }
+    // Anything else, Bedside's internal patient-picker prompt included, is refused.
+    for (const prompt of ['select_account', 'create', 'smart_context']) {
+      const back = asRedirect(await new Browser().go(start(ward, { prompt }).url, { stopAt: APP.redirect }));
+      expect(back.searchParams.get('error'), prompt).toBe('invalid_request');
+      expect(back.searchParams.get('error_description'), prompt).toBe('unsupported prompt value requested');
+    }
+  });
+
   it('prompt=login asks to sign in again despite the session; login_hint fills in the username', async () => {
     const browser = new Browser();
     const first = await signIn(browser, ward);

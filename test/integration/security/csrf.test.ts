@@ -3,7 +3,7 @@
  * consent, cancel) and of the account and operators' pages carries a token bound to its
  * interaction or session; a submission without it, with another one, or from another origin
  * changes nothing, while a plain HTTP client that submits the form's fields still works
- * (CONTRACT.md). RP-initiated logout keeps oidc-provider's own `xsrf` token.
+ * (docs/contract.md). RP-initiated logout keeps oidc-provider's own `xsrf` token.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asRedirect, Browser } from '../auth/support/browser.js';

@@ -34,6 +34,9 @@ const ALLOWED: Record<string, { what: string; modules: string[] }> = {
       'tools/', // loader, integrity check, generator
       'cli/admin.ts', // operator commands
       'auth/admin/standalone.ts', // operator commands without a server
+      'packages/installer.ts', // installs FHIR packages (start-up, `bedside packages add`); reads go through a bound store
+      'packages/service.ts',
+      'cli/packages.ts', // `bedside packages add|list`
     ],
   },
   unrestricted: {

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 const AUTH = fileURLToPath(new URL('../../../src/auth/', import.meta.url));
 
 /** Lowest first; a part may import itself and anything to its left. */
-const LAYERS = ['endpoints.ts', 'accounts', 'policy', 'launch', 'provider', 'issuer-records.ts', 'discovery.ts', 'admin', 'pages', 'index.ts'];
+const LAYERS = ['endpoints.ts', 'malformed-request.ts', 'accounts', 'policy', 'launch', 'provider', 'issuer-records.ts', 'discovery.ts', 'admin', 'pages', 'index.ts'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));

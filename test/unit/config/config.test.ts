@@ -1,5 +1,5 @@
 /**
- * Configuration: defaults from CONTRACT.md, and a clear message for each mistake (all of them
+ * Configuration: defaults from docs/contract.md and the README's configuration table, and a clear message for each mistake (all of them
  * reported at once).
  */
 import { describe, expect, it } from 'vitest';
@@ -42,6 +42,7 @@ describe('loadConfig', () => {
     [{ BASE_URL: 'http://ehr.example.org' }, 'OAuth needs https'],
     [{ MONGODB_URI: 'postgres://x' }, 'MONGODB_URI must start with mongodb://'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT must be one of auto, json, pretty (got "xml")'],
     [{ BEDSIDE_SEED: 'maybe' }, 'BEDSIDE_SEED must be true or false'],
     [{ BODY_LIMIT: 'lots' }, 'BODY_LIMIT must be a size'],
     [{ TLS_CERT: 'cert.pem' }, 'TLS_CERT and TLS_KEY must be set together'],

@@ -1,6 +1,6 @@
 /**
  * The MongoDB filter compiler, checked with sift (an in-process matcher that follows MongoDB's
- * documented query semantics, ../shared/NOTES.md) over in-memory documents: array semantics
+ * documented query semantics) over in-memory documents: array semantics
  * are tested here independently of CongoDB, whose matcher has its own gaps.
  */
 import fc from 'fast-check';

@@ -1,7 +1,7 @@
 /**
  * The consent page: one checkbox named `scope` per requested scope (value = the scope string),
  * checked by default, category sub-scopes offered for Observation and Condition, and
- * `decision=approve` / `decision=deny` (CONTRACT.md).
+ * `decision=approve` / `decision=deny` (docs/contract.md).
  */
 import { html } from '../../../html/template.js';
 import { page } from '../../../html/page.js';

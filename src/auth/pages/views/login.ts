@@ -1,4 +1,4 @@
-/** The sign-in page: fields `username` and `password` (CONTRACT.md), posted to the interaction. */
+/** The sign-in page: fields `username` and `password` (docs/contract.md), posted to the interaction. */
 import { html } from '../../../html/template.js';
 import { page } from '../../../html/page.js';
 

@@ -1,4 +1,4 @@
-/** The patient picker (field `patient`, CONTRACT.md) and the encounter picker (field `encounter`). */
+/** The patient picker (field `patient`, docs/contract.md) and the encounter picker (field `encounter`). */
 import type { EncounterSummary, PatientSummary } from '../../../directory/patient-directory.js';
 import { html } from '../../../html/template.js';
 import { page } from '../../../html/page.js';

@@ -74,6 +74,15 @@ export function buildInteractionPolicy(accounts: AccountStore, launches?: Launch
   return policy;
 }
 
+/**
+ * The `prompt` values the provider accepts: `none` and every requestable prompt of the policy
+ * (oidc-provider refuses any other with invalid_request). Advertised as `prompt_values_supported`
+ * (https://openid.net/specs/openid-connect-prompt-create-1_0.html#section-4).
+ */
+export function promptValues(policy: ReturnType<typeof buildInteractionPolicy>): string[] {
+  return ['none', ...policy.filter((prompt) => prompt.requestable).map((prompt) => prompt.name)];
+}
+
 /** `loadExistingGrant`: only the grant the consent page just created for this very request. */
 export async function loadConsentedGrant(ctx: KoaContextWithOIDC) {
   const grantId = (ctx.oidc.result as { consent?: { grantId?: string } } | undefined)?.consent?.grantId;

@@ -1,6 +1,6 @@
 /**
  * A browser without JavaScript, for driving the login, patient picker and consent pages the way a
- * plain HTTP client can (CONTRACT.md): it keeps cookies, follows redirects until it reaches the
+ * plain HTTP client can (docs/contract.md): it keeps cookies, follows redirects until it reaches the
  * app's redirect URI, and reads and submits HTML forms.
  */
 
