@@ -79,24 +79,16 @@ function pageHeaders(csp: string): Record<string, string> {
 }
 
 export function launcherRouter(deps: LauncherDependencies): express.Router {
-  const { config } = deps;
-  const launchDir = path.join(deps.root, 'launch');
-  const docsDir = path.join(deps.root, 'docs');
-  const directoryFor = (caller: LauncherCaller): LauncherDirectory => {
-    const stores = deps.storesFor(caller);
-    const { patients, patient, encounters } = createDirectory(deps.fhir.api, deps.fhir.services, stores.patients, 'launcher');
-    const { practitioners, practitioner } = createDirectory(deps.fhir.api, deps.fhir.services, stores.practitioners, 'launcher');
-    return { patients, patient, encounters, practitioners, practitioner };
-  };
-  const bundles = bundleCache(launchDir);
   const router = express.Router();
-  /** The installed FHIR packages and the resource types they profile (what /metadata says too). */
-  const implementationGuides = async () => {
-    const installed = deps.packages.installed();
-    const profiles = installed.length ? (await deps.packages.capabilities()).profiles : new Map<string, string[]>();
-    return { packages: installed.map((p) => `${p.name}#${p.version}`), profiles: Object.fromEntries([...profiles].sort(([a], [b]) => a.localeCompare(b))) };
-  };
+  pageRoutes(router, deps, path.join(deps.root, 'launch'));
+  apiRoutes(router, deps);
+  tutorialRoutes(router, path.join(deps.root, 'docs'));
+  return router;
+}
 
+/** The launcher, the EHR frame and the sample app (static files with their CSP), and their bundled scripts. */
+function pageRoutes(router: express.Router, deps: LauncherDependencies, launchDir: string): void {
+  const bundles = bundleCache(launchDir);
   const staticPage = (file: string, csp: string, referrer = 'same-origin') => (_req: Request, res: Response) => {
     res.set({ ...pageHeaders(csp), 'cache-control': 'no-cache', 'referrer-policy': referrer, 'x-content-type-options': 'nosniff' });
     res.sendFile(path.join(launchDir, file));
@@ -124,6 +116,23 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
       res.status(500).type('text/plain').send(`Could not build ${name}.js; see the server log.`);
     }
   });
+}
+
+/** The launcher page's API: its configuration, and the directory (patients, encounters, practitioners, clients). */
+function apiRoutes(router: express.Router, deps: LauncherDependencies): void {
+  const { config } = deps;
+  const directoryFor = (caller: LauncherCaller): LauncherDirectory => {
+    const stores = deps.storesFor(caller);
+    const { patients, patient, encounters } = createDirectory(deps.fhir.api, deps.fhir.services, stores.patients, 'launcher');
+    const { practitioners, practitioner } = createDirectory(deps.fhir.api, deps.fhir.services, stores.practitioners, 'launcher');
+    return { patients, patient, encounters, practitioners, practitioner };
+  };
+  /** The installed FHIR packages and the resource types they profile (what /metadata says too). */
+  const implementationGuides = async () => {
+    const installed = deps.packages.installed();
+    const profiles = installed.length ? (await deps.packages.capabilities()).profiles : new Map<string, string[]>();
+    return { packages: installed.map((p) => `${p.name}#${p.version}`), profiles: Object.fromEntries([...profiles].sort(([a], [b]) => a.localeCompare(b))) };
+  };
 
   /** A directory route: the caller must pass the launcher API's rule; answers through their policies. */
   const api = (work: (req: Request, directory: LauncherDirectory) => Promise<unknown>) => async (req: Request, res: Response) => {
@@ -160,7 +169,10 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   router.get('/launcher/api/practitioners', api((req, directory) => directory.practitioners(text(req))));
   router.get('/launcher/api/practitioners/:id', api((req, directory) => directory.practitioner(String(req.params.id))));
   router.get('/launcher/api/clients', api(() => listClients(deps.clients)));
+}
 
+/** docs/tutorial.md as a page, and its images. */
+function tutorialRoutes(router: express.Router, docsDir: string): void {
   router.get('/tutorial/', async (req, res) => {
     if (!req.path.endsWith('/')) return res.redirect(301, '/tutorial/');
     const file = path.join(docsDir, 'tutorial.md');
@@ -175,7 +187,6 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
       if (error && !res.headersSent) res.status(404).type('text/plain').send('Not found');
     });
   });
-  return router;
 }
 
 function tutorialPage(body: string): string {
