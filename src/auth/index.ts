@@ -194,10 +194,18 @@ function providerParts(parts: Parts): ProviderParts {
 }
 
 /** Every page and route of the authorization server, in the order they are tried. */
-function pagesRouter(parts: Parts, holder: ProviderHolder, admin: AdminService, sessions: Sessions, rotate: () => Promise<void>): express.Router {
+/** What the pages need besides the parts: built after the provider. */
+interface PageParts {
+  holder: ProviderHolder;
+  admin: AdminService;
+  sessions: Sessions;
+  rotate(): Promise<void>;
+  caller(req: Request, res: Response): Promise<LauncherCaller | LauncherRefusal>;
+}
+
+function pagesRouter(parts: Parts, { holder, admin, sessions, rotate, caller }: PageParts): express.Router {
   const { config, documents, logger } = parts.deps;
   const clientName = async (clientId: string) => (await holder.provider.Client.find(clientId))?.clientName ?? clientId;
-  const caller = (req: Request, res: Response) => launcherCaller({ sandbox: config.launcherSandbox, verifier: parts.verifier, signedInAccount: (q, s) => sessions.signedInAccount(q, s), sameOrigin: (q) => sessions.sameOrigin(q), signInPage: `${parts.issuer}${PAGES.grants}` }, req, res);
   const signIn = signInPages(
     {
       holder, accounts: parts.accounts, launches: parts.launches, directory: parts.deps.directory, federation: parts.federation, resourceServers: parts.resourceServers, csrf: parts.csrf, baseUrl: config.baseUrl,
@@ -248,7 +256,8 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     validateClient: (metadata) => holder.provider.Client.validate(metadata as { client_id: string }),
   });
   const sessions = new Sessions({ holder, accounts: parts.accounts, csrf: parts.csrf, baseUrl: config.baseUrl, fhirBaseUrl: config.fhirBaseUrl, endpoints: parts.endpoints });
-  const router = pagesRouter(parts, holder, admin, sessions, rotate);
+  const caller = (req: Request, res: Response) => launcherCaller({ sandbox: config.launcherSandbox, verifier: parts.verifier, signedInAccount: (q, s) => sessions.signedInAccount(q, s), sameOrigin: (q) => sessions.sameOrigin(q), signInPage: `${parts.issuer}${PAGES.grants}` }, req, res);
+  const router = pagesRouter(parts, { holder, admin, sessions, rotate, caller });
   return {
     issuer: parts.issuer,
     endpoints: parts.endpoints,
@@ -262,7 +271,7 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
       holder.handle(req, res);
     },
     verifier: parts.verifier,
-    launcherCaller: (req, res) => launcherCaller({ sandbox: config.launcherSandbox, verifier: parts.verifier, signedInAccount: (q, s) => sessions.signedInAccount(q, s), sameOrigin: (q) => sessions.sameOrigin(q), signInPage: `${parts.issuer}${PAGES.grants}` }, req, res),
+    launcherCaller: caller,
     registeredClients: async (limit) => (await parts.records.listClients(limit)).map(asRegistered),
     accounts: parts.accounts,
     launches: parts.launches,
