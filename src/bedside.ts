@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp, type App } from './app.js';
 import type { Config } from './config.js';
 import { checkWritableFolders } from './folders.js';
+import { reindexIfOutdated } from './ingest/reindex.js';
 import { seedIfEmpty } from './ingest/seed.js';
 import type { Logger } from './log.js';
 import { openStorage, type Storage } from './storage/open.js';
@@ -54,6 +55,8 @@ export async function startBedside(config: Config, logger: Logger): Promise<Runn
   logger.info({ storage: storage.description }, 'storage open');
   try {
     const app = await createApp({ config, storage, logger });
+    // Rows made by another version of the search layer are remade before any search runs.
+    await reindexIfOutdated({ resources: storage.resources, index: app.fhir.services.indexer, logger });
     // Seeding looks for an empty store, so it goes first; a package's new search parameters
     // then reindex the sample data like any other data.
     if (config.seed) await seedIfEmpty({ config, storage, app, logger });

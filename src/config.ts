@@ -42,6 +42,11 @@ export interface ExportConfig {
   maxFileBytes: number;
   /** Files are deleted this many seconds after their export completed (EXPORT_FILE_TTL, default 86400). */
   fileTtlSeconds: number;
+  /**
+   * A running export renews its lease and checks its owner's authorization at least this often
+   * (default 1000 ms). Not read from the environment: tests shorten it to stop exports mid-run.
+   */
+  checkpointMs: number;
 }
 
 export interface TlsConfig {
@@ -247,7 +252,7 @@ function storageOf(vars: Variables, cwd: string): StorageConfig {
 
 function exportOf(vars: Variables, storage: StorageConfig, cwd: string): ExportConfig {
   const defaultDir = path.join(storage.kind === 'embedded' ? storage.dataDir : path.resolve(cwd, './data'), 'exports');
-  return { dir: vars.EXPORT_DIR ? path.resolve(cwd, vars.EXPORT_DIR) : defaultDir, maxFileBytes: vars.EXPORT_FILE_SIZE, fileTtlSeconds: vars.EXPORT_FILE_TTL };
+  return { dir: vars.EXPORT_DIR ? path.resolve(cwd, vars.EXPORT_DIR) : defaultDir, maxFileBytes: vars.EXPORT_FILE_SIZE, fileTtlSeconds: vars.EXPORT_FILE_TTL, checkpointMs: 1000 };
 }
 
 /** FHIR_PACKAGES: comma-separated paths, each an existing `.tgz` package or package folder. */

@@ -1,5 +1,6 @@
 /**
- * Search at scale: a generated data set of about a million resources (10,000 patients), loaded
+ * Search at scale: a generated data set of about a million resources (10,000 patients; narratives
+ * on every resource, one positioned community site per ten patients), loaded
  * once into .bench/ (and reused by later runs), then search latencies (p50/p95/p99 of
  * sequential requests, so queueing does not hide the cost of one search) on the embedded store:
  * first with enforcement off (rows marked so), then the chain and `_has` rows again with
@@ -66,6 +67,7 @@ export async function searchAtScale(ctx: BenchContext): Promise<ScenarioResult[]
     const patient = () => patientId(1 + Math.floor(random() * PATIENTS));
     const codes = ['8867-4', '9279-1', '8310-5', '29463-7', '85354-9', '2339-0', '4548-4', '718-7'];
     const code = () => codes[Math.floor(random() * codes.length)]!;
+    const pick = (list: readonly string[]) => list[Math.floor(random() * list.length)]!;
     const scenarios: Array<{ name: string; target: number; query: () => string; hops?: boolean }> = [
       { name: 'Observation?patient=X&code=Y', target: 10, query: () => `Observation?patient=${patient()}&code=http://loinc.org|${code()}` },
       { name: 'Observation?patient=X&date=ge2020&_sort=-date&_count=50', target: 10, query: () => `Observation?patient=${patient()}&date=ge2020&_sort=-date&_count=50` },
@@ -78,6 +80,11 @@ export async function searchAtScale(ctx: BenchContext): Promise<ScenarioResult[]
       },
       { name: 'Patient?_has:Condition:patient:code=X&birthdate=ge1990 (_has)', target: 100, hops: true, query: () => `Patient?_has:Condition:patient:code=44054006&birthdate=ge${1950 + Math.floor(random() * 60)}&_count=50` },
       { name: 'Patient?name=prefix (string)', target: 20, query: () => `Patient?name=${['sh', 'car', 'mu', 'jo', 'li', 'ng'][Math.floor(random() * 6)]}&_count=50` },
+      // Full text: a type-wide word of the narratives (first page), and a phrase in one patient's record.
+      { name: 'Condition?_text=word&_count=50 (full text, type-wide)', target: 50, query: () => `Condition?_text=${pick(TEXT_WORDS)}&_count=50` },
+      { name: 'Observation?patient=X&_content="phrase" (full text)', target: 50, query: () => `Observation?patient=${patient()}&_content=${encodeURIComponent(`"${pick(TEXT_PHRASES)}"`)}&_count=50` },
+      // Distance: around a point near one of the towns of the community sites, nearest first.
+      { name: 'Location?near=lat|lon|10|km&_count=50 (distance)', target: 50, query: () => `Location?near=${(42.0 + random() * 0.7).toFixed(4)}|${(-71.8 + random() * 1.1).toFixed(4)}|10|km&_count=50` },
     ];
     const unrestricted = new Map<string, number>();
     for (const s of scenarios) {
@@ -119,6 +126,10 @@ export async function searchAtScale(ctx: BenchContext): Promise<ScenarioResult[]
     await server.stop();
   }
 }
+
+/** Words and phrases of the generated narratives (src/sample-data/narrative.ts). */
+const TEXT_WORDS = ['diabetes', 'hypertension', 'bronchitis', 'obesity', 'asthma', 'resolved', 'hyperlipidemia', 'pharyngitis'];
+const TEXT_PHRASES = ['blood pressure', 'heart rate', 'body weight', 'respiratory rate', 'body temperature'];
 
 /**
  * The restricted token of the enforced rows: granular system scopes, so the searched type and

@@ -53,8 +53,17 @@ export async function limitHops(condition: Condition, policy: AccessPolicy, dept
       const where = and(await limitHops(condition.where, policy, depth + 1), await policy.searchFilter(condition.sourceType, 'search'));
       return where.op === 'false' ? where : { op: 'has', sourceType: condition.sourceType, param: condition.param, where };
     }
-    default:
+    case 'row':
+    case 'missing':
+    case 'id':
+    case 'type':
+    case 'lastUpdated':
+    case 'near':
+    case 'true':
+    case 'false':
       return condition;
+    default:
+      return stepsUnknown(condition);
   }
 }
 
@@ -69,9 +78,28 @@ export function hasHops(condition: Condition): boolean {
     case 'chain':
     case 'has':
       return true;
-    default:
+    // Leaves: they test the resource's own rows and columns, never another resource.
+    case 'row':
+    case 'missing':
+    case 'id':
+    case 'type':
+    case 'lastUpdated':
+    case 'near':
+    case 'true':
+    case 'false':
       return false;
+    default:
+      return stepsUnknown(condition);
   }
+}
+
+/**
+ * A condition kind this file does not know: it cannot tell whether it steps into another type,
+ * so it refuses rather than let a hop through unlimited. (A compile error first: the switches
+ * above list every kind.)
+ */
+function stepsUnknown(condition: never): never {
+  throw new FhirError(500, 'exception', `The access layer does not know the search condition "${(condition as { op: string }).op}"`);
 }
 
 /**

@@ -1,19 +1,22 @@
 /**
  * What the access policy looks up in the data, by reference, with the raw store:
- * - the non-compartment resources (Practitioner, Organization, Location, Medication ...) that the
- *   resources in a patient's compartment reference: what `patient/` scopes reach beyond the
- *   compartment itself;
+ * - the directory entries (rules.ts REACHABLE_BY_REFERENCE: Practitioner, Organization, Location,
+ *   Medication ...) that a patient's own records reference through typed reference parameters:
+ *   what `patient/` scopes reach beyond the compartment itself. Only records of that patient alone
+ *   count (access/own-records.ts): a record naming another patient is out of the token's reach,
+ *   and so is what it references;
  * - the patients linked to a practitioner (rules.ts PRACTITIONER_LINKS): whom the practitioner
  *   may see under PRACTITIONER_PATIENTS=linked.
  * Both follow the data, so an answer is kept at most `windowMs` (the revocation window,
  * REVOCATION_CHECK_MS; 0 = computed for every request that needs it).
  */
-import { patientCompartmentParams, patientCompartmentTypes, patientsCompartmentCondition } from '../fhir/compartments.js';
+import { patientCompartmentTypes, patientsCompartmentCondition } from '../fhir/compartments.js';
 import { extractIndex } from '../fhir/search/extract.js';
 import { getSearchRegistry } from '../fhir/search/registry.js';
 import type { ResourceStore, SearchRequest, StoredVersion } from '../storage/resource-store.js';
 import type { ReferenceEntry } from '../storage/search-index.js';
-import { PRACTITIONER_LINKS } from './rules.js';
+import { patientsNamedBy } from './own-records.js';
+import { MAX_TYPED_TARGETS, PRACTITIONER_LINKS, REACHABLE_BY_REFERENCE } from './rules.js';
 import type { PolicyServices } from './token-policy.js';
 
 /** Keys (patients, practitioners) whose answers are kept at once. */
@@ -71,17 +74,16 @@ type Referenced = Map<string, Set<string>>;
 
 export function createReferenceResolver(store: ResourceStore, fhirBaseUrl: string, windowMs: number): PolicyServices['referencedFromCompartments'] {
   // Only reference rows are read below: extract just the reference parameters of each resource.
-  const referenceParams = new Set(getSearchRegistry().definitions().filter((d) => d.type === 'reference').map((d) => d.code));
+  const registry = getSearchRegistry();
+  const referenceParams = new Set(registry.definitions().filter((d) => d.type === 'reference').map((d) => d.code));
   const compartmentTypes = ['Patient', ...patientCompartmentTypes()];
-  const isCompartmentType = new Set(compartmentTypes);
   const remembered = new Window<Referenced>(windowMs);
 
-  /** The patients of `patients` whose compartment holds `version` (by its compartment parameters). */
-  const ownersOf = (version: StoredVersion, rows: ReferenceEntry[], patients: ReadonlySet<string>): string[] => {
-    const params = new Set(patientCompartmentParams().get(version.resourceType) ?? []);
-    const owners = rows.filter((r) => params.has(r.param) && r.targetType === 'Patient' && r.targetId && patients.has(r.targetId)).map((r) => r.targetId!);
-    if (version.resourceType === 'Patient' && patients.has(version.id)) owners.push(version.id);
-    return owners;
+  /** Whether `row` of a `type` resource reaches a directory entry: a typed parameter naming its target's type. */
+  const reaches = (type: string, row: ReferenceEntry): boolean => {
+    if (!row.targetType || !row.targetId || !REACHABLE_BY_REFERENCE.has(row.targetType)) return false;
+    const targets = registry.get(type, row.param)?.target ?? [];
+    return targets.length <= MAX_TYPED_TARGETS && targets.includes(row.targetType);
   };
 
   /**
@@ -95,15 +97,17 @@ export function createReferenceResolver(store: ResourceStore, fhirBaseUrl: strin
     for (const type of compartmentTypes) {
       for await (const version of everything(store, { types: [type], where: patientsCompartmentCondition(type, patientIds) })) {
         const rows = referencesOf(version, fhirBaseUrl, referenceParams);
-        const owners = ownersOf(version, rows, patients);
+        // The record of one patient alone (access/own-records.ts); others are out of every patient token's reach.
+        const named = patientsNamedBy(version.resourceType, version.id, rows);
+        if (named.size !== 1) continue;
+        const owner = [...named][0]!;
+        if (!patients.has(owner)) continue;
+        const referenced = byPatient.get(owner)!;
         for (const ref of rows) {
-          if (!ref.targetType || !ref.targetId || isCompartmentType.has(ref.targetType)) continue;
-          for (const owner of owners) {
-            const referenced = byPatient.get(owner)!;
-            let ids = referenced.get(ref.targetType);
-            if (!ids) referenced.set(ref.targetType, (ids = new Set()));
-            ids.add(ref.targetId);
-          }
+          if (!reaches(version.resourceType, ref)) continue;
+          let ids = referenced.get(ref.targetType!);
+          if (!ids) referenced.set(ref.targetType!, (ids = new Set()));
+          ids.add(ref.targetId!);
         }
       }
     }

@@ -57,3 +57,16 @@ export const PRACTITIONER_LINKS: ReadonlyArray<{ type: string; via: string; pati
  * patients`, the users page): every patient, or these Patient ids.
  */
 export type PatientGrant = 'all' | readonly string[];
+
+/**
+ * The non-compartment types a patient's records reach by reference (what `patient/` scopes and a
+ * patient user's `user/` scopes reach beyond the compartment): directory entries a clinical app
+ * needs to show a record (who, where, what), reached only through reference parameters that name
+ * the type among their few declared targets (never through "any resource" parameters such as
+ * Observation.focus). Anything else (Task, Binary, DocumentReference of another patient ...) is
+ * never reached by being referenced.
+ */
+export const REACHABLE_BY_REFERENCE: ReadonlySet<string> = new Set(['Practitioner', 'PractitionerRole', 'Organization', 'Location', 'Medication', 'Substance']);
+
+/** A reference parameter naming more targets than this is an "any resource" parameter. */
+export const MAX_TYPED_TARGETS = 20;

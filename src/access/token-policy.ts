@@ -21,13 +21,15 @@
  * - Letters map to interactions by rules.ts LETTER_FOR; several scopes add up (union).
  */
 import type { Resource } from 'fhir/r4';
-import { patientCompartmentParams, patientsCompartmentCondition } from '../fhir/compartments.js';
+import { patientCompartmentParams } from '../fhir/compartments.js';
 import { FhirError } from '../fhir/errors.js';
 import { matches, type ResourceLookup } from '../fhir/search/evaluate.js';
 import { parseSearch } from '../fhir/search/parse.js';
 import type { ResourceScope } from '../smart/scopes.js';
 import type { Condition, IndexEntry } from '../storage/search-index.js';
+import { hasHops } from './hops.js';
 import { mint } from './minted.js';
+import { ownRecordsCondition } from './own-records.js';
 import type { AccessPolicy, Interaction, Principal } from './policy.js';
 import { LETTER_FOR, type PatientGrant } from './rules.js';
 import { userReach, type Reach, type UserPolicyServices } from './user-policy.js';
@@ -103,10 +105,10 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
   /** Whose records the token's user may see (the user policy). */
   const reach: Reach = userReach(facts, services);
 
-  /** The compartments (or what they reference) of `patientIds` for `type`. */
+  /** The records of `patientIds` alone (access/own-records.ts), or what they reference, for `type`. */
   const compartment = async (patientIds: readonly string[], type: string): Promise<Condition> => {
     if (patientIds.length === 0) return FALSE;
-    if (isCompartmentType(type)) return patientsCompartmentCondition(type, patientIds);
+    if (isCompartmentType(type)) return ownRecordsCondition(type, patientIds);
     const ids = await services.referencedFromCompartments(patientIds, type);
     return ids.length ? { op: 'id', ids } : FALSE;
   };
@@ -134,6 +136,10 @@ export function compileTokenPolicy(facts: TokenFacts, services: PolicyServices):
       try {
         const params = new URLSearchParams(scope.filters.map((f) => [f.name, decodeURIComponent(f.value)]));
         condition = parseSearch(type, params, { baseUrl: services.fhirBaseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where;
+        // A criterion that steps into other resources (`_list=...`, a chain) would read them
+        // outside any policy, and reads cannot check it in memory: it grants nothing (the scope
+        // grammar refuses such filters when tokens are issued).
+        if (hasHops(condition)) condition = FALSE;
       } catch {
         // A filter this server cannot evaluate grants nothing: never more than the scope says.
         condition = FALSE;
@@ -282,6 +288,7 @@ function collectParams(condition: Condition, out: Set<string>): void {
     case 'row':
     case 'missing':
     case 'chain':
+    case 'near':
       out.add(condition.param);
       return;
     default:

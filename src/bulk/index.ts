@@ -27,8 +27,6 @@ import { ExportRunner } from './runner.js';
 const TUNING = {
   /** Resources per scan batch; the event loop runs between batches. */
   batchSize: 250,
-  /** A node renews the lease of its job at least this often (every checkpoint). */
-  checkpointMs: 1000,
   /** How long a job stays with a node that stopped renewing (a crash) before another takes it. */
   leaseMs: 30_000,
   pollMs: 2000,
@@ -80,7 +78,7 @@ export function createBulkExport({ config, documents, logger, access, resume, ow
     maxFileBytes: config.export.maxFileBytes,
     fileTtlMs,
     batchSize: TUNING.batchSize,
-    checkpointMs: TUNING.checkpointMs,
+    checkpointMs: config.export.checkpointMs,
     leaseMs: TUNING.leaseMs,
     pollMs: TUNING.pollMs,
     // Expired files go within a quarter of their lifetime (and within a minute).

@@ -5,6 +5,7 @@
  */
 import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestSecurity } from 'fhir/r4';
 import type { Config } from '../config.js';
+import { SEARCH_DOCUMENTATION, UNREGISTERED_PARAMS } from './search/documentation.js';
 import { resourceTypes } from './validation.js';
 
 export interface CapabilityOptions {
@@ -57,7 +58,10 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     };
     const params = options.searchParams?.(type);
     if (params?.length) {
-      resource.searchParam = params.map((p) => ({ name: p.name, type: p.type as 'string', ...(p.definition ? { definition: p.definition } : {}) }));
+      resource.searchParam = [...params, ...UNREGISTERED_PARAMS].map((p: { name: string; type: string; definition?: string; documentation?: string }) => {
+        const documentation = p.documentation ?? SEARCH_DOCUMENTATION[p.name];
+        return { name: p.name, type: p.type as 'string', ...(p.definition ? { definition: p.definition } : {}), ...(documentation ? { documentation } : {}) };
+      });
     }
     const profiles = options.packages?.profiles.get(type);
     if (profiles?.length) resource.supportedProfile = profiles;

@@ -1,5 +1,6 @@
 /** The two generator entry points; index.ts documents and re-exports them. */
 import type { Resource } from 'fhir/r4';
+import { withNarrative } from './narrative.js';
 import { resolveOptions, type GeneratorOptions } from './options.js';
 import { drawProfile } from './profile.js';
 import { buildPatientRecord } from './record.js';
@@ -21,7 +22,7 @@ export function* generatePatients(options: Partial<GeneratorOptions> = {}): Gene
   const resolved = resolveOptions(options);
   for (let index = 1; index <= resolved.patients; index++) {
     const profile = drawProfile(resolved, index);
-    yield { patientId: profile.id, resources: buildPatientRecord(profile, resolved.seed) };
+    yield { patientId: profile.id, resources: buildPatientRecord(profile, resolved.seed).map(withNarrative) };
   }
 }
 
@@ -33,5 +34,5 @@ export function* generatePatients(options: Partial<GeneratorOptions> = {}): Gene
  * @throws RangeError on invalid options (see {@link resolveOptions}).
  */
 export function generateShared(options: Partial<GeneratorOptions> = {}): Resource[] {
-  return buildSharedResources(resolveOptions(options));
+  return buildSharedResources(resolveOptions(options)).map(withNarrative);
 }

@@ -10,6 +10,7 @@ import { LOCATIONS, STAFF, type StaffKey } from './people/staff.js';
 import { drawProfile, type PatientProfile } from './profile.js';
 import type { ResolvedOptions } from './options.js';
 import { CHRONIC_CONDITIONS, type ChronicConditionKey } from './terminology/conditions.js';
+import { buildCommunitySites } from './sites.js';
 import { ageAt } from './time.js';
 
 const hasCondition = (key: ChronicConditionKey) => (p: PatientProfile): boolean =>
@@ -42,7 +43,7 @@ const GROUPS: readonly (readonly [GroupDef, (p: PatientProfile) => boolean])[] =
   ],
 ];
 
-/** Organization, Locations, Practitioners, PractitionerRoles, then the Groups. */
+/** Organization, Locations (the hospital's, then the community sites), Practitioners, PractitionerRoles, then the Groups. */
 export function buildSharedResources(options: ResolvedOptions): Resource[] {
   const members = GROUPS.map(() => [] as string[]);
   for (let index = 1; index <= options.patients; index++) {
@@ -55,6 +56,7 @@ export function buildSharedResources(options: ResolvedOptions): Resource[] {
   return [
     buildOrganization(),
     ...Object.values(LOCATIONS).map(buildLocation),
+    ...buildCommunitySites(options),
     ...staff.map((key) => buildPractitioner(STAFF[key])),
     ...staff.map(buildPractitionerRole),
     ...GROUPS.map(([def], g) => buildGroup(def, members[g] ?? [])),

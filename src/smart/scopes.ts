@@ -110,7 +110,13 @@ const FIXED: Readonly<Record<string, Scope>> = Object.freeze({
 /** RFC 6749 §3.3 scope-token characters. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const RESOURCE_SCOPE = /^(patient|user|system)\/(\*|[A-Za-z]+)\.([^?]+)(?:\?(.*))?$/s;
-const FILTER_NAME = /^[A-Za-z_][A-Za-z0-9_\-.]*(?::[A-Za-z_-]+)?$/;
+const FILTER_NAME = /^[A-Za-z_][A-Za-z0-9_\-]*(?::[A-Za-z_-]+)?$/;
+/**
+ * Filter parameters that step into other resources: a granular scope tests the resource's own
+ * elements only, or it would let the token learn about resources its scopes do not reach
+ * (chains are refused by FILTER_NAME, which allows no dot).
+ */
+const HOP_PARAMETERS = /^_(has|list|filter|query)(:|$)/;
 const defaultIsResourceType = (type: string): boolean => /^[A-Z][A-Za-z]+$/.test(type);
 
 /** Parses one scope token. Anything that is not exactly one of SMART's forms is an error, never a guess. */
@@ -165,6 +171,9 @@ function parseFilters(query: string): ScopeFilter[] | string {
     const eq = part.indexOf('=');
     const name = eq < 0 ? part : part.slice(0, eq);
     const value = eq < 0 ? '' : part.slice(eq + 1);
+    if (HOP_PARAMETERS.test(name) || (name.includes('.') && FILTER_NAME.test(name.replace(/\./g, '')))) {
+      return `has a ?filter on "${name}", which steps into other resources: a granular scope may only test the resource's own elements`;
+    }
     if (!FILTER_NAME.test(name)) return `has a ?filter with an invalid parameter name "${name}"`;
     if (value === '') return `has a ?filter without a value for "${name}"`;
     try {

@@ -124,6 +124,14 @@ export interface ResourceStore extends ResourceOperations {
    * If-Match. Returns the results in order.
    */
   bulkPut(requests: PutRequest[]): Promise<PutResult[]>;
+  /**
+   * Which version of the search layer's index rows the stored resources carry, as recorded by
+   * {@link setIndexVersion}; 0 when none was (a database from before versions were recorded,
+   * or a new one). The search layer reindexes when it differs from its own (fhir/search/refresh.ts).
+   */
+  indexVersion(): Promise<number>;
+  /** Records that every live resource now has the rows of index version `version`. */
+  setIndexVersion(version: number): Promise<void>;
   /** Number of live resources per type (CapabilityStatement, loader summaries, tests). */
   countByType(): Promise<Record<string, number>>;
   /**

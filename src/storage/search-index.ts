@@ -7,8 +7,9 @@
  * https://hl7.org/fhir/R4/search.html
  */
 
-/** Which index table a row lives in. One per SearchParameter type that stores values. */
-export type IndexTable = 'string' | 'token' | 'date' | 'number' | 'quantity' | 'reference' | 'uri' | 'composite';
+import type { FieldOf, IndexField, IndexTable } from './index-schema.js';
+
+export type { IndexField, IndexTable } from './index-schema.js';
 
 /**
  * One indexed value of one search parameter of one resource. `param` is the search parameter's
@@ -24,7 +25,9 @@ export type IndexEntry =
   | QuantityEntry
   | ReferenceEntry
   | UriEntry
-  | CompositeEntry;
+  | CompositeEntry
+  | TextEntry
+  | PositionEntry;
 
 export interface StringEntry {
   table: 'string';
@@ -106,6 +109,24 @@ export interface UriEntry {
   value: string;
 }
 
+/** The words of a text (normalized by the search layer), for full-text search. */
+export interface TextEntry {
+  table: 'text';
+  param: string;
+  /** Words in text order, separated by single spaces; each word passes `isTerm` (index-schema.ts). */
+  terms: string;
+}
+
+/** A point on the earth in WGS84 decimal degrees. */
+export interface PositionEntry {
+  table: 'position';
+  param: string;
+  /** -90 to 90. */
+  latitude: number;
+  /** -180 to 180. */
+  longitude: number;
+}
+
 /** One component of a composite row; fields as in the component's own table. */
 export interface CompositeComponent {
   system?: string | null;
@@ -122,29 +143,35 @@ export interface CompositeEntry {
   components: CompositeComponent[];
 }
 
-/** Names of the columns a predicate can test, per table. */
-export type IndexField =
-  | 'value'
-  | 'exact'
-  | 'system'
-  | 'code'
-  | 'text'
-  | 'ofType'
-  | 'low'
-  | 'high'
-  | 'canonical'
-  | 'targetType'
-  | 'targetId'
-  | 'identifierSystem'
-  | 'identifierValue';
+/**
+ * Compile-time check that each row type has exactly the fields the index schema gives its table
+ * (index-schema.ts), so the two cannot drift apart.
+ */
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type RowFields<T extends IndexTable> = T extends 'composite' ? keyof CompositeComponent : Exclude<keyof Extract<IndexEntry, { table: T }>, 'table' | 'param'>;
+const ROWS_MATCH_SCHEMA: { [T in IndexTable]: SameKeys<RowFields<T>, FieldOf<T>> } = {
+  string: true,
+  token: true,
+  date: true,
+  number: true,
+  quantity: true,
+  reference: true,
+  uri: true,
+  composite: true,
+  text: true,
+  position: true,
+};
+void ROWS_MATCH_SCHEMA;
 
 /**
- * A comparison on one column of an index row. `prefix` and `contains` are literal (never
- * patterns); `null`/`notnull` test presence. For composite rows, `component` picks the part.
+ * A comparison on one column of an index row. `prefix`, `suffix` and `contains` are literal
+ * (never patterns); `null`/`notnull` test presence; `phrase` (on a `terms` field, with a list of
+ * words) holds when the words occur one after another in the field. For composite rows,
+ * `component` picks the part.
  */
 export interface FieldPredicate {
   field: IndexField;
-  cmp: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'prefix' | 'contains' | 'in' | 'null' | 'notnull';
+  cmp: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'prefix' | 'suffix' | 'contains' | 'in' | 'null' | 'notnull' | 'phrase';
   value?: string | number | boolean | Array<string | number>;
   component?: number;
 }
@@ -168,6 +195,11 @@ export type Condition =
   | { op: 'type'; types: string[] }
   | { op: 'lastUpdated'; where: Array<{ cmp: 'lt' | 'le' | 'gt' | 'ge'; value: number }> }
   /**
+   * Some position row of `param` lies within `distance` metres of (latitude, longitude) along
+   * the earth's surface (storage/geo.ts: great-circle distance on a sphere of the mean radius).
+   */
+  | { op: 'near'; param: string; latitude: number; longitude: number; distance: number }
+  /**
    * Chaining: some reference row of `param` points at a resource of one of `targetTypes` that
    * satisfies `where`.
    */
@@ -185,4 +217,6 @@ export type Condition =
 /** A sort key. Ascending uses the smallest value of the parameter, descending the largest (R4 search 3.1.1.4.2). */
 export type SortKey =
   | { by: 'id' | 'lastUpdated'; descending: boolean }
-  | { by: 'param'; table: IndexTable; param: string; field: IndexField; descending: boolean };
+  | { by: 'param'; table: IndexTable; param: string; field: IndexField; descending: boolean }
+  /** By the distance of the nearest position row of `param` from the point; no position sorts last. */
+  | { by: 'distance'; param: string; latitude: number; longitude: number; descending: boolean };

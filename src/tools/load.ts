@@ -11,6 +11,7 @@ import { createApp } from '../app.js';
 import { processIo, type CliIo } from '../cli/io.js';
 import { loadConfig } from '../config.js';
 import { inProcessSink } from '../ingest/in-process-sink.js';
+import { reindexIfOutdated } from '../ingest/reindex.js';
 import { formatProgress, httpSink, load, type BundleSink, type LoadSummary } from '../ingest/loader.js';
 import { createLogger, resolveLogFormat } from '../log.js';
 import { openStorage, type Storage } from '../storage/open.js';
@@ -45,7 +46,10 @@ export async function runLoad(argv: string[], io: CliIo): Promise<number> {
   } else {
     const config = loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
     storage = await openStorage(config.storage);
-    const app = await createApp({ config, storage, logger: createLogger(config.logLevel, { format: resolveLogFormat(config.logFormat, process.stdout.isTTY === true) }) });
+    const logger = createLogger(config.logLevel, { format: resolveLogFormat(config.logFormat, process.stdout.isTTY === true) });
+    const app = await createApp({ config, storage, logger });
+    // New rows are made by this version's extraction: older ones are remade first, as at start-up.
+    await reindexIfOutdated({ resources: storage.resources, index: app.fhir.services.indexer, logger });
     sink = inProcessSink(app.fhir.api, app.fhir.services, app.fhir.access);
   }
   const tty = io.terminal === true && !values.quiet;

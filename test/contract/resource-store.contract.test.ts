@@ -472,6 +472,86 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
     });
   });
 
+  describe('full text and positions', () => {
+    const ctx = freshStore(impl);
+    const words = (param: string, terms: string): IndexEntry => ({ table: 'text', param, terms });
+    const at = (param: string, latitude: number, longitude: number): IndexEntry => ({ table: 'position', param, latitude, longitude });
+    const phrase = (param: string, ...list: string[]) => row('text', param, p('terms', 'phrase', list));
+    const search = (where: Condition, extra: Partial<SearchRequest> = {}) => ctx.store.search({ types: ['Location'], where, sort: [], limit: 100, ...extra }).then(idsOf);
+
+    it('finds phrases in the words of the current version only, and keeps the word index in step with writes', async () => {
+      await ctx.store.put(putOf('Location', 'a', [words('_text', 'heart attack clinic'), words('_content', 'zoe muller 日本 heart')]));
+      await ctx.store.put(putOf('Location', 'b', [words('_text', 'attack heart')]));
+      expect(await search(phrase('_text', 'heart', 'attack'))).toEqual(['a']);
+      expect((await search(phrase('_text', 'heart'))).sort()).toEqual(['a', 'b']);
+      expect(await search(phrase('_content', '日本'))).toEqual(['a']);
+      expect(await search(phrase('_content', 'attack'))).toEqual([]);
+      // A new version replaces the words; a deletion removes them.
+      await ctx.store.put(putOf('Location', 'a', [words('_text', 'lung clinic')]));
+      expect(await search(phrase('_text', 'heart', 'attack'))).toEqual([]);
+      expect(await search(phrase('_text', 'lung'))).toEqual(['a']);
+      await ctx.store.delete({ resourceType: 'Location', id: 'b' });
+      expect(await search(phrase('_text', 'heart'))).toEqual([]);
+      // With other conditions, negated, counted.
+      expect(await search(and(phrase('_text', 'clinic'), { op: 'id', ids: ['a'] }))).toEqual(['a']);
+      expect(await search(not(phrase('_text', 'lung')))).toEqual([]);
+      expect((await ctx.store.search({ types: ['Location'], where: phrase('_text', 'clinic'), sort: [], limit: 0, total: 'accurate' })).total).toBe(1);
+    });
+
+    it('refuses words it cannot index the same way as the rows, and sorting on words', async () => {
+      await ctx.store.put(putOf('Location', 'a', [words('_text', 'heart')]));
+      for (const list of [[], ['Upper'], ['two words'], ['"quote'], ['star*']]) {
+        await expectStorageError(ctx.store.search({ types: ['Location'], where: phrase('_text', ...list), sort: [], limit: 10 }), 'invalid-query');
+      }
+      await expectStorageError(ctx.store.search({ types: ['Location'], where: row('text', '_text', p('terms', 'eq', 'x')), sort: [], limit: 10 }), 'invalid-query');
+      await expectStorageError(ctx.store.search({ types: ['Location'], where: ALL, sort: [{ by: 'param', table: 'text', param: '_text', field: 'terms', descending: false }], limit: 10 }), 'invalid-query');
+    });
+
+    it('finds positions within a great-circle distance, across the antimeridian, and sorts and pages by distance', async () => {
+      await ctx.store.put(putOf('Location', 'boston', [at('near', 42.3601, -71.0589)]));
+      await ctx.store.put(putOf('Location', 'cambridge', [at('near', 42.3736, -71.119)]));
+      await ctx.store.put(putOf('Location', 'worcester', [at('near', 42.2626, -71.8023)]));
+      await ctx.store.put(putOf('Location', 'suva', [at('near', -18.1416, 178.4419)]));
+      await ctx.store.put(putOf('Location', 'taveuni', [at('near', -16.8, -179.9)]));
+      await ctx.store.put(putOf('Location', 'two', [at('near', 0, 0), at('near', 42.36, -71.06)]));
+      await ctx.store.put(putOf('Location', 'none', [str('name', 'nowhere')]));
+      const near = (latitude: number, longitude: number, distance: number): Condition => ({ op: 'near', param: 'near', latitude, longitude, distance });
+      const nearest = (latitude: number, longitude: number, descending = false): SortKey => ({ by: 'distance', param: 'near', latitude, longitude, descending });
+      expect(await search(near(42.3601, -71.0589, 6000), { sort: [nearest(42.3601, -71.0589)] })).toEqual(['boston', 'two', 'cambridge']);
+      expect(await search(near(42.3601, -71.0589, 5000), { sort: [nearest(42.3601, -71.0589)] })).toEqual(['boston', 'two']);
+      expect(await search(near(-16.8, -179.9, 250_000), { sort: [nearest(-16.8, -179.9)] })).toEqual(['taveuni', 'suva']);
+      expect(await search(not(near(42.3601, -71.0589, 100_000)))).toEqual(['suva', 'taveuni', 'none']);
+      // Counted, and streamed by scan ($export) with the same answer.
+      expect((await ctx.store.search({ types: ['Location'], where: near(-16.8, -179.9, 250_000), sort: [], limit: 0, total: 'accurate' })).total).toBe(2);
+      const scanned: string[] = [];
+      for await (const version of ctx.store.scan({ resourceType: 'Location', where: near(42.3601, -71.0589, 6000), batchSize: 2 })) scanned.push(version.id);
+      expect(scanned.sort()).toEqual(['boston', 'cambridge', 'two']);
+      // Sorting without a near condition: by the nearest position; none last, both ways.
+      expect(await search(ALL, { sort: [nearest(0, 0)] })).toEqual(['two', 'boston', 'cambridge', 'worcester', 'suva', 'taveuni', 'none']);
+      expect(await search(ALL, { sort: [nearest(0, 0, true)] })).toEqual(['taveuni', 'suva', 'worcester', 'cambridge', 'two', 'boston', 'none']);
+      // Pages by distance, forwards and back.
+      const first = await ctx.store.search({ types: ['Location'], where: ALL, sort: [nearest(42.3601, -71.0589)], limit: 3 });
+      expect(idsOf(first)).toEqual(['boston', 'two', 'cambridge']);
+      const second = await ctx.store.search({ types: ['Location'], where: ALL, sort: [nearest(42.3601, -71.0589)], limit: 3, cursor: first.next! });
+      expect(idsOf(second)).toEqual(['worcester', 'taveuni', 'suva']);
+      const back = await ctx.store.search({ types: ['Location'], where: ALL, sort: [nearest(42.3601, -71.0589)], limit: 3, cursor: second.previous! });
+      expect(idsOf(back)).toEqual(['boston', 'two', 'cambridge']);
+    });
+
+    it('records the index version, and reindex replaces or removes full-text and position rows', async () => {
+      expect(await ctx.store.indexVersion()).toBe(0);
+      await ctx.store.put(putOf('Location', 'a', [words('_text', 'heart'), at('near', 1, 1)]));
+      await ctx.store.reindex({ resourceType: 'Location', index: () => [words('_text', 'lung')] });
+      expect(await search(phrase('_text', 'heart'))).toEqual([]);
+      expect(await search(phrase('_text', 'lung'))).toEqual(['a']);
+      expect(await search({ op: 'near', param: 'near', latitude: 1, longitude: 1, distance: 10 })).toEqual([]);
+      await ctx.store.setIndexVersion(7);
+      expect(await ctx.store.indexVersion()).toBe(7);
+      await ctx.store.setIndexVersion(8);
+      expect(await ctx.store.indexVersion()).toBe(8);
+    });
+  });
+
   describe('integrity check', () => {
     const ctx = freshStore(impl);
     // The rows a resource "should" have: here, a token row per identifier value.

@@ -86,6 +86,39 @@ function generateQueries(resources: Resource[]): Array<[string, string]> {
       }
     }
   }
+  // Full text: words of the real narratives and contents (one word, two in a row as a phrase,
+  // two anywhere, OR), for every type.
+  for (const type of TYPES) {
+    for (const param of ['_text', '_content']) {
+      const rows = (rowsByTypeParam.get(`${type}.${param}`) ?? []) as Array<Extract<IndexEntry, { table: 'text' }>>;
+      if (rows.length === 0) continue;
+      const words = rows[Math.floor((rows.length - 1) / 2)]!.terms.split(' ');
+      const other = rows[rows.length - 1]!.terms.split(' ');
+      const at = (list: string[], i: number) => list[Math.min(i, list.length - 1)]!;
+      queries.push(
+        [type, `${param}=${enc(at(words, 0))}`],
+        [type, `${param}=${enc(`"${at(words, 1)} ${at(words, 2)}"`)}`],
+        [type, `${param}=${enc(`${at(words, 3)} ${at(other, 1)}`)}`],
+        [type, `${param}=${enc(`${at(words, 0)} OR ${at(other, 0)}`)}`],
+      );
+    }
+  }
+  // near around every position in the data, at a few distances.
+  for (const position of (rowsByTypeParam.get('Location.near') ?? []) as Array<Extract<IndexEntry, { table: 'position' }>>) {
+    for (const km of [0.05, 2, 25]) queries.push(['Location', `near=${position.latitude}|${position.longitude}|${km}|km`]);
+  }
+  queries.push(['Location', 'near=42.36|-71.06'], ['Location', 'near=42.36|-71.06|20|mi&status=active'], ['Location', 'near:missing=true']);
+  // _filter over the real data.
+  queries.push(
+    ['Patient', `_filter=${enc('gender eq female and birthdate lt 1980')}`],
+    ['Patient', `_filter=${enc('family sw "sh" or given co "li"')}`],
+    ['Patient', `_filter=${enc('name ew "a" and not (gender eq male)')}`],
+    ['Observation', `_filter=${enc('code eq http://loinc.org|8867-4 or code eq http://loinc.org|85354-9')}`],
+    ['Observation', `_filter=${enc('value-quantity gt 100 and patient eq Patient/patient-001')}`],
+    ['Condition', `_filter=${enc('not (clinical-status eq active) or onset-date ge 2024')}`],
+    ['Encounter', `_filter=${enc('date ge 2023-01-01 and date lt 2024 and status ne cancelled')}`],
+    ['MedicationRequest', `_filter=${enc('status eq active and (intent eq order or intent eq plan)')}`],
+  );
   // Combinations, chains and reverse chains.
   queries.push(
     ['Observation', 'patient=patient-001&category=vital-signs'],

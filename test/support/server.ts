@@ -35,6 +35,8 @@ export interface TestServerOptions extends Partial<Config> {
   hostName?: 'localhost' | '127.0.0.1';
   /** Where the server logs (default: silent, or BEDSIDE_TEST_LOG's level on stdout). */
   logger?: Logger;
+  /** How often running exports checkpoint (config.export.checkpointMs; 0: after every batch). */
+  exportCheckpointMs?: number;
 }
 
 /** A free TCP port on loopback (the OS picks it; we release it and reuse the number). */
@@ -54,7 +56,7 @@ export function tempDir(prefix = 'bedside-test-'): string {
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const { dataDir: reuse, seedFiles, hostName, logger, ...overrides } = options;
+  const { dataDir: reuse, seedFiles, hostName, logger, exportCheckpointMs, ...overrides } = options;
   const port = overrides.port ?? (await freePort());
   const dataDir = reuse ?? tempDir();
   let seedDir: string | undefined;
@@ -75,6 +77,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   // Export files always go to this test's own folder, whatever the store.
   if (!overrides.export) config.export = { ...config.export, dir: path.join(dataDir, 'exports') };
+  if (exportCheckpointMs !== undefined) config.export = { ...config.export, checkpointMs: exportCheckpointMs };
   const bedside = await startBedside(config, logger ?? createLogger(process.env.BEDSIDE_TEST_LOG ?? process.env.TEST_LOG_LEVEL ?? 'silent'));
   return {
     bedside,

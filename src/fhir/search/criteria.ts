@@ -26,6 +26,9 @@ import {
   type Alternatives,
   type ValueContext,
 } from './value-predicates.js';
+import { filterCondition } from './filter.js';
+import { nearCondition } from './near.js';
+import { textCondition } from './text.js';
 
 /** What compiling criteria needs. */
 export interface CriteriaContext extends ValueContext {
@@ -231,6 +234,16 @@ function compileChain(types: readonly string[], name: string, dot: number, value
   return or([...groups.values()].map((g) => ({ op: 'chain', param: code, targetTypes: g.targetTypes, where: g.where })));
 }
 
+/** `_filter=expression` (filter.ts): each comparison compiled as the criterion it stands for. */
+function compileFilter(types: readonly string[], name: string, modifier: string | undefined, value: string, ctx: CriteriaContext, depth: number): Condition | undefined {
+  rejectModifier(name, modifier);
+  if (value.trim() === '') return undefined;
+  return filterCondition(value, {
+    typeOf: (code) => resolveInScope(ctx.registry, types, code)?.type,
+    criterion: (criterion, text) => compileCriterion(types, criterion, text, ctx, depth + 1),
+  });
+}
+
 /**
  * Compiles the criterion `name=value` for resources of `types` (empty: every type). Returns
  * undefined when it is ignored (an empty value, or an unknown parameter in lenient mode).
@@ -243,9 +256,12 @@ export function compileCriterion(types: readonly string[], name: string, value: 
   const colon = name.indexOf(':');
   const code = colon < 0 ? name : name.slice(0, colon);
   const modifier = colon < 0 ? undefined : name.slice(colon + 1);
+  if (code === '_text' || code === '_content') return textCondition(code, name, modifier, value);
+  if (code === '_filter') return compileFilter(types, name, modifier, value, ctx, depth);
   if (SPECIAL.has(code)) return compileSpecial(code, name, modifier, value, ctx, depth > 0);
   const param = resolveInScope(ctx.registry, types, code);
   if (!param) return ignore(name, 'unknown', ctx, depth > 0);
   if (!param.table) return ignore(name, 'unsupported', ctx, depth > 0);
+  if (param.table === 'position') return nearCondition(param.code, name, modifier, value);
   return compileLeaf(param, name, modifier, value, ctx);
 }

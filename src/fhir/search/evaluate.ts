@@ -9,7 +9,8 @@
  * https://hl7.org/fhir/R4/search.html
  */
 import type { Resource } from 'fhir/r4';
-import type { Condition, FieldPredicate, IndexEntry, SortKey } from '../../storage/search-index.js';
+import { greatCircleMeters } from '../../storage/geo.js';
+import type { Condition, FieldPredicate, IndexEntry, PositionEntry, SortKey } from '../../storage/search-index.js';
 import { extractIndex, type ExtractOptions } from './extract.js';
 
 /** A resource as the evaluator sees it: identity, lastUpdated and its index rows. */
@@ -64,6 +65,11 @@ export function testPredicate(row: IndexEntry, p: FieldPredicate): boolean {
       return typeof v === 'string' && typeof want === 'string' && v.startsWith(want);
     case 'contains':
       return typeof v === 'string' && typeof want === 'string' && v.includes(want);
+    case 'suffix':
+      return typeof v === 'string' && typeof want === 'string' && v.endsWith(want);
+    case 'phrase':
+      // The words one after another, between spaces or the ends of the text.
+      return typeof v === 'string' && Array.isArray(want) && want.length > 0 && ` ${v} `.includes(` ${want.join(' ')} `);
     case 'in':
       return present && Array.isArray(want) && (want as unknown[]).includes(v);
   }
@@ -112,6 +118,8 @@ export function matches(condition: Condition, resource: IndexedResource, lookup:
         if (source.index.some((row) => pointsAt(row, condition.param, resource)) && matches(condition.where, source, lookup)) return true;
       }
       return false;
+    case 'near':
+      return distances(resource, condition.param, condition).some((d) => d <= condition.distance);
   }
   return unreachable(condition);
 }
@@ -120,7 +128,21 @@ function unreachable(value: never): never {
   throw new Error(`Unexpected condition ${JSON.stringify(value)}`);
 }
 
+/** Great-circle metres from the point to each position row of `param`. */
+function distances(resource: IndexedResource, param: string, point: { latitude: number; longitude: number }): number[] {
+  return resource.index
+    .filter((row) => row.table === 'position' && row.param === param)
+    .map((row) => {
+      const position = row as PositionEntry;
+      return greatCircleMeters(position.latitude, position.longitude, point.latitude, point.longitude);
+    });
+}
+
 function sortValue(resource: IndexedResource, key: SortKey): number | string | undefined {
+  if (key.by === 'distance') {
+    const all = distances(resource, key.param, key);
+    return all.length === 0 ? undefined : key.descending ? Math.max(...all) : Math.min(...all);
+  }
   if (key.by !== 'param') return key.by === 'id' ? resource.id : resource.lastUpdated;
   let best: number | string | undefined;
   for (const row of resource.index) {

@@ -3,11 +3,14 @@
  * type, written by the stores beside the resource. Expressions are compiled once per resource
  * type; simple ones run on the fast evaluator, the rest on FHIRPath.js.
  *
- * Not indexed: `special` parameters, `_text`/`_content`/`_query` (no expression), `_id` and
- * `_lastUpdated` (resource-level columns in the stores), and contained resources.
+ * Not indexed: `special` parameters other than `near`, `_query` (no expression), `_id` and
+ * `_lastUpdated` (resource-level columns in the stores), and contained resources on their own
+ * (their words are part of `_content`). `_text` and `_content` have no expression: their words
+ * come from text.ts.
  *
  * https://hl7.org/fhir/R4/search.html#ptypes
  */
+import { fieldsOf } from '../../storage/index-schema.js';
 import type { CompositeComponent, IndexEntry, IndexTable } from '../../storage/search-index.js';
 import { ctxOf } from './element-model.js';
 import { fixExpression, splitUnion } from './expression-text.js';
@@ -15,6 +18,15 @@ import { compileSteps, parseFastPath, resourceItem, type Item } from './fast-pat
 import { compileFhirPath } from './fhirpath-eval.js';
 import { CONVERTERS, toComponents, type ValueContext } from './index-values.js';
 import { getSearchRegistry, type SearchParamDef, type SearchRegistry } from './registry.js';
+import { TEXT_SOURCES } from './text.js';
+
+/**
+ * The version of what extractIndex makes. Stores record the version their rows were made with,
+ * and a different one makes the server reindex at start-up (src/ingest/reindex.ts), so a
+ * change to what resources' rows are must move it. 1: until full-text and position rows;
+ * 2: with `_text`, `_content` and `near`.
+ */
+export const INDEX_VERSION = 2;
 
 /** Options of {@link extractIndex}. */
 export interface ExtractOptions {
@@ -40,6 +52,8 @@ interface ParamPlan {
   table: IndexTable;
   evaluate: Evaluate;
   components?: Array<{ table: ValueTable; evaluate: Evaluate }>;
+  /** Full-text parameters without an expression: where their words come from (text.ts). */
+  words?: (resource: Record<string, unknown>) => string[];
 }
 
 /** Parameters whose values are resource-level columns rather than index rows. */
@@ -74,6 +88,8 @@ function compileExpression(expression: string, engine: 'fast' | 'fhirpath', base
 function planParam(registry: SearchRegistry, def: SearchParamDef, type: string, engine: 'fast' | 'fhirpath'): ParamPlan | undefined {
   if (!def.table || RESOURCE_COLUMNS.has(def.code)) return undefined;
   const expression = registry.expressionFor(def, type);
+  const words = def.table === 'text' ? TEXT_SOURCES[def.code] : undefined;
+  if (words) return { code: def.code, table: 'text', evaluate: () => [], words };
   if (!expression) return undefined;
   const plan: ParamPlan = { code: def.code, table: def.table, evaluate: compileExpression(expression, engine) };
   if (def.table !== 'composite') return plan;
@@ -141,24 +157,16 @@ function compositeRows(plan: ParamPlan, root: Item, ctx: ValueContext, out: Inde
   }
 }
 
+/** The one row of a full-text parameter: its words in order (none when there are no words). */
+function textRow(param: string, words: string[], out: IndexEntry[]): void {
+  if (words.length > 0) out.push({ table: 'text', param, terms: words.join(' ') });
+}
+
+/** What tells two rows of one parameter apart: their fields (index-schema.ts), absent as null. */
 function rowKey(row: IndexEntry): string {
-  switch (row.table) {
-    case 'string':
-      return `${row.value}\u0000${row.exact}`;
-    case 'token':
-      return `${row.system}\u0000${row.code}\u0000${row.text}\u0000${row.ofType}`;
-    case 'date':
-    case 'number':
-      return `${row.low}\u0000${row.high}`;
-    case 'quantity':
-      return `${row.low}\u0000${row.high}\u0000${row.system}\u0000${row.code}\u0000${row.canonical}`;
-    case 'reference':
-      return `${row.value}\u0000${row.identifierSystem}\u0000${row.identifierValue}`;
-    case 'uri':
-      return row.value;
-    case 'composite':
-      return JSON.stringify(row.components);
-  }
+  if (row.table === 'composite') return JSON.stringify(row.components);
+  const values = row as unknown as Record<string, unknown>;
+  return JSON.stringify(fieldsOf(row.table).map((f) => values[f.name] ?? null));
 }
 
 /** Removes repeated rows of one parameter (out[start..]), keeping the first of each. */
@@ -188,7 +196,8 @@ export function extractIndex(resource: { resourceType: string }, options: Extrac
   for (const plan of plansFor(options.registry ?? getSearchRegistry(), type, options.engine ?? 'fast')) {
     if (options.params && !options.params.has(plan.code)) continue;
     const start = out.length;
-    if (plan.components) compositeRows(plan, root, ctx, out);
+    if (plan.words) textRow(plan.code, plan.words(resource as Record<string, unknown>), out);
+    else if (plan.components) compositeRows(plan, root, ctx, out);
     else {
       const convert = CONVERTERS[plan.table as ValueTable];
       for (const f of plan.evaluate(root, root)) convert(plan.code, f.c.type, f.v, ctx, out);

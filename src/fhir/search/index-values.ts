@@ -10,14 +10,17 @@ import type {
   IndexEntry,
   IndexTable,
   NumberEntry,
+  PositionEntry,
   QuantityEntry,
   ReferenceEntry,
   StringEntry,
+  TextEntry,
   TokenEntry,
 } from '../../storage/search-index.js';
 import { MAX_TIME, MIN_TIME, parseDateRange, type DateRange } from './dates.js';
 import { normalizeReference, stripCanonicalVersion } from './references.js';
 import { normalizeString } from './strings.js';
+import { wordsOf } from './text.js';
 import { UCUM_SYSTEM, canonicalUnit } from './ucum.js';
 
 /** What conversions need besides the value. */
@@ -261,6 +264,22 @@ const uriRows: Converter = (param, _type, value, _ctx, out) => {
   if (typeof value === 'string' && value !== '') out.push({ table: 'uri', param, value });
 };
 
+// text (_text, _content): the words of a string (text.ts); their usual sources are in TEXT_SOURCES.
+const textRows: Converter = (param, _type, value, _ctx, out) => {
+  if (typeof value !== 'string') return;
+  const words = wordsOf(value);
+  if (words.length > 0) out.push({ table: 'text', param, terms: words.join(' ') } satisfies TextEntry);
+};
+
+// position (Location.position, for near): https://hl7.org/fhir/R4/location.html#positional
+const positionRows: Converter = (param, _type, value, _ctx, out) => {
+  if (!isObj(value)) return;
+  const { latitude, longitude } = value;
+  if (typeof latitude !== 'number' || typeof longitude !== 'number') return;
+  if (!(Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180)) return;
+  out.push({ table: 'position', param, latitude, longitude } satisfies PositionEntry);
+};
+
 /** The converter of each table that holds plain rows. */
 export const CONVERTERS: Record<Exclude<IndexTable, 'composite'>, Converter> = {
   string: stringRows,
@@ -270,6 +289,8 @@ export const CONVERTERS: Record<Exclude<IndexTable, 'composite'>, Converter> = {
   quantity: quantityRows,
   reference: referenceRows,
   uri: uriRows,
+  text: textRows,
+  position: positionRows,
 };
 
 /**
@@ -302,6 +323,8 @@ export function toComponents(table: Exclude<IndexTable, 'composite'>, type: stri
         if (row.value !== null) components.push({ value: row.value });
         break;
       case 'composite':
+      case 'text':
+      case 'position':
         break;
     }
   }

@@ -9,6 +9,7 @@ import type { Condition, SortKey } from '../../storage/search-index.js';
 import { badRequest, tooCostly } from '../errors.js';
 import { compileCriterion, type CriteriaContext } from './criteria.js';
 import { unusableIncludes, type IncludeParam } from './include-scope.js';
+import { nearestFirst } from './near.js';
 import { getSearchRegistry } from './registry.js';
 import { parseCount, parseElements, parseInclude, parseSort, parseSummary, parseTotal, parseTypes } from './result-params.js';
 import type { ParsedSearch, SearchOptions, SearchParamsInput, SummaryMode, TotalMode } from './types.js';
@@ -117,7 +118,8 @@ export function parseSearch(resourceType: string | undefined, params: SearchPara
     if (condition) conditions.push(condition);
     else applied.set(index, null);
   }
-  const sort: SortKey[] = sortText === undefined ? [] : parseSort(sortText, scope, registry);
+  // Without _sort, a `near` search lists the nearest first.
+  const sort: SortKey[] = sortText === undefined ? nearestFirst(conditions) : parseSort(sortText, scope, registry);
   const unusable = unusableIncludes(types, [...includes.values()], registry);
   for (const [index, param] of includes) {
     const why = unusable.get(param);

@@ -73,6 +73,16 @@ const TABLE_OF: Record<SearchParamType, IndexTable | undefined> = {
   special: undefined,
 };
 
+/**
+ * Parameters whose table is not their type's: the full-text ones (typed `string` in R4, but
+ * searched by words) and `near` (a `special` position search).
+ */
+const TABLE_BY_ID: Readonly<Record<string, IndexTable>> = {
+  'DomainResource-text': 'text',
+  'Resource-content': 'text',
+  'Location-near': 'position',
+};
+
 /** Bases of the parameters every resource type has (`_id`, `_lastUpdated`, `_tag`, ...). */
 const COMMON_BASES = new Set(['Resource', 'DomainResource']);
 
@@ -232,7 +242,7 @@ function toDef(sp: SearchParameter): SearchParamDef {
     expression: sp.expression,
     target: [...(sp.target ?? [])],
     componentRefs: (sp.component ?? []).map((c) => ({ definition: c.definition, expression: c.expression })),
-    table: TABLE_OF[type],
+    table: TABLE_BY_ID[sp.id ?? ''] ?? TABLE_OF[type],
   };
 }
 

@@ -5,6 +5,7 @@
  * https://hl7.org/fhir/R4/search.html#Summary (result parameters)
  */
 import type { OperationOutcomeIssue } from 'fhir/r4';
+import { hasField } from '../../storage/index-schema.js';
 import type { IndexField, SortKey } from '../../storage/search-index.js';
 import { badRequest } from '../errors.js';
 import type { SearchParamType, SearchRegistry } from './registry.js';
@@ -43,7 +44,7 @@ export function parseSort(value: string, types: readonly string[], registry: Sea
     // since silently ignoring it would return a differently ordered result than asked for.
     if (!param) throw badRequest(`Cannot sort on "${code.slice(0, 60)}": not a search parameter of ${types.join(', ') || 'every type'}`);
     const fields = SORT_FIELD[param.type];
-    if (!fields || !param.table) throw badRequest(`Cannot sort on the ${param.type} parameter "${code}"`);
+    if (!fields || !param.table || !hasField(param.table, fields[0])) throw badRequest(`Cannot sort on the ${param.type} parameter "${code}"`);
     keys.push({ by: 'param', table: param.table, param: code, field: fields[descending ? 1 : 0], descending });
   }
   return keys;

@@ -41,6 +41,7 @@ export function buildLocation(def: LocationDef): Location {
     telecom: [{ system: 'phone', value: def.phone, use: 'work' }],
     address: address(),
     physicalType: concept(def.physicalType),
+    position: { ...def.position },
     managingOrganization: organizationReference(),
   };
 }

@@ -21,6 +21,8 @@ export interface LocationDef {
   readonly type: Code;
   readonly physicalType: Code;
   readonly phone: string;
+  /** Where the wing is on the campus (WGS84 degrees), for `near`. */
+  readonly position: { readonly latitude: number; readonly longitude: number };
 }
 
 const roleCode = (code: string, display: string): Code => ({ system: SYSTEM.roleCode, code, display });
@@ -34,6 +36,7 @@ export const LOCATIONS = {
     type: roleCode('OF', 'Outpatient facility'),
     physicalType: physical('wi', 'Wing'),
     phone: '(617) 555-0110',
+    position: { latitude: 42.3627, longitude: -71.0688 },
   },
   pediatrics: {
     id: 'bedside-general-pediatrics',
@@ -42,6 +45,7 @@ export const LOCATIONS = {
     type: roleCode('PEDC', 'Pediatrics clinic'),
     physicalType: physical('wi', 'Wing'),
     phone: '(617) 555-0120',
+    position: { latitude: 42.3629, longitude: -71.0693 },
   },
   emergency: {
     id: 'bedside-general-ed',
@@ -50,6 +54,7 @@ export const LOCATIONS = {
     type: roleCode('ER', 'Emergency room'),
     physicalType: physical('wi', 'Wing'),
     phone: '(617) 555-0130',
+    position: { latitude: 42.3624, longitude: -71.0696 },
   },
   ward: {
     id: 'bedside-general-ward',
@@ -58,6 +63,7 @@ export const LOCATIONS = {
     type: roleCode('HOSP', 'Hospital'),
     physicalType: physical('wa', 'Ward'),
     phone: '(617) 555-0140',
+    position: { latitude: 42.3626, longitude: -71.0691 },
   },
 } as const satisfies Record<string, LocationDef>;
 

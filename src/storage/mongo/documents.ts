@@ -14,6 +14,9 @@
  * - Index rows live in one top-level array per table (`ix_token: [{p, system, code, ...}]`, `p`
  *   being the search parameter code). A query tests one row with one `$elemMatch`, never with
  *   dotted paths across array elements (see filter-compiler.ts).
+ * - A `terms` field (full text) is stored as its words in order and, beside it, its distinct
+ *   words (`termsSet`) for the multikey index; MongoDB's own `$text` index is not used: it stems
+ *   words its own way, allows one per collection, and CongoDB does not implement it.
  * - `sort` keeps, per (table, field, parameter), the smallest and largest value, computed here
  *   at write time: sorting on the array fields themselves is wrong on CongoDB and needs a
  *   per-document min/max on MongoDB anyway (R4 search: ascending sorts by the smallest value).
@@ -21,6 +24,7 @@
  */
 import type { ObjectId } from 'mongodb';
 import type { StoredVersion } from '../resource-store.js';
+import { componentsOf, fieldsOf, INDEX_TABLES, type FieldKind } from '../index-schema.js';
 import type { CompositeComponent, IndexEntry, IndexField, IndexTable } from '../search-index.js';
 import { LazyVersion, toInstant } from '../stored-version.js';
 
@@ -29,7 +33,7 @@ export type Method = StoredVersion['method'];
 /** One index row as stored: the entry without `table`, with `param` as `p`, nulls left out. */
 export type IndexRow = Record<string, unknown> & { p: string };
 
-export interface ResourceDoc {
+interface ResourceFields {
   _id: ObjectId;
   resourceType: string;
   id: string;
@@ -43,15 +47,12 @@ export interface ResourceDoc {
   json: string | null;
   /** Sort values per {@link sortKeyName}; absent when the resource has no rows. */
   sort?: Record<string, { min: string | number; max: string | number }>;
-  ix_string?: IndexRow[];
-  ix_token?: IndexRow[];
-  ix_date?: IndexRow[];
-  ix_number?: IndexRow[];
-  ix_quantity?: IndexRow[];
-  ix_reference?: IndexRow[];
-  ix_uri?: IndexRow[];
-  ix_composite?: IndexRow[];
 }
+
+/** The row arrays, one per table of the index schema (`ix_token`, ...). */
+export type RowArrays = { [T in IndexTable as `ix_${T}`]?: IndexRow[] };
+
+export type ResourceDoc = ResourceFields & RowArrays;
 
 /** One version in `history`; `_id` orders versions written in the same millisecond. */
 export interface HistoryDoc {
@@ -64,21 +65,6 @@ export interface HistoryDoc {
   method: Method;
   json: string | null;
 }
-
-/** Fields each table's rows have (composite rows have them per component, `c0` ... `c2`). */
-export const TABLE_FIELDS: Record<IndexTable, readonly IndexField[]> = {
-  string: ['value', 'exact'],
-  token: ['system', 'code', 'text', 'ofType'],
-  date: ['low', 'high'],
-  number: ['low', 'high'],
-  quantity: ['low', 'high', 'system', 'code', 'canonical'],
-  reference: ['value', 'targetType', 'targetId', 'identifierSystem', 'identifierValue'],
-  uri: ['value'],
-  composite: ['system', 'code', 'value', 'low', 'high'],
-};
-
-/** Fields holding numbers: their sort values and missing-value sentinels are numeric. */
-export const NUMERIC_FIELDS: ReadonlySet<IndexField> = new Set(['low', 'high', 'canonical']);
 
 /** Name of the top-level array holding a table's rows. */
 export function rowsField(table: IndexTable): `ix_${IndexTable}` {
@@ -93,20 +79,18 @@ export function sortKeyName(table: IndexTable, field: IndexField, param: string)
   return `${table}:${field}:${encodeURIComponent(param).replace(/\./g, '%2E')}`;
 }
 
-const COMPOSITE_PARTS = 3;
-
 /** The `ix_*` arrays and `sort` document for a version's index entries. */
-export function indexFields(entries: readonly IndexEntry[]): Pick<ResourceDoc, `ix_${IndexTable}` | 'sort'> {
-  const fields: Pick<ResourceDoc, `ix_${IndexTable}` | 'sort'> = {};
+export function indexFields(entries: readonly IndexEntry[]): RowArrays & Pick<ResourceDoc, 'sort'> {
+  const fields: RowArrays & Pick<ResourceDoc, 'sort'> = {};
   const sort: NonNullable<ResourceDoc['sort']> = {};
   for (const entry of entries) {
     const row = toRow(entry);
     (fields[rowsField(entry.table)] ??= []).push(row);
     const sortSource = entry.table === 'composite' ? (row.c0 as Record<string, unknown> | undefined) ?? {} : row;
-    for (const field of TABLE_FIELDS[entry.table]) {
-      const value = sortValue(field, sortSource[field]);
+    for (const field of fieldsOf(entry.table)) {
+      const value = sortValue(field.kind, sortSource[field.name]);
       if (value === undefined) continue;
-      const key = sortKeyName(entry.table, field, entry.param);
+      const key = sortKeyName(entry.table, field.name, entry.param);
       const current = sort[key];
       if (!current) {
         sort[key] = { min: value, max: value };
@@ -120,8 +104,10 @@ export function indexFields(entries: readonly IndexEntry[]): Pick<ResourceDoc, `
   return fields;
 }
 
-function sortValue(field: IndexField, value: unknown): string | number | undefined {
-  if (field === 'canonical') return value === true ? 1 : value === false ? 0 : undefined;
+function sortValue(kind: FieldKind, value: unknown): string | number | undefined {
+  if (kind === 'flag') return value === true ? 1 : value === false ? 0 : undefined;
+  // Words are searched, never sorted on (and would double the document's size here).
+  if (kind === 'terms') return undefined;
   if (typeof value === 'number' || typeof value === 'string') return value;
   return undefined;
 }
@@ -145,33 +131,46 @@ function compareCodePoints(a: string, b: string): number {
   }
 }
 
-/** The stored row of an entry: `param` becomes `p`, null/undefined/NaN fields are left out. */
+/**
+ * The stored row of an entry: `param` becomes `p`, the schema's fields (index-schema.ts) with
+ * null, undefined and NaN values left out, composite components as sub-documents `c0`, `c1` ...
+ * As in the embedded store, a flag is stored only when set (`canonical` on canonical-unit rows):
+ * absent is null, and the search layer asks for `canonical null` to find values as given.
+ */
 export function toRow(entry: IndexEntry): IndexRow {
   const row: IndexRow = { p: entry.param };
   if (entry.table === 'composite') {
-    for (let i = 0; i < Math.min(entry.components.length, COMPOSITE_PARTS); i++) {
-      row[`c${i}`] = compact(entry.components[i] ?? {});
+    for (let i = 0; i < Math.min(entry.components.length, componentsOf('composite')); i++) {
+      row[`c${i}`] = compact('composite', entry.components[i] ?? {});
     }
     return row;
   }
-  const { table, param, ...rest } = entry;
-  void table;
-  void param;
-  Object.assign(row, compact(rest as Record<string, unknown>));
-  // As in the embedded store, `canonical` is set on canonical-unit rows only (absent = null):
-  // the search layer asks for `canonical null` to find values as given.
-  if (row.canonical !== true) delete row.canonical;
-  return row;
+  return Object.assign(row, compact(entry.table, entry));
 }
 
-function compact(values: Record<string, unknown> | CompositeComponent): Record<string, unknown> {
+function compact(table: IndexTable, values: IndexEntry | CompositeComponent): Record<string, unknown> {
+  const source = values as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(values)) {
+  for (const field of fieldsOf(table)) {
+    const value = source[field.name];
     if (value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value))) continue;
-    out[key] = value;
+    if (field.kind === 'flag' && value !== true) continue;
+    out[field.name] = value;
+    if (field.kind === 'terms' && typeof value === 'string') out[wordSetField(field.name)] = [...new Set(value.split(' '))];
   }
   return out;
 }
+
+/**
+ * The field beside a `terms` field that holds its distinct words: what the multikey index
+ * (indexes.ts) finds documents by, before the phrase is checked on the words in order.
+ */
+export function wordSetField(field: string): string {
+  return `${field}Set`;
+}
+
+/** The `ix_*` array fields, for projections and $unset. */
+export const ROW_ARRAY_FIELDS = INDEX_TABLES.map(rowsField);
 
 /** A version as the port returns it. */
 export function toVersion(doc: Pick<HistoryDoc, 'resourceType' | 'id' | 'versionId' | 'lastUpdated' | 'deleted' | 'method' | 'json'>): StoredVersion {

@@ -17,7 +17,10 @@
 import type { Document, Filter } from 'mongodb';
 import { StorageError } from '../errors.js';
 import type { Condition, FieldPredicate, IndexField, IndexTable } from '../search-index.js';
-import { rowsField, TABLE_FIELDS, type ResourceDoc } from './documents.js';
+import { boundingBox } from '../geo.js';
+import { componentsOf, hasField, isTerm, kindOf } from '../index-schema.js';
+import { rowsField, wordSetField, type ResourceDoc } from './documents.js';
+import { withinExpression } from './geo-expression.js';
 
 /** Matches every document. */
 export const MATCH_ALL: Filter<ResourceDoc> = {};
@@ -73,6 +76,8 @@ export class FilterCompiler {
         return this.#chain(condition);
       case 'has':
         return this.#has(condition);
+      case 'near':
+        return nearFilter(condition);
     }
   }
 
@@ -164,10 +169,12 @@ export function not(filter: Filter<ResourceDoc>): Filter<ResourceDoc> {
 export function rowFilter(table: IndexTable, param: string, predicates: readonly FieldPredicate[]): Filter<ResourceDoc> {
   const byPath = new Map<string, Document[]>();
   for (const predicate of predicates) {
-    const condition = predicateCondition(predicate, table);
-    if (condition === undefined) return MATCH_NONE;
-    const path = table === 'composite' ? `c${componentIndex(predicate)}.${predicate.field}` : predicate.field;
-    byPath.set(path, [...(byPath.get(path) ?? []), condition]);
+    const conditions = predicateConditions(predicate, table);
+    if (conditions === undefined) return MATCH_NONE;
+    for (const [field, condition] of conditions) {
+      const path = table === 'composite' ? `c${componentIndex(predicate)}.${field}` : field;
+      byPath.set(path, [...(byPath.get(path) ?? []), condition]);
+    }
   }
   const match: Document = { p: param };
   const extra: Document[] = [];
@@ -182,16 +189,57 @@ export function rowFilter(table: IndexTable, param: string, predicates: readonly
 
 function componentIndex(predicate: FieldPredicate): number {
   const n = predicate.component ?? 0;
-  if (!Number.isInteger(n) || n < 0 || n > 2) throw new StorageError('invalid-query', `Composite component ${String(n)} does not exist`);
+  if (!Number.isInteger(n) || n < 0 || n >= componentsOf('composite')) throw new StorageError('invalid-query', `Composite component ${String(n)} does not exist`);
   return n;
 }
 
 const RANGE_OPERATOR = { lt: '$lt', le: '$lte', gt: '$gt', ge: '$gte' } as const;
 
-/** The operator document for one predicate, or undefined when it can never hold. */
-function predicateCondition(predicate: FieldPredicate, table: IndexTable): Document | undefined {
+/**
+ * The operator documents of one predicate, each on a field of the row (`phrase` tests two), or
+ * undefined when it can never hold.
+ */
+function predicateConditions(predicate: FieldPredicate, table: IndexTable): Array<[string, Document]> | undefined {
   const field = predicate.field;
-  if (!TABLE_FIELDS[table].includes(field)) throw new StorageError('invalid-query', `Unknown index field ${String(field)} for ${table} parameters`);
+  if (!hasField(table, field)) throw new StorageError('invalid-query', `Unknown index field ${String(field)} for ${table} parameters`);
+  if (predicate.cmp === 'phrase' || kindOf(table, field) === 'terms') return phraseConditions(predicate, table);
+  const condition = predicateCondition(predicate, field);
+  return condition === undefined ? undefined : [[field, condition]];
+}
+
+/**
+ * `phrase`: every word is among the row's distinct words (what the index finds), and the words
+ * stand one after another in the text, between spaces or the ends.
+ */
+function phraseConditions(predicate: FieldPredicate, table: IndexTable): Array<[string, Document]> {
+  const words = Array.isArray(predicate.value) ? predicate.value.map(String) : [];
+  if (predicate.cmp !== 'phrase' || words.length === 0 || !words.every(isTerm)) {
+    throw new StorageError('invalid-query', `A ${table} field is only tested with "phrase" and a list of words (lower case, no ASCII punctuation)`);
+  }
+  return [
+    [wordSetField(predicate.field), { $all: [...new Set(words)] }],
+    [predicate.field, { $regex: `(?:^| )${escapeRegex(words.join(' '))}(?: |$)` }],
+  ];
+}
+
+/**
+ * `near`: a position row within the bounding box (what the latitude index finds), and the exact
+ * great-circle distance (geo-expression.ts) within the limit. `$expr` cannot stand inside
+ * `$elemMatch`, so the exact check looks at the document's rows of the parameter itself.
+ */
+function nearFilter(condition: Extract<Condition, { op: 'near' }>): Filter<ResourceDoc> {
+  const box = boundingBox(condition.latitude, condition.longitude, condition.distance);
+  const longitude = box.longitudes.map(([from, to]) => ({ longitude: { $gte: from, $lte: to } }));
+  const inBox = {
+    p: condition.param,
+    latitude: { $gte: box.minLatitude, $lte: box.maxLatitude },
+    ...(longitude.length === 1 ? longitude[0] : { $or: longitude }),
+  };
+  return { $and: [{ [rowsField('position')]: { $elemMatch: inBox } }, { $expr: withinExpression(condition) }] } as Filter<ResourceDoc>;
+}
+
+/** The operator document for one predicate on a plain field, or undefined when it can never hold. */
+function predicateCondition(predicate: FieldPredicate, field: IndexField): Document | undefined {
   const value = predicate.value;
   switch (predicate.cmp) {
     case 'null':
@@ -207,6 +255,9 @@ function predicateCondition(predicate: FieldPredicate, table: IndexTable): Docum
     }
     case 'contains':
       return { $regex: escapeRegex(String(value ?? '')) };
+    case 'suffix':
+      // Not `$`: in PCRE it also matches before a final newline. The lookahead means "the end".
+      return { $regex: `${escapeRegex(String(value ?? ''))}(?![\\s\\S])` };
     case 'eq':
       return { $eq: value === null || value === undefined ? null : coerce(field, scalar(value)) };
     case 'ne':

@@ -7,10 +7,8 @@
 import type { Resource } from 'fhir/r4';
 import type { Collection } from 'mongodb';
 import type { IntegrityOptions, IntegrityReport } from '../resource-store.js';
-import type { IndexTable } from '../search-index.js';
+import { INDEX_TABLES as TABLES, type IndexTable } from '../index-schema.js';
 import { indexFields, type HistoryDoc, type IndexRow, type ResourceDoc } from './documents.js';
-
-const TABLES: IndexTable[] = ['string', 'token', 'date', 'number', 'quantity', 'reference', 'uri', 'composite'];
 const MAX_PROBLEMS = 1000;
 
 export async function verifyMongoIntegrity(resources: Collection<ResourceDoc>, history: Collection<HistoryDoc>, options: IntegrityOptions): Promise<IntegrityReport> {

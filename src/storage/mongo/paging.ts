@@ -7,7 +7,9 @@ import { ObjectId, type Document } from 'mongodb';
 import { decodeCursor as decodeStoreCursor, encodeCursor as encodeStoreCursor } from '../cursor.js';
 import { StorageError } from '../errors.js';
 import type { SortKey } from '../search-index.js';
-import { NUMERIC_FIELDS, sortKeyName, TABLE_FIELDS } from './documents.js';
+import { hasField, isNumericField, kindOf } from '../index-schema.js';
+import { distancesExpression } from './geo-expression.js';
+import { sortKeyName } from './documents.js';
 
 /**
  * The largest code point: the embedded store's "missing" value for ascending string sorts. It
@@ -31,9 +33,14 @@ export interface SortColumn {
  */
 export function sortColumns(sort: readonly SortKey[]): SortColumn[] {
   return sort.map((key, i) => {
+    if (key.by === 'distance') {
+      const distances = distancesExpression(key.param, key.latitude, key.longitude);
+      const nearest = key.descending ? { $max: distances } : { $min: distances };
+      return { path: `_s${i}`, descending: key.descending, compute: { $ifNull: [nearest, key.descending ? -9e300 : 9e300] } };
+    }
     if (key.by !== 'param') return { path: key.by, descending: key.descending };
-    if (!TABLE_FIELDS[key.table]?.includes(key.field)) throw new StorageError('invalid-query', `Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
-    const numeric = NUMERIC_FIELDS.has(key.field);
+    if (!hasField(key.table, key.field) || kindOf(key.table, key.field) === 'terms') throw new StorageError('invalid-query', `Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
+    const numeric = isNumericField(key.field);
     const missing = key.descending ? (numeric ? -9e300 : '') : numeric ? 9e300 : MAX_CHAR;
     const source = `$sort.${sortKeyName(key.table, key.field, key.param)}.${key.descending ? 'max' : 'min'}`;
     return { path: `_s${i}`, descending: key.descending, compute: { $ifNull: [source, missing] } };

@@ -41,7 +41,7 @@ import type {
 } from '../resource-store.js';
 import type { Condition } from '../search-index.js';
 import { LazyVersion, stampMeta, toInstant } from '../stored-version.js';
-import { indexFields, toVersion, VERSION_PROJECTION, type HistoryDoc, type ResourceDoc } from './documents.js';
+import { indexFields, ROW_ARRAY_FIELDS, toVersion, VERSION_PROJECTION, type HistoryDoc, type ResourceDoc } from './documents.js';
 import { verifyMongoIntegrity } from './integrity.js';
 import { and, FilterCompiler, MATCH_ALL } from './filter-compiler.js';
 import { COLLECTIONS } from './indexes.js';
@@ -66,7 +66,14 @@ const TRANSACTION_OPTIONS: TransactionOptions = {
 };
 
 /** The fields of a resource document that hold index rows and sort values (documents.ts). */
-const INDEX_DOC_FIELDS = ['ix_string', 'ix_token', 'ix_date', 'ix_number', 'ix_quantity', 'ix_reference', 'ix_uri', 'ix_composite', 'sort'] as const;
+const INDEX_DOC_FIELDS = [...ROW_ARRAY_FIELDS, 'sort'] as const;
+
+/** Facts about the store itself (`store_state`): the index version. */
+interface StateDoc {
+  name: string;
+  value: number;
+}
+const INDEX_VERSION_STATE = 'index-version';
 
 /** Compare-and-set retries before a write gives up with 409. */
 const MAX_ATTEMPTS = 12;
@@ -165,6 +172,15 @@ export class MongoResourceStore implements ResourceStore {
 
   async verifyIntegrity(options: IntegrityOptions): Promise<IntegrityReport> {
     return verifyMongoIntegrity(this.#resources(), this.#db.collection<HistoryDoc>(COLLECTIONS.history), options);
+  }
+
+  async indexVersion(): Promise<number> {
+    const state = await this.#db.collection<StateDoc>(COLLECTIONS.state).findOne({ name: INDEX_VERSION_STATE });
+    return typeof state?.value === 'number' ? state.value : 0;
+  }
+
+  async setIndexVersion(version: number): Promise<void> {
+    await this.#db.collection<StateDoc>(COLLECTIONS.state).updateOne({ name: INDEX_VERSION_STATE }, { $set: { value: version } }, { upsert: true });
   }
 
   async countByType(): Promise<Record<string, number>> {

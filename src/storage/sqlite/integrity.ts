@@ -6,14 +6,13 @@
  */
 import type { Resource } from 'fhir/r4';
 import type { IntegrityOptions, IntegrityReport } from '../resource-store.js';
-import type { IndexEntry, IndexTable } from '../search-index.js';
+import { INDEX_TABLES as TABLES } from '../index-schema.js';
 import type { Connection } from './database.js';
-import { INDEX_COLUMNS } from './schema.js';
+import { columnValues, INDEX_COLUMNS } from './schema.js';
 
-const TABLES = Object.keys(INDEX_COLUMNS) as IndexTable[];
 const MAX_PROBLEMS = 1000;
 
-export function verifySqliteIntegrity(db: Connection, options: IntegrityOptions, indexValues: (entry: IndexEntry) => Array<string | number | null>): IntegrityReport {
+export function verifySqliteIntegrity(db: Connection, options: IntegrityOptions): IntegrityReport {
   const report: IntegrityReport = { resources: 0, versions: 0, indexRows: 0, problems: [] };
   const problem = (resource: string, text: string) => {
     if (report.problems.length < MAX_PROBLEMS) report.problems.push({ resource, problem: text });
@@ -54,7 +53,7 @@ export function verifySqliteIntegrity(db: Connection, options: IntegrityOptions,
     const name = `${row.type}/${row.id}`;
     const expected = new Map<string, number>();
     for (const entry of options.reindex(JSON.parse(row.json) as Resource)) {
-      const key = `${entry.table}|${entry.param}|${JSON.stringify(indexValues(entry))}`;
+      const key = `${entry.table}|${entry.param}|${JSON.stringify(columnValues(entry))}`;
       expected.set(key, (expected.get(key) ?? 0) + 1);
     }
     const actual = new Map<string, number>();

@@ -9,12 +9,18 @@
  * starts with rid). Without a driver the resources of the searched types are scanned.
  * Columns in correlated checks are written `+column` so SQLite cannot pick a value index there,
  * which would turn a per-row seek into a range scan.
+ *
+ * Full-text `phrase` predicates are answered by the table's FTS5 index (schema.ts); `near` by a
+ * latitude/longitude box on the position lookup, then the exact distance (geo-sql.ts).
  */
 import { StorageError } from '../errors.js';
+import { componentsOf, hasField, isNumericField, isTerm, kindOf, termsFieldsOf } from '../index-schema.js';
 import type { Condition, FieldPredicate, IndexField, IndexTable, SortKey } from '../search-index.js';
 import type { Statement } from 'better-sqlite3';
 import type { Connection } from './database.js';
+import { DISTANCE_FUNCTION, geoBox } from './geo-sql.js';
 import type { ParamKeys } from './param-keys.js';
+import { columnOf, fullTextTable } from './schema.js';
 
 type SqlValue = string | number | null;
 
@@ -22,24 +28,6 @@ export interface Sql {
   text: string;
   params: SqlValue[];
 }
-
-const COLUMN: Record<IndexField, string> = {
-  value: 'value',
-  exact: 'exact',
-  system: 'system',
-  code: 'code',
-  text: 'text',
-  ofType: 'of_type',
-  low: 'low',
-  high: 'high',
-  canonical: 'canonical',
-  targetType: 'target_type',
-  targetId: 'target_id',
-  identifierSystem: 'identifier_system',
-  identifierValue: 'identifier_value',
-};
-
-const NUMERIC_FIELDS = new Set<IndexField>(['low', 'high', 'canonical']);
 
 /** The largest code point: `prefix` < every string that starts with it < `prefix + MAX_CHAR`. */
 const MAX_CHAR = String.fromCodePoint(0x10ffff);
@@ -148,6 +136,7 @@ export class ConditionCompiler {
       case 'row': {
         const pks = this.keys.keysFor(types, condition.param, this.db);
         if (pks.length === 0) return { text: 'SELECT NULL WHERE 0', params: [] };
+        if (termsFieldsOf(condition.table).length > 0) return fullTextCandidates(condition, pks);
         const predicates = condition.where.map((p) => predicate(p, condition.table, false));
         return {
           text: `SELECT rid FROM idx_${condition.table} WHERE ${[pkList(pks), ...predicates.map((p) => p.text)].join(' AND ')}`,
@@ -198,6 +187,12 @@ export class ConditionCompiler {
           params: [...sources.params, ...pks, ...typeList.params],
         };
       }
+      case 'near': {
+        const pks = this.keys.keysFor(types, condition.param, this.db);
+        if (pks.length === 0) return { text: 'SELECT NULL WHERE 0', params: [] };
+        const within = nearRows(condition, '');
+        return { text: `SELECT rid FROM idx_position WHERE ${pkList(pks)} AND ${within.text}`, params: [...pks, ...within.params] };
+      }
       default:
         return undefined;
     }
@@ -228,7 +223,9 @@ export class ConditionCompiler {
         return { text: `NOT ${inner.text.startsWith('(') ? inner.text : `(${inner.text})`}`, params: inner.params };
       }
       case 'id':
-        return inList(`${alias}.id`, condition.ids);
+        // `+`: a per-row check, never an index choice (inside a chain's join, an id index would
+        // drive the join from the target and turn each row's seek into a scan of its referrers).
+        return inList(`+${alias}.id`, condition.ids);
       case 'type':
         return inList(`${alias}.type`, condition.types);
       case 'lastUpdated': {
@@ -278,21 +275,39 @@ export class ConditionCompiler {
           params: [...pks, ...inner.params],
         };
       }
+      case 'near': {
+        const pks = this.keys.keysFor(types, condition.param, this.db);
+        if (pks.length === 0) return FALSE;
+        const within = nearRows(condition, '+');
+        return { text: `EXISTS (SELECT 1 FROM idx_position WHERE rid = ${alias}.rid AND ${pkList(pks, '+pk')} AND ${within.text})`, params: [...pks, ...within.params] };
+      }
     }
   }
 
   /** SQL expressions to order by (and to store in cursors), one per sort key. */
   sortExpressions(sort: readonly SortKey[], alias: string, types: readonly string[] | undefined): SortExpression[] {
     return sort.map((key) => {
-      if (key.by !== 'param') {
+      if (key.by !== 'param' && key.by !== 'distance') {
         return { sql: { text: key.by === 'id' ? `${alias}.id` : `${alias}.last_updated`, params: [] }, descending: key.descending };
       }
       const pks = this.keys.keysFor(types, key.param, this.db);
-      const numeric = NUMERIC_FIELDS.has(key.field);
+      if (key.by === 'distance') {
+        const missing = key.descending ? '-9e300' : '9e300';
+        if (pks.length === 0) return { sql: { text: missing, params: [] }, descending: key.descending };
+        return {
+          sql: {
+            text: `coalesce((SELECT ${key.descending ? 'max' : 'min'}(${DISTANCE_FUNCTION}(+latitude, +longitude, ?, ?)) FROM idx_position WHERE rid = ${alias}.rid AND ${pkList(pks, '+pk')}), ${missing})`,
+            params: [key.latitude, key.longitude, ...pks],
+          },
+          descending: key.descending,
+        };
+      }
+      const numeric = isNumericField(key.field);
       // Missing values sort last in both directions.
       const missing = key.descending ? (numeric ? '-9e300' : "''") : numeric ? '9e300' : `'${MAX_CHAR}'`;
       if (pks.length === 0) return { sql: { text: missing, params: [] }, descending: key.descending };
-      const column = key.table === 'composite' ? 'c0_' + COLUMN[key.field] : COLUMN[key.field];
+      if (!hasField(key.table, key.field) || kindOf(key.table, key.field) === 'terms') throw new StorageError('invalid-query', `Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
+      const column = columnOf(key.table, key.field);
       const aggregate = key.descending ? 'max' : 'min';
       return {
         sql: {
@@ -308,6 +323,8 @@ export class ConditionCompiler {
   #rowStream(condition: Extract<Condition, { op: 'row' }>, types: readonly string[] | undefined): Driver | undefined {
     const pks = this.keys.keysFor(types, condition.param, this.db);
     if (pks.length === 0) return { kind: 'set', rids: { text: 'SELECT NULL WHERE 0', params: [] } };
+    // Full text drives from its FTS5 index instead (candidates).
+    if (termsFieldsOf(condition.table).length > 0) return undefined;
     const predicates = condition.where.map((p) => predicate(p, condition.table, false, 'd.'));
     const where = { text: [pkList(pks, 'd.pk'), ...predicates.map((p) => p.text)].join(' AND '), params: [...pks, ...predicates.flatMap((p) => p.params)] };
     // The value indexes are (pk, column...) + rid: equality on every leading column yields rids in order.
@@ -376,11 +393,14 @@ function driverScore(condition: Condition): number {
       if (condition.table === 'string' && (eq.has('value') || eq.has('exact'))) return 75;
       if (condition.table === 'string' && condition.where.some((p) => p.cmp === 'prefix' && p.field === 'value')) return 60;
       if (condition.table === 'reference' && eq.has('identifierValue')) return 60;
+      if (condition.where.some((p) => p.cmp === 'phrase')) return 70;
       if (condition.where.some((p) => (p.field === 'low' || p.field === 'high') && p.cmp !== 'ne')) return 20;
       return 0;
     }
     case 'chain':
       return 65;
+    case 'near':
+      return 60;
     case 'has':
       return 55;
     case 'or': {
@@ -424,10 +444,11 @@ function streamAsSet(driver: Extract<Driver, { kind: 'stream' }>): Sql {
  * seeking by rid instead of scanning a value index.
  */
 function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, prefix = ''): Sql {
-  if (!(p.field in COLUMN)) throw new StorageError('invalid-query', `Unknown index field ${String(p.field)}`);
-  let column = COLUMN[p.field];
-  if (table === 'composite') column = `c${p.component ?? 0}_${column}`;
-  column = `${correlated ? '+' : ''}${prefix}${column}`;
+  if (!hasField(table, p.field)) throw new StorageError('invalid-query', `Unknown index field ${String(p.field)} for ${table} parameters`);
+  if (p.cmp === 'phrase' || kindOf(table, p.field) === 'terms') return phraseOfRow(p, table, `${prefix || `idx_${table}.`}tid`);
+  const component = p.component ?? 0;
+  if (!Number.isInteger(component) || component < 0 || component >= componentsOf(table)) throw new StorageError('invalid-query', `Component ${String(component)} does not exist`);
+  const column = `${correlated ? '+' : ''}${prefix}${columnOf(table, p.field, component)}`;
   const value = p.value;
   switch (p.cmp) {
     case 'null':
@@ -444,6 +465,12 @@ function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, pr
     }
     case 'contains':
       return { text: `instr(${column}, ?) > 0`, params: [String(value ?? '')] };
+    case 'suffix': {
+      // substr counts characters (code points), as the suffix's length does here.
+      const text = String(value ?? '');
+      if (text === '') return { text: `${column} IS NOT NULL`, params: [] };
+      return { text: `substr(${column}, ?) = ?`, params: [-[...text].length, text] };
+    }
     case 'eq':
       if (value === null || value === undefined) return { text: `${column} IS NULL`, params: [] };
       return { text: `${column} = ?`, params: [scalar(value)] };
@@ -453,6 +480,57 @@ function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, pr
     default:
       return { text: `${column} ${OPERATOR[p.cmp]} ?`, params: [scalar(value)] };
   }
+}
+
+/**
+ * The FTS5 query of `phrase` predicates: each a quoted phrase (the words one after another) on
+ * its column, all of them required. Words are checked (index-schema.ts isTerm), so the query
+ * holds no quote or FTS5 operator of its own.
+ */
+function matchQuery(predicates: readonly FieldPredicate[], table: IndexTable): string {
+  return predicates
+    .map((p) => {
+      const words = Array.isArray(p.value) ? p.value.map(String) : [];
+      if (p.cmp !== 'phrase' || kindOf(table, p.field) !== 'terms' || words.length === 0 || !words.every(isTerm)) {
+        throw new StorageError('invalid-query', `A ${table} field is only tested with "phrase" and a list of words (lower case, no ASCII punctuation)`);
+      }
+      return `${columnOf(table, p.field)} : "${words.join(' ')}"`;
+    })
+    .join(' AND ');
+}
+
+/**
+ * `phrase` on one row (a correlated check): the FTS5 index is asked about that row's key only,
+ * a seek in its word lists. (An `IN (SELECT rowid ... MATCH)` would list every match of the words
+ * in the whole database first.)
+ */
+function phraseOfRow(p: FieldPredicate, table: IndexTable, key: string): Sql {
+  const fts = fullTextTable(table);
+  return { text: `EXISTS (SELECT 1 FROM ${fts} WHERE ${fts} MATCH ? AND ${fts}.rowid = ${key})`, params: [matchQuery([p], table)] };
+}
+
+/**
+ * The resources whose rows of a full-text parameter hold the phrases: the FTS5 matches joined to
+ * their rows, streamed, so a count stops early (the planner's estimate) and a page is cheap.
+ */
+function fullTextCandidates(condition: Extract<Condition, { op: 'row' }>, pks: number[]): Sql {
+  const fts = fullTextTable(condition.table);
+  return {
+    text: `SELECT x.rid FROM ${fts} JOIN idx_${condition.table} x ON x.tid = ${fts}.rowid WHERE ${fts} MATCH ? AND ${pkList(pks, 'x.pk')}`,
+    params: [matchQuery(condition.where, condition.table), ...pks],
+  };
+}
+
+/** The position rows within a `near` condition's distance: the bounding box, then the exact distance. */
+function nearRows(condition: Extract<Condition, { op: 'near' }>, plus: '' | '+'): Sql {
+  const box = geoBox(condition);
+  const longitudes = box.longitudes.map(() => `${plus}longitude BETWEEN ? AND ?`);
+  return {
+    text:
+      `${plus}latitude BETWEEN ? AND ? AND (${longitudes.join(' OR ')}) ` +
+      `AND ${DISTANCE_FUNCTION}(${plus}latitude, ${plus}longitude, ?, ?) <= ?`,
+    params: [box.minLatitude, box.maxLatitude, ...box.longitudes.flat(), condition.latitude, condition.longitude, condition.distance],
+  };
 }
 
 function scalar(value: FieldPredicate['value']): SqlValue {

@@ -21,13 +21,15 @@ import type {
   SearchRequest,
   StoredVersion,
 } from '../resource-store.js';
+import { INDEX_TABLES } from '../index-schema.js';
 import type { Condition, IndexEntry, IndexTable } from '../search-index.js';
 import { LazyVersion, stampMeta, toInstant } from '../stored-version.js';
 import type { Connection, SqliteDatabase } from './database.js';
 import { ParamKeys } from './param-keys.js';
 import { ConditionCompiler, keysetCondition, type Sql } from './query-compiler.js';
-import { INDEX_COLUMNS, migrate } from './schema.js';
+import { columnValues, INDEX_COLUMNS, migrate } from './schema.js';
 import { verifySqliteIntegrity } from './integrity.js';
+import { registerGeoFunctions } from './geo-sql.js';
 
 interface ResourceRow {
   rid: number;
@@ -50,7 +52,6 @@ interface VersionRow {
   json: string | null;
 }
 
-const INDEX_TABLES = Object.keys(INDEX_COLUMNS) as IndexTable[];
 /** Rows per multi-row INSERT (SQLite binds at most 32766 parameters; composite rows have 18). */
 const INSERT_CHUNK = 64;
 const insertSqlCache = new Map<string, string>();
@@ -93,6 +94,8 @@ export class SqliteResourceStore implements ResourceStore {
 
   constructor(private readonly database: SqliteDatabase) {
     migrate(database.writer);
+    registerGeoFunctions(database.reader);
+    registerGeoFunctions(database.writer);
     this.#keys = new ParamKeys(database.reader);
     database.onRollback(() => this.#keys.forget());
     this.#readOps = new SqliteOperations(database.reader, new StatementCache(database.reader), this.#keys, database);
@@ -138,6 +141,15 @@ export class SqliteResourceStore implements ResourceStore {
     return results;
   }
 
+  async indexVersion(): Promise<number> {
+    const row = this.database.reader.prepare("SELECT value FROM store_state WHERE name = 'index-version'").get() as { value: number } | undefined;
+    return row?.value ?? 0;
+  }
+
+  async setIndexVersion(version: number): Promise<void> {
+    await this.database.write(() => this.database.writer.prepare("INSERT OR REPLACE INTO store_state (name, value) VALUES ('index-version', ?)").run(version));
+  }
+
   async countByType(): Promise<Record<string, number>> {
     const rows = this.database.reader
       .prepare('SELECT type, count(*) AS n FROM resources WHERE deleted = 0 GROUP BY type ORDER BY type')
@@ -170,7 +182,7 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async verifyIntegrity(options: IntegrityOptions): Promise<IntegrityReport> {
-    return verifySqliteIntegrity(this.database.reader, options, indexValues);
+    return verifySqliteIntegrity(this.database.reader, options);
   }
 
   async close(): Promise<void> {
@@ -452,7 +464,7 @@ class SqliteOperations implements ResourceOperations {
       counters.set(pk, n);
       let rows = byTable.get(entry.table);
       if (!rows) byTable.set(entry.table, (rows = []));
-      rows.push([rid, pk, n, ...indexValues(entry)]);
+      rows.push([rid, pk, n, ...columnValues(entry)]);
     }
     for (const [table, rows] of byTable) {
       for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
@@ -464,35 +476,6 @@ class SqliteOperations implements ResourceOperations {
 
   #assertWriter(): void {
     if (this.db !== this.database.writer) throw new Error('write attempted on the read connection');
-  }
-}
-
-const n = (v: number | null | undefined): number | null => (v === undefined || v === null || Number.isNaN(v) ? null : v);
-const s = (v: string | null | undefined): string | null => (v === undefined ? null : v);
-
-function indexValues(entry: IndexEntry): Array<string | number | null> {
-  switch (entry.table) {
-    case 'string':
-      return [entry.value, entry.exact];
-    case 'token':
-      return [entry.system, entry.code, s(entry.text), s(entry.ofType)];
-    case 'date':
-    case 'number':
-      return [n(entry.low), n(entry.high)];
-    case 'quantity':
-      return [n(entry.low), n(entry.high), entry.system, entry.code, entry.canonical ? 1 : null];
-    case 'reference':
-      return [entry.value, s(entry.targetType), s(entry.targetId), s(entry.identifierSystem), s(entry.identifierValue)];
-    case 'uri':
-      return [entry.value];
-    case 'composite': {
-      const values: Array<string | number | null> = [];
-      for (let i = 0; i < 3; i++) {
-        const c = entry.components[i];
-        values.push(s(c?.system), s(c?.code), s(c?.value), n(c?.low), n(c?.high));
-      }
-      return values;
-    }
   }
 }
 

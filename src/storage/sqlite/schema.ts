@@ -7,16 +7,25 @@
  *   read it; `vid` is a global sequence that orders history.
  * - `params`: maps (resource type, search parameter code) to a small integer `pk`, so index rows
  *   are compact and each index b-tree is specific to one type's parameter.
- * - `idx_*`: one table per index row kind (storage/search-index.ts), clustered by resource
- *   (WITHOUT ROWID, primary key rid, pk, n) so replacing a resource's rows is a range delete,
- *   with one secondary index for lookups by value.
+ * - `idx_*`: one table per index row kind, made from the index schema (storage/index-schema.ts):
+ *   clustered by resource (WITHOUT ROWID, primary key rid, pk, n) so replacing a resource's rows
+ *   is a range delete, with the schema's lookups as secondary indexes `(pk, fields...)`.
  * - `documents` and `document_keys`: the DocumentStore (sessions, tokens, keys, jobs, ...).
+ * - `store_state`: facts about the store itself, such as the index version of its rows.
  */
+import { componentsOf, fieldsOf, INDEX_TABLES, lookupsOf, termsFieldsOf, type FieldKind, type IndexField, type IndexTable } from '../index-schema.js';
+import type { IndexEntry } from '../search-index.js';
 import type { Connection } from './database.js';
 
-export const SCHEMA_VERSION = 1;
+/**
+ * 1: the first schema. 2: the full-text (`idx_text` with `fts_text`) and position tables, the
+ * `store_state` table, and the index schema's lookups (`idx_reference_target` in its order).
+ * Tables and lookups are created as needed on open; the rows of resources stored before a table
+ * existed are made by the search layer's reindex, which `store_state`'s index version asks for.
+ */
+export const SCHEMA_VERSION = 2;
 
-const DDL = `
+const BASE_DDL = `
 CREATE TABLE IF NOT EXISTS resources (
   rid INTEGER PRIMARY KEY,
   type TEXT NOT NULL,
@@ -52,68 +61,11 @@ CREATE TABLE IF NOT EXISTS params (
   UNIQUE(type, code)
 );
 
-CREATE TABLE IF NOT EXISTS idx_string (
-  rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,
-  value TEXT, exact TEXT,
-  PRIMARY KEY (rid, pk, n)
+-- Facts about the store itself (the index version of the stored rows).
+CREATE TABLE IF NOT EXISTS store_state (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_string_value ON idx_string(pk, value);
-
-CREATE TABLE IF NOT EXISTS idx_token (
-  rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,
-  system TEXT, code TEXT, text TEXT, of_type TEXT,
-  PRIMARY KEY (rid, pk, n)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_token_code ON idx_token(pk, code, system);
-
-CREATE TABLE IF NOT EXISTS idx_date (
-  rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,
-  low REAL, high REAL,
-  PRIMARY KEY (rid, pk, n)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_date_low ON idx_date(pk, low);
-CREATE INDEX IF NOT EXISTS idx_date_high ON idx_date(pk, high);
-
-CREATE TABLE IF NOT EXISTS idx_number (
-  rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,
-  low REAL, high REAL,
-  PRIMARY KEY (rid, pk, n)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_number_low ON idx_number(pk, low);
-
-CREATE TABLE IF NOT EXISTS idx_quantity (
-  rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,
-  low REAL, high REAL, system TEXT, code TEXT, canonical INTEGER,
-  PRIMARY KEY (rid, pk, n)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_quantity_low ON idx_quantity(pk, low);
-
-CREATE TABLE IF NOT EXISTS idx_reference (
-  rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,
-  value TEXT, target_type TEXT, target_id TEXT, identifier_system TEXT, identifier_value TEXT,
-  PRIMARY KEY (rid, pk, n)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_reference_value ON idx_reference(pk, value);
--- (pk, target_id) + rid: a reference search (patient=X) yields its matches in rid order, so a
--- page is read without collecting every match first.
-CREATE INDEX IF NOT EXISTS idx_reference_param_target ON idx_reference(pk, target_id);
-CREATE INDEX IF NOT EXISTS idx_reference_target ON idx_reference(target_id, target_type);
-
-CREATE TABLE IF NOT EXISTS idx_uri (
-  rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,
-  value TEXT,
-  PRIMARY KEY (rid, pk, n)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_uri_value ON idx_uri(pk, value);
-
-CREATE TABLE IF NOT EXISTS idx_composite (
-  rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,
-  c0_system TEXT, c0_code TEXT, c0_value TEXT, c0_low REAL, c0_high REAL,
-  c1_system TEXT, c1_code TEXT, c1_value TEXT, c1_low REAL, c1_high REAL,
-  c2_system TEXT, c2_code TEXT, c2_value TEXT, c2_low REAL, c2_high REAL,
-  PRIMARY KEY (rid, pk, n)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_composite_code ON idx_composite(pk, c0_code);
 
 CREATE TABLE IF NOT EXISTS documents (
   collection TEXT NOT NULL,
@@ -136,6 +88,79 @@ CREATE TABLE IF NOT EXISTS document_keys (
 CREATE INDEX IF NOT EXISTS document_keys_id ON document_keys(collection, id);
 `;
 
+/** The SQL column of a field (of component `component` for composite rows). */
+export function columnOf(table: IndexTable, field: IndexField, component = 0): string {
+  const column = field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return table === 'composite' ? `c${component}_${column}` : column;
+}
+
+const SQL_TYPE: Record<FieldKind, string> = { text: 'TEXT', number: 'REAL', flag: 'INTEGER', terms: 'TEXT' };
+
+/** Columns of each index table, in insertion order after (rid, pk, n). */
+export const INDEX_COLUMNS = Object.fromEntries(
+  INDEX_TABLES.map((table) => [
+    table,
+    Array.from({ length: componentsOf(table) }, (_, c) => fieldsOf(table).map((f) => columnOf(table, f.name, c))).flat(),
+  ]),
+) as Record<IndexTable, string[]>;
+
+/** The secondary indexes of the index tables: name and columns. */
+function indexLookups(): Array<{ name: string; table: string; columns: string[] }> {
+  return INDEX_TABLES.flatMap((table) =>
+    lookupsOf(table, 'embedded').map((lookup) => ({
+      name: `idx_${table}_${lookup.name}`,
+      table: `idx_${table}`,
+      columns: [...(lookup.acrossParams ? [] : ['pk']), ...lookup.fields.map((f) => columnOf(table, f as IndexField))],
+    })),
+  );
+}
+
+function indexTablesDdl(): string {
+  return INDEX_TABLES.map((table) => {
+    const columns = Array.from({ length: componentsOf(table) }, (_, c) => fieldsOf(table).map((f) => `${columnOf(table, f.name, c)} ${SQL_TYPE[f.kind]}`)).flat();
+    if (termsFieldsOf(table).length > 0) return fullTextTableDdl(table, columns);
+    return `CREATE TABLE IF NOT EXISTS idx_${table} (\n  rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,\n  ${columns.join(', ')},\n  PRIMARY KEY (rid, pk, n)\n) WITHOUT ROWID;`;
+  }).join('\n');
+}
+
+/** The FTS5 table over the `terms` fields of `table`. */
+export function fullTextTable(table: IndexTable): string {
+  return `fts_${table}`;
+}
+
+/**
+ * A table with `terms` fields: a rowid table (FTS5 needs an integer key for its rows) with a
+ * unique (rid, pk, n) index in place of the clustered key, and an FTS5 index over it kept in
+ * step by triggers, in the same transaction as every write. FTS5 reads the words with its
+ * `ascii` tokenizer, which splits exactly where the search layer put spaces (index-schema.ts
+ * isTerm) and changes nothing else, so both stores see the same words.
+ * https://www.sqlite.org/fts5.html#external_content_tables
+ */
+function fullTextTableDdl(table: IndexTable, columns: string[]): string {
+  const terms = termsFieldsOf(table).map((f) => columnOf(table, f));
+  const fts = fullTextTable(table);
+  return [
+    `CREATE TABLE IF NOT EXISTS idx_${table} (\n  tid INTEGER PRIMARY KEY, rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,\n  ${columns.join(', ')}\n);`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS idx_${table}_row ON idx_${table}(rid, pk, n);`,
+    `CREATE VIRTUAL TABLE IF NOT EXISTS ${fts} USING fts5(${terms.join(', ')}, content='idx_${table}', content_rowid='tid', tokenize='ascii');`,
+    `CREATE TRIGGER IF NOT EXISTS idx_${table}_added AFTER INSERT ON idx_${table} BEGIN\n  INSERT INTO ${fts}(rowid, ${terms.join(', ')}) VALUES (new.tid, ${terms.map((t) => `new.${t}`).join(', ')});\nEND;`,
+    `CREATE TRIGGER IF NOT EXISTS idx_${table}_removed AFTER DELETE ON idx_${table} BEGIN\n  INSERT INTO ${fts}(${fts}, rowid, ${terms.join(', ')}) VALUES ('delete', old.tid, ${terms.map((t) => `old.${t}`).join(', ')});\nEND;`,
+  ].join('\n');
+}
+
+/**
+ * Creates the lookups of the index tables, and rebuilds one whose columns differ from the
+ * schema's (a database written by an older Bedside).
+ */
+function ensureLookups(db: Connection): void {
+  for (const lookup of indexLookups()) {
+    const existing = (db.pragma(`index_info(${lookup.name})`) as Array<{ name: string }>).map((c) => c.name);
+    if (existing.length > 0 && existing.join(',') === lookup.columns.join(',')) continue;
+    if (existing.length > 0) db.exec(`DROP INDEX ${lookup.name}`);
+    db.exec(`CREATE INDEX ${lookup.name} ON ${lookup.table}(${lookup.columns.join(', ')})`);
+  }
+}
+
 /** Creates or checks the schema. Refuses a database written by a newer Bedside. */
 export function migrate(db: Connection): void {
   const current = db.pragma('user_version', { simple: true }) as number;
@@ -147,7 +172,9 @@ export function migrate(db: Connection): void {
   }
   db.exec('BEGIN IMMEDIATE');
   try {
-    db.exec(DDL);
+    db.exec(BASE_DDL);
+    db.exec(indexTablesDdl());
+    ensureLookups(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     db.exec('COMMIT');
   } catch (error) {
@@ -156,18 +183,28 @@ export function migrate(db: Connection): void {
   }
 }
 
-/** Columns of each index table, in insertion order after (rid, pk, n). */
-export const INDEX_COLUMNS = {
-  string: ['value', 'exact'],
-  token: ['system', 'code', 'text', 'of_type'],
-  date: ['low', 'high'],
-  number: ['low', 'high'],
-  quantity: ['low', 'high', 'system', 'code', 'canonical'],
-  reference: ['value', 'target_type', 'target_id', 'identifier_system', 'identifier_value'],
-  uri: ['value'],
-  composite: [
-    'c0_system', 'c0_code', 'c0_value', 'c0_low', 'c0_high',
-    'c1_system', 'c1_code', 'c1_value', 'c1_low', 'c1_high',
-    'c2_system', 'c2_code', 'c2_value', 'c2_low', 'c2_high',
-  ],
-} as const;
+type SqlValue = string | number | null;
+
+/** A field's value as stored: NULL for absent, empty or not-a-number values; a flag is 1 or NULL. */
+function sqlValue(kind: FieldKind, value: unknown): SqlValue {
+  switch (kind) {
+    case 'text':
+    case 'terms':
+      return typeof value === 'string' ? value : null;
+    case 'number':
+      return typeof value === 'number' && !Number.isNaN(value) ? value : null;
+    case 'flag':
+      return value === true ? 1 : null;
+  }
+}
+
+/** The values of an entry's columns, in {@link INDEX_COLUMNS} order. */
+export function columnValues(entry: IndexEntry): SqlValue[] {
+  const values: SqlValue[] = [];
+  const fields = fieldsOf(entry.table);
+  for (let c = 0; c < componentsOf(entry.table); c++) {
+    const source = (entry.table === 'composite' ? (entry.components[c] ?? {}) : entry) as Record<string, unknown>;
+    for (const field of fields) values.push(sqlValue(field.kind, source[field.name]));
+  }
+  return values;
+}

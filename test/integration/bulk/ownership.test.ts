@@ -33,7 +33,9 @@ let server: TestServer;
 let jobs: JobStore;
 
 beforeAll(async () => {
-  server = await startTestServer({ seed: true });
+  // A checkpoint every 50 ms: a running export shows progress and notices its owner's end within
+  // a few batches, however fast the machine exports.
+  server = await startTestServer({ seed: true, exportCheckpointMs: 50 });
   jobs = new JobStore(server.bedside.storage.documents);
   await loadObservations();
 }, 300_000);

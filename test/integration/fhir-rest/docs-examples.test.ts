@@ -1,6 +1,7 @@
 /**
- * The curl examples of docs/integrators.md ("FHIR XML", "FHIRPath Patch") and of the README
- * ("XML and FHIRPath Patch"), run as written with bash and curl against a real server (only the
+ * The curl examples of docs/integrators.md ("Full text, distance, `_filter` and `_list`", "FHIR
+ * XML", "FHIRPath Patch") and of the README ("Full text, distance and `_filter`", "XML and
+ * FHIRPath Patch"), run as written with bash and curl against a real server (only the
  * host changed, and curl told to fail on an HTTP error), then checked by their effect.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -62,7 +63,40 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** The JSON bodies a run printed, one per line. */
+const bodies = (out: string): Array<Record<string, any>> =>
+  out
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, any>);
+const matches = (bundle: Record<string, any>) => (bundle.entry ?? []).filter((e: any) => e.search.mode === 'match').map((e: any) => e.resource);
+
 describe.skipIf(!hasCurl)('documented curl examples', () => {
+  it('README and docs/integrators.md, full text, distance, _filter and _list', async () => {
+    const prelude = 'FHIR=http://localhost:8080/fhir; H="Authorization: Bearer $TOKEN"';
+    const readme = shellBlocks('README.md', '### Full text, distance and `_filter`');
+    expect(readme).toHaveLength(1);
+    const [hypertension, heartRate, near, filtered] = bodies(await run(readme[0]!, prelude));
+    expect(matches(hypertension!).length).toBeGreaterThan(0);
+    for (const condition of matches(hypertension!)) expect(condition.code.text).toMatch(/hypertension/i);
+    expect(matches(heartRate!).map((o: any) => o.code.text)).toEqual(['Heart rate', 'Heart rate']);
+    const names = matches(near!).map((l: any) => l.name);
+    expect(names[0]).toBe('Bedside General Inpatient Ward 4B');
+    expect(names).toContain('Bedside Community Health Boston 0001');
+    expect(matches(filtered!).map((p: any) => p.id)).toContain('patient-001');
+
+    const guide = shellBlocks('docs/integrators.md', '## Full text, distance, `_filter` and `_list`');
+    expect(guide).toHaveLength(1);
+    const [diabetes, vitals, nearby, shaw, list, listed] = bodies(await run(guide[0]!));
+    expect(matches(diabetes!).map((c: any) => c.code.text)).toContain('Type 2 diabetes mellitus');
+    expect(matches(vitals!)).toHaveLength(3);
+    for (const o of matches(vitals!)) expect(['Blood pressure', 'Heart rate']).toContain(o.code.text);
+    expect(matches(nearby!).map((l: any) => l.name)).toContain('Bedside General Outpatient Clinic');
+    expect(matches(shaw!).map((p: any) => p.id)).toEqual(['patient-001']);
+    expect(list).toMatchObject({ resourceType: 'List', id: 'amy-follow-up' });
+    expect(matches(listed!).map((c: any) => c.id)).toEqual(['patient-001-cond-01']);
+  });
+
   it('docs/integrators.md, FHIR XML: read, search, create and transaction in XML', async () => {
     const blocks = shellBlocks('docs/integrators.md', '## FHIR XML');
     expect(blocks).toHaveLength(1);

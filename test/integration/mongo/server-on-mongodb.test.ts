@@ -79,6 +79,36 @@ describe.skipIf(!uri)('Bedside on MongoDB', () => {
     expect(other.status).toBe(404);
   });
 
+  it('full text, near, _filter and _list tell a patient user nothing about records outside her policy, counts included', async () => {
+    const amy = (await userToken(server, { ...PATIENT_USER, scope: 'openid fhirUser user/*.rs' })).access_token;
+    const list = { resourceType: 'List', id: 'mongo-other-list', status: 'current', mode: 'working', subject: { reference: 'Patient/patient-002' }, entry: [{ item: { reference: 'Patient/patient-001' } }] };
+    expect((await fetch(`${server.fhirUrl}/List/mongo-other-list`, { method: 'PUT', headers, body: JSON.stringify(list) })).status).toBe(201);
+    const site = (await (await fetch(`${server.fhirUrl}/Location/community-site-0002`, { headers })).json()) as { position: { latitude: number; longitude: number } };
+    const filter = (text: string) => `_filter=${encodeURIComponent(text)}`;
+    // A value that exists outside Amy's policy, and a made-up one.
+    const pairs: Array<readonly [string, string]> = [
+      ['Patient?_text=garcia', 'Patient?_text=zyxwvq'],
+      ['Condition?_content=%22viral sinusitis%22', 'Condition?_content=%22viral zyxwvq%22'],
+      [`Observation?${filter('subject eq Patient/patient-002')}`, `Observation?${filter('subject eq Patient/patient-999')}`],
+      [`Location?near=${site.position.latitude}|${site.position.longitude}|0.2|km`, 'Location?near=0|0|0.2|km'],
+      ['Patient?_list=mongo-other-list', 'Patient?_list=no-such-list'],
+    ];
+    const answer = async (token: string, query: string) => {
+      const res = await fetch(`${server.fhirUrl}/${query}`, { headers: { authorization: `Bearer ${token}` } });
+      const { id: _id, meta: _meta, timestamp: _timestamp, link: _link, ...rest } = (await res.json()) as Record<string, unknown>;
+      return { status: res.status, body: rest };
+    };
+    for (const [real, madeUp] of pairs) {
+      for (const suffix of ['&_total=accurate', '&_summary=count']) {
+        const outside = await answer(amy, real + suffix);
+        expect(outside, `${real}${suffix}`).toEqual(await answer(amy, madeUp + suffix));
+        expect(outside).toMatchObject({ status: 200, body: { total: 0 } });
+        // Without the policy the two differ, so the pair would show a leak.
+        expect((await answer(headers.authorization!.slice('Bearer '.length), real + suffix)).body.total, `unrestricted ${real}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it('passes the integrity check', async () => {
     const { extractIndex } = await import('../../../src/fhir/search/extract.js');
     const report = await server.bedside.storage.resources.verifyIntegrity({ reindex: (r) => extractIndex(r, { baseUrl: server.fhirUrl }) });

@@ -74,7 +74,8 @@ describe('conformance resources of a package', () => {
 
   it('are named in /metadata: instantiates, the IG, supportedProfile and the new search parameter', async () => {
     const metadata = (await (await fetch(`${server.fhirUrl}/metadata`)).json()) as any;
-    expect(metadata.instantiates).toEqual(['http://bedside.example/fhir/CapabilityStatement/bedside-server']);
+    // The package's statement is claimed beside Bulk Data's, which the server claims whenever it offers $export.
+    expect(metadata.instantiates).toEqual(['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data', 'http://bedside.example/fhir/CapabilityStatement/bedside-server']);
     expect(metadata.implementationGuide).toEqual(['http://bedside.example/fhir/ImplementationGuide/bedside.example']);
     const patient = metadata.rest[0].resource.find((r: any) => r.type === 'Patient');
     expect(patient.supportedProfile).toEqual(['http://bedside.example/fhir/StructureDefinition/bedside-patient']);

@@ -29,7 +29,7 @@ describe.skipIf(!hasUsCore)('US Core versions', () => {
     expect((await get('ImplementationGuide')).entry.map((e: any) => e.resource.version)).toEqual(['3.1.1']);
     expect((await get('StructureDefinition?_summary=count')).total).toBe(30);
     const caps = await metadata();
-    expect(caps.instantiates).toEqual(['http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server']);
+    expect(caps.instantiates).toEqual(['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data', 'http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server']);
     expect(caps.rest[0].resource.find((r: any) => r.type === 'Observation').supportedProfile).toContain('http://hl7.org/fhir/us/core/StructureDefinition/us-core-smokingstatus');
     // Race is indexed on the sample data, which was loaded before the package (reindexed).
     const patients = await get('Patient?_count=100');

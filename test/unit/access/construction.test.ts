@@ -31,6 +31,7 @@ const ALLOWED: Record<string, { what: string; modules: string[] }> = {
       'bedside.ts', // start-up: opens and closes it
       'main.ts',
       'ingest/seed.ts', // first-start seeding
+      'ingest/reindex.ts', // start-up reindex when the index version moves
       'tools/', // loader, integrity check, generator
       'cli/admin.ts', // operator commands
       'auth/admin/standalone.ts', // operator commands without a server

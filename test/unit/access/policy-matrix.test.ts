@@ -22,8 +22,11 @@ const V1: Record<string, string> = { read: 'rs', write: 'cud', '*': 'cruds' };
 
 interface Fixture {
   resource: Resource;
-  /** The patient whose compartment holds it (compartment types). */
-  owner?: 'A' | 'B';
+  /**
+   * The patients it names through compartment parameters (compartment types): whose record it
+   * is. A record naming several patients belongs to none of them alone.
+   */
+  owners?: string[];
   /** Patients whose records reference it (non-compartment types). */
   referencedBy?: Array<'A' | 'B'>;
   laboratory?: boolean;
@@ -41,11 +44,15 @@ const obs = (id: string, patient: string, performer: string, category: string): 
   }) as Resource;
 
 const FIXTURES: Fixture[] = [
-  { resource: { resourceType: 'Patient', id: 'A' } as Resource, owner: 'A' },
-  { resource: { resourceType: 'Patient', id: 'B' } as Resource, owner: 'B' },
-  { resource: obs('obs-a-vital', 'A', 'pr-a', 'vital-signs'), owner: 'A' },
-  { resource: obs('obs-a-lab', 'A', 'pr-a', 'laboratory'), owner: 'A', laboratory: true },
-  { resource: obs('obs-b-lab', 'B', 'pr-b', 'laboratory'), owner: 'B', laboratory: true },
+  { resource: { resourceType: 'Patient', id: 'A' } as Resource, owners: ['A'] },
+  { resource: { resourceType: 'Patient', id: 'B' } as Resource, owners: ['B'] },
+  // In A's compartment by R4 (Patient.link), but C's own record, not A's.
+  { resource: { resourceType: 'Patient', id: 'C', link: [{ other: { reference: 'Patient/A' }, type: 'seealso' }] } as Resource, owners: ['C'] },
+  { resource: obs('obs-a-vital', 'A', 'pr-a', 'vital-signs'), owners: ['A'] },
+  { resource: obs('obs-a-lab', 'A', 'pr-a', 'laboratory'), owners: ['A'], laboratory: true },
+  { resource: obs('obs-b-lab', 'B', 'pr-b', 'laboratory'), owners: ['B'], laboratory: true },
+  // A's record that names B too (B as performer): in both compartments, the record of neither alone.
+  { resource: { ...obs('obs-ab-vital', 'A', 'pr-a', 'vital-signs'), performer: [{ reference: 'Patient/B' }] } as Resource, owners: ['A', 'B'] },
   { resource: { resourceType: 'Practitioner', id: 'pr-a' } as Resource, referencedBy: ['A'] },
   { resource: { resourceType: 'Practitioner', id: 'pr-b' } as Resource, referencedBy: ['B'] },
   { resource: { resourceType: 'Practitioner', id: 'pr-none' } as Resource, referencedBy: [] },
@@ -76,9 +83,13 @@ function userSees(token: Token, setting: PractitionerPatients): 'all' | string[]
   return [];
 }
 
-function inCompartmentOf(fixture: Fixture, patient: string): boolean {
-  if (fixture.owner) return fixture.owner === patient;
-  return (fixture.referencedBy ?? []).includes(patient as 'A' | 'B');
+/**
+ * Whether a token bound to `patients` reaches `fixture`: a record naming only those patients, or
+ * a directory entry one of their records references.
+ */
+function ownedBy(fixture: Fixture, patients: string[]): boolean {
+  if (fixture.owners) return fixture.owners.length > 0 && fixture.owners.every((p) => patients.includes(p));
+  return (fixture.referencedBy ?? []).some((p) => patients.includes(p));
 }
 
 function expectedForScope(raw: string, token: Token, fixture: Fixture, interaction: Interaction, setting: PractitionerPatients): boolean {
@@ -95,10 +106,10 @@ function expectedForScope(raw: string, token: Token, fixture: Fixture, interacti
     // A user with a set of patients (patient user, linked practitioner) holds only one of them as context;
     // a user without a fhirUser rule got the context by an operator's grant the token does not carry.
     const holds = sees === 'all' || !token.fhirUser || !/^(Patient|Practitioner|PractitionerRole)\//.test(token.fhirUser) || sees.includes(token.patient);
-    return holds && inCompartmentOf(fixture, token.patient);
+    return holds && ownedBy(fixture, [token.patient]);
   }
   if (sees === 'all') return true;
-  return sees.some((patient) => inCompartmentOf(fixture, patient));
+  return ownedBy(fixture, sees);
 }
 
 // --- The generated matrix ------------------------------------------------------------------

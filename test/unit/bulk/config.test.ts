@@ -7,7 +7,7 @@ const cwd = '/srv/bedside';
 
 describe('export configuration', () => {
   it('defaults: files under DATA_DIR/exports, 64 MB files kept a day', () => {
-    expect(loadConfig({}, cwd).export).toEqual({ dir: path.join(cwd, 'data', 'exports'), maxFileBytes: 64 * 1024 * 1024, fileTtlSeconds: 86400 });
+    expect(loadConfig({}, cwd).export).toEqual({ dir: path.join(cwd, 'data', 'exports'), maxFileBytes: 64 * 1024 * 1024, fileTtlSeconds: 86400, checkpointMs: 1000 });
     expect(loadConfig({ DATA_DIR: '/var/lib/bedside' }, cwd).export.dir).toBe('/var/lib/bedside/exports');
     expect(loadConfig({ MONGODB_URI: 'mongodb://db/bedside' }, cwd).export.dir).toBe(path.join(cwd, 'data', 'exports'));
   });
@@ -17,6 +17,7 @@ describe('export configuration', () => {
       dir: path.join(cwd, 'shared', 'exports'),
       maxFileBytes: 16 * 1024 * 1024,
       fileTtlSeconds: 600,
+      checkpointMs: 1000,
     });
   });
 

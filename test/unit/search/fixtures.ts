@@ -25,6 +25,11 @@ export const RESOURCES: Resource[] = [
         type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }], text: 'Medical record' },
       },
     ],
+    // Narrative for _text: markup, an entity, a plural (stemmed), a phrase.
+    text: {
+      status: 'generated',
+      div: '<div xmlns="http://www.w3.org/1999/xhtml"><p>Peter James <b>Chalmers</b> has had two heart attacks&#160;and has high blood pressure.</p></div>',
+    },
     active: true,
     name: [{ family: 'Chalmers', given: ['Peter', 'James'] }, { use: 'usual', given: ['Jim'] }],
     telecom: [{ system: 'phone', value: '(03) 5555 6473' }],
@@ -41,6 +46,7 @@ export const RESOURCES: Resource[] = [
     resourceType: 'Patient',
     id: 'p2',
     meta: meta('2021-06-15T12:00:00Z'),
+    text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Zoë MÜLLER: type 2 diabetes; goes running every day.</div>' },
     identifier: [{ system: 'http://hospital/mrn', value: 'A|1,2' }],
     active: false,
     name: [{ family: 'Müller', given: ['Zoë'] }],
@@ -67,6 +73,7 @@ export const RESOURCES: Resource[] = [
     resourceType: 'Observation',
     id: 'o1',
     meta: meta('2021-03-05T10:31:00Z'),
+    text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Heart rate <span>at rest</span></div>' },
     status: 'final',
     category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
     code: { coding: [{ system: LOINC, code: '8867-4', display: 'Heart rate' }] },
@@ -179,6 +186,18 @@ export const RESOURCES: Resource[] = [
   { resourceType: 'ValueSet', id: 'vs1', meta: meta('2021-01-01T00:00:00Z'), status: 'active', url: 'http://acme.org/fhir/ValueSet/123' },
   { resourceType: 'ValueSet', id: 'vs2', meta: meta('2021-01-01T00:00:00Z'), status: 'active', url: 'http://acme.org/fhir/ValueSet/123/_history/5' },
   { resourceType: 'ValueSet', id: 'vs3', meta: meta('2021-01-01T00:00:00Z'), status: 'active', url: 'urn:oid:1.2.3' },
+  // Positions for near: around Boston (5 to 66 km apart), and on both sides of the antimeridian.
+  ...(
+    [
+      ['loc-boston', 'Boston City Hall', 42.3601, -71.0589],
+      ['loc-cambridge', 'Cambridge Clinic', 42.3736, -71.119],
+      ['loc-worcester', 'Worcester Clinic', 42.2626, -71.8023],
+      ['loc-providence', 'Providence Clinic', 41.824, -71.4128],
+      ['loc-suva', 'Suva Hospital', -18.1416, 178.4419],
+      ['loc-taveuni', 'Taveuni Health Centre', -16.8, -179.9],
+    ] as const
+  ).map(([id, name, latitude, longitude]): Resource => ({ resourceType: 'Location', id, meta: meta('2021-01-01T00:00:00Z'), name, position: { latitude, longitude } })),
+  { resourceType: 'Location', id: 'loc-nowhere', meta: meta('2021-01-01T00:00:00Z'), name: 'Mobile unit' },
 ];
 
 /** "Now" for `ap` on dates. */

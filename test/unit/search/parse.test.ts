@@ -25,7 +25,7 @@ function rejection(run: () => unknown): FhirError {
 }
 
 describe('invalid input is a 400 OperationOutcome', () => {
-  const BAD: Array<readonly [string | undefined, string, ('invalid' | 'not-supported')?]> = [
+  const BAD: Array<readonly [string | undefined, string, ('invalid' | 'not-supported' | 'too-costly')?]> = [
     // dates
     ['Patient', 'birthdate=2020-13'],
     ['Patient', 'birthdate=2020-02-30'],
@@ -110,6 +110,60 @@ describe('invalid input is a 400 OperationOutcome', () => {
     ['Patient', '_include:foo=Observation:subject'],
     ['Patient', '_revinclude=Observation:subject:Patient:x'],
     ['Observation', '_sort=code-value-quantity'],
+    ['Patient', '_sort=_text'],
+    ['Location', '_sort=near'],
+    // full text
+    ['Patient', '_text:exact=heart'],
+    ['Patient', '_text=%22heart'],
+    ['Patient', '_text=OR heart'],
+    ['Patient', '_text=heart OR'],
+    ['Patient', '_text=heart OR OR lung'],
+    ['Patient', '_text=- ; !'],
+    ['Patient', `_text=${Array.from({ length: 33 }, (_, i) => `w${i}`).join(' ')}`, 'too-costly'],
+    // near
+    ['Location', 'near=42.3'],
+    ['Location', 'near=91|0'],
+    ['Location', 'near=0|-181'],
+    ['Location', 'near=north|east'],
+    ['Location', 'near=42|-71|-5|km'],
+    ['Location', 'near=42|-71|ten|km'],
+    ['Location', 'near=42|-71|10|kg'],
+    ['Location', 'near=42|-71|10|parsec'],
+    ['Location', 'near=42|-71|10|km|x'],
+    ['Location', 'near:missing=maybe'],
+    ['Location', 'near:exact=1|1'],
+    // _filter: grammar, unsupported constructs (named), and values
+    ['Patient', '_filter='.concat(encodeURIComponent('name eq'))],
+    ['Patient', '_filter=name'],
+    ['Patient', '_filter=name xx "a"'],
+    ['Patient', '_filter=name eq "a'],
+    ['Patient', '_filter=name eq "a\\q"'],
+    ['Patient', '_filter=(name eq a'],
+    ['Patient', '_filter=name eq a)'],
+    ['Patient', '_filter=name eq a and'],
+    ['Patient', '_filter=not name eq a'],
+    ['Patient', '_filter=name eq a or or name eq b'],
+    ['Patient', '_filter=nonsense eq a'],
+    ['Patient', '_filter=name:exact eq a'],
+    ['Patient', '_filter=name gt "a"', 'not-supported'],
+    ['Patient', '_filter=gender co male', 'not-supported'],
+    ['Patient', '_filter=birthdate co 2000', 'not-supported'],
+    ['Patient', '_filter=organization.name eq acme', 'not-supported'],
+    ['Observation', '_filter=related[type eq has-member].target pr true', 'not-supported'],
+    // in, ni, ss, sb need the terminology service, which these options do not give
+    ['Patient', '_filter=gender in http://hl7.org/fhir/ValueSet/administrative-gender', 'not-supported'],
+    ['Patient', '_filter=gender ni http://hl7.org/fhir/ValueSet/administrative-gender', 'not-supported'],
+    ['Observation', '_filter=code ss http://snomed.info/sct|404684003', 'not-supported'],
+    ['Observation', '_filter=code sb http://snomed.info/sct|404684003', 'not-supported'],
+    ['Patient', '_filter=birthdate po 2000', 'not-supported'],
+    ['Patient', '_filter=_has eq x', 'not-supported'],
+    ['Patient', '_filter=_text eq heart', 'not-supported'],
+    ['Location', '_filter=near eq 42|-71', 'not-supported'],
+    ['Patient', '_filter=name pr maybe'],
+    ['Patient', '_filter=name eq ""'],
+    ['Patient', '_filter=birthdate eq yesterday'],
+    ['Patient', `_filter=${'not ('.repeat(40)}name eq a${')'.repeat(40)}`],
+    ['Patient', '_filter:exact=name eq a'],
     [undefined, '_type=Foo'],
     [undefined, '_type=Patient&_type=Observation'],
   ];
@@ -127,14 +181,11 @@ describe('invalid input is a 400 OperationOutcome', () => {
 
   it.each([
     ['Patient', 'foo=bar'],
-    ['Patient', '_text=x'],
-    ['Patient', '_content=x'],
     ['Patient', '_query=x'],
-    ['Patient', '_filter=name eq x'],
+    ['Patient', '_containedType=x'],
     ['Patient', 'Patient=x'],
     ['Patient', '_sort=foo'],
     ['Patient', '_type=Patient'],
-    ['Location', 'near=42|-71|10|km'],
     [undefined, 'name=x&_type=Patient,Organization&birthdate=2020'],
   ])('strict mode rejects the unknown or unsupported %s?%s', (type, query) => {
     expect(rejection(() => parse(type, query, strict)).status).toBe(400);
@@ -144,11 +195,9 @@ describe('invalid input is a 400 OperationOutcome', () => {
 describe('lenient mode ignores unknown parameters with a warning', () => {
   it.each([
     ['Patient', 'foo=bar'],
-    ['Patient', '_text=x'],
-    ['Patient', '_content=x'],
+    ['Patient', '_query=x'],
     ['Patient', '_type=Patient'],
     ['Patient', 'name:missing=true&foo=1'],
-    ['Location', 'near=42|-71|10|km'],
     [undefined, 'name=x&_type=Patient,Organization&birthdate=2020'],
   ])('%s?%s', (type, query) => {
     const parsed = parse(type, query);
@@ -163,6 +212,80 @@ describe('lenient mode ignores unknown parameters with a warning', () => {
       param: 'gender',
       where: [{ field: 'code', cmp: 'eq', value: 'male' }],
     });
+  });
+});
+
+describe('full text, near and _filter compile onto rows of the index', () => {
+  const phrase = (param: string, ...words: string[]) => ({ op: 'row', table: 'text', param, where: [{ field: 'terms', cmp: 'phrase', value: words }] });
+
+  it('reads words, "phrases", OR and alternatives, normalized and stemmed as the rows are', () => {
+    expect(parse('Patient', '_text=Heart-Attacks').where).toEqual(phrase('_text', 'heart', 'attack'));
+    expect(parse('Patient', '_text=Zoë "Blood  Pressure" OR lungs').where).toEqual({
+      op: 'and',
+      of: [phrase('_text', 'zoe'), { op: 'or', of: [phrase('_text', 'blood', 'pressur'), phrase('_text', 'lung')] }],
+    });
+    // An escaped comma is part of the value (a bare token of two words: a phrase); a comma separates alternatives.
+    expect(parse('Patient', '_content=a\\,b,c').where).toEqual({ op: 'or', of: [phrase('_content', 'a', 'b'), phrase('_content', 'c')] });
+    expect(parse('Patient', '_text=').where).toEqual({ op: 'true' });
+  });
+
+  it('reads near with units and the default distance, and sorts nearest first without _sort', () => {
+    const parsed = parse('Location', 'near=42.3|-71.1|2|[mi_i]');
+    expect(parsed.where).toEqual({ op: 'near', param: 'near', latitude: 42.3, longitude: -71.1, distance: 2 * 1609.344 });
+    expect(parsed.sort).toEqual([{ by: 'distance', param: 'near', latitude: 42.3, longitude: -71.1, descending: false }]);
+    expect(parse('Location', 'near=42.3|-71.1').where).toMatchObject({ distance: 10_000 });
+    expect(parse('Location', 'near=42.3|-71.1|500|m').where).toMatchObject({ distance: 500 });
+    expect(parse('Location', 'near=42.3|-71.1|1&_sort=name').sort).toEqual([{ by: 'param', table: 'string', param: 'name', field: 'value', descending: false }]);
+    // Two points: no single "nearest".
+    expect(parse('Location', 'near=42.3|-71.1,40|-70').sort).toEqual([]);
+  });
+
+  it('compiles _filter comparisons as the criteria they stand for', () => {
+    expect(parse('Patient', '_filter=gender eq male and not (name co "a,b")').where).toEqual({
+      op: 'and',
+      of: [
+        { op: 'row', table: 'token', param: 'gender', where: [{ field: 'code', cmp: 'eq', value: 'male' }] },
+        { op: 'not', of: { op: 'row', table: 'string', param: 'name', where: [{ field: 'value', cmp: 'contains', value: 'a,b' }] } },
+      ],
+    });
+    expect(parse('Patient', '_filter=name EQ "Zoë" OR family ew "ER"').where).toEqual({
+      op: 'or',
+      of: [
+        { op: 'row', table: 'string', param: 'name', where: [{ field: 'value', cmp: 'eq', value: 'zoe' }] },
+        { op: 'row', table: 'string', param: 'family', where: [{ field: 'value', cmp: 'suffix', value: 'er' }] },
+      ],
+    });
+    expect(parse('Patient', '_filter=birthdate ge 2014-10-10').where).toEqual(parse('Patient', 'birthdate=ge2014-10-10').where);
+    expect(parse('Patient', '_filter=name pr false').where).toEqual(parse('Patient', 'name:missing=true').where);
+    expect(parse('Observation', '_filter=code eq http://loinc.org|1234-5').where).toEqual(parse('Observation', 'code=http://loinc.org|1234-5').where);
+    expect(parse('Observation', '_filter=subject re Patient/1').where).toEqual(parse('Observation', 'subject=Patient/1').where);
+  });
+
+  it('sends in, ni, ss and sb on tokens to the terminology, as :in, :not-in, :below and :above', () => {
+    const asked: Array<[string, string]> = [];
+    const codeSets: SearchOptions['codeSets'] = (request) => {
+      asked.push([request.modifier, request.value]);
+      return [{ system: 'http://snomed.info/sct', code: '404684003' }];
+    };
+    const withTerminology = { ...lenient, codeSets };
+    const filter = '_filter=' + encodeURIComponent('code in http://x/vs or code ni http://x/vs or code ss http://snomed.info/sct|1 or code sb http://snomed.info/sct|2');
+    const where = parse('Observation', filter, withTerminology).where;
+    expect(asked).toEqual([['in', 'http://x/vs'], ['not-in', 'http://x/vs'], ['below', 'http://snomed.info/sct|1'], ['above', 'http://snomed.info/sct|2']]);
+    expect(where).toEqual({
+      op: 'or',
+      of: [
+        parse('Observation', 'code:in=http://x/vs', withTerminology).where,
+        parse('Observation', 'code:not-in=http://x/vs', withTerminology).where,
+        parse('Observation', 'code:below=http://snomed.info/sct|1', withTerminology).where,
+        parse('Observation', 'code:above=http://snomed.info/sct|2', withTerminology).where,
+      ],
+    });
+    // Only tokens have a terminology: on _id, strings and dates the operations are refused by name.
+    for (const query of ['_filter=_id in http://x/vs', '_filter=' + encodeURIComponent('value-string ss "a"'), '_filter=date sb 2020']) {
+      const error = rejection(() => parse('Observation', query, withTerminology));
+      expect([query, error.status, error.code]).toEqual([query, 400, 'not-supported']);
+      expect(error.message).toMatch(/the operation "(in|ss|sb)" is not supported for (token|string|date) parameters/);
+    }
   });
 });
 

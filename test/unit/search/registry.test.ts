@@ -68,12 +68,14 @@ describe('lookups', () => {
   it('finds own and common parameters by type and code', () => {
     expect(registry.get('Patient', 'name')).toMatchObject({ type: 'string', table: 'string', expression: 'Patient.name' });
     expect(registry.get('Patient', '_id')).toMatchObject({ type: 'token', expression: 'Resource.id' });
-    expect(registry.get('Patient', '_text')).toMatchObject({ type: 'string', table: 'string' });
+    // Typed string in R4, searched by words: the text table.
+    expect(registry.get('Patient', '_text')).toMatchObject({ type: 'string', table: 'text' });
+    expect(registry.get('Patient', '_content')).toMatchObject({ type: 'string', table: 'text' });
     expect(registry.get('Bundle', '_text')).toBeUndefined(); // Bundle is not a DomainResource
     expect(registry.get('Bundle', '_lastUpdated')).toBeDefined();
     expect(registry.get('Patient', 'nonsense')).toBeUndefined();
     expect(registry.get('Nonsense', '_id')).toBeUndefined();
-    expect(registry.get('Location', 'near')).toMatchObject({ type: 'special', table: undefined });
+    expect(registry.get('Location', 'near')).toMatchObject({ type: 'special', table: 'position' });
     expect(registry.common('_tag')).toMatchObject({ type: 'token' });
   });
 

@@ -68,6 +68,12 @@ describe('malformed scopes are refused, never misread', () => {
     ['patient/Observation.rs?category=', 'bad-filter'],
     ['patient/Observation.rs?=x', 'bad-filter'],
     ['patient/Observation.rs?category=%zz', 'bad-filter'],
+    // Filters that step into other resources: chains, reverse chains, list membership, _filter.
+    ['system/Observation.rs?subject.family=x', 'bad-filter'],
+    ['system/Observation.rs?subject:Patient.family=x', 'bad-filter'],
+    ['system/Patient.rs?_has:Condition:patient:code=x', 'bad-filter'],
+    ['system/Observation.rs?_list=x', 'bad-filter'],
+    ['system/Observation.rs?_filter=code%20eq%20x', 'bad-filter'],
     ['launch/practitioner', 'unknown-scope'],
     ['openid2', 'unknown-scope'],
     ['OPENID', 'unknown-scope'],

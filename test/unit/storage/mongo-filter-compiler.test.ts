@@ -5,11 +5,14 @@
  */
 import fc from 'fast-check';
 import { ObjectId } from 'mongodb';
-import sift from 'sift';
+import sift, { createEqualsOperation } from 'sift';
 import { describe, expect, it } from 'vitest';
 import { StorageError } from '../../../src/storage/errors.js';
 import { indexFields, type ResourceDoc } from '../../../src/storage/mongo/documents.js';
 import { escapeRegex, FilterCompiler, prefixUpperBound } from '../../../src/storage/mongo/filter-compiler.js';
+import { greatCircleMeters } from '../../../src/storage/geo.js';
+import { distanceExpression } from '../../../src/storage/mongo/geo-expression.js';
+import { sortColumns } from '../../../src/storage/mongo/paging.js';
 import type { Condition, FieldPredicate, IndexEntry } from '../../../src/storage/search-index.js';
 
 const Y2019: [number, number] = [Date.UTC(2019, 0, 1), Date.UTC(2020, 0, 1) - 1];
@@ -20,8 +23,77 @@ function doc(resourceType: string, id: string, index: IndexEntry[], deleted = fa
   return { _id: new ObjectId(), resourceType, id, versionId: 1, lastUpdated: 0, deleted, method: 'PUT', json: '{}', ...indexFields(index) };
 }
 
+/**
+ * The aggregation expressions the compiler puts in `$expr` (near), evaluated as MongoDB's manual
+ * defines each operator: an oracle independent of CongoDB, whose evaluator is JavaScript too.
+ * https://www.mongodb.com/docs/manual/reference/operator/aggregation/
+ */
+function evaluateExpression(expression: unknown, doc: Record<string, unknown>, vars: Record<string, unknown> = {}): unknown {
+  if (typeof expression === 'string' && expression.startsWith('$')) {
+    const [head, ...path] = expression.startsWith('$$') ? expression.slice(2).split('.') : ['ROOT', ...expression.slice(1).split('.')];
+    let value: unknown = head === 'ROOT' ? doc : vars[head!];
+    for (const key of path) value = value === null || value === undefined ? undefined : (value as Record<string, unknown>)[key];
+    return value;
+  }
+  if (typeof expression !== 'object' || expression === null) return expression;
+  if (Array.isArray(expression)) return expression.map((e) => evaluateExpression(e, doc, vars));
+  const [[operator, argument]] = Object.entries(expression) as Array<[string, any]>;
+  const value = (e: unknown) => evaluateExpression(e, doc, vars);
+  const numbers = () => (argument as unknown[]).map((a) => value(a) as number);
+  switch (operator) {
+    case '$literal':
+      return argument;
+    case '$let': {
+      const bound = Object.fromEntries(Object.entries(argument.vars as Record<string, unknown>).map(([k, v]) => [k, value(v)]));
+      return evaluateExpression(argument.in, doc, { ...vars, ...bound });
+    }
+    case '$map':
+      return ((value(argument.input) as unknown[] | null) ?? []).map((item) => evaluateExpression(argument.in, doc, { ...vars, [argument.as]: item }));
+    case '$filter':
+      return ((value(argument.input) as unknown[] | null) ?? []).filter((item) => evaluateExpression(argument.cond, doc, { ...vars, [argument.as]: item }) === true);
+    case '$ifNull': {
+      const first = value(argument[0]);
+      return first === null || first === undefined ? value(argument[1]) : first;
+    }
+    case '$eq':
+      return value(argument[0]) === value(argument[1]);
+    case '$lte':
+      return (value(argument[0]) as number) <= (value(argument[1]) as number);
+    case '$anyElementTrue':
+      return (value(argument[0]) as unknown[]).some((v) => v !== false && v !== null && v !== undefined && v !== 0);
+    case '$add':
+      return numbers().reduce((a, b) => a + b, 0);
+    case '$multiply':
+      return numbers().reduce((a, b) => a * b, 1);
+    case '$subtract':
+      return numbers()[0]! - numbers()[1]!;
+    case '$divide':
+      return numbers()[0]! / numbers()[1]!;
+    case '$min':
+    case '$max': {
+      // One array operand: its numbers (none: null); several operands: those.
+      const list = (Array.isArray(argument) ? numbers() : (value(argument) as number[])).filter((n) => typeof n === 'number');
+      if (list.length === 0) return null;
+      return operator === '$min' ? Math.min(...list) : Math.max(...list);
+    }
+    case '$sin':
+    case '$cos':
+    case '$asin':
+    case '$sqrt':
+      return Math[operator.slice(1) as 'sin'](value(argument) as number);
+    default:
+      throw new Error(`The test's expression evaluator does not know ${operator}`);
+  }
+}
+
 // sift is CommonJS: under NodeNext its default import is module.exports, whose `default` is the function.
-const matcher = (filter: unknown) => sift.default(filter as Parameters<typeof sift.default>[0]);
+const matcher = (filter: unknown) =>
+  sift.default(filter as Parameters<typeof sift.default>[0], {
+    operations: {
+      $expr: (params: unknown, ownerQuery: unknown, options: any) =>
+        createEqualsOperation((doc: Record<string, unknown>) => evaluateExpression(params, doc) === true, ownerQuery, options),
+    },
+  } as any);
 
 /** Compiles `condition` with sub-queries answered from `docs`, and returns the ids sift matches. */
 async function matching(docs: ResourceDoc[], condition: Condition, maxIntermediateMatches = 100): Promise<string[]> {
@@ -173,5 +245,101 @@ describe('MongoDB filter compiler (checked with sift)', () => {
     expect(new RegExp(escaped).test(`x${all}y`)).toBe(true);
     expect(new RegExp(escaped, 'u').test(`x${all}y`)).toBe(true);
     expect(new RegExp(escapeRegex('.')).test('a')).toBe(false);
+  });
+
+  it('matches a phrase as words one after another in one row, and only a list of words', async () => {
+    const docs = [
+      doc('Patient', 'in-order', [{ table: 'text', param: '_text', terms: 'two heart attack and high blood pressur' }]),
+      doc('Patient', 'reversed', [{ table: 'text', param: '_text', terms: 'attack heart' }]),
+      doc('Patient', 'other-param', [{ table: 'text', param: '_content', terms: 'heart attack' }]),
+      doc('Patient', 'split', [
+        { table: 'text', param: '_text', terms: 'heart' },
+        { table: 'text', param: '_text', terms: 'attack' },
+      ]),
+      doc('Patient', 'longer-word', [{ table: 'text', param: '_text', terms: 'heartbeat attacks' }]),
+    ];
+    const phrase = (...words: string[]) => row('text', '_text', pred('terms', 'phrase', words));
+    expect(await matching(docs, phrase('heart', 'attack'))).toEqual(['in-order']);
+    expect(await matching(docs, phrase('heart'))).toEqual(['in-order', 'reversed', 'split']);
+    expect(await matching(docs, phrase('pressur'))).toEqual(['in-order']);
+    expect(await matching(docs, { op: 'and', of: [phrase('heart'), phrase('attack')] })).toEqual(['in-order', 'reversed', 'split']);
+    const compiler = new FilterCompiler(async () => [], { maxIntermediateMatches: 10 });
+    const filter = await compiler.compile(phrase('heart', 'attack'));
+    expect(crossingPaths(filter)).toEqual([]);
+    expect(filter).toEqual({ ix_text: { $elemMatch: { p: '_text', termsSet: { $all: ['heart', 'attack'] }, terms: { $regex: '(?:^| )heart attack(?: |$)' } } } });
+    for (const bad of [[], ['Heart'], ['a b'], ['"x'], ['a*']] as string[][]) {
+      await expect(compiler.compile(phrase(...bad))).rejects.toMatchObject({ code: 'invalid-query' });
+    }
+  });
+
+  it('stores the distinct words of a text row beside its words in order', () => {
+    const fields = indexFields([{ table: 'text', param: '_content', terms: 'heart rate heart' }]);
+    expect(fields.ix_text).toEqual([{ p: '_content', terms: 'heart rate heart', termsSet: ['heart', 'rate'] }]);
+    // Words are never sort values.
+    expect(fields.sort).toBeUndefined();
+  });
+
+  it('matches `suffix` literally, whatever the characters, at the very end', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(text, { minLength: 1, maxLength: 6 }), text, async (values, suffix) => {
+        const docs = values.map((value, i) => doc('Observation', String(i), [{ table: 'string', param: 'name', value, exact: value }]));
+        const expected = docs.filter((_, i) => values[i]!.endsWith(suffix)).map((d) => d.id);
+        expect(await matching(docs, row('string', 'name', pred('value', 'suffix', suffix)))).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+    const docs = [doc('Observation', 'newline', [{ table: 'string', param: 'name', value: 'ab\n', exact: 'ab\n' }])];
+    expect(await matching(docs, row('string', 'name', pred('value', 'suffix', 'ab')))).toEqual([]);
+  });
+
+  // Points anywhere (poles and the antimeridian included) and distances from a metre to the
+  // whole earth.
+  const latitude = fc.double({ min: -90, max: 90, noNaN: true });
+  const longitude = fc.double({ min: -180, max: 180, noNaN: true });
+  const point = fc.tuple(latitude, longitude);
+  const nearby = (center: [number, number]) =>
+    fc.tuple(fc.double({ min: -3, max: 3, noNaN: true }), fc.double({ min: -3, max: 3, noNaN: true })).map(([dLat, dLon]): [number, number] => [
+      Math.max(-90, Math.min(90, center[0] + dLat)),
+      ((center[1] + dLon + 540) % 360) - 180,
+    ]);
+
+  it('computes the great-circle distance in MongoDB exactly as storage/geo.ts does', () => {
+    fc.assert(
+      fc.property(point, point, ([lat1, lon1], [lat2, lon2]) => {
+        expect(evaluateExpression(distanceExpression(lat1, lon1, lat2, lon2), {})).toBe(greatCircleMeters(lat1, lon1, lat2, lon2));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('finds exactly the positions within a near distance: bounding box on the index, exact distance after', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        point.chain((center) => fc.tuple(fc.constant(center), fc.array(fc.oneof(nearby(center), point), { minLength: 1, maxLength: 8 }))),
+        fc.oneof(fc.double({ min: 1, max: 500_000, noNaN: true }), fc.double({ min: 1, max: 3e7, noNaN: true })),
+        async ([center, positions], meters) => {
+          const docs = positions.map(([lat, lon], i) => doc('Location', String(i), [{ table: 'position', param: 'near', latitude: lat, longitude: lon }]));
+          docs.push(doc('Location', 'no-position', []));
+          const condition: Condition = { op: 'near', param: 'near', latitude: center[0], longitude: center[1], distance: meters };
+          const expected = positions.flatMap(([lat, lon], i) => (greatCircleMeters(lat, lon, center[0], center[1]) <= meters ? [String(i)] : []));
+          expect(await matching(docs, condition)).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sorts by distance with the nearest position of the parameter, no position last', () => {
+    const docs = [
+      doc('Location', 'far', [{ table: 'position', param: 'near', latitude: 10, longitude: 10 }]),
+      doc('Location', 'none', []),
+      doc('Location', 'two', [
+        { table: 'position', param: 'near', latitude: 20, longitude: 20 },
+        { table: 'position', param: 'near', latitude: 0.1, longitude: 0.1 },
+      ]),
+    ];
+    const [column] = sortColumns([{ by: 'distance', param: 'near', latitude: 0, longitude: 0, descending: false }]);
+    const values = docs.map((d) => evaluateExpression(column!.compute, d as unknown as Record<string, unknown>));
+    expect(values).toEqual([greatCircleMeters(10, 10, 0, 0), 9e300, greatCircleMeters(0.1, 0.1, 0, 0)]);
   });
 });
