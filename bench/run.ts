@@ -16,6 +16,7 @@ import { exportAtScale } from './scenarios/export.js';
 import { xmlFormat } from './scenarios/xml.js';
 import { profileValidation } from './scenarios/profiles.js';
 import { packagesAndTerminology } from './scenarios/packages.js';
+import { subscriptionsUnderLoad } from './scenarios/subscriptions.js';
 
 /** Every scenario, in run order (the baseline first). Later features add theirs here. */
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult[]>> = {
@@ -29,6 +30,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult[]>
   enforcement: enforcementCost,
   profiles: profileValidation,
   packages: packagesAndTerminology,
+  subscriptions: subscriptionsUnderLoad,
 };
 
 async function main(): Promise<void> {

@@ -37,6 +37,7 @@ import type { Logger } from './log.js';
 import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
 import { RevocationNotices } from './security/revocation-notices.js';
 import type { Storage } from './storage/open.js';
+import { createSubscriptions, SUBSCRIPTION_DOCUMENTATION, type Subscriptions } from './subscriptions/index.js';
 import { VERSION } from './version.js';
 
 export const FHIR_MOUNT = '/fhir';
@@ -54,6 +55,8 @@ const LAUNCHER_SANDBOX_SCOPES = 'system/Patient.rs system/Encounter.rs system/Pr
 const LAUNCHER_STAFF_SCOPES = 'system/Practitioner.rs';
 /** What the installed FHIR packages' conformance resources are read with (packages/service.ts). */
 const CONFORMANCE_SCOPES = ['StructureDefinition', 'SearchParameter', 'ValueSet', 'CodeSystem', 'ImplementationGuide', 'CapabilityStatement'].map((t) => `system/${t}.rs`).join(' ');
+/** What the subscriptions feature reads and updates of Subscriptions on its own. */
+const SUBSCRIPTION_SCOPES = 'system/Subscription.rus';
 
 /** The policy of one of Bedside's own in-process readers, named for audit records. */
 function servicePolicy(policies: PolicyCompiler, name: string, scope: string): AccessPolicy {
@@ -83,16 +86,20 @@ export interface App {
   packages: Packages;
   /** The terminology service (its `bindingCheck()` is what profile validation calls). */
   terminology: Terminology;
+  /** Subscriptions; the server starts their delivery (bedside.ts) and passes websocket upgrades here. */
+  subscriptions: Subscriptions;
   /** Stops background work started by the app (not the storage). */
   close(): Promise<void>;
 }
 
 export async function createApp({ config, storage, logger }: AppDependencies): Promise<App> {
   // The raw store goes into the access layer here and nowhere else that serves requests.
-  const { access, policies } = createResourceAccess(storage.resources, {
+  const { access, policies, changes } = createResourceAccess(storage.resources, {
     fhirBaseUrl: config.fhirBaseUrl,
     referenceWindowMs: config.revocationCheckMs,
     practitionerPatients: config.practitionerPatients,
+    // The change feed matches subscription criteria with the parameters in force (packages' too).
+    searchRegistry: () => packages.searchRegistry(),
   });
   // Revocations made on this node reach the FHIR API's decisions at once; other nodes' within REVOCATION_CHECK_MS.
   const revocations = new RevocationNotices();
@@ -109,14 +116,32 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   // The installed packages decide the search parameters: read them before anything is indexed.
   await packages.refresh();
   const terminology = new Terminology(packages.conformance);
+  const indexer: FhirServices['indexer'] = (resource) => packages.index(resource);
+  // Subscriptions notify as their owner, while the owner's authorization stands (as export jobs
+  // run); a revocation on this node stops them at once.
+  const subscriptions = createSubscriptions({
+    config,
+    documents: storage.documents,
+    logger,
+    access,
+    changes,
+    subscriptions: access.bind(servicePolicy(policies, 'bedside-subscriptions', SUBSCRIPTION_SCOPES)),
+    resume: config.enforcement ? policies.resume : () => unrestrictedPolicy,
+    ownerRevoked: config.enforcement ? (owner) => revocation.whyRevoked(owner) : async () => undefined,
+    revocations,
+    indexer,
+    searchRegistry: () => packages.searchRegistry(),
+    websocketPath: `${FHIR_MOUNT}/websocket`,
+  });
   const services: FhirServices = {
     config,
     logger,
-    indexer: (resource) => packages.index(resource),
+    indexer,
+    writeRules: subscriptions.writeRules,
     searchRegistry: () => packages.searchRegistry(),
     conformance: packages.conformance,
     codeSets: terminology.codeSetResolver(),
-    validateCode: terminology.bindingCheck(),
+    bindingCheck: (reader) => terminology.bindingCheck(reader),
     // R4 core profiles and extension definitions are built in; the installed packages'
     // StructureDefinitions and the terminology's binding check are what the options add.
     profiles: new ProfileValidator({ structureDefinition: (url) => packages.conformance.structureDefinition(url), validateCode: terminology.bindingCheck() }),
@@ -144,7 +169,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     ...smartFhirRoutes(config),
     ...bulk.routes,
   ];
-  const operations = [...CORE_OPERATIONS, ...terminologyOperations(terminology), ...bulk.operations];
+  const operations = [...CORE_OPERATIONS, ...terminologyOperations(terminology), ...bulk.operations, ...subscriptions.operations];
   // Built on first use and again after the installed packages change.
   let capability: Promise<string> | undefined;
   packages.onChange(() => (capability = undefined));
@@ -159,6 +184,8 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
           security: smartSecurity(config),
           searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
           operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
+          documentation: { Subscription: SUBSCRIPTION_DOCUMENTATION },
+          websocketUrl: subscriptions.websocketUrl,
           ...(installed.length ? { packages: await packages.capabilities() } : {}),
         }),
       );
@@ -208,7 +235,9 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
       }
     }
   };
-  web.use(launcherRouter({ config, logger, fhir: { api, services }, packages, caller: auth.launcherCaller, storesFor: launcherStores, clients: (limit) => auth.registeredClients(limit), endpoints: auth.endpoints, root: ROOT }));
+  // The launcher reads what is installed; it gets nothing that installs or reads through the raw store.
+  const installedPackages = { installed: () => packages.installed(), capabilities: () => packages.capabilities() };
+  web.use(launcherRouter({ config, logger, fhir: { api, services }, packages: installedPackages, caller: auth.launcherCaller, storesFor: launcherStores, clients: (limit) => auth.registeredClients(limit), endpoints: auth.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');
@@ -240,7 +269,9 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     bulk,
     packages,
     terminology,
+    subscriptions,
     async close() {
+      await subscriptions.close();
       await packages.close();
       await bulk.close();
       await auth.close();

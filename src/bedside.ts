@@ -75,9 +75,15 @@ export async function startBedside(config: Config, logger: Logger): Promise<Runn
         resolve();
       });
     });
-    // Export jobs run on server nodes only (not in tools that build the app, such as the loader).
+    // Websockets (subscription notifications) share the server; any other upgrade is refused.
+    server.on('upgrade', (req, socket, head) => {
+      if (!app.subscriptions.upgrade(req, socket, head)) socket.destroy();
+    });
+    // Export jobs and subscription deliveries run on server nodes only (not in tools that build
+    // the app, such as the loader).
     app.bulk.start();
     app.packages.start();
+    app.subscriptions.start();
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const listenUrl = `${config.tls ? 'https' : 'http'}://${host}:${address.port}`;
@@ -88,7 +94,10 @@ export async function startBedside(config: Config, logger: Logger): Promise<Runn
       (stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        // Websockets are not HTTP connections the server closes: the subscriptions close them.
+        const subscriptionsClosed = app.subscriptions.close();
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        await subscriptionsClosed;
         await closed;
         clearTimeout(timer);
         await app.close();

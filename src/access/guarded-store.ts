@@ -32,6 +32,7 @@ import type {
 } from '../storage/resource-store.js';
 import type { Condition } from '../storage/search-index.js';
 import { hasHops, limitHops } from './hops.js';
+import { visibleHistory } from './visible-history.js';
 import type { AccessPolicy, Interaction } from './policy.js';
 
 /** What `$export` streams: one type, in store order, within the policy. */
@@ -54,8 +55,6 @@ export interface GuardedStore extends ResourceOperations {
   scan(request: ScanRequest): AsyncIterable<StoredVersion>;
 }
 
-/** History pages are filtered after reading; at most this many store pages are read per answer. */
-const HISTORY_SCAN_PAGES = 10;
 /** Decisions remembered per policy: a version's content never changes. */
 const DECISION_CACHE_SIZE = 512;
 
@@ -139,7 +138,10 @@ class Guard implements GuardedStore {
 
   async vread(type: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
     const version = await this.operations.vread(type, id, versionId);
-    return (await this.visible(version, 'read')) ? version : undefined;
+    if (!(await this.visible(version, 'read'))) return undefined;
+    // An old version of a resource that has left the reach answers as a read of it does.
+    if (!(await this.visible(await this.operations.read(type, id), 'read'))) return undefined;
+    return version;
   }
 
   async search(request: SearchRequest): Promise<SearchPage> {
@@ -164,23 +166,21 @@ class Guard implements GuardedStore {
     const types = request.resourceType ? [request.resourceType] : (policy.allowedTypes(interaction) ?? [...r4ResourceTypes()]);
     const filters = await Promise.all(types.map((t) => policy.searchFilter(t, interaction)));
     if ((request.resourceType || !policy.allowedTypes(interaction)) && filters.every((f) => f === undefined)) return this.operations.history(request);
+    // A version is shown only while the resource's current version is visible too: a record that
+    // has left the reach answers for its old versions as it does for a read (404, or nothing).
+    const currentVisible = new Map<string, Promise<boolean>>();
+    const shown = async (version: StoredVersion): Promise<boolean> => {
+      const key = `${version.resourceType}/${version.id}`;
+      let current = currentVisible.get(key);
+      if (!current) currentVisible.set(key, (current = this.operations.read(version.resourceType, version.id).then((c) => this.visible(c, interaction))));
+      return (await current) && (await this.visible(version, interaction));
+    };
     if (request.id && request.resourceType) {
       const current = await this.operations.read(request.resourceType, request.id);
       if (!(await this.visible(current, 'read'))) return { versions: [], total: 0 };
     }
-    // Filter page by page, keeping the cursor of the last store page read.
-    const versions: StoredVersion[] = [];
-    let cursor = request.cursor;
-    let next: string | undefined;
-    for (let pages = 0; pages < HISTORY_SCAN_PAGES; pages++) {
-      const page = await this.operations.history({ ...request, ...(cursor ? { cursor } : {}) });
-      for (const version of page.versions) if (await this.visible(version, interaction)) versions.push(version);
-      next = page.next;
-      if (!next || versions.length >= request.limit) break;
-      cursor = next;
-    }
-    // `total` would count versions the caller may not see: leave it out.
-    return { versions, ...(next ? { next } : {}) };
+    // `total` would count versions the caller may not see: it is left out (access/visible-history.ts).
+    return visibleHistory(this.operations, request, shown);
   }
 
   async put(request: PutRequest): Promise<PutResult> {

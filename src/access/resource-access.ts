@@ -6,14 +6,18 @@
  * - `PolicyCompiler.compile(facts)`: a policy from what a verified token (or a job recorded from
  *   one) says;
  * - `PolicyCompiler.selection(user)`: the policy of a signed-in user choosing a patient context
- *   (the user policy, access/user-policy.ts).
+ *   (the user policy, access/user-policy.ts);
+ * - `ChangeFeed` (access/change-feed.ts): the store's change feed, whose content comes out only
+ *   for standing searches run under a policy.
  * The unrestricted policy (access/unrestricted.ts) is for trusted tools only, and
  * test/unit/access/construction.test.ts fails when request-serving code imports it or the raw
  * store.
  */
 import type { Resource } from 'fhir/r4';
 import { extractIndex } from '../fhir/search/extract.js';
+import type { SearchRegistry } from '../fhir/search/registry.js';
 import type { ResourceStore } from '../storage/resource-store.js';
+import { createChangeFeed, type ChangeFeed } from './change-feed.js';
 import { guardStore, type GuardedStore } from './guarded-store.js';
 import { isMinted } from './minted.js';
 import { parseScopes } from '../smart/scopes.js';
@@ -68,9 +72,11 @@ export interface ResourceAccessOptions {
   referenceWindowMs: number;
   /** PRACTITIONER_PATIENTS: which patients practitioner users see (access/rules.ts USER_REACH; default all). */
   practitionerPatients?: PractitionerPatients;
+  /** The search parameters the change feed matches criteria with (R4 plus installed packages'); R4's when absent. */
+  searchRegistry?: () => SearchRegistry;
 }
 
-export function createResourceAccess(store: ResourceStore, options: ResourceAccessOptions): { access: ResourceAccess; policies: PolicyCompiler } {
+export function createResourceAccess(store: ResourceStore, options: ResourceAccessOptions): { access: ResourceAccess; policies: PolicyCompiler; changes: ChangeFeed } {
   const bound = new WeakMap<AccessPolicy, GuardedStore>();
   const services: PolicyServices = {
     fhirBaseUrl: options.fhirBaseUrl,
@@ -80,15 +86,17 @@ export function createResourceAccess(store: ResourceStore, options: ResourceAcce
     linkedPatients: createLinkResolver(store, options.fhirBaseUrl, options.referenceWindowMs),
   };
   const selectionScopes = parseScopes(SELECTION_SCOPES.join(' ')).scopes.filter((s): s is ResourceScope => s.kind === 'resource');
-  return {
-    access: {
-      bind(policy) {
-        if (!isMinted(policy)) throw new Error('Stores are bound only to policies made by the access layer');
-        let guarded = bound.get(policy);
-        if (!guarded) bound.set(policy, (guarded = guardStore(store, policy)));
-        return guarded;
-      },
+  const access: ResourceAccess = {
+    bind(policy) {
+      if (!isMinted(policy)) throw new Error('Stores are bound only to policies made by the access layer');
+      let guarded = bound.get(policy);
+      if (!guarded) bound.set(policy, (guarded = guardStore(store, policy)));
+      return guarded;
     },
+  };
+  return {
+    access,
+    changes: createChangeFeed(store, access, (resource, params) => extractIndex(resource, { baseUrl: options.fhirBaseUrl, params, ...(options.searchRegistry ? { registry: options.searchRegistry() } : {}) })),
     policies: {
       compile: (facts) => compileTokenPolicy(facts, services),
       resume: (principal) =>

@@ -23,7 +23,7 @@
 import type { Resource } from 'fhir/r4';
 import { patientCompartmentParams } from '../fhir/compartments.js';
 import { FhirError } from '../fhir/errors.js';
-import { matches, type ResourceLookup } from '../fhir/search/evaluate.js';
+import { conditionParams, matches, type ResourceLookup } from '../fhir/search/evaluate.js';
 import { parseSearch } from '../fhir/search/parse.js';
 import type { ResourceScope } from '../smart/scopes.js';
 import type { Condition, IndexEntry } from '../storage/search-index.js';
@@ -267,33 +267,12 @@ function fhirUserScope(facts: TokenFacts): ResourceScope[] {
 
 /** Evaluates a policy condition against one resource, extracting only the parameters it uses. */
 function matchesInMemory(condition: Condition, resource: Resource, services: PolicyServices): boolean {
-  const params = new Set<string>();
-  collectParams(condition, params);
+  const params = conditionParams(condition);
   const index = params.size ? services.extract(resource, params) : [];
   const lastUpdated = Date.parse(resource.meta?.lastUpdated ?? '');
   // Policy conditions have no chains; a granular scope with one cannot be checked here and denies.
   const noLookup: ResourceLookup = { get: () => undefined, ofType: () => [] };
   return matches(condition, { resourceType: resource.resourceType, id: resource.id ?? '', lastUpdated: Number.isNaN(lastUpdated) ? Date.now() : lastUpdated, index }, noLookup);
-}
-
-function collectParams(condition: Condition, out: Set<string>): void {
-  switch (condition.op) {
-    case 'and':
-    case 'or':
-      for (const c of condition.of) collectParams(c, out);
-      return;
-    case 'not':
-      collectParams(condition.of, out);
-      return;
-    case 'row':
-    case 'missing':
-    case 'chain':
-    case 'near':
-      out.add(condition.param);
-      return;
-    default:
-      return;
-  }
 }
 
 function simplifyAnd(a: Condition, b: Condition): Condition {

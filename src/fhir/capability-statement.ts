@@ -16,6 +16,10 @@ export interface CapabilityOptions {
   operations?: Array<{ name: string; definition: string; level: 'system' | 'type' | 'instance'; types?: string[] }>;
   /** The SMART security section (oauth-uris extension), from the authorization server. */
   security?: CapabilityStatementRestSecurity;
+  /** Per-type notes (CapabilityStatement.rest.resource.documentation), e.g. what Subscriptions support. */
+  documentation?: Record<string, string>;
+  /** The websocket URL clients bind subscriptions on (R4 capabilitystatement-websocket extension). */
+  websocketUrl?: string;
   version: string;
   /** What installed FHIR packages add (packages/capability.ts). */
   packages?: {
@@ -71,6 +75,8 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     const ops = options.operations?.filter((o) => o.level !== 'system' && (!o.types || o.types.includes(type)));
     // One entry per operation, whether offered at type level, instance level or both.
     if (ops?.length) resource.operation = [...new Map(ops.map((o) => [o.name, { name: o.name, definition: o.definition }])).values()];
+    const documentation = options.documentation?.[type];
+    if (documentation) resource.documentation = documentation;
     return resource;
   });
   const systemOps = options.operations?.filter((o) => o.level === 'system') ?? [];
@@ -93,6 +99,8 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     rest: [
       {
         mode: 'server',
+        // https://hl7.org/fhir/R4/extension-capabilitystatement-websocket.html
+        ...(options.websocketUrl ? { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket', valueUri: options.websocketUrl }] } : {}),
         ...(options.security ? { security: options.security } : {}),
         resource: resources,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],

@@ -29,6 +29,14 @@ export interface CodeSetResolver {
   resolve(reader: ResourceOperations, requests: readonly CodeSetRequest[]): Promise<CodeSet[]>;
 }
 
+/**
+ * What a feature adds to every write of one resource type through the API (create, update,
+ * patch, their conditional forms, Bundle entries): its own checks, and the elements the server
+ * manages. Gets the validated resource about to be stored, returns the resource to store, or
+ * throws a FhirError.
+ */
+export type WriteRule = (context: FhirContext, resource: Resource) => Promise<Resource>;
+
 /** Built once per server. */
 export interface FhirServices {
   config: Config;
@@ -44,10 +52,13 @@ export interface FhirServices {
   /** Terminology for the token modifiers `:in`, `:not-in`, `:above`, `:below`; absent: they are refused. */
   codeSets?: CodeSetResolver;
   /**
-   * The binding check for validation (terminology/service.ts `bindingCheck`): is a code in a
-   * value set? `true`, `false`, or `'unknown'` naming the code system Bedside lacks.
+   * The binding check for validation (terminology/service.ts `bindingCheck`) reading value sets
+   * and code systems through `reader` (a request's policy-bound store): is a code in a value set?
+   * `true`, `false`, or `'unknown'` naming the code system Bedside lacks.
    */
-  validateCode?: ValidateCode;
+  bindingCheck?: (reader: ResourceOperations) => ValidateCode;
+  /** Write rules by resource type (subscriptions/ adds Subscription's). */
+  writeRules?: Readonly<Record<string, WriteRule>>;
 }
 
 /** One request's view. */

@@ -13,7 +13,8 @@
  *   keeps an in-process cache by URL, dropped whenever a package is added (in this process at
  *   once; on other nodes within {@link GENERATION_CHECK_MS}). Use it for work that is not a
  *   request's (start-up, the search registry, profile validation of a write that was already
- *   allowed). Conformance resources posted through the API are seen once the cache is dropped;
+ *   allowed). It finds only the installed packages' resources: one posted through the API is
+ *   read through a request's view, by a token allowed to read it;
  * - `conformance.through(context.store)` reads through a request's policy-bound store, so a
  *   token that may not read ValueSets does not get them; it asks the store every time (one
  *   indexed search by URL). The terminology service caches the code systems it indexes per

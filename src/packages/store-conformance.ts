@@ -60,7 +60,10 @@ export class StoreConformance implements ConformanceResources {
   /**
    * @param reader where the resources are read
    * @param installed the installed packages (the package registry's current list)
-   * @param cached keep what was found until invalidate() (the server-wide instance)
+   * @param cached keep what was found until invalidate() (the server-wide instance). The
+   *   server-wide instance finds only what the installed packages stored: it works on behalf of
+   *   callers (profile validation of writes, binding checks), and a conformance resource posted
+   *   through the API is read only through a request's own view, by a token that may read it.
    */
   constructor(
     private readonly reader: ResourceOperations,
@@ -114,7 +117,14 @@ export class StoreConformance implements ConformanceResources {
 
   #canonical(type: string, canonical: string): Promise<Resource | undefined> {
     const { url, version } = splitCanonical(canonical);
-    const find = async () => pick((await findByUrls(this.reader, type, [url])) as Array<Resource & { version?: string }>, version);
+    const find = async () => {
+      let found = (await findByUrls(this.reader, type, [url])) as Array<Resource & { version?: string }>;
+      if (this.cached) {
+        const installed = new Set((await this.installed()).flatMap((p) => p.resources.map((r) => `${r.resourceType}/${r.id}`)));
+        found = found.filter((r) => installed.has(`${r.resourceType}/${r.id}`));
+      }
+      return pick(found, version);
+    };
     if (!this.cached) return find();
     const key = `${type}|${canonical}`;
     let found = this.#byUrl.get(key);

@@ -37,9 +37,22 @@ export interface OutboundFetchOptions {
  * (`init` is a RequestInit; typed loosely because each library declares its own).
  */
 export type OutboundFetch = ((input: string | URL | Request, init?: object) => Promise<Response>) & {
+  /**
+   * One HTTP exchange without the fetch API's overhead, for callers that need only the status
+   * (subscription notifications): redirects are not followed, the answer's body is read and
+   * dropped (an answer beyond the size limit is an error). Same policy, limits and connection
+   * pool as the fetch.
+   */
+  send(url: string, request: OutboundRequest): Promise<number>;
   /** Closes the pooled connections (at shutdown). */
   close(): Promise<void>;
 };
+
+export interface OutboundRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  headers: Record<string, string>;
+  body?: string;
+}
 
 /** A fetch the policy refuses: the target is not a public address. */
 export class OutboundFetchRefused extends Error {
@@ -135,5 +148,25 @@ export function createOutboundFetch(options: OutboundFetchOptions): OutboundFetc
     const response = await undiciFetch(url, { ...(init as object), signal, dispatcher: agent } as Parameters<typeof undiciFetch>[1]);
     return limitBody(response, maxBytes, url) as unknown as Response;
   };
-  return Object.assign(outboundFetch, { close: () => agent.close() });
+  const send = async (url: string, request: OutboundRequest): Promise<number> => {
+    const target = new URL(url);
+    const response = await agent.request({
+      origin: target.origin,
+      path: target.pathname + target.search,
+      method: request.method,
+      headers: request.headers,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    let received = 0;
+    for await (const chunk of response.body) {
+      received += (chunk as Buffer).byteLength;
+      if (received > maxBytes) {
+        response.body.destroy();
+        break;
+      }
+    }
+    return response.statusCode;
+  };
+  return Object.assign(outboundFetch, { send, close: () => agent.close() });
 }

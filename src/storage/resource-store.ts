@@ -110,7 +110,7 @@ export interface ResourceOperations {
 /** One unit of work: everything commits together or nothing does, and no one sees it half-done. */
 export type ResourceTransaction = ResourceOperations;
 
-export interface ResourceStore extends ResourceOperations {
+export interface ResourceStore extends ResourceOperations, ChangeFeedSource {
   /**
    * Runs `work` atomically. Reads inside see the transaction's own writes; other readers see
    * none of them until commit. If `work` throws, nothing is written. (MongoDB without a replica
@@ -152,6 +152,42 @@ export interface ResourceStore extends ResourceOperations {
    */
   verifyIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
   close(): Promise<void>;
+}
+
+/**
+ * Reading the change feed: every version written, in commit order. `after` is a cursor from an
+ * earlier page; left out, the feed starts at its current end (only what commits from now on).
+ */
+export interface ChangesRequest {
+  after?: string;
+  /** Most versions per page. */
+  limit: number;
+}
+
+export interface ChangePage {
+  /** Versions (creates, updates, deletions), oldest first. */
+  versions: StoredVersion[];
+  /**
+   * Where the next page starts: after the last version returned, or where the feed stood when
+   * nothing new had committed. Opaque; durable across restarts and valid on every node.
+   */
+  cursor: string;
+}
+
+/**
+ * The change feed: what every subscription, cache or replica needs to follow the data without
+ * losing a committed write. The versions are the history the store already keeps, so the feed is
+ * as durable as the data; a cursor kept elsewhere (the DocumentStore) resumes it after a restart.
+ */
+export interface ChangeFeedSource {
+  /** The next page of the feed (see each implementation for its ordering guarantees). */
+  changes(request: ChangesRequest): Promise<ChangePage>;
+  /**
+   * Calls `listener` after each write of this instance has committed (put, delete, transaction,
+   * bulkPut), so a reader on this node need not wait for its next poll. Writes by other
+   * processes are seen by reading the feed only. Returns the function that removes the listener.
+   */
+  onCommit(listener: () => void): () => void;
 }
 
 export interface ReindexRequest {

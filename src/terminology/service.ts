@@ -205,8 +205,8 @@ export class Terminology {
    * The binding check for profile validation: `validateCode(valueSetUrl, coding)` over the
    * server-wide conformance resources (R4 core and the installed packages).
    */
-  bindingCheck(): ValidateCode {
-    const sources = this.sources(this.conformance);
+  bindingCheck(reader?: ResourceOperations): ValidateCode {
+    const sources = this.sources(reader ? this.conformance.through(reader) : this.conformance);
     return async (valueSetUrl, code) => {
       try {
         return await this.validateCode(sources, valueSetUrl, code);

@@ -39,16 +39,28 @@ export interface TestServerOptions extends Partial<Config> {
   exportCheckpointMs?: number;
 }
 
-/** A free TCP port on loopback (the OS picks it; we release it and reuse the number). */
+/** Ports freePort has handed out in this process: the OS may offer a released one again. */
+const handedOut = new Set<number>();
+
+/**
+ * A free TCP port on loopback (the OS picks it; we release it and reuse the number), never one
+ * this process was given before: concurrent tests each get their own, even while a server they
+ * start has not bound it yet.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
     });
-  });
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 export function tempDir(prefix = 'bedside-test-'): string {

@@ -145,8 +145,10 @@ async function putResourceWithOutcome(
   method: 'POST' | 'PUT' | 'PATCH',
   options: { ifMatch?: string; mustBeNew?: boolean },
 ) {
-  const index = context.services.indexer(resource);
-  return context.store.put({ resourceType: resource.resourceType, id: resource.id!, resource, index, method, ...options });
+  const rule = context.services.writeRules?.[resource.resourceType];
+  const stored = rule ? await rule(context, resource) : resource;
+  const index = context.services.indexer(stored);
+  return context.store.put({ resourceType: stored.resourceType, id: stored.id!, resource: stored, index, method, ...options });
 }
 
 /** An If-None-Exist hit: 200 with the existing resource (R4 #ccreate). */

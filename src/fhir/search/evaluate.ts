@@ -124,6 +124,31 @@ export function matches(condition: Condition, resource: IndexedResource, lookup:
   return unreachable(condition);
 }
 
+/**
+ * The search parameters whose index rows `condition` reads on the resource itself (not those of
+ * chained or `_has` hops), so an in-memory check can extract only those.
+ */
+export function conditionParams(condition: Condition, out = new Set<string>()): Set<string> {
+  switch (condition.op) {
+    case 'and':
+    case 'or':
+      for (const c of condition.of) conditionParams(c, out);
+      break;
+    case 'not':
+      conditionParams(condition.of, out);
+      break;
+    case 'row':
+    case 'missing':
+    case 'chain':
+    case 'near':
+      out.add(condition.param);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
 function unreachable(value: never): never {
   throw new Error(`Unexpected condition ${JSON.stringify(value)}`);
 }

@@ -23,7 +23,10 @@ import {
 } from 'mongodb';
 import { StorageError } from '../errors.js';
 import { busy, checkDelete, checkPut, nextVersion, type CurrentVersion } from '../write-rules.js';
+import { CommitListeners } from '../commit-listeners.js';
 import type {
+  ChangePage,
+  ChangesRequest,
   DeleteRequest,
   HistoryPage,
   HistoryRequest,
@@ -42,6 +45,7 @@ import type {
 import type { Condition } from '../search-index.js';
 import { LazyVersion, stampMeta, toInstant } from '../stored-version.js';
 import { indexFields, ROW_ARRAY_FIELDS, toVersion, VERSION_PROJECTION, type HistoryDoc, type ResourceDoc } from './documents.js';
+import { MongoChangeFeed } from './change-feed.js';
 import { verifyMongoIntegrity } from './integrity.js';
 import { and, FilterCompiler, MATCH_ALL } from './filter-compiler.js';
 import { COLLECTIONS } from './indexes.js';
@@ -54,6 +58,8 @@ export interface MongoResourceStoreOptions {
   maxIntermediateMatches?: number;
   /** Resources per bulkPut batch (default 500). */
   bulkBatchSize?: number;
+  /** The polling change feed's lag window in ms (change-feed.ts; default 2000). */
+  changeLagMs?: number;
   /** Runs on close(); open.ts closes the shared MongoClient here. */
   onClose?: () => Promise<void>;
 }
@@ -88,7 +94,9 @@ export class MongoResourceStore implements ResourceStore {
   readonly #db: Db;
   readonly #lock = new AsyncLock();
   readonly #reads: MongoOperations;
-  readonly #options: Required<Omit<MongoResourceStoreOptions, 'onClose'>> & Pick<MongoResourceStoreOptions, 'onClose'>;
+  readonly #options: Required<Omit<MongoResourceStoreOptions, 'onClose' | 'changeLagMs'>> & Pick<MongoResourceStoreOptions, 'onClose'>;
+  readonly #feed: MongoChangeFeed;
+  readonly #commits = new CommitListeners();
 
   constructor(
     private readonly client: MongoClient,
@@ -98,8 +106,13 @@ export class MongoResourceStore implements ResourceStore {
     options: MongoResourceStoreOptions = {},
   ) {
     this.#db = db;
-    this.#options = { maxIntermediateMatches: 10_000, bulkBatchSize: 500, ...options };
+    const { changeLagMs, ...rest } = options;
+    this.#options = { maxIntermediateMatches: 10_000, bulkBatchSize: 500, ...rest };
     this.#reads = this.#operations({});
+    this.#feed = new MongoChangeFeed(db.collection<HistoryDoc>(COLLECTIONS.history), {
+      changeStreams: capabilities.transactions,
+      ...(changeLagMs === undefined ? {} : { lagMs: changeLagMs }),
+    });
   }
 
   read(type: string, id: string) {
@@ -119,10 +132,19 @@ export class MongoResourceStore implements ResourceStore {
   }
 
   put(request: PutRequest): Promise<PutResult> {
-    return this.#unit((ops) => ops.put(request));
+    return this.#commits.after(this.#unit((ops) => ops.put(request)));
   }
   delete(request: DeleteRequest): Promise<StoredVersion | undefined> {
-    return this.#unit((ops) => ops.delete(request));
+    return this.#commits.after(this.#unit((ops) => ops.delete(request)));
+  }
+
+  /** The change feed: a change stream on a replica set, polling behind a lag window elsewhere (change-feed.ts). */
+  changes(request: ChangesRequest): Promise<ChangePage> {
+    return this.#feed.changes(request);
+  }
+
+  onCommit(listener: () => void): () => void {
+    return this.#commits.add(listener);
   }
 
   /**
@@ -131,14 +153,14 @@ export class MongoResourceStore implements ResourceStore {
    * Without: compensating mode (transactions.ts), with the guarantees and gaps listed there.
    */
   transaction<T>(work: (tx: ResourceTransaction) => Promise<T>): Promise<T> {
-    return this.#unit(work);
+    return this.#commits.after(this.#unit(work));
   }
 
   async bulkPut(requests: PutRequest[]): Promise<PutResult[]> {
     const results: PutResult[] = [];
     for (let start = 0; start < requests.length; start += this.#options.bulkBatchSize) {
       const batch = requests.slice(start, start + this.#options.bulkBatchSize);
-      results.push(...(await this.#unit((ops) => ops.putBatch(batch))));
+      results.push(...(await this.#commits.after(this.#unit((ops) => ops.putBatch(batch)))));
     }
     return results;
   }
@@ -218,6 +240,7 @@ export class MongoResourceStore implements ResourceStore {
   }
 
   async close(): Promise<void> {
+    await this.#feed.close();
     await this.#options.onClose?.();
   }
 

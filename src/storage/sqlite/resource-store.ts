@@ -5,7 +5,11 @@
 import { decodeCursor as decodeStoreCursor, encodeCursor as encodeStoreCursor } from '../cursor.js';
 import { checkDelete, checkPut, nextVersion } from '../write-rules.js';
 import type { Statement } from 'better-sqlite3';
+import { CommitListeners } from '../commit-listeners.js';
+import { StorageError } from '../errors.js';
 import type {
+  ChangePage,
+  ChangesRequest,
   DeleteRequest,
   HistoryPage,
   HistoryRequest,
@@ -91,6 +95,7 @@ export class SqliteResourceStore implements ResourceStore {
   readonly #keys: ParamKeys;
   readonly #readOps: SqliteOperations;
   readonly #writeOps: SqliteOperations;
+  readonly #commits = new CommitListeners();
 
   constructor(private readonly database: SqliteDatabase) {
     migrate(database.writer);
@@ -121,21 +126,34 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   put(request: PutRequest): Promise<PutResult> {
-    return this.database.write(() => this.#writeOps.putSync(request));
+    return this.#commits.after(this.database.write(() => this.#writeOps.putSync(request)));
   }
   delete(request: DeleteRequest): Promise<StoredVersion | undefined> {
-    return this.database.write(() => this.#writeOps.deleteSync(request));
+    return this.#commits.after(this.database.write(() => this.#writeOps.deleteSync(request)));
   }
 
   transaction<T>(work: (tx: ResourceTransaction) => Promise<T>): Promise<T> {
-    return this.database.writeTransaction(() => work(this.#writeOps));
+    return this.#commits.after(this.database.writeTransaction(() => work(this.#writeOps)));
+  }
+
+  /**
+   * The change feed in `vid` order. Every write (of any process on the file) holds SQLite's
+   * write lock from its first insert to its commit, so `vid`s are assigned in commit order and a
+   * reader never sees a later `vid` before an earlier one. The cursor is the last `vid` read.
+   */
+  async changes(request: ChangesRequest): Promise<ChangePage> {
+    return this.#readOps.changesSync(request.after === undefined ? undefined : parseVid(request.after), request.limit);
+  }
+
+  onCommit(listener: () => void): () => void {
+    return this.#commits.add(listener);
   }
 
   async bulkPut(requests: PutRequest[]): Promise<PutResult[]> {
     const results: PutResult[] = [];
     for (let start = 0; start < requests.length; start += BULK_BATCH) {
       const batch = requests.slice(start, start + BULK_BATCH);
-      const done = await this.database.writeTransaction(() => batch.map((r) => this.#writeOps.putSync(r)));
+      const done = await this.#commits.after(this.database.writeTransaction(() => batch.map((r) => this.#writeOps.putSync(r))));
       results.push(...done);
     }
     return results;
@@ -417,6 +435,14 @@ class SqliteOperations implements ResourceOperations {
     return page;
   }
 
+  changesSync(afterVid: number | undefined, limit: number): ChangePage {
+    const after = afterVid ?? ((this.statements.get('SELECT max(vid) AS vid FROM versions').get() as { vid: number | null }).vid ?? 0);
+    const rows = this.statements
+      .get('SELECT vid, rid, type, id, version, last_updated, method, json FROM versions WHERE vid > ? ORDER BY vid LIMIT ?')
+      .all(after, limit) as VersionRow[];
+    return { versions: rows.map(toVersion), cursor: String(rows.length ? rows[rows.length - 1]!.vid : after) };
+  }
+
   scanBatchSync(type: string, condition: Condition | undefined, since: number | undefined, afterRid: number, limit: number) {
     const filters: Sql[] = [
       { text: 'r.type = ? AND r.deleted = 0 AND r.rid > ?', params: [type, afterRid] },
@@ -491,6 +517,12 @@ function inListSql(column: string, values: readonly string[]): Sql {
 
 function join(parts: Sql[], separator: string): Sql {
   return { text: parts.map((p) => p.text).join(separator), params: parts.flatMap((p) => p.params) };
+}
+
+/** A change feed cursor: the last `vid` read. */
+function parseVid(cursor: string): number {
+  if (!/^\d{1,15}$/.test(cursor)) throw new StorageError('invalid-cursor', 'This change feed cursor was not made by the embedded store');
+  return Number(cursor);
 }
 
 /** A cursor position here: the sort values and the row id (SQLite's rid, or vid for history). */

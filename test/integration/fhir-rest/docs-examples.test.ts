@@ -4,49 +4,18 @@
  * FHIRPath Patch"), run as written with bash and curl against a real server (only the
  * host changed, and curl told to fail on an HTTP error), then checked by their effect.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceFromXml } from '../../../src/fhir/xml/index.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const hasCurl = (() => {
-  try {
-    execFileSync('curl', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** The ```sh blocks of a Markdown file between a heading and the next heading of the same level. */
-function shellBlocks(file: string, heading: string): string[] {
-  const text = readFileSync(path.join(ROOT, file), 'utf8');
-  const level = heading.match(/^#+/)![0];
-  const start = text.indexOf(`\n${heading}\n`);
-  if (start < 0) throw new Error(`${file} has no "${heading}"`);
-  const rest = text.slice(start + heading.length + 2);
-  const end = rest.search(new RegExp(`\\n${level} `));
-  const section = end < 0 ? rest : rest.slice(0, end);
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
-}
+import { hasCurl, runShell, shellBlocks } from '../../support/docs.js';
 
 let server: TestServer;
 let token: string;
 
-/**
- * Runs a shell example against the test server (asynchronously: the server runs in this
- * process): curl fails on HTTP errors and prints a newline after each body.
- */
-async function run(script: string, prelude = ''): Promise<string> {
-  const wrapped = `set -euo pipefail\ncurl() { command curl --fail-with-body -sS "$@"; echo; }\n${prelude}\n${script}`.replaceAll('http://localhost:8080', server.baseUrl);
-  const { stdout } = await promisify(execFile)('bash', ['-c', wrapped], { env: { ...process.env, TOKEN: token }, encoding: 'utf8', timeout: 60_000 });
-  return stdout;
+/** Runs a shell example against the test server. */
+function run(script: string, prelude = ''): Promise<string> {
+  return runShell(script, { baseUrl: server.baseUrl, token, prelude });
 }
 
 async function readJson(url: string): Promise<Record<string, any>> {

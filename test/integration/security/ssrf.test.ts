@@ -429,4 +429,26 @@ describe('the outbound fetch itself', () => {
     await expect(outbound(`http://127.0.0.1:${port}/bomb`).then((r) => r.arrayBuffer())).rejects.toThrow(/larger than 524288 bytes/);
     await outbound.close();
   });
+
+  it('send (subscription notifications): the same refusals; with the setting a status, no redirect followed, time and size bounded', async () => {
+    const strict = createOutboundFetch({ allowPrivateNetwork: false, lookup: resolvingTo('10.0.0.8') });
+    const before = seen.length;
+    for (const url of [`http://127.0.0.1:${port}/ok`, `http://intranet.example:${port}/ok`]) {
+      const error = await strict.send(url, { method: 'POST', headers: {} }).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(OutboundFetchRefused);
+      expect((error as Error).message).toMatch(/is not a public address \((loopback|private)\)/);
+    }
+    expect(seen.length).toBe(before);
+    await strict.close();
+
+    const open = createOutboundFetch({ allowPrivateNetwork: true, timeoutMs: 500, maxResponseBytes: 512 * 1024 });
+    expect(await open.send(`http://127.0.0.1:${port}/ok?x=1`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: '{}' })).toBe(200);
+    expect(seen[seen.length - 1]).toBe('/ok?x=1');
+    expect(await open.send(`http://127.0.0.1:${port}/redirect`, { method: 'POST', headers: {} })).toBe(302);
+    await expect(open.send(`http://127.0.0.1:${port}/large`, { method: 'POST', headers: {} })).rejects.toThrow(/max size/);
+    const started = Date.now();
+    await expect(open.send(`http://127.0.0.1:${port}/slow`, { method: 'POST', headers: {} })).rejects.toThrow(/timeout|aborted/i);
+    expect(Date.now() - started).toBeLessThan(2000);
+    await open.close();
+  });
 });

@@ -5,7 +5,9 @@
  * - the raw store (`storage/open`, the `ResourceStore` port with its unguarded operations),
  * - the unrestricted policy (`access/unrestricted`),
  * - the means to make a policy the store accepts (`access/minted`) or to guard a store
- *   (`access/guarded-store`'s `guardStore`), which only the access layer uses.
+ *   (`access/guarded-store`'s `guardStore`), which only the access layer uses,
+ * - the modules that hand the unrestricted policy on (`noAuthentication`, `inProcessSink`):
+ *   whoever imports them holds it too, so they are held to the same rule.
  * It also binds a home-made policy object and expects the store to refuse it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -21,11 +23,12 @@ const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..
 /** Where each capability may be used, as path prefixes relative to src/. */
 const ALLOWED: Record<string, { what: string; modules: string[] }> = {
   rawStore: {
-    what: 'the raw store (storage/open or the ResourceStore port)',
+    what: 'the raw store (storage/open, the ResourceStore port or its change feed)',
     modules: [
       'storage/', // the stores themselves
       'access/resource-access.ts', // binds it to policies
       'access/guarded-store.ts',
+      'access/change-feed.ts', // the change feed, whose content it hands out only for standing searches under a policy
       'access/reference-resolver.ts', // what a patient's records reference and whom a practitioner is linked to, for the policy
       'app.ts', // the composition root hands it to the access layer
       'bedside.ts', // start-up: opens and closes it
@@ -57,7 +60,18 @@ const ALLOWED: Record<string, { what: string; modules: string[] }> = {
     what: 'guardStore (access/guarded-store)',
     modules: ['access/resource-access.ts'],
   },
+  handsOnUnrestricted: {
+    what: 'what hands on the unrestricted policy (noAuthentication, inProcessSink)',
+    modules: [
+      'app.ts', // the test-only enforcement-off switch
+      'ingest/seed.ts', // first-start seeding, before the server listens
+      'tools/', // the loader
+    ],
+  },
 };
+
+/** Exports that give the unrestricted policy, or a store bound to it, to whoever imports them. */
+const HANDS_ON_UNRESTRICTED: Record<string, string> = { 'access/authenticate.ts': 'noAuthentication', 'ingest/in-process-sink.ts': 'inProcessSink' };
 
 interface ImportStatement {
   names: string[];
@@ -78,21 +92,25 @@ function importsOf(file: string): ImportStatement[] {
   const out: ImportStatement[] = [];
   const resolve = (specifier: string) =>
     specifier.startsWith('.') ? path.relative(SRC, path.resolve(path.dirname(file), specifier)).replace(/\\/g, '/').replace(/\.js$/, '.ts') : specifier;
-  for (const m of text.matchAll(/(?:import|export)\s+(?:type\s+)?([\s\S]*?)\s+from\s+'([^']+)'/g)) {
-    const names = [...(m[1]!.match(/\{([\s\S]*)\}/)?.[1] ?? '').matchAll(/(?:type\s+)?([A-Za-z_$][\w$]*)(?:\s+as\s+[\w$]+)?/g)].map((n) => n[1]!);
-    out.push({ names, target: resolve(m[2]!) });
+  // Any quote style; `import * as x` and `export *` count as every name.
+  for (const m of text.matchAll(/(?:import|export)\s+(?:type\s+)?([\s\S]*?)\s+from\s+(['"`])([^'"`]+)\2/g)) {
+    const clause = m[1]!;
+    const names = clause.includes('*') ? ['*'] : [...(clause.match(/\{([\s\S]*)\}/)?.[1] ?? '').matchAll(/(?:type\s+)?([A-Za-z_$][\w$]*)(?:\s+as\s+[\w$]+)?/g)].map((n) => n[1]!);
+    out.push({ names, target: resolve(m[3]!) });
   }
-  for (const m of text.matchAll(/import\(\s*'([^']+)'\s*\)/g)) out.push({ names: ['*'], target: resolve(m[1]!) });
+  for (const m of text.matchAll(/import\(\s*(['"`])([^'"`]+)\1\s*\)/g)) out.push({ names: ['*'], target: resolve(m[2]!) });
   return out;
 }
 
 function uses(statement: ImportStatement): string[] {
   const found: string[] = [];
   if (statement.target === 'storage/open.ts') found.push('rawStore');
-  if (statement.target === 'storage/resource-store.ts' && statement.names.some((n) => n === 'ResourceStore' || n === '*')) found.push('rawStore');
+  if (statement.target === 'storage/resource-store.ts' && statement.names.some((n) => n === 'ResourceStore' || n === 'ChangeFeedSource' || n === '*')) found.push('rawStore');
   if (statement.target === 'access/unrestricted.ts') found.push('unrestricted');
   if (statement.target === 'access/minted.ts') found.push('minted');
   if (statement.target === 'access/guarded-store.ts' && statement.names.some((n) => n === 'guardStore' || n === '*')) found.push('guardStore');
+  const handedOn = HANDS_ON_UNRESTRICTED[statement.target];
+  if (handedOn && statement.names.some((n) => n === handedOn || n === '*')) found.push('handsOnUnrestricted');
   return found;
 }
 
@@ -105,6 +123,7 @@ describe('enforcement by construction', () => {
     expect(app.some((s) => s.target === 'access/resource-access.ts' && s.names.includes('createResourceAccess'))).toBe(true);
     const store = importsOf(path.join(SRC, 'access/resource-access.ts'));
     expect(store.flatMap(uses)).toEqual(expect.arrayContaining(['rawStore', 'minted', 'guardStore']));
+    expect(importsOf(path.join(SRC, 'ingest/seed.ts')).flatMap(uses)).toContain('handsOnUnrestricted');
   });
 
   for (const [capability, rule] of Object.entries(ALLOWED)) {

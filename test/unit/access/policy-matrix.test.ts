@@ -228,6 +228,17 @@ describe('access policy matrix', () => {
     expect(cases).toBe(SETTINGS.length * pairs.length * TOKEN_CONTEXTS.length * FIXTURES.length * INTERACTIONS.length);
   });
 
+  it('grants nothing through a granular filter that steps into other resources (a scope the grammar refuses, compiled anyway)', async () => {
+    const observation = FIXTURES.find((f) => f.resource.resourceType === 'Observation')!.resource;
+    for (const [name, value] of [['_list', 'l1'], ['subject:Patient.family', 'x'], ['_has:Condition:patient:code', 'c']] as const) {
+      const scope = { ...(parseScope('system/Observation.rs?category=laboratory') as ResourceScope) };
+      scope.filters = [{ name, value }];
+      const policy = compileTokenPolicy({ scopes: [scope], clientId: 'c', subject: 's', scopeStrings: [`system/Observation.rs?${name}=${value}`] }, servicesFor('all'));
+      expect(await policy.searchFilter('Observation', 'search'), name).toEqual({ op: 'false' });
+      expect(await policy.allowsResource(observation, 'read'), name).toBe(false);
+    }
+  });
+
   it('refuses before any query: a type the token does not name, and patient scopes with no patient', () => {
     expect(() => policyFor({ scope: 'patient/Observation.rs', patient: 'A' }).assertAllowed('Condition', 'search')).toThrow(FhirError);
     expect(() => policyFor({ scope: 'patient/Observation.rs' }).assertAllowed('Observation', 'search')).toThrow(/no patient context/);
