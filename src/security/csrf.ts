@@ -8,7 +8,7 @@
  *    neither read it nor compute it.
  * 2. The request's Origin (or Referer) must be Bedside's own when the browser sends one. Pages
  *    that act for a signed-in session (account, operators) require it; the sign-in pages accept
- *    its absence, since plain HTTP clients fill them too (CONTRACT.md), and rely on the token.
+ *    its absence, since plain HTTP clients fill them too (docs/contract.md), and rely on the token.
  *
  * A few lines of node:crypto rather than a CSRF library: the token binds to oidc-provider's
  * interaction or session, which such libraries do not know, and needs no cookie of its own.
