@@ -32,6 +32,7 @@ import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
 import { Packages } from './packages/service.js';
 import { Terminology, terminologyOperations } from './terminology/index.js';
+import { sharedSecret } from './security/shared-secrets.js';
 import { strictInput } from './http/strict-input.js';
 import type { Logger } from './log.js';
 import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
@@ -100,6 +101,8 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     practitionerPatients: config.practitionerPatients,
     // The change feed matches subscription criteria with the parameters in force (packages' too).
     searchRegistry: () => packages.searchRegistry(),
+    // Every node seals and opens paging cursors with the same key.
+    cursorKey: await sharedSecret(storage.documents, 'cursors'),
   });
   // Revocations made on this node reach the FHIR API's decisions at once; other nodes' within REVOCATION_CHECK_MS.
   const revocations = new RevocationNotices();
