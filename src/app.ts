@@ -16,23 +16,23 @@ import { createRevocationCheck } from './access/revocation.js';
 import type { AccessPolicy } from './access/policy.js';
 import { unrestrictedPolicy } from './access/unrestricted.js';
 import { parseScopes, type ResourceScope } from './smart/scopes.js';
-import { revocationRules } from './auth/token-verification.js';
-import { createAuthServer, refuseMalformedRequest, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
-import { accessTokenClaimNames } from './auth/claims/settings.js';
-import { signedInUser } from './auth/accounts.js';
-import type { LauncherCaller } from './auth/pages/launcher-access.js';
-import { createPatientDirectory } from './auth/patient-directory.js';
+import { revocationRules } from './access/token-verification.js';
+import { createAuthServer, issuerRecords, refuseMalformedRequest, smartFhirRoutes, smartSecurity, type AuthServer } from './auth/index.js';
+import { accessTokenClaimNames } from './config/claims.js';
+import { signedInUser } from './auth/accounts/account-store.js';
+import type { LauncherCaller } from './auth/launch/access.js';
+import { createPatientDirectory } from './directory/patient-directory.js';
 import { createBulkExport, type BulkExport } from './bulk/index.js';
 import type { Config } from './config.js';
 import { CORE_OPERATIONS, FhirApi, type Route } from './fhir/api.js';
 import { buildCapabilityStatement } from './fhir/capability-statement.js';
-import type { LauncherStores } from './launcher/directory.js';
 import { ProfileValidator } from './fhir/validator/profiles/index.js';
-import { launcherRouter } from './launcher/index.js';
+import { launcherRouter, type LauncherStores } from './launcher/index.js';
 import type { FhirServices } from './fhir/context.js';
 import { createFhirHttpHandler } from './fhir/http-adapter.js';
 import { Packages } from './packages/service.js';
 import { Terminology, terminologyOperations } from './terminology/index.js';
+import { sharedSecret } from './security/shared-secrets.js';
 import { strictInput } from './http/strict-input.js';
 import type { Logger } from './log.js';
 import { baselineHeaders, pageSecurityHeaders } from './security/headers.js';
@@ -101,10 +101,12 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
     practitionerPatients: config.practitionerPatients,
     // The change feed matches subscription criteria with the parameters in force (packages' too).
     searchRegistry: () => packages.searchRegistry(),
+    // Every node seals and opens paging cursors with the same key.
+    cursorKey: await sharedSecret(storage.documents, 'cursors'),
   });
   // Revocations made on this node reach the FHIR API's decisions at once; other nodes' within REVOCATION_CHECK_MS.
   const revocations = new RevocationNotices();
-  const revocation = createRevocationCheck(revocationRules(storage.documents), { windowMs: config.revocationCheckMs, notices: revocations });
+  const revocation = createRevocationCheck(revocationRules(issuerRecords(storage.documents)), { windowMs: config.revocationCheckMs, notices: revocations });
   // FHIR packages: installed through the raw store (start-up, the CLI: no request), their
   // conformance resources read by everyone else through a store that may read only those.
   const packages = new Packages({
@@ -238,7 +240,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   };
   // The launcher reads what is installed; it gets nothing that installs or reads through the raw store.
   const installedPackages = { installed: () => packages.installed(), capabilities: () => packages.capabilities() };
-  web.use(launcherRouter({ config, logger, fhir: { api, services }, packages: installedPackages, caller: auth.launcherCaller, storesFor: launcherStores, documents: storage.documents, endpoints: auth.services.endpoints, root: ROOT }));
+  web.use(launcherRouter({ config, logger, fhir: { api, services }, packages: installedPackages, caller: auth.launcherCaller, storesFor: launcherStores, clients: (limit) => auth.registeredClients(limit), endpoints: auth.endpoints, root: ROOT }));
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');

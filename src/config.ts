@@ -1,17 +1,21 @@
 /**
  * Bedside's configuration: one typed object, read from the environment once (by main.ts) and
- * validated at start-up. Every other module receives the parts it needs as arguments.
+ * validated at start-up, every mistake listed at once. Every other module receives the parts it
+ * needs as arguments. The variables are read by zod schemas (config/variables.ts); the settings
+ * that hold JSON are parsed in config/ (claims, federation, resource servers, JWT bearer
+ * issuers), which imports no feature: the features import their settings' types from there.
  *
- * The variables and their defaults are the public contract (CONTRACT.md) and the README's
- * configuration table; keep the three in step.
+ * The variables and their defaults are public: the README's configuration table lists them;
+ * keep the two in step.
  */
 import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { parseClaimMappings, type ClaimMapping } from './auth/claims/settings.js';
-import { parseFederationProviders, type FederationProvider } from './auth/federation/settings.js';
-import { parseResourceServers, type ResourceServerSetting } from './auth/resource-servers/settings.js';
-import { jsonArraySetting } from './json-setting.js';
+import { parseClaimMappings, type ClaimMapping } from './config/claims.js';
+import { parseFederationProviders, type FederationProvider } from './config/federation.js';
+import { parseJwtBearerIssuers, type TrustedAssertionIssuer } from './config/jwt-bearer-issuers.js';
+import { parseResourceServers, type ResourceServerSetting } from './config/resource-servers.js';
+import { flag, integer, oneOf, readVariables, size, text, type Values } from './config/variables.js';
 import { fetchRefusal } from './security/network-addresses.js';
 
 /** Where resources, sessions, keys and jobs are kept. */
@@ -48,15 +52,6 @@ export interface ExportConfig {
 export interface TlsConfig {
   certFile: string;
   keyFile: string;
-}
-
-/** An issuer whose signed assertions Bedside accepts for the RFC 7523 JWT bearer grant. */
-export interface TrustedAssertionIssuer {
-  issuer: string;
-  /** Its public keys, inline (a JWKS) ... */
-  jwks?: { keys: Array<Record<string, unknown>> };
-  /** ... or where to fetch them. */
-  jwksUri?: string;
 }
 
 export interface Config {
@@ -175,202 +170,100 @@ export function isLoopbackHost(hostname: string): boolean {
   return isIP(host) === 4 && host.startsWith('127.');
 }
 
-/**
- * Reads and validates the configuration. Collects every problem before failing so a user fixes
- * them in one go.
- */
-export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config {
-  const problems: string[] = [];
-  const str = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = str(name);
-    if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-      return fallback;
-    }
-    return Number(raw);
-  };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const raw = str(name)?.toLowerCase();
-    if (raw === undefined) return fallback;
-    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
-    if (['false', '0', 'no', 'off'].includes(raw)) return false;
-    problems.push(`${name} must be true or false (got "${env[name]}")`);
-    return fallback;
-  };
-  const bytes = (name: string, fallback: number): number => {
-    const raw = str(name);
-    if (raw === undefined) return fallback;
-    const m = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(raw);
-    if (!m) {
-      problems.push(`${name} must be a size such as 512kb, 16mb or 1048576 (got "${raw}")`);
-      return fallback;
-    }
-    const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
-    return Number(m[1]) * unit;
-  };
+/** Every variable, its kind and its default (blank counts as unset). */
+const VARIABLES = {
+  PORT: integer(0, 65535, 8080),
+  HOST: text('127.0.0.1'),
+  BASE_URL: text(undefined),
+  TLS_CERT: text(undefined),
+  TLS_KEY: text(undefined),
+  ALLOW_INSECURE_HTTP: flag(false),
+  TRUST_PROXY: flag(false),
+  MONGODB_URI: text(undefined, { regex: /^mongodb(\+srv)?:\/\//, words: 'start with mongodb:// or mongodb+srv://' }),
+  DATA_DIR: text('./data'),
+  SQLITE_CACHE_MB: integer(16, 65536, 256),
+  LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+  LOG_FORMAT: oneOf(LOG_FORMATS, 'auto'),
+  BEDSIDE_SEED: flag(true),
+  SEED_DIR: text('./fhir-data'),
+  REGISTRATION_TOKEN: text(undefined),
+  BODY_LIMIT: size(16 * 1024 ** 2),
+  MAX_BUNDLE_ENTRIES: integer(1, 1_000_000, 10000),
+  DEFAULT_PAGE_SIZE: integer(1, 1000, 20),
+  MAX_PAGE_SIZE: integer(1, 10000, 1000),
+  ACCESS_TOKEN_TTL: integer(60, 3600, 3600),
+  REFRESH_TOKEN_TTL: integer(300, 365 * 24 * 3600, 90 * 24 * 3600),
+  ROTATE_REFRESH_TOKENS: flag(true),
+  BEDSIDE_UNSAFE_DISABLE_AUTH: flag(false),
+  REVOCATION_CHECK_MS: integer(0, 60_000, 1000),
+  ALLOW_PRIVATE_NETWORK_FETCH: flag(false),
+  JWT_BEARER_ISSUERS: text(undefined),
+  LAUNCHER_SANDBOX: flag(undefined),
+  PRACTITIONER_PATIENTS: oneOf(PRACTITIONER_PATIENT_RULES, 'all', PRACTITIONER_PATIENT_RULES.join(' or ')),
+  EXPORT_DIR: text(undefined),
+  EXPORT_FILE_SIZE: size(64 * 1024 ** 2, { bytes: 1024, words: '1kb' }),
+  EXPORT_FILE_TTL: integer(1, 30 * 24 * 3600, 24 * 3600),
+  LOCAL_LOGIN: flag(true),
+  FEDERATION_PROVIDERS: text(undefined),
+  CLAIM_MAPPINGS: text(undefined),
+  RESOURCE_SERVERS: text(undefined),
+  VALIDATE_PROFILES: oneOf(PROFILE_VALIDATION_MODES, 'declared'),
+  FHIR_PACKAGES: text(undefined),
+};
 
-  const port = int('PORT', 8080, 0, 65535);
-  const host = str('HOST') ?? '127.0.0.1';
+type Variables = Values<typeof VARIABLES>;
 
-  const tlsCert = str('TLS_CERT');
-  const tlsKey = str('TLS_KEY');
-  let tls: TlsConfig | undefined;
-  if (tlsCert && tlsKey) tls = { certFile: path.resolve(cwd, tlsCert), keyFile: path.resolve(cwd, tlsKey) };
-  else if (tlsCert || tlsKey) problems.push('TLS_CERT and TLS_KEY must be set together (PEM files)');
+/** TLS_CERT and TLS_KEY, as absolute paths; both or neither. */
+function tlsOf(vars: Variables, cwd: string, problems: string[]): TlsConfig | undefined {
+  if (vars.TLS_CERT && vars.TLS_KEY) return { certFile: path.resolve(cwd, vars.TLS_CERT), keyFile: path.resolve(cwd, vars.TLS_KEY) };
+  if (vars.TLS_CERT || vars.TLS_KEY) problems.push('TLS_CERT and TLS_KEY must be set together (PEM files)');
+  return undefined;
+}
 
-  const defaultBase = `${tls ? 'https' : 'http'}://localhost:${port}`;
-  let baseUrl = (str('BASE_URL') ?? defaultBase).replace(/\/+$/, '');
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(baseUrl);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      problems.push(`BASE_URL must be an http or https URL (got "${baseUrl}")`);
-    } else if (parsed.search || parsed.hash || parsed.username) {
-      problems.push(`BASE_URL must not carry a query, fragment or credentials (got "${baseUrl}")`);
-    }
-    baseUrl = `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
-  } catch {
-    problems.push(`BASE_URL is not a valid URL (got "${baseUrl}")`);
+/** BASE_URL without a trailing slash (default: localhost on PORT); plain http only on loopback unless ALLOW_INSECURE_HTTP. */
+function baseUrlOf(vars: Variables, tls: TlsConfig | undefined, problems: string[]): string {
+  const given = (vars.BASE_URL ?? `${tls ? 'https' : 'http'}://localhost:${vars.PORT}`).replace(/\/+$/, '');
+  const url = URL.parse(given);
+  if (!url) {
+    problems.push(`BASE_URL is not a valid URL (got "${given}")`);
+    return given;
   }
-  const allowInsecure = bool('ALLOW_INSECURE_HTTP', false);
-  if (parsed?.protocol === 'http:' && !isLoopbackHost(parsed.hostname) && !allowInsecure) {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    problems.push(`BASE_URL must be an http or https URL (got "${given}")`);
+  } else if (url.search || url.hash || url.username) {
+    problems.push(`BASE_URL must not carry a query, fragment or credentials (got "${given}")`);
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !vars.ALLOW_INSECURE_HTTP) {
     problems.push(
-      `BASE_URL is plain http on a non-loopback host (${parsed.hostname}). OAuth needs https: ` +
+      `BASE_URL is plain http on a non-loopback host (${url.hostname}). OAuth needs https: ` +
         'set BASE_URL to the https URL of your TLS-terminating proxy (with TRUST_PROXY=true), ' +
         'or set TLS_CERT and TLS_KEY, or set ALLOW_INSECURE_HTTP=true for a closed test network',
     );
   }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
 
-  const mongoUri = str('MONGODB_URI');
-  let storage: StorageConfig;
-  if (mongoUri) {
-    let database = 'bedside';
-    if (!/^mongodb(\+srv)?:\/\//.test(mongoUri)) {
-      problems.push('MONGODB_URI must start with mongodb:// or mongodb+srv://');
-    } else {
-      const dbPath = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]*)/.exec(mongoUri)?.[1];
-      if (dbPath) database = decodeURIComponent(dbPath);
-    }
-    storage = { kind: 'mongodb', uri: mongoUri, database };
-  } else {
-    storage = { kind: 'embedded', dataDir: path.resolve(cwd, str('DATA_DIR') ?? './data'), cacheMb: int('SQLITE_CACHE_MB', 256, 16, 65536) };
-  }
+/** MongoDB when MONGODB_URI is set (the database named in its path, default `bedside`), otherwise the embedded store. */
+function storageOf(vars: Variables, cwd: string): StorageConfig {
+  if (!vars.MONGODB_URI) return { kind: 'embedded', dataDir: path.resolve(cwd, vars.DATA_DIR), cacheMb: vars.SQLITE_CACHE_MB };
+  const dbPath = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]*)/.exec(vars.MONGODB_URI)?.[1];
+  return { kind: 'mongodb', uri: vars.MONGODB_URI, database: dbPath ? decodeURIComponent(dbPath) : 'bedside' };
+}
 
-  const logLevel = (str('LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
-  }
+function exportOf(vars: Variables, storage: StorageConfig, cwd: string): ExportConfig {
+  const defaultDir = path.join(storage.kind === 'embedded' ? storage.dataDir : path.resolve(cwd, './data'), 'exports');
+  return { dir: vars.EXPORT_DIR ? path.resolve(cwd, vars.EXPORT_DIR) : defaultDir, maxFileBytes: vars.EXPORT_FILE_SIZE, fileTtlSeconds: vars.EXPORT_FILE_TTL, checkpointMs: 1000 };
+}
 
-  const logFormat = (str('LOG_FORMAT') ?? 'auto').toLowerCase();
-  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
-    problems.push(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')} (got "${logFormat}")`);
-  }
-
-  const accessTokenTtlSeconds = int('ACCESS_TOKEN_TTL', 3600, 60, 3600);
-  const refreshTokenTtlSeconds = int('REFRESH_TOKEN_TTL', 90 * 24 * 3600, 300, 365 * 24 * 3600);
-  const defaultPageSize = int('DEFAULT_PAGE_SIZE', 20, 1, 1000);
-  const maxPageSize = int('MAX_PAGE_SIZE', 1000, 1, 10000);
-  if (defaultPageSize > maxPageSize) problems.push('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
-
-  const enforcement = !bool('BEDSIDE_UNSAFE_DISABLE_AUTH', false);
-
-  const allowPrivateNetworkFetch = bool('ALLOW_PRIVATE_NETWORK_FETCH', false);
-  /** Why the server would never fetch a configured URL (a loopback identity provider without the setting ...). */
-  const refusal = (url: string) => fetchRefusal(url, allowPrivateNetworkFetch);
-
-  let jwtBearerIssuers: TrustedAssertionIssuer[] = [];
-  const issuersRaw = str('JWT_BEARER_ISSUERS');
-  if (issuersRaw) {
-    const shape = '{"issuer": "...", "jwks": {"keys": [...]}} or {"issuer": "...", "jwksUri": "https://..."}';
-    const parsedIssuers = jsonArraySetting('JWT_BEARER_ISSUERS', issuersRaw, shape, problems);
-    if (parsedIssuers) {
-      const valid = (parsedIssuers as Array<TrustedAssertionIssuer | null>).every((i) =>
-        typeof i?.issuer === 'string' && (Array.isArray(i.jwks?.keys) || (typeof i.jwksUri === 'string' && /^https?:\/\//.test(i.jwksUri))));
-      if (valid) jwtBearerIssuers = parsedIssuers as TrustedAssertionIssuer[];
-      else problems.push(`JWT_BEARER_ISSUERS must be a JSON array of ${shape}`);
-      jwtBearerIssuers.forEach((i, index) => {
-        const reason = i.jwksUri ? refusal(i.jwksUri) : undefined;
-        if (reason) problems.push(`JWT_BEARER_ISSUERS[${index}].jwksUri will not be fetched: ${reason}`);
-      });
-    }
-  }
-
-  const exportFileBytes = bytes('EXPORT_FILE_SIZE', 64 * 1024 ** 2);
-  if (exportFileBytes < 1024) problems.push(`EXPORT_FILE_SIZE must be at least 1kb (got "${str('EXPORT_FILE_SIZE')}")`);
-  const exportDir = str('EXPORT_DIR');
-  const exportConfig: ExportConfig = {
-    dir: exportDir
-      ? path.resolve(cwd, exportDir)
-      : path.join(storage.kind === 'embedded' ? storage.dataDir : path.resolve(cwd, './data'), 'exports'),
-    maxFileBytes: exportFileBytes,
-    fileTtlSeconds: int('EXPORT_FILE_TTL', 24 * 3600, 1, 30 * 24 * 3600),
-    checkpointMs: 1000,
-  };
-
-  const practitionerPatients = (str('PRACTITIONER_PATIENTS') ?? 'all').toLowerCase();
-  if (!(PRACTITIONER_PATIENT_RULES as readonly string[]).includes(practitionerPatients)) {
-    problems.push(`PRACTITIONER_PATIENTS must be ${PRACTITIONER_PATIENT_RULES.join(' or ')} (got "${str('PRACTITIONER_PATIENTS')}")`);
-  }
-
-  const federation = parseFederationProviders(str('FEDERATION_PROVIDERS'), problems, { isLoopbackHost, fetchRefusal: refusal });
-  const localLogin = bool('LOCAL_LOGIN', true);
-  if (!localLogin && federation.length === 0) problems.push('LOCAL_LOGIN=false needs at least one identity provider in FEDERATION_PROVIDERS (nobody could sign in)');
-  const claimMappings = parseClaimMappings(str('CLAIM_MAPPINGS'), problems);
-  const resourceServers = parseResourceServers(str('RESOURCE_SERVERS'), problems, { fhirBaseUrl: `${baseUrl}/fhir`, issuer: `${baseUrl}/oauth`, isLoopbackHost });
-
-  const validateProfiles = (str('VALIDATE_PROFILES') ?? 'declared').toLowerCase();
-  if (!(PROFILE_VALIDATION_MODES as readonly string[]).includes(validateProfiles)) {
-    problems.push(`VALIDATE_PROFILES must be one of ${PROFILE_VALIDATION_MODES.join(', ')} (got "${str('VALIDATE_PROFILES')}")`);
-  }
-
-  const packages = (str('FHIR_PACKAGES') ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '').map((p) => path.resolve(cwd, p));
+/** FHIR_PACKAGES: comma-separated paths, each an existing `.tgz` package or package folder. */
+function packagesOf(vars: Variables, cwd: string, problems: string[]): string[] {
+  const packages = (vars.FHIR_PACKAGES ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '').map((p) => path.resolve(cwd, p));
   for (const file of packages) {
     const info = statOrUndefined(file);
     if (!info) problems.push(`FHIR_PACKAGES: ${file} does not exist`);
     else if (!info.isDirectory() && !/\.(tgz|tar\.gz)$/i.test(file)) problems.push(`FHIR_PACKAGES: ${file} is neither a .tgz package nor a package folder`);
   }
-
-  const config: Config = {
-    port,
-    host,
-    baseUrl,
-    fhirBaseUrl: `${baseUrl}/fhir`,
-    storage,
-    seed: bool('BEDSIDE_SEED', true),
-    seedDir: path.resolve(cwd, str('SEED_DIR') ?? './fhir-data'),
-    registrationToken: str('REGISTRATION_TOKEN'),
-    bodyLimitBytes: bytes('BODY_LIMIT', 16 * 1024 * 1024),
-    maxBundleEntries: int('MAX_BUNDLE_ENTRIES', 10000, 1, 1_000_000),
-    maxPageSize,
-    defaultPageSize,
-    logLevel: logLevel as Config['logLevel'],
-    logFormat: logFormat as Config['logFormat'],
-    tls,
-    trustProxy: bool('TRUST_PROXY', false),
-    accessTokenTtlSeconds,
-    refreshTokenTtlSeconds,
-    rotateRefreshTokens: bool('ROTATE_REFRESH_TOKENS', true),
-    enforcement,
-    revocationCheckMs: int('REVOCATION_CHECK_MS', 1000, 0, 60_000),
-    jwtBearerIssuers,
-    allowPrivateNetworkFetch,
-    launcherSandbox: bool('LAUNCHER_SANDBOX', isLoopbackHost(host)),
-    practitionerPatients: (PRACTITIONER_PATIENT_RULES as readonly string[]).includes(practitionerPatients) ? (practitionerPatients as PractitionerPatients) : 'all',
-    export: exportConfig,
-    localLogin,
-    federation,
-    claimMappings,
-    resourceServers,
-    validateProfiles: validateProfiles as ProfileValidationMode,
-    packages,
-  };
-  if (problems.length) throw new ConfigError(problems);
-  return config;
+  return packages;
 }
 
 function statOrUndefined(file: string): ReturnType<typeof statSync> | undefined {
@@ -379,6 +272,64 @@ function statOrUndefined(file: string): ReturnType<typeof statSync> | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** The settings that hold JSON, and the rules across variables. */
+function settingsOf(vars: Variables, baseUrl: string, problems: string[]): Pick<Config, 'jwtBearerIssuers' | 'federation' | 'claimMappings' | 'resourceServers'> {
+  /** Why the server would never fetch a configured URL (a loopback identity provider without ALLOW_PRIVATE_NETWORK_FETCH ...). */
+  const refusal = (url: string) => fetchRefusal(url, vars.ALLOW_PRIVATE_NETWORK_FETCH);
+  const jwtBearerIssuers = parseJwtBearerIssuers(vars.JWT_BEARER_ISSUERS, problems, refusal);
+  if (vars.DEFAULT_PAGE_SIZE > vars.MAX_PAGE_SIZE) problems.push('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
+  const federation = parseFederationProviders(vars.FEDERATION_PROVIDERS, problems, { isLoopbackHost, fetchRefusal: refusal });
+  if (!vars.LOCAL_LOGIN && federation.length === 0) problems.push('LOCAL_LOGIN=false needs at least one identity provider in FEDERATION_PROVIDERS (nobody could sign in)');
+  const claimMappings = parseClaimMappings(vars.CLAIM_MAPPINGS, problems);
+  const resourceServers = parseResourceServers(vars.RESOURCE_SERVERS, problems, { fhirBaseUrl: `${baseUrl}/fhir`, issuer: `${baseUrl}/oauth`, isLoopbackHost });
+  return { jwtBearerIssuers, federation, claimMappings, resourceServers };
+}
+
+/**
+ * Reads and validates the configuration. Collects every problem before failing so a user fixes
+ * them in one go.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  const vars = readVariables(VARIABLES, env, problems);
+  const tls = tlsOf(vars, cwd, problems);
+  const baseUrl = baseUrlOf(vars, tls, problems);
+  const storage = storageOf(vars, cwd);
+  const config: Config = {
+    port: vars.PORT,
+    host: vars.HOST,
+    baseUrl,
+    fhirBaseUrl: `${baseUrl}/fhir`,
+    storage,
+    seed: vars.BEDSIDE_SEED,
+    seedDir: path.resolve(cwd, vars.SEED_DIR),
+    registrationToken: vars.REGISTRATION_TOKEN,
+    bodyLimitBytes: vars.BODY_LIMIT,
+    maxBundleEntries: vars.MAX_BUNDLE_ENTRIES,
+    maxPageSize: vars.MAX_PAGE_SIZE,
+    defaultPageSize: vars.DEFAULT_PAGE_SIZE,
+    logLevel: vars.LOG_LEVEL,
+    logFormat: vars.LOG_FORMAT,
+    tls,
+    trustProxy: vars.TRUST_PROXY,
+    accessTokenTtlSeconds: vars.ACCESS_TOKEN_TTL,
+    refreshTokenTtlSeconds: vars.REFRESH_TOKEN_TTL,
+    rotateRefreshTokens: vars.ROTATE_REFRESH_TOKENS,
+    enforcement: !vars.BEDSIDE_UNSAFE_DISABLE_AUTH,
+    revocationCheckMs: vars.REVOCATION_CHECK_MS,
+    allowPrivateNetworkFetch: vars.ALLOW_PRIVATE_NETWORK_FETCH,
+    launcherSandbox: vars.LAUNCHER_SANDBOX ?? isLoopbackHost(vars.HOST),
+    practitionerPatients: vars.PRACTITIONER_PATIENTS,
+    export: exportOf(vars, storage, cwd),
+    localLogin: vars.LOCAL_LOGIN,
+    validateProfiles: vars.VALIDATE_PROFILES,
+    packages: packagesOf(vars, cwd, problems),
+    ...settingsOf(vars, baseUrl, problems),
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
 }
 
 /** A configuration for tests and tools: defaults plus overrides, without reading process.env. */

@@ -1,6 +1,6 @@
 /**
  * Bearer-token verification in front of every non-public FHIR route: the JWT is verified
- * in-process (auth/token-verification.ts: pinned ES256, issuer, audience = the FHIR base,
+ * in-process (token-verification.ts: pinned ES256, issuer, audience = the FHIR base,
  * expiry), compiled into the request's AccessPolicy (token-policy.ts), and checked for
  * revocation (access/revocation.ts).
  *
@@ -18,7 +18,7 @@
  * a revoked token.
  */
 import { LRUCache } from 'lru-cache';
-import { AccessTokenError, type AccessTokenProblem, type AccessTokenVerifier, type VerifiedAccessToken } from '../auth/token-verification.js';
+import { AccessTokenError, type AccessTokenProblem, type AccessTokenVerifier, type VerifiedAccessToken } from './token-verification.js';
 import { FhirError } from '../fhir/errors.js';
 import type { ResourceScope } from '../smart/scopes.js';
 import type { Authenticator } from './authenticate.js';

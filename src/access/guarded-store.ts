@@ -14,6 +14,7 @@
  *   gets the same 403 whether or not a resource with that id exists.
  * - Deletes of resources outside the policy do nothing, as for an absent resource.
  * - Transactions run on the guarded store: every operation inside one is guarded too.
+ * - Paging cursors leave sealed (access/cursor-seal.ts): the store's row keys stay inside.
  *
  * https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html
  */
@@ -33,6 +34,7 @@ import type {
 } from '../storage/resource-store.js';
 import type { Condition } from '../storage/search-index.js';
 import { hasHops, limitHops } from './hops.js';
+import type { CursorSeal } from './cursor-seal.js';
 import { visibleHistory } from './visible-history.js';
 import type { AccessPolicy, Interaction } from './policy.js';
 
@@ -96,12 +98,12 @@ class Decisions {
 }
 
 /** Guards `store` for `policy`. Only access/resource-access.ts calls this. */
-export function guardStore(store: ResourceStore, policy: AccessPolicy): GuardedStore {
+export function guardStore(store: ResourceStore, policy: AccessPolicy, cursors: CursorSeal): GuardedStore {
   const decisions = new Decisions(policy);
-  const guarded = new Guard(store, decisions);
+  const guarded = new Guard(store, decisions, cursors);
   return Object.assign(guarded, {
     transaction<T>(work: (tx: GuardedStore) => Promise<T>): Promise<T> {
-      return store.transaction((tx) => work(new Guard(tx, decisions)));
+      return store.transaction((tx) => work(new Guard(tx, decisions, cursors)));
     },
     scan: (request: ScanRequest) => guarded.scanWith(store, request),
   });
@@ -113,6 +115,8 @@ class Guard implements GuardedStore {
   constructor(
     private readonly operations: ResourceOperations,
     private readonly decisions: Decisions,
+    /** Cursors go out sealed and come back opened (access/cursor-seal.ts). */
+    private readonly cursors: CursorSeal,
   ) {
     this.policy = decisions.policy;
   }
@@ -147,8 +151,18 @@ class Guard implements GuardedStore {
   async search(request: SearchRequest): Promise<SearchPage> {
     const guarded = await this.guardedWhere(request.types, request.where);
     if (!guarded) return { resources: [], ...(request.total && request.total !== 'none' ? { total: 0 } : {}) };
-    const { types: _asked, ...rest } = request;
-    return this.operations.search({ ...rest, ...(guarded.types ? { types: guarded.types } : {}), where: guarded.where });
+    const { types: _asked, cursor, ...rest } = request;
+    const page = await this.operations.search({
+      ...rest,
+      ...(guarded.types ? { types: guarded.types } : {}),
+      where: guarded.where,
+      ...(cursor ? { cursor: this.cursors.open(cursor) } : {}),
+    });
+    return {
+      ...page,
+      ...(page.next ? { next: this.cursors.seal(page.next) } : {}),
+      ...(page.previous ? { previous: this.cursors.seal(page.previous) } : {}),
+    };
   }
 
   /** The scan of `store` (the raw store this guard wraps) within the policy. */
@@ -159,7 +173,13 @@ class Guard implements GuardedStore {
     yield* store.scan({ ...request, ...(where ? { where } : {}) });
   }
 
-  async history(request: Parameters<ResourceOperations['history']>[0]): Promise<HistoryPage> {
+  async history(sealed: Parameters<ResourceOperations['history']>[0]): Promise<HistoryPage> {
+    const request = sealed.cursor ? { ...sealed, cursor: this.cursors.open(sealed.cursor) } : sealed;
+    const page = await this.#history(request);
+    return page.next ? { ...page, next: this.cursors.seal(page.next) } : page;
+  }
+
+  async #history(request: Parameters<ResourceOperations['history']>[0]): Promise<HistoryPage> {
     const { policy } = this;
     const interaction: Interaction = request.id ? 'read' : 'search';
     // A policy without filters for the types involved sees the store's history as it is (with total).

@@ -15,10 +15,10 @@ import { patientCompartmentTypes, patientsCompartmentCondition } from '../fhir/c
 import { extractIndex } from '../fhir/search/extract.js';
 import { getSearchRegistry } from '../fhir/search/registry.js';
 import type { ResourceStore, SearchRequest, StoredVersion } from '../storage/resource-store.js';
-import type { ReferenceEntry } from '../storage/search-index.js';
+import type { Condition, ReferenceEntry } from '../storage/search-index.js';
 import { patientsNamedBy } from './own-records.js';
 import { MAX_TYPED_TARGETS, PRACTITIONER_LINKS, REACHABLE_BY_REFERENCE } from './rules.js';
-import type { PolicyServices } from './token-policy.js';
+import type { PolicyServices, ReferenceSources } from './token-policy.js';
 
 /** Keys (patients, practitioners) whose answers are kept at once. */
 const MAX_KEYS = 1000;
@@ -84,11 +84,16 @@ export function createReferenceResolver(store: ResourceStore, fhirBaseUrl: strin
    * per compartment type: on the embedded store that is some 30 times faster than one query
    * ORing every type (measured on the sample data: 10-40 ms against 500-2000 ms).
    */
-  const compute = async (patientIds: string[]): Promise<Map<string, Referenced>> => {
+  const compute = async (patientIds: string[], sources: ReferenceSources): Promise<Map<string, Referenced>> => {
     const byPatient = new Map(patientIds.map((id) => [id, new Map() as Referenced]));
     const patients = new Set(patientIds);
     for (const type of compartmentTypes) {
-      for await (const version of everything(store, { types: [type], where: patientsCompartmentCondition(type, patientIds) })) {
+      // Only records the token may read count (token-policy.ts ReferenceSources).
+      const readable = sources.types.get(type);
+      if (!readable) continue;
+      const compartment = patientsCompartmentCondition(type, patientIds);
+      const where: Condition = readable.op === 'true' ? compartment : { op: 'and', of: [compartment, readable] };
+      for await (const version of everything(store, { types: [type], where })) {
         const rows = referencesOf(version, fhirBaseUrl, referenceParams);
         // The record of one patient alone (access/own-records.ts); others are out of every patient token's reach.
         const named = patientsNamedBy(version.resourceType, version.id, rows);
@@ -107,18 +112,20 @@ export function createReferenceResolver(store: ResourceStore, fhirBaseUrl: strin
     return byPatient;
   };
 
-  return async (patientIds, type) => {
+  return async (patientIds, type, sources) => {
     const answers = new Map<string, Promise<Referenced>>();
     const missing: string[] = [];
+    // Kept per patient and per set of readable records: tokens with other scopes reach otherwise.
+    const keyOf = (id: string) => `${id}\u0000${sources.key}`;
     for (const id of new Set(patientIds)) {
-      const known = remembered.get(id);
+      const known = remembered.get(keyOf(id));
       if (known) answers.set(id, known);
       else missing.push(id);
     }
     for (let i = 0; i < missing.length; i += PATIENTS_PER_QUERY) {
       const batch = missing.slice(i, i + PATIENTS_PER_QUERY);
-      const computed = compute(batch);
-      for (const id of batch) answers.set(id, remembered.set(id, computed.then((all) => all.get(id)!)));
+      const computed = compute(batch, sources);
+      for (const id of batch) answers.set(id, remembered.set(keyOf(id), computed.then((all) => all.get(id)!)));
     }
     const ids = new Set<string>();
     for (const referenced of await Promise.all(answers.values())) for (const id of referenced.get(type) ?? []) ids.add(id);

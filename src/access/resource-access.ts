@@ -18,6 +18,7 @@ import { extractIndex } from '../fhir/search/extract.js';
 import type { SearchRegistry } from '../fhir/search/registry.js';
 import type { ResourceStore } from '../storage/resource-store.js';
 import { createChangeFeed, type ChangeFeed } from './change-feed.js';
+import { cursorSeal } from './cursor-seal.js';
 import { guardStore, type GuardedStore } from './guarded-store.js';
 import { isMinted } from './minted.js';
 import { parseScopes } from '../smart/scopes.js';
@@ -74,10 +75,16 @@ export interface ResourceAccessOptions {
   practitionerPatients?: PractitionerPatients;
   /** The search parameters the change feed matches criteria with (R4 plus installed packages'); R4's when absent. */
   searchRegistry?: () => SearchRegistry;
+  /**
+   * The key that seals paging cursors (32 bytes), the same on every node of one store; a random
+   * one when absent (cursors then work on this node only).
+   */
+  cursorKey?: Buffer;
 }
 
 export function createResourceAccess(store: ResourceStore, options: ResourceAccessOptions): { access: ResourceAccess; policies: PolicyCompiler; changes: ChangeFeed } {
   const bound = new WeakMap<AccessPolicy, GuardedStore>();
+  const cursors = cursorSeal(options.cursorKey);
   const services: PolicyServices = {
     fhirBaseUrl: options.fhirBaseUrl,
     extract: (resource: Resource, params) => extractIndex(resource, { baseUrl: options.fhirBaseUrl, params }),
@@ -90,7 +97,7 @@ export function createResourceAccess(store: ResourceStore, options: ResourceAcce
     bind(policy) {
       if (!isMinted(policy)) throw new Error('Stores are bound only to policies made by the access layer');
       let guarded = bound.get(policy);
-      if (!guarded) bound.set(policy, (guarded = guardStore(store, policy)));
+      if (!guarded) bound.set(policy, (guarded = guardStore(store, policy, cursors)));
       return guarded;
     },
   };

@@ -4,11 +4,11 @@
  * something it covers. The bearer authenticator asks it on every request; other features ask it
  * about a principal they recorded earlier (an export job's owner) with the same rules.
  *
- * What counts as revocation is the authorization server's rule (auth/token-verification.ts
- * `revocationRules`, read from the shared store): the token's grant is gone (revocation endpoint,
- * grants or connected-apps page, logout ending `online_access`, refresh-token reuse), its `jti`
- * was revoked (tokens without a grant), its client was deleted or disabled, or its user's
- * account is gone, locked, or linked to another fhirUser. This module decides how long an answer
+ * What counts as revocation is the rule in token-verification.ts (`revocationRules`, reading the
+ * authorization server's records through the IssuerRecords port): the token's grant is gone
+ * (revocation endpoint, grants or connected-apps page, logout ending `online_access`,
+ * refresh-token reuse), its `jti` was revoked (tokens without a grant), its client was deleted or
+ * disabled, or its user's account is gone, locked, or linked to another fhirUser. This module decides how long an answer
  * may be reused:
  * - "revoked" is never remembered (it is final, and rare);
  * - "not revoked" is remembered per token id for the window, counted from when the store was
@@ -28,7 +28,7 @@ import type { Principal } from './policy.js';
 
 /**
  * The authorization server's rule, read from the shared store on every call
- * (auth/token-verification.ts `revocationRules`): why the facts no longer stand, or undefined.
+ * (token-verification.ts `revocationRules`): why the facts no longer stand, or undefined.
  */
 export interface RevocationRules {
   whyRevoked(facts: { client_id: string; sub: string; jti?: string; grant_id?: string; fhirUser?: string }): Promise<string | undefined>;

@@ -69,7 +69,18 @@ export interface PolicyServices extends UserPolicyServices {
    * patients reference. The answer follows the data: the implementation may remember it only
    * briefly (access/reference-resolver.ts), and the policy does not remember it at all.
    */
-  referencedFromCompartments(patientIds: readonly string[], type: string): Promise<string[]>;
+  referencedFromCompartments(patientIds: readonly string[], type: string, sources: ReferenceSources): Promise<string[]>;
+}
+
+/**
+ * The records whose references count: per compartment type the token may read, the criteria
+ * of its granular scopes (TRUE for a whole type), with a `key` naming them for caches. A record
+ * the token may not read must not decide what it reaches, or reading a Practitioner would tell
+ * whether a hidden record names it.
+ */
+export interface ReferenceSources {
+  readonly types: ReadonlyMap<string, Condition>;
+  readonly key: string;
 }
 
 /** How many allowed (type, interaction) pairs a policy remembers (R4 has about 150 types). */
@@ -158,6 +169,7 @@ class TokenScopes {
   readonly #reach: Reach;
   /** Granular criteria parsed, per scope and type. */
   readonly #criteria = new Map<string, Condition>();
+  #sources: ReferenceSources | undefined;
 
   constructor(
     private readonly facts: TokenFacts,
@@ -197,7 +209,7 @@ class TokenScopes {
   async filter(type: string, interaction: Interaction): Promise<Condition | undefined> {
     const alternatives: Condition[] = [];
     for (const scope of this.granting(type, interaction)) {
-      const where = simplifyAnd(await this.region(scope, type), this.criteria(scope, type));
+      const where = simplifyAnd(await this.region(scope, type, interaction), this.criteria(scope, type));
       if (where.op === 'true') return undefined;
       if (where.op !== 'false') alternatives.push(where);
     }
@@ -211,26 +223,41 @@ class TokenScopes {
   }
 
   /** Whose data one scope reaches, for `type`. */
-  private async region(scope: ResourceScope, type: string): Promise<Condition> {
+  private async region(scope: ResourceScope, type: string, interaction: Interaction): Promise<Condition> {
     const reach = this.#reach;
     if (scope.context === 'system') return TRUE;
     if (scope.context === 'patient') {
       if (!this.facts.patient) return FALSE;
       // The launch patient only while the user may still select it (a patient user, a linked practitioner).
       if (reach.kind === 'patients' && !(await reach.patients()).includes(this.facts.patient)) return FALSE;
-      return this.compartment([this.facts.patient], type);
+      return this.compartment([this.facts.patient], type, interaction);
     }
     if (reach.kind === 'all') return TRUE;
-    if (reach.kind === 'patients') return this.compartment(await reach.patients(), type);
+    if (reach.kind === 'patients') return this.compartment(await reach.patients(), type, interaction);
     return FALSE;
   }
 
-  /** The records of `patientIds` alone (access/own-records.ts), or what they reference, for `type`. */
-  private async compartment(patientIds: readonly string[], type: string): Promise<Condition> {
+  /** The records of `patientIds` alone (access/own-records.ts), or what the readable ones reference, for `type`. */
+  private async compartment(patientIds: readonly string[], type: string, interaction: Interaction): Promise<Condition> {
     if (patientIds.length === 0) return FALSE;
-    if (isCompartmentType(type)) return ownRecordsCondition(type, patientIds);
-    const ids = await this.services.referencedFromCompartments(patientIds, type);
+    if (isCompartmentType(type)) return ownRecordsCondition(type, patientIds, interaction === 'read' || interaction === 'search' ? 'read' : 'write');
+    const ids = await this.services.referencedFromCompartments(patientIds, type, this.referenceSources());
     return ids.length ? { op: 'id', ids } : FALSE;
+  }
+
+  /** What the token may read of each compartment type: only those records' references count. */
+  private referenceSources(): ReferenceSources {
+    if (this.#sources) return this.#sources;
+    const types = new Map<string, Condition>();
+    for (const type of ['Patient', ...patientCompartmentParams().keys()]) {
+      const criteriaOf = this.granting(type, 'read').map((scope) => this.criteria(scope, type));
+      if (criteriaOf.some((c) => c.op === 'true')) types.set(type, TRUE);
+      else {
+        const some = criteriaOf.filter((c) => c.op !== 'false');
+        if (some.length) types.set(type, some.length === 1 ? some[0]! : { op: 'or', of: some });
+      }
+    }
+    return (this.#sources = { types, key: JSON.stringify([...types].sort(([a], [b]) => a.localeCompare(b))) });
   }
 
   /** A granular scope's own criteria for `type` (TRUE when it has none). */

@@ -10,8 +10,8 @@ import type { Config } from '../config.js';
 import type { Route } from '../fhir/api.js';
 import { buildSmartConfiguration, buildSmartSecurity, SCOPES_SUPPORTED, SMART_CAPABILITIES, type SmartCapability } from '../smart/smart-configuration.js';
 import { cookiesCanBeSecure, smartEndpoints } from './endpoints.js';
-import { JWT_BEARER_GRANT } from './jwt-bearer-grant.js';
-import { CLIENT_ASSERTION_ALGS, CLIENT_AUTH_METHODS } from './provider-config.js';
+import { JWT_BEARER_GRANT } from './provider/hooks/jwt-bearer-grant.js';
+import { CLIENT_ASSERTION_ALGS, CLIENT_AUTH_METHODS } from './provider/configuration.js';
 
 /** Capabilities this configuration really offers (authorize-post needs Secure cookies, see secure-cookies.ts). */
 export function advertisedCapabilities(secureCookies: boolean): SmartCapability[] {

@@ -35,7 +35,7 @@ export const PAGES = {
   smartStyle: '/smart-style.json',
 } as const;
 
-/** The launcher API of CONTRACT.md (absolute path on the server). */
+/** The launcher API of docs/contract.md (absolute path on the server). */
 export const LAUNCH_API_PATH = '/launcher/api/launch';
 
 export function issuerOf(config: Config): string {

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MalformedRequest } from '../http/strict-input.js';
-import { errorPage } from './views/error.js';
+import { errorPage } from '../html/error-page.js';
 
 export function refuseMalformedRequest(req: IncomingMessage, res: ServerResponse, error: MalformedRequest): void {
   const browser = /\btext\/html\b/.test(req.headers.accept ?? '');

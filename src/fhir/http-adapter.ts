@@ -1,7 +1,7 @@
 /**
  * The lean node:http adapter of the FHIR API: HTTP in, FhirRequest through bearer verification
  * and the route table, FhirResponse out. Express is not on this path (it costs about 5x per
- * request, see ../shared/NOTES.md); this is also the single place where errors are rendered
+ * request in our measurements); this is also the single place where errors are rendered
  * as OperationOutcomes. Bodies and answers are FHIR JSON or FHIR XML (format.ts negotiates,
  * xml/ converts at this edge; interactions only ever see JSON).
  */

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { AUTH_SEED_FILES } from '../auth/seed.js';
+import { AUTH_SEED_FILES } from '../auth/accounts/seed.js';
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';

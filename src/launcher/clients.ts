@@ -1,11 +1,8 @@
 /**
  * The registered clients, as the launcher's "pick an existing client" list shows them: public
- * registration metadata only (never a secret), read from the authorization server's store.
+ * registration metadata only (never a secret), as the authorization server has them registered.
  * Registering goes through the real RFC 7591 endpoint, from the launcher page itself.
  */
-import { oidcCollectionName } from '../auth/adapter.js';
-import { REGISTERED_SCOPE } from '../auth/scope-policy.js';
-import type { DocumentStore } from '../storage/document-store.js';
 
 export interface ClientSummary {
   client_id: string;
@@ -23,22 +20,18 @@ export interface ClientSummary {
 const HIDDEN = new Set(['bedside-account']);
 const LIMIT = 200;
 
-export async function listClients(documents: DocumentStore): Promise<ClientSummary[]> {
-  const stored = await documents.collection<Record<string, unknown>>(oidcCollectionName('Client')).list({ limit: LIMIT });
+/** `registered(limit)`: the clients' RFC 7591 metadata as registered (the authorization server's). */
+export async function listClients(registered: (limit: number) => Promise<Array<Record<string, unknown>>>): Promise<ClientSummary[]> {
   const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
-  return stored
-    .map((d) => d.value)
+  return (await registered(LIMIT))
     .filter((c) => typeof c.client_id === 'string' && !HIDDEN.has(c.client_id))
-    .map((c) => {
-      const scope = c[REGISTERED_SCOPE] ?? c.scope;
-      return {
-        client_id: c.client_id as string,
-        ...(typeof c.client_name === 'string' ? { client_name: c.client_name } : {}),
-        token_endpoint_auth_method: typeof c.token_endpoint_auth_method === 'string' ? c.token_endpoint_auth_method : 'client_secret_basic',
-        grant_types: strings(c.grant_types).length ? strings(c.grant_types) : ['authorization_code'],
-        redirect_uris: strings(c.redirect_uris),
-        ...(typeof scope === 'string' ? { scope } : {}),
-        has_jwks: Boolean(c.jwks || c.jwks_uri),
-      };
-    });
+    .map((c) => ({
+      client_id: c.client_id as string,
+      ...(typeof c.client_name === 'string' ? { client_name: c.client_name } : {}),
+      token_endpoint_auth_method: typeof c.token_endpoint_auth_method === 'string' ? c.token_endpoint_auth_method : 'client_secret_basic',
+      grant_types: strings(c.grant_types).length ? strings(c.grant_types) : ['authorization_code'],
+      redirect_uris: strings(c.redirect_uris),
+      ...(typeof c.scope === 'string' ? { scope: c.scope } : {}),
+      has_jwks: Boolean(c.jwks || c.jwks_uri),
+    }));
 }

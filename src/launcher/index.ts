@@ -2,10 +2,10 @@
  * The launcher's server side: its pages (the launcher at `/`, the EHR frame, the sample SMART app
  * at `/sample-app/launch` and `/sample-app/`, the tutorial), their bundled scripts, and the small
  * read-only API the launcher page chooses a launch context with. Launching itself is the
- * authorization server's `POST /launcher/api/launch` (CONTRACT.md); registering a client is the
+ * authorization server's `POST /launcher/api/launch` (docs/contract.md); registering a client is the
  * real RFC 7591 endpoint, called from the page.
  *
- * The directory and client list follow the launcher API's rule (auth/pages/launcher-access.ts):
+ * The directory and client list follow the launcher API's rule (auth/launch/access.ts):
  * open in the sandbox (LAUNCHER_SANDBOX; by default on a loopback HOST), which trusts whoever
  * reaches the launcher; otherwise for an operator or a client with the `launcher` scope, and then
  * the patients listed are those of the caller's own policy (an operator's user policy, the
@@ -20,14 +20,27 @@ import type { FhirApi } from '../fhir/api.js';
 import type { FhirServices } from '../fhir/context.js';
 import type { Logger } from '../log.js';
 import type { SmartEndpoints } from '../smart/smart-configuration.js';
-import type { LauncherCaller, LauncherRefusal } from '../auth/pages/launcher-access.js';
-import { sendRefusal } from '../auth/pages/launcher-access.js';
-import type { DocumentStore } from '../storage/document-store.js';
+import type { LauncherCaller, LauncherRefusal } from '../auth/launch/access.js';
+import { sendRefusal } from '../auth/launch/access.js';
+import type { GuardedStore } from '../access/guarded-store.js';
+import { createDirectory, type Directory } from '../directory/patient-directory.js';
+import { page, trusted } from '../html/page.js';
 import { bundleCache, isBundleName } from './bundles.js';
 import { listClients } from './clients.js';
-import { createLauncherDirectory, type LauncherDirectory, type LauncherStores } from './directory.js';
 import { renderMarkdown } from './markdown.js';
 import type { Packages } from '../packages/service.js';
+
+/**
+ * The stores a caller's directory reads through (app.ts binds them to the caller's policies):
+ * patients with their encounters, and practitioners.
+ */
+export interface LauncherStores {
+  patients: GuardedStore;
+  practitioners: GuardedStore;
+}
+
+/** What the launcher page chooses a launch context from: patients and their encounters, and practitioners. */
+type LauncherDirectory = Pick<Directory, 'patients' | 'patient' | 'encounters' | 'practitioners' | 'practitioner'>;
 
 export interface LauncherDependencies {
   config: Config;
@@ -40,13 +53,14 @@ export interface LauncherDependencies {
   storesFor(caller: LauncherCaller): LauncherStores;
   /** The installed FHIR packages: the scope builder offers the types they profile. */
   packages: Pick<Packages, 'installed' | 'capabilities'>;
-  documents: DocumentStore;
+  /** The registered clients' metadata as registered (the authorization server's). */
+  clients(limit: number): Promise<Array<Record<string, unknown>>>;
   endpoints: SmartEndpoints;
   /** The repository root (launch/ and docs/ are found below it). */
   root: string;
 }
 
-/** The bundled sample app: its public client and its two URLs (CONTRACT.md). */
+/** The bundled sample app: its public client and its two URLs (docs/contract.md). */
 export const SAMPLE_APP = { clientId: 'bedside-sample-app', launchPath: '/sample-app/launch', redirectPath: '/sample-app/' } as const;
 
 /** Content-Security-Policy per page: scripts only from Bedside, no inline code. */
@@ -65,27 +79,24 @@ function pageHeaders(csp: string): Record<string, string> {
 }
 
 export function launcherRouter(deps: LauncherDependencies): express.Router {
-  const { config } = deps;
-  const launchDir = path.join(deps.root, 'launch');
-  const docsDir = path.join(deps.root, 'docs');
-  const directoryFor = (caller: LauncherCaller): LauncherDirectory => createLauncherDirectory(deps.fhir.api, deps.fhir.services, deps.storesFor(caller));
-  const bundles = bundleCache(launchDir);
   const router = express.Router();
-  /** The installed FHIR packages and the resource types they profile (what /metadata says too). */
-  const implementationGuides = async () => {
-    const installed = deps.packages.installed();
-    const profiles = installed.length ? (await deps.packages.capabilities()).profiles : new Map<string, string[]>();
-    return { packages: installed.map((p) => `${p.name}#${p.version}`), profiles: Object.fromEntries([...profiles].sort(([a], [b]) => a.localeCompare(b))) };
-  };
+  pageRoutes(router, deps, path.join(deps.root, 'launch'));
+  apiRoutes(router, deps);
+  tutorialRoutes(router, path.join(deps.root, 'docs'));
+  return router;
+}
 
-  const page = (file: string, csp: string, referrer = 'same-origin') => (_req: Request, res: Response) => {
+/** The launcher, the EHR frame and the sample app (static files with their CSP), and their bundled scripts. */
+function pageRoutes(router: express.Router, deps: LauncherDependencies, launchDir: string): void {
+  const bundles = bundleCache(launchDir);
+  const staticPage = (file: string, csp: string, referrer = 'same-origin') => (_req: Request, res: Response) => {
     res.set({ ...pageHeaders(csp), 'cache-control': 'no-cache', 'referrer-policy': referrer, 'x-content-type-options': 'nosniff' });
     res.sendFile(path.join(launchDir, file));
   };
-  router.get('/', page('index.html', CSP.launcher));
-  router.get('/launcher/ehr', page('ehr.html', CSP.ehr));
+  router.get('/', staticPage('index.html', CSP.launcher));
+  router.get('/launcher/ehr', staticPage('ehr.html', CSP.ehr));
   // The app's redirect URI receives the authorization code: keep it out of Referer headers.
-  const sampleApp = page('sample-app/index.html', CSP.app, 'no-referrer');
+  const sampleApp = staticPage('sample-app/index.html', CSP.app, 'no-referrer');
   router.get(SAMPLE_APP.launchPath, sampleApp);
   router.get(SAMPLE_APP.redirectPath, (req, res) => {
     // Express matches '/sample-app' here too (non-strict routing): send it to the redirect URI's spelling.
@@ -105,6 +116,23 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
       res.status(500).type('text/plain').send(`Could not build ${name}.js; see the server log.`);
     }
   });
+}
+
+/** The launcher page's API: its configuration, and the directory (patients, encounters, practitioners, clients). */
+function apiRoutes(router: express.Router, deps: LauncherDependencies): void {
+  const { config } = deps;
+  const directoryFor = (caller: LauncherCaller): LauncherDirectory => {
+    const stores = deps.storesFor(caller);
+    const { patients, patient, encounters } = createDirectory(deps.fhir.api, deps.fhir.services, stores.patients, 'launcher');
+    const { practitioners, practitioner } = createDirectory(deps.fhir.api, deps.fhir.services, stores.practitioners, 'launcher');
+    return { patients, patient, encounters, practitioners, practitioner };
+  };
+  /** The installed FHIR packages and the resource types they profile (what /metadata says too). */
+  const implementationGuides = async () => {
+    const installed = deps.packages.installed();
+    const profiles = installed.length ? (await deps.packages.capabilities()).profiles : new Map<string, string[]>();
+    return { packages: installed.map((p) => `${p.name}#${p.version}`), profiles: Object.fromEntries([...profiles].sort(([a], [b]) => a.localeCompare(b))) };
+  };
 
   /** A directory route: the caller must pass the launcher API's rule; answers through their policies. */
   const api = (work: (req: Request, directory: LauncherDirectory) => Promise<unknown>) => async (req: Request, res: Response) => {
@@ -140,8 +168,11 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
   router.get('/launcher/api/patients/:id/encounters', api((req, directory) => directory.encounters(String(req.params.id))));
   router.get('/launcher/api/practitioners', api((req, directory) => directory.practitioners(text(req))));
   router.get('/launcher/api/practitioners/:id', api((req, directory) => directory.practitioner(String(req.params.id))));
-  router.get('/launcher/api/clients', api(() => listClients(deps.documents)));
+  router.get('/launcher/api/clients', api(() => listClients(deps.clients)));
+}
 
+/** docs/tutorial.md as a page, and its images. */
+function tutorialRoutes(router: express.Router, docsDir: string): void {
   router.get('/tutorial/', async (req, res) => {
     if (!req.path.endsWith('/')) return res.redirect(301, '/tutorial/');
     const file = path.join(docsDir, 'tutorial.md');
@@ -156,25 +187,8 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
       if (error && !res.headersSent) res.status(404).type('text/plain').send('Not found');
     });
   });
-  return router;
 }
 
 function tutorialPage(body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Tutorial · Bedside</title>
-<link rel="stylesheet" href="/styles/bedside.css">
-</head>
-<body>
-<a class="skip" href="#main">Skip to content</a>
-<header class="masthead"><a class="brand" href="/">Bedside</a> <span class="subtitle">Tutorial</span>
-<nav class="topnav" aria-label="Bedside"><a href="/">Launcher</a><a href="/oauth/admin/grants">Grants</a></nav></header>
-<main id="main" class="card wide prose">
-${body}
-</main>
-</body>
-</html>`;
+  return page('Tutorial', trusted(body), { subtitle: 'Tutorial', prose: true, nav: [{ href: '/', label: 'Launcher' }, { href: '/oauth/admin/grants', label: 'Grants' }] });
 }

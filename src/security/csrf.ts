@@ -8,21 +8,21 @@
  *    neither read it nor compute it.
  * 2. The request's Origin (or Referer) must be Bedside's own when the browser sends one. Pages
  *    that act for a signed-in session (account, operators) require it; the sign-in pages accept
- *    its absence, since plain HTTP clients fill them too (CONTRACT.md), and rely on the token.
+ *    its absence, since plain HTTP clients fill them too (docs/contract.md), and rely on the token.
  *
  * A few lines of node:crypto rather than a CSRF library: the token binds to oidc-provider's
  * interaction or session, which such libraries do not know, and needs no cookie of its own.
  *
  * https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { sharedSecret } from './shared-secrets.js';
 import type { Request } from 'express';
 import type { DocumentStore } from '../storage/document-store.js';
 
 /** Name of the hidden field. */
 export const CSRF_FIELD = 'csrf';
 
-const SECRETS_COLLECTION = 'security.secrets';
 const SECRET_ID = 'csrf';
 
 /** Issues and checks tokens bound to a string (e.g. `interaction:<uid>`). */
@@ -35,11 +35,7 @@ export class CsrfTokens {
 
   /** Reads the shared secret, creating it on first start (the first node to insert wins). */
   static async open(documents: DocumentStore): Promise<CsrfTokens> {
-    const secrets = documents.collection<{ key: string }>(SECRETS_COLLECTION);
-    const existing = await secrets.get(SECRET_ID);
-    if (existing) return new CsrfTokens(Buffer.from(existing.key, 'base64url'));
-    await secrets.insert(SECRET_ID, { key: randomBytes(32).toString('base64url') });
-    return new CsrfTokens(Buffer.from((await secrets.get(SECRET_ID))!.key, 'base64url'));
+    return new CsrfTokens(await sharedSecret(documents, SECRET_ID));
   }
 
   issue(binding: string): string {

@@ -7,7 +7,7 @@
  * Query: `app` (the launch URL from POST /launcher/api/launch), `patient`, `encounter`,
  * `practitioner`, `need_patient_banner` (true|false).
  */
-import type { PatientSummary } from '../../../src/launcher/directory.js';
+import type { PatientSummary } from '../../../src/directory/patient-directory.js';
 import { byId, fill, h } from '../common/dom.js';
 import { ageOn, capitalize } from '../common/fhir-format.js';
 

@@ -1,11 +1,11 @@
 /**
  * The launcher page: choose a launch type, a context from the live FHIR data, an app, a client
  * (or register one), scopes and options; see the scope string and copy-ready settings; launch.
- * EHR launches go through `POST /launcher/api/launch` (CONTRACT.md), exactly as an automated test
+ * EHR launches go through `POST /launcher/api/launch` (docs/contract.md), exactly as an automated test
  * would; standalone launches open the app with `iss` only; backend services get a token here.
  */
 import type { ClientSummary } from '../../../src/launcher/clients.js';
-import type { PatientSummary, PractitionerSummary } from '../../../src/launcher/directory.js';
+import type { PatientSummary, PractitionerSummary } from '../../../src/directory/patient-directory.js';
 import { describeScope } from '../../../src/smart/describe.js';
 import { coveredByAny, parseScopes } from '../../../src/smart/scopes.js';
 import { byId, copyButton, fill, h } from '../common/dom.js';

@@ -5,22 +5,20 @@
  * audit page shows it) before the call returns; secrets and passwords never are.
  */
 import { randomBytes } from 'node:crypto';
-import type { AdapterPayload } from 'oidc-provider';
 import { writeAuditRecord } from '../../access/audit-log.js';
 import { USER_REACH, type PatientGrant } from '../../access/rules.js';
 import { isLoopbackHost } from '../../config.js';
 import type { RevocationNotices } from '../../security/revocation-notices.js';
 import type { DocumentStore } from '../../storage/document-store.js';
-import { hashPassword, type AccountStore, type Role, type StoredAccount } from '../accounts.js';
-import { oidcCollectionName } from '../adapter.js';
-import { clientMetadataPolicy } from '../client-policy.js';
-import type { FederatedIdentities, FederatedIdentity } from '../federation/identities.js';
-import type { GrantRegistry } from '../grants.js';
-import { FIRST_PARTY_CLIENTS } from '../interaction-policy.js';
-import { FIRST_PARTY_METADATA } from '../oidc/first-party.js';
-import type { ResourceServer, ResourceServerRegistry } from '../resource-servers/registry.js';
-import { validateResourceServer } from '../resource-servers/settings.js';
-import { REGISTERED_SCOPE } from '../scope-policy.js';
+import { hashPassword, type AccountStore, type Role, type StoredAccount } from '../accounts/account-store.js';
+import { clientMetadataPolicy } from '../policy/clients.js';
+import type { FederatedIdentities, FederatedIdentity } from '../accounts/federation/identities.js';
+import type { ClientMetadata, ProviderRecords } from '../provider/records.js';
+import { FIRST_PARTY_CLIENTS } from '../provider/hooks/interaction-policy.js';
+import { FIRST_PARTY_METADATA } from '../provider/hooks/first-party.js';
+import type { ResourceServer, ResourceServerRegistry } from '../policy/resource-servers/registry.js';
+import { validateResourceServer } from '../../config/resource-servers.js';
+import { REGISTERED_SCOPE } from '../policy/scopes.js';
 import type { ParseOptions } from '../../smart/scopes.js';
 
 export const DISABLED_CLIENT_COLLECTION = 'auth.disabled-clients';
@@ -86,7 +84,8 @@ export interface ClientChanges {
 export interface AdminDependencies {
   documents: DocumentStore;
   accounts: AccountStore;
-  grants: GrantRegistry;
+  /** The provider's grants, clients and sessions. */
+  records: ProviderRecords;
   /** Locking an account and disabling a client are revocations too (for tokens without a grant). */
   revocations: RevocationNotices;
   identities: FederatedIdentities;
@@ -159,14 +158,10 @@ function stringList(value: unknown): string[] {
 }
 
 export class AdminService {
-  readonly #clients;
   readonly #disabled;
-  readonly #sessions;
 
   constructor(private readonly deps: AdminDependencies) {
-    this.#clients = deps.documents.collection<Record<string, unknown>>(oidcCollectionName('Client'));
-    this.#disabled = deps.documents.collection<Record<string, unknown>>(DISABLED_CLIENT_COLLECTION);
-    this.#sessions = deps.documents.collection<AdapterPayload>(oidcCollectionName('Session'));
+    this.#disabled = deps.documents.collection<ClientMetadata>(DISABLED_CLIENT_COLLECTION);
   }
 
   async #audit(actor: Actor, action: string, target: string, reason?: string): Promise<void> {
@@ -246,11 +241,10 @@ export class AdminService {
     if (account.id === actor.id) throw new AdminError('forbidden', 'operators cannot lock themselves out');
     await this.deps.accounts.save({ ...account, locked: true });
     this.deps.revocations.announce({ subject: account.id });
-    await this.#sessions.deleteByKey('accountId', account.id);
-    const grants = await this.deps.grants.list({ accountId: account.id, limit: 10_000 });
-    for (const g of grants) await this.deps.grants.revoke(g.grantId);
-    await this.#audit(actor, 'user.lock', `user/${account.username}`, `${grants.length} grant(s) revoked, sessions ended`);
-    return { grantsRevoked: grants.length };
+    await this.deps.records.endSessions(account.id);
+    const grantsRevoked = await this.deps.records.revokeAllOf({ accountId: account.id });
+    await this.#audit(actor, 'user.lock', `user/${account.username}`, `${grantsRevoked} grant(s) revoked, sessions ended`);
+    return { grantsRevoked };
   }
 
   async unlockUser(actor: Actor, username: string): Promise<void> {
@@ -267,7 +261,7 @@ export class AdminService {
     if (fhirUser) await this.#checkFhirUser(fhirUser);
     const { fhirUser: _old, fhirUserSource: _source, ...rest } = account;
     await this.deps.accounts.save(fhirUser ? { ...rest, fhirUser, fhirUserSource: 'operator' } : rest);
-    // Tokens acting as the previous fhirUser no longer stand (token-verification.ts revocationRules).
+    // Tokens acting as the previous fhirUser no longer stand (access/token-verification.ts revocationRules).
     if (fhirUser !== (account.fhirUser ?? null)) this.deps.revocations.announce({ subject: account.id });
     await this.#audit(actor, 'user.link-fhir-user', `user/${account.username}`, fhirUser ? `fhirUser ${fhirUser} (was ${account.fhirUser ?? 'none'})` : `fhirUser removed (was ${account.fhirUser ?? 'none'})`);
   }
@@ -293,11 +287,7 @@ export class AdminService {
     const { patientAccess: before, ...rest } = account;
     await this.deps.accounts.save(grant ? { ...rest, patientAccess: grant } : rest);
     let grantsRevoked = 0;
-    if (!keepsEverything(before, grant)) {
-      const grants = await this.deps.grants.list({ accountId: account.id, limit: 10_000 });
-      for (const g of grants) await this.deps.grants.revoke(g.grantId);
-      grantsRevoked = grants.length;
-    }
+    if (!keepsEverything(before, grant)) grantsRevoked = await this.deps.records.revokeAllOf({ accountId: account.id });
     await this.#audit(actor, 'user.patient-access', `user/${account.username}`, `${describeGrant(grant)} (was ${describeGrant(before)})${grantsRevoked ? `, ${grantsRevoked} grant(s) revoked` : ''}`);
     return { grantsRevoked };
   }
@@ -323,12 +313,12 @@ export class AdminService {
   }
 
   async listClients(): Promise<ClientSummary[]> {
-    const [active, disabled] = await Promise.all([this.#clients.list({ limit: 10_000 }), this.#disabled.list({ limit: 10_000 })]);
-    return [...active.map((d) => this.#summarizeClient(d.value, false)), ...disabled.map((d) => this.#summarizeClient(d.value, true))].sort((a, b) => a.clientId.localeCompare(b.clientId));
+    const [active, disabled] = await Promise.all([this.deps.records.listClients(10_000), this.#disabled.list({ limit: 10_000 })]);
+    return [...active.map((c) => this.#summarizeClient(c, false)), ...disabled.map((d) => this.#summarizeClient(d.value, true))].sort((a, b) => a.clientId.localeCompare(b.clientId));
   }
 
   async getClient(clientId: string): Promise<ClientSummary> {
-    const active = await this.#clients.get(clientId);
+    const active = await this.deps.records.client(clientId);
     if (active) return this.#summarizeClient(active, false);
     const disabled = await this.#disabled.get(clientId);
     if (disabled) return this.#summarizeClient(disabled, true);
@@ -337,7 +327,7 @@ export class AdminService {
 
   async #activeClient(clientId: string): Promise<Record<string, unknown>> {
     if (FIRST_PARTY_CLIENTS.has(clientId)) throw new AdminError('forbidden', `${clientId} is Bedside's own client and is managed by Bedside`);
-    const metadata = await this.#clients.get(clientId);
+    const metadata = await this.deps.records.client(clientId);
     if (!metadata) throw new AdminError('not-found', (await this.#disabled.get(clientId)) ? `client "${clientId}" is disabled: enable it first` : `no client "${clientId}"`);
     return metadata;
   }
@@ -392,7 +382,7 @@ export class AdminService {
     }
     if (changed.length === 0) throw new AdminError('invalid', 'nothing to change');
     await this.#validateClient(next);
-    await this.#clients.put(clientId, next);
+    await this.deps.records.putClient(next);
     await this.#audit(actor, 'client.edit', `client/${clientId}`, changed.join(', '));
     return this.#summarizeClient(next, false);
   }
@@ -404,7 +394,7 @@ export class AdminService {
       throw new AdminError('invalid', `client "${clientId}" does not authenticate with a secret (${String(current.token_endpoint_auth_method)})`);
     }
     const secret = randomBytes(32).toString('base64url');
-    await this.#clients.put(clientId, { ...current, client_secret: secret, client_secret_expires_at: 0 });
+    await this.deps.records.putClient({ ...current, client_secret: secret, client_secret_expires_at: 0 });
     await this.#audit(actor, 'client.rotate-secret', `client/${clientId}`);
     return secret;
   }
@@ -413,18 +403,17 @@ export class AdminService {
   async disableClient(actor: Actor, clientId: string): Promise<{ grantsRevoked: number }> {
     const current = await this.#activeClient(clientId);
     await this.#disabled.put(clientId, current);
-    await this.#clients.delete(clientId);
+    await this.deps.records.deleteClient(clientId);
     this.deps.revocations.announce({ clientId });
-    const grants = (await this.deps.grants.list({ limit: 10_000 })).filter((g) => g.clientId === clientId);
-    for (const g of grants) await this.deps.grants.revoke(g.grantId);
-    await this.#audit(actor, 'client.disable', `client/${clientId}`, `${grants.length} grant(s) revoked`);
-    return { grantsRevoked: grants.length };
+    const grantsRevoked = await this.deps.records.revokeAllOf({ clientId });
+    await this.#audit(actor, 'client.disable', `client/${clientId}`, `${grantsRevoked} grant(s) revoked`);
+    return { grantsRevoked };
   }
 
   async enableClient(actor: Actor, clientId: string): Promise<void> {
     const metadata = await this.#disabled.get(clientId);
     if (!metadata) throw new AdminError('not-found', `no disabled client "${clientId}"`);
-    await this.#clients.put(clientId, metadata);
+    await this.deps.records.putClient(metadata);
     await this.#disabled.delete(clientId);
     await this.#audit(actor, 'client.enable', `client/${clientId}`);
   }

@@ -8,11 +8,11 @@ import { isKnownResourceType } from '../../fhir/validation.js';
 import type { Config } from '../../config.js';
 import { RevocationNotices } from '../../security/revocation-notices.js';
 import type { Storage } from '../../storage/open.js';
-import { AccountStore } from '../accounts.js';
+import { AccountStore } from '../accounts/account-store.js';
 import { issuerOf } from '../endpoints.js';
-import { FederatedIdentities } from '../federation/identities.js';
-import { GrantRegistry } from '../grants.js';
-import { ResourceServerRegistry } from '../resource-servers/registry.js';
+import { FederatedIdentities } from '../accounts/federation/identities.js';
+import { ProviderRecords } from '../provider/records.js';
+import { ResourceServerRegistry } from '../policy/resource-servers/registry.js';
 import { AdminService } from './service.js';
 
 export async function openAdminService(config: Config, storage: Pick<Storage, 'documents' | 'resources'>): Promise<AdminService> {
@@ -23,7 +23,7 @@ export async function openAdminService(config: Config, storage: Pick<Storage, 'd
   return new AdminService({
     documents: storage.documents,
     accounts: new AccountStore(storage.documents, config.fhirBaseUrl),
-    grants: new GrantRegistry(storage.documents, revocations),
+    records: new ProviderRecords(storage.documents, revocations),
     revocations,
     identities: new FederatedIdentities(storage.documents),
     resourceServers,

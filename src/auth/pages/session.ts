@@ -1,21 +1,18 @@
 /**
- * Who is signed in, for Bedside's own account pages: the oidc-provider session cookie, read with
- * the provider's Session model. Signing in goes through the provider like any app would, as the
- * built-in first-party client `bedside-account` (consent is implied for it).
+ * Who is signed in, for Bedside's own account and operators' pages: the oidc-provider session
+ * cookie, read with the provider's Session model. Signing in goes through the provider like any
+ * app would, as the built-in first-party client `bedside-account` (consent is implied for it).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { fromOrigin, submittedToken, tokensMatch } from '../../security/csrf.js';
-import type { StoredAccount } from '../accounts.js';
+import { fromOrigin, submittedToken, tokensMatch, type CsrfTokens } from '../../security/csrf.js';
+import type { SmartEndpoints } from '../../smart/smart-configuration.js';
+import type { AccountStore, StoredAccount } from '../accounts/account-store.js';
 import { PAGES } from '../endpoints.js';
-import type { ProviderHolder } from '../provider.js';
-import type { AuthServices } from '../services.js';
+import type { ProviderHolder } from '../provider/holder.js';
+import { PageError } from './errors.js';
 
 export const ACCOUNT_CLIENT_ID = 'bedside-account';
-
-export async function signedInAccount(holder: ProviderHolder, services: AuthServices, req: Request, res: Response): Promise<StoredAccount | undefined> {
-  return (await signedIn(holder, services, req, res))?.account;
-}
 
 /** The signed-in account and the CSRF token of its session's forms. */
 export interface SignedIn {
@@ -24,34 +21,75 @@ export interface SignedIn {
   formToken: string;
 }
 
-/** The CSRF token is bound to the session (its stable uid) and the account signed in to it. */
-const sessionBinding = (sessionUid: string, accountId: string) => `session:${sessionUid}:${accountId}`;
-
-export async function signedIn(holder: ProviderHolder, services: AuthServices, req: Request, res: Response): Promise<SignedIn | undefined> {
-  const provider = holder.provider;
-  const session = await provider.Session.get(provider.createContext(req, res) as never);
-  const account = session.accountId ? await services.accounts.findById(session.accountId) : undefined;
-  return account ? { account, formToken: services.csrf.issue(sessionBinding(session.uid, account.id)) } : undefined;
+export interface SessionDependencies {
+  holder: Pick<ProviderHolder, 'provider'>;
+  accounts: Pick<AccountStore, 'findById'>;
+  csrf: CsrfTokens;
+  /** BASE_URL: forms must come from its origin. */
+  baseUrl: string;
+  fhirBaseUrl: string;
+  endpoints: Pick<SmartEndpoints, 'authorization' | 'issuer'>;
 }
 
 /** The page paths a sign-in may return to (never an arbitrary URL). */
 export const RETURNABLE = new Set<string>([PAGES.connectedApps, PAGES.grants, PAGES.audit, PAGES.adminUsers, PAGES.adminClients, PAGES.adminResourceServers]);
 
-/** Sends the browser to the authorization endpoint to sign in, coming back to `page`. */
-export function redirectToSignIn(services: AuthServices, res: Response, page: string): void {
-  const challenge = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
-  const url = new URL(services.endpoints.authorization);
-  url.search = new URLSearchParams({
-    client_id: ACCOUNT_CLIENT_ID,
-    response_type: 'code',
-    scope: 'openid',
-    redirect_uri: `${services.endpoints.issuer}${PAGES.accountCallback}`,
-    aud: services.config.fhirBaseUrl,
-    state: page,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-  }).toString();
-  res.redirect(303, url.href);
+/** The CSRF token is bound to the session (its stable uid) and the account signed in to it. */
+const sessionBinding = (sessionUid: string, accountId: string) => `session:${sessionUid}:${accountId}`;
+
+/** The forged-form refusal of the account and operators' pages. */
+const NOT_FROM_ITS_PAGE = new PageError(403, 'forbidden', 'This form must be submitted from its Bedside page while you are signed in. Open the page again.');
+
+export class Sessions {
+  constructor(private readonly deps: SessionDependencies) {}
+
+  async signedIn(req: Request, res: Response): Promise<SignedIn | undefined> {
+    const provider = this.deps.holder.provider;
+    const session = await provider.Session.get(provider.createContext(req, res) as never);
+    const account = session.accountId ? await this.deps.accounts.findById(session.accountId) : undefined;
+    return account ? { account, formToken: this.deps.csrf.issue(sessionBinding(session.uid, account.id)) } : undefined;
+  }
+
+  async signedInAccount(req: Request, res: Response): Promise<StoredAccount | undefined> {
+    return (await this.signedIn(req, res))?.account;
+  }
+
+  /** Sends the browser to the authorization endpoint to sign in, coming back to `page`. */
+  redirectToSignIn(res: Response, page: string): void {
+    const challenge = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
+    const url = new URL(this.deps.endpoints.authorization);
+    url.search = new URLSearchParams({
+      client_id: ACCOUNT_CLIENT_ID,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: `${this.deps.endpoints.issuer}${PAGES.accountCallback}`,
+      aud: this.deps.fhirBaseUrl,
+      state: page,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    }).toString();
+    res.redirect(303, url.href);
+  }
+
+  /**
+   * Cross-site request forgery defence for the account pages' POST forms (the session cookie is
+   * SameSite=None so that apps may POST to the authorization endpoint): the browser's Origin, or
+   * Referer, must be this server.
+   */
+  sameOrigin(req: Request): boolean {
+    return fromOrigin(req, new URL(this.deps.baseUrl).origin, { required: true });
+  }
+
+  /**
+   * Refuses a POST of the account or operators' pages that is not genuine: from another origin,
+   * or without the CSRF token of the signed-in session (or with nobody signed in).
+   */
+  async checkSubmission(req: Request, res: Response): Promise<void> {
+    if (req.method !== 'POST') return;
+    if (!this.sameOrigin(req)) throw NOT_FROM_ITS_PAGE;
+    const current = await this.signedIn(req, res);
+    if (current === undefined || !tokensMatch(current.formToken, submittedToken(req))) throw NOT_FROM_ITS_PAGE;
+  }
 }
 
 /** Metadata of the first-party client, kept in step with BASE_URL on every start. */
@@ -66,23 +104,3 @@ export function accountClientMetadata(issuer: string): Record<string, unknown> {
     scope: 'openid',
   };
 }
-
-/**
- * Cross-site request forgery defence for the account pages' POST forms (the session cookie is
- * SameSite=None so that apps may POST to the authorization endpoint): the browser's Origin, or
- * Referer, must be this server.
- */
-export function sameOrigin(services: AuthServices, req: Request): boolean {
-  return fromOrigin(req, new URL(services.config.baseUrl).origin, { required: true });
-}
-
-/**
- * Whether a POST of the account or operators' pages is genuine: from this server (sameOrigin)
- * and carrying the CSRF token of the signed-in session. Undefined when nobody is signed in.
- */
-export async function genuineSessionSubmission(holder: ProviderHolder, services: AuthServices, req: Request, res: Response): Promise<boolean> {
-  if (!sameOrigin(services, req)) return false;
-  const current = await signedIn(holder, services, req, res);
-  return current !== undefined && tokensMatch(current.formToken, submittedToken(req));
-}
-

@@ -5,7 +5,7 @@
  * - A `row` condition becomes ONE `$elemMatch` on the table's top-level array, so every
  *   predicate holds on the same row. Dotted paths (`ix_date.low`) would let different rows meet
  *   different bounds (a row [2019, 2019] and a row [2021, 2021] would match "low >= 2020 AND
- *   high <= 2020"), and CongoDB gets some operators wrong on such paths (../shared/NOTES.md).
+ *   high <= 2020"), and CongoDB (where the MongoDB tests run) gets some operators wrong on such paths.
  * - Composite components are sub-documents (`c0`, `c1`, `c2`), never arrays, so `c1.low`
  *   inside the `$elemMatch` crosses no second array.
  * - User input never becomes a pattern: `prefix` is a string range and `contains` a regular

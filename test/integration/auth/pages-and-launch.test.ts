@@ -57,7 +57,7 @@ describe('launcher API (POST /launcher/api/launch)', () => {
   });
 
   it('a launch value expires after 5 minutes', async () => {
-    const launch = await server.bedside.app.auth.services.launches.mint({ launchUri: 'https://app.example/launch', patient: 'patient-001', needPatientBanner: true }, Date.now() - 5 * 60 * 1000 - 1000);
+    const launch = await server.bedside.app.auth.launches.mint({ launchUri: 'https://app.example/launch', patient: 'patient-001', needPatientBanner: true }, Date.now() - 5 * 60 * 1000 - 1000);
     const request = sampleAuthorization(server, { scope: 'launch patient/*.rs', launch });
     const back = asRedirect(await new Browser().go(request.url, { stopAt: request.redirectUri }));
     expect(back.searchParams.get('error_description')).toMatch(/expired/);

@@ -160,10 +160,10 @@ describe('the admin pages', () => {
   it('resource servers: register and remove', async () => {
     const saved = await post('/admin/resource-servers', '/save', { identifier: 'https://lab.example.org/api', name: 'Lab API', scopes: 'lab.read = Read lab orders\nlab.write = Place lab orders', ttl: '300' });
     expect(text(saved)).toContain('Lab API (https://lab.example.org/api) saved.');
-    expect(server.bedside.app.auth.services.resourceServers.list()).toContainEqual(expect.objectContaining({ identifier: 'https://lab.example.org/api', scopes: { 'lab.read': 'Read lab orders', 'lab.write': 'Place lab orders' }, accessTokenTtlSeconds: 300 }));
+    expect(server.bedside.app.auth.resourceServers.list()).toContainEqual(expect.objectContaining({ identifier: 'https://lab.example.org/api', scopes: { 'lab.read': 'Read lab orders', 'lab.write': 'Place lab orders' }, accessTokenTtlSeconds: 300 }));
     const removed = await post('/admin/resource-servers', '/remove', {}, ['identifier', 'https://lab.example.org/api']);
     expect(text(removed)).toContain('removed');
-    expect(server.bedside.app.auth.services.resourceServers.list()).toEqual([]);
+    expect(server.bedside.app.auth.resourceServers.list()).toEqual([]);
   });
 
   it('every change is in the audit log, attributed to the operator, with no secret or password', async () => {
@@ -212,10 +212,10 @@ describe('the admin command', () => {
     await userToken(server, { username: 'cli.user', password: generated!, scope: 'openid user/*.rs' });
     expect((await run('users', 'lock', 'cli.user')).out).toMatch(/locked cli\.user/);
     expect((await run('users', 'link', 'cli.user', '--none')).code).toBe(0);
-    expect((await server.bedside.app.auth.services.accounts.findByUsername('cli.user'))?.fhirUser).toBeUndefined();
+    expect((await server.bedside.app.auth.accounts.findByUsername('cli.user'))?.fhirUser).toBeUndefined();
     expect((await run('users', 'patients', 'cli.user', 'patient-001', 'Patient/patient-002')).out).toBe('cli.user may select Patient patient-001, patient-002');
     expect((await run('users', 'list')).out).toMatch(/cli\.user\s+-\s+-\s+locked\s+password\s+patient-001,patient-002/);
-    expect((await server.bedside.app.auth.services.accounts.findByUsername('cli.user'))?.patientAccess).toEqual(['patient-001', 'patient-002']);
+    expect((await server.bedside.app.auth.accounts.findByUsername('cli.user'))?.patientAccess).toEqual(['patient-001', 'patient-002']);
     expect((await run('users', 'patients', 'cli.user')).code).toBe(2);
 
     expect((await run('clients', 'list')).out).toContain('bedside-sample-app');
@@ -230,7 +230,7 @@ describe('the admin command', () => {
     expect((await run('resource-servers', 'list')).out).toMatch(/https:\/\/pharmacy\.example\.org\/api\s+Pharmacy\s+rx\.read\s+operator/);
     expect((await run('resource-servers', 'remove', 'https://pharmacy.example.org/api')).code).toBe(0);
 
-    const records = (await server.bedside.app.auth.services.documents.collection<{ outcome: string; subject?: string; method: string; action?: string }>('audit').list({ limit: 200 })).map((d) => d.value).filter((r) => r.subject === 'ops-laptop:jo');
+    const records = (await server.bedside.storage.documents.collection<{ outcome: string; subject?: string; method: string; action?: string }>('audit').list({ limit: 200 })).map((d) => d.value).filter((r) => r.subject === 'ops-laptop:jo');
     expect(records.map((r) => r.action).sort()).toEqual(['client.edit', 'client.rotate-secret', 'resource-server.create', 'resource-server.remove', 'user.create', 'user.link-fhir-user', 'user.lock', 'user.patient-access', 'user.reset-password']);
     expect(records.every((r) => r.method === 'CLI' && r.outcome === 'admin')).toBe(true);
   });

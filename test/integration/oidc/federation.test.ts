@@ -117,7 +117,7 @@ describe('signing in through the corporate identity provider', () => {
     expect(Object.fromEntries(upstream)).toMatchObject({ client_id: 'bedside-corp', response_type: 'code', scope: 'openid profile email', code_challenge_method: 'S256', redirect_uri: `${server.issuer}/federation/corp/callback` });
     expect(upstream.get('state')).toBeTruthy();
     expect(upstream.get('nonce')).toBeTruthy();
-    const links = await server.bedside.app.auth.services.federation.identities.forAccount('dr.carter');
+    const links = await server.bedside.app.auth.federation.identities.forAccount('dr.carter');
     expect(links).toMatchObject([{ provider: 'corp', issuer: idp.issuer, sub: 'u-1001', how: 'matched' }]);
     const read = await fetch(`${server.fhirBase}/Patient/patient-001`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(read.status).toBe(200);
@@ -128,16 +128,16 @@ describe('signing in through the corporate identity provider', () => {
     const idToken = decodeJwt(tokens.id_token);
     expect(idToken.sub).toBe('nkim');
     expect(idToken.fhirUser).toBe(`${server.fhirBase}/Practitioner/practitioner-nkim`);
-    const account = (await server.bedside.app.auth.services.accounts.findByUsername('nkim'))!;
+    const account = (await server.bedside.app.auth.accounts.findByUsername('nkim'))!;
     expect(account).toMatchObject({ fhirUser: 'Practitioner/practitioner-nkim', fhirUserSource: 'federation', email: 'nora.kim@contoso.example', name: { given: 'Nora', family: 'Kim', text: 'Nora Kim' } });
     // No local password: the account signs in only through its provider.
-    expect((await server.bedside.app.auth.services.accounts.signIn('nkim', '')).ok).toBe(false);
+    expect((await server.bedside.app.auth.accounts.signIn('nkim', '')).ok).toBe(false);
     const search = await fetch(`${server.fhirBase}/Patient`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(search.status).toBe(200);
 
     // The next sign-in uses the link: same account, no second one.
     expect(decodeJwt((await signInVia('nkim')).id_token).sub).toBe('nkim');
-    expect(await server.bedside.app.auth.services.federation.identities.forAccount('nkim')).toMatchObject([{ sub: 'u-1002', how: 'provisioned' }]);
+    expect(await server.bedside.app.auth.federation.identities.forAccount('nkim')).toMatchObject([{ sub: 'u-1002', how: 'provisioned' }]);
   });
 
   it('a fhirUser mapping that finds more than one resource leaves fhirUser unset', async () => {
@@ -169,7 +169,7 @@ describe('signing in through the corporate identity provider', () => {
     const refused = page as Exclude<typeof page, URL>;
     expect(refused.status).toBe(403);
     expect(text(refused)).toContain('not linked to a Bedside account');
-    expect(await server.bedside.app.auth.services.accounts.findByUsername('stranger')).toBeUndefined();
+    expect(await server.bedside.app.auth.accounts.findByUsername('stranger')).toBeUndefined();
   });
 
   it('a locked account cannot sign in through the provider either', async () => {
@@ -236,7 +236,7 @@ describe('claims configured by the operator', () => {
     const tokens = await signInVia('nkim');
     const denied = await fetch(`${server.fhirBase}/Patient`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient' }) });
     expect(denied.status).toBe(403);
-    const audit = server.bedside.app.auth.services.documents.collection<{ subject?: string; outcome: string; claims?: Record<string, unknown> }>('audit');
+    const audit = server.bedside.storage.documents.collection<{ subject?: string; outcome: string; claims?: Record<string, unknown> }>('audit');
     let record;
     for (let i = 0; i < 50 && !record; i++) {
       record = (await audit.list({ limit: 20 })).map((d) => d.value).find((r) => r.subject === 'nkim' && r.outcome === 'denied');
@@ -274,7 +274,7 @@ describe('password sign-in switched off (LOCAL_LOGIN=false, one provider)', () =
     const browser = new Browser();
     const request = sampleAuthorization(closed, { scope: SCOPE });
     await browser.go(request.url, { stopAt: idp.issuer });
-    const uid = (await closed.bedside.app.auth.services.documents.collection('oidc.Interaction').list({ limit: 1 }))[0]!.id;
+    const uid = (await closed.bedside.storage.documents.collection('oidc.Interaction').list({ limit: 1 }))[0]!.id;
     const refused = asPage(await browser.go(`${closed.issuer}/interaction/${uid}/login`, { method: 'POST', body: new URLSearchParams({ username: 'dr.carter', password: 'bedside-demo' }) }));
     expect(refused.status).toBe(403);
     expect(text(refused)).toContain('turned off');

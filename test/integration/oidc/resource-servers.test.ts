@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireBedsideToken, type BedsideToken } from '../../../src/auth/resource-servers/express-middleware.js';
+import { requireBedsideToken, type BedsideToken } from '../../../src/auth/policy/resource-servers/express-middleware.js';
 import { Browser, formTo, isPage } from '../auth/support/browser.js';
 import { decodeJwt, pkce, register } from '../auth/support/clients.js';
 import { userToken } from '../../support/user-tokens.js';
@@ -180,7 +180,7 @@ describe('gateway check (nginx auth_request)', () => {
   });
 
   it('forwards the mapped claims of a user token', async () => {
-    const user = await server.bedside.app.auth.services.accounts.findByUsername('dr.carter');
+    const user = await server.bedside.app.auth.accounts.findByUsername('dr.carter');
     expect(user).toBeDefined();
     const { verifier, challenge } = pkce();
     const browser = new Browser();
@@ -222,7 +222,7 @@ describe('resource servers registered by an operator at run time', () => {
 describe('documentation', () => {
   it('docs/oidc.md prints the middleware exactly as tested here', () => {
     const docs = readFileSync(path.join(REPO, 'docs/oidc.md'), 'utf8');
-    const source = readFileSync(path.join(REPO, 'src/auth/resource-servers/express-middleware.ts'), 'utf8');
+    const source = readFileSync(path.join(REPO, 'src/auth/policy/resource-servers/express-middleware.ts'), 'utf8');
     expect(docs).toContain(source.trim());
   });
 });

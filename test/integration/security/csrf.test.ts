@@ -152,7 +152,7 @@ describe('account and operators\' pages (session)', () => {
     const lock = page.forms.find((f) => f.action.endsWith('/lock') && f.fields.some((x) => x.name === 'username' && x.value === 'amy.shaw'))!;
     expect(hiddenFields(lock).map(([n]) => n)).toContain('csrf');
     expect((await browser.request(lock.action, { method: 'POST', body: formBody(lock, {}, ['csrf']) })).status).toBe(403);
-    expect((await server.bedside.app.auth.services.accounts.findByUsername('amy.shaw'))?.locked).toBeFalsy();
+    expect((await server.bedside.app.auth.accounts.findByUsername('amy.shaw'))?.locked).toBeFalsy();
     const grants = asPage(await browser.go(`${server.issuer}/admin/grants`));
     const rotate = formTo(grants, '/rotate-keys');
     const version = (await server.bedside.storage.documents.collection<{ version: number }>('auth.keys').get('current'))!.version;

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { THROTTLE } from '../../../src/auth/accounts.js';
+import { THROTTLE } from '../../../src/auth/accounts/account-store.js';
 import { LOGIN_FAILURES_BY_ADDRESS } from '../../../src/auth/index.js';
 import { ADDRESS_RULE, addressKey, clientAddress } from '../../../src/security/rate-limit.js';
 import { Browser } from '../auth/support/browser.js';
@@ -75,7 +75,7 @@ describe('per username', () => {
   });
 
   it('an unknown username costs the same password hashing as a wrong password (timing)', async () => {
-    const accounts = server.bedside.app.auth.services.accounts;
+    const accounts = server.bedside.app.auth.accounts;
     const names = Array.from({ length: 7 }, (_, i) => `timing.user.${i}`);
     for (const username of names) await accounts.createIfAbsent({ username, password: 'the-right-password' });
     const { browser, address } = client();

@@ -7,7 +7,7 @@
  * the static files or the launcher redirect elsewhere.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FEDERATION_STATE_COLLECTION } from '../../../src/auth/federation/service.js';
+import { FEDERATION_STATE_COLLECTION } from '../../../src/auth/accounts/federation/service.js';
 import { authorizationUrl, pkce, register } from '../auth/support/clients.js';
 import { authorizeInBrowser } from '../auth/support/flows.js';
 import { Browser } from '../auth/support/browser.js';

@@ -147,7 +147,7 @@ const servicesFor = (setting: PractitionerPatients): PolicyServices => ({
   fhirBaseUrl: BASE,
   extract: (resource, params) => extractIndex(resource, { baseUrl: BASE, params }),
   // What each patient's records reference, from the fixtures (the store's job in production).
-  referencedFromCompartments: async (patients, type) =>
+  referencedFromCompartments: async (patients, type, _sources) =>
     FIXTURES.filter((f) => f.resource.resourceType === type && f.referencedBy?.some((p) => patients.includes(p))).map((f) => f.resource.id!),
   practitionerPatients: setting,
   linkedPatients: async (fhirUser) => LINKS[fhirUser] ?? [],
