@@ -25,6 +25,7 @@
  * https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#response-5
  */
 import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { parseScopes, type Scope } from '../smart/scopes.js';
 import type { IssuerRecords } from './issuer-records.js';
 
@@ -198,7 +199,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const isRevoked = async (claims: AccessTokenClaims): Promise<boolean> =>
     (await rules.whyRevoked({ ...claims, ...(claims.fhirUser ? { fhirUser: relativeFhirUser(claims.fhirUser, fhirBaseUrl) } : {}) })) !== undefined;
   const keys = keyCache(options.records);
-  const verified = new Map<string, VerifiedAccessToken>();
+  /** Verified tokens by their text, least recently used dropped first. */
+  const verified = new LRUCache<string, VerifiedAccessToken>({ max: cacheSize });
   const checks = { issuer, ...(audience ? { audience } : {}), algorithms: [ACCESS_TOKEN_ALG], typ: 'at+jwt', clockTolerance, requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id', ...(audience ? [] : ['aud'])] };
 
   async function verifySignature(token: string): Promise<JWTPayload> {
@@ -235,7 +237,6 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       throw toAccessTokenError(error);
     }
     const result = toVerified(payload as AccessTokenClaims, fhirBaseUrl);
-    if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string);
     verified.set(token, result);
     return checkAudience(result);
   }

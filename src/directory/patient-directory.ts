@@ -16,6 +16,7 @@ import type { FhirApi } from '../fhir/api.js';
 import { requestContext, type FhirServices } from '../fhir/context.js';
 import { FhirError } from '../fhir/errors.js';
 import type { FhirResponse } from '../fhir/request.js';
+import { isFhirId, parseRelativeReference } from '../r4/ids.js';
 
 export interface PatientSummary {
   id: string;
@@ -78,8 +79,6 @@ export interface DirectoryStores {
   forUser(user: SignedInUser): GuardedStore;
 }
 
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
-const REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
 const RESOURCE_TYPE = /^[A-Z][A-Za-z]+$/;
 const PAGE = 50;
 
@@ -134,8 +133,8 @@ export function createDirectory(api: FhirApi, services: FhirServices, store: Gua
       throw error;
     }
   };
-  const read = async (reference: string) => (REFERENCE.test(reference) ? get(reference) : undefined);
-  const one = async <T extends Resource>(type: string, id: string) => (ID.test(id) ? ((await read(`${type}/${id}`)) as T | undefined) : undefined);
+  const read = async (reference: string) => (parseRelativeReference(reference) ? get(reference) : undefined);
+  const one = async <T extends Resource>(type: string, id: string) => (isFhirId(id) ? ((await read(`${type}/${id}`)) as T | undefined) : undefined);
   return {
     patients: async (text, limit = PAGE) => entries<Patient>(await get('Patient', byName(text, limit)), 'Patient').map(toPatient),
     patient: async (id) => {
@@ -143,7 +142,7 @@ export function createDirectory(api: FhirApi, services: FhirServices, store: Gua
       return patient?.resourceType === 'Patient' ? toPatient(patient) : undefined;
     },
     encounters: async (patientId, limit = PAGE) =>
-      ID.test(patientId) ? entries<Encounter>(await get('Encounter', { patient: patientId, _sort: '-date', _count: String(limit) }), 'Encounter').map(toEncounter) : [],
+      isFhirId(patientId) ? entries<Encounter>(await get('Encounter', { patient: patientId, _sort: '-date', _count: String(limit) }), 'Encounter').map(toEncounter) : [],
     anyPatient: async () => entries(await get('Patient', { _count: '1', _elements: 'id' }), 'Patient').length > 0,
     practitioners: async (text, limit = PAGE) => entries<Practitioner>(await get('Practitioner', byName(text, limit)), 'Practitioner').map(toPractitioner),
     practitioner: async (id) => {
