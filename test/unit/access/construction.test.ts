@@ -35,7 +35,8 @@ const ALLOWED: Record<string, { what: string; modules: string[] }> = {
       'main.ts',
       'ingest/seed.ts', // first-start seeding
       'ingest/reindex.ts', // start-up reindex when the index version moves
-      'tools/', // loader, integrity check, generator
+      'tools/', // integrity check, generator
+      'cli/load.ts', // the loader (`bedside load`, `npm run load`)
       'cli/admin.ts', // operator commands
       'auth/admin/standalone.ts', // operator commands without a server
       'packages/installer.ts', // installs FHIR packages (start-up, `bedside packages add`); reads go through a bound store
@@ -65,7 +66,7 @@ const ALLOWED: Record<string, { what: string; modules: string[] }> = {
     modules: [
       'app.ts', // the test-only enforcement-off switch
       'ingest/seed.ts', // first-start seeding, before the server listens
-      'tools/', // the loader
+      'cli/load.ts', // the loader
     ],
   },
 };
