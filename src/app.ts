@@ -29,7 +29,7 @@ import { buildCapabilityStatement } from './fhir/capability-statement.js';
 import { ProfileValidator } from './fhir/validator/profiles/index.js';
 import { launcherRouter, type LauncherStores } from './launcher/index.js';
 import type { FhirServices } from './fhir/context.js';
-import { createFhirHttpHandler } from './fhir/http-adapter.js';
+import { createFhirHttpHandler } from './http/fhir-adapter.js';
 import { Packages } from './packages/service.js';
 import { Terminology, terminologyOperations } from './terminology/index.js';
 import { sharedSecret } from './security/shared-secrets.js';

@@ -9,7 +9,7 @@
  * https://hl7.org/fhir/R4/valueset-filter-operator.html
  */
 import type { CodeSystemConceptDesignation, ValueSet, ValueSetComposeInclude, ValueSetComposeIncludeFilter, ValueSetExpansionContains } from 'fhir/r4';
-import { badRequest, notSupported, tooCostly } from '../fhir/errors.js';
+import { badRequest, notSupported, tooCostly } from '../r4/errors.js';
 import type { CodeSystemIndex, ConceptInfo } from './code-system.js';
 import type { TerminologySources } from './sources.js';
 

@@ -1,6 +1,6 @@
 /**
  * FHIR errors in the protocol's vocabulary: an HTTP status plus OperationOutcome issues.
- * Thrown where a problem is detected and rendered once, at the edge (see fhir/http-adapter.ts).
+ * Thrown where a problem is detected and rendered once, at the edge (see http/fhir-adapter.ts).
  *
  * Issue codes: https://hl7.org/fhir/R4/valueset-issue-type.html
  * Status codes: https://hl7.org/fhir/R4/http.html

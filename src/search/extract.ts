@@ -10,8 +10,8 @@
  *
  * https://hl7.org/fhir/R4/search.html#ptypes
  */
-import { fieldsOf } from '../../storage/index-schema.js';
-import type { CompositeComponent, IndexEntry, IndexTable } from '../../storage/search-index.js';
+import { fieldsOf } from '../storage/index-schema.js';
+import type { CompositeComponent, IndexEntry, IndexTable } from '../storage/search-index.js';
 import { ctxOf } from './element-model.js';
 import { fixExpression, splitUnion } from './expression-text.js';
 import { compileSteps, parseFastPath, resourceItem, type Item } from './fast-path.js';
