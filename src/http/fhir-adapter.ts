@@ -2,8 +2,8 @@
  * The lean node:http adapter of the FHIR API: HTTP in, FhirRequest through bearer verification
  * and the route table, FhirResponse out. Express is not on this path (it costs about 5x per
  * request in our measurements); this is also the single place where errors are rendered
- * as OperationOutcomes. Bodies and answers are FHIR JSON or FHIR XML (format.ts negotiates,
- * xml/ converts at this edge; interactions only ever see JSON).
+ * as OperationOutcomes. Bodies and answers are FHIR JSON or FHIR XML (fhir/format.ts negotiates,
+ * fhir/xml/ converts at this edge; interactions only ever see JSON).
  */
 import type { OperationOutcome } from 'fhir/r4';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -18,10 +18,11 @@ import type { ResourceAccess } from '../access/resource-access.js';
 import { decodePercent, decodeUtf8, headerText, parseQuery } from '../text-decoding.js';
 import type { FhirApi } from '../fhir/api.js';
 import { requestContext, type FhirServices } from '../fhir/context.js';
-import { FhirError, asFhirError, badRequest, internalErrorOutcome, tooLarge, unsupportedMediaType } from '../r4/errors.js';
+import { FhirError, badRequest, internalErrorOutcome, tooLarge, unsupportedMediaType } from '../r4/errors.js';
 import { FHIR_XML_TYPE, isXmlBodyType, responseFormat, type WireFormat } from '../fhir/format.js';
 import { parseJson } from '../fhir/json-body.js';
 import type { FhirBody, FhirRequest, FhirResponse, FhirStream, HttpMethod } from '../fhir/request.js';
+import { asFhirError } from '../fhir/storage-errors.js';
 import { bodyToXml, resourceFromXml, resourceToXml } from '../fhir/xml/index.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
