@@ -7,8 +7,8 @@
  * while the server runs too. Either way every resource is validated and indexed.
  */
 import { parseArgs } from 'node:util';
-import { createApp } from '../app.js';
 import { loadConfig } from '../config.js';
+import { createFhirCore, type FhirCore } from '../fhir-core.js';
 import { inProcessSink } from '../ingest/in-process-sink.js';
 import { reindexIfOutdated } from '../ingest/reindex.js';
 import { formatProgress, httpSink, load, type BundleSink, type LoadSummary } from '../ingest/loader.js';
@@ -40,6 +40,7 @@ export async function runLoad(argv: string[], io: CliIo): Promise<number> {
     return values.help ? 0 : 2;
   }
   let storage: Storage | undefined;
+  let core: FhirCore | undefined;
   let sink: BundleSink;
   if (values.url) {
     sink = httpSink(values.url, values.token ?? env.BEDSIDE_TOKEN);
@@ -47,10 +48,11 @@ export async function runLoad(argv: string[], io: CliIo): Promise<number> {
     const config = loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
     storage = await openStorage(config.storage);
     const logger = createLogger(config.logLevel, { format: resolveLogFormat(config.logFormat, process.stdout.isTTY === true) });
-    const app = await createApp({ config, storage, logger });
+    // The FHIR core only: no authorization server, nothing left running once it is closed.
+    core = await createFhirCore({ config, storage, logger });
     // New rows are made by this version's extraction: older ones are remade first, as at start-up.
-    await reindexIfOutdated({ resources: storage.resources, index: app.fhir.services.indexer, logger });
-    sink = inProcessSink(app.fhir.api, app.fhir.services, app.fhir.access);
+    await reindexIfOutdated({ resources: storage.resources, index: core.services.indexer, logger });
+    sink = inProcessSink(core.api, core.services, core.access);
   }
   const tty = io.terminal === true && !values.quiet;
   let lastPrinted = 0;
@@ -76,6 +78,7 @@ export async function runLoad(argv: string[], io: CliIo): Promise<number> {
     io.out(formatSummary(summary));
     return summary.failures.length ? 1 : 0;
   } finally {
+    await core?.close();
     await storage?.close();
   }
 }

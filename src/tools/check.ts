@@ -28,11 +28,14 @@ export async function runCheck(env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // No process.exit: the check leaves nothing running, so the process ends by itself.
   runCheck(process.env).then(
-    (code) => process.exit(code),
+    (code) => {
+      process.exitCode = code;
+    },
     (error: unknown) => {
       process.stderr.write(`${(error as Error).message}\n`);
-      process.exit(1);
+      process.exitCode = 1;
     },
   );
 }

@@ -256,7 +256,7 @@ async function runEntry(
       return { status: 200, headers: { location: `${base}/${type}/${created.id}/_history/${versionId}`, etag: etag(versionId) } };
     }
     const resource = validateForWrite(e.resource, type);
-    const warnings = await validateDeclaredProfiles(context.services, resource);
+    const warnings = await validateDeclaredProfiles(context, resource);
     const version = await putResource(context, { ...resource, id: created.id } as Resource, 'POST', { mustBeNew: true });
     return {
       status: 201,

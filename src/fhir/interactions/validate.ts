@@ -19,7 +19,7 @@ import type { OperationOutcome, OperationOutcomeIssue, Parameters, Resource } fr
 import { badRequest, gone, notFound } from '../../r4/errors.js';
 import type { FhirContext } from '../context.js';
 import type { FhirRequest, FhirResponse } from '../request.js';
-import { assertValidId, toOutcomeIssue } from '../validation.js';
+import { assertValidId, profileValidatorFor, toOutcomeIssue } from '../validation.js';
 import { validateR4 } from '../validator/index.js';
 import { ProfileValidator } from '../validator/profiles/index.js';
 import { mergedParams } from './search.js';
@@ -51,25 +51,10 @@ export async function validateOperation(context: FhirContext, request: FhirReque
   if (input.mode === 'update') issues.push(...updateIssues(type, id, resource as Resource));
   const declared = input.mode === 'profile' ? [] : ProfileValidator.declaredProfiles(resource);
   const profiles = [...new Set([...declared, ...(input.profile === undefined ? [] : [input.profile])])];
-  if (profiles.length > 0) issues.push(...(await (await validatorFor(context, profiles)).validate(resource, profiles)).issues.map(toOutcomeIssue));
+  if (profiles.length > 0) issues.push(...(await (await profileValidatorFor(context, profiles)).validate(resource, profiles)).issues.map(toOutcomeIssue));
   return outcomeResponse(issues, profiles);
 }
 
-/**
- * The server's validator knows R4 core and the installed packages. A profile beyond them (one
- * posted through the API) is looked up through the request's policy-bound store, with its value
- * sets: a token that may not read it gets what a made-up URL gets, "unknown profile".
- */
-async function validatorFor(context: FhirContext, profiles: string[]): Promise<ProfileValidator> {
-  const { services, store } = context;
-  const own = services.conformance.through(store);
-  const beyond = await Promise.all(profiles.map(async (url) => (await services.conformance.structureDefinition(url)) === undefined && (await own.structureDefinition(url)) !== undefined));
-  if (!beyond.includes(true)) return services.profiles;
-  return new ProfileValidator({
-    structureDefinition: async (url) => (await services.conformance.structureDefinition(url)) ?? own.structureDefinition(url),
-    ...(services.bindingCheck ? { validateCode: services.bindingCheck(store) } : {}),
-  });
-}
 
 /** Query parameters and, for POST, a Parameters body or the resource itself. */
 function parseInput(request: FhirRequest): ValidateInput {

@@ -18,7 +18,7 @@ export async function create(context: FhirContext, request: FhirRequest): Promis
   const type = request.params.type!;
   context.policy.assertAllowed(type, 'create');
   const resource = validateForWrite(request.body, type);
-  const warnings = await validateDeclaredProfiles(context.services, resource);
+  const warnings = await validateDeclaredProfiles(context, resource);
   const ifNoneExist = header(request, 'if-none-exist');
   if (ifNoneExist !== undefined) {
     const matches = await findMatches(context, type, ifNoneExist);
@@ -39,7 +39,7 @@ export async function update(context: FhirContext, request: FhirRequest): Promis
   const resource = validateForWrite(request.body, type);
   if (resource.id === undefined) throw invalidResource(`The ${type} in the body has no id; it must be "${id}" (R4 http.html#update)`);
   if (resource.id !== id) throw badRequest(`The id in the body ("${resource.id}") does not match the URL ("${id}")`);
-  const warnings = await validateDeclaredProfiles(context.services, resource);
+  const warnings = await validateDeclaredProfiles(context, resource);
   const ifMatch = header(request, 'if-match');
   const options = { ...(ifMatch === undefined ? {} : { ifMatch: parseETag(ifMatch) }), ...(request.assignedId ? { mustBeNew: true } : {}) };
   const { version, created } = await putResourceWithOutcome(context, resource, 'PUT', options);
@@ -51,7 +51,7 @@ export async function conditionalUpdate(context: FhirContext, request: FhirReque
   const type = request.params.type!;
   context.policy.assertAllowed(type, 'update');
   const resource = validateForWrite(request.body, type);
-  const warnings = await validateDeclaredProfiles(context.services, resource);
+  const warnings = await validateDeclaredProfiles(context, resource);
   const matches = await findMatches(context, type, request.query.toString());
   if (matches.length > 1) throw multipleMatches(`The criteria match ${matches.length} ${type} resources; be more specific`);
   const match = matches[0];
@@ -91,7 +91,7 @@ export async function patch(context: FhirContext, request: FhirRequest): Promise
   const patched = patchedResource(current.resource!, request);
   const resource = validateForWrite(patched, type);
   if (resource.id !== current.id) throw badRequest('A patch must not change the resource id');
-  const warnings = await validateDeclaredProfiles(context.services, resource);
+  const warnings = await validateDeclaredProfiles(context, resource);
   const ifMatch = header(request, 'if-match');
   const { version } = await putResourceWithOutcome(context, resource, 'PATCH', { ifMatch: ifMatch === undefined ? current.versionId : parseETag(ifMatch) });
   return writeResponse(context, request, version, 200, `Patched ${type}/${current.id}`, warnings);

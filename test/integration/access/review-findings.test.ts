@@ -262,6 +262,17 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     const byAdmin = await call(server, admin, 'POST', `Observation/$validate?profile=${encodeURIComponent(profile)}`, observation);
     const issues = (byAdmin.body as OperationOutcome).issue;
     expect(issues.some((i) => i.severity === 'error' && JSON.stringify(i).includes(valueSet)), JSON.stringify(issues)).toBe(true);
+    // Writes claiming the profile are validated the same way, as the writer: refused for the
+    // admin (422, the code is not in the value set), a warning for the patient app, as a made-up profile gets.
+    const claiming = (p: string) => ({ ...observation, meta: { profile: [p] } });
+    expect((await call(server, admin, 'POST', 'Observation', claiming(profile))).status).toBe(422);
+    const write = async (p: string) => {
+      const created = await call(server, token, 'POST', 'Observation', claiming(p), { prefer: 'return=OperationOutcome' });
+      return { ...created, body: JSON.stringify(created.body).split(p).join('{profile}').replace(/Observation\/[A-Za-z0-9\-.]+/g, 'Observation/{id}') };
+    };
+    const [real, madeUp] = [await write(profile), await write(`${profile}-${MADE_UP}`)];
+    expect(real.status).toBe(201);
+    expect(real).toEqual(madeUp);
   });
 
   it('9. modules that hand on the unrestricted policy are held to the same rule as the policy itself', () => {

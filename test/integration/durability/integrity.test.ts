@@ -16,7 +16,8 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 function run(script: string, args: string[] = []): { code: number; out: string } {
   const { BASE_URL: _vite, ...env } = process.env;
   try {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], { cwd: ROOT, env: { ...env, DATA_DIR: dataDir, BEDSIDE_SEED: 'false', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    // The tools end by themselves (no process.exit): one that left something running would hang here until the timeout.
+    const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], { cwd: ROOT, env: { ...env, DATA_DIR: dataDir, BEDSIDE_SEED: 'false', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).toString();
     return { code: 0, out };
   } catch (error) {
     const e = error as { status: number; stdout: Buffer };

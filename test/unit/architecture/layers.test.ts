@@ -26,6 +26,7 @@ const LAYERS: { layer: string; units: string[] }[] = [
   { layer: 'entry points', units: ['main', 'tools'] },
   { layer: 'commands and start-up', units: ['cli', 'bedside'] },
   { layer: 'composition root', units: ['app'] },
+  { layer: 'FHIR core composition (without the authorization server)', units: ['fhir-core'] },
   { layer: 'HTTP edge', units: ['http'] },
   { layer: 'launcher and loading', units: ['launcher', 'ingest'] },
   { layer: 'authorization server', units: ['auth'] },
