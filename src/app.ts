@@ -25,7 +25,7 @@ import type { PolicyCompiler, ResourceAccess } from './access/resource-access.js
 import { createFhirCore, FHIR_MOUNT, servicePolicy } from './fhir-core.js';
 
 export { FHIR_MOUNT } from './fhir-core.js';
-import { createFhirHttpHandler } from './fhir/http-adapter.js';
+import { createFhirHttpHandler } from './http/fhir-adapter.js';
 import { Packages } from './packages/service.js';
 import type { Terminology } from './terminology/index.js';
 import { strictInput } from './http/strict-input.js';

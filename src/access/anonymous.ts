@@ -2,7 +2,7 @@
  * The policy of requests without a principal: public routes (CapabilityStatement, SMART
  * discovery) that read no data. It allows nothing, so a public route that tried would be refused.
  */
-import { FhirError } from '../fhir/errors.js';
+import { FhirError } from '../r4/errors.js';
 import { mint } from './minted.js';
 import type { AccessPolicy } from './policy.js';
 

@@ -19,7 +19,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { AccessTokenError, type AccessTokenProblem, type AccessTokenVerifier, type VerifiedAccessToken } from './token-verification.js';
-import { FhirError } from '../fhir/errors.js';
+import { FhirError } from '../r4/errors.js';
 import type { ResourceScope } from '../smart/scopes.js';
 import type { Authenticator } from './authenticate.js';
 import type { AccessPolicy } from './policy.js';

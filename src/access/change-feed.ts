@@ -20,7 +20,7 @@
  * https://hl7.org/fhir/R4/subscription.html (criteria are searches the subscriber could run)
  */
 import type { Resource } from 'fhir/r4';
-import { conditionParams, matches, type IndexedResource, type ResourceLookup } from '../fhir/search/evaluate.js';
+import { conditionParams, matches, type IndexedResource, type ResourceLookup } from '../search/evaluate.js';
 import type { ChangeFeedSource, ChangesRequest, StoredVersion } from '../storage/resource-store.js';
 import type { Condition, IndexEntry } from '../storage/search-index.js';
 import type { AccessPolicy } from './policy.js';
@@ -56,7 +56,7 @@ export interface ChangeFeed {
   match(change: Change, searches: readonly StandingSearch[], onError?: (search: StandingSearch, error: unknown) => void): Promise<Array<StoredVersion | undefined>>;
 }
 
-/** Index rows of a resource for the given parameters (fhir/search/extract.ts). */
+/** Index rows of a resource for the given parameters (search/extract.ts). */
 export type ParamExtractor = (resource: Resource, params: ReadonlySet<string>) => IndexEntry[];
 
 /** Conditions the in-memory evaluator decides from the resource's own rows. */

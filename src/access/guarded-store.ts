@@ -19,8 +19,8 @@
  * https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html
  */
 import { LRUCache } from 'lru-cache';
-import { FhirError } from '../fhir/errors.js';
-import { r4ResourceTypes } from '../fhir/search/registry.js';
+import { FhirError } from '../r4/errors.js';
+import { r4ResourceTypes } from '../search/registry.js';
 import type {
   DeleteRequest,
   HistoryPage,

@@ -13,7 +13,7 @@
  * https://hl7.org/fhir/R4/search.html#chaining and
  * https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html
  */
-import { FhirError } from '../fhir/errors.js';
+import { FhirError } from '../r4/errors.js';
 import type { Condition } from '../storage/search-index.js';
 import type { AccessPolicy } from './policy.js';
 

@@ -12,7 +12,7 @@
  * The R4 Patient CompartmentDefinition says which parameters put a resource in a compartment:
  * https://hl7.org/fhir/R4/compartmentdefinition-patient.html
  */
-import { patientCompartmentParams } from '../fhir/compartments.js';
+import { patientCompartmentParams } from '../search/compartments.js';
 import type { Condition, FieldPredicate } from '../storage/search-index.js';
 
 const FALSE: Condition = { op: 'false' };

@@ -11,9 +11,9 @@
  * REVOCATION_CHECK_MS; 0 = computed for every request that needs it).
  */
 import { LRUCache } from 'lru-cache';
-import { patientCompartmentTypes, patientsCompartmentCondition } from '../fhir/compartments.js';
-import { extractIndex } from '../fhir/search/extract.js';
-import { getSearchRegistry } from '../fhir/search/registry.js';
+import { patientCompartmentTypes, patientsCompartmentCondition } from '../search/compartments.js';
+import { extractIndex } from '../search/extract.js';
+import { getSearchRegistry } from '../search/registry.js';
 import type { ResourceStore, SearchRequest, StoredVersion } from '../storage/resource-store.js';
 import type { Condition, ReferenceEntry } from '../storage/search-index.js';
 import { patientsNamedBy } from './own-records.js';

@@ -14,8 +14,8 @@
  * store.
  */
 import type { Resource } from 'fhir/r4';
-import { extractIndex } from '../fhir/search/extract.js';
-import type { SearchRegistry } from '../fhir/search/registry.js';
+import { extractIndex } from '../search/extract.js';
+import type { SearchRegistry } from '../search/registry.js';
 import type { ResourceStore } from '../storage/resource-store.js';
 import { createChangeFeed, type ChangeFeed } from './change-feed.js';
 import { cursorSeal } from './cursor-seal.js';

@@ -21,11 +21,11 @@
  * - Letters map to interactions by rules.ts LETTER_FOR; several scopes add up (union).
  */
 import type { Resource } from 'fhir/r4';
-import { patientCompartmentParams } from '../fhir/compartments.js';
-import { FhirError } from '../fhir/errors.js';
-import { conditionParams, matches, type ResourceLookup } from '../fhir/search/evaluate.js';
-import { parseSearch } from '../fhir/search/parse.js';
+import { FhirError } from '../r4/errors.js';
 import { parseRelativeReference } from '../r4/ids.js';
+import { patientCompartmentParams } from '../search/compartments.js';
+import { conditionParams, matches, type ResourceLookup } from '../search/evaluate.js';
+import { parseSearch } from '../search/parse.js';
 import type { ResourceScope } from '../smart/scopes.js';
 import type { Condition, IndexEntry } from '../storage/search-index.js';
 import { hasHops } from './hops.js';

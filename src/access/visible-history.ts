@@ -15,7 +15,7 @@
  *
  * https://hl7.org/fhir/R4/http.html#history
  */
-import { FhirError } from '../fhir/errors.js';
+import { FhirError } from '../r4/errors.js';
 import { FHIR_ID } from '../r4/ids.js';
 import { decodeCursor, encodeCursor } from '../storage/cursor.js';
 import type { HistoryPage, HistoryRequest, StoredVersion } from '../storage/resource-store.js';

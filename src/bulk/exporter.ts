@@ -8,7 +8,7 @@
  * authorization (bulk/ownership.ts) is noticed. A resumed job keeps
  * the files of the types its checkpoint lists as done and exports the type in progress again.
  */
-import type { SearchRegistry } from '../fhir/search/registry.js';
+import type { SearchRegistry } from '../search/registry.js';
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { applyElements } from '../fhir/projection.js';

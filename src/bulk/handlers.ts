@@ -10,7 +10,7 @@ import type { OperationOutcome } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
 import type { Interaction } from '../fhir/api.js';
 import type { FhirContext } from '../fhir/context.js';
-import { FhirError, badRequest, forbidden, notFound } from '../fhir/errors.js';
+import { FhirError, badRequest, forbidden, notFound } from '../r4/errors.js';
 import { preferences, type FhirRequest, type FhirResponse } from '../fhir/request.js';
 import type { ExportFiles } from './files.js';
 import { manifest, progressText, statusUrl, type ExportJob, type ExportLevel } from './job.js';

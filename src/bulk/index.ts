@@ -10,7 +10,7 @@
  *
  * https://hl7.org/fhir/uv/bulkdata/STU2/export.html
  */
-import type { SearchRegistry } from '../fhir/search/registry.js';
+import type { SearchRegistry } from '../search/registry.js';
 import type { AccessPolicy, Principal } from '../access/policy.js';
 import type { ResourceAccess } from '../access/resource-access.js';
 import type { Operation, Route } from '../fhir/api.js';

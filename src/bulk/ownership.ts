@@ -18,7 +18,7 @@
  * https://hl7.org/fhir/uv/bulkdata/STU2/export.html#bulk-data-status-request
  */
 import type { AccessPolicy, Principal } from '../access/policy.js';
-import { FhirError, notFound } from '../fhir/errors.js';
+import { FhirError, notFound } from '../r4/errors.js';
 import type { ExportFiles } from './files.js';
 import type { ExportJob } from './job.js';
 import type { JobStore } from './job-store.js';

@@ -7,12 +7,12 @@
  * https://hl7.org/fhir/uv/bulkdata/STU2/export.html#query-parameters
  */
 import type { Parameters, ParametersParameter } from 'fhir/r4';
-import { badRequest, notSupported } from '../fhir/errors.js';
 import { parseInstantParam } from '../fhir/interactions/params.js';
 import type { FhirRequest } from '../fhir/request.js';
-import { getSearchRegistry, parseSearch, type SearchRegistry } from '../fhir/search/index.js';
-import { parseQuery } from '../http/text-decoding.js';
+import { badRequest, notSupported } from '../r4/errors.js';
 import { FHIR_ID } from '../r4/ids.js';
+import { getSearchRegistry, parseSearch, type SearchRegistry } from '../search/index.js';
+import { parseQuery } from '../text-decoding.js';
 import type { ExportLevel } from './job.js';
 
 export interface ExportParameters {

@@ -23,11 +23,11 @@
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import { hasHops, limitHops } from '../access/hops.js';
 import type { AccessPolicy } from '../access/policy.js';
-import { patientCompartmentTypes } from '../fhir/compartments.js';
 import type { FhirContext } from '../fhir/context.js';
-import { FhirError, badRequest, forbidden, notFound } from '../fhir/errors.js';
-import { r4ResourceTypes } from '../fhir/search/index.js';
 import { assertValidId } from '../fhir/validation.js';
+import { FhirError, badRequest, forbidden, notFound } from '../r4/errors.js';
+import { patientCompartmentTypes } from '../search/compartments.js';
+import { r4ResourceTypes } from '../search/index.js';
 import { parseScopes } from '../smart/scopes.js';
 import type { ExportLevel, TypePlan } from './job.js';
 import type { ExportParameters } from './parameters.js';

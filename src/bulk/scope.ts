@@ -6,11 +6,11 @@
  * https://hl7.org/fhir/uv/bulkdata/STU2/export.html#endpoint---all-patients
  */
 import type { Resource } from 'fhir/r4';
-import { patientCompartmentParams } from '../fhir/compartments.js';
-import { badRequest } from '../fhir/errors.js';
-import { parseSearch, type SearchRegistry } from '../fhir/search/index.js';
-import { parseQuery } from '../http/text-decoding.js';
-import { extractIndex } from '../fhir/search/index.js';
+import { patientCompartmentParams } from '../search/compartments.js';
+import { badRequest } from '../r4/errors.js';
+import { parseSearch, type SearchRegistry } from '../search/index.js';
+import { parseQuery } from '../text-decoding.js';
+import { extractIndex } from '../search/index.js';
 import { parseRelativeReference } from '../r4/ids.js';
 import type { StoredVersion } from '../storage/resource-store.js';
 import type { Condition, ReferenceEntry } from '../storage/search-index.js';

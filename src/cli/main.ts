@@ -47,7 +47,7 @@ const COMMANDS: Record<string, Command> = {
     return 2;
   },
   // Loaded on demand: the loader brings the whole server (and oidc-provider) with it.
-  load: async (argv, io) => (await import('../tools/load.js')).runLoad(argv, io),
+  load: async (argv, io) => (await import('./load.js')).runLoad(argv, io),
 };
 
 /** Runs one command line; resolves to the exit code. */

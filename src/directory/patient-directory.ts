@@ -14,8 +14,8 @@ import type { GuardedStore } from '../access/guarded-store.js';
 import type { SignedInUser } from '../access/resource-access.js';
 import type { FhirApi } from '../fhir/api.js';
 import { requestContext, type FhirServices } from '../fhir/context.js';
-import { FhirError } from '../fhir/errors.js';
 import type { FhirResponse } from '../fhir/request.js';
+import { FhirError } from '../r4/errors.js';
 import { isFhirId, parseRelativeReference } from '../r4/ids.js';
 
 export interface PatientSummary {

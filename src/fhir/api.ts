@@ -5,8 +5,8 @@
  * https://hl7.org/fhir/R4/http.html
  */
 import FindMyWay from 'find-my-way';
+import { methodNotAllowed, notFound } from '../r4/errors.js';
 import type { FhirContext } from './context.js';
-import { methodNotAllowed, notFound } from './errors.js';
 import { batchOrTransaction } from './interactions/bundle.js';
 import { history } from './interactions/history.js';
 import { read, vread } from './interactions/read.js';

@@ -5,7 +5,7 @@
  */
 import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestSecurity } from 'fhir/r4';
 import type { Config } from '../config.js';
-import { SEARCH_DOCUMENTATION, UNREGISTERED_PARAMS } from './search/documentation.js';
+import { SEARCH_DOCUMENTATION, UNREGISTERED_PARAMS } from '../search/documentation.js';
 import { resourceTypes } from './validation.js';
 
 export interface CapabilityOptions {

@@ -12,8 +12,8 @@ import type { ConformanceResources } from '../packages/conformance.js';
 import type { ResourceOperations } from '../storage/resource-store.js';
 import type { IndexEntry } from '../storage/search-index.js';
 import type { ProfileValidator } from './validator/profiles/index.js';
-import type { SearchRegistry } from './search/registry.js';
-import type { CodeSet, CodeSetRequest } from './search/types.js';
+import type { SearchRegistry } from '../search/registry.js';
+import type { CodeSet, CodeSetRequest } from '../search/types.js';
 import type { ValidateCode } from '../terminology/types.js';
 
 /**
@@ -41,7 +41,7 @@ export type WriteRule = (context: FhirContext, resource: Resource) => Promise<Re
 export interface FhirServices {
   config: Config;
   logger: Logger;
-  /** Search index rows of a resource (fhir/search/extract.ts) under {@link searchRegistry}. */
+  /** Search index rows of a resource (search/extract.ts) under {@link searchRegistry}. */
   indexer: (resource: Resource) => IndexEntry[];
   /** Validation against profiles (`$validate`, and writes under VALIDATE_PROFILES). */
   profiles: ProfileValidator;

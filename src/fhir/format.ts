@@ -7,7 +7,7 @@
  * the format of the request body, else JSON, so JSON stays the default. 406 only when neither
  * format is acceptable.
  */
-import { notAcceptable } from './errors.js';
+import { notAcceptable } from '../r4/errors.js';
 
 export type WireFormat = 'json' | 'xml';
 

@@ -3,8 +3,8 @@
  * UTF-8, a nesting limit checked before parsing, and a 400 OperationOutcome for anything else.
  * https://hl7.org/fhir/R4/json.html
  */
-import { decodeUtf8 } from '../http/text-decoding.js';
-import { badRequest } from './errors.js';
+import { badRequest } from '../r4/errors.js';
+import { decodeUtf8 } from '../text-decoding.js';
 
 const MAX_JSON_DEPTH = 64;
 

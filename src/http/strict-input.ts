@@ -9,7 +9,7 @@
  * behind work exactly as before.
  */
 import { IncomingMessage, type ServerResponse } from 'node:http';
-import { decodePercent, decodeUtf8, parseQuery, type Fail } from './text-decoding.js';
+import { decodePercent, decodeUtf8, parseQuery, type Fail } from '../text-decoding.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -8,7 +8,7 @@ import type { ResourceAccess } from '../access/resource-access.js';
 import { unrestrictedPolicy } from '../access/unrestricted.js';
 import type { FhirApi } from '../fhir/api.js';
 import { requestContext, type FhirServices } from '../fhir/context.js';
-import { asFhirError } from '../fhir/errors.js';
+import { asFhirError } from '../fhir/storage-errors.js';
 import type { BundleSink } from './loader.js';
 
 export function inProcessSink(api: FhirApi, services: FhirServices, access: ResourceAccess): BundleSink {

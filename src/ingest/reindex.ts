@@ -8,8 +8,8 @@
  * next start does it again.
  */
 import type { Resource } from 'fhir/r4';
-import { INDEX_VERSION } from '../fhir/search/extract.js';
 import type { Logger } from '../log.js';
+import { INDEX_VERSION } from '../search/extract.js';
 import type { ResourceStore } from '../storage/resource-store.js';
 import type { IndexEntry } from '../storage/search-index.js';
 

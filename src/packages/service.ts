@@ -7,8 +7,8 @@
 import { stat } from 'node:fs/promises';
 import type { Resource } from 'fhir/r4';
 import type { Logger } from '../log.js';
-import { extractIndex, unindexableReason } from '../fhir/search/extract.js';
-import { getSearchRegistry, type SearchParamDef, type SearchRegistry } from '../fhir/search/registry.js';
+import { extractIndex, unindexableReason } from '../search/extract.js';
+import { getSearchRegistry, type SearchParamDef, type SearchRegistry } from '../search/registry.js';
 import type { DocumentStore } from '../storage/document-store.js';
 import type { ResourceOperations, ResourceStore } from '../storage/resource-store.js';
 import type { IndexEntry } from '../storage/search-index.js';

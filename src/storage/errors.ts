@@ -1,6 +1,6 @@
 /**
  * What a store refuses, in the store's own words. The FHIR layer maps each code to its HTTP
- * status and OperationOutcome at the edge (fhir/errors.ts `asFhirError`); the stores know no HTTP.
+ * status and OperationOutcome at the edge (fhir/storage-errors.ts `asFhirError`); the stores know no HTTP.
  *
  * A store throws a StorageError before it changes anything: a write refused with one has
  * written nothing (the embedded store's group commit relies on it, sqlite/database.ts).

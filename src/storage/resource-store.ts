@@ -127,7 +127,8 @@ export interface ResourceStore extends ResourceOperations, ChangeFeedSource {
   /**
    * Which version of the search layer's index rows the stored resources carry, as recorded by
    * {@link setIndexVersion}; 0 when none was (a database from before versions were recorded,
-   * or a new one). The search layer reindexes when it differs from its own (fhir/search/refresh.ts).
+   * or a new one). Start-up reindexes when it differs from the extraction's INDEX_VERSION
+   * (ingest/reindex.ts).
    */
   indexVersion(): Promise<number>;
   /** Records that every live resource now has the rows of index version `version`. */

@@ -1,7 +1,7 @@
 /**
  * The storage-neutral shape of search: index rows written with each resource, and the
  * conditions a search compiles to. FHIR search semantics (prefixes, precision, modifiers,
- * chaining rules) live in src/fhir/search/, which produces these; stores only translate them to
+ * chaining rules) live in src/search/, which produces these; stores only translate them to
  * SQL or MongoDB filters, so both stores answer every search the same way.
  *
  * https://hl7.org/fhir/R4/search.html

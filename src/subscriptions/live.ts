@@ -12,7 +12,7 @@ import type { StandingSearch } from '../access/change-feed.js';
 import type { GuardedStore } from '../access/guarded-store.js';
 import type { AccessPolicy, Principal } from '../access/policy.js';
 import type { ResourceAccess } from '../access/resource-access.js';
-import { FhirError } from '../fhir/errors.js';
+import { FhirError } from '../r4/errors.js';
 import type { StoredVersion } from '../storage/resource-store.js';
 import type { OwnerRecord, OwnerRecords } from './owners.js';
 import { readSubscription, type ReadOptions, type SubscriptionSpec } from './spec.js';

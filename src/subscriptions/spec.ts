@@ -16,9 +16,9 @@
  * https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/channels.html
  */
 import type { Extension, Subscription } from 'fhir/r4';
-import { badRequest, unprocessable } from '../fhir/errors.js';
-import { parseSearch } from '../fhir/search/parse.js';
-import type { SearchRegistry } from '../fhir/search/registry.js';
+import { badRequest, unprocessable } from '../r4/errors.js';
+import { parseSearch } from '../search/parse.js';
+import type { SearchRegistry } from '../search/registry.js';
 import { fetchRefusal } from '../security/network-addresses.js';
 import type { Condition } from '../storage/search-index.js';
 

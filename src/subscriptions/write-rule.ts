@@ -16,7 +16,7 @@ import type { Subscription } from 'fhir/r4';
 import { hasHops, limitHops } from '../access/hops.js';
 import type { AccessPolicy } from '../access/policy.js';
 import type { FhirContext, WriteRule } from '../fhir/context.js';
-import { unprocessable } from '../fhir/errors.js';
+import { unprocessable } from '../r4/errors.js';
 import type { OwnerRecords } from './owners.js';
 import { OWNER_EXTENSION, readSubscription, type ReadOptions, type SubscriptionSpec } from './spec.js';
 

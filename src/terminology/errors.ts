@@ -3,7 +3,7 @@
  * system Bedside does not hold (LOINC, SNOMED CT, RxNorm ...) is refused with a message naming
  * that system, never answered with a guess.
  */
-import { FhirError } from '../fhir/errors.js';
+import { FhirError } from '../r4/errors.js';
 
 /** Names of code systems people meet, for messages. https://hl7.org/fhir/R4/terminologies-systems.html */
 const KNOWN_SYSTEMS: Record<string, string> = {

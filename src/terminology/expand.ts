@@ -10,7 +10,7 @@
  */
 import type { CodeSystemConceptDesignation, ValueSet, ValueSetComposeInclude, ValueSetComposeIncludeFilter, ValueSetExpansionContains } from 'fhir/r4';
 import { LRUCache } from 'lru-cache';
-import { badRequest, notSupported, tooCostly } from '../fhir/errors.js';
+import { badRequest, notSupported, tooCostly } from '../r4/errors.js';
 import type { CodeSystemIndex, ConceptInfo } from './code-system.js';
 import type { TerminologySources } from './sources.js';
 

@@ -11,9 +11,9 @@
 import type { CodeableConcept, CodeSystem, Coding, Parameters, ParametersParameter, ValueSet } from 'fhir/r4';
 import type { Interaction, Operation } from '../fhir/api.js';
 import type { FhirContext } from '../fhir/context.js';
-import { badRequest, notFound } from '../fhir/errors.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { assertValidId } from '../fhir/validation.js';
+import { badRequest, notFound } from '../r4/errors.js';
 import { MissingTerminology } from './errors.js';
 import type { Terminology } from './service.js';
 import type { TerminologySources } from './sources.js';

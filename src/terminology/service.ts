@@ -12,10 +12,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Parameters, ParametersParameter, ValueSet, ValueSetExpansionContains } from 'fhir/r4';
 import type { CodeSetResolver } from '../fhir/context.js';
-import { badRequest, FhirError, notFound } from '../fhir/errors.js';
-import type { CodeSet, CodeSetRequest } from '../fhir/search/types.js';
 import type { ConformanceResources } from '../packages/conformance.js';
+import { badRequest, FhirError, notFound } from '../r4/errors.js';
 import { parseRelativeReference } from '../r4/ids.js';
+import type { CodeSet, CodeSetRequest } from '../search/types.js';
 import type { ResourceOperations } from '../storage/resource-store.js';
 import type { CodeSystemIndex } from './code-system.js';
 import { describeSystem, MissingTerminology, missingSystem, missingValueSet } from './errors.js';

@@ -14,9 +14,9 @@ import type { Resource } from 'fhir/r4';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResourceAccess, type PolicyCompiler, type ResourceAccess } from '../../src/access/resource-access.js';
-import { FhirError } from '../../src/fhir/errors.js';
-import { extractIndex } from '../../src/fhir/search/extract.js';
-import { parseSearch } from '../../src/fhir/search/index.js';
+import { FhirError } from '../../src/r4/errors.js';
+import { extractIndex } from '../../src/search/extract.js';
+import { parseSearch } from '../../src/search/index.js';
 import { parseScope, type ResourceScope } from '../../src/smart/scopes.js';
 import { storeImplementations, type OpenStore } from '../support/stores.js';
 

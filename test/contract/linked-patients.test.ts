@@ -8,7 +8,7 @@ import type { Resource } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResourceAccess, type PolicyCompiler, type ResourceAccess } from '../../src/access/resource-access.js';
 import type { AccessPolicy } from '../../src/access/policy.js';
-import { extractIndex } from '../../src/fhir/search/extract.js';
+import { extractIndex } from '../../src/search/extract.js';
 import { parseScopes, type ResourceScope } from '../../src/smart/scopes.js';
 import { storeImplementations, type OpenStore } from '../support/stores.js';
 

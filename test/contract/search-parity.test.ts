@@ -1,14 +1,14 @@
 /**
  * Search parity: the same generated queries over the same sample data (fhir-data/, indexed by
  * the real extraction) return identical id sets on every store implementation, and the same
- * as the in-memory reference evaluator (src/fhir/search/evaluate.ts).
+ * as the in-memory reference evaluator (src/search/evaluate.ts).
  */
 import type { Bundle, Resource } from 'fhir/r4';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extractIndex } from '../../src/fhir/search/extract.js';
-import { MemoryIndex, getSearchRegistry, parseSearch } from '../../src/fhir/search/index.js';
+import { extractIndex } from '../../src/search/extract.js';
+import { MemoryIndex, getSearchRegistry, parseSearch } from '../../src/search/index.js';
 import type { IndexEntry } from '../../src/storage/search-index.js';
 import { storeImplementations, type OpenStore } from '../support/stores.js';
 

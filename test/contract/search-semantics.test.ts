@@ -8,8 +8,8 @@
  * time, so the fixtures' meta.lastUpdated (which the table's expectations use) is not kept.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extractIndex } from '../../src/fhir/search/extract.js';
-import { parseSearch } from '../../src/fhir/search/parse.js';
+import { extractIndex } from '../../src/search/extract.js';
+import { parseSearch } from '../../src/search/parse.js';
 import { BASE_URL, NOW, RESOURCES } from '../unit/search/fixtures.js';
 import { TABLES } from '../unit/search/semantics-table.js';
 import { storeImplementations, type OpenStore } from '../support/stores.js';

@@ -8,14 +8,15 @@
  * resolved by search.
  */
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4';
-import { parseQuery } from '../../http/text-decoding.js';
+import { parseQuery } from '../../text-decoding.js';
 import { versionJson } from '../../storage/stored-version.js';
 import { bundleJson, type BundleEntryJson } from '../bundle-json.js';
 import { forEachReference } from '../references.js';
-import { FhirError, asFhirError, badRequest, informational, invalidResource, multipleMatches, notFound, tooLarge } from '../errors.js';
+import { FhirError, badRequest, informational, invalidResource, multipleMatches, notFound, tooLarge } from '../../r4/errors.js';
 import type { FhirContext } from '../context.js';
 import { preferences, type FhirRequest, type FhirResponse, type HttpMethod } from '../request.js';
 import { newResourceId } from '../resource-ids.js';
+import { asFhirError } from '../storage-errors.js';
 import { validateDeclaredProfiles, validateForWrite } from '../validation.js';
 import { findMatches } from './conditional.js';
 import { etag, withWarnings } from './respond.js';

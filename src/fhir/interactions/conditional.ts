@@ -2,11 +2,11 @@
  * Resolving the criteria of conditional create, update, patch and delete with FHIR search.
  * https://hl7.org/fhir/R4/http.html#ccreate
  */
-import { parseQuery } from '../../http/text-decoding.js';
+import { badRequest } from '../../r4/errors.js';
+import { parseSearch } from '../../search/index.js';
 import type { StoredVersion } from '../../storage/resource-store.js';
+import { parseQuery } from '../../text-decoding.js';
 import type { FhirContext } from '../context.js';
-import { badRequest } from '../errors.js';
-import { parseSearch } from '../search/index.js';
 
 const IGNORED = new Set(['_format', '_pretty', '_count', '_sort', '_summary', '_elements', '_total', '_include', '_revinclude', '_cursor']);
 

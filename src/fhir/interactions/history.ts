@@ -5,7 +5,7 @@
 import type { StoredVersion } from '../../storage/resource-store.js';
 import { versionJson } from '../../storage/stored-version.js';
 import { bundleJson, pageUrl, withCursor, type BundleLink } from '../bundle-json.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, notFound } from '../../r4/errors.js';
 import type { FhirContext } from '../context.js';
 import type { FhirRequest, FhirResponse } from '../request.js';
 import { assertValidId } from '../validation.js';

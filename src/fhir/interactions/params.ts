@@ -1,8 +1,8 @@
 /**
  * Parsing of the few non-search parameters interactions take (`_since`, `_at`).
  */
-import { badRequest } from '../errors.js';
-import { parseDateRange } from '../search/dates.js';
+import { badRequest } from '../../r4/errors.js';
+import { parseDateRange } from '../../search/dates.js';
 
 /**
  * A FHIR date/dateTime/instant as the inclusive range of epoch ms it covers at its precision

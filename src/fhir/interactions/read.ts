@@ -1,7 +1,7 @@
 /**
  * read and vread. https://hl7.org/fhir/R4/http.html#read
  */
-import { gone, notFound } from '../errors.js';
+import { gone, notFound } from '../../r4/errors.js';
 import type { FhirContext } from '../context.js';
 import type { FhirRequest, FhirResponse } from '../request.js';
 import { assertValidId } from '../validation.js';

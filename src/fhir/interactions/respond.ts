@@ -5,7 +5,7 @@
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import type { StoredVersion } from '../../storage/resource-store.js';
 import { versionJson } from '../../storage/stored-version.js';
-import { badRequest, informational } from '../errors.js';
+import { badRequest, informational } from '../../r4/errors.js';
 import type { FhirContext } from '../context.js';
 import { preferences, type FhirRequest, type FhirResponse } from '../request.js';
 

@@ -2,13 +2,13 @@
  * search at type and system level, `POST _search`, compartment search and `$everything`.
  * https://hl7.org/fhir/R4/http.html#search and https://hl7.org/fhir/R4/operation-patient-everything.html
  */
+import { badRequest, notFound, notSupported } from '../../r4/errors.js';
+import { patientCompartmentConditionForTypes, patientCompartmentTypes } from '../../search/compartments.js';
+import { r4ResourceTypes } from '../../search/index.js';
 import type { Condition } from '../../storage/search-index.js';
-import { patientCompartmentConditionForTypes, patientCompartmentTypes } from '../compartments.js';
 import type { FhirContext } from '../context.js';
-import { badRequest, notFound, notSupported } from '../errors.js';
 import { preferences, type FhirRequest, type FhirResponse } from '../request.js';
 import { executeSearch, parseRequestSearch, searchsetJson } from '../search-execution.js';
-import { r4ResourceTypes } from '../search/index.js';
 import { assertValidId } from '../validation.js';
 import { parseInstantParam } from './params.js';
 

@@ -16,8 +16,8 @@
  * through the request's policy-bound store.
  */
 import type { OperationOutcome, OperationOutcomeIssue, Parameters, Resource } from 'fhir/r4';
+import { badRequest, gone, notFound } from '../../r4/errors.js';
 import type { FhirContext } from '../context.js';
-import { badRequest, gone, notFound } from '../errors.js';
 import type { FhirRequest, FhirResponse } from '../request.js';
 import { assertValidId, profileValidatorFor, toOutcomeIssue } from '../validation.js';
 import { validateR4 } from '../validator/index.js';

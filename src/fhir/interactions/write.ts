@@ -4,7 +4,7 @@
  */
 import type { Resource } from 'fhir/r4';
 import type { StoredVersion } from '../../storage/resource-store.js';
-import { badRequest, gone, informational, invalidResource, methodNotAllowed, multipleMatches, notFound } from '../errors.js';
+import { badRequest, gone, informational, invalidResource, methodNotAllowed, multipleMatches, notFound } from '../../r4/errors.js';
 import type { FhirContext } from '../context.js';
 import { patchedResource } from '../patch/index.js';
 import { header, preferences, type FhirRequest, type FhirResponse } from '../request.js';

@@ -17,7 +17,7 @@
 import type { Parameters, ParametersParameter, Resource } from 'fhir/r4';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
-import { FhirError } from '../errors.js';
+import { FhirError } from '../../r4/errors.js';
 import { validateForWrite } from '../validation.js';
 import { Kind, sharedShapes, type Prop, type Shape } from '../validator/compile.js';
 import { PRIMITIVES } from '../validator/primitives.js';

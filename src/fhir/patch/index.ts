@@ -5,7 +5,7 @@
  * resource (a Binary holding a JSON Patch, or Parameters).
  */
 import type { Resource } from 'fhir/r4';
-import { badRequest, unsupportedMediaType } from '../errors.js';
+import { badRequest, unsupportedMediaType } from '../../r4/errors.js';
 import { isXmlBodyType } from '../format.js';
 import { header, type FhirRequest } from '../request.js';
 import { applyFhirPathPatch, isFhirPathPatch } from './fhirpath-patch.js';

@@ -3,7 +3,7 @@
  */
 import type { Resource } from 'fhir/r4';
 import fastJsonPatch from 'fast-json-patch';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../../r4/errors.js';
 import { parseJson } from '../json-body.js';
 
 /** The operations of RFC 6902 §4 (fast-json-patch also knows an internal `_get`). */

@@ -14,7 +14,7 @@
  */
 import { LosslessNumber } from 'lossless-json';
 import { SaxesParser, type SaxesAttributeNS, type SaxesTagNS } from 'saxes';
-import { FhirError, badRequest } from '../errors.js';
+import { FhirError, badRequest } from '../../r4/errors.js';
 import { FHIR_NS, Kind, XHTML_NS, elementShape, isAttribute, isResourceType, isXhtml, resourceShape, type Prop, type Shape } from './model.js';
 import { escapeAttribute, escapeText } from './xhtml.js';
 

@@ -10,7 +10,7 @@
  * are: a JSON number as JavaScript prints it, or the exact text of a lossless-json number.
  */
 import { isLosslessNumber } from 'lossless-json';
-import { notAcceptable } from '../errors.js';
+import { notAcceptable } from '../../r4/errors.js';
 import { FHIR_NS, Kind, elementShape, isResourceType, isXhtml, keysOf, resourceShape, type KeyInfo, type Shape } from './model.js';
 import { NOT_XML_CHAR, divForXml, escapeAttribute } from './xhtml.js';
 

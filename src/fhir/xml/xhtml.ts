@@ -9,7 +9,7 @@
  * checks again what embedding needs, so that a string that is not one balanced element can never
  * change the XML around it.
  */
-import { notAcceptable } from '../errors.js';
+import { notAcceptable } from '../../r4/errors.js';
 import { XHTML_NS } from './model.js';
 
 const ENTITY = /^&(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});/;

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Condition, Observation, OperationOutcome, Patient } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { patientCompartmentTypes } from '../../../src/fhir/compartments.js';
+import { patientCompartmentTypes } from '../../../src/search/compartments.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
 import { download, downloadAll, kickOff, patientsOf, pollStatus, runExport, startExport } from './support.js';

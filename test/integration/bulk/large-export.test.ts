@@ -10,8 +10,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import type { Resource } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extractIndex } from '../../../src/fhir/search/index.js';
 import { generatePatients, generateShared } from '../../../src/sample-data/index.js';
+import { extractIndex } from '../../../src/search/index.js';
 import { openStorage } from '../../../src/storage/open.js';
 import type { PutRequest } from '../../../src/storage/resource-store.js';
 import { spawnBedside, type BedsideProcess } from '../../support/process.js';

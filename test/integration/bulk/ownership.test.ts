@@ -18,7 +18,7 @@ import type { Observation, OperationOutcome, Resource } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportJob } from '../../../src/bulk/job.js';
 import { JobStore } from '../../../src/bulk/job-store.js';
-import { extractIndex } from '../../../src/fhir/search/index.js';
+import { extractIndex } from '../../../src/search/index.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
 import { PATIENT_USER, PRACTITIONER, userToken, type TokenResponse } from '../../support/user-tokens.js';

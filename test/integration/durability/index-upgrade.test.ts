@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { extractIndex, INDEX_VERSION } from '../../../src/fhir/search/extract.js';
+import { extractIndex, INDEX_VERSION } from '../../../src/search/extract.js';
 import { SCHEMA_VERSION } from '../../../src/storage/sqlite/schema.js';
 import { startTestServer, tempDir } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';

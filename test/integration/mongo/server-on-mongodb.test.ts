@@ -110,7 +110,7 @@ describe.skipIf(!uri)('Bedside on MongoDB', () => {
   });
 
   it('passes the integrity check', async () => {
-    const { extractIndex } = await import('../../../src/fhir/search/extract.js');
+    const { extractIndex } = await import('../../../src/search/extract.js');
     const report = await server.bedside.storage.resources.verifyIntegrity({ reindex: (r) => extractIndex(r, { baseUrl: server.fhirUrl }) });
     expect(report.problems).toEqual([]);
     expect(report.resources).toBeGreaterThan(2000);

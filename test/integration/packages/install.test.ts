@@ -6,10 +6,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Patient } from 'fhir/r4';
-import { extractIndex } from '../../../src/fhir/search/extract.js';
 import { createLogger } from '../../../src/log.js';
 import { PackageError } from '../../../src/packages/errors.js';
 import { Packages } from '../../../src/packages/service.js';
+import { extractIndex } from '../../../src/search/extract.js';
 import type { ResourceStore } from '../../../src/storage/resource-store.js';
 import { EXAMPLE_PACKAGE, exampleResource, packFolder } from '../../support/packages.js';
 import { storeImplementations, type OpenStore } from '../../support/stores.js';

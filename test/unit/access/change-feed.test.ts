@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Change, ChangeFeed, StandingSearch } from '../../../src/access/change-feed.js';
 import type { PolicyCompiler } from '../../../src/access/resource-access.js';
 import { createResourceAccess } from '../../../src/access/resource-access.js';
-import { matches } from '../../../src/fhir/search/evaluate.js';
-import { extractIndex } from '../../../src/fhir/search/extract.js';
-import { parseSearch } from '../../../src/fhir/search/parse.js';
+import { matches } from '../../../src/search/evaluate.js';
+import { extractIndex } from '../../../src/search/extract.js';
+import { parseSearch } from '../../../src/search/parse.js';
 import { parseScopes, type ResourceScope } from '../../../src/smart/scopes.js';
 import { openStorage, type Storage } from '../../../src/storage/open.js';
 

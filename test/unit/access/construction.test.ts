@@ -30,12 +30,14 @@ const ALLOWED: Record<string, { what: string; modules: string[] }> = {
       'access/guarded-store.ts',
       'access/change-feed.ts', // the change feed, whose content it hands out only for standing searches under a policy
       'access/reference-resolver.ts', // what a patient's records reference and whom a practitioner is linked to, for the policy
-      'app.ts', // the composition root hands it to the access layer
+      'app.ts', // the server's composition root (opened storage)
+      'fhir-core.ts', // the FHIR core's composition hands it to the access layer
       'bedside.ts', // start-up: opens and closes it
       'main.ts',
       'ingest/seed.ts', // first-start seeding
       'ingest/reindex.ts', // start-up reindex when the index version moves
-      'tools/', // loader, integrity check, generator
+      'tools/', // integrity check, generator
+      'cli/load.ts', // the loader (`bedside load`, `npm run load`)
       'cli/admin.ts', // operator commands
       'auth/admin/standalone.ts', // operator commands without a server
       'packages/installer.ts', // installs FHIR packages (start-up, `bedside packages add`); reads go through a bound store
@@ -47,7 +49,7 @@ const ALLOWED: Record<string, { what: string; modules: string[] }> = {
     what: 'the unrestricted policy (access/unrestricted)',
     modules: [
       'access/authenticate.ts', // the test-only enforcement-off switch
-      'app.ts', // export jobs when enforcement is off
+      'fhir-core.ts', // export jobs and subscriptions when enforcement is off
       'ingest/in-process-sink.ts', // the loader and seeding
       'tools/',
     ],
@@ -65,7 +67,7 @@ const ALLOWED: Record<string, { what: string; modules: string[] }> = {
     modules: [
       'app.ts', // the test-only enforcement-off switch
       'ingest/seed.ts', // first-start seeding, before the server listens
-      'tools/', // the loader
+      'cli/load.ts', // the loader
     ],
   },
 };
@@ -119,8 +121,8 @@ describe('enforcement by construction', () => {
 
   it('finds the modules it checks (the import reader works)', () => {
     expect(files.length).toBeGreaterThan(100);
-    const app = importsOf(path.join(SRC, 'app.ts'));
-    expect(app.some((s) => s.target === 'access/resource-access.ts' && s.names.includes('createResourceAccess'))).toBe(true);
+    const core = importsOf(path.join(SRC, 'fhir-core.ts'));
+    expect(core.some((s) => s.target === 'access/resource-access.ts' && s.names.includes('createResourceAccess'))).toBe(true);
     const store = importsOf(path.join(SRC, 'access/resource-access.ts'));
     expect(store.flatMap(uses)).toEqual(expect.arrayContaining(['rawStore', 'minted', 'guardStore']));
     expect(importsOf(path.join(SRC, 'ingest/seed.ts')).flatMap(uses)).toContain('handsOnUnrestricted');

@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { compileTokenPolicy, type PolicyServices } from '../../../src/access/token-policy.js';
 import type { Interaction } from '../../../src/access/policy.js';
 import type { PractitionerPatients } from '../../../src/config.js';
-import { FhirError } from '../../../src/fhir/errors.js';
-import { extractIndex } from '../../../src/fhir/search/extract.js';
+import { FhirError } from '../../../src/r4/errors.js';
+import { extractIndex } from '../../../src/search/extract.js';
 import { parseScope, type ResourceScope } from '../../../src/smart/scopes.js';
 
 const BASE = 'http://localhost:8080/fhir';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NdjsonWriter } from '../../../src/bulk/ndjson-writer.js';
 import { MAX_INLINE_PATIENTS, compartmentCondition, groupPatients, typeScope } from '../../../src/bulk/scope.js';
-import { patientCompartmentParams } from '../../../src/fhir/compartments.js';
+import { patientCompartmentParams } from '../../../src/search/compartments.js';
 import type { StoredVersion } from '../../../src/storage/resource-store.js';
 import { tempDir } from '../../support/server.js';
 

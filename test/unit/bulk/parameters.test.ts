@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { exportParameters } from '../../../src/bulk/parameters.js';
 import type { ExportLevel } from '../../../src/bulk/job.js';
-import { FhirError } from '../../../src/fhir/errors.js';
+import { FhirError } from '../../../src/r4/errors.js';
 import type { FhirRequest } from '../../../src/fhir/request.js';
 
 const BASE = 'http://localhost/fhir';

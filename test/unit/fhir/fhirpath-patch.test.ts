@@ -7,9 +7,9 @@
 import type { Parameters, ParametersParameter, Resource } from 'fhir/r4';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FhirError } from '../../../src/fhir/errors.js';
 import { applyFhirPathPatch } from '../../../src/fhir/patch/fhirpath-patch.js';
 import { validateForWrite } from '../../../src/fhir/validation.js';
+import { FhirError } from '../../../src/r4/errors.js';
 
 type Json = Record<string, any>;
 

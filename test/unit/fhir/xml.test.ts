@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FhirError } from '../../../src/fhir/errors.js';
 import { MAX_XML_DEPTH, isLosslessNumber, jsonTextToXml, parseJsonExact, resourceFromXml, resourceToXml, xmlToJsonText } from '../../../src/fhir/xml/index.js';
+import { FhirError } from '../../../src/r4/errors.js';
 import { hasSharedSamples, sharedPath } from '../../support/shared-samples.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/xml');

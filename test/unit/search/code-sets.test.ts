@@ -4,8 +4,8 @@
  * https://hl7.org/fhir/R4/search.html#token
  */
 import { describe, expect, it } from 'vitest';
-import { parseSearch } from '../../../src/fhir/search/index.js';
-import type { CodeSetRequest } from '../../../src/fhir/search/types.js';
+import { parseSearch } from '../../../src/search/index.js';
+import type { CodeSetRequest } from '../../../src/search/types.js';
 
 const options = { baseUrl: 'http://x/fhir', strict: true, maxCount: 100, defaultCount: 10 };
 const SYS = 'http://terminology.hl7.org/CodeSystem/condition-clinical';

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { extractIndex } from '../../../src/fhir/search/extract.js';
+import { extractIndex } from '../../../src/search/extract.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const SAMPLES = path.resolve(ROOT, '../shared/fhir-samples');

@@ -4,9 +4,9 @@
  */
 import type { FhirResource as Resource } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
-import { extractIndex } from '../../../src/fhir/search/extract.js';
-import { r4ResourceTypes } from '../../../src/fhir/search/registry.js';
-import { normalizeString } from '../../../src/fhir/search/strings.js';
+import { extractIndex } from '../../../src/search/extract.js';
+import { r4ResourceTypes } from '../../../src/search/registry.js';
+import { normalizeString } from '../../../src/search/strings.js';
 import { BASE_URL, UCUM } from './fixtures.js';
 
 const rowsOf = (resource: Resource, param: string) =>

@@ -4,9 +4,9 @@
  * https://hl7.org/fhir/R4/search.html
  */
 import { describe, expect, it } from 'vitest';
-import { FhirError } from '../../../src/fhir/errors.js';
-import { parseSearch } from '../../../src/fhir/search/parse.js';
-import type { SearchOptions } from '../../../src/fhir/search/types.js';
+import { FhirError } from '../../../src/r4/errors.js';
+import { parseSearch } from '../../../src/search/parse.js';
+import type { SearchOptions } from '../../../src/search/types.js';
 import { BASE_URL, NOW } from './fixtures.js';
 
 const lenient: SearchOptions = { baseUrl: BASE_URL, strict: false, maxCount: 100, defaultCount: 20, now: NOW };

@@ -4,13 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { FieldPredicate } from '../../../src/storage/search-index.js';
-import { parseDateRange } from '../../../src/fhir/search/dates.js';
-import { splitEscaped, splitFirstBar, unescapeValue } from '../../../src/fhir/search/escape.js';
-import { testPredicate } from '../../../src/fhir/search/evaluate.js';
-import { fixExpression, rewriteResolve, splitUnion } from '../../../src/fhir/search/expression-text.js';
-import { parseDecimal } from '../../../src/fhir/search/numbers.js';
-import { normalizeReference } from '../../../src/fhir/search/references.js';
-import { canonicalUnit } from '../../../src/fhir/search/ucum.js';
+import { parseDateRange } from '../../../src/search/dates.js';
+import { splitEscaped, splitFirstBar, unescapeValue } from '../../../src/search/escape.js';
+import { testPredicate } from '../../../src/search/evaluate.js';
+import { fixExpression, rewriteResolve, splitUnion } from '../../../src/search/expression-text.js';
+import { parseDecimal } from '../../../src/search/numbers.js';
+import { normalizeReference } from '../../../src/search/references.js';
+import { canonicalUnit } from '../../../src/search/ucum.js';
 
 describe('parseDecimal: implicit precision (https://hl7.org/fhir/R4/search.html#number)', () => {
   it.each([

@@ -6,9 +6,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Condition } from '../../../src/storage/search-index.js';
-import { FhirError } from '../../../src/fhir/errors.js';
-import { MemoryIndex } from '../../../src/fhir/search/evaluate.js';
-import { parseSearch } from '../../../src/fhir/search/parse.js';
+import { FhirError } from '../../../src/r4/errors.js';
+import { MemoryIndex } from '../../../src/search/evaluate.js';
+import { parseSearch } from '../../../src/search/parse.js';
 import { BASE_URL, NOW, RESOURCES } from './fixtures.js';
 
 const index = MemoryIndex.of(RESOURCES, { baseUrl: BASE_URL });

@@ -5,8 +5,8 @@
  */
 import type { SearchParameter } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
-import { extractIndex } from '../../../src/fhir/search/extract.js';
-import { getSearchRegistry } from '../../../src/fhir/search/registry.js';
+import { extractIndex } from '../../../src/search/extract.js';
+import { getSearchRegistry } from '../../../src/search/registry.js';
 
 const sp = (code: string, base: string[], expression: string | undefined, type = 'token'): SearchParameter =>
   ({ resourceType: 'SearchParameter', url: `http://pkg.example/SearchParameter/${code}`, name: code, status: 'active', description: code, code, base, type, ...(expression ? { expression } : {}) }) as SearchParameter;

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Bundle, SearchParameter } from 'fhir/r4';
 import r4 from 'fhirpath/fhir-context/r4';
 import { describe, expect, it } from 'vitest';
-import { getSearchRegistry, r4ResourceTypes } from '../../../src/fhir/search/registry.js';
+import { getSearchRegistry, r4ResourceTypes } from '../../../src/search/registry.js';
 
 const OFFICIAL = fileURLToPath(new URL('../../../../shared/fhir-samples/search-parameters.json', import.meta.url));
 

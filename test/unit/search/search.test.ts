@@ -4,8 +4,8 @@
  * https://hl7.org/fhir/R4/search.html
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryIndex } from '../../../src/fhir/search/evaluate.js';
-import { parseSearch } from '../../../src/fhir/search/parse.js';
+import { MemoryIndex } from '../../../src/search/evaluate.js';
+import { parseSearch } from '../../../src/search/parse.js';
 import { BASE_URL, NOW, RESOURCES } from './fixtures.js';
 import { ALL_OBS, TABLES } from './semantics-table.js';
 

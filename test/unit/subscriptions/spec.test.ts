@@ -5,7 +5,7 @@
  */
 import type { Subscription } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
-import { FhirError } from '../../../src/fhir/errors.js';
+import { FhirError } from '../../../src/r4/errors.js';
 import { BACKPORT_HEARTBEAT_PERIOD, BACKPORT_PAYLOAD_CONTENT, readSubscription } from '../../../src/subscriptions/spec.js';
 
 const BASE = { baseUrl: 'https://bedside.example/fhir', allowPrivateNetwork: false };

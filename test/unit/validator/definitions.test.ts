@@ -8,10 +8,10 @@ import choiceTypePaths from 'fhirpath/fhir-context/r4/choiceTypePaths.json' with
 import path2Repeating from 'fhirpath/fhir-context/r4/path2Repeating.json' with { type: 'json' };
 import path2Type from 'fhirpath/fhir-context/r4/path2Type.json' with { type: 'json' };
 import { describe, expect, it } from 'vitest';
-import { r4ResourceTypes } from '../../../src/fhir/search/registry.js';
 import { bindingReport, codingKey, requiredCodes, requiredCodings } from '../../../src/fhir/validator/bindings.js';
 import { R4_CORRECTIONS } from '../../../src/fhir/validator/corrections.js';
 import { r4Definitions } from '../../../src/fhir/validator/definitions.js';
+import { r4ResourceTypes } from '../../../src/search/registry.js';
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const modelTypes = path2Type as Record<string, string | { code: string }>;

@@ -4,8 +4,8 @@
  */
 import type { Resource } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
-import { FhirError } from '../../../src/fhir/errors.js';
 import { stripUnknownElements, validateForWrite } from '../../../src/fhir/validation.js';
+import { FhirError } from '../../../src/r4/errors.js';
 
 const thrown = (fn: () => unknown): FhirError => {
   try {

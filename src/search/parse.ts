@@ -5,8 +5,8 @@
  *
  * https://hl7.org/fhir/R4/search.html
  */
-import type { Condition, SortKey } from '../../storage/search-index.js';
-import { badRequest, tooCostly } from '../errors.js';
+import { badRequest, tooCostly } from '../r4/errors.js';
+import type { Condition, SortKey } from '../storage/search-index.js';
 import { compileCriterion, type CriteriaContext } from './criteria.js';
 import { unusableIncludes, type IncludeParam } from './include-scope.js';
 import { nearestFirst } from './near.js';

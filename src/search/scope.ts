@@ -4,8 +4,8 @@
  *
  * https://hl7.org/fhir/R4/search.html#searchparam (search parameters for all resources)
  */
-import type { IndexTable } from '../../storage/search-index.js';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../r4/errors.js';
+import type { IndexTable } from '../storage/search-index.js';
 import type { SearchParamComponent, SearchParamType, SearchRegistry } from './registry.js';
 
 /** A search parameter as it applies across the types of a scope. */

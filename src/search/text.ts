@@ -18,8 +18,8 @@
 import { Parser } from 'htmlparser2';
 import { LRUCache } from 'lru-cache';
 import { stemmer } from 'stemmer';
-import type { Condition } from '../../storage/search-index.js';
-import { badRequest, tooCostly } from '../errors.js';
+import { badRequest, tooCostly } from '../r4/errors.js';
+import type { Condition } from '../storage/search-index.js';
 import { splitEscaped, unescapeValue } from './escape.js';
 
 /** Words indexed per parameter and resource; later words are not found. */

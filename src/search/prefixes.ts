@@ -24,8 +24,8 @@
  *
  * https://hl7.org/fhir/R4/search.html#prefix
  */
-import type { FieldPredicate } from '../../storage/search-index.js';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../r4/errors.js';
+import type { FieldPredicate } from '../storage/search-index.js';
 
 export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
 

@@ -5,8 +5,8 @@
  *
  * https://hl7.org/fhir/R4/search.html#ptypes
  */
-import type { FieldPredicate, IndexField } from '../../storage/search-index.js';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../r4/errors.js';
+import type { FieldPredicate, IndexField } from '../storage/search-index.js';
 import { parseDateRange } from './dates.js';
 import { splitEscaped, splitFirstBar, unescapeValue } from './escape.js';
 import { parseDecimal } from './numbers.js';

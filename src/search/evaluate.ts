@@ -9,8 +9,8 @@
  * https://hl7.org/fhir/R4/search.html
  */
 import type { Resource } from 'fhir/r4';
-import { greatCircleMeters } from '../../storage/geo.js';
-import type { Condition, FieldPredicate, IndexEntry, PositionEntry, SortKey } from '../../storage/search-index.js';
+import { greatCircleMeters } from '../storage/geo.js';
+import type { Condition, FieldPredicate, IndexEntry, PositionEntry, SortKey } from '../storage/search-index.js';
 import { extractIndex, type ExtractOptions } from './extract.js';
 
 /** A resource as the evaluator sees it: identity, lastUpdated and its index rows. */

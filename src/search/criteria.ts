@@ -8,8 +8,8 @@
  * https://hl7.org/fhir/R4/search.html#has
  */
 import type { OperationOutcomeIssue } from 'fhir/r4';
-import type { Condition, IndexTable } from '../../storage/search-index.js';
-import { badRequest, notSupported } from '../errors.js';
+import type { Condition, IndexTable } from '../storage/search-index.js';
+import { badRequest, notSupported } from '../r4/errors.js';
 import { splitEscaped, unescapeValue } from './escape.js';
 import { checkModifier } from './modifiers.js';
 import type { SearchRegistry } from './registry.js';

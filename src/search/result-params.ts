@@ -5,9 +5,9 @@
  * https://hl7.org/fhir/R4/search.html#Summary (result parameters)
  */
 import type { OperationOutcomeIssue } from 'fhir/r4';
-import { hasField } from '../../storage/index-schema.js';
-import type { IndexField, SortKey } from '../../storage/search-index.js';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../r4/errors.js';
+import { hasField } from '../storage/index-schema.js';
+import type { IndexField, SortKey } from '../storage/search-index.js';
 import type { SearchParamType, SearchRegistry } from './registry.js';
 import { resolveInScope } from './scope.js';
 import type { IncludeSpec, SummaryMode, TotalMode } from './types.js';

@@ -25,8 +25,8 @@
  *
  * https://hl7.org/fhir/R4/search_filter.html
  */
-import type { Condition } from '../../storage/search-index.js';
-import { badRequest, notSupported } from '../errors.js';
+import { badRequest, notSupported } from '../r4/errors.js';
+import type { Condition } from '../storage/search-index.js';
 import type { SearchParamType } from './registry.js';
 import { normalizeString } from './strings.js';
 

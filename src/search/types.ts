@@ -5,7 +5,7 @@
  * https://hl7.org/fhir/R4/search.html
  */
 import type { OperationOutcomeIssue } from 'fhir/r4';
-import type { Condition, SortKey } from '../../storage/search-index.js';
+import type { Condition, SortKey } from '../storage/search-index.js';
 import type { SearchRegistry } from './registry.js';
 
 /** A token modifier answered by terminology. https://hl7.org/fhir/R4/search.html#token */

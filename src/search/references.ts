@@ -6,7 +6,7 @@
  * https://hl7.org/fhir/R4/search.html#reference
  * https://hl7.org/fhir/R4/references.html
  */
-import { FHIR_ID, RESOURCE_TYPE_NAME } from '../../r4/ids.js';
+import { FHIR_ID, RESOURCE_TYPE_NAME } from '../r4/ids.js';
 
 /** A normalized reference target. */
 export interface NormalizedReference {

@@ -11,8 +11,8 @@
  *
  * https://hl7.org/fhir/R4/location.html#positional and the Location `near` SearchParameter
  */
-import type { Condition, SortKey } from '../../storage/search-index.js';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../r4/errors.js';
+import type { Condition, SortKey } from '../storage/search-index.js';
 import { splitEscaped, unescapeValue } from './escape.js';
 import { parseDecimal } from './numbers.js';
 import { canonicalUnit } from './ucum.js';

@@ -7,7 +7,7 @@
  *
  * https://hl7.org/fhir/R4/search.html#modifiers
  */
-import { badRequest, notSupported } from '../errors.js';
+import { badRequest, notSupported } from '../r4/errors.js';
 import type { SearchParamType } from './registry.js';
 
 type Support = 'yes' | 'no' | 'terminology';

@@ -10,8 +10,8 @@
  *
  * https://hl7.org/fhir/R4/search.html#ptypes
  */
-import { fieldsOf } from '../../storage/index-schema.js';
-import type { CompositeComponent, IndexEntry, IndexTable } from '../../storage/search-index.js';
+import { fieldsOf } from '../storage/index-schema.js';
+import type { CompositeComponent, IndexEntry, IndexTable } from '../storage/search-index.js';
 import { ctxOf } from './element-model.js';
 import { fixExpression, splitUnion } from './expression-text.js';
 import { compileSteps, parseFastPath, resourceItem, type Item } from './fast-path.js';
@@ -162,7 +162,7 @@ function textRow(param: string, words: string[], out: IndexEntry[]): void {
   if (words.length > 0) out.push({ table: 'text', param, terms: words.join(' ') });
 }
 
-/** What tells two rows of one parameter apart: their fields (index-schema.ts), absent as null. */
+/** What tells two rows of one parameter apart: their fields (storage/index-schema.ts), absent as null. */
 function rowKey(row: IndexEntry): string {
   if (row.table === 'composite') return JSON.stringify(row.components);
   const values = row as unknown as Record<string, unknown>;

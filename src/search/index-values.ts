@@ -16,7 +16,7 @@ import type {
   StringEntry,
   TextEntry,
   TokenEntry,
-} from '../../storage/search-index.js';
+} from '../storage/search-index.js';
 import { MAX_TIME, MIN_TIME, parseDateRange, type DateRange } from './dates.js';
 import { normalizeReference, stripCanonicalVersion } from './references.js';
 import { normalizeString } from './strings.js';

@@ -1,12 +1,14 @@
 /**
  * FHIR errors in the protocol's vocabulary: an HTTP status plus OperationOutcome issues.
- * Thrown where a problem is detected and rendered once, at the edge (see fhir/http-adapter.ts).
+ * Thrown where a problem is detected and rendered once, at the edge (see http/fhir-adapter.ts).
+ * This module imports nothing of Bedside, so every layer that speaks FHIR (search/, access/,
+ * fhir/ and the features) may throw these; a store's own refusals (storage/errors.ts) are
+ * translated by fhir/storage-errors.ts.
  *
  * Issue codes: https://hl7.org/fhir/R4/valueset-issue-type.html
  * Status codes: https://hl7.org/fhir/R4/http.html
  */
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
-import { StorageError, type StorageErrorCode } from '../storage/errors.js';
 
 export type IssueCode = OperationOutcomeIssue['code'];
 export type IssueSeverity = OperationOutcomeIssue['severity'];
@@ -44,7 +46,7 @@ export class FhirError extends Error {
   }
 }
 
-// Factories named for what went wrong; the status lives here and nowhere else.
+// Factories named for what went wrong, with the status FHIR gives it.
 export const badRequest = (msg: string, expression?: string[]) =>
   new FhirError(400, 'invalid', msg, expression ? { expression } : {});
 export const invalidResource = (msg: string, issues: OperationOutcomeIssue[] = []) =>
@@ -84,26 +86,4 @@ export function internalErrorOutcome(requestId: string): OperationOutcome {
       },
     ],
   };
-}
-
-/** How a store's refusal reads in FHIR: https://hl7.org/fhir/R4/http.html (409, 412) and search (400). */
-const STORAGE_ERRORS: Record<StorageErrorCode, { status: number; code: IssueCode }> = {
-  conflict: { status: 409, code: 'conflict' },
-  'precondition-failed': { status: 412, code: 'conflict' },
-  'invalid-cursor': { status: 400, code: 'invalid' },
-  'invalid-query': { status: 400, code: 'invalid' },
-  'too-costly': { status: 400, code: 'too-costly' },
-};
-
-/**
- * The FhirError an error stands for: itself, or a store's refusal in FHIR's words. Undefined for
- * anything else (an unexpected error, answered 500 without its details).
- */
-export function asFhirError(error: unknown): FhirError | undefined {
-  if (error instanceof FhirError) return error;
-  if (error instanceof StorageError) {
-    const { status, code } = STORAGE_ERRORS[error.code];
-    return new FhirError(status, code, error.message);
-  }
-  return undefined;
 }
