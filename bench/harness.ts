@@ -131,7 +131,11 @@ export function processCpuMs(pid: number): number {
 }
 
 /** Runs a load and reports the server's CPU per request next to the throughput. */
-export async function loadWithCpu(ctx: BenchContext, server: ServerProcess, options: autocannon.Options): Promise<LoadResult & { cpuMicrosPerRequest: number }> {
+export async function loadWithCpu(
+  ctx: BenchContext,
+  server: ServerProcess,
+  options: autocannon.Options,
+): Promise<LoadResult & { cpuMicrosPerRequest: number }> {
   const before = processCpuMs(server.child.pid!);
   const result = await ctx.load(options);
   const after = processCpuMs(server.child.pid!);

@@ -67,15 +67,41 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       await fetch(`${base}/oauth/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES384', grant_types: ['client_credentials'], response_types: [], jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES384' }] }, scope: 'system/*.cruds' }),
+        body: JSON.stringify({
+          token_endpoint_auth_method: 'private_key_jwt',
+          token_endpoint_auth_signing_alg: 'ES384',
+          grant_types: ['client_credentials'],
+          response_types: [],
+          jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES384' }] },
+          scope: 'system/*.cruds',
+        }),
       })
     ).json()) as { client_id: string };
     const assertion = () => {
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ iss: registration.client_id, sub: registration.client_id, aud: `${base}/oauth/token`, jti: randomBytes(12).toString('hex'), iat: now, exp: now + 240 }).setProtectedHeader({ alg: 'ES384', kid }).sign(privateKey);
+      return new SignJWT({
+        iss: registration.client_id,
+        sub: registration.client_id,
+        aud: `${base}/oauth/token`,
+        jti: randomBytes(12).toString('hex'),
+        iat: now,
+        exp: now + 240,
+      })
+        .setProtectedHeader({ alg: 'ES384', kid })
+        .sign(privateKey);
     };
-    const tokenBody = async () => new URLSearchParams({ grant_type: 'client_credentials', scope: 'system/*.cruds', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion() }).toString();
-    const token = ((await (await fetch(`${base}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: await tokenBody() })).json()) as { access_token: string }).access_token;
+    const tokenBody = async () =>
+      new URLSearchParams({
+        grant_type: 'client_credentials',
+        scope: 'system/*.cruds',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await assertion(),
+      }).toString();
+    const token = (
+      (await (
+        await fetch(`${base}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: await tokenBody() })
+      ).json()) as { access_token: string }
+    ).access_token;
     // Token requests need a fresh assertion each: sign a pool ahead, reuse none.
     const assertions: string[] = [];
     const refill = async (n: number) => {
@@ -83,12 +109,40 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
     };
     await refill(200);
     const auth = { authorization: `Bearer ${token}` };
-    const observation = JSON.stringify({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, subject: { reference: 'Patient/patient-001' }, valueQuantity: { value: 70, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' } });
+    const observation = JSON.stringify({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+      subject: { reference: 'Patient/patient-001' },
+      valueQuantity: { value: 70, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+    });
     // The mix, per 20 requests: 10 reads, 5 searches, 3 writes, 1 history, 1 token request.
     const mix: autocannon.Request[] = [
-      ...['Patient/patient-001', 'Patient/patient-002', 'Practitioner/practitioner-001', 'Patient/patient-003', 'Organization/bedside-general', 'Patient/patient-004', 'Patient/patient-005', 'Group/all-patients', 'Patient/patient-006', 'Patient/patient-007'].map((path) => ({ method: 'GET' as const, path: `/fhir/${path}`, headers: auth })),
-      ...['Observation?patient=patient-001&code=http://loinc.org|8867-4&_count=20', 'Observation?patient=patient-002&date=ge2020&_sort=-date&_count=20', 'Patient?name=sh', 'Condition?patient=patient-003', 'Encounter?patient=patient-004&_count=10'].map((path) => ({ method: 'GET' as const, path: `/fhir/${path}`, headers: auth })),
-      ...[1, 2, 3].map(() => ({ method: 'POST' as const, path: '/fhir/Observation', headers: { ...auth, 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body: observation })),
+      ...[
+        'Patient/patient-001',
+        'Patient/patient-002',
+        'Practitioner/practitioner-001',
+        'Patient/patient-003',
+        'Organization/bedside-general',
+        'Patient/patient-004',
+        'Patient/patient-005',
+        'Group/all-patients',
+        'Patient/patient-006',
+        'Patient/patient-007',
+      ].map((path) => ({ method: 'GET' as const, path: `/fhir/${path}`, headers: auth })),
+      ...[
+        'Observation?patient=patient-001&code=http://loinc.org|8867-4&_count=20',
+        'Observation?patient=patient-002&date=ge2020&_sort=-date&_count=20',
+        'Patient?name=sh',
+        'Condition?patient=patient-003',
+        'Encounter?patient=patient-004&_count=10',
+      ].map((path) => ({ method: 'GET' as const, path: `/fhir/${path}`, headers: auth })),
+      ...[1, 2, 3].map(() => ({
+        method: 'POST' as const,
+        path: '/fhir/Observation',
+        headers: { ...auth, 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+        body: observation,
+      })),
       { method: 'GET' as const, path: '/fhir/Patient/patient-001/_history', headers: auth },
       {
         method: 'POST' as const,
@@ -130,7 +184,9 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       throughputSum += result.requests.average;
       errors5xx += result['5xx'];
       otherErrors += result.errors + result.timeouts;
-      log(`window ${w + 1}/${windows}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, 5xx ${result['5xx']}, anonymous memory floor ${floors[w]!.toFixed(0)} MB`);
+      log(
+        `window ${w + 1}/${windows}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, 5xx ${result['5xx']}, anonymous memory floor ${floors[w]!.toFixed(0)} MB`,
+      );
     }
     // Start and end: the median floor of the first and of the last windows (up to three each, and
     // never the same window on both sides, or the comparison could not fail), so one window's

@@ -84,7 +84,9 @@ for (const r of synthea) {
 }
 const heap3 = heapMb();
 
-console.log(`one-off: definitions ${defsMs.toFixed(0)} ms, bindings ${bindingsMs.toFixed(0)} ms, compiling all ${r4Definitions().resourceTypes.size} resource types (${shapes} shapes, every invariant) ${compileMs.toFixed(0)} ms`);
+console.log(
+  `one-off: definitions ${defsMs.toFixed(0)} ms, bindings ${bindingsMs.toFixed(0)} ms, compiling all ${r4Definitions().resourceTypes.size} resource types (${shapes} shapes, every invariant) ${compileMs.toFixed(0)} ms`,
+);
 console.log(
   `heap: definitions+bindings +${(heap1 - heap0).toFixed(1)} MB, compiled shapes +${(heap2 - heap1).toFixed(1)} MB, after validating Synthea (both validators warm) ${heap3.toFixed(0)} MB${gc ? '' : ' (run with --expose-gc for exact numbers)'}`,
 );

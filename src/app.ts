@@ -26,7 +26,7 @@ import { createFhirCore, FHIR_MOUNT, servicePolicy } from './fhir-core.js';
 
 export { FHIR_MOUNT } from './fhir-core.js';
 import { createFhirHttpHandler } from './http/fhir-adapter.js';
-import { Packages } from './packages/service.js';
+import type { Packages } from './packages/service.js';
 import type { Terminology } from './terminology/index.js';
 import { strictInput } from './http/strict-input.js';
 import type { Logger } from './log.js';
@@ -45,7 +45,6 @@ const AUTH_LOOKUP_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practit
 const LAUNCHER_SANDBOX_SCOPES = 'system/Patient.rs system/Encounter.rs system/Practitioner.rs';
 /** Practitioners the launcher lists to an operator outside the sandbox (staff, not patient data). */
 const LAUNCHER_STAFF_SCOPES = 'system/Practitioner.rs';
-
 
 /** The largest body any express page or provider endpoint accepts (forms: 64kb; the provider: 56kb). */
 const WEB_BODY_LIMIT = 64 * 1024;
@@ -107,7 +106,19 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   const launcherStores = launcherStoresFor(access, policies);
   // The launcher reads what is installed; it gets nothing that installs or reads through the raw store.
   const installedPackages = { installed: () => packages.installed(), capabilities: () => packages.capabilities() };
-  web.use(launcherRouter({ config, logger, fhir: { api, services }, packages: installedPackages, caller: auth.launcherCaller, storesFor: launcherStores, clients: (limit) => auth.registeredClients(limit), endpoints: auth.endpoints, root: ROOT }));
+  web.use(
+    launcherRouter({
+      config,
+      logger,
+      fhir: { api, services },
+      packages: installedPackages,
+      caller: auth.launcherCaller,
+      storesFor: launcherStores,
+      clients: (limit) => auth.registeredClients(limit),
+      endpoints: auth.endpoints,
+      root: ROOT,
+    }),
+  );
   web.use(express.static(path.join(ROOT, 'launch'), { index: 'index.html' }));
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found');
@@ -122,7 +133,7 @@ export async function createApp({ config, storage, logger }: AppDependencies): P
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     secureBaseline(res);
-    if (url === FHIR_MOUNT || url.startsWith(FHIR_MOUNT + '/') || url.startsWith(FHIR_MOUNT + '?')) {
+    if (url === FHIR_MOUNT || url.startsWith(`${FHIR_MOUNT}/`) || url.startsWith(`${FHIR_MOUNT}?`)) {
       fhirHandler(req, res);
     } else if (url === '/health') {
       const body = '{"status":"ok"}';

@@ -36,7 +36,9 @@ async function installConfiguredPackages(app: App, config: Config, logger: Logge
           status: report.status,
           resources: report.package.resources.length,
           written: report.written,
-          ...(report.addedSearchParameters.length ? { addedSearchParameters: report.addedSearchParameters, reindexed: report.reindexed, reindexMs: report.reindexMs } : {}),
+          ...(report.addedSearchParameters.length
+            ? { addedSearchParameters: report.addedSearchParameters, reindexed: report.reindexed, reindexMs: report.reindexMs }
+            : {}),
           ms: report.elapsedMs,
         },
         report.status === 'unchanged' ? 'FHIR package already installed' : 'FHIR package installed',

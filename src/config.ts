@@ -19,9 +19,7 @@ import { flag, integer, oneOf, readVariables, size, text, type Values } from './
 import { fetchRefusal } from './security/network-addresses.js';
 
 /** Where resources, sessions, keys and jobs are kept. */
-export type StorageConfig =
-  | { kind: 'embedded'; dataDir: string; cacheMb?: number }
-  | { kind: 'mongodb'; uri: string; database: string };
+export type StorageConfig = { kind: 'embedded'; dataDir: string; cacheMb?: number } | { kind: 'mongodb'; uri: string; database: string };
 
 /**
  * Which patients a practitioner user may select as patient context and reach with `user/` scopes
@@ -252,12 +250,21 @@ function storageOf(vars: Variables, cwd: string): StorageConfig {
 
 function exportOf(vars: Variables, storage: StorageConfig, cwd: string): ExportConfig {
   const defaultDir = path.join(storage.kind === 'embedded' ? storage.dataDir : path.resolve(cwd, './data'), 'exports');
-  return { dir: vars.EXPORT_DIR ? path.resolve(cwd, vars.EXPORT_DIR) : defaultDir, maxFileBytes: vars.EXPORT_FILE_SIZE, fileTtlSeconds: vars.EXPORT_FILE_TTL, checkpointMs: 1000 };
+  return {
+    dir: vars.EXPORT_DIR ? path.resolve(cwd, vars.EXPORT_DIR) : defaultDir,
+    maxFileBytes: vars.EXPORT_FILE_SIZE,
+    fileTtlSeconds: vars.EXPORT_FILE_TTL,
+    checkpointMs: 1000,
+  };
 }
 
 /** FHIR_PACKAGES: comma-separated paths, each an existing `.tgz` package or package folder. */
 function packagesOf(vars: Variables, cwd: string, problems: string[]): string[] {
-  const packages = (vars.FHIR_PACKAGES ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '').map((p) => path.resolve(cwd, p));
+  const packages = (vars.FHIR_PACKAGES ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+    .map((p) => path.resolve(cwd, p));
   for (const file of packages) {
     const info = statOrUndefined(file);
     if (!info) problems.push(`FHIR_PACKAGES: ${file} does not exist`);
@@ -275,13 +282,18 @@ function statOrUndefined(file: string): ReturnType<typeof statSync> | undefined 
 }
 
 /** The settings that hold JSON, and the rules across variables. */
-function settingsOf(vars: Variables, baseUrl: string, problems: string[]): Pick<Config, 'jwtBearerIssuers' | 'federation' | 'claimMappings' | 'resourceServers'> {
+function settingsOf(
+  vars: Variables,
+  baseUrl: string,
+  problems: string[],
+): Pick<Config, 'jwtBearerIssuers' | 'federation' | 'claimMappings' | 'resourceServers'> {
   /** Why the server would never fetch a configured URL (a loopback identity provider without ALLOW_PRIVATE_NETWORK_FETCH ...). */
   const refusal = (url: string) => fetchRefusal(url, vars.ALLOW_PRIVATE_NETWORK_FETCH);
   const jwtBearerIssuers = parseJwtBearerIssuers(vars.JWT_BEARER_ISSUERS, problems, refusal);
   if (vars.DEFAULT_PAGE_SIZE > vars.MAX_PAGE_SIZE) problems.push('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
   const federation = parseFederationProviders(vars.FEDERATION_PROVIDERS, problems, { isLoopbackHost, fetchRefusal: refusal });
-  if (!vars.LOCAL_LOGIN && federation.length === 0) problems.push('LOCAL_LOGIN=false needs at least one identity provider in FEDERATION_PROVIDERS (nobody could sign in)');
+  if (!vars.LOCAL_LOGIN && federation.length === 0)
+    problems.push('LOCAL_LOGIN=false needs at least one identity provider in FEDERATION_PROVIDERS (nobody could sign in)');
   const claimMappings = parseClaimMappings(vars.CLAIM_MAPPINGS, problems);
   const resourceServers = parseResourceServers(vars.RESOURCE_SERVERS, problems, { fhirBaseUrl: `${baseUrl}/fhir`, issuer: `${baseUrl}/oauth`, isLoopbackHost });
   return { jwtBearerIssuers, federation, claimMappings, resourceServers };

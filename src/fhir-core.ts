@@ -29,7 +29,9 @@ import { VERSION } from './version.js';
 export const FHIR_MOUNT = '/fhir';
 
 /** What the installed FHIR packages' conformance resources are read with (packages/service.ts). */
-const CONFORMANCE_SCOPES = ['StructureDefinition', 'SearchParameter', 'ValueSet', 'CodeSystem', 'ImplementationGuide', 'CapabilityStatement'].map((t) => `system/${t}.rs`).join(' ');
+const CONFORMANCE_SCOPES = ['StructureDefinition', 'SearchParameter', 'ValueSet', 'CodeSystem', 'ImplementationGuide', 'CapabilityStatement']
+  .map((t) => `system/${t}.rs`)
+  .join(' ');
 /** What the subscriptions feature reads and updates of Subscriptions on its own. */
 const SUBSCRIPTION_SCOPES = 'system/Subscription.rus';
 
@@ -174,8 +176,14 @@ function capabilityRoute({ config, packages, subscriptions, operations, security
         config,
         version: VERSION,
         ...(security ? { security } : {}),
-        searchParams: (type) => registry.paramsFor(type).filter((p) => p.table !== undefined).map((p) => ({ name: p.code, type: p.type, definition: p.url })),
-        operations: operations.flatMap((o) => o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) }))),
+        searchParams: (type) =>
+          registry
+            .paramsFor(type)
+            .filter((p) => p.table !== undefined)
+            .map((p) => ({ name: p.code, type: p.type, definition: p.url })),
+        operations: operations.flatMap((o) =>
+          o.levels.map((level) => ({ name: o.name, definition: o.definition, level, ...(o.types ? { types: o.types } : {}) })),
+        ),
         documentation: { Subscription: SUBSCRIPTION_DOCUMENTATION },
         websocketUrl: subscriptions.websocketUrl,
         ...(installed.length ? { packages: await packages.capabilities() } : {}),

@@ -16,7 +16,21 @@ export type { Logger };
 export type LogFormat = 'json' | 'pretty';
 
 /** Credential field names, redacted at the top level and one level down (test/integration/security/log-redaction.test.ts). */
-const SECRET_FIELDS = ['password', 'client_secret', 'clientSecret', 'access_token', 'refresh_token', 'id_token', 'registration_access_token', 'assertion', 'client_assertion', 'code', 'code_verifier', 'csrf', 'xsrf'];
+const SECRET_FIELDS = [
+  'password',
+  'client_secret',
+  'clientSecret',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'registration_access_token',
+  'assertion',
+  'client_assertion',
+  'code',
+  'code_verifier',
+  'csrf',
+  'xsrf',
+];
 
 const REDACT = [
   'req.headers.authorization',

@@ -50,6 +50,6 @@ main().catch((error: unknown) => {
     process.stderr.write(`Bedside failed to start: FHIR_PACKAGES: ${error.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`Bedside failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`Bedside failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

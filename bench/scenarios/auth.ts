@@ -13,8 +13,20 @@ import { tokenEndpointScenario } from './token-endpoint.js';
 export async function tokenEndpoint(ctx: BenchContext): Promise<ScenarioResult[]> {
   const server = await ctx.startBedside({ BEDSIDE_SEED: 'false' });
   try {
-    const result = await tokenEndpointScenario({ baseUrl: server.url.replace('127.0.0.1', 'localhost'), concurrency: 20, durationSeconds: ctx.duration, alg: 'ES384' });
-    return [{ name: 'token endpoint (client_credentials + private_key_jwt ES384)', value: result.requestsPerSecond, unit: 'tokens/s', detail: `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ${result.errors} errors` }];
+    const result = await tokenEndpointScenario({
+      baseUrl: server.url.replace('127.0.0.1', 'localhost'),
+      concurrency: 20,
+      durationSeconds: ctx.duration,
+      alg: 'ES384',
+    });
+    return [
+      {
+        name: 'token endpoint (client_credentials + private_key_jwt ES384)',
+        value: result.requestsPerSecond,
+        unit: 'tokens/s',
+        detail: `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ${result.errors} errors`,
+      },
+    ];
   } finally {
     await server.stop();
   }
@@ -39,7 +51,9 @@ export async function enforcementCost(ctx: BenchContext): Promise<ScenarioResult
     system = await (await backendClient(baseUrl, 'system/*.rs')).token();
     const asServer = { baseUrl, issuer: `${baseUrl}/oauth`, fhirBase: `${baseUrl}/fhir`, fhirUrl: `${baseUrl}/fhir` } as unknown as TestServer;
     patient = (await userToken(asServer, { ...PRACTITIONER, scope: 'launch/patient patient/*.rs', patient: 'patient-001' })).access_token;
-    const page = (await (await fetch(`${baseUrl}/fhir/Observation?patient=patient-001&_count=1`, { headers: { authorization: `Bearer ${system}` } })).json()) as { entry: Array<{ resource: { id: string } }> };
+    const page = (await (
+      await fetch(`${baseUrl}/fhir/Observation?patient=patient-001&_count=1`, { headers: { authorization: `Bearer ${system}` } })
+    ).json()) as { entry: Array<{ resource: { id: string } }> };
     observationId = page.entry[0]!.resource.id;
     const runs = [
       { name: 'read Observation, system/*.rs token', token: system },
@@ -52,17 +66,29 @@ export async function enforcementCost(ctx: BenchContext): Promise<ScenarioResult
     await seeded.stop();
     const port = seeded.url.split(':').pop()!;
     const guarded = await startProcess(path.join(ROOT, 'src/main.ts'), { DATA_DIR: dataDir, BEDSIDE_SEED: 'false', PORT: port }, '/health');
-    const open = await startProcess(path.join(ROOT, 'src/main.ts'), { DATA_DIR: dataDir, BEDSIDE_SEED: 'false', BEDSIDE_UNSAFE_DISABLE_AUTH: 'true' }, '/health');
+    const open = await startProcess(
+      path.join(ROOT, 'src/main.ts'),
+      { DATA_DIR: dataDir, BEDSIDE_SEED: 'false', BEDSIDE_UNSAFE_DISABLE_AUTH: 'true' },
+      '/health',
+    );
     const duration = Math.max(3, Math.round(ctx.duration / ROUNDS));
     const samples = new Map<string, Array<{ rps: number; p99: number; cpu: number }>>();
     const sample = async (name: string, server: ServerProcess, token: string) => {
       // The same request everywhere, Authorization header included (ignored when unenforced).
-      const r = await loadWithCpu({ ...ctx, duration }, server, { url: `${server.url}/fhir/Observation/${observationId}`, headers: { authorization: `Bearer ${token}` }, duration });
+      const r = await loadWithCpu({ ...ctx, duration }, server, {
+        url: `${server.url}/fhir/Observation/${observationId}`,
+        headers: { authorization: `Bearer ${token}` },
+        duration,
+      });
       samples.set(name, [...(samples.get(name) ?? []), { rps: r.requestsPerSecond, p99: r.p99, cpu: r.cpuMicrosPerRequest }]);
     };
     try {
       // Warm-up (JIT, caches) on both before anything is counted.
-      for (const [server, token] of [[open, system], [guarded, system], [guarded, patient]] as const) {
+      for (const [server, token] of [
+        [open, system],
+        [guarded, system],
+        [guarded, patient],
+      ] as const) {
         await ctx.load({ url: `${server.url}/fhir/Observation/${observationId}`, headers: { authorization: `Bearer ${token}` }, duration: 1 });
       }
       for (let round = 0; round < ROUNDS; round++) {
@@ -77,11 +103,20 @@ export async function enforcementCost(ctx: BenchContext): Promise<ScenarioResult
     const baseCpu = median(BASELINE, 'cpu');
     // Throughput ratios are noisy when other work shares the machine; server CPU per request is steadier.
     return [
-      { name: `${BASELINE} (baseline)`, value: baseRps, unit: 'req/s', ratioToBare: ctx.bare ? baseRps / ctx.bare : undefined, detail: `median of ${ROUNDS} × ${duration} s, p99 ${median(BASELINE, 'p99')} ms, server CPU ${baseCpu.toFixed(0)} µs/request` },
+      {
+        name: `${BASELINE} (baseline)`,
+        value: baseRps,
+        unit: 'req/s',
+        ratioToBare: ctx.bare ? baseRps / ctx.bare : undefined,
+        detail: `median of ${ROUNDS} × ${duration} s, p99 ${median(BASELINE, 'p99')} ms, server CPU ${baseCpu.toFixed(0)} µs/request`,
+      },
       ...runs.map((run) => {
         const rps = median(run.name, 'rps');
         const cpu = median(run.name, 'cpu');
-        const perRound = samples.get(run.name)!.map((s, i) => `${((s.rps / samples.get(BASELINE)![i]!.rps) * 100).toFixed(0)}%`).join(' ');
+        const perRound = samples
+          .get(run.name)!
+          .map((s, i) => `${((s.rps / samples.get(BASELINE)![i]!.rps) * 100).toFixed(0)}%`)
+          .join(' ');
         return {
           name: run.name,
           value: rps,

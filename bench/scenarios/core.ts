@@ -33,11 +33,28 @@ export async function readAndCreate(ctx: BenchContext): Promise<ScenarioResult[]
       effectiveDateTime: '2026-01-01T10:00:00Z',
       valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
     });
-    const create = await ctx.load({ url: `${fhir}/Observation`, method: 'POST', headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body: observation });
+    const create = await ctx.load({
+      url: `${fhir}/Observation`,
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+      body: observation,
+    });
     const ratio = (v: number) => (ctx.bare ? v / ctx.bare : undefined);
     return [
-      { name: 'read by id (GET Patient/id) [enforcement off]', value: read.requestsPerSecond, unit: 'req/s', ratioToBare: ratio(read.requestsPerSecond), detail: `p99 ${read.p99} ms, non-2xx ${read.non2xx}` },
-      { name: 'create (POST Observation) [enforcement off]', value: create.requestsPerSecond, unit: 'req/s', ratioToBare: ratio(create.requestsPerSecond), detail: `p99 ${create.p99} ms, non-2xx ${create.non2xx}` },
+      {
+        name: 'read by id (GET Patient/id) [enforcement off]',
+        value: read.requestsPerSecond,
+        unit: 'req/s',
+        ratioToBare: ratio(read.requestsPerSecond),
+        detail: `p99 ${read.p99} ms, non-2xx ${read.non2xx}`,
+      },
+      {
+        name: 'create (POST Observation) [enforcement off]',
+        value: create.requestsPerSecond,
+        unit: 'req/s',
+        ratioToBare: ratio(create.requestsPerSecond),
+        detail: `p99 ${create.p99} ms, non-2xx ${create.non2xx}`,
+      },
     ];
   } finally {
     await server.stop();
@@ -52,7 +69,14 @@ export async function ingest(ctx: BenchContext): Promise<ScenarioResult[]> {
   try {
     const summary = await load({ sink: httpSink(`${server.url}/fhir`), paths, lenient: true, concurrency: 2 });
     const total = Object.values(summary.written).reduce((a, b) => a + b, 0);
-    return [{ name: `bundle ingest over HTTP [enforcement off] (${paths.map((p) => path.basename(p)).join(' + ')})`, value: summary.resourcesPerSecond, unit: 'resources/s', detail: `${total} resources in ${(summary.elapsedMs / 1000).toFixed(1)} s, ${summary.failures.length} failed bundles` }];
+    return [
+      {
+        name: `bundle ingest over HTTP [enforcement off] (${paths.map((p) => path.basename(p)).join(' + ')})`,
+        value: summary.resourcesPerSecond,
+        unit: 'resources/s',
+        detail: `${total} resources in ${(summary.elapsedMs / 1000).toFixed(1)} s, ${summary.failures.length} failed bundles`,
+      },
+    ];
   } finally {
     await server.stop();
   }

@@ -65,7 +65,7 @@ export async function exportAtScale(ctx: BenchContext): Promise<ScenarioResult[]
     const auth = { authorization: `Bearer ${token}` };
     const pid = server.child.pid!;
     let seed = 11;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const patient = () => patientId(1 + Math.floor(random() * PATIENTS));
     const requests = [() => `${fhir}/Patient/${patient()}`, () => `${fhir}/Observation?patient=${patient()}&code=http://loinc.org|8867-4`];
 
@@ -132,7 +132,12 @@ export async function exportAtScale(ctx: BenchContext): Promise<ScenarioResult[]
         unit: 'ms p99',
         detail: `${latency(during)} over ${during.length} requests while exporting ${observations.resources} Observations (${Math.round(observations.resources / (observations.ms / 1000))}/s); before the export ${latency(before)}`,
       },
-      { name: 'download export files', value: Math.round(bytes / MB / downloadSeconds), unit: 'MB/s', detail: `${(bytes / MB).toFixed(0)} MB in ${downloadSeconds.toFixed(1)} s` },
+      {
+        name: 'download export files',
+        value: Math.round(bytes / MB / downloadSeconds),
+        unit: 'MB/s',
+        detail: `${(bytes / MB).toFixed(0)} MB in ${downloadSeconds.toFixed(1)} s`,
+      },
     ];
   } finally {
     await server.stop();

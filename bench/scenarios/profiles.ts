@@ -28,14 +28,31 @@ const HEART_RATE: Json = {
 
 /** The US Core 6.1.0 profile for a Synthea resource (Synthea 2019 data claims none). */
 const VITAL_SIGNS: Record<string, string> = {
-  '8867-4': 'us-core-heart-rate', '9279-1': 'us-core-respiratory-rate', '8310-5': 'us-core-body-temperature', '29463-7': 'us-core-body-weight',
-  '8302-2': 'us-core-body-height', '39156-5': 'us-core-bmi', '2708-6': 'us-core-pulse-oximetry', '59408-5': 'us-core-pulse-oximetry', '85354-9': 'us-core-blood-pressure',
-  '72166-2': 'us-core-smokingstatus', '8289-1': 'head-occipital-frontal-circumference-percentile',
+  '8867-4': 'us-core-heart-rate',
+  '9279-1': 'us-core-respiratory-rate',
+  '8310-5': 'us-core-body-temperature',
+  '29463-7': 'us-core-body-weight',
+  '8302-2': 'us-core-body-height',
+  '39156-5': 'us-core-bmi',
+  '2708-6': 'us-core-pulse-oximetry',
+  '59408-5': 'us-core-pulse-oximetry',
+  '85354-9': 'us-core-blood-pressure',
+  '72166-2': 'us-core-smokingstatus',
+  '8289-1': 'head-occipital-frontal-circumference-percentile',
 };
 const BY_TYPE: Record<string, string> = {
-  Patient: 'us-core-patient', Encounter: 'us-core-encounter', Condition: 'us-core-condition-encounter-diagnosis', Procedure: 'us-core-procedure',
-  Immunization: 'us-core-immunization', MedicationRequest: 'us-core-medicationrequest', CarePlan: 'us-core-careplan', Goal: 'us-core-goal',
-  AllergyIntolerance: 'us-core-allergyintolerance', Organization: 'us-core-organization', Practitioner: 'us-core-practitioner', CareTeam: 'us-core-careteam',
+  Patient: 'us-core-patient',
+  Encounter: 'us-core-encounter',
+  Condition: 'us-core-condition-encounter-diagnosis',
+  Procedure: 'us-core-procedure',
+  Immunization: 'us-core-immunization',
+  MedicationRequest: 'us-core-medicationrequest',
+  CarePlan: 'us-core-careplan',
+  Goal: 'us-core-goal',
+  AllergyIntolerance: 'us-core-allergyintolerance',
+  Organization: 'us-core-organization',
+  Practitioner: 'us-core-practitioner',
+  CareTeam: 'us-core-careteam',
 };
 function usCoreProfileOf(r: Json): string | undefined {
   if (r.resourceType === 'Observation') {
@@ -68,16 +85,29 @@ async function singleValidation(validator: ProfileValidator, resource: Json, pro
 export async function profileValidation(_ctx: BenchContext): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   const core = await singleValidation(new ProfileValidator(), HEART_RATE, 'http://hl7.org/fhir/StructureDefinition/heartrate');
-  results.push({ name: 'profile validation: Observation vs R4 heartrate (median)', value: round(core.median), unit: 'µs', detail: `p95 ${round(core.p95)} µs, base R4 included, ${core.errors} errors` });
+  results.push({
+    name: 'profile validation: Observation vs R4 heartrate (median)',
+    value: round(core.median),
+    unit: 'µs',
+    detail: `p95 ${round(core.p95)} µs, base R4 included, ${core.errors} errors`,
+  });
   if (!hasSharedPackages) return results;
 
   const pkg = sharedPackage('hl7.fhir.us.core-6.1.0.tgz');
   const validator = new ProfileValidator({ structureDefinition: lookupOf(pkg), validateCode: testTerminology(pkg) });
   const usCore = await singleValidation(validator, HEART_RATE, `${US_CORE}/us-core-heart-rate`);
-  results.push({ name: 'profile validation: Observation vs US Core 6.1.0 heart rate (median)', value: round(usCore.median), unit: 'µs', detail: `p95 ${round(usCore.p95)} µs, base R4 included, ${usCore.errors} errors` });
+  results.push({
+    name: 'profile validation: Observation vs US Core 6.1.0 heart rate (median)',
+    value: round(usCore.median),
+    unit: 'µs',
+    detail: `p95 ${round(usCore.p95)} µs, base R4 included, ${usCore.errors} errors`,
+  });
 
   if (!hasSharedSamples) return results;
-  const files = readdirSync(sharedPath('synthea')).filter((f) => f.endsWith('.json') && !f.includes('Information')).sort().slice(0, 10);
+  const files = readdirSync(sharedPath('synthea'))
+    .filter((f) => f.endsWith('.json') && !f.includes('Information'))
+    .sort()
+    .slice(0, 10);
   const bundles = files.map((f) => (JSON.parse(readFileSync(sharedPath('synthea', f), 'utf8')) as Json).entry.map((e: Json) => e.resource as Json));
   const validateAll = async (resources: Json[]) => {
     let errors = 0;

@@ -30,7 +30,10 @@ export function ensureDataSet(): LoadInfo {
   if (existsSync(marker)) return JSON.parse(readFileSync(marker, 'utf8')) as LoadInfo;
   if (!existsSync(path.join(GEN_DIR, 'Patient.ndjson'))) {
     process.stderr.write(`  generating ${PATIENTS} patients into ${GEN_DIR} ...\n`);
-    execFileSync(process.execPath, ['--import', 'tsx', 'src/tools/generate.ts', '--patients', String(PATIENTS), '--format', 'ndjson', '--out', GEN_DIR], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(process.execPath, ['--import', 'tsx', 'src/tools/generate.ts', '--patients', String(PATIENTS), '--format', 'ndjson', '--out', GEN_DIR], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
   }
   process.stderr.write(`  loading into ${DB_DIR} (validation + index extraction + embedded store) ...\n`);
   const started = Date.now();
@@ -52,7 +55,12 @@ export const patientId = (n: number) => `patient-${String(n).padStart(Math.max(3
 export async function searchAtScale(ctx: BenchContext): Promise<ScenarioResult[]> {
   const loaded = ensureDataSet();
   const results: ScenarioResult[] = [
-    { name: `load ${loaded.resources} generated resources (validate + index + store)`, value: loaded.resourcesPerSecond, unit: 'resources/s', detail: `${loaded.seconds.toFixed(0)} s` },
+    {
+      name: `load ${loaded.resources} generated resources (validate + index + store)`,
+      value: loaded.resourcesPerSecond,
+      unit: 'resources/s',
+      detail: `${loaded.seconds.toFixed(0)} s`,
+    },
   ];
   const server = await startProcess(path.join(ROOT, 'src/main.ts'), { DATA_DIR: DB_DIR, BEDSIDE_SEED: 'false', BEDSIDE_UNSAFE_DISABLE_AUTH: 'true' });
   try {
@@ -60,31 +68,58 @@ export async function searchAtScale(ctx: BenchContext): Promise<ScenarioResult[]
     const mrns = readFileSync(path.join(GEN_DIR, 'Patient.ndjson'), 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((line) => (JSON.parse(line) as { identifier?: Array<{ system?: string; value?: string }> }).identifier?.find((i) => i.system === 'urn:oid:2.16.840.1.113883.19.5')?.value)
+      .map(
+        (line) =>
+          (JSON.parse(line) as { identifier?: Array<{ system?: string; value?: string }> }).identifier?.find(
+            (i) => i.system === 'urn:oid:2.16.840.1.113883.19.5',
+          )?.value,
+      )
       .filter((v): v is string => Boolean(v));
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const patient = () => patientId(1 + Math.floor(random() * PATIENTS));
     const codes = ['8867-4', '9279-1', '8310-5', '29463-7', '85354-9', '2339-0', '4548-4', '718-7'];
     const code = () => codes[Math.floor(random() * codes.length)]!;
     const pick = (list: readonly string[]) => list[Math.floor(random() * list.length)]!;
     const scenarios: Array<{ name: string; target: number; query: () => string; hops?: boolean }> = [
       { name: 'Observation?patient=X&code=Y', target: 10, query: () => `Observation?patient=${patient()}&code=http://loinc.org|${code()}` },
-      { name: 'Observation?patient=X&date=ge2020&_sort=-date&_count=50', target: 10, query: () => `Observation?patient=${patient()}&date=ge2020&_sort=-date&_count=50` },
+      {
+        name: 'Observation?patient=X&date=ge2020&_sort=-date&_count=50',
+        target: 10,
+        query: () => `Observation?patient=${patient()}&date=ge2020&_sort=-date&_count=50`,
+      },
       { name: 'Observation?code=X&_count=50 (type-wide token)', target: 20, query: () => `Observation?code=http://loinc.org|${code()}&_count=50` },
       {
         name: 'Observation?subject:Patient.identifier=MRN&code=X (chain)',
         target: 100,
         hops: true,
-        query: () => `Observation?subject:Patient.identifier=${encodeURIComponent(`urn:oid:2.16.840.1.113883.19.5|${mrns[Math.floor(random() * mrns.length)]}`)}&code=${code()}`,
+        query: () =>
+          `Observation?subject:Patient.identifier=${encodeURIComponent(`urn:oid:2.16.840.1.113883.19.5|${mrns[Math.floor(random() * mrns.length)]}`)}&code=${code()}`,
       },
-      { name: 'Patient?_has:Condition:patient:code=X&birthdate=ge1990 (_has)', target: 100, hops: true, query: () => `Patient?_has:Condition:patient:code=44054006&birthdate=ge${1950 + Math.floor(random() * 60)}&_count=50` },
-      { name: 'Patient?name=prefix (string)', target: 20, query: () => `Patient?name=${['sh', 'car', 'mu', 'jo', 'li', 'ng'][Math.floor(random() * 6)]}&_count=50` },
+      {
+        name: 'Patient?_has:Condition:patient:code=X&birthdate=ge1990 (_has)',
+        target: 100,
+        hops: true,
+        query: () => `Patient?_has:Condition:patient:code=44054006&birthdate=ge${1950 + Math.floor(random() * 60)}&_count=50`,
+      },
+      {
+        name: 'Patient?name=prefix (string)',
+        target: 20,
+        query: () => `Patient?name=${['sh', 'car', 'mu', 'jo', 'li', 'ng'][Math.floor(random() * 6)]}&_count=50`,
+      },
       // Full text: a type-wide word of the narratives (first page), and a phrase in one patient's record.
       { name: 'Condition?_text=word&_count=50 (full text, type-wide)', target: 50, query: () => `Condition?_text=${pick(TEXT_WORDS)}&_count=50` },
-      { name: 'Observation?patient=X&_content="phrase" (full text)', target: 50, query: () => `Observation?patient=${patient()}&_content=${encodeURIComponent(`"${pick(TEXT_PHRASES)}"`)}&_count=50` },
+      {
+        name: 'Observation?patient=X&_content="phrase" (full text)',
+        target: 50,
+        query: () => `Observation?patient=${patient()}&_content=${encodeURIComponent(`"${pick(TEXT_PHRASES)}"`)}&_count=50`,
+      },
       // Distance: around a point near one of the towns of the community sites, nearest first.
-      { name: 'Location?near=lat|lon|10|km&_count=50 (distance)', target: 50, query: () => `Location?near=${(42.0 + random() * 0.7).toFixed(4)}|${(-71.8 + random() * 1.1).toFixed(4)}|10|km&_count=50` },
+      {
+        name: 'Location?near=lat|lon|10|km&_count=50 (distance)',
+        target: 50,
+        query: () => `Location?near=${(42.0 + random() * 0.7).toFixed(4)}|${(-71.8 + random() * 1.1).toFixed(4)}|10|km&_count=50`,
+      },
     ];
     const unrestricted = new Map<string, number>();
     for (const s of scenarios) {

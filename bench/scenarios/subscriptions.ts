@@ -25,7 +25,12 @@ const RATE = 500;
 const FHIR_JSON = 'application/fhir+json';
 
 /** The receiver process (bench/subscription-receiver.ts). */
-async function startReceiver(): Promise<{ url: string; stats(): Promise<{ received: number; latencies: number[] }>; reset(): Promise<void>; stop(): Promise<void> }> {
+async function startReceiver(): Promise<{
+  url: string;
+  stats(): Promise<{ received: number; latencies: number[] }>;
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}> {
   const process = await startProcess(path.join(ROOT, 'bench/subscription-receiver.ts'), {}, '/stats');
   return {
     url: `${process.url}/hook`,

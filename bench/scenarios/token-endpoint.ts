@@ -42,7 +42,10 @@ export async function tokenEndpointScenario(options: TokenEndpointOptions): Prom
   const concurrency = options.concurrency ?? 16;
   const durationMs = (options.durationSeconds ?? 10) * 1000;
   const alg = options.alg ?? 'RS384';
-  const smart = (await (await fetch(`${options.baseUrl}/fhir/.well-known/smart-configuration`)).json()) as { token_endpoint: string; registration_endpoint: string };
+  const smart = (await (await fetch(`${options.baseUrl}/fhir/.well-known/smart-configuration`)).json()) as {
+    token_endpoint: string;
+    registration_endpoint: string;
+  };
 
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const kid = `bench-${randomBytes(4).toString('hex')}`;
@@ -85,7 +88,12 @@ export async function tokenEndpointScenario(options: TokenEndpointOptions): Prom
         const response = await fetch(smart.token_endpoint, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'system/Patient.rs', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }),
+          body: new URLSearchParams({
+            grant_type: 'client_credentials',
+            scope: 'system/Patient.rs',
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            client_assertion: assertion,
+          }),
         });
         const body = (await response.json()) as { access_token?: string };
         if (response.status !== 200 || !body.access_token) errors++;

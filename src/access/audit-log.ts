@@ -62,7 +62,13 @@ export function createAuditLog(documents: DocumentStore, logger: Logger): AuditL
     },
     async list(options = {}) {
       const limit = Math.min(options.limit ?? 200, 1000);
-      const key = options.clientId ? { name: 'clientId', value: options.clientId } : options.subject ? { name: 'subject', value: options.subject } : options.outcome ? { name: 'outcome', value: options.outcome } : undefined;
+      const key = options.clientId
+        ? { name: 'clientId', value: options.clientId }
+        : options.subject
+          ? { name: 'subject', value: options.subject }
+          : options.outcome
+            ? { name: 'outcome', value: options.outcome }
+            : undefined;
       const docs = await collection.list({ limit, ...(key ? { key } : {}) });
       return docs.map((d) => d.value).filter((r) => (!options.outcome || r.outcome === options.outcome) && (!options.subject || r.subject === options.subject));
     },

@@ -114,7 +114,7 @@ export function tokenFacts(verified: VerifiedAccessToken, auditClaims: readonly 
 function describe(problem: AccessTokenProblem): string {
   const reasons: Record<AccessTokenProblem, string> = {
     malformed: 'The access token is not a JWT issued by this server',
-    signature: 'The access token signature does not verify against this server\'s keys',
+    signature: "The access token signature does not verify against this server's keys",
     algorithm: 'The access token is not signed with the algorithm this server uses',
     expired: 'The access token has expired',
     issuer: 'The access token was issued by another server',

@@ -53,7 +53,11 @@ export interface ChangeFeed {
    * A search that cannot be evaluated (its criteria fail on the store) is reported to `onError`
    * and matches nothing; without `onError` the error is thrown.
    */
-  match(change: Change, searches: readonly StandingSearch[], onError?: (search: StandingSearch, error: unknown) => void): Promise<Array<StoredVersion | undefined>>;
+  match(
+    change: Change,
+    searches: readonly StandingSearch[],
+    onError?: (search: StandingSearch, error: unknown) => void,
+  ): Promise<Array<StoredVersion | undefined>>;
 }
 
 /** Index rows of a resource for the given parameters (search/extract.ts). */

@@ -242,7 +242,9 @@ class Guard implements GuardedStore {
   /** A create: the new content must be within what the policy lets the token create. */
   private async create(request: PutRequest): Promise<PutResult> {
     if (!(await this.policy.allowsResource(request.resource, 'create'))) {
-      throw forbidden(`The token may not create this ${request.resourceType}: it would be outside what its scopes and context allow (e.g. another patient's record)`);
+      throw forbidden(
+        `The token may not create this ${request.resourceType}: it would be outside what its scopes and context allow (e.g. another patient's record)`,
+      );
     }
     return this.operations.put(request);
   }
@@ -255,7 +257,8 @@ class Guard implements GuardedStore {
     if (byType !== 'inspect') return byType === 'all';
     if (!version.deleted) return this.decisions.version(version, interaction);
     // A deletion marker has no content: it is visible when the version before it was.
-    const previous = Number(version.versionId) > 1 ? await this.operations.vread(version.resourceType, version.id, String(Number(version.versionId) - 1)) : undefined;
+    const previous =
+      Number(version.versionId) > 1 ? await this.operations.vread(version.resourceType, version.id, String(Number(version.versionId) - 1)) : undefined;
     return previous !== undefined && !previous.deleted && this.policy.allowsResource(previous.resource!, interaction);
   }
 

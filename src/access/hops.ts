@@ -78,7 +78,16 @@ export function hasHops(condition: Condition): boolean {
 
 /** The condition kinds that test the resource's own rows and columns, never another resource. */
 type Leaf = Extract<Condition, { op: 'row' | 'missing' | 'id' | 'type' | 'lastUpdated' | 'near' | 'true' | 'false' }>;
-const LEAF_KINDS: Readonly<Record<Leaf['op'], true>> = { row: true, missing: true, id: true, type: true, lastUpdated: true, near: true, true: true, false: true };
+const LEAF_KINDS: Readonly<Record<Leaf['op'], true>> = {
+  row: true,
+  missing: true,
+  id: true,
+  type: true,
+  lastUpdated: true,
+  near: true,
+  true: true,
+  false: true,
+};
 
 function isLeaf(condition: Condition): condition is Leaf {
   return Object.hasOwn(LEAF_KINDS, condition.op);

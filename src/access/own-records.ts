@@ -25,13 +25,17 @@ export function ownRecordsCondition(type: string, patientIds: readonly string[],
   const some = (where: FieldPredicate[]): Condition[] => params.map((param) => ({ op: 'row', table: 'reference', param, where }));
   const any = (of: Condition[]): Condition => (of.length === 1 ? of[0]! : { op: 'or', of });
   // "Names another patient": a row of a compartment parameter pointing at a Patient not in the set.
-  const other: FieldPredicate[] = [{ field: 'targetType', cmp: 'eq', value: 'Patient' }, ...references.map((value): FieldPredicate => ({ field: 'value', cmp: 'ne', value }))];
+  const other: FieldPredicate[] = [
+    { field: 'targetType', cmp: 'eq', value: 'Patient' },
+    ...references.map((value): FieldPredicate => ({ field: 'value', cmp: 'ne', value })),
+  ];
   if (type === 'Patient') {
     const own: Condition = { op: 'id', ids: [...patientIds] };
     return use === 'write' && params.length ? { op: 'and', of: [own, { op: 'not', of: any(some(other)) }] } : own;
   }
   if (params.length === 0) return FALSE;
-  const named: FieldPredicate[] = references.length === 1 ? [{ field: 'value', cmp: 'eq', value: references[0]! }] : [{ field: 'value', cmp: 'in', value: references }];
+  const named: FieldPredicate[] =
+    references.length === 1 ? [{ field: 'value', cmp: 'eq', value: references[0]! }] : [{ field: 'value', cmp: 'in', value: references }];
   return { op: 'and', of: [any(some(named)), { op: 'not', of: any(some(other)) }] };
 }
 
@@ -39,7 +43,11 @@ export function ownRecordsCondition(type: string, patientIds: readonly string[],
  * The patients a resource names through its compartment parameters (its own id for a Patient),
  * from its reference index rows: whose record it is.
  */
-export function patientsNamedBy(type: string, id: string, rows: ReadonlyArray<{ param: string; targetType?: string | null; targetId?: string | null }>): Set<string> {
+export function patientsNamedBy(
+  type: string,
+  id: string,
+  rows: ReadonlyArray<{ param: string; targetType?: string | null; targetId?: string | null }>,
+): Set<string> {
   if (type === 'Patient') return new Set([id]);
   const params = new Set(patientCompartmentParams().get(type) ?? []);
   return new Set(rows.filter((r) => params.has(r.param) && r.targetType === 'Patient' && r.targetId).map((r) => r.targetId!));

@@ -68,7 +68,12 @@ type Referenced = Map<string, Set<string>>;
 export function createReferenceResolver(store: ResourceStore, fhirBaseUrl: string, windowMs: number): PolicyServices['referencedFromCompartments'] {
   // Only reference rows are read below: extract just the reference parameters of each resource.
   const registry = getSearchRegistry();
-  const referenceParams = new Set(registry.definitions().filter((d) => d.type === 'reference').map((d) => d.code));
+  const referenceParams = new Set(
+    registry
+      .definitions()
+      .filter((d) => d.type === 'reference')
+      .map((d) => d.code),
+  );
   const compartmentTypes = ['Patient', ...patientCompartmentTypes()];
   const remembered = answerWindow<Referenced>(windowMs);
 
@@ -125,7 +130,14 @@ export function createReferenceResolver(store: ResourceStore, fhirBaseUrl: strin
     for (let i = 0; i < missing.length; i += PATIENTS_PER_QUERY) {
       const batch = missing.slice(i, i + PATIENTS_PER_QUERY);
       const computed = compute(batch, sources);
-      for (const id of batch) answers.set(id, remembered.set(keyOf(id), computed.then((all) => all.get(id)!)));
+      for (const id of batch)
+        answers.set(
+          id,
+          remembered.set(
+            keyOf(id),
+            computed.then((all) => all.get(id)!),
+          ),
+        );
     }
     const ids = new Set<string>();
     for (const referenced of await Promise.all(answers.values())) for (const id of referenced.get(type) ?? []) ids.add(id);
@@ -138,7 +150,12 @@ export function createLinkResolver(store: ResourceStore, fhirBaseUrl: string, wi
   const compute = async (fhirUser: string): Promise<string[]> => {
     const patients = new Set<string>();
     for (const link of PRACTITIONER_LINKS) {
-      const where = { op: 'row' as const, table: 'reference' as const, param: link.via, where: [{ field: 'value' as const, cmp: 'eq' as const, value: fhirUser }] };
+      const where = {
+        op: 'row' as const,
+        table: 'reference' as const,
+        param: link.via,
+        where: [{ field: 'value' as const, cmp: 'eq' as const, value: fhirUser }],
+      };
       const patientParam = new Set([link.patient]);
       for await (const version of everything(store, { types: [link.type], where })) {
         if (link.patient === 'self') patients.add(version.id);

@@ -82,7 +82,10 @@ export interface ResourceAccessOptions {
   cursorKey?: Buffer;
 }
 
-export function createResourceAccess(store: ResourceStore, options: ResourceAccessOptions): { access: ResourceAccess; policies: PolicyCompiler; changes: ChangeFeed } {
+export function createResourceAccess(
+  store: ResourceStore,
+  options: ResourceAccessOptions,
+): { access: ResourceAccess; policies: PolicyCompiler; changes: ChangeFeed } {
   const bound = new WeakMap<AccessPolicy, GuardedStore>();
   const cursors = cursorSeal(options.cursorKey);
   const services: PolicyServices = {
@@ -103,7 +106,9 @@ export function createResourceAccess(store: ResourceStore, options: ResourceAcce
   };
   return {
     access,
-    changes: createChangeFeed(store, access, (resource, params) => extractIndex(resource, { baseUrl: options.fhirBaseUrl, params, ...(options.searchRegistry ? { registry: options.searchRegistry() } : {}) })),
+    changes: createChangeFeed(store, access, (resource, params) =>
+      extractIndex(resource, { baseUrl: options.fhirBaseUrl, params, ...(options.searchRegistry ? { registry: options.searchRegistry() } : {}) }),
+    ),
     policies: {
       compile: (facts) => compileTokenPolicy(facts, services),
       resume: (principal) =>

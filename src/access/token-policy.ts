@@ -326,7 +326,11 @@ function matchesInMemory(condition: Condition, resource: Resource, services: Pol
   const lastUpdated = Date.parse(resource.meta?.lastUpdated ?? '');
   // Policy conditions have no chains; a granular scope with one cannot be checked here and denies.
   const noLookup: ResourceLookup = { get: () => undefined, ofType: () => [] };
-  return matches(condition, { resourceType: resource.resourceType, id: resource.id ?? '', lastUpdated: Number.isNaN(lastUpdated) ? Date.now() : lastUpdated, index }, noLookup);
+  return matches(
+    condition,
+    { resourceType: resource.resourceType, id: resource.id ?? '', lastUpdated: Number.isNaN(lastUpdated) ? Date.now() : lastUpdated, index },
+    noLookup,
+  );
 }
 
 function simplifyAnd(a: Condition, b: Condition): Condition {
@@ -342,7 +346,9 @@ function insufficientScope(realm: string, facts: TokenFacts, type: string | unde
   if (contexts.size === 0) contexts.add(facts.patient ? 'patient' : 'user');
   const needed = [...contexts].map((c) => `${c}/${type ?? '*'}.${LETTER_FOR[interaction]}`).join(' ');
   const error = new FhirError(403, 'forbidden', message, {
-    headers: { 'www-authenticate': `Bearer realm="${realm}", error="insufficient_scope", error_description="${message.replace(/"/g, "'")}", scope="${needed}"` },
+    headers: {
+      'www-authenticate': `Bearer realm="${realm}", error="insufficient_scope", error_description="${message.replace(/"/g, "'")}", scope="${needed}"`,
+    },
   });
   return error;
 }

@@ -201,7 +201,14 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const keys = keyCache(options.records);
   /** Verified tokens by their text, least recently used dropped first. */
   const verified = new LRUCache<string, VerifiedAccessToken>({ max: cacheSize });
-  const checks = { issuer, ...(audience ? { audience } : {}), algorithms: [ACCESS_TOKEN_ALG], typ: 'at+jwt', clockTolerance, requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id', ...(audience ? [] : ['aud'])] };
+  const checks = {
+    issuer,
+    ...(audience ? { audience } : {}),
+    algorithms: [ACCESS_TOKEN_ALG],
+    typ: 'at+jwt',
+    clockTolerance,
+    requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id', ...(audience ? [] : ['aud'])],
+  };
 
   async function verifySignature(token: string): Promise<JWTPayload> {
     const current = await keys.current();
@@ -287,7 +294,7 @@ function toAccessTokenError(error: unknown): AccessTokenError {
   }
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return new AccessTokenError('algorithm', `access tokens must be signed with ${ACCESS_TOKEN_ALG}`);
   if (error instanceof joseErrors.JWSSignatureVerificationFailed || error instanceof joseErrors.JWKSNoMatchingKey) {
-    return new AccessTokenError('signature', 'the access token signature does not verify with any of this server\'s keys');
+    return new AccessTokenError('signature', "the access token signature does not verify with any of this server's keys");
   }
   return new AccessTokenError('malformed', 'the access token is not a well-formed JWT');
 }

@@ -33,7 +33,11 @@ export interface HistorySource {
 }
 
 /** The history page of `request` holding only versions `visible` accepts. */
-export async function visibleHistory(source: HistorySource, request: HistoryRequest, visible: (version: StoredVersion) => Promise<boolean>): Promise<HistoryPage> {
+export async function visibleHistory(
+  source: HistorySource,
+  request: HistoryRequest,
+  visible: (version: StoredVersion) => Promise<boolean>,
+): Promise<HistoryPage> {
   if (request.limit <= 0) return { versions: [] };
   const position = request.cursor ? decodeCursor(request.cursor, 1, (key): key is string => typeof key === 'string' && VERSION_KEY.test(key)) : undefined;
   const resumeAt = position ? Number(position.values[0]) : undefined;
@@ -69,13 +73,20 @@ export async function visibleHistory(source: HistorySource, request: HistoryRequ
     }
     if (found.length > request.limit || !page.next) break;
     if (scanned >= MAX_SCANNED_VERSIONS) {
-      throw new FhirError(400, 'too-costly', `This history holds more than ${MAX_SCANNED_VERSIONS} versions to look through for one page: narrow it with _since and _at`);
+      throw new FhirError(
+        400,
+        'too-costly',
+        `This history holds more than ${MAX_SCANNED_VERSIONS} versions to look through for one page: narrow it with _since and _at`,
+      );
     }
     storeCursor = page.next;
   }
   const versions = found.slice(0, request.limit);
   const last = versions[versions.length - 1];
-  return { versions, ...(found.length > request.limit && last ? { next: encodeCursor({ direction: 'after', values: [Date.parse(last.lastUpdated)], key: keyOf(last) }) } : {}) };
+  return {
+    versions,
+    ...(found.length > request.limit && last ? { next: encodeCursor({ direction: 'after', values: [Date.parse(last.lastUpdated)], key: keyOf(last) }) } : {}),
+  };
 }
 
 function keyOf(version: StoredVersion): string {

@@ -49,6 +49,10 @@ export function smartConfigurationRoute(config: Config, secureCookies: boolean):
     path: SMART_CONFIGURATION_PATH,
     public: true,
     anyAccept: true,
-    handler: async () => ({ status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' }, body: { json } }),
+    handler: async () => ({
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' },
+      body: { json },
+    }),
   };
 }

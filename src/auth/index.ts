@@ -95,14 +95,11 @@ export interface AuthServer {
 /** Failed sign-ins per client address (security/rate-limit.ts). */
 export const LOGIN_FAILURES_BY_ADDRESS = 'auth.login-failures-by-address';
 
-const DIRECT_PATHS = new Set<string>([
-  ROUTES.token,
-  ROUTES.introspection,
-  ROUTES.revocation,
-  ROUTES.jwks,
-  '/.well-known/openid-configuration',
-  '/.well-known/oauth-authorization-server',
-].map((p) => `${AUTH_MOUNT}${p}`));
+const DIRECT_PATHS = new Set<string>(
+  [ROUTES.token, ROUTES.introspection, ROUTES.revocation, ROUTES.jwks, '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'].map(
+    (p) => `${AUTH_MOUNT}${p}`,
+  ),
+);
 
 /** The authorization server's parts, built once; each module is handed the ones it uses. */
 interface Parts {
@@ -134,7 +131,8 @@ async function buildParts(deps: AuthServerDependencies): Promise<Parts> {
   await resourceServers.refresh();
   resourceServers.startPolling((err) => logger.error({ err }, 'resource server reload failed'));
   const records = issuerRecords(documents);
-  const audience = (audiences: readonly string[]) => audiences.length === 1 && (audiences[0] === config.fhirBaseUrl || resourceServers.list().some((rs) => rs.identifier === audiences[0]));
+  const audience = (audiences: readonly string[]) =>
+    audiences.length === 1 && (audiences[0] === config.fhirBaseUrl || resourceServers.list().some((rs) => rs.identifier === audiences[0]));
   const accounts = new AccountStore(documents, config.fhirBaseUrl);
   const fetch = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetworkFetch });
   return {
@@ -187,7 +185,15 @@ function providerParts(parts: Parts): ProviderParts {
       revocation: { issuedTokens, records, revokedTokens: new RevokedTokens(documents), revocations },
       userinfo: { verifier, accounts, claims },
     },
-    jwtBearer: { issuers: config.jwtBearerIssuers, fetch: parts.fetch, audiences: [parts.endpoints.token, parts.endpoints.issuer], fhirBaseUrl: config.fhirBaseUrl, parse, accounts, logger },
+    jwtBearer: {
+      issuers: config.jwtBearerIssuers,
+      fetch: parts.fetch,
+      audiences: [parts.endpoints.token, parts.endpoints.issuer],
+      fhirBaseUrl: config.fhirBaseUrl,
+      parse,
+      accounts,
+      logger,
+    },
     revocations,
     logger,
   };
@@ -208,19 +214,63 @@ function pagesRouter(parts: Parts, { holder, admin, sessions, rotate, caller }: 
   const clientName = async (clientId: string) => (await holder.provider.Client.find(clientId))?.clientName ?? clientId;
   const signIn = signInPages(
     {
-      holder, accounts: parts.accounts, launches: parts.launches, directory: parts.deps.directory, federation: parts.federation, resourceServers: parts.resourceServers, csrf: parts.csrf, baseUrl: config.baseUrl,
-      signInsByAddress: new FailureCounter(documents.collection<FailureRecord>(LOGIN_FAILURES_BY_ADDRESS), ADDRESS_RULE), settings: config, smartStyleUrl: smartStyleUrl(config), logger,
+      holder,
+      accounts: parts.accounts,
+      launches: parts.launches,
+      directory: parts.deps.directory,
+      federation: parts.federation,
+      resourceServers: parts.resourceServers,
+      csrf: parts.csrf,
+      baseUrl: config.baseUrl,
+      signInsByAddress: new FailureCounter(documents.collection<FailureRecord>(LOGIN_FAILURES_BY_ADDRESS), ADDRESS_RULE),
+      settings: config,
+      smartStyleUrl: smartStyleUrl(config),
+      logger,
     },
     `${AUTH_MOUNT}${PAGES.interaction}`,
     `${AUTH_MOUNT}${FEDERATION_PATH}`,
   );
   const router = express.Router();
-  router.use(launcherApi({ caller, launches: parts.launches, directory: parts.deps.directory, sandbox: config.launcherSandbox, baseUrl: config.baseUrl, fhirBaseUrl: config.fhirBaseUrl, logger }, LAUNCH_API_PATH));
+  router.use(
+    launcherApi(
+      {
+        caller,
+        launches: parts.launches,
+        directory: parts.deps.directory,
+        sandbox: config.launcherSandbox,
+        baseUrl: config.baseUrl,
+        fhirBaseUrl: config.fhirBaseUrl,
+        logger,
+      },
+      LAUNCH_API_PATH,
+    ),
+  );
   router.use(smartStyleRoute(`${AUTH_MOUNT}${PAGES.smartStyle}`));
   router.use(accountPages({ sessions, records: parts.records, launches: parts.launches, clientName, logger }, AUTH_MOUNT));
-  router.use(grantsPages({ sessions, records: parts.records, launches: parts.launches, clientName, count: (c) => documents.collection(c).count(), keys: () => readKeySet(documents), rotateKeys: rotate, audit: createAuditLog(documents, logger), storageDescription: parts.deps.storageDescription, logger }, AUTH_MOUNT));
+  router.use(
+    grantsPages(
+      {
+        sessions,
+        records: parts.records,
+        launches: parts.launches,
+        clientName,
+        count: (c) => documents.collection(c).count(),
+        keys: () => readKeySet(documents),
+        rotateKeys: rotate,
+        audit: createAuditLog(documents, logger),
+        storageDescription: parts.deps.storageDescription,
+        logger,
+      },
+      AUTH_MOUNT,
+    ),
+  );
   router.use(adminPages({ sessions, admin, fhirBaseUrl: config.fhirBaseUrl, logger }, AUTH_MOUNT));
-  router.use(gatewayCheck({ issuedTokens: parts.issuedTokens, resourceServers: parts.resourceServers, fhirBaseUrl: config.fhirBaseUrl, claimNames: parts.claimNames, logger }, `${AUTH_MOUNT}${GATEWAY_CHECK_PATH}`));
+  router.use(
+    gatewayCheck(
+      { issuedTokens: parts.issuedTokens, resourceServers: parts.resourceServers, fhirBaseUrl: config.fhirBaseUrl, claimNames: parts.claimNames, logger },
+      `${AUTH_MOUNT}${GATEWAY_CHECK_PATH}`,
+    ),
+  );
   router.use(signIn.callbacks);
   router.use(`${AUTH_MOUNT}${PAGES.interaction}`, signIn.interaction);
   // The provider's own pages (form_post response, logout) post to registered client URIs.
@@ -251,12 +301,38 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     await holder.reloadIfKeysChanged();
   };
   const admin = new AdminService({
-    documents, accounts: parts.accounts, records: parts.records, revocations: deps.revocations, identities: parts.federation.identities, resourceServers: parts.resourceServers,
-    fhirUserExists: (reference) => deps.directory.exists(reference), parse: parts.parse, fhirBaseUrl: config.fhirBaseUrl, issuer: parts.issuer,
+    documents,
+    accounts: parts.accounts,
+    records: parts.records,
+    revocations: deps.revocations,
+    identities: parts.federation.identities,
+    resourceServers: parts.resourceServers,
+    fhirUserExists: (reference) => deps.directory.exists(reference),
+    parse: parts.parse,
+    fhirBaseUrl: config.fhirBaseUrl,
+    issuer: parts.issuer,
     validateClient: (metadata) => holder.provider.Client.validate(metadata as { client_id: string }),
   });
-  const sessions = new Sessions({ holder, accounts: parts.accounts, csrf: parts.csrf, baseUrl: config.baseUrl, fhirBaseUrl: config.fhirBaseUrl, endpoints: parts.endpoints });
-  const caller = (req: Request, res: Response) => launcherCaller({ sandbox: config.launcherSandbox, verifier: parts.verifier, signedInAccount: (q, s) => sessions.signedInAccount(q, s), sameOrigin: (q) => sessions.sameOrigin(q), signInPage: `${parts.issuer}${PAGES.grants}` }, req, res);
+  const sessions = new Sessions({
+    holder,
+    accounts: parts.accounts,
+    csrf: parts.csrf,
+    baseUrl: config.baseUrl,
+    fhirBaseUrl: config.fhirBaseUrl,
+    endpoints: parts.endpoints,
+  });
+  const caller = (req: Request, res: Response) =>
+    launcherCaller(
+      {
+        sandbox: config.launcherSandbox,
+        verifier: parts.verifier,
+        signedInAccount: (q, s) => sessions.signedInAccount(q, s),
+        sameOrigin: (q) => sessions.sameOrigin(q),
+        signInPage: `${parts.issuer}${PAGES.grants}`,
+      },
+      req,
+      res,
+    );
   const router = pagesRouter(parts, { holder, admin, sessions, rotate, caller });
   return {
     issuer: parts.issuer,
@@ -279,7 +355,8 @@ export async function createAuthServer(deps: AuthServerDependencies): Promise<Au
     federation: parts.federation,
     holder,
     admin,
-    seed: (seedDir) => seedAuthSamples({ accounts: parts.accounts, records: parts.records, directory: deps.directory, logger, baseUrl: config.baseUrl }, seedDir),
+    seed: (seedDir) =>
+      seedAuthSamples({ accounts: parts.accounts, records: parts.records, directory: deps.directory, logger, baseUrl: config.baseUrl }, seedDir),
     rotateKeys: rotate,
     close: () => {
       parts.resourceServers.stop();

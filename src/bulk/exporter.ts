@@ -127,7 +127,15 @@ export async function runExport(env: ExporterEnvironment, claimed: ExportJob, si
   const now = Date.now();
   const done = await env.jobs.update(job.id, (current) =>
     current.state === 'running' && current.lease?.owner === env.nodeId
-      ? { ...current, state: 'completed', errors, completedAt: now, filesExpireAt: now + env.fileTtlMs, lease: undefined, progress: { ...current.progress, currentType: undefined } }
+      ? {
+          ...current,
+          state: 'completed',
+          errors,
+          completedAt: now,
+          filesExpireAt: now + env.fileTtlMs,
+          lease: undefined,
+          progress: { ...current.progress, currentType: undefined },
+        }
       : undefined,
   );
   if (!done || done.state === 'cancelled') throw new JobInterrupted('cancelled');

@@ -80,7 +80,11 @@ export function kickOff(bulk: BulkHandlersContext, level: ExportLevel): Interact
       resourceType: 'OperationOutcome',
       issue: [
         { severity: 'information', code: 'informational', diagnostics: `Export ${job.id} accepted: poll the Content-Location URL for its status` },
-        ...ignored.map((what) => ({ severity: 'warning' as const, code: 'not-supported' as const, diagnostics: `Ignored (Prefer: handling=lenient): ${what}` })),
+        ...ignored.map((what) => ({
+          severity: 'warning' as const,
+          code: 'not-supported' as const,
+          diagnostics: `Ignored (Prefer: handling=lenient): ${what}`,
+        })),
       ],
     };
     return { status: 202, headers: { 'content-location': statusUrl(base, job.id) }, body: outcome };
@@ -121,7 +125,10 @@ export function cancel(bulk: BulkHandlersContext): Interaction {
     return {
       status: 202,
       headers: {},
-      body: { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', diagnostics: `Export ${job.id} cancelled; its files are deleted` }] },
+      body: {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'information', code: 'informational', diagnostics: `Export ${job.id} cancelled; its files are deleted` }],
+      },
     };
   };
 }

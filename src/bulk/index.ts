@@ -98,9 +98,29 @@ export function createBulkExport({ config, documents, logger, access, resume, ow
   const methods: Operation['methods'] = ['GET', 'POST'];
   return {
     operations: [
-      { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export', levels: ['system'], methods, handler: kickOff(bulk, 'system') },
-      { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export', levels: ['type'], types: ['Patient'], methods, handler: kickOff(bulk, 'patient') },
-      { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export', levels: ['instance'], types: ['Group'], methods, handler: kickOff(bulk, 'group') },
+      {
+        name: 'export',
+        definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
+        levels: ['system'],
+        methods,
+        handler: kickOff(bulk, 'system'),
+      },
+      {
+        name: 'export',
+        definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export',
+        levels: ['type'],
+        types: ['Patient'],
+        methods,
+        handler: kickOff(bulk, 'patient'),
+      },
+      {
+        name: 'export',
+        definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export',
+        levels: ['instance'],
+        types: ['Group'],
+        methods,
+        handler: kickOff(bulk, 'group'),
+      },
     ],
     routes: [
       { method: 'GET', path: '/bulkstatus/:jobId', handler: status(bulk) },

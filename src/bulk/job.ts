@@ -86,8 +86,6 @@ export interface ExportJob {
   revoked?: string;
 }
 
-export const ACTIVE_STATES: readonly JobState[] = ['queued', 'running'];
-
 /** The completion manifest. https://hl7.org/fhir/uv/bulkdata/STU2/export.html#response---complete-status */
 export interface Manifest {
   transactionTime: string;

@@ -72,7 +72,7 @@ export class NdjsonWriter {
 
   async #flush(): Promise<void> {
     if (this.#pending.length === 0) return;
-    const chunk = Buffer.from(this.#pending.join('\n') + '\n');
+    const chunk = Buffer.from(`${this.#pending.join('\n')}\n`);
     this.#pending = [];
     this.#pendingBytes = 0;
     for (let offset = 0; offset < chunk.length; ) {

@@ -77,7 +77,9 @@ export function endedJob(job: ExportJob, reason: string, now: number, fileTtlMs:
 export async function endRevokedJob(jobs: JobStore, files: ExportFiles, id: string, reason: string, fileTtlMs: number): Promise<ExportJob | undefined> {
   const now = Date.now();
   const after = await jobs.update(id, (current) =>
-    (current.state === 'queued' || current.state === 'completed' || current.state === 'failed') && !current.revoked ? endedJob(current, reason, now, fileTtlMs) : undefined,
+    (current.state === 'queued' || current.state === 'completed' || current.state === 'failed') && !current.revoked
+      ? endedJob(current, reason, now, fileTtlMs)
+      : undefined,
   );
   if (after?.revoked) await files.remove(id);
   return after;

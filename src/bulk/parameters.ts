@@ -38,7 +38,19 @@ const SUPPORTED = ['_outputFormat', '_since', '_type', '_elements', '_typeFilter
 const TRANSPORT = new Set(['_format', '_pretty']);
 const ONCE = new Set(['_outputFormat', '_since']);
 /** Search result parameters: the IG forbids them in `_typeFilter`. */
-const RESULT_PARAMS = new Set(['_sort', '_count', '_include', '_revinclude', '_summary', '_elements', '_total', '_contained', '_containedType', '_cursor', '_type']);
+const RESULT_PARAMS = new Set([
+  '_sort',
+  '_count',
+  '_include',
+  '_revinclude',
+  '_summary',
+  '_elements',
+  '_total',
+  '_contained',
+  '_containedType',
+  '_cursor',
+  '_type',
+]);
 const ELEMENT = /^(?:([A-Z][A-Za-z]+)\.)?([a-z][A-Za-z0-9]*(?:\[x\])?)$/;
 const PATIENT_REFERENCE = new RegExp(`(?:^|\\/)Patient\\/(${FHIR_ID})$`);
 
@@ -47,7 +59,13 @@ const PATIENT_REFERENCE = new RegExp(`(?:^|\\/)Patient\\/(${FHIR_ID})$`);
  * @param baseUrl the FHIR base, to parse `_typeFilter` queries as searches
  * @param registry the search parameters in force (R4's and the installed packages')
  */
-export function exportParameters(request: FhirRequest, level: ExportLevel, lenient: boolean, baseUrl: string, registry: SearchRegistry = getSearchRegistry()): ExportParameters {
+export function exportParameters(
+  request: FhirRequest,
+  level: ExportLevel,
+  lenient: boolean,
+  baseUrl: string,
+  registry: SearchRegistry = getSearchRegistry(),
+): ExportParameters {
   const result: ExportParameters = { typeFilters: [], ignored: [] };
   /** A problem: fatal unless lenient, when the offending value is skipped. */
   const reject = (error: Error, what: string) => {
@@ -59,7 +77,12 @@ export function exportParameters(request: FhirRequest, level: ExportLevel, lenie
   for (const [name, value] of requestParameters(request)) {
     if (TRANSPORT.has(name)) continue;
     if (!SUPPORTED.includes(name)) {
-      reject(notSupported(`The $export parameter "${name.slice(0, 60)}" is not supported (supported: ${SUPPORTED.join(', ')}); send Prefer: handling=lenient to have it ignored`), name);
+      reject(
+        notSupported(
+          `The $export parameter "${name.slice(0, 60)}" is not supported (supported: ${SUPPORTED.join(', ')}); send Prefer: handling=lenient to have it ignored`,
+        ),
+        name,
+      );
       continue;
     }
     if (ONCE.has(name)) {
@@ -142,8 +165,13 @@ function requestParameters(request: FhirRequest): Array<[string, string]> {
 
 function parameterValue(parameter: ParametersParameter): string {
   const value =
-    parameter.valueString ?? parameter.valueInstant ?? parameter.valueDateTime ?? parameter.valueCode ?? parameter.valueUri ??
-    parameter.valueCanonical ?? parameter.valueReference?.reference;
+    parameter.valueString ??
+    parameter.valueInstant ??
+    parameter.valueDateTime ??
+    parameter.valueCode ??
+    parameter.valueUri ??
+    parameter.valueCanonical ??
+    parameter.valueReference?.reference;
   if (typeof value !== 'string') {
     throw badRequest(`Parameter "${parameter.name.slice(0, 60)}" needs a value (valueString, valueInstant or, for patient, valueReference)`);
   }
@@ -151,7 +179,10 @@ function parameterValue(parameter: ParametersParameter): string {
 }
 
 function splitList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /**
@@ -159,7 +190,10 @@ function splitList(value: string): string[] {
  * (a FHIR OR list) stays with its query unless followed by another `Type?`.
  */
 function splitTypeFilter(value: string): string[] {
-  return value.split(/,(?=[A-Z][A-Za-z]+\?)/).map((s) => s.trim()).filter((s) => s !== '');
+  return value
+    .split(/,(?=[A-Z][A-Za-z]+\?)/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** One `Type?query`: a known type and a search this server can run, without result parameters. */

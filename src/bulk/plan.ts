@@ -49,7 +49,9 @@ export function assertLevelAllowed(policy: AccessPolicy, level: ExportLevel, fhi
     throw forbidden(`${system}. This token is bound to a patient: export the data of ${whose} with Patient/$export (${patientExport})`);
   }
   if (contexts.has('user')) {
-    throw forbidden(`${system}. This is a user's token: export the patients its user may see with Patient/$export (${patientExport}), or a Group's with Group/[id]/$export`);
+    throw forbidden(
+      `${system}. This is a user's token: export the patients its user may see with Patient/$export (${patientExport}), or a Group's with Group/[id]/$export`,
+    );
   }
 }
 
@@ -94,7 +96,10 @@ export async function planExport(context: FhirContext, level: ExportLevel, param
     types = [];
     for (const type of params.types) {
       if (!candidates.includes(type)) {
-        if (!lenient) throw badRequest(`_type: ${type} is not in the Patient compartment, which a ${level}-level export covers (https://hl7.org/fhir/R4/compartmentdefinition-patient.html)`);
+        if (!lenient)
+          throw badRequest(
+            `_type: ${type} is not in the Patient compartment, which a ${level}-level export covers (https://hl7.org/fhir/R4/compartmentdefinition-patient.html)`,
+          );
         ignored.push(`_type=${type} (not in the Patient compartment)`);
         continue;
       }

@@ -45,7 +45,9 @@ export class ExportRunner {
 
   start(): void {
     this.#timers.push(setInterval(() => this.wake(), this.options.pollMs).unref());
-    this.#timers.push(setInterval(() => void this.sweep().catch((err: unknown) => this.options.logger.error({ err }, 'export sweep failed')), this.options.sweepMs).unref());
+    this.#timers.push(
+      setInterval(() => void this.sweep().catch((err: unknown) => this.options.logger.error({ err }, 'export sweep failed')), this.options.sweepMs).unref(),
+    );
     this.wake();
   }
 
@@ -76,7 +78,7 @@ export class ExportRunner {
         const revoked = await this.options.ownerRevoked(job.owner);
         if (revoked) {
           await endRevokedJob(jobs, files, job.id, revoked, this.options.fileTtlMs);
-          this.options.logger.info({ job: job.id, revoked }, 'export files deleted: the owner\'s authorization has ended');
+          this.options.logger.info({ job: job.id, revoked }, "export files deleted: the owner's authorization has ended");
         }
       }
     }
@@ -130,7 +132,10 @@ export class ExportRunner {
       await this.#fail(job, `The export was interrupted ${job.takeovers} times by servers stopping while it ran; start a new export`);
       return;
     }
-    logger.info({ job: job.id, attempt: job.attempts, resumeAt: job.types[job.progress.typeIndex]?.type }, job.attempts > 1 ? 'export resumed' : 'export started');
+    logger.info(
+      { job: job.id, attempt: job.attempts, resumeAt: job.types[job.progress.typeIndex]?.type },
+      job.attempts > 1 ? 'export resumed' : 'export started',
+    );
     try {
       await runExport({ ...this.options, nodeId: this.nodeId }, job, this.#abort.signal);
     } catch (error) {
@@ -155,13 +160,24 @@ export class ExportRunner {
   }
 
   async #fail(job: ExportJob, reason: string): Promise<void> {
-    await this.#end(job, (current, now) => ({ ...current, state: 'failed', failure: reason, output: [], errors: [], completedAt: now, filesExpireAt: now + this.options.fileTtlMs, lease: undefined }));
+    await this.#end(job, (current, now) => ({
+      ...current,
+      state: 'failed',
+      failure: reason,
+      output: [],
+      errors: [],
+      completedAt: now,
+      filesExpireAt: now + this.options.fileTtlMs,
+      lease: undefined,
+    }));
   }
 
   /** Ends a job this node runs as `failed` (as `change` makes it) and deletes its files. */
   async #end(job: ExportJob, change: (current: ExportJob, now: number) => ExportJob): Promise<void> {
     const now = Date.now();
-    const failed = await this.options.jobs.update(job.id, (current) => (current.state === 'running' && current.lease?.owner === this.nodeId ? change(current, now) : undefined));
+    const failed = await this.options.jobs.update(job.id, (current) =>
+      current.state === 'running' && current.lease?.owner === this.nodeId ? change(current, now) : undefined,
+    );
     if (failed?.state === 'failed') await this.options.files.remove(job.id);
   }
 }

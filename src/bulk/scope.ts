@@ -50,7 +50,13 @@ export function typeScope(plan: TypePlan, compartment: boolean, patients: Patien
 
 /** One `_typeFilter` query (`code=...&status=...`) of `type` as a storage Condition. */
 export function typeFilterCondition(type: string, query: string, baseUrl: string, registry?: SearchRegistry): Condition {
-  return parseSearch(type, parseQuery(query, badRequest, `_typeFilter ${type}?…`), { baseUrl, strict: true, maxCount: 1, defaultCount: 1, ...(registry ? { registry } : {}) }).where;
+  return parseSearch(type, parseQuery(query, badRequest, `_typeFilter ${type}?…`), {
+    baseUrl,
+    strict: true,
+    maxCount: 1,
+    defaultCount: 1,
+    ...(registry ? { registry } : {}),
+  }).where;
 }
 
 /**
@@ -64,9 +70,7 @@ export function compartmentCondition(type: string, patients: string[] | undefine
     op: 'row',
     table: 'reference',
     param,
-    where: patients
-      ? [{ field: 'value', cmp: 'in', value: patients.map((id) => `Patient/${id}`) }]
-      : [{ field: 'targetType', cmp: 'eq', value: 'Patient' }],
+    where: patients ? [{ field: 'value', cmp: 'in', value: patients.map((id) => `Patient/${id}`) }] : [{ field: 'targetType', cmp: 'eq', value: 'Patient' }],
   }));
   if (rows.length === 0) return { op: 'false' };
   return rows.length === 1 ? rows[0]! : { op: 'or', of: rows };

@@ -30,7 +30,13 @@ function run(command: 'users' | 'clients' | 'resource-servers', action?: string)
     try {
       const admin = await openAdminService(config, storage);
       const line = (write: (text: string) => void) => (text: string) => write(text.endsWith('\n') ? text : `${text}\n`);
-      return await runAdminCommand(command, action ? [action, ...argv] : argv, admin, { out: line(io.out), err: line(io.err) }, `${userInfo().username}@${hostname()}`);
+      return await runAdminCommand(
+        command,
+        action ? [action, ...argv] : argv,
+        admin,
+        { out: line(io.out), err: line(io.err) },
+        `${userInfo().username}@${hostname()}`,
+      );
     } finally {
       await storage.close();
     }

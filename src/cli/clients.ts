@@ -57,7 +57,8 @@ export async function clientsAdd(argv: string[], io: CliIo): Promise<number> {
   if (values.jwks && values['jwks-url']) throw new CliError('Pass --jwks or --jwks-url, not both', 2);
 
   const server = await discover(values.url ?? defaultUrl(io.env));
-  if (!server.registrationEndpoint) throw new CliError(`${server.fhirBaseUrl} advertises no registration_endpoint: register the client with the server's operator`);
+  if (!server.registrationEndpoint)
+    throw new CliError(`${server.fhirBaseUrl} advertises no registration_endpoint: register the client with the server's operator`);
 
   let keys: { kid: string; registration: { jwks: { keys: JWK[] } } | { jwks_uri: string }; privateKey?: string };
   if (values.jwks) keys = { ...(await ownJwks(values.jwks, alg)), ...(values.key ? { privateKey: values.key } : {}) };
@@ -81,7 +82,9 @@ export async function clientsAdd(argv: string[], io: CliIo): Promise<number> {
   const body = (await response.json().catch(() => ({}))) as { client_id?: string; error?: string; error_description?: string };
   if (response.status !== 201 || !body.client_id) {
     const reason = body.error ? `${body.error}${body.error_description ? `: ${body.error_description}` : ''}` : `HTTP ${response.status}`;
-    throw new CliError(`Registration refused (${reason})${response.status === 401 ? '. The server requires an initial access token: pass --registration-token' : ''}`);
+    throw new CliError(
+      `Registration refused (${reason})${response.status === 401 ? '. The server requires an initial access token: pass --registration-token' : ''}`,
+    );
   }
   const client: ClientFile = {
     fhirBaseUrl: server.fhirBaseUrl,
@@ -125,10 +128,12 @@ async function ownJwks(file: string, alg: SigningAlgorithm) {
   } catch (error) {
     throw new CliError(`Cannot read the JWKS in ${file}: ${(error as Error).message}`);
   }
-  const keys = await Promise.all((jwks.keys ?? []).map(async (key) => {
-    if (key.d || key.p || key.k) throw new CliError(`${file} holds a private or symmetric key: register public keys only`);
-    return { ...key, kid: key.kid ?? (await calculateJwkThumbprint(key)) };
-  }));
+  const keys = await Promise.all(
+    (jwks.keys ?? []).map(async (key) => {
+      if (key.d || key.p || key.k) throw new CliError(`${file} holds a private or symmetric key: register public keys only`);
+      return { ...key, kid: key.kid ?? (await calculateJwkThumbprint(key)) };
+    }),
+  );
   const signing = keys.find((k) => !k.alg || k.alg === alg);
   if (!signing) throw new CliError(`${file} has no key for ${alg}`);
   return { kid: signing.kid, registration: { jwks: { keys } } };

@@ -19,7 +19,9 @@ export async function discover(url: string): Promise<ServerEndpoints> {
     try {
       response = await fetch(`${fhirBaseUrl}/.well-known/smart-configuration`, { headers: { accept: 'application/json' } });
     } catch (error) {
-      throw new CliError(`Cannot reach ${base}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is Bedside running (npm start)? Pass --url or set BEDSIDE_URL.`);
+      throw new CliError(
+        `Cannot reach ${base}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}. Is Bedside running (npm start)? Pass --url or set BEDSIDE_URL.`,
+      );
     }
     if (!response.ok) {
       await response.body?.cancel();
@@ -27,7 +29,11 @@ export async function discover(url: string): Promise<ServerEndpoints> {
     }
     const config = (await response.json()) as { token_endpoint?: string; registration_endpoint?: string };
     if (!config.token_endpoint) throw new CliError(`${fhirBaseUrl}/.well-known/smart-configuration names no token_endpoint`);
-    return { fhirBaseUrl, tokenEndpoint: config.token_endpoint, ...(config.registration_endpoint ? { registrationEndpoint: config.registration_endpoint } : {}) };
+    return {
+      fhirBaseUrl,
+      tokenEndpoint: config.token_endpoint,
+      ...(config.registration_endpoint ? { registrationEndpoint: config.registration_endpoint } : {}),
+    };
   }
   throw new CliError(`${base} has no SMART configuration at /.well-known/smart-configuration or /fhir/.well-known/smart-configuration`);
 }

@@ -96,11 +96,18 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
     io.err(`  ${target} (${file.count ?? '?'} ${file.type})\n`);
   }
   const errors = manifest.error.length ? `; see the ${manifest.error.length} error file(s)` : '';
-  io.out(`Exported ${resources} resources in ${manifest.output.length} files to ${values.out}${errors} (transactionTime ${manifest.transactionTime}: use it as --since next time)\n`);
+  io.out(
+    `Exported ${resources} resources in ${manifest.output.length} files to ${values.out}${errors} (transactionTime ${manifest.transactionTime}: use it as --since next time)\n`,
+  );
   return 0;
 }
 
 async function outcomeText(response: Response): Promise<string> {
   const body = (await response.json().catch(() => undefined)) as { issue?: Array<{ diagnostics?: string }> } | undefined;
-  return body?.issue?.map((i) => i.diagnostics).filter(Boolean).join('; ') ?? '';
+  return (
+    body?.issue
+      ?.map((i) => i.diagnostics)
+      .filter(Boolean)
+      .join('; ') ?? ''
+  );
 }

@@ -96,7 +96,7 @@ export function formatSummary(summary: LoadSummary): string {
   for (const file of summary.notFhir) lines.push(`Skipped ${file}: not FHIR`);
   lines.push(...formatStripped(summary.stripped));
   for (const failure of summary.failures) lines.push(`FAILED ${failure.file}: ${failure.message}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /**

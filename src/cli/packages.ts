@@ -32,7 +32,12 @@ async function withPackages<T>(io: CliIo, work: (packages: import('../packages/s
     throw error;
   }
   const storage = await openStorage(config.storage);
-  const packages = new Packages({ resources: storage.resources, documents: storage.documents, fhirBaseUrl: config.fhirBaseUrl, logger: createLogger('silent') });
+  const packages = new Packages({
+    resources: storage.resources,
+    documents: storage.documents,
+    fhirBaseUrl: config.fhirBaseUrl,
+    logger: createLogger('silent'),
+  });
   try {
     await packages.refresh();
     return await work(packages);
@@ -62,8 +67,11 @@ export const packagesAdd: Command = async (argv, io) => {
       const id = `${r.package.name}#${r.package.version}`;
       if (r.status === 'unchanged') io.out(`${id} is already installed (${r.source})\n`);
       else {
-        io.out(`${id} ${r.status === 'replaced' ? `replaced ${r.previous}` : 'installed'}: ${r.package.resources.length} conformance resources (${r.written} written, ${r.deleted} deleted) in ${r.elapsedMs} ms\n`);
-        if (r.addedSearchParameters.length) io.out(`  search parameters added: ${r.addedSearchParameters.join(', ')}; ${r.reindexed} stored resources reindexed in ${r.reindexMs} ms\n`);
+        io.out(
+          `${id} ${r.status === 'replaced' ? `replaced ${r.previous}` : 'installed'}: ${r.package.resources.length} conformance resources (${r.written} written, ${r.deleted} deleted) in ${r.elapsedMs} ms\n`,
+        );
+        if (r.addedSearchParameters.length)
+          io.out(`  search parameters added: ${r.addedSearchParameters.join(', ')}; ${r.reindexed} stored resources reindexed in ${r.reindexMs} ms\n`);
       }
     }
     printMissing(io, packages.missingDependencies());
@@ -75,7 +83,8 @@ export const packagesList: Command = async (_argv, io) =>
   withPackages(io, async (packages) => {
     const installed = packages.installed();
     if (installed.length === 0) io.out('No FHIR packages installed (R4 core is built in).\n');
-    for (const p of installed) io.out(`${p.name}#${p.version}  FHIR ${p.fhirVersions.join(', ')}  ${p.resources.length} resources  installed ${p.installedAt}\n`);
+    for (const p of installed)
+      io.out(`${p.name}#${p.version}  FHIR ${p.fhirVersions.join(', ')}  ${p.resources.length} resources  installed ${p.installedAt}\n`);
     printMissing(io, packages.missingDependencies());
     return 0;
   });

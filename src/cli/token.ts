@@ -86,7 +86,9 @@ export async function requestToken(client: ClientFile, keyPath: string, scope: s
   }
   const body = (await response.json().catch(() => ({}))) as Partial<TokenResponse> & { error?: string; error_description?: string };
   if (!response.ok || !body.access_token) {
-    throw new CliError(`The token request was refused (${body.error ?? `HTTP ${response.status}`}${body.error_description ? `: ${body.error_description}` : ''})`);
+    throw new CliError(
+      `The token request was refused (${body.error ?? `HTTP ${response.status}`}${body.error_description ? `: ${body.error_description}` : ''})`,
+    );
   }
   return body as TokenResponse;
 }

@@ -19,10 +19,7 @@ export type ClaimTarget = (typeof CLAIM_TARGETS)[number];
 export const ACCOUNT_FIELDS = ['id', 'username', 'email', 'name', 'fhirUser'] as const;
 export type AccountField = (typeof ACCOUNT_FIELDS)[number];
 
-export type ClaimSource =
-  | { kind: 'account'; field: AccountField }
-  | { kind: 'upstream'; claim: string }
-  | { kind: 'fhirUser'; fhirpath: string };
+export type ClaimSource = { kind: 'account'; field: AccountField } | { kind: 'upstream'; claim: string } | { kind: 'fhirUser'; fhirpath: string };
 
 export interface ClaimMapping {
   /** The claim's name in the token or answer. */
@@ -42,10 +39,46 @@ export interface ClaimMapping {
  * standard claims Bedside already releases by scope.
  */
 export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
-  'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'typ', 'cnf', 'act', 'may_act', 'azp', 'nonce', 'auth_time', 'acr', 'amr', 'sid',
-  'at_hash', 'c_hash', 's_hash', 'client_id', 'scope', 'grant_id', 'active', 'token_type', 'username',
-  'fhirUser', 'patient', 'encounter', 'need_patient_banner', 'smart_style_url', 'intent', 'fhirContext',
-  'name', 'given_name', 'family_name', 'preferred_username', 'email', 'email_verified', 'updated_at',
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'jti',
+  'typ',
+  'cnf',
+  'act',
+  'may_act',
+  'azp',
+  'nonce',
+  'auth_time',
+  'acr',
+  'amr',
+  'sid',
+  'at_hash',
+  'c_hash',
+  's_hash',
+  'client_id',
+  'scope',
+  'grant_id',
+  'active',
+  'token_type',
+  'username',
+  'fhirUser',
+  'patient',
+  'encounter',
+  'need_patient_banner',
+  'smart_style_url',
+  'intent',
+  'fhirContext',
+  'name',
+  'given_name',
+  'family_name',
+  'preferred_username',
+  'email',
+  'email_verified',
+  'updated_at',
 ]);
 
 /** The OpenID scopes a claim for id_token or userinfo may be released with. */
@@ -75,13 +108,26 @@ const mapping = z
       claim: z
         .string({ error: CLAIM_MESSAGE })
         .regex(CLAIM_NAME, { error: CLAIM_MESSAGE })
-        .refine((claim) => !RESERVED_CLAIMS.has(claim), { error: (issue) => `"${String(issue.input)}" is a protocol or standard claim that Bedside sets itself; choose another name` }),
+        .refine((claim) => !RESERVED_CLAIMS.has(claim), {
+          error: (issue) => `"${String(issue.input)}" is a protocol or standard claim that Bedside sets itself; choose another name`,
+        }),
       account: z.enum(ACCOUNT_FIELDS, { error: `must be one of ${ACCOUNT_FIELDS.join(', ')}` }).optional(),
-      upstream: z.string({ error: 'must be the name of a claim the identity provider sends' }).regex(CLAIM_NAME, { error: 'must be the name of a claim the identity provider sends' }).optional(),
-      fhirpath: z.string({ error: FHIRPATH_MESSAGE }).refine((expression) => expression.trim() !== '' && compiles(expression), { error: FHIRPATH_MESSAGE }).optional(),
+      upstream: z
+        .string({ error: 'must be the name of a claim the identity provider sends' })
+        .regex(CLAIM_NAME, { error: 'must be the name of a claim the identity provider sends' })
+        .optional(),
+      fhirpath: z
+        .string({ error: FHIRPATH_MESSAGE })
+        .refine((expression) => expression.trim() !== '' && compiles(expression), { error: FHIRPATH_MESSAGE })
+        .optional(),
       in: z.array(z.enum(CLAIM_TARGETS, { error: IN_MESSAGE }), { error: IN_MESSAGE }).min(1, { error: IN_MESSAGE }),
       scope: z.string({ error: 'must be one scope' }).regex(SCOPE_TOKEN, { error: 'must be one scope' }).optional(),
-      audiences: z.array(z.string({ error: AUDIENCES_MESSAGE }).refine((a) => URL.canParse(a), { error: AUDIENCES_MESSAGE }), { error: AUDIENCES_MESSAGE }).optional(),
+      audiences: z
+        .array(
+          z.string({ error: AUDIENCES_MESSAGE }).refine((a) => URL.canParse(a), { error: AUDIENCES_MESSAGE }),
+          { error: AUDIENCES_MESSAGE },
+        )
+        .optional(),
       multiple: z.boolean({ error: 'must be true or false' }).optional(),
     },
     { error: 'must be an object' },
@@ -99,14 +145,20 @@ const mapping = z
       ctx.addIssue({ code: 'custom', path: ['scope'], message: `must be one of ${IDENTITY_SCOPES.join(', ')} when the claim goes into id_token or userinfo` });
     }
   })
-  .transform((e): ClaimMapping => ({
-    claim: e.claim,
-    source: e.account ? { kind: 'account', field: e.account } : e.upstream ? { kind: 'upstream', claim: e.upstream } : { kind: 'fhirUser', fhirpath: e.fhirpath! },
-    in: new Set(e.in),
-    ...(e.scope !== undefined ? { scope: e.scope } : {}),
-    ...(e.audiences ? { audiences: e.audiences } : {}),
-    multiple: e.multiple === true,
-  }));
+  .transform(
+    (e): ClaimMapping => ({
+      claim: e.claim,
+      source: e.account
+        ? { kind: 'account', field: e.account }
+        : e.upstream
+          ? { kind: 'upstream', claim: e.upstream }
+          : { kind: 'fhirUser', fhirpath: e.fhirpath! },
+      in: new Set(e.in),
+      ...(e.scope !== undefined ? { scope: e.scope } : {}),
+      ...(e.audiences ? { audiences: e.audiences } : {}),
+      multiple: e.multiple === true,
+    }),
+  );
 
 /** Parses CLAIM_MAPPINGS (a JSON array); every problem is pushed to `problems`. */
 export function parseClaimMappings(raw: string | undefined, problems: string[]): ClaimMapping[] {

@@ -89,12 +89,19 @@ function providerSchema(options: FederationParseOptions) {
   return z
     .object(
       {
-        id: text('must be a short lowercase name (a-z, 0-9, -), used in the callback URL').pipe(z.string().regex(ID, { error: 'must be a short lowercase name (a-z, 0-9, -), used in the callback URL' })),
+        id: text('must be a short lowercase name (a-z, 0-9, -), used in the callback URL').pipe(
+          z.string().regex(ID, { error: 'must be a short lowercase name (a-z, 0-9, -), used in the callback URL' }),
+        ),
         name: optionalText('must be a name'),
         issuer: issuerField(options),
         clientId: text('is required (the client Bedside is registered as at the identity provider)'),
         clientSecret: text('is required'),
-        scope: optionalText('must include openid').pipe(z.string().default('openid profile email').refine((s) => s.split(' ').includes('openid'), { error: 'must include openid' })),
+        scope: optionalText('must include openid').pipe(
+          z
+            .string()
+            .default('openid profile email')
+            .refine((s) => s.split(' ').includes('openid'), { error: 'must include openid' }),
+        ),
         match: z
           .object(
             {
@@ -107,7 +114,11 @@ function providerSchema(options: FederationParseOptions) {
         firstLogin: z.enum(FIRST_LOGIN_RULES, { error: `must be one of ${FIRST_LOGIN_RULES.join(', ')}` }).default('link'),
         usernameClaim: optionalText('must be a claim name').pipe(z.string().regex(CLAIM, { error: 'must be a claim name' }).optional()),
         fhirUser: fhirUserMapping.optional(),
-        keepClaims: z.array(z.string({ error: 'must be an array of claim names' }).regex(CLAIM, { error: 'must be an array of claim names' }), { error: 'must be an array of claim names' }).default([]),
+        keepClaims: z
+          .array(z.string({ error: 'must be an array of claim names' }).regex(CLAIM, { error: 'must be an array of claim names' }), {
+            error: 'must be an array of claim names',
+          })
+          .default([]),
         acceptUnverifiedEmail: z.boolean({ error: 'must be true or false' }).default(false),
       },
       { error: 'must be an object' },

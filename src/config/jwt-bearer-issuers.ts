@@ -22,7 +22,10 @@ const trustedIssuer = z
   .object({
     issuer: z.string(),
     jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
-    jwksUri: z.string().regex(/^https?:\/\//).optional(),
+    jwksUri: z
+      .string()
+      .regex(/^https?:\/\//)
+      .optional(),
   })
   .refine((i) => i.jwks !== undefined || i.jwksUri !== undefined)
   .transform((i): TrustedAssertionIssuer => ({ issuer: i.issuer, ...(i.jwks ? { jwks: i.jwks } : {}), ...(i.jwksUri ? { jwksUri: i.jwksUri } : {}) }));
@@ -32,9 +35,17 @@ const trustedIssuer = z
  * element is reported once for the whole variable (the shape is the fix); a `jwksUri` the server
  * would never fetch (`fetchRefusal` says why) is reported per element.
  */
-export function parseJwtBearerIssuers(raw: string | undefined, problems: string[], fetchRefusal: (url: string) => string | undefined): TrustedAssertionIssuer[] {
+export function parseJwtBearerIssuers(
+  raw: string | undefined,
+  problems: string[],
+  fetchRefusal: (url: string) => string | undefined,
+): TrustedAssertionIssuer[] {
   const before = problems.length;
-  const issuers = parseArraySetting({ name: 'JWT_BEARER_ISSUERS', shape: SHAPE, element: trustedIssuer, wording: () => `JWT_BEARER_ISSUERS must be a JSON array of ${SHAPE}` }, raw, problems);
+  const issuers = parseArraySetting(
+    { name: 'JWT_BEARER_ISSUERS', shape: SHAPE, element: trustedIssuer, wording: () => `JWT_BEARER_ISSUERS must be a JSON array of ${SHAPE}` },
+    raw,
+    problems,
+  );
   if (problems.length > before) return [];
   const valid = issuers.filter((i): i is TrustedAssertionIssuer => i !== undefined);
   valid.forEach((issuer, index) => {

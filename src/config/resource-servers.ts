@@ -54,10 +54,13 @@ const scopesField = z
   .superRefine((scopes, ctx) => {
     for (const scope of Object.keys(scopes)) {
       if (!SCOPE_TOKEN.test(scope)) ctx.addIssue({ code: 'custom', message: `scope "${scope}" contains characters a scope may not contain` });
-      else if (!isScopeError(parseScope(scope))) ctx.addIssue({ code: 'custom', message: `scope "${scope}" is a SMART or OpenID scope; name API scopes differently (e.g. "orders.read")` });
+      else if (!isScopeError(parseScope(scope)))
+        ctx.addIssue({ code: 'custom', message: `scope "${scope}" is a SMART or OpenID scope; name API scopes differently (e.g. "orders.read")` });
     }
   })
-  .transform((scopes) => Object.fromEntries(Object.entries(scopes).map(([scope, description]) => [scope, typeof description === 'string' ? description.slice(0, 200) : scope])));
+  .transform((scopes) =>
+    Object.fromEntries(Object.entries(scopes).map(([scope, description]) => [scope, typeof description === 'string' ? description.slice(0, 200) : scope])),
+  );
 
 function resourceServerSchema(rules: ResourceServerRules) {
   return z
@@ -66,20 +69,30 @@ function resourceServerSchema(rules: ResourceServerRules) {
         identifier: identifierField(rules),
         name: z.unknown().optional(),
         scopes: scopesField,
-        accessTokenTtlSeconds: z.number({ error: 'accessTokenTtlSeconds must be an integer from 60 to 3600' }).int({ error: 'accessTokenTtlSeconds must be an integer from 60 to 3600' }).min(60, { error: 'accessTokenTtlSeconds must be an integer from 60 to 3600' }).max(3600, { error: 'accessTokenTtlSeconds must be an integer from 60 to 3600' }).optional(),
+        accessTokenTtlSeconds: z
+          .number({ error: 'accessTokenTtlSeconds must be an integer from 60 to 3600' })
+          .int({ error: 'accessTokenTtlSeconds must be an integer from 60 to 3600' })
+          .min(60, { error: 'accessTokenTtlSeconds must be an integer from 60 to 3600' })
+          .max(3600, { error: 'accessTokenTtlSeconds must be an integer from 60 to 3600' })
+          .optional(),
       },
       { error: 'must be an object' },
     )
-    .transform((e): ResourceServerSetting => ({
-      identifier: e.identifier,
-      name: typeof e.name === 'string' && e.name.trim() ? e.name.trim().slice(0, 100) : e.identifier,
-      scopes: e.scopes,
-      ...(e.accessTokenTtlSeconds !== undefined ? { accessTokenTtlSeconds: e.accessTokenTtlSeconds } : {}),
-    }));
+    .transform(
+      (e): ResourceServerSetting => ({
+        identifier: e.identifier,
+        name: typeof e.name === 'string' && e.name.trim() ? e.name.trim().slice(0, 100) : e.identifier,
+        scopes: e.scopes,
+        ...(e.accessTokenTtlSeconds !== undefined ? { accessTokenTtlSeconds: e.accessTokenTtlSeconds } : {}),
+      }),
+    );
 }
 
 /** Checks one resource server (an operator's registration); returns the normalized setting or the problems. */
-export function validateResourceServer(input: unknown, rules: ResourceServerRules): { ok: true; value: ResourceServerSetting } | { ok: false; problems: string[] } {
+export function validateResourceServer(
+  input: unknown,
+  rules: ResourceServerRules,
+): { ok: true; value: ResourceServerSetting } | { ok: false; problems: string[] } {
   const result = resourceServerSchema(rules).safeParse(input);
   return result.success ? { ok: true, value: result.data } : { ok: false, problems: [...new Set(result.error.issues.map((i) => i.message))] };
 }

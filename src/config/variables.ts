@@ -55,12 +55,17 @@ export function size(fallback: number, min?: { bytes: number; words: string }): 
       })
       .pipe(z.number().min(min?.bytes ?? 0)),
     fallback,
-    problem: (text, issue) => (issue.code === 'too_small' ? `must be at least ${min?.words} (got "${text}")` : `must be a size such as 512kb, 16mb or 1048576 (got "${text}")`),
+    problem: (text, issue) =>
+      issue.code === 'too_small' ? `must be at least ${min?.words} (got "${text}")` : `must be a size such as 512kb, 16mb or 1048576 (got "${text}")`,
   };
 }
 
 /** One of `values`, any case; `words` says which for the message (default: "one of a, b, c"). */
-export function oneOf<const V extends readonly [string, ...string[]]>(values: V, fallback: V[number], words = `one of ${values.join(', ')}`): Variable<V[number]> {
+export function oneOf<const V extends readonly [string, ...string[]]>(
+  values: V,
+  fallback: V[number],
+  words = `one of ${values.join(', ')}`,
+): Variable<V[number]> {
   return {
     schema: z
       .string()

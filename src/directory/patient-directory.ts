@@ -93,7 +93,13 @@ const mrnOf = (identifiers: Identifier[] | undefined): string | undefined => ide
 
 function toPatient(p: Patient): PatientSummary {
   const mrn = mrnOf(p.identifier);
-  return { id: p.id!, name: displayName(p.name), ...(p.gender ? { gender: p.gender } : {}), ...(p.birthDate ? { birthDate: p.birthDate } : {}), ...(mrn ? { mrn } : {}) };
+  return {
+    id: p.id!,
+    name: displayName(p.name),
+    ...(p.gender ? { gender: p.gender } : {}),
+    ...(p.birthDate ? { birthDate: p.birthDate } : {}),
+    ...(mrn ? { mrn } : {}),
+  };
 }
 
 function toPractitioner(p: Practitioner): PractitionerSummary {
@@ -117,7 +123,11 @@ function entries<T extends Resource>(bundle: Resource | undefined, type: string)
   return ((bundle as Bundle | undefined)?.entry ?? []).map((e) => e.resource as Resource | undefined).filter((r): r is T => r?.resourceType === type);
 }
 
-const byName = (text: string, limit: number): Record<string, string> => ({ _count: String(limit), _sort: 'family', ...(text.trim() ? { name: text.trim().slice(0, 100) } : {}) });
+const byName = (text: string, limit: number): Record<string, string> => ({
+  _count: String(limit),
+  _sort: 'family',
+  ...(text.trim() ? { name: text.trim().slice(0, 100) } : {}),
+});
 
 /**
  * A directory over `store`, reading through the FHIR API in-process (`requestId` names the reader
@@ -127,7 +137,16 @@ const byName = (text: string, limit: number): Record<string, string> => ({ _coun
 export function createDirectory(api: FhirApi, services: FhirServices, store: GuardedStore, requestId: string): Directory {
   const get = async (path: string, query: Record<string, string> = {}): Promise<Resource | undefined> => {
     try {
-      return bodyOf(await api.dispatch(requestContext(services, store, requestId), { method: 'GET', path, query: new URLSearchParams(query), headers: {}, body: undefined, params: {} }));
+      return bodyOf(
+        await api.dispatch(requestContext(services, store, requestId), {
+          method: 'GET',
+          path,
+          query: new URLSearchParams(query),
+          headers: {},
+          body: undefined,
+          params: {},
+        }),
+      );
     } catch (error) {
       if (error instanceof FhirError && error.status < 500) return undefined;
       throw error;
@@ -142,7 +161,9 @@ export function createDirectory(api: FhirApi, services: FhirServices, store: Gua
       return patient?.resourceType === 'Patient' ? toPatient(patient) : undefined;
     },
     encounters: async (patientId, limit = PAGE) =>
-      isFhirId(patientId) ? entries<Encounter>(await get('Encounter', { patient: patientId, _sort: '-date', _count: String(limit) }), 'Encounter').map(toEncounter) : [],
+      isFhirId(patientId)
+        ? entries<Encounter>(await get('Encounter', { patient: patientId, _sort: '-date', _count: String(limit) }), 'Encounter').map(toEncounter)
+        : [],
     anyPatient: async () => entries(await get('Patient', { _count: '1', _elements: 'id' }), 'Patient').length > 0,
     practitioners: async (text, limit = PAGE) => entries<Practitioner>(await get('Practitioner', byName(text, limit)), 'Practitioner').map(toPractitioner),
     practitioner: async (id) => {

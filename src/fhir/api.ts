@@ -122,7 +122,7 @@ export class FhirApi {
   /** Finds the interaction for a request; fills request.params. Throws 404/405 FhirErrors. */
   match(request: FhirRequest): Match {
     const method = request.method === 'HEAD' ? 'GET' : request.method;
-    const path = '/' + request.path;
+    const path = `/${request.path}`;
     const operation = this.#matchOperation(request, method);
     if (operation) return operation;
     const found = this.#router.find(method, path);

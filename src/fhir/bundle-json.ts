@@ -19,12 +19,15 @@ export interface BundleEntryJson {
   rest?: Record<string, unknown>;
 }
 
-export function bundleJson(type: 'searchset' | 'history' | 'batch-response' | 'transaction-response', options: {
-  total?: number;
-  links?: BundleLink[];
-  entries: BundleEntryJson[];
-  timestamp?: string;
-}): string {
+export function bundleJson(
+  type: 'searchset' | 'history' | 'batch-response' | 'transaction-response',
+  options: {
+    total?: number;
+    links?: BundleLink[];
+    entries: BundleEntryJson[];
+    timestamp?: string;
+  },
+): string {
   const head: Record<string, unknown> = {
     resourceType: 'Bundle',
     id: randomUUID(),

@@ -37,11 +37,22 @@ export interface CapabilityOptions {
  * (https://hl7.org/fhir/uv/bulkdata/STU2/CapabilityStatement-bulk-data.html).
  */
 const INSTANTIATES: Array<{ capabilityStatement: string; whenOffered: string }> = [
-  { capabilityStatement: 'http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data', whenOffered: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' },
+  {
+    capabilityStatement: 'http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data',
+    whenOffered: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
+  },
 ];
 
 const TYPE_INTERACTIONS: CapabilityStatementRestResource['interaction'] = [
-  'read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type',
+  'read',
+  'vread',
+  'update',
+  'patch',
+  'delete',
+  'history-instance',
+  'history-type',
+  'create',
+  'search-type',
 ].map((code) => ({ code: code as 'read' }));
 
 export function buildCapabilityStatement(options: CapabilityOptions): CapabilityStatement {
@@ -100,7 +111,9 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
       {
         mode: 'server',
         // https://hl7.org/fhir/R4/extension-capabilitystatement-websocket.html
-        ...(options.websocketUrl ? { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket', valueUri: options.websocketUrl }] } : {}),
+        ...(options.websocketUrl
+          ? { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket', valueUri: options.websocketUrl }] }
+          : {}),
         ...(options.security ? { security: options.security } : {}),
         resource: resources,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],

@@ -76,7 +76,3 @@ export interface FhirContext {
 export function requestContext(services: FhirServices, store: GuardedStore, requestId: string): FhirContext {
   return { services, store, policy: store.policy, requestId, inTransaction: false };
 }
-
-export function fhirBase(context: FhirContext): string {
-  return context.services.config.fhirBaseUrl;
-}

@@ -11,7 +11,6 @@ import { notAcceptable } from '../r4/errors.js';
 
 export type WireFormat = 'json' | 'xml';
 
-export const FHIR_JSON_TYPE = 'application/fhir+json; charset=utf-8';
 export const FHIR_XML_TYPE = 'application/fhir+xml; charset=utf-8';
 
 const FORMAT_PARAM: Record<string, WireFormat> = {
@@ -90,7 +89,16 @@ function negotiate(accept: string, fallback: WireFormat): WireFormat {
 function quality(ranges: Range[], named: (r: Range) => boolean): { q: number; specific: boolean; order: number } {
   let best: { q: number; specific: boolean; order: number; rank: number } = { q: 0, specific: false, order: Infinity, rank: -1 };
   for (const r of ranges) {
-    const rank = r.type !== '*' && r.subtype !== '*' ? (named(r) && (r.type === 'application' || r.type === 'text') ? 2 : -1) : r.type === '*' ? 0 : r.type === 'application' || r.type === 'text' ? 1 : -1;
+    const rank =
+      r.type !== '*' && r.subtype !== '*'
+        ? named(r) && (r.type === 'application' || r.type === 'text')
+          ? 2
+          : -1
+        : r.type === '*'
+          ? 0
+          : r.type === 'application' || r.type === 'text'
+            ? 1
+            : -1;
     if (rank > best.rank) best = { q: r.q, specific: rank === 2, order: r.order, rank };
   }
   return best;

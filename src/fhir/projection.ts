@@ -4,7 +4,6 @@
  */
 import { getDataType } from '@medplum/core';
 import type { Resource } from 'fhir/r4';
-import { badRequest } from '../r4/errors.js';
 import { loadDefinitions } from './validation.js';
 
 export type SummaryMode = 'true' | 'text' | 'data' | 'count' | 'false';
@@ -63,10 +62,4 @@ export function applySummary(resource: Resource, mode: SummaryMode): Resource {
 /** Applies `_elements` (top-level element names; mandatory elements are kept, as R4 requires). */
 export function applyElements(resource: Resource, elements: string[]): Resource {
   return pick(resource, [...elements, ...propertySet(resource.resourceType, 'mandatoryProperties')]);
-}
-
-export function parseSummary(value: string | null): SummaryMode | undefined {
-  if (value === null) return undefined;
-  if (['true', 'text', 'data', 'count', 'false'].includes(value)) return value as SummaryMode;
-  throw badRequest(`_summary must be one of true, text, data, count, false (got "${value.slice(0, 20)}")`);
 }

@@ -54,7 +54,8 @@ export async function parseRequestSearch(context: FhirContext, request: FhirRequ
 export async function executeSearch(context: FhirContext, search: ParsedSearch, extra?: Condition): Promise<SearchResult> {
   // Includes into types the token may not search are refused before anything runs, whatever the data.
   for (const spec of search.include) includeTargets(context, spec);
-  for (const spec of search.revinclude) if (spec.sourceType !== '*') searchableTypes([spec.sourceType], context.policy, `_revinclude=${spec.sourceType}:${spec.param}`);
+  for (const spec of search.revinclude)
+    if (spec.sourceType !== '*') searchableTypes([spec.sourceType], context.policy, `_revinclude=${spec.sourceType}:${spec.param}`);
   const where: Condition = extra ? { op: 'and', of: [search.where, extra] } : search.where;
   const countOnly = search.summary === 'count' || search.count === 0;
   const page = await context.store.search({
@@ -98,7 +99,11 @@ async function resolveIncludes(
     }
     included.push(...fresh);
     if (included.length >= MAX_INCLUDED) {
-      warnings.push({ severity: 'warning', code: 'too-costly', diagnostics: `_include/_revinclude stopped at ${MAX_INCLUDED} resources for this page; use a smaller _count` });
+      warnings.push({
+        severity: 'warning',
+        code: 'too-costly',
+        diagnostics: `_include/_revinclude stopped at ${MAX_INCLUDED} resources for this page; use a smaller _count`,
+      });
       break;
     }
     frontier = fresh;
@@ -156,12 +161,22 @@ async function reverseIncludes(context: FhirContext, to: StoredVersion[], spec: 
   searchableTypes([spec.sourceType], context.policy, `_revinclude=${spec.sourceType}:${spec.param}`);
   const refs = to.filter((v) => !spec.targetType || v.resourceType === spec.targetType).map((v) => `${v.resourceType}/${v.id}`);
   if (refs.length === 0) return [];
-  const params = spec.param === '*'
-    ? context.services.searchRegistry().paramsFor(spec.sourceType).filter((p) => p.type === 'reference').map((p) => p.code)
-    : [spec.param];
+  const params =
+    spec.param === '*'
+      ? context.services
+          .searchRegistry()
+          .paramsFor(spec.sourceType)
+          .filter((p) => p.type === 'reference')
+          .map((p) => p.code)
+      : [spec.param];
   const rows: Condition[] = params.map((param) => ({ op: 'row', table: 'reference', param, where: [{ field: 'value', cmp: 'in', value: refs }] }));
   if (rows.length === 0) return [];
-  const page = await context.store.search({ types: [spec.sourceType], where: rows.length === 1 ? rows[0]! : { op: 'or', of: rows }, sort: [], limit: MAX_INCLUDED });
+  const page = await context.store.search({
+    types: [spec.sourceType],
+    where: rows.length === 1 ? rows[0]! : { op: 'or', of: rows },
+    sort: [],
+    limit: MAX_INCLUDED,
+  });
   return page.resources;
 }
 
@@ -173,7 +188,13 @@ function key(version: StoredVersion): string {
  * The searchset Bundle of a search result. Its links carry `params`: the parameters the search
  * applied (by default those of `search`), never one it ignored (R4 search.html#errors).
  */
-export function searchsetJson(context: FhirContext, search: ParsedSearch, result: SearchResult, path: string, params = new URLSearchParams(search.applied)): string {
+export function searchsetJson(
+  context: FhirContext,
+  search: ParsedSearch,
+  result: SearchResult,
+  path: string,
+  params = new URLSearchParams(search.applied),
+): string {
   const base = context.services.config.fhirBaseUrl;
   const linkParams = new URLSearchParams(params);
   linkParams.delete('_cursor');

@@ -77,10 +77,7 @@ export function validateForWrite(body: unknown, expectedType?: string): Resource
   }
   const errors = validateR4(resource).issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) {
-    throw invalidResource(
-      `The ${resource.resourceType} is not valid R4: ${summarize(errors)}`,
-      errors.map(toOutcomeIssue),
-    );
+    throw invalidResource(`The ${resource.resourceType} is not valid R4: ${summarize(errors)}`, errors.map(toOutcomeIssue));
   }
   return resource as Resource;
 }
@@ -100,10 +97,7 @@ export async function validateDeclaredProfiles(context: FhirContext, resource: R
   const { issues } = await (await profileValidatorFor(context, profiles)).validate(resource, profiles);
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) {
-    throw unprocessable(
-      `The ${resource.resourceType} does not conform to the profiles it claims: ${summarize(errors)}`,
-      issues.map(toOutcomeIssue),
-    );
+    throw unprocessable(`The ${resource.resourceType} does not conform to the profiles it claims: ${summarize(errors)}`, issues.map(toOutcomeIssue));
   }
   return issues.map(toOutcomeIssue);
 }
@@ -116,7 +110,9 @@ export async function validateDeclaredProfiles(context: FhirContext, resource: R
 export async function profileValidatorFor(context: FhirContext, profiles: string[]): Promise<ProfileValidator> {
   const { services, store } = context;
   const own = services.conformance.through(store);
-  const beyond = await Promise.all(profiles.map(async (url) => (await services.conformance.structureDefinition(url)) === undefined && (await own.structureDefinition(url)) !== undefined));
+  const beyond = await Promise.all(
+    profiles.map(async (url) => (await services.conformance.structureDefinition(url)) === undefined && (await own.structureDefinition(url)) !== undefined),
+  );
   if (!beyond.includes(true)) return services.profiles;
   return new ProfileValidator({
     structureDefinition: async (url) => (await services.conformance.structureDefinition(url)) ?? own.structureDefinition(url),
@@ -162,7 +158,8 @@ export function stripUnknownElements(resource: Resource): { resource: Resource; 
   // removal never shifts a location still to be checked.
   const parents = new Map<string, Location>();
   for (const issue of unknown) {
-    for (let length = issue.location.length - 1; length > 0; length--) parents.set(JSON.stringify(issue.location.slice(0, length)), issue.location.slice(0, length));
+    for (let length = issue.location.length - 1; length > 0; length--)
+      parents.set(JSON.stringify(issue.location.slice(0, length)), issue.location.slice(0, length));
   }
   const ordered = [...parents.values()].sort((a, b) => b.length - a.length || compareLocations(b, a));
   for (const location of ordered) {

@@ -53,7 +53,8 @@ export function createFhirHttpHandler(options: FhirHttpOptions): (req: IncomingM
 }
 
 async function handle(options: FhirHttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const requestId = (typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID());
+  const requestId =
+    typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID();
   const started = performance.now();
   let status = 500;
   let policy: AccessPolicy | undefined;
@@ -90,7 +91,15 @@ async function handle(options: FhirHttpOptions, req: IncomingMessage, res: Serve
     status = response.status;
     send(res, request, response, requestId, format);
     if (options.audit && WRITES.has(request.method) && status < 300) {
-      options.audit.record({ outcome: 'written', status, method: request.method, path: request.path, ...writtenResource(request, response), ...auditWho(policy.principal), requestId });
+      options.audit.record({
+        outcome: 'written',
+        status,
+        method: request.method,
+        path: request.path,
+        ...writtenResource(request, response),
+        ...auditWho(policy.principal),
+        requestId,
+      });
     }
   } catch (thrown) {
     const error = asFhirError(thrown) ?? thrown;
@@ -173,10 +182,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 function applyCors(req: IncomingMessage, res: ServerResponse): void {
   // Bearer tokens, not cookies, authorize the FHIR API: any origin may call it without credentials.
   res.setHeader('access-control-allow-origin', '*');
-  res.setHeader('access-control-expose-headers', 'Location, Content-Location, ETag, Last-Modified, WWW-Authenticate, X-Request-Id, X-Progress, Retry-After, Expires');
+  res.setHeader(
+    'access-control-expose-headers',
+    'Location, Content-Location, ETag, Last-Modified, WWW-Authenticate, X-Request-Id, X-Progress, Retry-After, Expires',
+  );
   if (req.method === 'OPTIONS') {
     res.setHeader('access-control-allow-methods', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
-    res.setHeader('access-control-allow-headers', 'Authorization, Content-Type, Accept, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, Prefer, X-Request-Id');
+    res.setHeader(
+      'access-control-allow-headers',
+      'Authorization, Content-Type, Accept, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, Prefer, X-Request-Id',
+    );
     res.setHeader('access-control-max-age', '600');
   }
 }
@@ -242,7 +257,12 @@ function sendError(logger: Logger, req: IncomingMessage, res: ServerResponse, er
   }
   const xml = format === 'xml' ? outcomeXml(outcome) : undefined;
   const body = xml ?? JSON.stringify(outcome);
-  res.writeHead(status, { ...headers, 'x-request-id': requestId, 'content-type': xml ? FHIR_XML_TYPE : FHIR_JSON, 'content-length': String(Buffer.byteLength(body)) });
+  res.writeHead(status, {
+    ...headers,
+    'x-request-id': requestId,
+    'content-type': xml ? FHIR_XML_TYPE : FHIR_JSON,
+    'content-length': String(Buffer.byteLength(body)),
+  });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 

@@ -17,10 +17,14 @@ export function inProcessSink(api: FhirApi, services: FhirServices, access: Reso
     describe: `in-process (${services.config.storage.kind})`,
     async submit(bundle) {
       try {
-        const response = await api.dispatch(
-          requestContext(services, store, 'loader'),
-          { method: 'POST', path: '', query: new URLSearchParams(), headers: { prefer: 'return=minimal' }, body: bundle, params: {} },
-        );
+        const response = await api.dispatch(requestContext(services, store, 'loader'), {
+          method: 'POST',
+          path: '',
+          query: new URLSearchParams(),
+          headers: { prefer: 'return=minimal' },
+          body: bundle,
+          params: {},
+        });
         const body = response.body && 'json' in response.body ? (JSON.parse(response.body.json as string) as Bundle) : (response.body as Bundle);
         return body;
       } catch (error) {

@@ -56,7 +56,17 @@ export async function load(options: LoadOptions): Promise<LoadSummary> {
   const chunkSize = options.chunkSize ?? 1000;
   const files = await findSourceFiles(options.paths);
   const state = newNormalizeState();
-  const summary: LoadSummary = { files: files.length, written: {}, duplicates: 0, skipped: 0, notFhir: [], stripped: [], failures: [], elapsedMs: 0, resourcesPerSecond: 0 };
+  const summary: LoadSummary = {
+    files: files.length,
+    written: {},
+    duplicates: 0,
+    skipped: 0,
+    notFhir: [],
+    stripped: [],
+    failures: [],
+    elapsedMs: 0,
+    resourcesPerSecond: 0,
+  };
   let resources = 0;
   let filesDone = 0;
   const inFlight = new Set<Promise<void>>();

@@ -13,7 +13,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { forEachReference } from '../fhir/references.js';
 import { isFhirId } from '../r4/ids.js';
 
-
 export interface NormalizeState {
   /** `Type/id` → hash of the content already sent in this run. */
   seen: Map<string, string>;

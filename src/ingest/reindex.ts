@@ -23,14 +23,19 @@ export interface ReindexReport {
 }
 
 /** Reindexes every live resource when the store's index version is not INDEX_VERSION; undefined when it is. */
-export async function reindexIfOutdated(options: { resources: ResourceStore; index: (resource: Resource) => IndexEntry[]; logger: Logger }): Promise<ReindexReport | undefined> {
+export async function reindexIfOutdated(options: {
+  resources: ResourceStore;
+  index: (resource: Resource) => IndexEntry[];
+  logger: Logger;
+}): Promise<ReindexReport | undefined> {
   const { resources, index, logger } = options;
   const from = await resources.indexVersion();
   if (from === INDEX_VERSION) return undefined;
   const started = performance.now();
   const counts = await resources.countByType();
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  if (total > 0) logger.info({ from, to: INDEX_VERSION, resources: total }, 'the search index is from another version: reindexing every resource before serving');
+  if (total > 0)
+    logger.info({ from, to: INDEX_VERSION, resources: total }, 'the search index is from another version: reindexing every resource before serving');
   let done = 0;
   for (const [resourceType, count] of Object.entries(counts)) {
     done += await resources.reindex({ resourceType, index });

@@ -26,7 +26,9 @@ async function seedResourcesIfEmpty({ config, storage, app, logger }: { config: 
     return;
   }
   // accounts.json and clients.json are not FHIR: the authorization server seeds them (seedIfEmpty).
-  const paths = readdirSync(config.seedDir).filter((name) => !(AUTH_SEED_FILES as readonly string[]).includes(name)).map((name) => path.join(config.seedDir, name));
+  const paths = readdirSync(config.seedDir)
+    .filter((name) => !(AUTH_SEED_FILES as readonly string[]).includes(name))
+    .map((name) => path.join(config.seedDir, name));
   const summary = await load({ sink: inProcessSink(app.fhir.api, app.fhir.services, app.fhir.access), paths });
   if (summary.failures.length) {
     logger.error({ failures: summary.failures }, 'some sample data could not be loaded');

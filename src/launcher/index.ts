@@ -65,7 +65,8 @@ export const SAMPLE_APP = { clientId: 'bedside-sample-app', launchPath: '/sample
 
 /** Content-Security-Policy per page: scripts only from Bedside, no inline code. */
 const CSP = {
-  launcher: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  launcher:
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   // The EHR frame embeds whichever app is launched.
   ehr: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src http: https:; frame-ancestors 'none'; base-uri 'none'",
   // The sample app may be launched against any FHIR server (iss), so it may connect anywhere.
@@ -89,10 +90,12 @@ export function launcherRouter(deps: LauncherDependencies): express.Router {
 /** The launcher, the EHR frame and the sample app (static files with their CSP), and their bundled scripts. */
 function pageRoutes(router: express.Router, deps: LauncherDependencies, launchDir: string): void {
   const bundles = bundleCache(launchDir);
-  const staticPage = (file: string, csp: string, referrer = 'same-origin') => (_req: Request, res: Response) => {
-    res.set({ ...pageHeaders(csp), 'cache-control': 'no-cache', 'referrer-policy': referrer, 'x-content-type-options': 'nosniff' });
-    res.sendFile(path.join(launchDir, file));
-  };
+  const staticPage =
+    (file: string, csp: string, referrer = 'same-origin') =>
+    (_req: Request, res: Response) => {
+      res.set({ ...pageHeaders(csp), 'cache-control': 'no-cache', 'referrer-policy': referrer, 'x-content-type-options': 'nosniff' });
+      res.sendFile(path.join(launchDir, file));
+    };
   router.get('/', staticPage('index.html', CSP.launcher));
   router.get('/launcher/ehr', staticPage('ehr.html', CSP.ehr));
   // The app's redirect URI receives the authorization code: keep it out of Referer headers.
@@ -110,7 +113,9 @@ function pageRoutes(router: express.Router, deps: LauncherDependencies, launchDi
     try {
       const bundle = await bundles(name);
       if (req.get('if-none-match') === bundle.etag) return void res.status(304).end();
-      res.set({ 'content-type': 'text/javascript; charset=utf-8', etag: bundle.etag, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).send(bundle.code);
+      res
+        .set({ 'content-type': 'text/javascript; charset=utf-8', etag: bundle.etag, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' })
+        .send(bundle.code);
     } catch (error) {
       deps.logger.error({ err: error, bundle: name }, 'could not bundle the launcher scripts');
       res.status(500).type('text/plain').send(`Could not build ${name}.js; see the server log.`);
@@ -151,24 +156,55 @@ function apiRoutes(router: express.Router, deps: LauncherDependencies): void {
   const text = (req: Request): string => (typeof req.query.q === 'string' ? req.query.q : '');
 
   router.get('/launcher/api/config', (_req, res, next) => {
-    implementationGuides().then((guides) => res.set('cache-control', 'no-store').json({
-      fhirBaseUrl: config.fhirBaseUrl,
-      issuer: deps.endpoints.issuer,
-      endpoints: deps.endpoints,
-      smartConfiguration: `${config.fhirBaseUrl}/.well-known/smart-configuration`,
-      sandbox: config.launcherSandbox,
-      registrationRequiresToken: config.registrationToken !== undefined,
-      sampleApp: { clientId: SAMPLE_APP.clientId, launchUri: `${config.baseUrl}${SAMPLE_APP.launchPath}`, redirectUri: `${config.baseUrl}${SAMPLE_APP.redirectPath}` },
-      pages: { grants: `${deps.endpoints.issuer}/admin/grants`, connectedApps: deps.endpoints.management, audit: `${deps.endpoints.issuer}/admin/audit`, tutorial: `${config.baseUrl}/tutorial/` },
-      ...guides,
-    }), next);
+    implementationGuides().then(
+      (guides) =>
+        res.set('cache-control', 'no-store').json({
+          fhirBaseUrl: config.fhirBaseUrl,
+          issuer: deps.endpoints.issuer,
+          endpoints: deps.endpoints,
+          smartConfiguration: `${config.fhirBaseUrl}/.well-known/smart-configuration`,
+          sandbox: config.launcherSandbox,
+          registrationRequiresToken: config.registrationToken !== undefined,
+          sampleApp: {
+            clientId: SAMPLE_APP.clientId,
+            launchUri: `${config.baseUrl}${SAMPLE_APP.launchPath}`,
+            redirectUri: `${config.baseUrl}${SAMPLE_APP.redirectPath}`,
+          },
+          pages: {
+            grants: `${deps.endpoints.issuer}/admin/grants`,
+            connectedApps: deps.endpoints.management,
+            audit: `${deps.endpoints.issuer}/admin/audit`,
+            tutorial: `${config.baseUrl}/tutorial/`,
+          },
+          ...guides,
+        }),
+      next,
+    );
   });
-  router.get('/launcher/api/patients', api((req, directory) => directory.patients(text(req))));
-  router.get('/launcher/api/patients/:id', api((req, directory) => directory.patient(String(req.params.id))));
-  router.get('/launcher/api/patients/:id/encounters', api((req, directory) => directory.encounters(String(req.params.id))));
-  router.get('/launcher/api/practitioners', api((req, directory) => directory.practitioners(text(req))));
-  router.get('/launcher/api/practitioners/:id', api((req, directory) => directory.practitioner(String(req.params.id))));
-  router.get('/launcher/api/clients', api(() => listClients(deps.clients)));
+  router.get(
+    '/launcher/api/patients',
+    api((req, directory) => directory.patients(text(req))),
+  );
+  router.get(
+    '/launcher/api/patients/:id',
+    api((req, directory) => directory.patient(String(req.params.id))),
+  );
+  router.get(
+    '/launcher/api/patients/:id/encounters',
+    api((req, directory) => directory.encounters(String(req.params.id))),
+  );
+  router.get(
+    '/launcher/api/practitioners',
+    api((req, directory) => directory.practitioners(text(req))),
+  );
+  router.get(
+    '/launcher/api/practitioners/:id',
+    api((req, directory) => directory.practitioner(String(req.params.id))),
+  );
+  router.get(
+    '/launcher/api/clients',
+    api(() => listClients(deps.clients)),
+  );
 }
 
 /** docs/tutorial.md as a page, and its images. */
@@ -178,7 +214,10 @@ function tutorialRoutes(router: express.Router, docsDir: string): void {
     const file = path.join(docsDir, 'tutorial.md');
     if (!existsSync(file)) return void res.status(404).type('text/plain').send('docs/tutorial.md is missing');
     const body = renderMarkdown(await readFile(file, 'utf8'));
-    res.set({ ...pageHeaders(CSP.tutorial), 'cache-control': 'no-cache' }).type('html').send(tutorialPage(body));
+    res
+      .set({ ...pageHeaders(CSP.tutorial), 'cache-control': 'no-cache' })
+      .type('html')
+      .send(tutorialPage(body));
   });
   router.get('/tutorial/images/:file', (req, res) => {
     const file = String(req.params.file);
@@ -190,5 +229,12 @@ function tutorialRoutes(router: express.Router, docsDir: string): void {
 }
 
 function tutorialPage(body: string): string {
-  return page('Tutorial', trusted(body), { subtitle: 'Tutorial', prose: true, nav: [{ href: '/', label: 'Launcher' }, { href: '/oauth/admin/grants', label: 'Grants' }] });
+  return page('Tutorial', trusted(body), {
+    subtitle: 'Tutorial',
+    prose: true,
+    nav: [
+      { href: '/', label: 'Launcher' },
+      { href: '/oauth/admin/grants', label: 'Grants' },
+    ],
+  });
 }

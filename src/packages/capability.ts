@@ -21,7 +21,9 @@ export interface PackageCapabilities {
 }
 
 export async function packageCapabilities(reader: ResourceOperations, installed: readonly InstalledPackage[]): Promise<PackageCapabilities> {
-  const refs = installed.flatMap((p) => p.resources.filter((r) => ['CapabilityStatement', 'ImplementationGuide', 'StructureDefinition'].includes(r.resourceType)));
+  const refs = installed.flatMap((p) =>
+    p.resources.filter((r) => ['CapabilityStatement', 'ImplementationGuide', 'StructureDefinition'].includes(r.resourceType)),
+  );
   const resources = (await reader.readMany(refs.map((r) => ({ resourceType: r.resourceType, id: r.id })))).map((v) => v.resource!);
   const result: PackageCapabilities = { instantiates: [], implementationGuides: [], profiles: new Map(), includes: new Map() };
   const addProfile = (type: string, url: string) => {

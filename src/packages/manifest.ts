@@ -33,7 +33,8 @@ export function parseManifest(json: unknown, source: string): PackageManifest {
   if (typeof version !== 'string' || version.trim() === '') throw new PackageError(`${source}: package.json has no "version"`);
   const dependencies: Record<string, string> = {};
   if (raw.dependencies !== undefined) {
-    if (typeof raw.dependencies !== 'object' || raw.dependencies === null) throw new PackageError(`${source}: "dependencies" in package.json must be an object`);
+    if (typeof raw.dependencies !== 'object' || raw.dependencies === null)
+      throw new PackageError(`${source}: "dependencies" in package.json must be an object`);
     for (const [dep, v] of Object.entries(raw.dependencies)) dependencies[dep] = String(v);
   }
   let fhirVersions = Array.isArray(raw.fhirVersions) ? raw.fhirVersions.map(String) : [];

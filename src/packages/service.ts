@@ -142,9 +142,12 @@ export class Packages {
     const params = await this.#conformance.searchParameters();
     let { registry, added, ignored } = getSearchRegistry().withParameters(params);
     // An expression that does not compile would break indexing of its types: leave it out.
-    const broken = added.flatMap((def) => def.base.map((type) => ({ def, reason: unindexableReason(registry, def, type) }))).filter((b) => b.reason !== undefined);
+    const broken = added
+      .flatMap((def) => def.base.map((type) => ({ def, reason: unindexableReason(registry, def, type) })))
+      .filter((b) => b.reason !== undefined);
     if (broken.length) {
-      for (const b of broken) this.#logger.warn({ searchParameter: b.def.url, reason: b.reason }, 'package search parameter left out: its expression does not compile');
+      for (const b of broken)
+        this.#logger.warn({ searchParameter: b.def.url, reason: b.reason }, 'package search parameter left out: its expression does not compile');
       const urls = new Set(broken.map((b) => b.def.url));
       ({ registry, ignored } = getSearchRegistry().withParameters(params.filter((p) => !urls.has(p.url))));
     }
@@ -168,11 +171,26 @@ export class Packages {
       const origin = await fileStamp(source);
       const same = origin && this.#installed.find((r) => r.status === 'installed' && r.origin && sameStamp(r.origin, origin));
       if (same) {
-        reports.push({ status: 'unchanged', package: publicRecord(same), written: 0, deleted: 0, source, addedSearchParameters: [], reindexed: 0, reindexMs: 0, elapsedMs: Math.round(performance.now() - started) });
+        reports.push({
+          status: 'unchanged',
+          package: publicRecord(same),
+          written: 0,
+          deleted: 0,
+          source,
+          addedSearchParameters: [],
+          reindexed: 0,
+          reindexMs: 0,
+          elapsedMs: Math.round(performance.now() - started),
+        });
         continue;
       }
       const content = await readPackage(source);
-      const outcome = await installPackage(content, { store: this.#resources, records: this.#records, index: (r) => this.index(r), ...(origin ? { origin } : {}) });
+      const outcome = await installPackage(content, {
+        store: this.#resources,
+        records: this.#records,
+        index: (r) => this.index(r),
+        ...(origin ? { origin } : {}),
+      });
       const before = this.#registry;
       await this.refresh();
       const changes = parameterChanges(before, this.#registry);

@@ -25,7 +25,12 @@ export async function findByUrls(store: ResourceOperations, type: string, urls: 
   if (policy && !policy.permits(type, 'search')) return [];
   const page = await store.search({
     types: [type],
-    where: { op: 'row', table: 'uri', param: 'url', where: [urls.length === 1 ? { field: 'value', cmp: 'eq', value: urls[0]! } : { field: 'value', cmp: 'in', value: urls }] },
+    where: {
+      op: 'row',
+      table: 'uri',
+      param: 'url',
+      where: [urls.length === 1 ? { field: 'value', cmp: 'eq', value: urls[0]! } : { field: 'value', cmp: 'in', value: urls }],
+    },
     sort: [],
     limit: Math.max(50, urls.length * 4),
   });

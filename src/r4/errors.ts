@@ -11,7 +11,6 @@
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 
 export type IssueCode = OperationOutcomeIssue['code'];
-export type IssueSeverity = OperationOutcomeIssue['severity'];
 
 export interface FhirErrorOptions {
   /** FHIRPath-ish locations of the problem (OperationOutcome.issue.expression). */
@@ -47,16 +46,11 @@ export class FhirError extends Error {
 }
 
 // Factories named for what went wrong, with the status FHIR gives it.
-export const badRequest = (msg: string, expression?: string[]) =>
-  new FhirError(400, 'invalid', msg, expression ? { expression } : {});
-export const invalidResource = (msg: string, issues: OperationOutcomeIssue[] = []) =>
-  new FhirError(400, 'structure', msg, { issues });
-export const unprocessable = (msg: string, issues: OperationOutcomeIssue[] = []) =>
-  new FhirError(422, 'processing', msg, { issues });
+export const badRequest = (msg: string, expression?: string[]) => new FhirError(400, 'invalid', msg, expression ? { expression } : {});
+export const invalidResource = (msg: string, issues: OperationOutcomeIssue[] = []) => new FhirError(400, 'structure', msg, { issues });
+export const unprocessable = (msg: string, issues: OperationOutcomeIssue[] = []) => new FhirError(422, 'processing', msg, { issues });
 export const notFound = (msg: string) => new FhirError(404, 'not-found', msg);
 export const gone = (msg: string) => new FhirError(410, 'deleted', msg);
-export const conflict = (msg: string) => new FhirError(409, 'conflict', msg);
-export const preconditionFailed = (msg: string) => new FhirError(412, 'conflict', msg);
 export const methodNotAllowed = (msg: string) => new FhirError(405, 'not-supported', msg);
 export const notSupported = (msg: string) => new FhirError(400, 'not-supported', msg);
 export const tooLarge = (msg: string) => new FhirError(413, 'too-costly', msg);
@@ -64,10 +58,7 @@ export const tooCostly = (msg: string) => new FhirError(400, 'too-costly', msg);
 export const unsupportedMediaType = (msg: string) => new FhirError(415, 'not-supported', msg);
 export const notAcceptable = (msg: string) => new FhirError(406, 'not-supported', msg);
 export const multipleMatches = (msg: string) => new FhirError(412, 'multiple-matches', msg);
-export const forbidden = (msg: string, headers?: Record<string, string>) =>
-  new FhirError(403, 'forbidden', msg, headers ? { headers } : {});
-export const unauthorized = (msg: string, headers: Record<string, string>) =>
-  new FhirError(401, 'login', msg, { headers });
+export const forbidden = (msg: string, headers?: Record<string, string>) => new FhirError(403, 'forbidden', msg, headers ? { headers } : {});
 
 /** An informational OperationOutcome, e.g. for `Prefer: return=OperationOutcome`. */
 export function informational(message: string, code: IssueCode = 'informational'): OperationOutcome {

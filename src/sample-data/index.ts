@@ -14,5 +14,9 @@
 export { generatePatients, generateShared, type PatientRecord } from './generate.js';
 export { DEFAULT_OPTIONS, MAX_PATIENTS, patientId, resolveOptions, type GeneratorOptions, type ResolvedOptions } from './options.js';
 export {
-  transactionBundle, writeSampleData, type OutputFormat, type WriteOptions, type WriteSummary,
+  transactionBundle,
+  writeSampleData,
+  type OutputFormat,
+  type WriteOptions,
+  type WriteSummary,
 } from './output/write.js';

@@ -34,7 +34,12 @@ const components = (r: Json): string[] =>
 const SUMMARIES: Readonly<Record<string, (r: Json) => [string | undefined, ...Array<string | undefined>]>> = {
   Patient: (r) => {
     const address = (r.address as Json[] | undefined)?.[0];
-    return [name(r.name), r.gender as string, r.birthDate ? `born ${r.birthDate as string}` : undefined, address ? [address.city, address.state].filter(Boolean).join(', ') : undefined];
+    return [
+      name(r.name),
+      r.gender as string,
+      r.birthDate ? `born ${r.birthDate as string}` : undefined,
+      address ? [address.city, address.state].filter(Boolean).join(', ') : undefined,
+    ];
   },
   Practitioner: (r) => [name(r.name), text((r.qualification as Json[] | undefined)?.[0]?.code)],
   PractitionerRole: (r) => [text((r.code as unknown[] | undefined)?.[0]), text((r.specialty as unknown[] | undefined)?.[0])],
@@ -47,7 +52,12 @@ const SUMMARIES: Readonly<Record<string, (r: Json) => [string | undefined, ...Ar
     text(r.clinicalStatus),
     (r.reaction as Json[] | undefined)?.flatMap((reaction) => (reaction.manifestation as unknown[]).map(text)).join(', '),
   ],
-  MedicationRequest: (r) => [text(r.medicationCodeableConcept), r.status as string, (r.dosageInstruction as Json[] | undefined)?.[0]?.text as string, r.authoredOn as string],
+  MedicationRequest: (r) => [
+    text(r.medicationCodeableConcept),
+    r.status as string,
+    (r.dosageInstruction as Json[] | undefined)?.[0]?.text as string,
+    r.authoredOn as string,
+  ],
   Encounter: (r) => [text((r.type as unknown[] | undefined)?.[0]), (r.class as Json | undefined)?.display as string, r.status as string, period(r.period)],
   Observation: (r) => [text(r.code), value(r), ...components(r), r.status as string, r.effectiveDateTime as string],
   DiagnosticReport: (r) => [text(r.code), r.status as string, r.effectiveDateTime as string, `${(r.result as unknown[] | undefined)?.length ?? 0} results`],

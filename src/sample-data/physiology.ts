@@ -19,16 +19,130 @@ type GrowthTable = readonly (readonly [age: number, value: number])[];
 
 // CDC/WHO 50th percentiles by age in years (length below 2 years, standing height above).
 const HEIGHT_CM: Record<'female' | 'male', GrowthTable> = {
-  male: [[0, 49.9], [0.25, 61.4], [0.5, 67.6], [0.75, 72], [1, 75.7], [1.5, 82.3], [2, 87.1], [3, 96.1], [4, 103.3], [5, 110], [6, 116], [7, 121.7], [8, 127.3], [9, 132.6], [10, 137.8], [11, 143.1], [12, 149.1], [13, 156], [14, 163.2], [15, 169], [16, 172.9], [17, 175.2], [18, 176.1]],
-  female: [[0, 49.1], [0.25, 59.8], [0.5, 65.7], [0.75, 70.1], [1, 74], [1.5, 80.7], [2, 85.7], [3, 95.1], [4, 102.7], [5, 109.4], [6, 115.1], [7, 120.8], [8, 126.6], [9, 132.5], [10, 138.6], [11, 144.8], [12, 151.2], [13, 156.4], [14, 159.8], [15, 161.7], [16, 162.5], [17, 162.9], [18, 163.1]],
+  male: [
+    [0, 49.9],
+    [0.25, 61.4],
+    [0.5, 67.6],
+    [0.75, 72],
+    [1, 75.7],
+    [1.5, 82.3],
+    [2, 87.1],
+    [3, 96.1],
+    [4, 103.3],
+    [5, 110],
+    [6, 116],
+    [7, 121.7],
+    [8, 127.3],
+    [9, 132.6],
+    [10, 137.8],
+    [11, 143.1],
+    [12, 149.1],
+    [13, 156],
+    [14, 163.2],
+    [15, 169],
+    [16, 172.9],
+    [17, 175.2],
+    [18, 176.1],
+  ],
+  female: [
+    [0, 49.1],
+    [0.25, 59.8],
+    [0.5, 65.7],
+    [0.75, 70.1],
+    [1, 74],
+    [1.5, 80.7],
+    [2, 85.7],
+    [3, 95.1],
+    [4, 102.7],
+    [5, 109.4],
+    [6, 115.1],
+    [7, 120.8],
+    [8, 126.6],
+    [9, 132.5],
+    [10, 138.6],
+    [11, 144.8],
+    [12, 151.2],
+    [13, 156.4],
+    [14, 159.8],
+    [15, 161.7],
+    [16, 162.5],
+    [17, 162.9],
+    [18, 163.1],
+  ],
 };
 const WEIGHT_KG: Record<'female' | 'male', GrowthTable> = {
-  male: [[0, 3.3], [0.25, 6.4], [0.5, 7.9], [0.75, 8.9], [1, 9.6], [1.5, 10.9], [2, 12.2], [3, 14.3], [4, 16.3], [5, 18.4], [6, 20.7], [7, 23.1], [8, 25.6], [9, 28.6], [10, 31.9], [11, 35.6], [12, 40], [13, 45.3], [14, 50.8], [15, 56], [16, 60.8], [17, 64.6], [18, 67.2]],
-  female: [[0, 3.2], [0.25, 5.8], [0.5, 7.3], [0.75, 8.2], [1, 8.9], [1.5, 10.2], [2, 11.5], [3, 13.9], [4, 16.1], [5, 18.2], [6, 20.2], [7, 22.4], [8, 25], [9, 28.2], [10, 31.9], [11, 36], [12, 40.5], [13, 44.6], [14, 48], [15, 50.5], [16, 52.4], [17, 53.7], [18, 54.7]],
+  male: [
+    [0, 3.3],
+    [0.25, 6.4],
+    [0.5, 7.9],
+    [0.75, 8.9],
+    [1, 9.6],
+    [1.5, 10.9],
+    [2, 12.2],
+    [3, 14.3],
+    [4, 16.3],
+    [5, 18.4],
+    [6, 20.7],
+    [7, 23.1],
+    [8, 25.6],
+    [9, 28.6],
+    [10, 31.9],
+    [11, 35.6],
+    [12, 40],
+    [13, 45.3],
+    [14, 50.8],
+    [15, 56],
+    [16, 60.8],
+    [17, 64.6],
+    [18, 67.2],
+  ],
+  female: [
+    [0, 3.2],
+    [0.25, 5.8],
+    [0.5, 7.3],
+    [0.75, 8.2],
+    [1, 8.9],
+    [1.5, 10.2],
+    [2, 11.5],
+    [3, 13.9],
+    [4, 16.1],
+    [5, 18.2],
+    [6, 20.2],
+    [7, 22.4],
+    [8, 25],
+    [9, 28.2],
+    [10, 31.9],
+    [11, 36],
+    [12, 40.5],
+    [13, 44.6],
+    [14, 48],
+    [15, 50.5],
+    [16, 52.4],
+    [17, 53.7],
+    [18, 54.7],
+  ],
 };
 const HEAD_CM: Record<'female' | 'male', GrowthTable> = {
-  male: [[0, 34.5], [0.25, 40.5], [0.5, 43.3], [0.75, 44.9], [1, 46.1], [1.5, 47.4], [2, 48.3], [3, 49.5]],
-  female: [[0, 33.9], [0.25, 39.5], [0.5, 42.2], [0.75, 43.8], [1, 44.9], [1.5, 46.2], [2, 47.2], [3, 48.5]],
+  male: [
+    [0, 34.5],
+    [0.25, 40.5],
+    [0.5, 43.3],
+    [0.75, 44.9],
+    [1, 46.1],
+    [1.5, 47.4],
+    [2, 48.3],
+    [3, 49.5],
+  ],
+  female: [
+    [0, 33.9],
+    [0.25, 39.5],
+    [0.5, 42.2],
+    [0.75, 43.8],
+    [1, 44.9],
+    [1.5, 46.2],
+    [2, 47.2],
+    [3, 48.5],
+  ],
 };
 
 /** Linear interpolation in a table sorted by age, flat beyond either end. */
@@ -80,7 +194,10 @@ export class Physiology {
   private readonly potassiumBase: number;
   private readonly chlorideBase: number;
 
-  constructor(private readonly profile: PatientProfile, baseline: Rng) {
+  constructor(
+    private readonly profile: PatientProfile,
+    baseline: Rng,
+  ) {
     const female = profile.gender === 'female';
     this.sex = profile.gender;
     this.growthFactor = 1 + 0.037 * profile.sizeZ;
@@ -185,9 +302,10 @@ export class Physiology {
     const onset = this.onset('hypertension');
     if (onset !== undefined) {
       const peak = Math.max(usual + 18, this.hypertensionPeak);
-      systolic = t < onset
-        ? usual + (peak - usual) * ramp(t, onset - 3 * YEAR_MS, onset)
-        : peak + (this.hypertensionTarget - peak) * ramp(t, onset, onset + 0.5 * YEAR_MS);
+      systolic =
+        t < onset
+          ? usual + (peak - usual) * ramp(t, onset - 3 * YEAR_MS, onset)
+          : peak + (this.hypertensionTarget - peak) * ramp(t, onset, onset + 0.5 * YEAR_MS);
     }
     systolic += rng.normal(0, 5);
     return { systolic, diastolic: 0.55 * systolic + 12 + rng.normal(0, 3) };
@@ -199,9 +317,10 @@ export class Physiology {
     const prediabetes = this.onset('prediabetes');
     let value = this.a1cBase;
     if (diabetes !== undefined) {
-      value = t < diabetes
-        ? this.a1cBase + (this.a1cPeak - this.a1cBase) * ramp(t, diabetes - 1.25 * YEAR_MS, diabetes)
-        : this.a1cTarget + (this.a1cPeak - this.a1cTarget) * (1 - ramp(t, diabetes, diabetes + 0.75 * YEAR_MS));
+      value =
+        t < diabetes
+          ? this.a1cBase + (this.a1cPeak - this.a1cBase) * ramp(t, diabetes - 1.25 * YEAR_MS, diabetes)
+          : this.a1cTarget + (this.a1cPeak - this.a1cTarget) * (1 - ramp(t, diabetes, diabetes + 0.75 * YEAR_MS));
     } else if (prediabetes !== undefined) {
       value = 5.7 + 0.5 * ramp(t, prediabetes - 2 * YEAR_MS, prediabetes + 2 * YEAR_MS);
     }
@@ -218,9 +337,10 @@ export class Physiology {
     const onset = this.onset('hyperlipidemia');
     let value = this.ldlBase;
     if (onset !== undefined) {
-      value = t < onset
-        ? this.ldlBase + (this.ldlUntreated - this.ldlBase) * ramp(t, onset - 3 * YEAR_MS, onset)
-        : this.ldlUntreated * (1 - 0.4 * ramp(t, onset, onset + 0.3 * YEAR_MS));
+      value =
+        t < onset
+          ? this.ldlBase + (this.ldlUntreated - this.ldlBase) * ramp(t, onset - 3 * YEAR_MS, onset)
+          : this.ldlUntreated * (1 - 0.4 * ramp(t, onset, onset + 0.3 * YEAR_MS));
     }
     return value + rng.normal(0, 7);
   }

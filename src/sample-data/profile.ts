@@ -4,10 +4,7 @@
  * computed without generating anyone's full record.
  */
 import { CAST, type CastMember, type MaritalKey } from './people/cast.js';
-import {
-  CITIES, CULTURES, CULTURE_WEIGHTS, ETHNICITIES, LANGUAGES, STREETS, asciiSlug,
-  type Culture, type CultureKey,
-} from './people/names.js';
+import { CITIES, CULTURES, CULTURE_WEIGHTS, ETHNICITIES, LANGUAGES, STREETS, asciiSlug, type Culture, type CultureKey } from './people/names.js';
 import type { StaffKey } from './people/staff.js';
 import { patientId, type ResolvedOptions } from './options.js';
 import { Rng } from './random.js';
@@ -83,9 +80,7 @@ function castProfile(options: ResolvedOptions, index: number, cast: CastMember, 
     key,
     onset: Math.max(birthDate + 90 * DAY_MS, startOfDay(today - yearsAgo * YEAR_MS)),
   }));
-  const allergies = Array.isArray(cast.allergies)
-    ? cast.allergies.map((key) => drawAllergy(rng, key, birthDate, today))
-    : (cast.allergies as 'nka' | 'none');
+  const allergies = Array.isArray(cast.allergies) ? cast.allergies.map((key) => drawAllergy(rng, key, birthDate, today)) : (cast.allergies as 'nka' | 'none');
   return {
     ...contactDetails(rng, index, cast.given, cast.family, culture, ageAt(birthDate, today)),
     index,
@@ -112,7 +107,12 @@ function castProfile(options: ResolvedOptions, index: number, cast: CastMember, 
 }
 
 const AGE_BUCKETS: readonly (readonly [readonly [number, number], number])[] = [
-  [[0, 2], 4], [[2, 12], 12], [[12, 18], 7], [[18, 45], 35], [[45, 65], 25], [[65, 92], 17],
+  [[0, 2], 4],
+  [[2, 12], 12],
+  [[12, 18], 7],
+  [[18, 45], 35],
+  [[45, 65], 25],
+  [[65, 92], 17],
 ];
 
 function randomProfile(options: ResolvedOptions, index: number, rng: Rng): PatientProfile {
@@ -127,13 +127,17 @@ function randomProfile(options: ResolvedOptions, index: number, rng: Rng): Patie
   if (rng.chance(0.3)) given.push(rng.pick(gender === 'female' ? culture.female : culture.male));
   const family = rng.pick(culture.family);
   const marital = age >= 18 ? drawMarital(rng, age) : undefined;
-  const maidenName =
-    gender === 'female' && marital === 'married' && rng.chance(0.35) ? rng.pick(culture.family) : undefined;
+  const maidenName = gender === 'female' && marital === 'married' && rng.chance(0.35) ? rng.pick(culture.family) : undefined;
   const smoking = drawSmoking(rng, age);
   const bmi = drawBmi(rng, age);
   const chronic = drawChronic(rng, { age, gender, bmi, smoking, birthDate, today });
   const allergies = drawAllergies(rng, age, birthDate, today);
-  const historyYears = rng.weighted([[3, 30], [4, 30], [5, 25], [6, 15]] as const);
+  const historyYears = rng.weighted([
+    [3, 30],
+    [4, 30],
+    [5, 25],
+    [6, 15],
+  ] as const);
   return {
     ...contactDetails(rng, index, given, family, culture, age),
     index,
@@ -188,15 +192,39 @@ function contactDetails(
 }
 
 function drawMarital(rng: Rng, age: number): MaritalKey {
-  if (age < 25) return rng.weighted([['single', 85], ['married', 15]] as const);
-  if (age >= 70) return rng.weighted([['married', 50], ['widowed', 30], ['divorced', 10], ['single', 10]] as const);
-  return rng.weighted([['married', 55], ['single', 28], ['divorced', 15], ['widowed', 2]] as const);
+  if (age < 25)
+    return rng.weighted([
+      ['single', 85],
+      ['married', 15],
+    ] as const);
+  if (age >= 70)
+    return rng.weighted([
+      ['married', 50],
+      ['widowed', 30],
+      ['divorced', 10],
+      ['single', 10],
+    ] as const);
+  return rng.weighted([
+    ['married', 55],
+    ['single', 28],
+    ['divorced', 15],
+    ['widowed', 2],
+  ] as const);
 }
 
 function drawSmoking(rng: Rng, age: number): SmokingKey {
   if (age < 14) return 'never';
-  if (age < 18) return rng.weighted([['never', 92], ['occasional', 8]] as const);
-  return rng.weighted([['never', 60], ['former', 23], ['daily', 12], ['occasional', 5]] as const);
+  if (age < 18)
+    return rng.weighted([
+      ['never', 92],
+      ['occasional', 8],
+    ] as const);
+  return rng.weighted([
+    ['never', 60],
+    ['former', 23],
+    ['daily', 12],
+    ['occasional', 5],
+  ] as const);
 }
 
 function drawBmi(rng: Rng, age: number): number {
@@ -218,22 +246,104 @@ type Prevalence = (c: PrevalenceContext, has: (key: ChronicConditionKey) => bool
 /** Rough US prevalence by age, in dependency order (obesity before diabetes, CAD before HF). */
 const PREVALENCE: readonly (readonly [ChronicConditionKey, number, Prevalence])[] = [
   ['obesity', 18, (c) => (c.bmi >= 30 ? 1 : 0)],
-  ['hypertension', 18, (c, has) => byAge(c.age, [[40, 0.06], [60, 0.28], [200, 0.55]]) + (has('obesity') ? 0.15 : 0)],
-  ['hyperlipidemia', 18, (c) => byAge(c.age, [[30, 0.02], [45, 0.1], [65, 0.3], [200, 0.45]])],
-  ['diabetes', 18, (c, has) => byAge(c.age, [[30, 0.01], [45, 0.05], [65, 0.14], [200, 0.22]]) + (has('obesity') ? 0.12 : 0)],
+  [
+    'hypertension',
+    18,
+    (c, has) =>
+      byAge(c.age, [
+        [40, 0.06],
+        [60, 0.28],
+        [200, 0.55],
+      ]) + (has('obesity') ? 0.15 : 0),
+  ],
+  [
+    'hyperlipidemia',
+    18,
+    (c) =>
+      byAge(c.age, [
+        [30, 0.02],
+        [45, 0.1],
+        [65, 0.3],
+        [200, 0.45],
+      ]),
+  ],
+  [
+    'diabetes',
+    18,
+    (c, has) =>
+      byAge(c.age, [
+        [30, 0.01],
+        [45, 0.05],
+        [65, 0.14],
+        [200, 0.22],
+      ]) + (has('obesity') ? 0.12 : 0),
+  ],
   ['prediabetes', 18, (c, has) => (has('diabetes') ? 0 : 0.12 + (has('obesity') ? 0.1 : 0) + (c.age > 45 ? 0.05 : 0))],
   ['asthma', 2, (c) => (c.age < 18 ? 0.09 : 0.07)],
   ['copd', 40, (c) => (c.smoking === 'never' ? 0.01 : c.age >= 55 ? 0.25 : 0.06)],
-  ['osteoarthritisKnee', 45, (c) => byAge(c.age, [[65, 0.1], [200, 0.25]])],
+  [
+    'osteoarthritisKnee',
+    45,
+    (c) =>
+      byAge(c.age, [
+        [65, 0.1],
+        [200, 0.25],
+      ]),
+  ],
   ['gerd', 18, () => 0.12],
   ['depression', 12, () => 0.09],
   ['anxiety', 12, () => 0.07],
   ['migraine', 12, (c) => (c.gender === 'female' ? 0.14 : 0.05)],
-  ['atrialFibrillation', 50, (c) => byAge(c.age, [[65, 0.02], [200, 0.09]])],
-  ['coronaryDisease', 45, (c) => byAge(c.age, [[65, 0.04], [200, c.gender === 'male' ? 0.15 : 0.1]])],
-  ['ckd', 40, (c, has) => byAge(c.age, [[65, 0.04], [200, 0.12]]) + (has('diabetes') || has('hypertension') ? 0.08 : 0)],
-  ['heartFailure', 55, (c, has) => byAge(c.age, [[65, 0.01], [200, 0.04]]) + (has('coronaryDisease') ? 0.1 : 0)],
-  ['osteoporosis', 55, (c) => (c.gender === 'female' ? byAge(c.age, [[65, 0.08], [200, 0.22]]) : byAge(c.age, [[70, 0.01], [200, 0.05]]))],
+  [
+    'atrialFibrillation',
+    50,
+    (c) =>
+      byAge(c.age, [
+        [65, 0.02],
+        [200, 0.09],
+      ]),
+  ],
+  [
+    'coronaryDisease',
+    45,
+    (c) =>
+      byAge(c.age, [
+        [65, 0.04],
+        [200, c.gender === 'male' ? 0.15 : 0.1],
+      ]),
+  ],
+  [
+    'ckd',
+    40,
+    (c, has) =>
+      byAge(c.age, [
+        [65, 0.04],
+        [200, 0.12],
+      ]) + (has('diabetes') || has('hypertension') ? 0.08 : 0),
+  ],
+  [
+    'heartFailure',
+    55,
+    (c, has) =>
+      byAge(c.age, [
+        [65, 0.01],
+        [200, 0.04],
+      ]) + (has('coronaryDisease') ? 0.1 : 0),
+  ],
+  [
+    'osteoporosis',
+    55,
+    (c) =>
+      c.gender === 'female'
+        ? byAge(c.age, [
+            [65, 0.08],
+            [200, 0.22],
+          ])
+        : byAge(c.age, [
+            [70, 0.01],
+            [200, 0.05],
+          ]),
+  ],
   ['sleepApnea', 25, (_c, has) => (has('obesity') ? 0.2 : 0.03)],
   ['atopicDermatitis', 0.3, (c) => (c.age < 18 ? 0.1 : 0.03)],
   ['allergicRhinitis', 3, () => 0.12],
@@ -259,12 +369,14 @@ function drawChronic(rng: Rng, c: PrevalenceContext): ChronicProblem[] {
 }
 
 function drawAllergies(rng: Rng, age: number, birthDate: number, today: number): PatientProfile['allergies'] {
-  const kind = rng.weighted([['none', 40], ['nka', 30], ['some', 30]] as const);
+  const kind = rng.weighted([
+    ['none', 40],
+    ['nka', 30],
+    ['some', 30],
+  ] as const);
   if (kind !== 'some') return kind;
   const child = age < 18;
-  const weights = (Object.keys(ALLERGIES) as AllergyKey[]).map(
-    (key) => [key, child ? ALLERGIES[key].weightChild : ALLERGIES[key].weightAdult] as const,
-  );
+  const weights = (Object.keys(ALLERGIES) as AllergyKey[]).map((key) => [key, child ? ALLERGIES[key].weightChild : ALLERGIES[key].weightAdult] as const);
   const first = rng.weighted(weights);
   const keys = [first];
   if (rng.chance(0.2)) {

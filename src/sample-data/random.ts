@@ -112,6 +112,6 @@ export class Rng {
     let sum = 0;
     for (let i = 0; i < 6; i++) sum += this.next();
     // The sum of six U(0,1) has mean 3 and variance 1/2.
-    return mean + (sum - 3) * 1.4142135623730951 * sd;
+    return mean + (sum - 3) * Math.SQRT2 * sd;
   }
 }

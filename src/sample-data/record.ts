@@ -11,9 +11,7 @@ import { buildLabReport } from './builders/diagnostic-report.js';
 import { buildEncounter } from './builders/encounter.js';
 import { buildImmunization } from './builders/immunization.js';
 import { buildMedicationRequest } from './builders/medication-request.js';
-import {
-  buildBloodPressure, buildLabResult, buildSmokingStatus, buildVitalSign, type ObservationContext,
-} from './builders/observation.js';
+import { buildBloodPressure, buildLabResult, buildSmokingStatus, buildVitalSign, type ObservationContext } from './builders/observation.js';
 import { buildPatient } from './builders/patient.js';
 import { buildProcedure } from './builders/procedure.js';
 import { LOCATIONS } from './people/staff.js';
@@ -21,9 +19,7 @@ import { Physiology, type ClinicalState } from './physiology.js';
 import type { PatientProfile } from './profile.js';
 import { Rng } from './random.js';
 import { planVisits, type PlannedVisit } from './timeline.js';
-import {
-  ACUTE_CONDITIONS, CHRONIC_CONDITIONS, type AcuteConditionDef, type ChronicConditionKey,
-} from './terminology/conditions.js';
+import { ACUTE_CONDITIONS, CHRONIC_CONDITIONS, type AcuteConditionDef, type ChronicConditionKey } from './terminology/conditions.js';
 import { PROCEDURES, type ProcedureKey } from './terminology/encounters.js';
 import { MEDICATIONS } from './terminology/medications.js';
 import { LAB_PANELS, LABS, VITAL_SIGNS, type LabKey, type VitalSignKey } from './terminology/observations.js';
@@ -31,14 +27,27 @@ import { DAY_MS, ageAt, formatDateTime } from './time.js';
 
 /** Resource types in the order they are written within a patient's bundle. */
 const TYPE_ORDER = [
-  'Patient', 'AllergyIntolerance', 'Condition', 'MedicationRequest', 'Encounter',
-  'Observation', 'DiagnosticReport', 'Procedure', 'Immunization',
+  'Patient',
+  'AllergyIntolerance',
+  'Condition',
+  'MedicationRequest',
+  'Encounter',
+  'Observation',
+  'DiagnosticReport',
+  'Procedure',
+  'Immunization',
 ] as const;
 type RecordType = (typeof TYPE_ORDER)[number];
 
 const ID_KINDS = {
-  Encounter: ['enc', 2], Observation: ['obs', 4], Condition: ['cond', 2], MedicationRequest: ['med', 2],
-  AllergyIntolerance: ['allergy', 2], Immunization: ['imm', 2], Procedure: ['proc', 2], DiagnosticReport: ['report', 2],
+  Encounter: ['enc', 2],
+  Observation: ['obs', 4],
+  Condition: ['cond', 2],
+  MedicationRequest: ['med', 2],
+  AllergyIntolerance: ['allergy', 2],
+  Immunization: ['imm', 2],
+  Procedure: ['proc', 2],
+  DiagnosticReport: ['report', 2],
 } as const satisfies Record<Exclude<RecordType, 'Patient'>, readonly [string, number]>;
 
 /** Collects a record's resources by type and hands out readable, sequential ids. */
@@ -91,9 +100,7 @@ export function buildPatientRecord(profile: PatientProfile, seed: string): Resou
   addAllergies(state, plan.visits[0]?.start ?? profile.historyStart);
   for (const visit of plan.visits) addVisit(state, visit);
   for (const shot of plan.external) {
-    state.out.add(
-      buildImmunization(state.out.nextId('Immunization'), shot.vaccine, shot.doseNumber, state.patient, shot.date, state.rng, undefined),
-    );
+    state.out.add(buildImmunization(state.out.nextId('Immunization'), shot.vaccine, shot.doseNumber, state.patient, shot.date, state.rng, undefined));
   }
   return state.out.resources();
 }
@@ -106,7 +113,8 @@ function addAllergies(state: RecordState, recorded: number): void {
     out.add(buildNoKnownAllergy(out.nextId('AllergyIntolerance'), ctx));
     return;
   }
-  for (const allergy of profile.allergies) out.add(buildAllergy(out.nextId('AllergyIntolerance'), allergy, { ...ctx, recorded: Math.max(recorded, allergy.onset) }));
+  for (const allergy of profile.allergies)
+    out.add(buildAllergy(out.nextId('AllergyIntolerance'), allergy, { ...ctx, recorded: Math.max(recorded, allergy.onset) }));
 }
 
 /** One visit: the steps run in the order a chart would show them. */
@@ -167,9 +175,8 @@ function addPrescriptions(state: RecordState, visit: PlannedVisit, encounter: Re
         patient: state.patient,
         encounter,
         requester: staffReference(visit.practitioner),
-        reason: reason === 'acute'
-          ? acuteConditionId === undefined ? undefined : reference('Condition', acuteConditionId)
-          : conditionReference(state, reason),
+        reason:
+          reason === 'acute' ? (acuteConditionId === undefined ? undefined : reference('Condition', acuteConditionId)) : conditionReference(state, reason),
         authored: visit.end - 5 * 60_000,
         today: state.profile.today,
       }),
@@ -185,8 +192,15 @@ function vitalItems(visit: PlannedVisit, age: number): VitalItem[] {
   switch (visit.vitals) {
     case 'full':
       return [
-        'heartRate', 'respiratoryRate', 'bodyTemperature', 'bodyWeight', 'bodyHeight',
-        ...(age >= 2 ? (['bmi'] as const) : []), 'oxygenSaturation', ...(age < 3 ? (['headCircumference'] as const) : []), ...bp,
+        'heartRate',
+        'respiratoryRate',
+        'bodyTemperature',
+        'bodyWeight',
+        'bodyHeight',
+        ...(age >= 2 ? (['bmi'] as const) : []),
+        'oxygenSaturation',
+        ...(age < 3 ? (['headCircumference'] as const) : []),
+        ...bp,
       ];
     case 'focused':
       return age >= 18 ? ['bodyWeight', 'bmi', 'heartRate', 'bloodPressure'] : ['bodyWeight', 'heartRate', 'bodyTemperature'];
@@ -216,18 +230,32 @@ function addVitalSigns(state: RecordState, visit: PlannedVisit, encounter: Refer
     }
     let value: number;
     switch (item) {
-      case 'heartRate': value = body.heartRate(t, clinical, rng); break;
-      case 'respiratoryRate': value = body.respiratoryRate(t, clinical, rng); break;
-      case 'bodyTemperature': value = body.temperatureC(clinical, rng); break;
-      case 'bodyWeight': value = weight = body.weightKg(t, rng); break;
-      case 'bodyHeight': value = body.heightCm(t); break;
+      case 'heartRate':
+        value = body.heartRate(t, clinical, rng);
+        break;
+      case 'respiratoryRate':
+        value = body.respiratoryRate(t, clinical, rng);
+        break;
+      case 'bodyTemperature':
+        value = body.temperatureC(clinical, rng);
+        break;
+      case 'bodyWeight':
+        value = weight = body.weightKg(t, rng);
+        break;
+      case 'bodyHeight':
+        value = body.heightCm(t);
+        break;
       case 'bmi': {
         const height = body.heightCm(t) / 100;
         value = (weight ?? body.weightKg(t, rng)) / (height * height);
         break;
       }
-      case 'oxygenSaturation': value = body.oxygenSaturation(t, clinical, rng); break;
-      case 'headCircumference': value = body.headCircumferenceCm(t); break;
+      case 'oxygenSaturation':
+        value = body.oxygenSaturation(t, clinical, rng);
+        break;
+      case 'headCircumference':
+        value = body.headCircumferenceCm(t);
+        break;
     }
     out.add(buildVitalSign(id, VITAL_SIGNS[item], value, ctx));
   }
@@ -240,7 +268,10 @@ function addLabs(state: RecordState, visit: PlannedVisit, encounter: Reference, 
   const drawn = visit.start + 15 * 60_000;
   const issued = formatDateTime(drawn + state.rng.int(90, 300) * 60_000);
   const ctx: ObservationContext = {
-    patient: state.patient, encounter, effective: formatDateTime(drawn), performer: organizationReference(),
+    patient: state.patient,
+    encounter,
+    effective: formatDateTime(drawn),
+    performer: organizationReference(),
   };
   for (const panelKey of visit.labs) {
     const panel = LAB_PANELS[panelKey];

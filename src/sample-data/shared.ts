@@ -13,8 +13,10 @@ import { CHRONIC_CONDITIONS, type ChronicConditionKey } from './terminology/cond
 import { buildCommunitySites } from './sites.js';
 import { ageAt } from './time.js';
 
-const hasCondition = (key: ChronicConditionKey) => (p: PatientProfile): boolean =>
-  p.chronic.some((c) => c.key === key);
+const hasCondition =
+  (key: ChronicConditionKey) =>
+  (p: PatientProfile): boolean =>
+    p.chronic.some((c) => c.key === key);
 
 const conditionCharacteristic = (key: ChronicConditionKey): Group['characteristic'] => [
   { code: { text: 'Condition on the problem list' }, valueCodeableConcept: concept(CHRONIC_CONDITIONS[key].code), exclude: false },
@@ -23,21 +25,13 @@ const conditionCharacteristic = (key: ChronicConditionKey): Group['characteristi
 /** The Groups, with who belongs to each. Ids are part of the team contract. */
 const GROUPS: readonly (readonly [GroupDef, (p: PatientProfile) => boolean])[] = [
   [{ id: 'all-patients', name: 'All patients' }, () => true],
-  [
-    { id: 'diabetes-cohort', name: 'Patients with type 2 diabetes', characteristic: conditionCharacteristic('diabetes') },
-    hasCondition('diabetes'),
-  ],
-  [
-    { id: 'hypertension-cohort', name: 'Patients with hypertension', characteristic: conditionCharacteristic('hypertension') },
-    hasCondition('hypertension'),
-  ],
+  [{ id: 'diabetes-cohort', name: 'Patients with type 2 diabetes', characteristic: conditionCharacteristic('diabetes') }, hasCondition('diabetes')],
+  [{ id: 'hypertension-cohort', name: 'Patients with hypertension', characteristic: conditionCharacteristic('hypertension') }, hasCondition('hypertension')],
   [
     {
       id: 'pediatric-cohort',
       name: 'Patients under 18',
-      characteristic: [
-        { code: { text: 'Age' }, valueQuantity: { ...quantity(18, 'a', 'years'), comparator: '<' }, exclude: false },
-      ],
+      characteristic: [{ code: { text: 'Age' }, valueQuantity: { ...quantity(18, 'a', 'years'), comparator: '<' }, exclude: false }],
     },
     (p) => ageAt(p.birthDate, p.today) < 18,
   ],

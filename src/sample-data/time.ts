@@ -36,13 +36,7 @@ export function startOfDay(ms: number): number {
 /** Adds whole calendar years, keeping month and day (29 February becomes 1 March). */
 export function addYears(ms: number, years: number): number {
   const d = new Date(ms);
-  return Date.UTC(
-    d.getUTCFullYear() + years,
-    d.getUTCMonth(),
-    d.getUTCDate(),
-    d.getUTCHours(),
-    d.getUTCMinutes(),
-  );
+  return Date.UTC(d.getUTCFullYear() + years, d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes());
 }
 
 /** Age in fractional years at `at`. */

@@ -7,8 +7,12 @@ import type { PatientProfile } from './profile.js';
 import type { LocationKey, StaffKey } from './people/staff.js';
 import type { Rng } from './random.js';
 import {
-  ACUTE_CONDITIONS, CHRONIC_CONDITIONS,
-  type AcuteConditionDef, type AcuteConditionKey, type ChronicConditionDef, type ChronicConditionKey,
+  ACUTE_CONDITIONS,
+  CHRONIC_CONDITIONS,
+  type AcuteConditionDef,
+  type AcuteConditionKey,
+  type ChronicConditionDef,
+  type ChronicConditionKey,
 } from './terminology/conditions.js';
 import type { EncounterClassKey, EncounterTypeKey, ProcedureKey } from './terminology/encounters.js';
 import type { MedicationKey } from './terminology/medications.js';
@@ -120,17 +124,65 @@ function visitStyle(profile: PatientProfile, rng: Rng, kind: VisitKind, day: num
   const clinic: LocationKey = child ? 'pediatrics' : 'clinic';
   switch (kind) {
     case 'wellness':
-      return { encounterClass: 'ambulatory', type: child ? 'wellChild' : 'checkUp', practitioner: primary, location: clinic, vitals: 'full', start: officeTime(rng, day), minutes: rng.int(30, 45) };
+      return {
+        encounterClass: 'ambulatory',
+        type: child ? 'wellChild' : 'checkUp',
+        practitioner: primary,
+        location: clinic,
+        vitals: 'full',
+        start: officeTime(rng, day),
+        minutes: rng.int(30, 45),
+      };
     case 'followUp':
-      return { encounterClass: 'ambulatory', type: 'followUp', practitioner: primary, location: clinic, vitals: 'focused', start: officeTime(rng, day), minutes: rng.int(20, 30) };
+      return {
+        encounterClass: 'ambulatory',
+        type: 'followUp',
+        practitioner: primary,
+        location: clinic,
+        vitals: 'focused',
+        start: officeTime(rng, day),
+        minutes: rng.int(20, 30),
+      };
     case 'diagnosis':
-      return { encounterClass: 'ambulatory', type: 'problem', practitioner: primary, location: clinic, vitals: 'focused', start: officeTime(rng, day), minutes: rng.int(20, 30) };
+      return {
+        encounterClass: 'ambulatory',
+        type: 'problem',
+        practitioner: primary,
+        location: clinic,
+        vitals: 'focused',
+        start: officeTime(rng, day),
+        minutes: rng.int(20, 30),
+      };
     case 'acute':
-      return { encounterClass: 'ambulatory', type: 'symptom', practitioner: primary, location: clinic, vitals: 'acute', start: officeTime(rng, day), minutes: rng.int(15, 30) };
+      return {
+        encounterClass: 'ambulatory',
+        type: 'symptom',
+        practitioner: primary,
+        location: clinic,
+        vitals: 'acute',
+        start: officeTime(rng, day),
+        minutes: rng.int(15, 30),
+      };
     case 'emergency':
-      return { encounterClass: 'emergency', type: 'emergencyRoom', practitioner: 'emergency', location: 'emergency', vitals: 'acute', start: anyTime(rng, day), minutes: rng.int(120, 360) };
+      return {
+        encounterClass: 'emergency',
+        type: 'emergencyRoom',
+        practitioner: 'emergency',
+        location: 'emergency',
+        vitals: 'acute',
+        start: anyTime(rng, day),
+        minutes: rng.int(120, 360),
+      };
     case 'inpatient':
-      return { encounterClass: 'inpatient', type: 'emergencyAdmission', practitioner: 'hospitalist', location: 'ward', vitals: 'full', start: anyTime(rng, day), minutes: rng.int(2, 5) * 24 * 60 + rng.int(0, 300) };
+      return {
+        encounterClass: 'inpatient',
+        type: 'emergencyAdmission',
+        practitioner: 'hospitalist',
+        location: 'ward',
+        vitals: 'full',
+        start: anyTime(rng, day),
+        minutes: rng.int(2, 5) * 24 * 60 + rng.int(0, 300),
+      };
   }
 }
 
@@ -217,10 +269,7 @@ function addFollowUpVisits(visits: PlannedVisit[], profile: PatientProfile, rng:
   due.sort((a, b) => a.day - b.day);
   for (const { day, key, owner } of due) {
     const near = visits.find(
-      (v) =>
-        (v.kind === 'followUp' || v.kind === 'wellness' || v.kind === 'diagnosis') &&
-        v.practitioner === owner &&
-        Math.abs(v.start - day) < 45 * DAY_MS,
+      (v) => (v.kind === 'followUp' || v.kind === 'wellness' || v.kind === 'diagnosis') && v.practitioner === owner && Math.abs(v.start - day) < 45 * DAY_MS,
     );
     const visit = near ?? createVisit(profile, rng, 'followUp', day, { practitioner: owner });
     if (!visit.reviewed.includes(key)) visit.reviewed.push(key);
@@ -260,7 +309,9 @@ function addAcuteVisits(visits: PlannedVisit[], profile: PatientProfile, rng: Rn
     const elderlyAndSevere = def.severe && age >= 70 ? 3 : 1;
     const [office, emergency, admission] = def.setting;
     const kind = rng.weighted([
-      ['acute', office], ['emergency', emergency], ['inpatient', admission * elderlyAndSevere],
+      ['acute', office],
+      ['emergency', emergency],
+      ['inpatient', admission * elderlyAndSevere],
     ] as const);
     visits.push(createVisit(profile, rng, kind, day, { acute: key }));
   }
@@ -334,8 +385,7 @@ function recordPreexistingProblems(visits: PlannedVisit[], profile: PatientProfi
 // ---------------------------------------------------------------------------------------------
 // What happens at each visit
 
-const activeAt = (profile: PatientProfile, key: ChronicConditionKey, t: number): boolean =>
-  profile.chronic.some((p) => p.key === key && p.onset <= t);
+const activeAt = (profile: PatientProfile, key: ChronicConditionKey, t: number): boolean => profile.chronic.some((p) => p.key === key && p.onset <= t);
 
 function hasPenicillinAllergy(profile: PatientProfile): boolean {
   return Array.isArray(profile.allergies) && profile.allergies.some((a) => a.key === 'penicillin');
@@ -349,7 +399,7 @@ function addPrescriptions(visits: PlannedVisit[], profile: PatientProfile, rng: 
     }
     if (visit.acute && rng.chance(0.85)) {
       const def: AcuteConditionDef = ACUTE_CONDITIONS[visit.acute];
-      const medication = hasPenicillinAllergy(profile) ? def.penicillinFreeMedication ?? def.medication : def.medication;
+      const medication = hasPenicillinAllergy(profile) ? (def.penicillinFreeMedication ?? def.medication) : def.medication;
       if (medication) visit.prescriptions.push({ medication, reason: 'acute' });
     }
   }
@@ -406,9 +456,7 @@ const DIAGNOSTIC_LABS: Partial<Record<ChronicConditionKey, readonly LabPanelKey[
 function addProcedures(visits: PlannedVisit[], profile: PatientProfile, rng: Rng): void {
   for (const visit of visits) {
     const procedures = new Set<ProcedureKey>(visit.procedures);
-    const onTreatment = profile.chronic.some(
-      (p) => p.onset <= visit.start && CHRONIC_CONDITIONS[p.key].medications.length > 0,
-    );
+    const onTreatment = profile.chronic.some((p) => p.onset <= visit.start && CHRONIC_CONDITIONS[p.key].medications.length > 0);
     if (visit.kind === 'wellness' && ageAt(profile.birthDate, visit.start) >= 12 && rng.chance(0.6)) {
       procedures.add('depressionScreening');
     }

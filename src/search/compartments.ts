@@ -35,20 +35,13 @@ export function patientCompartmentTypes(): string[] {
   return [...patientCompartmentParams().keys()];
 }
 
-/**
- * Resources of `type` in the compartment of Patient/`patientId`: some compartment parameter
- * references the patient (the Patient resource itself via `link`, plus its own id).
- */
-export function patientCompartmentCondition(type: string, patientId: string): Condition {
-  return patientsCompartmentCondition(type, [patientId]);
-}
-
 /** Resources of `type` in the compartment of any of `patientIds` (none: nothing). */
 export function patientsCompartmentCondition(type: string, patientIds: readonly string[]): Condition {
   if (patientIds.length === 0) return { op: 'false' };
   const params = patientCompartmentParams().get(type) ?? [];
   const references = patientIds.map((id) => `Patient/${id}`);
-  const where: FieldPredicate[] = references.length === 1 ? [{ field: 'value', cmp: 'eq', value: references[0]! }] : [{ field: 'value', cmp: 'in', value: references }];
+  const where: FieldPredicate[] =
+    references.length === 1 ? [{ field: 'value', cmp: 'eq', value: references[0]! }] : [{ field: 'value', cmp: 'in', value: references }];
   const rows: Condition[] = params.map((param) => ({ op: 'row', table: 'reference', param, where }));
   if (type === 'Patient') rows.push({ op: 'id', ids: [...patientIds] });
   if (rows.length === 0) return { op: 'false' };

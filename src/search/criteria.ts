@@ -53,8 +53,7 @@ const or = (of: Condition[]): Condition => (of.length === 1 ? of[0]! : { op: 'or
 
 /** Reports a parameter that is not applied: a warning, or an error when strict or nested. */
 function ignore(name: string, reason: 'unknown' | 'unsupported', ctx: CriteriaContext, nested: boolean): undefined {
-  const message =
-    reason === 'unknown' ? `Unknown search parameter "${name}"` : `The search parameter "${name}" is not supported`;
+  const message = reason === 'unknown' ? `Unknown search parameter "${name}"` : `The search parameter "${name}" is not supported`;
   if (ctx.strict || nested) throw reason === 'unknown' ? badRequest(message) : notSupported(message);
   ctx.warnings.push({ severity: 'warning', code: 'not-supported', diagnostics: `${message}; it was ignored` });
   return undefined;
@@ -145,7 +144,15 @@ function codeSetCondition(param: string, name: string, modifier: CodeSetModifier
       list.push(code);
     }
     for (const [system, list] of bySystem) {
-      conditions.push({ op: 'row', table: 'token', param, where: [{ field: 'system', cmp: 'eq', value: system }, list.length === 1 ? { field: 'code', cmp: 'eq', value: list[0]! } : { field: 'code', cmp: 'in', value: list }] });
+      conditions.push({
+        op: 'row',
+        table: 'token',
+        param,
+        where: [
+          { field: 'system', cmp: 'eq', value: system },
+          list.length === 1 ? { field: 'code', cmp: 'eq', value: list[0]! } : { field: 'code', cmp: 'in', value: list },
+        ],
+      });
     }
   }
   const any: Condition = conditions.length === 0 ? { op: 'false' } : or(conditions);
@@ -167,10 +174,12 @@ function compileSpecial(code: string, name: string, modifier: string | undefined
       rejectModifier(name, modifier);
       if (values.length === 0) return undefined;
       const conds = values.flatMap((v) =>
-        dateAlternatives(v, name, ctx).map((conj): Condition => ({
-          op: 'lastUpdated',
-          where: conj.map((p) => ({ cmp: p.cmp as 'lt' | 'le' | 'gt' | 'ge', value: p.value as number })),
-        })),
+        dateAlternatives(v, name, ctx).map(
+          (conj): Condition => ({
+            op: 'lastUpdated',
+            where: conj.map((p) => ({ cmp: p.cmp as 'lt' | 'le' | 'gt' | 'ge', value: p.value as number })),
+          }),
+        ),
       );
       return or(conds);
     }
@@ -195,7 +204,7 @@ function compileHas(types: readonly string[], name: string, value: string, ctx: 
   if (sourceType === '' || refCode === '' || inner === '') throw badRequest(`Invalid "${name}": expected _has:Type:parameter:criterion`);
   if (!ctx.registry.isResourceType(sourceType)) throw badRequest(`Unknown resource type "${sourceType}" in "${name}"`);
   const ref = ctx.registry.get(sourceType, refCode);
-  if (!ref || ref.type !== 'reference') throw badRequest(`"${refCode}" is not a reference parameter of ${sourceType} (in "${name}")`);
+  if (ref?.type !== 'reference') throw badRequest(`"${refCode}" is not a reference parameter of ${sourceType} (in "${name}")`);
   if (types.length > 0 && !types.some((t) => ref.target.includes(t))) {
     throw badRequest(`${sourceType}.${refCode} does not refer to ${types.join(' or ')} (in "${name}")`);
   }
@@ -217,9 +226,7 @@ function compileChain(types: readonly string[], name: string, dot: number, value
     candidates = [typeModifier];
   }
   const next = /^[^:.]*/.exec(rest)![0];
-  const usable = rest.startsWith('_has:')
-    ? candidates
-    : candidates.filter((t) => SPECIAL.has(next) || ctx.registry.get(t, next) !== undefined);
+  const usable = rest.startsWith('_has:') ? candidates : candidates.filter((t) => SPECIAL.has(next) || ctx.registry.get(t, next) !== undefined);
   if (usable.length === 0) throw badRequest(`No target type of "${code}" has a search parameter "${next}" (in "${name}")`);
   // Group target types whose chained condition compiles the same, one chain node per group.
   const groups = new Map<string, { targetTypes: string[]; where: Condition }>();
@@ -235,7 +242,14 @@ function compileChain(types: readonly string[], name: string, dot: number, value
 }
 
 /** `_filter=expression` (filter.ts): each comparison compiled as the criterion it stands for. */
-function compileFilter(types: readonly string[], name: string, modifier: string | undefined, value: string, ctx: CriteriaContext, depth: number): Condition | undefined {
+function compileFilter(
+  types: readonly string[],
+  name: string,
+  modifier: string | undefined,
+  value: string,
+  ctx: CriteriaContext,
+  depth: number,
+): Condition | undefined {
   rejectModifier(name, modifier);
   if (value.trim() === '') return undefined;
   return filterCondition(value, {

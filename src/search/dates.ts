@@ -20,8 +20,7 @@ export interface DateRange {
 export const MIN_TIME = -8.64e15;
 export const MAX_TIME = 8.64e15;
 
-const DATE_PATTERN =
-  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+const DATE_PATTERN = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 
 function utc(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
   const t = Date.UTC(year, month, day, hour, minute, second, ms);

@@ -83,4 +83,3 @@ export function childSteps(ctx: ElementCtx, name: string): readonly ChildStep[] 
   if (!steps) ctx.children.set(name, (steps = lookupChild(ctx.path, name)));
   return steps;
 }
-

@@ -105,7 +105,9 @@ export function matches(condition: Condition, resource: IndexedResource, lookup:
     case 'type':
       return condition.types.includes(resource.resourceType);
     case 'lastUpdated':
-      return condition.where.every((w) => testPredicate({ table: 'date', param: '', low: resource.lastUpdated, high: resource.lastUpdated }, { field: 'low', cmp: w.cmp, value: w.value }));
+      return condition.where.every((w) =>
+        testPredicate({ table: 'date', param: '', low: resource.lastUpdated, high: resource.lastUpdated }, { field: 'low', cmp: w.cmp, value: w.value }),
+      );
     case 'chain':
       return resource.index.some((row) => {
         if (row.table !== 'reference' || row.param !== condition.param || !row.targetType || !row.targetId) return false;

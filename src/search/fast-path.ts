@@ -194,8 +194,7 @@ function stepFn(step: Step, isResourceType: (t: string) => boolean): StepFn {
     case 'refIs':
       return (items) => items.filter((it) => referenceTargetType(it.v, isResourceType) === step.type);
     case 'whereEq':
-      return (items) =>
-        items.filter((it) => typeof it.v === 'object' && it.v !== null && (it.v as Obj)[step.field] === step.literal);
+      return (items) => items.filter((it) => typeof it.v === 'object' && it.v !== null && (it.v as Obj)[step.field] === step.literal);
   }
 }
 

@@ -42,8 +42,7 @@ function plain(value: unknown): unknown {
  */
 export function compileFhirPath(expression: string, isResourceType: (t: string) => boolean, base?: string): FhirPathEvaluator {
   const text = rewriteResolve(fixExpression(expression));
-  const refIs = (inputs: unknown[], type: string): boolean[] =>
-    inputs.map((n) => referenceTargetType(fhirpath.util.valData(n), isResourceType) === type);
+  const refIs = (inputs: unknown[], type: string): boolean[] => inputs.map((n) => referenceTargetType(fhirpath.util.valData(n), isResourceType) === type);
   const compiled = fhirpath.compile(base ? { base, expression: text } : text, r4, {
     resolveInternalTypes: false,
     userInvocationTable: { [REF_IS_FUNCTION]: { fn: refIs, arity: { 1: ['String'] }, internalStructures: true } },

@@ -136,7 +136,9 @@ class FilterParser {
     const [path, op, value] = this.tokens.slice(this.#at, this.#at + 3);
     if (path?.kind !== 'word') throw badRequest(`_filter: expected a parameter name${path ? `, found ${describe(path)}` : ' at the end'}`);
     if (op?.kind !== 'word' || !OPERATIONS.has(op.text.toLowerCase())) {
-      throw badRequest(`_filter: expected an operation (eq, ne, co, sw, ew, gt, lt, ge, le, sa, eb, ap, pr, re) after "${path.text}"${op ? `, found ${describe(op)}` : ''}`);
+      throw badRequest(
+        `_filter: expected an operation (eq, ne, co, sw, ew, gt, lt, ge, le, sa, eb, ap, pr, re) after "${path.text}"${op ? `, found ${describe(op)}` : ''}`,
+      );
     }
     if (value?.kind !== 'word' && value?.kind !== 'string') throw badRequest(`_filter: expected a value after "${path.text} ${op.text}"`);
     this.#at += 3;

@@ -224,13 +224,7 @@ const quantityRows: Converter = (param, type, value, _ctx, out) => {
 };
 
 // reference: https://hl7.org/fhir/R4/search.html#reference
-function pushReference(
-  param: string,
-  literal: string | null,
-  identifier: Obj | undefined,
-  ctx: ValueContext,
-  out: IndexEntry[],
-): void {
+function pushReference(param: string, literal: string | null, identifier: Obj | undefined, ctx: ValueContext, out: IndexEntry[]): void {
   const target = literal === null ? undefined : normalizeReference(literal, ctx.isResourceType, ctx.baseUrl);
   const identifierSystem = identifier ? str(identifier.system) : null;
   const identifierValue = identifier ? str(identifier.value) : null;

@@ -26,7 +26,8 @@ const UNIT_ALIASES: Readonly<Record<string, string>> = { mi: '[mi_i]' };
 function degrees(text: string, name: string, what: 'latitude' | 'longitude'): number {
   const limit = what === 'latitude' ? 90 : 180;
   const value = parseDecimal(text.trim())?.value;
-  if (value === undefined || Math.abs(value) > limit) throw badRequest(`The ${what} "${text}" in the value of "${name}" is not a number from -${limit} to ${limit}`);
+  if (value === undefined || Math.abs(value) > limit)
+    throw badRequest(`The ${what} "${text}" in the value of "${name}" is not a number from -${limit} to ${limit}`);
   return value;
 }
 
@@ -36,7 +37,7 @@ function meters(distance: string | undefined, units: string | undefined, name: s
   if (value === undefined || value < 0) throw badRequest(`The distance "${distance}" in the value of "${name}" is not a non-negative number`);
   const code = units === undefined || units.trim() === '' ? 'km' : units.trim();
   const unit = canonicalUnit(UNIT_ALIASES[code] ?? code);
-  if (!unit || unit.code !== 'm') throw badRequest(`The units "${code}" in the value of "${name}" are not a UCUM length (such as km, m or [mi_i])`);
+  if (unit?.code !== 'm') throw badRequest(`The units "${code}" in the value of "${name}" are not a UCUM length (such as km, m or [mi_i])`);
   return value * unit.factor;
 }
 
@@ -63,7 +64,9 @@ export function nearCondition(param: string, name: string, modifier: string | un
     return { op: 'missing', table: 'position', param, missing: value === 'true' };
   }
   if (modifier !== undefined) throw badRequest(`The parameter "${name}" takes no modifier other than :missing`);
-  const points = splitEscaped(value, ',').filter((v) => v !== '').map((v) => nearValue(param, name, v));
+  const points = splitEscaped(value, ',')
+    .filter((v) => v !== '')
+    .map((v) => nearValue(param, name, v));
   if (points.length === 0) return undefined;
   return points.length === 1 ? points[0]! : { op: 'or', of: points };
 }

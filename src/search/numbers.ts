@@ -37,11 +37,3 @@ export function parseDecimal(text: string): DecimalRange | undefined {
   if (!Number.isFinite(low) || !Number.isFinite(high)) return undefined;
   return { value: value === 0 ? 0 : value, low, high };
 }
-
-/**
- * The implicit range of a number read from JSON. JSON parsing loses trailing zeros, so the
- * precision is that of the shortest text of the double (`5.40` in a resource reads as `5.4`).
- */
-export function numberRange(value: number): DecimalRange | undefined {
-  return Number.isFinite(value) ? parseDecimal(String(value)) : undefined;
-}

@@ -118,7 +118,11 @@ function sortParams(
   ctx: CriteriaContext,
   applied: Applied,
 ): SortedParams {
-  const sorted: SortedParams = { criteria: [], includes: new Map(), results: { count: options.defaultCount, ...(resourceType === undefined ? {} : { types: [resourceType] }) } };
+  const sorted: SortedParams = {
+    criteria: [],
+    includes: new Map(),
+    results: { count: options.defaultCount, ...(resourceType === undefined ? {} : { types: [resourceType] }) },
+  };
   const seen = new Set<string>();
   for (const [index, [name, value]] of entries.entries()) {
     const colon = name.indexOf(':');

@@ -25,11 +25,7 @@ const TRAILING_TYPE_ID = new RegExp(`(?:^|\\/)(${RESOURCE_TYPE_NAME})\\/${FHIR_I
  * empty and `#contained` references. `isResourceType` decides what counts as `Type/id`; `baseUrl`
  * (our FHIR base, no trailing slash) turns absolute references to ourselves into local ones.
  */
-export function normalizeReference(
-  reference: string,
-  isResourceType: (type: string) => boolean,
-  baseUrl?: string,
-): NormalizedReference | undefined {
+export function normalizeReference(reference: string, isResourceType: (type: string) => boolean, baseUrl?: string): NormalizedReference | undefined {
   const text = reference.trim();
   if (text === '' || text.startsWith('#')) return undefined;
   const relative = baseUrl && text.startsWith(`${baseUrl}/`) ? text.slice(baseUrl.length + 1) : text;

@@ -253,7 +253,7 @@ function loadOfficialR4(): SearchRegistry {
   const params: SearchParameter[] = [];
   for (const entry of bundle.entry ?? []) {
     const sp = entry.resource;
-    if (!sp || sp.resourceType !== 'SearchParameter' || drop.has(sp.id ?? '')) continue;
+    if (sp?.resourceType !== 'SearchParameter' || drop.has(sp.id ?? '')) continue;
     const target = R4_PATCHES.targets[sp.id ?? ''];
     params.push(target ? { ...sp, target: [...target] } : sp);
   }

@@ -76,14 +76,24 @@ export function parseSummary(value: string): SummaryMode {
 
 /** `_elements=a,b`: top-level element names. https://hl7.org/fhir/R4/search.html#elements */
 export function parseElements(value: string): string[] {
-  const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const n of names) if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(n)) throw badRequest(`Invalid element name "${n}" in _elements`);
   return names;
 }
 
 /** `_type=A,B` (system level): known resource types. https://hl7.org/fhir/R4/search.html#type */
 export function parseTypes(value: string, registry: SearchRegistry): string[] {
-  const types = [...new Set(value.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  const types = [
+    ...new Set(
+      value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ];
   for (const t of types) if (!registry.isResourceType(t)) throw badRequest(`Unknown resource type "${t}" in _type`);
   return types;
 }
@@ -107,7 +117,7 @@ export function parseInclude(name: string, modifier: string | undefined, value: 
     return { sourceType, param, targetType, iterate };
   }
   const def = registry.get(sourceType, param);
-  if (!def || def.type !== 'reference') throw badRequest(`"${param}" is not a reference parameter of ${sourceType} (in ${name})`);
+  if (def?.type !== 'reference') throw badRequest(`"${param}" is not a reference parameter of ${sourceType} (in ${name})`);
   if (targetType === undefined) return { sourceType, param, iterate };
   if (!def.target.includes(targetType)) throw badRequest(`"${targetType}" is not a target type of ${sourceType}:${param} (in ${name})`);
   return { sourceType, param, targetType, iterate };

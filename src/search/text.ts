@@ -183,7 +183,11 @@ export function textCondition(param: string, name: string, modifier: string | un
     const clauses = clausesOf(unescapeValue(alternative), name);
     if (clauses.length === 0) throw badRequest(`The value of "${name}" has no word to search for (words are letters and digits)`);
     phrases += clauses.flat().length;
-    return and(clauses.map((clause) => or(clause.map((words): Condition => ({ op: 'row', table: 'text', param, where: [{ field: 'terms', cmp: 'phrase', value: words }] })))));
+    return and(
+      clauses.map((clause) =>
+        or(clause.map((words): Condition => ({ op: 'row', table: 'text', param, where: [{ field: 'terms', cmp: 'phrase', value: words }] }))),
+      ),
+    );
   });
   if (phrases > MAX_QUERY_TERMS) throw tooCostly(`The value of "${name}" has more than ${MAX_QUERY_TERMS} words and phrases`);
   return or(conditions);

@@ -83,7 +83,10 @@ export function formTargetSource(uri: string): string | undefined {
 function rewriteDirective(res: Response | ServerResponse, name: string, values: string[] | null): void {
   const current = res.getHeader(CSP_HEADER);
   if (typeof current !== 'string') return;
-  const directives = current.split(';').map((d) => d.trim()).filter((d) => d && d.split(/\s+/, 1)[0] !== name);
+  const directives = current
+    .split(';')
+    .map((d) => d.trim())
+    .filter((d) => d && d.split(/\s+/, 1)[0] !== name);
   if (values) directives.push([name, ...values].join(' '));
   res.setHeader(CSP_HEADER, directives.join('; '));
 }

@@ -76,7 +76,8 @@ function publicOnlyLookup(resolve: LookupFunction): LookupFunction {
       const addresses = typeof found === 'string' ? [{ address: found, family: isIP(found) }] : found;
       const usable = addresses.filter((a) => nonPublicKind(a.address) === undefined);
       const first = addresses[0];
-      if (!usable[0]) return callback(first ? refused(hostname, first.address, nonPublicKind(first.address)!) : new OutboundFetchRefused(`${hostname} has no address`), '');
+      if (!usable[0])
+        return callback(first ? refused(hostname, first.address, nonPublicKind(first.address)!) : new OutboundFetchRefused(`${hostname} has no address`), '');
       if (options.all) callback(null, usable);
       else callback(null, usable[0].address, usable[0].family);
     });

@@ -54,7 +54,8 @@ export class FailureCounter {
       const record = stored.value;
       if (record.failures >= this.rule.maxFailures) return { allowed: false, retryAfterSeconds: this.#retryAfter(record, now) };
       const next = { failures: record.failures + 1, firstAt: record.firstAt };
-      if (await this.records.replaceIf(key, stored.updatedAt, next, { expiresAt: record.firstAt + this.rule.windowMs })) return { allowed: true, count: next.failures };
+      if (await this.records.replaceIf(key, stored.updatedAt, next, { expiresAt: record.firstAt + this.rule.windowMs }))
+        return { allowed: true, count: next.failures };
     }
   }
 
@@ -86,7 +87,11 @@ export class FailureCounter {
  */
 export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
   const header = trustProxy ? req.headers['x-forwarded-for'] : undefined;
-  const forwarded = (Array.isArray(header) ? header.join(',') : header)?.split(',').map((s) => s.trim()).filter(Boolean).at(-1);
+  const forwarded = (Array.isArray(header) ? header.join(',') : header)
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .at(-1);
   return addressKey(forwarded ?? req.socket.remoteAddress ?? 'unknown');
 }
 
@@ -100,5 +105,8 @@ export function addressKey(address: string): string {
   const left = head ? head.split(':') : [];
   const right = plain.includes('::') ? (tail ? tail.split(':') : []) : [];
   const groups = plain.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }

@@ -36,9 +36,7 @@ export function describeScope(scope: Scope): string {
   if (scope.kind !== 'resource') return FIXED[scope.raw] ?? scope.raw;
   const verbs = PERMISSION_ORDER.filter((p) => scope.permissions.has(p)).map((p) => VERBS[p]);
   const list = verbs.length > 1 ? `${verbs.slice(0, -1).join(', ')} and ${verbs[verbs.length - 1]}` : verbs[0];
-  const filters = scope.filters.length
-    ? ` (only ${scope.filters.map((f) => `${f.name} ${decodeURIComponent(f.value).split('|').pop()}`).join(', ')})`
-    : '';
+  const filters = scope.filters.length ? ` (only ${scope.filters.map((f) => `${f.name} ${decodeURIComponent(f.value).split('|').pop()}`).join(', ')})` : '';
   const sentence = `${list} ${plural(scope.resourceType)} ${WHOSE[scope.context]}${filters}`;
   return sentence.charAt(0).toUpperCase() + sentence.slice(1);
 }

@@ -110,7 +110,7 @@ const FIXED: Readonly<Record<string, Scope>> = Object.freeze({
 /** RFC 6749 §3.3 scope-token characters. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const RESOURCE_SCOPE = /^(patient|user|system)\/(\*|[A-Za-z]+)\.([^?]+)(?:\?(.*))?$/s;
-const FILTER_NAME = /^[A-Za-z_][A-Za-z0-9_\-]*(?::[A-Za-z_-]+)?$/;
+const FILTER_NAME = /^[A-Za-z_][A-Za-z0-9_-]*(?::[A-Za-z_-]+)?$/;
 /**
  * Filter parameters that step into other resources: a granular scope tests the resource's own
  * elements only, or it would let the token learn about resources its scopes do not reach
@@ -136,7 +136,8 @@ export function parseScope(raw: string, options: ParseOptions = {}): Scope | Sco
     return { kind: 'resource', context, resourceType, permissions: new Set(V1_ACCESS[access]), version: 1, v1Access: access, filters: [], raw };
   }
   const permissions = parsePermissions(access);
-  if (typeof permissions === 'string') return error(raw, permissions === 'order' ? 'permission-order' : access ? 'syntax' : 'empty-permissions', PERMISSION_MESSAGES[permissions]);
+  if (typeof permissions === 'string')
+    return error(raw, permissions === 'order' ? 'permission-order' : access ? 'syntax' : 'empty-permissions', PERMISSION_MESSAGES[permissions]);
   let filters: ScopeFilter[] = [];
   if (query !== undefined) {
     const parsed = parseFilters(query);
@@ -225,15 +226,18 @@ export function formatScope(scope: Scope): string {
   return `${scope.context}/${scope.resourceType}.${access}${query}`;
 }
 
-/** Joins scopes into a scope string, keeping order and dropping duplicates. */
-export function formatScopes(scopes: Iterable<Scope>): string {
-  return [...new Set([...scopes].map(formatScope))].join(' ');
-}
-
 /** SMART v1 → v2: `read` is `rs`, `write` is `cud`, `*` is `cruds`. */
 export function toV2(scope: ResourceScope): ResourceScope {
   if (scope.version === 2) return scope;
-  const v2: ResourceScope = { kind: 'resource', context: scope.context, resourceType: scope.resourceType, permissions: scope.permissions, version: 2, filters: [], raw: '' };
+  const v2: ResourceScope = {
+    kind: 'resource',
+    context: scope.context,
+    resourceType: scope.resourceType,
+    permissions: scope.permissions,
+    version: 2,
+    filters: [],
+    raw: '',
+  };
   return { ...v2, raw: formatScope(v2) };
 }
 
@@ -269,13 +273,4 @@ export function coveredByAny(caps: readonly Scope[], scope: Scope): boolean {
 /** Drops scopes another scope of the list already covers (keeps the first of equal ones). */
 export function withoutRedundant(scopes: readonly Scope[]): Scope[] {
   return scopes.filter((scope, i) => !scopes.some((other, j) => j !== i && covers(other, scope) && (!covers(scope, other) || j < i)));
-}
-
-export function resourceScopes(scopes: readonly Scope[]): ResourceScope[] {
-  return scopes.filter((s): s is ResourceScope => s.kind === 'resource');
-}
-
-/** Whether the scope string asks for a given fixed scope (`launch/patient`, `offline_access` ...). */
-export function hasScope(scopes: readonly Scope[], raw: string): boolean {
-  return scopes.some((s) => s.raw === raw);
 }

@@ -22,7 +22,13 @@ export function encodeCursor<K extends string | number>(cursor: Cursor<K>): stri
 export function decodeCursor<K>(text: string, keys: number, isKey: (key: unknown) => key is K): Cursor<K> {
   try {
     const [d, values, key] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown, unknown];
-    if ((d === 'a' || d === 'b') && Array.isArray(values) && values.length === keys && values.every((v) => typeof v === 'string' || typeof v === 'number') && isKey(key)) {
+    if (
+      (d === 'a' || d === 'b') &&
+      Array.isArray(values) &&
+      values.length === keys &&
+      values.every((v) => typeof v === 'string' || typeof v === 'number') &&
+      isKey(key)
+    ) {
       return { direction: d === 'a' ? 'after' : 'before', values: values as Array<string | number>, key };
     }
   } catch {

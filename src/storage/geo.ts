@@ -49,14 +49,31 @@ export function boundingBox(latitude: number, longitude: number, meters: number)
   const minLatitude = latitude - degrees - SLACK;
   const maxLatitude = latitude + degrees + SLACK;
   // A circle around a pole holds every longitude.
-  if (minLatitude <= -90 || maxLatitude >= 90) return { minLatitude: Math.max(-90, minLatitude), maxLatitude: Math.min(90, maxLatitude), longitudes: [[-180, 180]] };
+  if (minLatitude <= -90 || maxLatitude >= 90)
+    return { minLatitude: Math.max(-90, minLatitude), maxLatitude: Math.min(90, maxLatitude), longitudes: [[-180, 180]] };
   // The widest longitude span of the circle (at the latitude where its edge is tangent to a meridian).
   const ratio = Math.sin(angle) / Math.cos(latitude * RADIANS_PER_DEGREE);
   if (ratio >= 1) return { minLatitude, maxLatitude, longitudes: [[-180, 180]] };
   const span = Math.asin(ratio) / RADIANS_PER_DEGREE + SLACK;
   const west = longitude - span;
   const east = longitude + span;
-  if (west < -180) return { minLatitude, maxLatitude, longitudes: [[west + 360, 180], [-180, east]] };
-  if (east > 180) return { minLatitude, maxLatitude, longitudes: [[west, 180], [-180, east - 360]] };
+  if (west < -180)
+    return {
+      minLatitude,
+      maxLatitude,
+      longitudes: [
+        [west + 360, 180],
+        [-180, east],
+      ],
+    };
+  if (east > 180)
+    return {
+      minLatitude,
+      maxLatitude,
+      longitudes: [
+        [west, 180],
+        [-180, east - 360],
+      ],
+    };
   return { minLatitude, maxLatitude, longitudes: [[west, east]] };
 }

@@ -23,7 +23,10 @@ export function checkPut(current: CurrentVersion | undefined, request: PutReques
     throw new StorageError('precondition-failed', `If-Match: ${request.resourceType}/${request.id} has no current version to match`);
   }
   if (String(current.version) !== request.ifMatch) {
-    throw new StorageError('precondition-failed', `If-Match: version ${request.ifMatch} is not the current version (${current.version}) of ${request.resourceType}/${request.id}`);
+    throw new StorageError(
+      'precondition-failed',
+      `If-Match: version ${request.ifMatch} is not the current version (${current.version}) of ${request.resourceType}/${request.id}`,
+    );
   }
 }
 

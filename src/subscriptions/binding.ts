@@ -82,7 +82,9 @@ export function getWsBindingToken(deps: { tokens: BindingTokens; owners: OwnerRe
     if (subscription.channel.type !== 'websocket') throw unprocessable(`Subscription/${id} notifies over ${subscription.channel.type}, not websocket`);
     if (subscription.status === 'off') throw unprocessable(`Subscription/${id} is off${subscription.error ? `: ${subscription.error}` : ''}`);
     const { clientId, subject, patient } = context.policy.principal;
-    const holder = context.policy.restricted ? { ...(clientId ? { clientId } : {}), ...(subject ? { subject } : {}), ...(patient ? { patient } : {}) } : undefined;
+    const holder = context.policy.restricted
+      ? { ...(clientId ? { clientId } : {}), ...(subject ? { subject } : {}), ...(patient ? { patient } : {}) }
+      : undefined;
     const { token, expiresAt } = await deps.tokens.issue(id, holder);
     const body: Parameters = {
       resourceType: 'Parameters',

@@ -185,8 +185,15 @@ export class RestHookDispatcher {
   start(): void {
     const { tuning } = this.#deps;
     this.#timers.push(setInterval(() => this.wake(), tuning.pollMs).unref());
-    this.#timers.push(setInterval(() => void this.#flush().catch((err: unknown) => this.#deps.logger.error({ err }, 'subscription dispatcher flush failed')), tuning.flushMs).unref());
-    this.#timers.push(setInterval(() => void this.#sweep().catch((err: unknown) => this.#deps.logger.error({ err }, 'subscription sweep failed')), tuning.sweepMs).unref());
+    this.#timers.push(
+      setInterval(
+        () => void this.#flush().catch((err: unknown) => this.#deps.logger.error({ err }, 'subscription dispatcher flush failed')),
+        tuning.flushMs,
+      ).unref(),
+    );
+    this.#timers.push(
+      setInterval(() => void this.#sweep().catch((err: unknown) => this.#deps.logger.error({ err }, 'subscription sweep failed')), tuning.sweepMs).unref(),
+    );
     // This node's own writes are read at once; a standby does not need them to wake.
     this.#stopListening = this.#deps.feed.onCommit(() => {
       if (this.#leading) this.wake();
@@ -252,7 +259,13 @@ export class RestHookDispatcher {
     this.#lastWrite = Date.now();
     let cursor: string | undefined;
     do {
-      const page = await this.#deps.subscriptions.search({ types: ['Subscription'], where: this.#deps.running, sort: [], limit: 200, ...(cursor ? { cursor } : {}) });
+      const page = await this.#deps.subscriptions.search({
+        types: ['Subscription'],
+        where: this.#deps.running,
+        sort: [],
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      });
       for (const version of page.resources) await this.#apply(version.resource as Subscription);
       cursor = page.next;
     } while (cursor);
@@ -322,7 +335,10 @@ export class RestHookDispatcher {
       } catch (error) {
         if (!(error instanceof StorageError && error.code === 'invalid-cursor')) throw error;
         // A cursor this store did not make (the store was changed under Bedside): start at its end.
-        this.#deps.logger.error({ cursor: this.#readCursor }, 'the stored subscription cursor does not belong to this store; notifications start from the current end of its change feed');
+        this.#deps.logger.error(
+          { cursor: this.#readCursor },
+          'the stored subscription cursor does not belong to this store; notifications start from the current end of its change feed',
+        );
         this.#readCursor = undefined;
         this.#watermark = undefined;
         continue;
@@ -358,7 +374,11 @@ export class RestHookDispatcher {
       if (outbox.backlogged) outbox.unflushed = true;
       touched.add(outbox);
       if (outbox.queue.length > this.#deps.tuning.maxBacklog) {
-        await this.#stop(outbox, 'off', `More than ${this.#deps.tuning.maxBacklog} notifications could not be delivered; they were dropped and the subscription turned off`);
+        await this.#stop(
+          outbox,
+          'off',
+          `More than ${this.#deps.tuning.maxBacklog} notifications could not be delivered; they were dropped and the subscription turned off`,
+        );
       }
     }
   }
@@ -474,7 +494,8 @@ export class RestHookDispatcher {
     this.#byType.get(outbox.live.spec.criteria.resourceType)?.delete(outbox);
     this.#searchesByType.delete(outbox.live.spec.criteria.resourceType);
     for (const queued of outbox.queue.splice(0)) this.#settle(queued);
-    if (outbox.backlogged) void this.#backlogs.delete(id).catch((err: unknown) => this.#deps.logger.error({ err, subscription: id }, 'could not delete a subscription backlog'));
+    if (outbox.backlogged)
+      void this.#backlogs.delete(id).catch((err: unknown) => this.#deps.logger.error({ err, subscription: id }, 'could not delete a subscription backlog'));
   }
 
   /** Turns a subscription off (or to error) and stops delivering to it. */

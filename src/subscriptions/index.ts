@@ -112,7 +112,12 @@ export function createSubscriptions(deps: SubscriptionsDependencies): Subscripti
   const load = createLoader({ owners, access, resume: deps.resume, read });
   const validity = new OwnerValidity(deps.ownerRevoked, config.revocationCheckMs);
   const subscriptionChanges: StandingSearch = { policy: subscriptions.policy, resourceType: 'Subscription', where: { op: 'true' } };
-  const running = parseSearch('Subscription', new URLSearchParams({ status: 'requested,active,error' }), { baseUrl: config.fhirBaseUrl, strict: true, maxCount: 1, defaultCount: 1 }).where;
+  const running = parseSearch('Subscription', new URLSearchParams({ status: 'requested,active,error' }), {
+    baseUrl: config.fhirBaseUrl,
+    strict: true,
+    maxCount: 1,
+    defaultCount: 1,
+  }).where;
   const outbound = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetworkFetch });
   const websocketUrl = `${config.fhirBaseUrl.replace(/^http/, 'ws')}/websocket`;
   let closing: Promise<void> | undefined;

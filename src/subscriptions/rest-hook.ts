@@ -48,7 +48,10 @@ export class RestHookSender {
     let body: string | undefined;
     if (channel.style === 'bundle') {
       const eventsSinceStart = events[events.length - 1]!.number;
-      const bundle = notificationBundle({ baseUrl: this.baseUrl, subscription: live.spec.id, status: 'active', type: 'event-notification', eventsSinceStart, content: channel.content }, events);
+      const bundle = notificationBundle(
+        { baseUrl: this.baseUrl, subscription: live.spec.id, status: 'active', type: 'event-notification', eventsSinceStart, content: channel.content },
+        events,
+      );
       body = JSON.stringify(bundle);
     } else if (channel.content === 'full-resource') {
       method = 'PUT';

@@ -73,15 +73,42 @@ export const DEFAULT_HEARTBEAT_SECONDS = 60;
 const MAX_HEADERS = 20;
 const MAX_HEADER_LENGTH = 4096;
 /** Result parameters shape a search's answer, which a subscription does not have. */
-const RESULT_PARAMETERS = new Set(['_sort', '_count', '_include', '_revinclude', '_summary', '_elements', '_total', '_contained', '_containedType', '_cursor', '_format', '_pretty']);
+const RESULT_PARAMETERS = new Set([
+  '_sort',
+  '_count',
+  '_include',
+  '_revinclude',
+  '_summary',
+  '_elements',
+  '_total',
+  '_contained',
+  '_containedType',
+  '_cursor',
+  '_format',
+  '_pretty',
+]);
 /** Headers the HTTP client sets itself, or that change how the connection behaves. */
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-authorization', 'proxy-connection']);
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'proxy-authorization',
+  'proxy-connection',
+]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const STATUSES = new Set<SubscriptionStatus>(['requested', 'active', 'error', 'off']);
 
 /** Reads `resource`, throwing a 400 (malformed) or 422 (not supported) FhirError naming the element. */
 export function readSubscription(resource: Subscription, options: ReadOptions): SubscriptionSpec {
-  if (!STATUSES.has(resource.status as SubscriptionStatus)) throw badRequest(`Subscription.status must be requested, active, error or off`, ['Subscription.status']);
+  if (!STATUSES.has(resource.status as SubscriptionStatus))
+    throw badRequest(`Subscription.status must be requested, active, error or off`, ['Subscription.status']);
   const channel = readChannel(resource, options);
   const spec: SubscriptionSpec = {
     id: resource.id ?? '',
@@ -104,18 +131,25 @@ export function readSubscription(resource: Subscription, options: ReadOptions): 
 function readCriteria(text: string | undefined, options: ReadOptions): SubscriptionSpec['criteria'] {
   const where = ['Subscription.criteria'];
   if (!text) throw badRequest('Subscription.criteria is required: a search such as Observation?patient=Patient/123', where);
-  if (/^(\/|[a-z][a-z0-9+.-]*:)/i.test(text)) throw badRequest('Subscription.criteria is a search relative to the FHIR base, such as Observation?code=1234-5, not a URL', where);
+  if (/^(\/|[a-z][a-z0-9+.-]*:)/i.test(text))
+    throw badRequest('Subscription.criteria is a search relative to the FHIR base, such as Observation?code=1234-5, not a URL', where);
   const q = text.indexOf('?');
   const resourceType = q < 0 ? text : text.slice(0, q);
   const params = new URLSearchParams(q < 0 ? '' : text.slice(q + 1));
-  if (!/^[A-Z][A-Za-z]+$/.test(resourceType)) throw badRequest(`Subscription.criteria must start with a resource type (got "${resourceType.slice(0, 60)}")`, where);
+  if (!/^[A-Z][A-Za-z]+$/.test(resourceType))
+    throw badRequest(`Subscription.criteria must start with a resource type (got "${resourceType.slice(0, 60)}")`, where);
   for (const name of params.keys()) {
     const base = name.split(':')[0]!;
     if (RESULT_PARAMETERS.has(base)) throw badRequest(`Subscription.criteria: ${base} shapes a search's answer and has no meaning for a subscription`, where);
   }
   try {
     const registry = options.registry?.();
-    return { text, resourceType, where: parseSearch(resourceType, params, { baseUrl: options.baseUrl, strict: true, maxCount: 1, defaultCount: 1, ...(registry ? { registry } : {}) }).where };
+    return {
+      text,
+      resourceType,
+      where: parseSearch(resourceType, params, { baseUrl: options.baseUrl, strict: true, maxCount: 1, defaultCount: 1, ...(registry ? { registry } : {}) })
+        .where,
+    };
   } catch (error) {
     if (error instanceof Error && 'issues' in error) (error as { issues: Array<{ expression?: string[] }> }).issues[0]!.expression = where;
     throw error;
@@ -130,11 +164,15 @@ function readChannel(resource: Subscription, options: ReadOptions): Subscription
   }
   const payload = channel.payload;
   if (payload !== undefined && payload !== 'application/fhir+json' && payload !== 'application/json') {
-    throw unprocessable(`Subscription.channel.payload ${String(payload).slice(0, 60)} is not supported: use application/fhir+json, or leave it out for notifications without content`);
+    throw unprocessable(
+      `Subscription.channel.payload ${String(payload).slice(0, 60)} is not supported: use application/fhir+json, or leave it out for notifications without content`,
+    );
   }
   const declared = extensionOf((channel as { _payload?: { extension?: Extension[] } })._payload?.extension, BACKPORT_PAYLOAD_CONTENT)?.valueCode;
   if (declared !== undefined && declared !== 'empty' && declared !== 'id-only' && declared !== 'full-resource') {
-    throw badRequest(`The backport-payload-content extension must be empty, id-only or full-resource (got ${String(declared).slice(0, 40)})`, ['Subscription.channel.payload']);
+    throw badRequest(`The backport-payload-content extension must be empty, id-only or full-resource (got ${String(declared).slice(0, 40)})`, [
+      'Subscription.channel.payload',
+    ]);
   }
   if (declared && declared !== 'empty' && payload === undefined) {
     throw badRequest(`A ${declared} payload needs Subscription.channel.payload application/fhir+json`, ['Subscription.channel.payload']);
@@ -159,11 +197,15 @@ function readEndpoint(endpoint: string | undefined, options: ReadOptions): strin
   const where = ['Subscription.channel.endpoint'];
   if (!endpoint) throw badRequest('A rest-hook subscription needs Subscription.channel.endpoint, the URL to notify', where);
   const url = URL.parse(endpoint);
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw badRequest('Subscription.channel.endpoint must be an absolute http or https URL', where);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    throw badRequest('Subscription.channel.endpoint must be an absolute http or https URL', where);
   if (url.protocol === 'http:' && !options.allowPrivateNetwork) {
-    throw unprocessable('Subscription.channel.endpoint must be https: notifications carry patient data (plain http is allowed only with ALLOW_PRIVATE_NETWORK_FETCH=true, on closed networks)');
+    throw unprocessable(
+      'Subscription.channel.endpoint must be https: notifications carry patient data (plain http is allowed only with ALLOW_PRIVATE_NETWORK_FETCH=true, on closed networks)',
+    );
   }
-  if (url.username || url.password) throw badRequest('Subscription.channel.endpoint must not hold credentials; send them in Subscription.channel.header', where);
+  if (url.username || url.password)
+    throw badRequest('Subscription.channel.endpoint must not hold credentials; send them in Subscription.channel.header', where);
   if (url.hash) throw badRequest('Subscription.channel.endpoint must not have a fragment', where);
   const refusal = fetchRefusal(url, options.allowPrivateNetwork);
   if (refusal) throw unprocessable(`Subscription.channel.endpoint is refused: ${refusal}`);

@@ -160,11 +160,15 @@ export class WebSocketHub {
     let binding = this.#bindings.get(id);
     if (!binding) {
       const live = await this.#loadById(id);
-      if (!live || live.spec.channel.type !== 'websocket' || !holds(issued.holder, live.owner.principal) || (await this.#deps.validity.ended(live))) return undefined;
+      if (live?.spec.channel.type !== 'websocket' || !holds(issued.holder, live.owner.principal) || (await this.#deps.validity.ended(live))) return undefined;
       if (this.#bindings.size === 0) await this.#startReading();
       binding = this.#bindings.get(id);
       if (!binding) {
-        const created: Binding = { live, sockets: new Set(), heartbeat: setInterval(() => void this.#heartbeat(id), live.spec.channel.heartbeatSeconds * 1000) };
+        const created: Binding = {
+          live,
+          sockets: new Set(),
+          heartbeat: setInterval(() => void this.#heartbeat(id), live.spec.channel.heartbeatSeconds * 1000),
+        };
         created.heartbeat.unref();
         this.#bindings.set(id, created);
         binding = created;
@@ -235,7 +239,14 @@ export class WebSocketHub {
     if (ws.readyState !== WebSocket.OPEN) return;
     const { spec } = binding.live;
     const bundle = notificationBundle(
-      { baseUrl: this.#deps.baseUrl, subscription: spec.id, status: 'active', type, eventsSinceStart: this.#events.get(spec.id) ?? 0, content: spec.channel.content },
+      {
+        baseUrl: this.#deps.baseUrl,
+        subscription: spec.id,
+        status: 'active',
+        type,
+        eventsSinceStart: this.#events.get(spec.id) ?? 0,
+        content: spec.channel.content,
+      },
       events,
     );
     ws.send(JSON.stringify(bundle));

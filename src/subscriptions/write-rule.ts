@@ -27,7 +27,10 @@ export function subscriptionWriteRule(owners: OwnerRecords, options: ReadOptions
     await checkStatus(context, spec);
     await checkCriteria(context.policy, spec);
     const owner = await owners.record(spec.id, context.policy.principal);
-    return { ...subscription, extension: [...(subscription.extension ?? []).filter((e) => e.url !== OWNER_EXTENSION), { url: OWNER_EXTENSION, valueString: owner }] };
+    return {
+      ...subscription,
+      extension: [...(subscription.extension ?? []).filter((e) => e.url !== OWNER_EXTENSION), { url: OWNER_EXTENSION, valueString: owner }],
+    };
   };
 }
 
@@ -36,7 +39,9 @@ async function checkStatus(context: FhirContext, spec: SubscriptionSpec): Promis
   const current = await context.store.read('Subscription', spec.id);
   const status = current && !current.deleted ? (current.resource as Subscription).status : undefined;
   if (status !== spec.status) {
-    throw unprocessable(`Subscription.status may be set to requested or off; the server sets ${spec.status} (R4 Subscription.status), so it can only be sent back unchanged`);
+    throw unprocessable(
+      `Subscription.status may be set to requested or off; the server sets ${spec.status} (R4 Subscription.status), so it can only be sent back unchanged`,
+    );
   }
 }
 

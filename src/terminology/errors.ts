@@ -44,7 +44,11 @@ export class MissingTerminology extends FhirError {
 }
 
 export function missingSystem(system: string, what: string): MissingTerminology {
-  return new MissingTerminology(`${what} needs the code system ${describeSystem(system)}, which Bedside does not hold (load a FHIR package that defines it completely)`, system, undefined);
+  return new MissingTerminology(
+    `${what} needs the code system ${describeSystem(system)}, which Bedside does not hold (load a FHIR package that defines it completely)`,
+    system,
+    undefined,
+  );
 }
 
 export function missingValueSet(url: string): MissingTerminology {

@@ -66,7 +66,8 @@ export async function evaluateValueSet(valueSet: ValueSet, sources: TerminologyS
     const part = await evaluateConceptSet(include, sources, here);
     absorbMissing(result, part);
     for (const [key, item] of part.items) if (!result.items.has(key)) result.items.set(key, item);
-    if (result.items.size > MAX_EXPANSION) throw tooCostly(`The value set ${valueSet.url ?? ''} has more than ${MAX_EXPANSION} codes; Bedside does not expand it`);
+    if (result.items.size > MAX_EXPANSION)
+      throw tooCostly(`The value set ${valueSet.url ?? ''} has more than ${MAX_EXPANSION} codes; Bedside does not expand it`);
   }
   for (const exclude of valueSet.compose.exclude ?? []) {
     const part = await evaluateConceptSet(exclude, sources, here);
@@ -125,7 +126,7 @@ async function evaluateSystemPart(set: ValueSetComposeInclude, sources: Terminol
     }
     if (!set.filter?.length) return result;
   }
-  if (!index || !index.complete) {
+  if (!index?.complete) {
     result.missingSystems.add(system);
     result.items.clear();
     return result;
@@ -185,7 +186,7 @@ function applyFilter(index: CodeSystemIndex, concepts: ConceptInfo[], filter: Va
         return concepts.filter((c) => !values(c).some((v) => listed.has(v)));
       }
       case 'exists':
-        return concepts.filter((c) => (values(c).length > 0) === (value === 'true'));
+        return concepts.filter((c) => values(c).length > 0 === (value === 'true'));
       case 'regex':
         return concepts.filter((c) => values(c).some((v) => fullMatch(value).test(v)));
     }
@@ -214,7 +215,15 @@ function fullMatch(pattern: string): RegExp {
   return re;
 }
 
-function propertyValue(p: { valueCode?: string; valueString?: string; valueBoolean?: boolean; valueInteger?: number; valueDecimal?: number; valueDateTime?: string; valueCoding?: { code?: string } }): string {
+function propertyValue(p: {
+  valueCode?: string;
+  valueString?: string;
+  valueBoolean?: boolean;
+  valueInteger?: number;
+  valueDecimal?: number;
+  valueDateTime?: string;
+  valueCoding?: { code?: string };
+}): string {
   const v = p.valueCode ?? p.valueString ?? p.valueBoolean ?? p.valueInteger ?? p.valueDecimal ?? p.valueDateTime ?? p.valueCoding?.code;
   return v === undefined ? '' : String(v);
 }

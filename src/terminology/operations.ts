@@ -153,7 +153,10 @@ async function validateCode(terminology: Terminology, context: FhirContext, requ
   const unknown = checks.find((c) => c.result === 'unknown');
   if (!valid && unknown) throw new MissingTerminology(unknown.message, unknown.missingSystem, unknown.missingValueSet);
   const answer = valid ?? checks[0]!;
-  const parameter: ParametersParameter[] = [{ name: 'result', valueBoolean: answer.result === true }, { name: 'message', valueString: answer.message }];
+  const parameter: ParametersParameter[] = [
+    { name: 'result', valueBoolean: answer.result === true },
+    { name: 'message', valueString: answer.message },
+  ];
   if (answer.display !== undefined) parameter.push({ name: 'display', valueString: answer.display });
   return ok({ resourceType: 'Parameters', parameter });
 }
@@ -185,7 +188,13 @@ async function subsumes(terminology: Terminology, context: FhirContext, request:
 }
 
 /** The value set of an instance-level call, or of the `url`/`valueSet` parameters. */
-async function targetValueSet(terminology: Terminology, context: FhirContext, request: FhirRequest, input: OperationInput, sources: TerminologySources): Promise<ValueSet> {
+async function targetValueSet(
+  terminology: Terminology,
+  context: FhirContext,
+  request: FhirRequest,
+  input: OperationInput,
+  sources: TerminologySources,
+): Promise<ValueSet> {
   if (request.params.id) return readInstance<ValueSet>(context, 'ValueSet', request.params.id);
   const inline = input.resource<ValueSet>('valueSet', 'ValueSet');
   if (inline) return inline;
@@ -217,7 +226,15 @@ function codesToCheck(input: OperationInput): CodeToCheck[] {
     if (!c.code) throw badRequest('$validate-code: a coding without a code');
     return { code: c.code, ...optional('system', c.system), ...optional('display', c.display), ...optional('version', c.version) };
   };
-  if (code !== undefined) return [toCheck({ code, ...optional('system', input.text('system')), ...optional('display', input.text('display')), ...optional('version', input.text('systemVersion')) })];
+  if (code !== undefined)
+    return [
+      toCheck({
+        code,
+        ...optional('system', input.text('system')),
+        ...optional('display', input.text('display')),
+        ...optional('version', input.text('systemVersion')),
+      }),
+    ];
   if (coding) return [toCheck(coding)];
   const codings = concept!.coding ?? [];
   if (codings.length === 0) throw badRequest('$validate-code: the codeableConcept has no coding');

@@ -99,7 +99,9 @@ export class Terminology {
     const label = code.system ? `${code.system}|${code.code}` : code.code;
     if (item) {
       const index = await sources.index(item.system);
-      const displays = [item.display, index?.find(item.code)?.display, ...(item.designation ?? []).map((d) => d.value)].filter((d): d is string => d !== undefined);
+      const displays = [item.display, index?.find(item.code)?.display, ...(item.designation ?? []).map((d) => d.value)].filter(
+        (d): d is string => d !== undefined,
+      );
       if (code.display !== undefined && displays.length > 0 && !displays.includes(code.display)) {
         return { result: false, message: `The display "${code.display}" is not a display of ${label} (expected "${displays[0]}")`, display: displays[0]! };
       }
@@ -107,15 +109,24 @@ export class Terminology {
     }
     const unknownSystem = code.system ? (evaluation.missingSystems.has(code.system) ? code.system : undefined) : [...evaluation.missingSystems][0];
     if (unknownSystem) {
-      return { result: 'unknown', missingSystem: unknownSystem, message: `Bedside cannot tell whether ${label} is in the value set ${url}: it draws on the code system ${describeSystem(unknownSystem)}, which Bedside does not hold` };
+      return {
+        result: 'unknown',
+        missingSystem: unknownSystem,
+        message: `Bedside cannot tell whether ${label} is in the value set ${url}: it draws on the code system ${describeSystem(unknownSystem)}, which Bedside does not hold`,
+      };
     }
     const unknownValueSet = [...evaluation.missingValueSets][0];
     if (unknownValueSet) {
-      return { result: 'unknown', missingValueSet: unknownValueSet, message: `Bedside cannot tell whether ${label} is in the value set ${url}: it includes the value set ${unknownValueSet}, which Bedside does not hold` };
+      return {
+        result: 'unknown',
+        missingValueSet: unknownValueSet,
+        message: `Bedside cannot tell whether ${label} is in the value set ${url}: it includes the value set ${unknownValueSet}, which Bedside does not hold`,
+      };
     }
     if (code.system) {
       const index = await sources.index(code.system);
-      if (index?.complete && !index.find(code.code)) return { result: false, message: `The code "${code.code}" is not in the code system ${code.system}, and so not in the value set ${url}` };
+      if (index?.complete && !index.find(code.code))
+        return { result: false, message: `The code "${code.code}" is not in the code system ${code.system}, and so not in the value set ${url}` };
     }
     return { result: false, message: `${label} is not in the value set ${url}` };
   }
@@ -143,9 +154,30 @@ export class Terminology {
         ],
       });
     }
-    for (const parent of concept.parents) parameter.push({ name: 'property', part: [{ name: 'code', valueCode: 'parent' }, { name: 'value', valueCode: parent }] });
-    for (const child of concept.children) parameter.push({ name: 'property', part: [{ name: 'code', valueCode: 'child' }, { name: 'value', valueCode: child }] });
-    if (concept.inactive) parameter.push({ name: 'property', part: [{ name: 'code', valueCode: 'inactive' }, { name: 'value', valueBoolean: true }] });
+    for (const parent of concept.parents)
+      parameter.push({
+        name: 'property',
+        part: [
+          { name: 'code', valueCode: 'parent' },
+          { name: 'value', valueCode: parent },
+        ],
+      });
+    for (const child of concept.children)
+      parameter.push({
+        name: 'property',
+        part: [
+          { name: 'code', valueCode: 'child' },
+          { name: 'value', valueCode: child },
+        ],
+      });
+    if (concept.inactive)
+      parameter.push({
+        name: 'property',
+        part: [
+          { name: 'code', valueCode: 'inactive' },
+          { name: 'value', valueBoolean: true },
+        ],
+      });
     return { resourceType: 'Parameters', parameter };
   }
 
@@ -171,7 +203,8 @@ export class Terminology {
       return [...evaluation.items.values()].map((i) => ({ system: i.system, code: i.code }));
     }
     const bar = request.value.indexOf('|');
-    if (bar <= 0 || bar === request.value.length - 1) throw badRequest(`The value of "${request.name}" must be system|code (the code system gives the hierarchy)`);
+    if (bar <= 0 || bar === request.value.length - 1)
+      throw badRequest(`The value of "${request.name}" must be system|code (the code system gives the hierarchy)`);
     const system = request.value.slice(0, bar);
     const code = request.value.slice(bar + 1);
     const index = await this.#heldSystem(sources, system, undefined, `The search "${request.name}"`);

@@ -58,7 +58,10 @@ export class IndexCache {
   readonly #entries = new LRUCache<string, CodeSystemIndex>({ max: INDEX_CACHE_SIZE });
 
   get(system: CodeSystem): CodeSystemIndex {
-    const key = system.meta?.versionId !== undefined && system.id ? `${system.id}/${system.meta.versionId}|${system.url}` : `builtin|${system.url}|${system.version ?? ''}`;
+    const key =
+      system.meta?.versionId !== undefined && system.id
+        ? `${system.id}/${system.meta.versionId}|${system.url}`
+        : `builtin|${system.url}|${system.version ?? ''}`;
     let index = this.#entries.get(key);
     if (!index) this.#entries.set(key, (index = new CodeSystemIndex(system)));
     return index;

@@ -13,7 +13,12 @@ export async function runCheck(env: NodeJS.ProcessEnv): Promise<number> {
   const config = loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
   const storage = await openStorage(config.storage);
   try {
-    const packages = new Packages({ resources: storage.resources, documents: storage.documents, fhirBaseUrl: config.fhirBaseUrl, logger: createLogger('silent') });
+    const packages = new Packages({
+      resources: storage.resources,
+      documents: storage.documents,
+      fhirBaseUrl: config.fhirBaseUrl,
+      logger: createLogger('silent'),
+    });
     await packages.refresh();
     const started = Date.now();
     const report = await storage.resources.verifyIntegrity({ reindex: (resource) => packages.index(resource) });

@@ -74,8 +74,7 @@ function formatSummary(cli: CliOptions, summary: WriteSummary, seconds: number):
     `Generated ${number(cli.patients)} patients (seed "${cli.seed}", today ${cli.today}) as ${cli.format} into ${cli.outDir}`,
     ...rows,
     `  ${'total'.padEnd(width)}  ${number(summary.total).padStart(10)} resources`,
-    `${number(summary.files.length)} files, ${(summary.bytes / 1_048_576).toFixed(1)} MB, ` +
-      `${seconds.toFixed(2)} s, ${number(rate)} resources/s`,
+    `${number(summary.files.length)} files, ${(summary.bytes / 1_048_576).toFixed(1)} MB, ` + `${seconds.toFixed(2)} s, ${number(rate)} resources/s`,
   ].join('\n');
 }
 
@@ -87,10 +86,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     const started = performance.now();
-    const summary = await writeSampleData(
-      { patients: cli.patients, seed: cli.seed, today: cli.today },
-      { outDir: cli.outDir, format: cli.format },
-    );
+    const summary = await writeSampleData({ patients: cli.patients, seed: cli.seed, today: cli.today }, { outDir: cli.outDir, format: cli.format });
     console.log(formatSummary(cli, summary, (performance.now() - started) / 1000));
     return 0;
   } catch (error) {

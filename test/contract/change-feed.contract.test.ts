@@ -15,7 +15,12 @@ import { expectStorageError, putOf, str } from './fixtures.js';
 const key = (v: StoredVersion) => `${v.resourceType}/${v.id}/${v.versionId}${v.deleted ? ' deleted' : ''}`;
 
 /** Reads the feed from `cursor` until `count` versions came (or 15 s passed), a few at a time. */
-async function readFeed(store: Pick<ResourceStore, 'changes'>, cursor: string, count: number, limit = 3): Promise<{ versions: StoredVersion[]; cursor: string }> {
+async function readFeed(
+  store: Pick<ResourceStore, 'changes'>,
+  cursor: string,
+  count: number,
+  limit = 3,
+): Promise<{ versions: StoredVersion[]; cursor: string }> {
   const versions: StoredVersion[] = [];
   const deadline = Date.now() + 15_000;
   while (versions.length < count && Date.now() < deadline) {

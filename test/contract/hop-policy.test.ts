@@ -39,7 +39,12 @@ const observation = (owner: Who, category: string, performer: string): Resource 
     performer: [{ reference: `Practitioner/${performer}` }],
   }) as Resource;
 const condition = (owner: Who, code: string): Resource =>
-  ({ resourceType: 'Condition', id: `cond-${owner}`, code: { coding: [{ system: 'http://snomed.info/sct', code }] }, subject: { reference: `Patient/${owner}` } }) as Resource;
+  ({
+    resourceType: 'Condition',
+    id: `cond-${owner}`,
+    code: { coding: [{ system: 'http://snomed.info/sct', code }] },
+    subject: { reference: `Patient/${owner}` },
+  }) as Resource;
 const encounter = (owner: Who, participant: string): Resource =>
   ({
     resourceType: 'Encounter',
@@ -97,7 +102,9 @@ const TYPES = ['Patient', 'Observation', 'Condition', 'Encounter', 'Practitioner
 const scopeArb = fc
   .tuple(fc.constantFrom('patient', 'user', 'system'), fc.constantFrom(...TYPES), fc.constantFrom('rs', 's', 'r', 'cruds', 'read'), fc.boolean())
   .map(([context, type, letters, granular]) =>
-    granular && type === 'Observation' && letters !== 'read' ? `${context}/Observation.${letters}?category=${CATEGORY}|vital-signs` : `${context}/${type}.${letters}`,
+    granular && type === 'Observation' && letters !== 'read'
+      ? `${context}/Observation.${letters}?category=${CATEGORY}|vital-signs`
+      : `${context}/${type}.${letters}`,
   );
 const tokenArb: fc.Arbitrary<Token> = fc.record(
   {
@@ -174,12 +181,14 @@ function patientInner(): fc.Arbitrary<Query> {
     fc.constantFrom(...codes).map<Query>((c) => ({
       text: `_has:Condition:patient:code=${c}`,
       hops: ['Condition'],
-      matches: (r, seen) => of('Condition').some((x) => seen(x) && refId((x as { subject?: { reference?: string } }).subject?.reference) === r.id && hasCode(x, c)),
+      matches: (r, seen) =>
+        of('Condition').some((x) => seen(x) && refId((x as { subject?: { reference?: string } }).subject?.reference) === r.id && hasCode(x, c)),
     })),
     fc.constantFrom(...categories).map<Query>((c) => ({
       text: `_has:Observation:patient:category=${c}`,
       hops: ['Observation'],
-      matches: (r, seen) => of('Observation').some((x) => seen(x) && refId((x as { subject?: { reference?: string } }).subject?.reference) === r.id && hasCategory(x, c)),
+      matches: (r, seen) =>
+        of('Observation').some((x) => seen(x) && refId((x as { subject?: { reference?: string } }).subject?.reference) === r.id && hasCategory(x, c)),
     })),
   );
 }
@@ -239,7 +248,9 @@ const queryArb: fc.Arbitrary<[string, Query]> = fc.oneof(
       hops: ['Observation'],
       matches: (r, seen) =>
         family(r).startsWith(name.toLowerCase()) &&
-        of('Observation').some((x) => seen(x) && refId((x as { performer?: Array<{ reference?: string }> }).performer?.[0]?.reference) === r.id && hasCategory(x, c)),
+        of('Observation').some(
+          (x) => seen(x) && refId((x as { performer?: Array<{ reference?: string }> }).performer?.[0]?.reference) === r.id && hasCategory(x, c),
+        ),
     },
   ]),
 );
@@ -249,7 +260,13 @@ type Answer = { refused: true } | { refused: false; ids: string[] };
 function oracle(token: Token, type: string, query: Query, guardHops = true): Answer {
   if (!searchable(token, type) || (guardHops && query.hops.some((h) => !searchable(token, h)))) return { refused: true };
   const seen = guardHops ? (r: Resource) => visible(token, r) : () => true;
-  return { refused: false, ids: of(type).filter((r) => visible(token, r) && query.matches(r, seen)).map((r) => r.id!).sort() };
+  return {
+    refused: false,
+    ids: of(type)
+      .filter((r) => visible(token, r) && query.matches(r, seen))
+      .map((r) => r.id!)
+      .sort(),
+  };
 }
 
 async function actual(access: ResourceAccess, policies: PolicyCompiler, token: Token, type: string, query: Query): Promise<Answer & { total?: number }> {
@@ -281,7 +298,13 @@ describe.each(storeImplementations())('the policy on every hop, on $name', (impl
   beforeAll(async () => {
     store = await implementation.open();
     await store.resources.bulkPut(
-      DATA.map((resource) => ({ resourceType: resource.resourceType, id: resource.id!, resource: structuredClone(resource), index: extractIndex(resource, { baseUrl: BASE }), method: 'PUT' as const })),
+      DATA.map((resource) => ({
+        resourceType: resource.resourceType,
+        id: resource.id!,
+        resource: structuredClone(resource),
+        index: extractIndex(resource, { baseUrl: BASE }),
+        method: 'PUT' as const,
+      })),
     );
     ({ access, policies } = createResourceAccess(store.resources, { fhirBaseUrl: BASE, referenceWindowMs: 0 }));
   });

@@ -14,7 +14,8 @@ import { storeImplementations, type OpenStore } from '../support/stores.js';
 
 const BASE = 'http://localhost:8080/fhir';
 const patient = (id: string, extra: object = {}): Resource => ({ resourceType: 'Patient', id, ...extra }) as Resource;
-const observation = (id: string, owner: string): Resource => ({ resourceType: 'Observation', id, status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${owner}` } }) as Resource;
+const observation = (id: string, owner: string): Resource =>
+  ({ resourceType: 'Observation', id, status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${owner}` } }) as Resource;
 
 const DATA: Resource[] = [
   { resourceType: 'Practitioner', id: 'prA' } as Resource,
@@ -27,17 +28,42 @@ const DATA: Resource[] = [
   patient('D'),
   patient('E'),
   // B: an encounter with prA taking part.
-  { resourceType: 'Encounter', id: 'enc-B', status: 'finished', class: { code: 'AMB' }, subject: { reference: 'Patient/B' }, participant: [{ individual: { reference: 'Practitioner/prA' } }] } as Resource,
+  {
+    resourceType: 'Encounter',
+    id: 'enc-B',
+    status: 'finished',
+    class: { code: 'AMB' },
+    subject: { reference: 'Patient/B' },
+    participant: [{ individual: { reference: 'Practitioner/prA' } }],
+  } as Resource,
   // C: a care team with the role roleA as a member.
-  { resourceType: 'CareTeam', id: 'team-C', subject: { reference: 'Patient/C' }, participant: [{ member: { reference: 'PractitionerRole/roleA' } }] } as Resource,
+  {
+    resourceType: 'CareTeam',
+    id: 'team-C',
+    subject: { reference: 'Patient/C' },
+    participant: [{ member: { reference: 'PractitionerRole/roleA' } }],
+  } as Resource,
   // D: prB's encounter only.
-  { resourceType: 'Encounter', id: 'enc-D', status: 'finished', class: { code: 'AMB' }, subject: { reference: 'Patient/D' }, participant: [{ individual: { reference: 'Practitioner/prB' } }] } as Resource,
+  {
+    resourceType: 'Encounter',
+    id: 'enc-D',
+    status: 'finished',
+    class: { code: 'AMB' },
+    subject: { reference: 'Patient/D' },
+    participant: [{ individual: { reference: 'Practitioner/prB' } }],
+  } as Resource,
   // A care team for a Group links nobody.
   { resourceType: 'CareTeam', id: 'team-group', subject: { reference: 'Group/g1' }, participant: [{ member: { reference: 'Practitioner/prA' } }] } as Resource,
   ...['A', 'B', 'C', 'D', 'E'].map((p) => observation(`obs-${p}`, p)),
 ];
 
-const put = (resource: Resource) => ({ resourceType: resource.resourceType, id: resource.id!, resource: structuredClone(resource), index: extractIndex(resource, { baseUrl: BASE }), method: 'PUT' as const });
+const put = (resource: Resource) => ({
+  resourceType: resource.resourceType,
+  id: resource.id!,
+  resource: structuredClone(resource),
+  index: extractIndex(resource, { baseUrl: BASE }),
+  method: 'PUT' as const,
+});
 
 describe.each(storeImplementations())('patients linked to a practitioner, on $name', (implementation) => {
   let store: OpenStore;
@@ -67,7 +93,13 @@ describe.each(storeImplementations())('patients linked to a practitioner, on $na
     expect(await ids(linked.access, select('Practitioner/prB'), 'Patient')).toEqual(['D']);
     expect(await ids(linked.access, select('Practitioner/nobody'), 'Patient')).toEqual([]);
     expect(await ids(linked.access, select('Practitioner/prA'), 'Encounter')).toEqual(['enc-B']);
-    expect(await ids(everyone.access, everyone.policies.selection({ subject: 'u', fhirUser: 'Practitioner/prA' }), 'Patient')).toEqual(['A', 'B', 'C', 'D', 'E']);
+    expect(await ids(everyone.access, everyone.policies.selection({ subject: 'u', fhirUser: 'Practitioner/prA' }), 'Patient')).toEqual([
+      'A',
+      'B',
+      'C',
+      'D',
+      'E',
+    ]);
     // A patient user: herself; an account without fhirUser: what an operator granted, else nobody.
     expect(await ids(linked.access, linked.policies.selection({ subject: 'u', fhirUser: 'Patient/E' }), 'Patient')).toEqual(['E']);
     expect(await ids(linked.access, linked.policies.selection({ subject: 'u', patientGrant: ['C', 'D'] }), 'Patient')).toEqual(['C', 'D']);
@@ -81,7 +113,14 @@ describe.each(storeImplementations())('patients linked to a practitioner, on $na
     expect(await ids(linked.access, token, 'Observation')).toEqual(['obs-A', 'obs-B']);
     expect(await ids(everyone.access, userToken(everyone.policies, 'Practitioner/prA'), 'Observation')).toEqual(['obs-A', 'obs-B', 'obs-C', 'obs-D', 'obs-E']);
 
-    const link = { resourceType: 'Encounter', id: 'enc-E', status: 'finished', class: { code: 'AMB' }, subject: { reference: 'Patient/E' }, participant: [{ individual: { reference: 'Practitioner/prA' } }] } as Resource;
+    const link = {
+      resourceType: 'Encounter',
+      id: 'enc-E',
+      status: 'finished',
+      class: { code: 'AMB' },
+      subject: { reference: 'Patient/E' },
+      participant: [{ individual: { reference: 'Practitioner/prA' } }],
+    } as Resource;
     await store.resources.bulkPut([put(link)]);
     // The same policy (a token's, kept for its lifetime) sees the new link at once (window 0).
     expect(await ids(linked.access, token, 'Observation')).toEqual(['obs-A', 'obs-B', 'obs-E']);

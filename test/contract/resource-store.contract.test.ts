@@ -87,8 +87,8 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
       }
       expect(versions.map((v) => v.versionId)).toEqual(['1', '2', '3', '4']);
       for (let i = 1; i < versions.length; i++) expect(msOf(versions[i]!)).toBeGreaterThanOrEqual(msOf(versions[i - 1]!));
-      expect(((await ctx.store.vread('Patient', 'a', '2'))?.resource as Patient).active).toBe(false);
-      expect(((await ctx.store.vread('Patient', 'a', '3'))?.resource as Patient).active).toBe(true);
+      expect(((await ctx.store.vread('Patient', 'a', '2'))!.resource as Patient).active).toBe(false);
+      expect(((await ctx.store.vread('Patient', 'a', '3'))!.resource as Patient).active).toBe(true);
       expect((await ctx.store.read('Patient', 'a'))?.versionId).toBe('4');
       for (const bad of ['5', '0', 'abc', '1.0', '', '99999999999999999999']) expect(await ctx.store.vread('Patient', 'a', bad)).toBeUndefined();
     });
@@ -180,7 +180,14 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
       expect(puts.filter((r) => r.created)).toHaveLength(1);
       const page = await peer.search({ types: ['Patient'], where: row('string', 'name', p('value', 'eq', 'x')), sort: [], limit: 10, total: 'accurate' });
       expect(page.total).toBe(1);
-      expect((await ctx.store.history({ resourceType: 'Patient', id: 'p', limit: 100 })).versions.map((v) => v.versionId)).toEqual(['6', '5', '4', '3', '2', '1']);
+      expect((await ctx.store.history({ resourceType: 'Patient', id: 'p', limit: 100 })).versions.map((v) => v.versionId)).toEqual([
+        '6',
+        '5',
+        '4',
+        '3',
+        '2',
+        '1',
+      ]);
     });
   });
 
@@ -198,7 +205,13 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
       await tick();
       await ctx.store.put(putOf('Patient', 'b'));
       const key = (v: StoredVersion) => `${v.resourceType}/${v.id}/${v.versionId}`;
-      expect((await ctx.store.history({ limit: 10 })).versions.map(key)).toEqual(['Patient/b/1', 'Observation/o/2', 'Patient/a/2', 'Observation/o/1', 'Patient/a/1']);
+      expect((await ctx.store.history({ limit: 10 })).versions.map(key)).toEqual([
+        'Patient/b/1',
+        'Observation/o/2',
+        'Patient/a/2',
+        'Observation/o/1',
+        'Patient/a/1',
+      ]);
       expect((await ctx.store.history({ resourceType: 'Patient', limit: 10 })).versions.map(key)).toEqual(['Patient/b/1', 'Patient/a/2', 'Patient/a/1']);
       expect((await ctx.store.history({ resourceType: 'Patient', id: 'a', limit: 10 })).versions.map(key)).toEqual(['Patient/a/2', 'Patient/a/1']);
       expect(await ctx.store.history({ resourceType: 'Patient', id: 'zz', limit: 10 })).toMatchObject({ versions: [], total: 0 });
@@ -213,7 +226,8 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
         v.push((await ctx.store.put(putOf('Patient', id))).version);
         await tick();
       }
-      const ids = async (request: { since?: number; before?: number }) => (await ctx.store.history({ resourceType: 'Patient', limit: 10, ...request })).versions.map((x) => x.id);
+      const ids = async (request: { since?: number; before?: number }) =>
+        (await ctx.store.history({ resourceType: 'Patient', limit: 10, ...request })).versions.map((x) => x.id);
       expect(await ids({ since: msOf(v[1]!) })).toEqual(['d', 'c', 'b']);
       expect(await ids({ before: msOf(v[1]!) })).toEqual(['b', 'a']);
       expect(await ids({ since: msOf(v[1]!), before: msOf(v[2]!) })).toEqual(['c', 'b']);
@@ -386,7 +400,12 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
       await ctx.store.put(putOf('Patient', 'existing'));
       const requests: PutRequest[] = [];
       for (let i = 0; i < 1100; i++) requests.push(putOf(i % 10 === 0 ? 'Patient' : 'Observation', `r${i}`, [tok('code', LOINC, `c${i % 7}`)]));
-      requests.push(putOf('Observation', 'r5'), putOf('Observation', 'r5', [tok('code', LOINC, 'twice')]), putOf('Patient', 'existing'), putOf('Observation', 'r1099'));
+      requests.push(
+        putOf('Observation', 'r5'),
+        putOf('Observation', 'r5', [tok('code', LOINC, 'twice')]),
+        putOf('Patient', 'existing'),
+        putOf('Observation', 'r1099'),
+      );
       const results = await ctx.store.bulkPut(requests);
       expect(results).toHaveLength(requests.length);
       results.forEach((r, i) => {
@@ -403,7 +422,9 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
       expect(await ctx.store.countByType()).toEqual({ Observation: 990, Patient: 111 });
       const page = await ctx.store.search({ types: ['Observation'], where: row('token', 'code', p('code', 'eq', 'c3')), sort: [], limit: 0 });
       expect(page.total).toBe(requests.slice(0, 1100).filter((r, i) => r.resourceType === 'Observation' && i % 7 === 3).length);
-      expect(idsOf(await ctx.store.search({ types: ['Observation'], where: row('token', 'code', p('code', 'eq', 'twice')), sort: [], limit: 5 }))).toEqual(['r5']);
+      expect(idsOf(await ctx.store.search({ types: ['Observation'], where: row('token', 'code', p('code', 'eq', 'twice')), sort: [], limit: 5 }))).toEqual([
+        'r5',
+      ]);
       expect((await ctx.store.history({ resourceType: 'Observation', id: 'r5', limit: 10 })).versions.map((v) => v.versionId)).toEqual(['3', '2', '1']);
     });
 
@@ -435,7 +456,11 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
         expect(v.deleted).toBe(false);
         scanned.push(v.id);
       }
-      expect(scanned.sort()).toEqual(Array.from({ length: 25 }, (_, i) => `p${i}`).filter((id) => id !== 'p3' && id !== 'p4').sort());
+      expect(scanned.sort()).toEqual(
+        Array.from({ length: 25 }, (_, i) => `p${i}`)
+          .filter((id) => id !== 'p3' && id !== 'p4')
+          .sort(),
+      );
 
       const odd: string[] = [];
       for await (const v of ctx.store.scan({ resourceType: 'Patient', batchSize: 3, where: row('token', 'code', p('code', 'eq', 'odd')) })) odd.push(v.id);
@@ -456,7 +481,11 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
       for (let i = 0; i < 7; i++) await ctx.store.put(putOf('Patient', `p${i}`, [tok('code', LOINC, 'old')]));
       await ctx.store.put(putOf('Observation', 'o', [tok('code', LOINC, 'old')]));
       await ctx.store.delete({ resourceType: 'Patient', id: 'p6' });
-      const reindexed = await ctx.store.reindex({ resourceType: 'Patient', batchSize: 3, index: (r) => [tok('code', LOINC, `new-${r.id}`), tok('colour', null, 'red')] });
+      const reindexed = await ctx.store.reindex({
+        resourceType: 'Patient',
+        batchSize: 3,
+        index: (r) => [tok('code', LOINC, `new-${r.id}`), tok('colour', null, 'red')],
+      });
       expect(reindexed).toBe(6);
       const search = (where: Condition, types = ['Patient']) => ctx.store.search({ types, where, sort: [], limit: 100 }).then(idsOf);
       expect(await search(row('token', 'code', p('code', 'eq', 'old')))).toEqual([]);
@@ -467,7 +496,12 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
       expect((await ctx.store.read('Patient', 'p1'))?.versionId).toBe('1');
       expect((await ctx.store.history({ resourceType: 'Patient', limit: 100 })).versions).toHaveLength(8);
       // Sorting uses the new rows too.
-      const sorted = await ctx.store.search({ types: ['Patient'], where: ALL, sort: [{ by: 'param', table: 'token', param: 'code', field: 'code', descending: true }], limit: 2 });
+      const sorted = await ctx.store.search({
+        types: ['Patient'],
+        where: ALL,
+        sort: [{ by: 'param', table: 'token', param: 'code', field: 'code', descending: true }],
+        limit: 2,
+      });
       expect(idsOf(sorted)).toEqual(['p5', 'p4']);
     });
   });
@@ -477,7 +511,8 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
     const words = (param: string, terms: string): IndexEntry => ({ table: 'text', param, terms });
     const at = (param: string, latitude: number, longitude: number): IndexEntry => ({ table: 'position', param, latitude, longitude });
     const phrase = (param: string, ...list: string[]) => row('text', param, p('terms', 'phrase', list));
-    const search = (where: Condition, extra: Partial<SearchRequest> = {}) => ctx.store.search({ types: ['Location'], where, sort: [], limit: 100, ...extra }).then(idsOf);
+    const search = (where: Condition, extra: Partial<SearchRequest> = {}) =>
+      ctx.store.search({ types: ['Location'], where, sort: [], limit: 100, ...extra }).then(idsOf);
 
     it('finds phrases in the words of the current version only, and keeps the word index in step with writes', async () => {
       await ctx.store.put(putOf('Location', 'a', [words('_text', 'heart attack clinic'), words('_content', 'zoe muller 日本 heart')]));
@@ -503,8 +538,19 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
       for (const list of [[], ['Upper'], ['two words'], ['"quote'], ['star*']]) {
         await expectStorageError(ctx.store.search({ types: ['Location'], where: phrase('_text', ...list), sort: [], limit: 10 }), 'invalid-query');
       }
-      await expectStorageError(ctx.store.search({ types: ['Location'], where: row('text', '_text', p('terms', 'eq', 'x')), sort: [], limit: 10 }), 'invalid-query');
-      await expectStorageError(ctx.store.search({ types: ['Location'], where: ALL, sort: [{ by: 'param', table: 'text', param: '_text', field: 'terms', descending: false }], limit: 10 }), 'invalid-query');
+      await expectStorageError(
+        ctx.store.search({ types: ['Location'], where: row('text', '_text', p('terms', 'eq', 'x')), sort: [], limit: 10 }),
+        'invalid-query',
+      );
+      await expectStorageError(
+        ctx.store.search({
+          types: ['Location'],
+          where: ALL,
+          sort: [{ by: 'param', table: 'text', param: '_text', field: 'terms', descending: false }],
+          limit: 10,
+        }),
+        'invalid-query',
+      );
     });
 
     it('finds positions within a great-circle distance, across the antimeridian, and sorts and pages by distance', async () => {
@@ -516,7 +562,13 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
       await ctx.store.put(putOf('Location', 'two', [at('near', 0, 0), at('near', 42.36, -71.06)]));
       await ctx.store.put(putOf('Location', 'none', [str('name', 'nowhere')]));
       const near = (latitude: number, longitude: number, distance: number): Condition => ({ op: 'near', param: 'near', latitude, longitude, distance });
-      const nearest = (latitude: number, longitude: number, descending = false): SortKey => ({ by: 'distance', param: 'near', latitude, longitude, descending });
+      const nearest = (latitude: number, longitude: number, descending = false): SortKey => ({
+        by: 'distance',
+        param: 'near',
+        latitude,
+        longitude,
+        descending,
+      });
       expect(await search(near(42.3601, -71.0589, 6000), { sort: [nearest(42.3601, -71.0589)] })).toEqual(['boston', 'two', 'cambridge']);
       expect(await search(near(42.3601, -71.0589, 5000), { sort: [nearest(42.3601, -71.0589)] })).toEqual(['boston', 'two']);
       expect(await search(near(-16.8, -179.9, 250_000), { sort: [nearest(-16.8, -179.9)] })).toEqual(['taveuni', 'suva']);
@@ -556,7 +608,9 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
     const ctx = freshStore(impl);
     // The rows a resource "should" have: here, a token row per identifier value.
     const reindex = (resource: Resource): IndexEntry[] =>
-      ((resource as Patient).identifier ?? []).map((i) => ({ table: 'token', param: 'identifier', system: i.system ?? null, code: i.value ?? null, text: null }) as IndexEntry);
+      ((resource as Patient).identifier ?? []).map(
+        (i) => ({ table: 'token', param: 'identifier', system: i.system ?? null, code: i.value ?? null, text: null }) as IndexEntry,
+      );
     const patient = (id: string, value: string): PutRequest => {
       const resource: Patient = { resourceType: 'Patient', id, identifier: [{ system: 'urn:x', value }] };
       return { resourceType: 'Patient', id, resource, index: reindex(resource), method: 'PUT' };
@@ -611,35 +665,50 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
         ['Patient', 'p2', [str('name', 'jones'), ref('organization', 'Organization/org2')]],
         ['Patient', 'p3', [str('name', 'smith'), ref('organization', 'Organization/org1')]],
         ['Encounter', 'e1', [ref('subject', 'Patient/p1')]],
-        ['Observation', 'o1', [
-          str('name', 'alpha', 'Alpha'), str('name', 'common', 'Common'),
-          tok('code', LOINC, '1234-5', { text: 'blood pressure' }),
-          tok('identifier', 'urn:sys', 'A1', { ofType: 'http://hl7.org/v2-0203|MR' }),
-          date('date', ...y2019), date('date', ...y2021),
-          num('value', 1.45, 1.55),
-          qty('qty', 5, 5, UCUM, 'mg', true),
-          ref('subject', 'Patient/p1'),
-          uri('source', 'http://example.org/a'),
-          comp('bp', { system: LOINC, code: '8480-6' }, { low: 120, high: 120 }),
-          comp('bp', { system: LOINC, code: '8462-4' }, { low: 80, high: 80 }),
-        ]],
-        ['Observation', 'o2', [
-          str('name', 'beta', 'Beta'),
-          tok('code', 'http://snomed.info/sct', '1234-5', { text: 'heart rate' }), tok('code', null, 'X'),
-          date('date', ...y2020),
-          num('value', 9.5, 10.5),
-          qty('qty', 7, 7, UCUM, 'g', false),
-          ref('subject', 'Patient/p2'),
-          uri('source', 'http://example.org/b'),
-          comp('bp', { system: LOINC, code: '8480-6' }, { low: 80, high: 80 }),
-          comp('bp', { system: LOINC, code: '8462-4' }, { low: 120, high: 120 }),
-        ]],
-        ['Observation', 'o3', [
-          tok('code', LOINC, null, { text: 'just text' }),
-          date('date', ...june2020),
-          ref('subject', null, { identifierSystem: 'urn:ids', identifierValue: 'X-1' }),
-          ref('performer', 'http://other.org/fhir/Practitioner/9'),
-        ]],
+        [
+          'Observation',
+          'o1',
+          [
+            str('name', 'alpha', 'Alpha'),
+            str('name', 'common', 'Common'),
+            tok('code', LOINC, '1234-5', { text: 'blood pressure' }),
+            tok('identifier', 'urn:sys', 'A1', { ofType: 'http://hl7.org/v2-0203|MR' }),
+            date('date', ...y2019),
+            date('date', ...y2021),
+            num('value', 1.45, 1.55),
+            qty('qty', 5, 5, UCUM, 'mg', true),
+            ref('subject', 'Patient/p1'),
+            uri('source', 'http://example.org/a'),
+            comp('bp', { system: LOINC, code: '8480-6' }, { low: 120, high: 120 }),
+            comp('bp', { system: LOINC, code: '8462-4' }, { low: 80, high: 80 }),
+          ],
+        ],
+        [
+          'Observation',
+          'o2',
+          [
+            str('name', 'beta', 'Beta'),
+            tok('code', 'http://snomed.info/sct', '1234-5', { text: 'heart rate' }),
+            tok('code', null, 'X'),
+            date('date', ...y2020),
+            num('value', 9.5, 10.5),
+            qty('qty', 7, 7, UCUM, 'g', false),
+            ref('subject', 'Patient/p2'),
+            uri('source', 'http://example.org/b'),
+            comp('bp', { system: LOINC, code: '8480-6' }, { low: 80, high: 80 }),
+            comp('bp', { system: LOINC, code: '8462-4' }, { low: 120, high: 120 }),
+          ],
+        ],
+        [
+          'Observation',
+          'o3',
+          [
+            tok('code', LOINC, null, { text: 'just text' }),
+            date('date', ...june2020),
+            ref('subject', null, { identifierSystem: 'urn:ids', identifierValue: 'X-1' }),
+            ref('performer', 'http://other.org/fhir/Practitioner/9'),
+          ],
+        ],
         ['Observation', 'o4', [str('name', 'a.*+?^${}()|[]\\b'), str('name', `o'neil "q"`)]],
         ['Observation', 'o5', [str('name', 'zürich 日本 😀'), str('name', '100%_done')]],
         ['Observation', 'o6', [str('name', '100x done'), str('name', 'a-b'), str('name', 'ab\uff01x')]],
@@ -751,11 +820,24 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
       ['empty and', and(), ['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8']],
       ['empty or', or(), []],
       ['or', or(name('prefix', 'al'), code('X')), ['o1', 'o2']],
-      ['and with not', and(row('uri', 'source', p('value', 'prefix', 'http://example.org/')), not(row('uri', 'source', p('value', 'eq', 'http://example.org/a')))), ['o2']],
+      [
+        'and with not',
+        and(row('uri', 'source', p('value', 'prefix', 'http://example.org/')), not(row('uri', 'source', p('value', 'eq', 'http://example.org/a')))),
+        ['o2'],
+      ],
       ['and across tables', and(code('1234-5'), row('quantity', 'qty', p('canonical', 'eq', true))), ['o1']],
       ['chain', { op: 'chain', param: 'subject', targetTypes: ['Patient'], where: name('eq', 'smith') }, ['o1']],
       ['chain to a deleted target', { op: 'chain', param: 'subject', targetTypes: ['Patient'], where: { op: 'id', ids: ['p3'] } }, []],
-      ['chain two levels', { op: 'chain', param: 'subject', targetTypes: ['Patient'], where: { op: 'chain', param: 'organization', targetTypes: ['Organization'], where: name('eq', 'globex') } }, ['o2']],
+      [
+        'chain two levels',
+        {
+          op: 'chain',
+          param: 'subject',
+          targetTypes: ['Patient'],
+          where: { op: 'chain', param: 'organization', targetTypes: ['Organization'], where: name('eq', 'globex') },
+        },
+        ['o2'],
+      ],
       ['chain other target type', { op: 'chain', param: 'subject', targetTypes: ['Group'], where: ALL }, []],
       ['chain no target type', { op: 'chain', param: 'subject', targetTypes: [], where: ALL }, []],
       ['chain to anything', { op: 'chain', param: 'subject', targetTypes: ['Patient'], where: ALL }, ['o1', 'o2']],
@@ -776,7 +858,16 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
         ['p1'],
       ],
       ['not has', not({ op: 'has', sourceType: 'Encounter', param: 'subject', where: ALL }), ['p2']],
-      ['has and chain', { op: 'has', sourceType: 'Observation', param: 'subject', where: { op: 'chain', param: 'subject', targetTypes: ['Patient'], where: name('eq', 'jones') } }, ['p2']],
+      [
+        'has and chain',
+        {
+          op: 'has',
+          sourceType: 'Observation',
+          param: 'subject',
+          where: { op: 'chain', param: 'subject', targetTypes: ['Patient'], where: name('eq', 'jones') },
+        },
+        ['p2'],
+      ],
     ];
 
     it.each(patientCases)('%s', async (_what, where, expected) => {
@@ -786,9 +877,21 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
     it('lastUpdated', async () => {
       const from = msOf(written.get('o5')!);
       const to = msOf(written.get('o7')!);
-      const where: Condition = { op: 'lastUpdated', where: [{ cmp: 'ge', value: from }, { cmp: 'lt', value: to }] };
+      const where: Condition = {
+        op: 'lastUpdated',
+        where: [
+          { cmp: 'ge', value: from },
+          { cmp: 'lt', value: to },
+        ],
+      };
       expect(idsOf(await store.search({ types: ['Observation'], where, sort: [], limit: 100 }))).toEqual(['o5', 'o6']);
-      const open: Condition = { op: 'lastUpdated', where: [{ cmp: 'gt', value: from }, { cmp: 'le', value: to }] };
+      const open: Condition = {
+        op: 'lastUpdated',
+        where: [
+          { cmp: 'gt', value: from },
+          { cmp: 'le', value: to },
+        ],
+      };
       expect(idsOf(await store.search({ types: ['Observation'], where: open, sort: [], limit: 100 }))).toEqual(['o6', 'o7']);
     });
 
@@ -943,7 +1046,14 @@ describe.each(storeImplementations())('ResourceStore contract on $name', (impl) 
     });
 
     it('neither skips nor repeats when resources are added or deleted between pages', async () => {
-      for (const [id, n] of [['a', 'b'], ['b', 'd'], ['c', 'f'], ['d', 'h'], ['e', 'j'], ['f', 'l']] as const) {
+      for (const [id, n] of [
+        ['a', 'b'],
+        ['b', 'd'],
+        ['c', 'f'],
+        ['d', 'h'],
+        ['e', 'j'],
+        ['f', 'l'],
+      ] as const) {
         await ctx.store.put(putOf('Observation', id, [str('name', n)]));
       }
       const sort = [sortBy('string', 'name', 'value', false)];

@@ -14,10 +14,28 @@ import { storeImplementations, type OpenStore } from '../support/stores.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BASE = 'http://localhost:8080/fhir';
-const TYPES = ['Patient', 'Observation', 'Condition', 'Encounter', 'MedicationRequest', 'Immunization', 'Procedure', 'DiagnosticReport', 'AllergyIntolerance', 'Practitioner', 'PractitionerRole', 'Organization', 'Location', 'Group'];
+const TYPES = [
+  'Patient',
+  'Observation',
+  'Condition',
+  'Encounter',
+  'MedicationRequest',
+  'Immunization',
+  'Procedure',
+  'DiagnosticReport',
+  'AllergyIntolerance',
+  'Practitioner',
+  'PractitionerRole',
+  'Organization',
+  'Location',
+  'Group',
+];
 
 function sampleResources(): Resource[] {
-  const files = [path.join(ROOT, 'fhir-data/shared.json'), ...readdirSync(path.join(ROOT, 'fhir-data/patients')).map((f) => path.join(ROOT, 'fhir-data/patients', f))];
+  const files = [
+    path.join(ROOT, 'fhir-data/shared.json'),
+    ...readdirSync(path.join(ROOT, 'fhir-data/patients')).map((f) => path.join(ROOT, 'fhir-data/patients', f)),
+  ];
   return files.flatMap((f) => ((JSON.parse(readFileSync(f, 'utf8')) as Bundle).entry ?? []).map((e) => e.resource as Resource));
 }
 
@@ -148,7 +166,9 @@ beforeAll(async () => {
   memory = MemoryIndex.of(resources, { baseUrl: BASE });
   for (const impl of implementations) {
     const storage = await impl.open();
-    await storage.resources.bulkPut(resources.map((r) => ({ resourceType: r.resourceType, id: r.id!, resource: r, index: extractIndex(r, { baseUrl: BASE }), method: 'PUT' as const })));
+    await storage.resources.bulkPut(
+      resources.map((r) => ({ resourceType: r.resourceType, id: r.id!, resource: r, index: extractIndex(r, { baseUrl: BASE }), method: 'PUT' as const })),
+    );
     stores.push({ name: impl.name, storage });
   }
 }, 240_000);
@@ -164,7 +184,10 @@ describe('search parity across stores', () => {
     let nonEmpty = 0;
     for (const [type, query] of queries) {
       const parsed = parseSearch(type, new URLSearchParams(query), { baseUrl: BASE, strict: true, maxCount: 1000, defaultCount: 1000 });
-      const expected = memory.search([type], parsed.where).map((r) => r.id).sort();
+      const expected = memory
+        .search([type], parsed.where)
+        .map((r) => r.id)
+        .sort();
       if (expected.length) nonEmpty++;
       for (const { name, storage } of stores) {
         const ids: string[] = [];
@@ -178,7 +201,9 @@ describe('search parity across stores', () => {
         if (JSON.stringify(ids) !== JSON.stringify(expected)) mismatches.push(`${name}: ${type}?${query}: ${ids.length} ids, expected ${expected.length}`);
       }
     }
-    console.log(`search parity: ${queries.length} queries (${nonEmpty} with matches) on ${stores.map((s) => s.name).join(', ')} and the reference evaluator, ${mismatches.length} mismatches`);
+    console.log(
+      `search parity: ${queries.length} queries (${nonEmpty} with matches) on ${stores.map((s) => s.name).join(', ')} and the reference evaluator, ${mismatches.length} mismatches`,
+    );
     expect(nonEmpty).toBeGreaterThan(150);
     expect(mismatches.slice(0, 20)).toEqual([]);
   }, 300_000);

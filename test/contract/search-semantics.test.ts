@@ -15,13 +15,17 @@ import { TABLES } from '../unit/search/semantics-table.js';
 import { storeImplementations, type OpenStore } from '../support/stores.js';
 
 const options = { baseUrl: BASE_URL, strict: true, maxCount: 100, defaultCount: 100, now: NOW };
-const rows = Object.entries(TABLES).flatMap(([group, list]) => list.filter(([, query]) => !query.includes('_lastUpdated')).map(([type, query, expected]) => ({ group, type, query, expected })));
+const rows = Object.entries(TABLES).flatMap(([group, list]) =>
+  list.filter(([, query]) => !query.includes('_lastUpdated')).map(([type, query, expected]) => ({ group, type, query, expected })),
+);
 
 describe.each(storeImplementations())('search semantics table on $name', (impl) => {
   let storage: OpenStore;
   beforeAll(async () => {
     storage = await impl.open();
-    await storage.resources.bulkPut(RESOURCES.map((r) => ({ resourceType: r.resourceType, id: r.id!, resource: r, index: extractIndex(r, { baseUrl: BASE_URL }), method: 'PUT' as const })));
+    await storage.resources.bulkPut(
+      RESOURCES.map((r) => ({ resourceType: r.resourceType, id: r.id!, resource: r, index: extractIndex(r, { baseUrl: BASE_URL }), method: 'PUT' as const })),
+    );
   }, 120_000);
   afterAll(async () => storage?.dispose());
 

@@ -25,9 +25,18 @@ describe('browser bundles', () => {
 
 describe('scope checkboxes', () => {
   it.each<[LaunchType, string]>([
-    ['ehr', 'openid fhirUser launch offline_access patient/Patient.rs patient/Observation.rs patient/Condition.rs patient/MedicationRequest.rs patient/AllergyIntolerance.rs patient/Immunization.rs'],
-    ['patient', 'openid fhirUser launch/patient offline_access patient/Patient.rs patient/Observation.rs patient/Condition.rs patient/MedicationRequest.rs patient/AllergyIntolerance.rs patient/Immunization.rs'],
-    ['provider', 'openid fhirUser launch/patient offline_access user/Patient.rs user/Observation.rs user/Condition.rs user/MedicationRequest.rs user/AllergyIntolerance.rs user/Immunization.rs'],
+    [
+      'ehr',
+      'openid fhirUser launch offline_access patient/Patient.rs patient/Observation.rs patient/Condition.rs patient/MedicationRequest.rs patient/AllergyIntolerance.rs patient/Immunization.rs',
+    ],
+    [
+      'patient',
+      'openid fhirUser launch/patient offline_access patient/Patient.rs patient/Observation.rs patient/Condition.rs patient/MedicationRequest.rs patient/AllergyIntolerance.rs patient/Immunization.rs',
+    ],
+    [
+      'provider',
+      'openid fhirUser launch/patient offline_access user/Patient.rs user/Observation.rs user/Condition.rs user/MedicationRequest.rs user/AllergyIntolerance.rs user/Immunization.rs',
+    ],
     ['backend', 'system/Patient.rs system/Observation.rs system/Condition.rs system/MedicationRequest.rs system/AllergyIntolerance.rs system/Immunization.rs'],
   ])('%s launch starts with %s', (type, expected) => {
     expect(scopeString(defaultChoice(type))).toBe(expected);
@@ -40,7 +49,10 @@ describe('scope checkboxes', () => {
       [{ ...base, version: 1, resourceTypes: ['Observation'] }, 'patient/Observation.read'],
       [{ ...base, version: 1, access: 'all', resourceTypes: ['Observation'] }, 'patient/Observation.*'],
       [{ ...base, access: 'all', resourceTypes: ['Condition'] }, 'patient/Condition.cruds'],
-      [{ ...base, resourceTypes: ['Observation'], observationCategory: 'http://terminology.hl7.org/CodeSystem/observation-category|vital-signs' }, 'patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|vital-signs'],
+      [
+        { ...base, resourceTypes: ['Observation'], observationCategory: 'http://terminology.hl7.org/CodeSystem/observation-category|vital-signs' },
+        'patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|vital-signs',
+      ],
       [{ ...base, resourceTypes: ['Patient', '*'] }, 'patient/*.rs'],
     ];
     for (const [choice, scope] of cases) {
@@ -54,19 +66,47 @@ describe('scope checkboxes', () => {
 
 describe('Implementation Guides in the launcher and the sample app', () => {
   it('offers the types an installed IG profiles after the usual ones', () => {
-    expect(resourceTypeChoices([])).toEqual(['Patient', 'Observation', 'Condition', 'MedicationRequest', 'AllergyIntolerance', 'Immunization', 'Encounter', 'Procedure', 'DiagnosticReport', 'Practitioner', '*']);
+    expect(resourceTypeChoices([])).toEqual([
+      'Patient',
+      'Observation',
+      'Condition',
+      'MedicationRequest',
+      'AllergyIntolerance',
+      'Immunization',
+      'Encounter',
+      'Procedure',
+      'DiagnosticReport',
+      'Practitioner',
+      '*',
+    ]);
     expect(resourceTypeChoices(['Patient', 'Specimen', 'CarePlan', 'Observation']).slice(-3)).toEqual(['CarePlan', 'Specimen', '*']);
   });
 
   it('links each granted type to the profiles the server supports', () => {
     const profiles = profilesOf({
-      rest: [{ resource: [
-        { type: 'Patient', supportedProfile: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient'] },
-        { type: 'Observation', supportedProfile: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-vital-signs', 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-smokingstatus'] },
-        { type: 'Binary' },
-      ] }],
+      rest: [
+        {
+          resource: [
+            { type: 'Patient', supportedProfile: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient'] },
+            {
+              type: 'Observation',
+              supportedProfile: [
+                'http://hl7.org/fhir/us/core/StructureDefinition/us-core-vital-signs',
+                'http://hl7.org/fhir/us/core/StructureDefinition/us-core-smokingstatus',
+              ],
+            },
+            { type: 'Binary' },
+          ],
+        },
+      ],
     });
-    expect(profiles).toEqual({ Patient: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient'], Observation: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-vital-signs', 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-smokingstatus'] });
+    expect(profiles).toEqual({
+      Patient: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient'],
+      Observation: [
+        'http://hl7.org/fhir/us/core/StructureDefinition/us-core-vital-signs',
+        'http://hl7.org/fhir/us/core/StructureDefinition/us-core-smokingstatus',
+      ],
+    });
     expect(grantedProfiles('openid launch patient/Patient.rs patient/Device.rs', profiles)).toEqual([
       { type: 'Device', profiles: [] },
       { type: 'Patient', profiles: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient'] },
@@ -77,7 +117,9 @@ describe('Implementation Guides in the launcher and the sample app', () => {
 
 describe('tutorial Markdown', () => {
   it('renders headings, code, tables, lists, links and images', () => {
-    const html = renderMarkdown('# Title\n\nSome *text* with `code` and [a link](https://hl7.org).\n\n```sh\ncurl <x>\n```\n\n| a | b |\n| --- | --- |\n| 1 | `2` |\n\n- one\n- two\n\n![alt](images/x.png)');
+    const html = renderMarkdown(
+      '# Title\n\nSome *text* with `code` and [a link](https://hl7.org).\n\n```sh\ncurl <x>\n```\n\n| a | b |\n| --- | --- |\n| 1 | `2` |\n\n- one\n- two\n\n![alt](images/x.png)',
+    );
     expect(html).toContain('<h1 id="title">Title</h1>');
     expect(html).toContain('<em>text</em>');
     expect(html).toContain('<code>code</code>');

@@ -68,7 +68,9 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the SMART journey in Chromium' : `t
     await expect.poll(() => launcher.locator('#encounter option').count()).toBeGreaterThan(1);
     await launcher.locator('#practitioner-results input[value="practitioner-001"]').check();
     await expect.poll(() => launcher.locator('#scope-preview').textContent()).toContain('patient/MedicationRequest.rs');
-    expect(await launcher.locator('#scope-preview').textContent()).toBe('openid fhirUser launch offline_access patient/Patient.rs patient/Observation.rs patient/Condition.rs patient/MedicationRequest.rs patient/AllergyIntolerance.rs patient/Immunization.rs');
+    expect(await launcher.locator('#scope-preview').textContent()).toBe(
+      'openid fhirUser launch offline_access patient/Patient.rs patient/Observation.rs patient/Condition.rs patient/MedicationRequest.rs patient/AllergyIntolerance.rs patient/Immunization.rs',
+    );
     await journeyShot(launcher, 'launcher', { fullPage: true });
 
     const ehr = await launch(context, launcher);
@@ -197,7 +199,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the SMART journey in Chromium' : `t
     await context.close();
   });
 
-  it('revoking the grant on the grants page makes the app\'s next request fail', async () => {
+  it("revoking the grant on the grants page makes the app's next request fail", async () => {
     const context = await freshContext(browser, 'revoke');
     const launcher = await openLauncher(context);
     await launcher.locator('input[name="launchType"][value="patient"]').check();
@@ -234,7 +236,9 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the SMART journey in Chromium' : `t
     const context = await freshContext(browser, 'backend');
     const launcher = await openLauncher(context);
     await launcher.locator('input[name="launchType"][value="backend"]').check();
-    expect(await launcher.locator('#scope-preview').textContent()).toBe('system/Patient.rs system/Observation.rs system/Condition.rs system/MedicationRequest.rs system/AllergyIntolerance.rs system/Immunization.rs');
+    expect(await launcher.locator('#scope-preview').textContent()).toBe(
+      'system/Patient.rs system/Observation.rs system/Condition.rs system/MedicationRequest.rs system/AllergyIntolerance.rs system/Immunization.rs',
+    );
     await launcher.locator('#register summary').click();
     expect(await launcher.locator('input[name="regKind"][value="asymmetric"]').isChecked()).toBe(true);
     await launcher.locator('#reg-name').fill('Nightly export');
@@ -252,7 +256,11 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the SMART journey in Chromium' : `t
     const config = server.bedside.config;
     config.launcherSandbox = false;
     try {
-      const anonymous = await fetch(`${server.baseUrl}/launcher/api/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ launch_uri: `${server.baseUrl}/sample-app/launch`, patient: 'patient-004' }) });
+      const anonymous = await fetch(`${server.baseUrl}/launcher/api/launch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ launch_uri: `${server.baseUrl}/sample-app/launch`, patient: 'patient-004' }),
+      });
       expect(anonymous.status).toBe(401);
       expect((await fetch(`${server.baseUrl}/launcher/api/patients`)).status).toBe(401);
 
@@ -295,7 +303,13 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the SMART journey in Chromium' : `t
     const launcher = await openLauncher(context);
     const unlabelled = await launcher.evaluate(() =>
       Array.from(document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLButtonElement>('input, select, button'))
-        .filter((e) => !(e as HTMLInputElement).labels?.length && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby') && !(e.tagName === 'BUTTON' && e.textContent?.trim()))
+        .filter(
+          (e) =>
+            !(e as HTMLInputElement).labels?.length &&
+            !e.getAttribute('aria-label') &&
+            !e.getAttribute('aria-labelledby') &&
+            !(e.tagName === 'BUTTON' && e.textContent?.trim()),
+        )
         .map((e) => e.outerHTML.slice(0, 80)),
     );
     expect(unlabelled).toEqual([]);

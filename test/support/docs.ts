@@ -38,7 +38,10 @@ export function shellBlocks(file: string, heading: string): string[] {
  * the calling process), with `TOKEN` set; resolves to its standard output.
  */
 export async function runShell(script: string, options: { baseUrl: string; token: string; prelude?: string }): Promise<string> {
-  const wrapped = `set -euo pipefail\ncurl() { command curl --fail-with-body -sS "$@"; echo; }\n${options.prelude ?? ''}\n${script}`.replaceAll('http://localhost:8080', options.baseUrl);
+  const wrapped = `set -euo pipefail\ncurl() { command curl --fail-with-body -sS "$@"; echo; }\n${options.prelude ?? ''}\n${script}`.replaceAll(
+    'http://localhost:8080',
+    options.baseUrl,
+  );
   const { stdout } = await promisify(execFile)('bash', ['-c', wrapped], { env: { ...process.env, TOKEN: options.token }, encoding: 'utf8', timeout: 60_000 });
   return stdout;
 }

@@ -128,7 +128,7 @@ export function testTerminology(...packages: TestPackage[]): ValidateCode {
       else if (include.filter?.length) out.missing.add(include.system);
       else {
         const cs = codeSystem(include.system);
-        if (!cs || cs.content !== 'complete') out.missing.add(include.system);
+        if (cs?.content !== 'complete') out.missing.add(include.system);
         else {
           const walk = (concepts: CodeSystem['concept']) => {
             for (const c of concepts ?? []) {

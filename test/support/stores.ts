@@ -72,7 +72,10 @@ function embedded(): StoreImplementation {
     lacks: (gap) => embeddedLimits.has(gap),
     async open() {
       const dataDir = await mkdtemp(path.join(tmpdir(), 'bedside-contract-'));
-      return withPeers(() => openStorage({ kind: 'embedded', dataDir }), () => rm(dataDir, { recursive: true, force: true }));
+      return withPeers(
+        () => openStorage({ kind: 'embedded', dataDir }),
+        () => rm(dataDir, { recursive: true, force: true }),
+      );
     },
   };
 }

@@ -51,7 +51,11 @@ export async function backendClient(baseUrl: string, scope = 'system/*.cruds'): 
       return fetch(`${issuer}/revoke`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await clientAssertion() }),
+        body: new URLSearchParams({
+          token,
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: await clientAssertion(),
+        }),
       });
     },
     async token(asked = scope) {

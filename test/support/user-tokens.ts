@@ -43,7 +43,13 @@ export async function userToken(server: TestServer, request: UserTokenRequest): 
   });
   const code = back.searchParams.get('code');
   if (!code) throw new Error(`authorization failed: ${back.href}`);
-  const response = await tokenRequest(server, { grant_type: 'authorization_code', code, redirect_uri: authorization.redirectUri, client_id: SAMPLE_APP, code_verifier: authorization.verifier });
+  const response = await tokenRequest(server, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: authorization.redirectUri,
+    client_id: SAMPLE_APP,
+    code_verifier: authorization.verifier,
+  });
   if (response.status !== 200) throw new Error(`token request failed: ${JSON.stringify(response.body)}`);
   return response.body as unknown as TokenResponse;
 }

@@ -22,7 +22,13 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 describe('SerialPass', () => {
   it('runs one pass at a time, and once more after it however often it was asked meanwhile', async () => {
     const gate = gatedPass();
-    const serial: SerialPass = new SerialPass({ pass: gate.pass, onError: (err) => { throw err; }, rerun: () => serial.run() });
+    const serial: SerialPass = new SerialPass({
+      pass: gate.pass,
+      onError: (err) => {
+        throw err;
+      },
+      rerun: () => serial.run(),
+    });
     serial.run();
     serial.run();
     serial.run();

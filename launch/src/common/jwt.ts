@@ -8,7 +8,10 @@ export interface DecodedJwt {
 }
 
 function base64UrlDecode(part: string): string {
-  const base64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
+  const base64 = part
+    .replace(/-/g, '+')
+    .replace(/_/g, '/')
+    .padEnd(Math.ceil(part.length / 4) * 4, '=');
   const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
   return new TextDecoder().decode(bytes);
 }
@@ -16,9 +19,12 @@ function base64UrlDecode(part: string): string {
 /** The header and payload of a compact JWS, or undefined when `token` is not one (an opaque token). */
 export function decodeJwt(token: string | undefined): DecodedJwt | undefined {
   const parts = token?.split('.');
-  if (!parts || parts.length !== 3) return undefined;
+  if (parts?.length !== 3) return undefined;
   try {
-    return { header: JSON.parse(base64UrlDecode(parts[0]!)) as Record<string, unknown>, payload: JSON.parse(base64UrlDecode(parts[1]!)) as Record<string, unknown> };
+    return {
+      header: JSON.parse(base64UrlDecode(parts[0]!)) as Record<string, unknown>,
+      payload: JSON.parse(base64UrlDecode(parts[1]!)) as Record<string, unknown>,
+    };
   } catch {
     return undefined;
   }

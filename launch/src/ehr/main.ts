@@ -11,7 +11,6 @@ import type { PatientSummary } from '../../../src/directory/patient-directory.js
 import { byId, fill, h } from '../common/dom.js';
 import { ageOn, capitalize } from '../common/fhir-format.js';
 
-
 async function lookup<T>(path: string): Promise<T | undefined> {
   try {
     const response = await fetch(path, { headers: { accept: 'application/json' } });
@@ -46,14 +45,18 @@ async function main(): Promise<void> {
     const patient = await lookup<PatientSummary>(`/launcher/api/patients/${encodeURIComponent(patientId)}`);
     const age = ageOn(patient?.birthDate);
     banner.hidden = false;
-    fill(banner,
+    fill(
+      banner,
       h('h2', { class: 'banner-name' }, patient?.name ?? `Patient/${patientId}`),
-      h('dl', { class: 'banner-facts' },
+      h(
+        'dl',
+        { class: 'banner-facts' },
         patient?.gender ? h('div', {}, h('dt', {}, 'Sex'), h('dd', {}, capitalize(patient.gender))) : null,
         patient?.birthDate ? h('div', {}, h('dt', {}, 'Born'), h('dd', {}, `${patient.birthDate}${age !== undefined ? ` (${age} y)` : ''}`)) : null,
         patient?.mrn ? h('div', {}, h('dt', {}, 'MRN'), h('dd', {}, patient.mrn)) : null,
         encounterId ? h('div', {}, h('dt', {}, 'Encounter'), h('dd', {}, h('code', {}, `Encounter/${encounterId}`))) : null,
-      ));
+      ),
+    );
     note.textContent = 'need_patient_banner is false: the EHR shows the patient banner, so the app need not.';
   }
   frame.src = app.href;

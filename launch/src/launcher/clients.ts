@@ -62,7 +62,10 @@ async function generateKey(alg: KeyAlgorithm): Promise<NonNullable<Credentials['
 }
 
 /** Registers a client; returns the registration response and the credentials to keep. */
-export async function registerClient(registrationEndpoint: string, request: RegistrationRequest): Promise<{ client: RegisteredClient; credentials: Credentials; sent: Record<string, unknown> }> {
+export async function registerClient(
+  registrationEndpoint: string,
+  request: RegistrationRequest,
+): Promise<{ client: RegisteredClient; credentials: Credentials; sent: Record<string, unknown> }> {
   const key = request.kind === 'asymmetric' ? await generateKey(request.alg) : undefined;
   const metadata: Record<string, unknown> = {
     client_name: request.name,
@@ -75,7 +78,11 @@ export async function registerClient(registrationEndpoint: string, request: Regi
   };
   const response = await fetch(registrationEndpoint, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...(request.initialAccessToken ? { authorization: `Bearer ${request.initialAccessToken}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(request.initialAccessToken ? { authorization: `Bearer ${request.initialAccessToken}` } : {}),
+    },
     body: JSON.stringify(metadata),
   });
   const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
@@ -86,7 +93,12 @@ export async function registerClient(registrationEndpoint: string, request: Regi
   const client = body as RegisteredClient;
   return {
     client,
-    credentials: { clientId: client.client_id, kind: request.kind, ...(client.client_secret ? { secret: client.client_secret } : {}), ...(key ? { key: { alg: key.alg, kid: key.kid, privateKey: key.privateKey, privateJwk: key.privateJwk } } : {}) },
+    credentials: {
+      clientId: client.client_id,
+      kind: request.kind,
+      ...(client.client_secret ? { secret: client.client_secret } : {}),
+      ...(key ? { key: { alg: key.alg, kid: key.kid, privateKey: key.privateKey, privateJwk: key.privateJwk } } : {}),
+    },
     sent: metadata,
   };
 }

@@ -11,7 +11,17 @@ import { coveredByAny, parseScopes } from '../../../src/smart/scopes.js';
 import { byId, copyButton, fill, h } from '../common/dom.js';
 import { decodeJwt } from '../common/jwt.js';
 import { backendToken, registerClient, type ClientKind, type Credentials, type KeyAlgorithm } from './clients.js';
-import { defaultChoice, defaultRegistrationScope, FIXED_SCOPES, OBSERVATION_CATEGORIES, resourceTypeChoices, scopeString, type LaunchType, type ScopeChoice, type ScopeContext } from './scope-builder.js';
+import {
+  defaultChoice,
+  defaultRegistrationScope,
+  FIXED_SCOPES,
+  OBSERVATION_CATEGORIES,
+  resourceTypeChoices,
+  scopeString,
+  type LaunchType,
+  type ScopeChoice,
+  type ScopeContext,
+} from './scope-builder.js';
 import { settingsSnippets, type SettingsInput } from './settings.js';
 
 interface LauncherConfig {
@@ -63,14 +73,25 @@ function selectedClient(): ClientSummary | undefined {
 /* ---------- scopes ---------- */
 
 function buildScopeControls(): void {
-  fill(byId('fixed-scopes'), FIXED_SCOPES.map((scope) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'fixedScope', value: scope }), h('code', {}, scope))));
+  fill(
+    byId('fixed-scopes'),
+    FIXED_SCOPES.map((scope) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'fixedScope', value: scope }), h('code', {}, scope))),
+  );
   const profiled = state.config.profiles;
-  fill(byId('resource-types'), resourceTypeChoices(Object.keys(profiled)).map((type) =>
-    h('label', { class: 'check', ...(profiled[type] ? { title: `Profiled by ${state.config.packages.join(', ')}: ${profiled[type]!.join(', ')}` } : {}) },
-      h('input', { type: 'checkbox', name: 'resourceType', value: type }),
-      type === '*' ? 'all types (*)' : type,
-      profiled[type] ? h('small', { class: 'muted' }, ' (profiled)') : null)));
-  if (state.config.packages.length) byId('resource-types').append(h('p', { class: 'muted', id: 'ig-note' }, `Implementation Guides on this server: ${state.config.packages.join(', ')}.`));
+  fill(
+    byId('resource-types'),
+    resourceTypeChoices(Object.keys(profiled)).map((type) =>
+      h(
+        'label',
+        { class: 'check', ...(profiled[type] ? { title: `Profiled by ${state.config.packages.join(', ')}: ${profiled[type]!.join(', ')}` } : {}) },
+        h('input', { type: 'checkbox', name: 'resourceType', value: type }),
+        type === '*' ? 'all types (*)' : type,
+        profiled[type] ? h('small', { class: 'muted' }, ' (profiled)') : null,
+      ),
+    ),
+  );
+  if (state.config.packages.length)
+    byId('resource-types').append(h('p', { class: 'muted', id: 'ig-note' }, `Implementation Guides on this server: ${state.config.packages.join(', ')}.`));
   for (const c of OBSERVATION_CATEGORIES) select('observation-category').append(h('option', { value: c.value }, c.label));
 }
 
@@ -88,7 +109,8 @@ function readChoice(): ScopeChoice {
 
 function setChoice(choice: ScopeChoice): void {
   for (const box of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="fixedScope"]'))) box.checked = choice.fixed.includes(box.value);
-  for (const box of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="resourceType"]'))) box.checked = choice.resourceTypes.includes(box.value);
+  for (const box of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="resourceType"]')))
+    box.checked = choice.resourceTypes.includes(box.value);
   select('scope-context').value = choice.context;
   select('scope-version').value = String(choice.version);
   select('scope-access').value = choice.access;
@@ -105,10 +127,20 @@ function updateScopes(): string {
   const client = selectedClient();
   const caps = client?.scope ? parseScopes(client.scope).scopes : undefined;
   const beyond = caps ? scopes.filter((s) => !coveredByAny(caps, s)).map((s) => s.raw) : [];
-  if (beyond.length) problems.push(`${client!.client_id} did not register ${beyond.join(', ')}: the server will refuse the request (invalid_scope). Register a client that may ask for it.`);
-  if (launchType() === 'ehr' && !scopes.some((s) => s.raw === 'launch')) problems.push('An EHR launch normally asks for the launch scope, to receive the EHR\'s context.');
-  fill(byId('scope-problems'), problems.map((p) => h('p', { class: 'warning' }, p)));
-  fill(byId('scope-meaning'), scopes.map((s) => h('li', {}, h('code', {}, s.raw), ' ', describeScope(s))));
+  if (beyond.length)
+    problems.push(
+      `${client!.client_id} did not register ${beyond.join(', ')}: the server will refuse the request (invalid_scope). Register a client that may ask for it.`,
+    );
+  if (launchType() === 'ehr' && !scopes.some((s) => s.raw === 'launch'))
+    problems.push("An EHR launch normally asks for the launch scope, to receive the EHR's context.");
+  fill(
+    byId('scope-problems'),
+    problems.map((p) => h('p', { class: 'warning' }, p)),
+  );
+  fill(
+    byId('scope-meaning'),
+    scopes.map((s) => h('li', {}, h('code', {}, s.raw), ' ', describeScope(s))),
+  );
   return scope;
 }
 
@@ -121,10 +153,22 @@ function personLabel(p: Person): string {
 function renderPeople(containerId: string, name: 'patient' | 'practitioner', people: Person[], allowNone: boolean): void {
   const container = byId(containerId);
   const legend = container.querySelector('legend');
-  const rows = people.map((p) => h('label', { class: 'choice compact' },
-    h('input', { type: 'radio', name, value: p.id, checked: state[name] === p.id }),
-    h('span', {}, h('strong', {}, p.name), h('small', {}, `${personLabel(p)} · ${name === 'patient' ? 'Patient' : 'Practitioner'}/${p.id}`))));
-  const none = allowNone ? h('label', { class: 'choice compact' }, h('input', { type: 'radio', name, value: '', checked: state[name] === '' }), h('span', {}, h('strong', {}, 'Nobody'), h('small', {}, 'Whoever signs in is the user'))) : null;
+  const rows = people.map((p) =>
+    h(
+      'label',
+      { class: 'choice compact' },
+      h('input', { type: 'radio', name, value: p.id, checked: state[name] === p.id }),
+      h('span', {}, h('strong', {}, p.name), h('small', {}, `${personLabel(p)} · ${name === 'patient' ? 'Patient' : 'Practitioner'}/${p.id}`)),
+    ),
+  );
+  const none = allowNone
+    ? h(
+        'label',
+        { class: 'choice compact' },
+        h('input', { type: 'radio', name, value: '', checked: state[name] === '' }),
+        h('span', {}, h('strong', {}, 'Nobody'), h('small', {}, 'Whoever signs in is the user')),
+      )
+    : null;
   fill(container, legend, none, rows, people.length ? null : h('p', { class: 'muted' }, 'Nobody matches.'));
 }
 
@@ -142,7 +186,9 @@ async function loadEncounters(): Promise<void> {
   const encounter = select('encounter');
   fill(encounter, h('option', { value: '' }, 'No encounter'));
   if (!state.patient || !state.config.sandbox) return;
-  const encounters = await getJson<Array<{ id: string; label: string }>>(`/launcher/api/patients/${encodeURIComponent(state.patient)}/encounters`).catch(() => []);
+  const encounters = await getJson<Array<{ id: string; label: string }>>(`/launcher/api/patients/${encodeURIComponent(state.patient)}/encounters`).catch(
+    () => [],
+  );
   for (const e of encounters) encounter.append(h('option', { value: e.id }, `${e.label} (Encounter/${e.id})`));
 }
 
@@ -165,7 +211,12 @@ function useManualIds(): void {
     field.labels?.[0]?.replaceChildren(kind === 'patient' ? 'Patient id' : 'Practitioner id (optional)');
     const help = byId(`${kind}-help`);
     help.textContent = 'This server does not list its data to the launcher (LAUNCHER_SANDBOX is off): type the FHIR id.';
-    if (kind === 'patient') help.append(' EHR launches need an operator: ', h('a', { href: state.config.pages.grants }, 'sign in on the grants page'), ' first. The user who opens the app must be allowed to open this patient\'s record.');
+    if (kind === 'patient')
+      help.append(
+        ' EHR launches need an operator: ',
+        h('a', { href: state.config.pages.grants }, 'sign in on the grants page'),
+        " first. The user who opens the app must be allowed to open this patient's record.",
+      );
     field.addEventListener('input', () => {
       state[kind] = field.value.trim();
       refresh();
@@ -180,7 +231,16 @@ async function loadClients(selectId?: string): Promise<void> {
   if (state.config.sandbox) state.clients = await getJson<ClientSummary[]>('/launcher/api/clients').catch(() => state.clients);
   const box = select('client-select');
   const keep = selectId ?? box.value ?? state.config.sampleApp.clientId;
-  fill(box, state.clients.map((c) => h('option', { value: c.client_id }, `${c.client_name ?? c.client_id} (${c.client_id}) · ${kindOf(c)}${state.credentials.has(c.client_id) ? ' · registered here' : ''}`)));
+  fill(
+    box,
+    state.clients.map((c) =>
+      h(
+        'option',
+        { value: c.client_id },
+        `${c.client_name ?? c.client_id} (${c.client_id}) · ${kindOf(c)}${state.credentials.has(c.client_id) ? ' · registered here' : ''}`,
+      ),
+    ),
+  );
   if (!state.clients.length) box.append(h('option', { value: state.config.sampleApp.clientId }, state.config.sampleApp.clientId));
   box.value = state.clients.some((c) => c.client_id === keep) ? keep : state.config.sampleApp.clientId;
 }
@@ -197,11 +257,14 @@ function describeClient(): void {
     client.redirect_uris.length ? `redirect URI: ${client.redirect_uris.join(', ')}` : '',
   ];
   if (usesSampleApp() && launchType() !== 'backend') {
-    if (kindOf(client) !== 'public') notes.push('The sample app runs in the browser and can only act as a public client: pick a public client, or launch your own app.');
-    else if (!client.redirect_uris.includes(state.config.sampleApp.redirectUri)) notes.push(`The sample app needs the redirect URI ${state.config.sampleApp.redirectUri}.`);
+    if (kindOf(client) !== 'public')
+      notes.push('The sample app runs in the browser and can only act as a public client: pick a public client, or launch your own app.');
+    else if (!client.redirect_uris.includes(state.config.sampleApp.redirectUri))
+      notes.push(`The sample app needs the redirect URI ${state.config.sampleApp.redirectUri}.`);
   }
-  if (launchType() === 'backend' && !client.grant_types.includes('client_credentials')) notes.push('This client may not use client_credentials: register a backend client below.');
-  help.textContent = notes.filter(Boolean).join('. ') + '.';
+  if (launchType() === 'backend' && !client.grant_types.includes('client_credentials'))
+    notes.push('This client may not use client_credentials: register a backend client below.');
+  help.textContent = `${notes.filter(Boolean).join('. ')}.`;
 }
 
 async function onRegister(): Promise<void> {
@@ -224,16 +287,42 @@ async function onRegister(): Promise<void> {
     if (!state.config.sandbox) {
       // Without the sandbox's client list, the page lists what it registered itself (no secret).
       const { client_id, client_name, token_endpoint_auth_method, scope } = client;
-      state.clients.push({ client_id, client_name, token_endpoint_auth_method, scope, redirect_uris: client.redirect_uris ?? [], grant_types: client.grant_types ?? [], has_jwks: kind === 'asymmetric' });
+      state.clients.push({
+        client_id,
+        client_name,
+        token_endpoint_auth_method,
+        scope,
+        redirect_uris: client.redirect_uris ?? [],
+        grant_types: client.grant_types ?? [],
+        has_jwks: kind === 'asymmetric',
+      });
     }
     await loadClients(client.client_id);
     const secretText = credentials.secret ?? (credentials.key ? JSON.stringify(credentials.key.privateJwk, null, 2) : undefined);
-    fill(result,
+    fill(
+      result,
       h('p', { class: 'success', role: 'status' }, 'Registered ', h('code', { id: 'registered-client-id' }, client.client_id), ' and selected it above.'),
       secretText
-        ? [h('p', {}, credentials.secret ? 'Its client secret (shown once; keep it on your server):' : 'Its private key (JWK; shown once, never sent to Bedside):'), h('pre', { class: 'json secret', tabindex: 0 }, secretText), copyButton(credentials.secret ? 'secret' : 'private key', () => secretText)]
+        ? [
+            h(
+              'p',
+              {},
+              credentials.secret ? 'Its client secret (shown once; keep it on your server):' : 'Its private key (JWK; shown once, never sent to Bedside):',
+            ),
+            h('pre', { class: 'json secret', tabindex: 0 }, secretText),
+            copyButton(credentials.secret ? 'secret' : 'private key', () => secretText),
+          ]
         : h('p', { class: 'muted' }, 'A public client has no secret: PKCE protects its authorization codes.'),
-      h('details', {}, h('summary', {}, 'Registration request and response (RFC 7591)'), h('pre', { class: 'json', tabindex: 0 }, `POST ${state.config.endpoints.registration}\n${JSON.stringify(sent, null, 2)}\n\n201 Created\n${JSON.stringify({ ...client, ...(client.client_secret ? { client_secret: '(shown above)' } : {}) }, null, 2)}`)),
+      h(
+        'details',
+        {},
+        h('summary', {}, 'Registration request and response (RFC 7591)'),
+        h(
+          'pre',
+          { class: 'json', tabindex: 0 },
+          `POST ${state.config.endpoints.registration}\n${JSON.stringify(sent, null, 2)}\n\n201 Created\n${JSON.stringify({ ...client, ...(client.client_secret ? { client_secret: '(shown above)' } : {}) }, null, 2)}`,
+        ),
+      ),
     );
     refresh();
   } catch (error) {
@@ -256,18 +345,26 @@ function settingsInput(scope: string): SettingsInput {
     clientId: client?.client_id ?? state.config.sampleApp.clientId,
     clientKind: client ? kindOf(client) : 'public',
     scope,
-    redirectUri: usesSampleApp() ? state.config.sampleApp.redirectUri : client?.redirect_uris[0] ?? '<your redirect URI>',
+    redirectUri: usesSampleApp() ? state.config.sampleApp.redirectUri : (client?.redirect_uris[0] ?? '<your redirect URI>'),
     launchUrl: launchUrl() || '<your launch URL>',
     launchType: launchType(),
   };
 }
 
 function renderSettings(scope: string): void {
-  fill(byId('settings'), settingsSnippets(settingsInput(scope)).map((s) => h('details', { class: 'snippet', id: `settings-${s.id}` },
-    h('summary', {}, s.title),
-    h('p', { class: 'help' }, s.note),
-    h('pre', { class: 'code', tabindex: 0 }, s.text),
-    copyButton(s.title, () => s.text))));
+  fill(
+    byId('settings'),
+    settingsSnippets(settingsInput(scope)).map((s) =>
+      h(
+        'details',
+        { class: 'snippet', id: `settings-${s.id}` },
+        h('summary', {}, s.title),
+        h('p', { class: 'help' }, s.note),
+        h('pre', { class: 'code', tabindex: 0 }, s.text),
+        copyButton(s.title, () => s.text),
+      ),
+    ),
+  );
 }
 
 function summary(scope: string): string {
@@ -296,8 +393,10 @@ function applyLaunchType(type: LaunchType): void {
   standalone.hidden = type === 'ehr';
   standalone.textContent = {
     ehr: '',
-    patient: 'No context to choose here: the patient signs in (try amy.shaw / bedside-demo) and the app gets their own record as the patient context (launch/patient).',
-    provider: 'No context to choose here: the clinician signs in (try dr.carter / bedside-demo) and then picks a patient on Bedside\'s patient picker, because the app asks for launch/patient.',
+    patient:
+      'No context to choose here: the patient signs in (try amy.shaw / bedside-demo) and the app gets their own record as the patient context (launch/patient).',
+    provider:
+      "No context to choose here: the clinician signs in (try dr.carter / bedside-demo) and then picks a patient on Bedside's patient picker, because the app asks for launch/patient.",
     backend: 'No user and no launch context: a backend service acts on its own behalf, limited by its system/ scopes.',
   }[type];
   byId('app-panel').hidden = backend;
@@ -346,7 +445,7 @@ async function launch(): Promise<void> {
   if (errors.length) return showLaunchProblem(`Fix the scopes first: ${errors[0]!.message}.`);
   if (type === 'backend') return getBackendToken(scope);
   const base = URL.parse(launchUrl());
-  if (!base || !['http:', 'https:'].includes(base.protocol)) return showLaunchProblem('Enter the app\'s launch URL (an http or https URL).');
+  if (!base || !['http:', 'https:'].includes(base.protocol)) return showLaunchProblem("Enter the app's launch URL (an http or https URL).");
   // Opened now, while the click still counts as the user's: browsers block pop-ups opened later.
   const tab = window.open('', '_blank');
   try {
@@ -383,11 +482,18 @@ async function launch(): Promise<void> {
       tab.location.href = new URL(target, location.href).href;
       tab.opener = null;
     }
-    fill(byId('launch-result'),
-      h('p', { class: 'success', role: 'status' }, tab ? 'Launched in a new tab.' : 'Your browser blocked the new tab: ', tab ? null : h('a', { href: target, target: '_blank', rel: 'noopener' }, 'open the app')),
+    fill(
+      byId('launch-result'),
+      h(
+        'p',
+        { class: 'success', role: 'status' },
+        tab ? 'Launched in a new tab.' : 'Your browser blocked the new tab: ',
+        tab ? null : h('a', { href: target, target: '_blank', rel: 'noopener' }, 'open the app'),
+      ),
       h('p', {}, 'Launch URL ', type === 'ehr' ? '(single-use, valid 5 minutes):' : '(standalone: only iss):'),
       h('pre', { class: 'code', id: 'launch-url-output', tabindex: 0 }, launchLink),
-      copyButton('launch URL', () => launchLink));
+      copyButton('launch URL', () => launchLink),
+    );
   } catch (error) {
     tab?.close();
     showLaunchProblem(`Could not launch: ${error instanceof Error ? error.message : String(error)}`);
@@ -398,17 +504,25 @@ async function getBackendToken(scope: string): Promise<void> {
   const clientId = select('client-select').value;
   const credentials = state.credentials.get(clientId);
   if (!credentials) {
-    return showLaunchProblem(`The launcher does not hold the credentials of ${clientId}. Register a backend client (step 4: asymmetric or symmetric) and try again, or use the curl settings with your own key.`);
+    return showLaunchProblem(
+      `The launcher does not hold the credentials of ${clientId}. Register a backend client (step 4: asymmetric or symmetric) and try again, or use the curl settings with your own key.`,
+    );
   }
   try {
     const token = await backendToken(credentials, state.config.endpoints.token, scope);
     const decoded = decodeJwt(String(token.access_token));
-    fill(byId('launch-result'),
+    fill(
+      byId('launch-result'),
       h('p', { class: 'success', role: 'status' }, `Token received for ${clientId}.`),
-      h('pre', { class: 'json', id: 'backend-token', tabindex: 0 }, JSON.stringify({ ...token, access_token: `${String(token.access_token).slice(0, 24)}…` }, null, 2)),
-      decoded ? [h('p', {}, 'The access token\'s claims:'), h('pre', { class: 'json', tabindex: 0 }, JSON.stringify(decoded.payload, null, 2))] : null,
+      h(
+        'pre',
+        { class: 'json', id: 'backend-token', tabindex: 0 },
+        JSON.stringify({ ...token, access_token: `${String(token.access_token).slice(0, 24)}…` }, null, 2),
+      ),
+      decoded ? [h('p', {}, "The access token's claims:"), h('pre', { class: 'json', tabindex: 0 }, JSON.stringify(decoded.payload, null, 2))] : null,
       h('p', {}, 'Try it:'),
-      h('pre', { class: 'code', tabindex: 0 }, `curl -H "Authorization: Bearer ${String(token.access_token)}" '${state.config.fhirBaseUrl}/Patient?_count=5'`));
+      h('pre', { class: 'code', tabindex: 0 }, `curl -H "Authorization: Bearer ${String(token.access_token)}" '${state.config.fhirBaseUrl}/Patient?_count=5'`),
+    );
   } catch (error) {
     showLaunchProblem(`The token request failed: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -419,7 +533,8 @@ async function getBackendToken(scope: string): Promise<void> {
 function wire(): void {
   const form = byId<HTMLFormElement>('launcher');
   form.addEventListener('submit', (event) => event.preventDefault());
-  for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="launchType"]'))) radio.addEventListener('change', () => applyLaunchType(launchType()));
+  for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="launchType"]')))
+    radio.addEventListener('change', () => applyLaunchType(launchType()));
   for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="app"]'))) {
     radio.addEventListener('change', () => {
       const field = input('launch-url');
@@ -430,7 +545,8 @@ function wire(): void {
       refresh();
     });
   }
-  for (const id of ['scope-context', 'scope-version', 'scope-access', 'observation-category', 'client-select', 'encounter']) select(id).addEventListener('change', refresh);
+  for (const id of ['scope-context', 'scope-version', 'scope-access', 'observation-category', 'client-select', 'encounter'])
+    select(id).addEventListener('change', refresh);
   for (const id of ['extra-scopes', 'launch-url']) input(id).addEventListener('input', refresh);
   byId('fixed-scopes').addEventListener('change', refresh);
   byId('resource-types').addEventListener('change', refresh);
@@ -444,11 +560,18 @@ function wire(): void {
     refresh();
   });
   if (state.config.sandbox) {
-    input('patient-search').addEventListener('input', debounce(() => void searchPeople('patient', input('patient-search').value)));
-    input('practitioner-search').addEventListener('input', debounce(() => void searchPeople('practitioner', input('practitioner-search').value)));
+    input('patient-search').addEventListener(
+      'input',
+      debounce(() => void searchPeople('patient', input('patient-search').value)),
+    );
+    input('practitioner-search').addEventListener(
+      'input',
+      debounce(() => void searchPeople('practitioner', input('practitioner-search').value)),
+    );
   }
   input('ehr-frame').addEventListener('change', () => (input('need-banner').checked = !input('ehr-frame').checked));
-  for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="regKind"]'))) radio.addEventListener('change', () => (byId('reg-alg-field').hidden = checked('regKind')[0] !== 'asymmetric'));
+  for (const radio of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="regKind"]')))
+    radio.addEventListener('change', () => (byId('reg-alg-field').hidden = checked('regKind')[0] !== 'asymmetric'));
   byId('register-button').addEventListener('click', () => void onRegister());
   byId('launch-button').addEventListener('click', () => void launch());
 }

@@ -24,7 +24,19 @@ export interface ScopeChoice {
 }
 
 export const FIXED_SCOPES = ['openid', 'fhirUser', 'profile', 'launch', 'launch/patient', 'launch/encounter', 'offline_access', 'online_access'] as const;
-export const RESOURCE_TYPES = ['Patient', 'Observation', 'Condition', 'MedicationRequest', 'AllergyIntolerance', 'Immunization', 'Encounter', 'Procedure', 'DiagnosticReport', 'Practitioner', '*'] as const;
+export const RESOURCE_TYPES = [
+  'Patient',
+  'Observation',
+  'Condition',
+  'MedicationRequest',
+  'AllergyIntolerance',
+  'Immunization',
+  'Encounter',
+  'Procedure',
+  'DiagnosticReport',
+  'Practitioner',
+  '*',
+] as const;
 /**
  * The resource types to offer: the usual ones, then those an installed Implementation Guide
  * profiles (US Core's), then `*`.

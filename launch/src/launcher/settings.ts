@@ -5,7 +5,16 @@
  */
 export interface SettingsInput {
   fhirBaseUrl: string;
-  endpoints: { authorization: string; token: string; registration: string; introspection: string; revocation: string; jwksUri: string; management: string; issuer: string };
+  endpoints: {
+    authorization: string;
+    token: string;
+    registration: string;
+    introspection: string;
+    revocation: string;
+    jwksUri: string;
+    management: string;
+    issuer: string;
+  };
   smartConfiguration: string;
   clientId: string;
   clientKind: 'public' | 'symmetric' | 'asymmetric';
@@ -50,7 +59,9 @@ export function settingsSnippets(s: SettingsInput): Snippet[] {
       {
         id: 'fhirclient',
         title: 'fhirclient (SMART JS client)',
-        note: ehr ? 'On your launch page: fhirclient reads iss and launch from the URL the EHR opened.' : 'On your launch page (standalone: iss is given here).',
+        note: ehr
+          ? 'On your launch page: fhirclient reads iss and launch from the URL the EHR opened.'
+          : 'On your launch page (standalone: iss is given here).',
         text: `// launch page
 FHIR.oauth2.authorize({${ehr ? '' : `\n  iss: "${s.fhirBaseUrl}",`}
   clientId: "${s.clientId}",${secretLine}
@@ -83,32 +94,40 @@ const vitals = await fhir.search({ resourceType: 'Observation', searchParams: { 
         id: 'inferno',
         title: 'Inferno SMART App Launch test kit',
         note: 'Inputs of the SMART App Launch STU2 suite (names as in its input forms; newer kit versions group client id, secret and scopes as "SMART credentials"). Register Inferno\'s own redirect URI (…/custom/smart/redirect) and launch URI (…/custom/smart/launch) as a client first.',
-        text: JSON.stringify({
-          url: s.fhirBaseUrl,
-          [`${ehr ? 'ehr' : 'standalone'}_client_id`]: s.clientId,
-          ...(s.clientKind === 'symmetric' ? { [`${ehr ? 'ehr' : 'standalone'}_client_secret`]: '<client_secret>' } : {}),
-          [`${ehr ? 'ehr' : 'standalone'}_requested_scopes`]: s.scope,
-          use_pkce: 'true',
-          pkce_code_challenge_method: 'S256',
-          smart_authorization_url: s.endpoints.authorization,
-          smart_token_url: s.endpoints.token,
-        }, null, 2),
+        text: JSON.stringify(
+          {
+            url: s.fhirBaseUrl,
+            [`${ehr ? 'ehr' : 'standalone'}_client_id`]: s.clientId,
+            ...(s.clientKind === 'symmetric' ? { [`${ehr ? 'ehr' : 'standalone'}_client_secret`]: '<client_secret>' } : {}),
+            [`${ehr ? 'ehr' : 'standalone'}_requested_scopes`]: s.scope,
+            use_pkce: 'true',
+            pkce_code_challenge_method: 'S256',
+            smart_authorization_url: s.endpoints.authorization,
+            smart_token_url: s.endpoints.token,
+          },
+          null,
+          2,
+        ),
       },
     );
   } else {
     snippets.push({
       id: 'curl',
       title: 'curl (backend service)',
-      note: s.clientKind === 'asymmetric' ? 'A backend service signs a short-lived JWT (the client assertion) with its private key for each token request.' : 'A symmetric backend client sends its secret with HTTP Basic.',
-      text: s.clientKind === 'asymmetric'
-        ? `curl -s ${s.endpoints.token} \\
+      note:
+        s.clientKind === 'asymmetric'
+          ? 'A backend service signs a short-lived JWT (the client assertion) with its private key for each token request.'
+          : 'A symmetric backend client sends its secret with HTTP Basic.',
+      text:
+        s.clientKind === 'asymmetric'
+          ? `curl -s ${s.endpoints.token} \\
   -d grant_type=client_credentials \\
   -d scope='${s.scope}' \\
   -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\
   -d client_assertion=$ASSERTION   # JWT: iss=sub=${s.clientId}, aud=${s.endpoints.token}, exp<=5 min, jti, signed ES384/RS384
 
 curl -s -H "Authorization: Bearer $TOKEN" '${s.fhirBaseUrl}/Patient?_count=5'`
-        : `curl -s -u '${s.clientId}:<client_secret>' ${s.endpoints.token} \\
+          : `curl -s -u '${s.clientId}:<client_secret>' ${s.endpoints.token} \\
   -d grant_type=client_credentials -d scope='${s.scope}'
 
 curl -s -H "Authorization: Bearer $TOKEN" '${s.fhirBaseUrl}/Patient?_count=5'`,

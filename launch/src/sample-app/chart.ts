@@ -20,7 +20,15 @@ interface Measure {
 }
 
 const MEASURES: Measure[] = [
-  { title: 'Blood pressure', unit: 'mmHg', code: '85354-9', components: [{ code: '8480-6', name: 'Systolic' }, { code: '8462-4', name: 'Diastolic' }] },
+  {
+    title: 'Blood pressure',
+    unit: 'mmHg',
+    code: '85354-9',
+    components: [
+      { code: '8480-6', name: 'Systolic' },
+      { code: '8462-4', name: 'Diastolic' },
+    ],
+  },
   { title: 'Heart rate', unit: '/min', code: '8867-4' },
   { title: 'Body weight', unit: 'kg', code: '29463-7' },
   { title: 'Body mass index', unit: 'kg/m²', code: '39156-5' },
@@ -31,7 +39,8 @@ const when = (o: Observation): string | undefined => o.effectiveDateTime ?? o.ef
 
 function seriesFor(measure: Measure, observations: Observation[]): Series[] {
   const matching = observations.filter((o) => hasCode(o.code, measure.code) && when(o)).sort((a, b) => Date.parse(when(a)!) - Date.parse(when(b)!));
-  const point = (o: Observation, value: number | undefined) => (value === undefined ? undefined : { t: Date.parse(when(o)!), v: value, date: when(o)!.slice(0, 10) });
+  const point = (o: Observation, value: number | undefined) =>
+    value === undefined ? undefined : { t: Date.parse(when(o)!), v: value, date: when(o)!.slice(0, 10) };
   if (measure.components) {
     return measure.components.map((c) => ({
       name: c.name,
@@ -67,7 +76,10 @@ function drawChart(measure: Measure, series: Series[], index: number): HTMLEleme
   const y = (v: number) => H - M.bottom - ((v - v0) / (v1 - v0)) * (H - M.top - M.bottom);
   const titleId = `chart-${index}-title`;
   const descId = `chart-${index}-desc`;
-  const latest = series.map((s) => s.points.at(-1)?.v).filter((v) => v !== undefined).join('/');
+  const latest = series
+    .map((s) => s.points.at(-1)?.v)
+    .filter((v) => v !== undefined)
+    .join('/');
   const first = new Date(t0).getUTCFullYear();
   const last = new Date(t1).getUTCFullYear();
   const description = `${series[0]!.points.length} readings from ${first} to ${last}; latest ${latest} ${measure.unit} on ${all.at(-1)!.date}.`;
@@ -76,30 +88,77 @@ function drawChart(measure: Measure, series: Series[], index: number): HTMLEleme
   for (let year = first + 1; year <= last; year++) years.push(Date.UTC(year, 0, 1));
   const yearStep = Math.ceil(years.length / 6) || 1;
 
-  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': `${titleId} ${descId}`, class: 'chart' },
+  const chart = svg(
+    'svg',
+    { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': `${titleId} ${descId}`, class: 'chart' },
     svg('title', { id: titleId }, `${measure.title} (${measure.unit})`),
     svg('desc', { id: descId }, description),
     yTicks.map((v) => [
       svg('line', { x1: M.left, x2: W - M.right, y1: y(v), y2: y(v), class: 'grid' }),
       svg('text', { x: M.left - 6, y: y(v) + 4, class: 'tick', 'text-anchor': 'end' }, String(v)),
     ]),
-    years.filter((_, i) => i % yearStep === 0).map((t) => [
-      svg('line', { x1: x(t), x2: x(t), y1: M.top, y2: H - M.bottom, class: 'grid' }),
-      svg('text', { x: x(t), y: H - M.bottom + 16, class: 'tick', 'text-anchor': 'middle' }, new Date(t).getUTCFullYear()),
-    ]),
+    years
+      .filter((_, i) => i % yearStep === 0)
+      .map((t) => [
+        svg('line', { x1: x(t), x2: x(t), y1: M.top, y2: H - M.bottom, class: 'grid' }),
+        svg('text', { x: x(t), y: H - M.bottom + 16, class: 'tick', 'text-anchor': 'middle' }, new Date(t).getUTCFullYear()),
+      ]),
     svg('line', { x1: M.left, x2: W - M.right, y1: H - M.bottom, y2: H - M.bottom, class: 'axis' }),
     series.map((s, i) => [
       svg('polyline', { points: s.points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' '), class: `line series-${i}` }),
-      s.points.map((p) => svg('circle', { cx: x(p.t).toFixed(1), cy: y(p.v).toFixed(1), r: 3, class: `dot series-${i}` }, svg('title', {}, `${s.name} ${p.v} ${measure.unit} on ${p.date}`))),
+      s.points.map((p) =>
+        svg(
+          'circle',
+          { cx: x(p.t).toFixed(1), cy: y(p.v).toFixed(1), r: 3, class: `dot series-${i}` },
+          svg('title', {}, `${s.name} ${p.v} ${measure.unit} on ${p.date}`),
+        ),
+      ),
     ]),
   );
-  const legend = series.length > 1 ? h('p', { class: 'legend' }, series.map((s, i) => h('span', { class: `key series-${i}` }, s.name))) : null;
-  const rows = series[0]!.points.map((p, i) => h('tr', {}, h('td', {}, p.date), series.map((s) => h('td', {}, s.points[i] ? String(s.points[i]!.v) : ''))));
-  const table = h('details', {},
-    h('summary', {}, `${measure.title}: readings as a table`),
-    h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Date'), series.map((s) => h('th', { scope: 'col' }, `${s.name} (${measure.unit})`)))), h('tbody', {}, rows)),
+  const legend =
+    series.length > 1
+      ? h(
+          'p',
+          { class: 'legend' },
+          series.map((s, i) => h('span', { class: `key series-${i}` }, s.name)),
+        )
+      : null;
+  const rows = series[0]!.points.map((p, i) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, p.date),
+      series.map((s) => h('td', {}, s.points[i] ? String(s.points[i]!.v) : '')),
+    ),
   );
-  return h('figure', { class: 'chart-figure' }, h('figcaption', {}, h('strong', {}, measure.title), ` · latest ${latest} ${measure.unit}`), chart, legend, table);
+  const table = h(
+    'details',
+    {},
+    h('summary', {}, `${measure.title}: readings as a table`),
+    h(
+      'table',
+      {},
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Date'),
+          series.map((s) => h('th', { scope: 'col' }, `${s.name} (${measure.unit})`)),
+        ),
+      ),
+      h('tbody', {}, rows),
+    ),
+  );
+  return h(
+    'figure',
+    { class: 'chart-figure' },
+    h('figcaption', {}, h('strong', {}, measure.title), ` · latest ${latest} ${measure.unit}`),
+    chart,
+    legend,
+    table,
+  );
 }
 
 /** One chart per measure that has readings; an empty list when there are none. */

@@ -39,11 +39,20 @@ export function explainFailure(error: unknown, what: string): Extract<ReadResult
   const http = error as HttpError;
   const status = http.response?.status ?? 0;
   const outcome = http.response?.data as OperationOutcome | undefined;
-  const diagnostics = outcome?.issue?.map((i) => i.diagnostics ?? i.details?.text).filter(Boolean).join('; ');
+  const diagnostics = outcome?.issue
+    ?.map((i) => i.diagnostics ?? i.details?.text)
+    .filter(Boolean)
+    .join('; ');
   const challenge = http.config?.headers?.get?.('www-authenticate') ?? '';
   const neededScope = /scope="([^"]+)"/.exec(challenge)?.[1];
   if (status === 403) {
-    return { ok: false, status, kind: 'not-granted', message: `Not granted: the access token does not allow reading ${what} (403 Forbidden${diagnostics ? `: ${diagnostics}` : ''}).`, ...(neededScope ? { neededScope } : {}) };
+    return {
+      ok: false,
+      status,
+      kind: 'not-granted',
+      message: `Not granted: the access token does not allow reading ${what} (403 Forbidden${diagnostics ? `: ${diagnostics}` : ''}).`,
+      ...(neededScope ? { neededScope } : {}),
+    };
   }
   if (status === 401) {
     return { ok: false, status, kind: 'token-refused', message: `Refused: 401 Unauthorized${diagnostics ? ` (${diagnostics})` : ''}.` };
@@ -67,7 +76,8 @@ export async function searchPatientRecords<T extends Resource>(client: Client, s
     let bundle = (await client.search({ resourceType, searchParams: { patient: patientId, ...params } })) as unknown as Bundle;
     const resources: T[] = [];
     for (let page = 1; ; page++) {
-      for (const entry of bundle.entry ?? []) if (entry.resource?.resourceType === resourceType && entry.search?.mode !== 'include') resources.push(entry.resource as unknown as T);
+      for (const entry of bundle.entry ?? [])
+        if (entry.resource?.resourceType === resourceType && entry.search?.mode !== 'include') resources.push(entry.resource as unknown as T);
       const next = page < MAX_PAGES ? client.nextPage({ bundle: bundle as never }) : undefined;
       if (!next) break;
       bundle = (await next) as unknown as Bundle;

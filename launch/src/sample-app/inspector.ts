@@ -36,7 +36,12 @@ export function scopeRows(requested: string, granted: string): Array<{ scope: st
   const asked = parseScopes(requested).scopes;
   const got = parseScopes(granted).scopes;
   const all = [...asked, ...got.filter((g) => !asked.some((a) => a.raw === g.raw))];
-  return all.map((s) => ({ scope: s.raw, requested: asked.some((a) => a.raw === s.raw), granted: got.some((g) => g.raw === s.raw), meaning: describeScope(s) }));
+  return all.map((s) => ({
+    scope: s.raw,
+    requested: asked.some((a) => a.raw === s.raw),
+    granted: got.some((g) => g.raw === s.raw),
+    meaning: describeScope(s),
+  }));
 }
 
 /**
@@ -63,15 +68,42 @@ export function profilesOf(capability: { rest?: Array<{ resource?: Array<{ type:
 function profileSection(session: AppSession, profiles: Readonly<Record<string, string[]>> | undefined): HTMLElement {
   const rows = profiles ? grantedProfiles(session.token.scope ?? '', profiles) : [];
   const any = rows.some((r) => r.profiles.length > 0);
-  return h('section', { 'aria-labelledby': 'profiles-h' },
+  return h(
+    'section',
+    { 'aria-labelledby': 'profiles-h' },
     h('h3', { id: 'profiles-h' }, 'Granted types and their profiles'),
-    h('p', { class: 'muted' }, any
-      ? 'The profiles the server supports for each type the token may read (its CapabilityStatement\'s supportedProfile): the shape the data is promised to have, e.g. US Core\'s.'
-      : 'The server names no profiles beyond base FHIR R4 for the granted types (no Implementation Guide such as US Core is loaded).'),
+    h(
+      'p',
+      { class: 'muted' },
+      any
+        ? "The profiles the server supports for each type the token may read (its CapabilityStatement's supportedProfile): the shape the data is promised to have, e.g. US Core's."
+        : 'The server names no profiles beyond base FHIR R4 for the granted types (no Implementation Guide such as US Core is loaded).',
+    ),
     rows.length
-      ? h('table', { id: 'profile-table' }, h('tbody', {}, rows.map((r) => h('tr', {},
-          h('th', { scope: 'row' }, r.type),
-          h('td', {}, r.profiles.length ? r.profiles.map((url) => h('div', {}, h('a', { href: url, target: '_blank', rel: 'noopener' }, url.replace(/^.*\/StructureDefinition\//, '')))) : h('span', { class: 'muted' }, 'base R4'))))))
+      ? h(
+          'table',
+          { id: 'profile-table' },
+          h(
+            'tbody',
+            {},
+            rows.map((r) =>
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'row' }, r.type),
+                h(
+                  'td',
+                  {},
+                  r.profiles.length
+                    ? r.profiles.map((url) =>
+                        h('div', {}, h('a', { href: url, target: '_blank', rel: 'noopener' }, url.replace(/^.*\/StructureDefinition\//, ''))),
+                      )
+                    : h('span', { class: 'muted' }, 'base R4'),
+                ),
+              ),
+            ),
+          ),
+        )
       : h('p', {}, 'No resource scopes were granted.'),
   );
 }
@@ -83,40 +115,109 @@ export function inspector(session: AppSession, profiles?: Readonly<Record<string
   const rows = scopeRows(session.requestedScope, token.scope ?? '');
   const denied = rows.filter((r) => r.requested && !r.granted);
   const context = CONTEXT_KEYS.filter((k) => token[k] !== undefined).map((k) => [k, token[k]] as const);
-  const shortened = Object.fromEntries(Object.entries(token).map(([k, v]) => [k, typeof v === 'string' && /token$/.test(k) && v.length > 40 ? `${v.slice(0, 24)}…(${v.length} characters)` : v]));
+  const shortened = Object.fromEntries(
+    Object.entries(token).map(([k, v]) => [k, typeof v === 'string' && /token$/.test(k) && v.length > 40 ? `${v.slice(0, 24)}…(${v.length} characters)` : v]),
+  );
   return [
-    h('section', { 'aria-labelledby': 'scopes-h' },
+    h(
+      'section',
+      { 'aria-labelledby': 'scopes-h' },
       h('h3', { id: 'scopes-h' }, 'Scopes: asked for and granted'),
       denied.length
-        ? h('p', { class: 'warning', id: 'denied-summary' }, `Not granted: ${denied.map((d) => d.scope).join(', ')}. The user unchecked ${denied.length === 1 ? 'it' : 'them'} on the consent page (or the client may not ask for ${denied.length === 1 ? 'it' : 'them'}); the FHIR server answers 403 for what ${denied.length === 1 ? 'it' : 'they'} would allow.`)
+        ? h(
+            'p',
+            { class: 'warning', id: 'denied-summary' },
+            `Not granted: ${denied.map((d) => d.scope).join(', ')}. The user unchecked ${denied.length === 1 ? 'it' : 'them'} on the consent page (or the client may not ask for ${denied.length === 1 ? 'it' : 'them'}); the FHIR server answers 403 for what ${denied.length === 1 ? 'it' : 'they'} would allow.`,
+          )
         : h('p', { class: 'muted' }, 'Everything the app asked for was granted.'),
-      h('table', { id: 'scope-table' },
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Scope'), h('th', { scope: 'col' }, 'Asked'), h('th', { scope: 'col' }, 'Granted'), h('th', { scope: 'col' }, 'What it allows'))),
-        h('tbody', {}, rows.map((r) => h('tr', { class: r.requested && !r.granted ? 'row-denied' : '' },
-          h('td', {}, h('code', {}, r.scope)),
-          h('td', {}, r.requested ? 'yes' : 'no'),
-          h('td', {}, r.granted ? 'yes' : h('strong', {}, 'denied')),
-          h('td', {}, r.meaning)))),
+      h(
+        'table',
+        { id: 'scope-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, 'Scope'),
+            h('th', { scope: 'col' }, 'Asked'),
+            h('th', { scope: 'col' }, 'Granted'),
+            h('th', { scope: 'col' }, 'What it allows'),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          rows.map((r) =>
+            h(
+              'tr',
+              { class: r.requested && !r.granted ? 'row-denied' : '' },
+              h('td', {}, h('code', {}, r.scope)),
+              h('td', {}, r.requested ? 'yes' : 'no'),
+              h('td', {}, r.granted ? 'yes' : h('strong', {}, 'denied')),
+              h('td', {}, r.meaning),
+            ),
+          ),
+        ),
       ),
     ),
     profileSection(session, profiles),
-    h('section', { 'aria-labelledby': 'context-h' },
+    h(
+      'section',
+      { 'aria-labelledby': 'context-h' },
       h('h3', { id: 'context-h' }, 'Launch context'),
-      h('p', { class: 'muted' }, session.launchType === 'ehr' ? 'EHR launch: the EHR chose this context and the token response carries it.' : 'Standalone launch: the context was chosen on Bedside\'s pages (patient picker) or is the patient user\'s own record.'),
+      h(
+        'p',
+        { class: 'muted' },
+        session.launchType === 'ehr'
+          ? 'EHR launch: the EHR chose this context and the token response carries it.'
+          : "Standalone launch: the context was chosen on Bedside's pages (patient picker) or is the patient user's own record.",
+      ),
       context.length
-        ? h('table', { id: 'context-table' }, h('tbody', {}, context.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, h('code', {}, k)), h('td', {}, typeof v === 'string' ? v : JSON.stringify(v))))))
+        ? h(
+            'table',
+            { id: 'context-table' },
+            h(
+              'tbody',
+              {},
+              context.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, h('code', {}, k)), h('td', {}, typeof v === 'string' ? v : JSON.stringify(v)))),
+            ),
+          )
         : h('p', {}, 'No launch context came with the token.'),
       h('p', {}, 'Client ', h('code', {}, session.clientId), ' · FHIR server ', h('code', {}, session.iss)),
     ),
-    h('section', { 'aria-labelledby': 'at-h' },
+    h(
+      'section',
+      { 'aria-labelledby': 'at-h' },
       h('h3', { id: 'at-h' }, 'Access token'),
       access
-        ? [h('p', { class: 'muted' }, 'A JWT signed by the authorization server; the app sends it as "Authorization: Bearer ..." on every FHIR request. Decoded here, not verified: the FHIR server checks its signature, issuer, audience, expiry and grant itself.'), copyButton('access token', () => token.access_token), h('h4', {}, 'Header'), json(access.header), h('h4', {}, 'Claims'), json(access.payload)]
+        ? [
+            h(
+              'p',
+              { class: 'muted' },
+              'A JWT signed by the authorization server; the app sends it as "Authorization: Bearer ..." on every FHIR request. Decoded here, not verified: the FHIR server checks its signature, issuer, audience, expiry and grant itself.',
+            ),
+            copyButton('access token', () => token.access_token),
+            h('h4', {}, 'Header'),
+            json(access.header),
+            h('h4', {}, 'Claims'),
+            json(access.payload),
+          ]
         : h('p', {}, 'An opaque token (not a JWT).'),
     ),
-    h('section', { 'aria-labelledby': 'id-h' },
+    h(
+      'section',
+      { 'aria-labelledby': 'id-h' },
       h('h3', { id: 'id-h' }, 'id_token (who signed in)'),
-      id ? [h('p', { class: 'muted' }, 'OpenID Connect: tells the app who the user is (fhirUser). It is not sent to the FHIR server.'), h('h4', {}, 'Header'), json(id.header), h('h4', {}, 'Claims'), json(id.payload)] : h('p', {}, 'No id_token: the app did not ask for openid (or it was not granted).'),
+      id
+        ? [
+            h('p', { class: 'muted' }, 'OpenID Connect: tells the app who the user is (fhirUser). It is not sent to the FHIR server.'),
+            h('h4', {}, 'Header'),
+            json(id.header),
+            h('h4', {}, 'Claims'),
+            json(id.payload),
+          ]
+        : h('p', {}, 'No id_token: the app did not ask for openid (or it was not granted).'),
     ),
     h('details', {}, h('summary', {}, 'The whole token response (tokens shortened)'), json(shortened)),
   ];

@@ -33,7 +33,13 @@ function showProblem(error: unknown): void {
   const box = byId('problem');
   box.hidden = false;
   box.dataset.code = problem.code ?? 'error';
-  fill(box, h('h2', {}, problem.title), h('p', {}, problem.detail), problem.hint ? h('p', {}, problem.hint) : null, h('p', {}, h('a', { href: '/' }, 'Back to the Bedside launcher')));
+  fill(
+    box,
+    h('h2', {}, problem.title),
+    h('p', {}, problem.detail),
+    problem.hint ? h('p', {}, problem.hint) : null,
+    h('p', {}, h('a', { href: '/' }, 'Back to the Bedside launcher')),
+  );
   byId('status').hidden = true;
   box.scrollIntoView({ block: 'end', behavior: 'instant' });
   setState('problem');
@@ -51,10 +57,18 @@ async function applyStyle(styleUrl: string | undefined): Promise<void> {
   if (!styleUrl) return;
   try {
     const style = (await (await fetch(styleUrl)).json()) as Record<string, unknown>;
-    const map: Record<string, string> = { color_highlight: '--accent', color_background: '--bg', color_text: '--ink', color_error: '--danger', color_success: '--ok', font_family_body: '--font' };
+    const map: Record<string, string> = {
+      color_highlight: '--accent',
+      color_background: '--bg',
+      color_text: '--ink',
+      color_error: '--danger',
+      color_success: '--ok',
+      font_family_body: '--font',
+    };
     for (const [key, variable] of Object.entries(map)) {
       const value = style[key];
-      if (typeof value === 'string' && value && (key.startsWith('font') || CSS.supports('color', value))) document.documentElement.style.setProperty(variable, value);
+      if (typeof value === 'string' && value && (key.startsWith('font') || CSS.supports('color', value)))
+        document.documentElement.style.setProperty(variable, value);
     }
   } catch {
     // Styling is optional: the app keeps its own look.
@@ -62,9 +76,12 @@ async function applyStyle(styleUrl: string | undefined): Promise<void> {
 }
 
 function failure(result: Extract<ReadResult<unknown>, { ok: false }>): HTMLElement {
-  return h('div', { class: result.kind === 'not-granted' ? 'denied' : 'error', 'data-status': result.status, role: 'note' },
+  return h(
+    'div',
+    { class: result.kind === 'not-granted' ? 'denied' : 'error', 'data-status': result.status, role: 'note' },
     h('p', {}, result.message),
-    result.neededScope ? h('p', { class: 'muted' }, 'It would need one of: ', h('code', {}, result.neededScope)) : null);
+    result.neededScope ? h('p', { class: 'muted' }, 'It would need one of: ', h('code', {}, result.neededScope)) : null,
+  );
 }
 
 const RENDER = {
@@ -103,7 +120,10 @@ async function readAll(session: AppSession): Promise<void> {
   }
   byId('records').hidden = false;
   const names = Object.keys(SECTIONS) as SectionName[];
-  const [patient, ...results] = await Promise.all([readBanner(client, session, patientId), ...names.map((name) => searchPatientRecords(client, name, patientId))]);
+  const [patient, ...results] = await Promise.all([
+    readBanner(client, session, patientId),
+    ...names.map((name) => searchPatientRecords(client, name, patientId)),
+  ]);
   names.forEach((name, i) => {
     const result = results[i]!;
     fill(byId(name), ...(result.ok ? RENDER[name](result.resources as never[]) : [failure(result)]));
@@ -117,7 +137,12 @@ async function readAll(session: AppSession): Promise<void> {
     const wasHidden = alert.hidden;
     alert.hidden = false;
     alert.dataset.code = 'token_refused';
-    fill(alert, h('h2', {}, 'Access refused'), h('p', {}, 'The FHIR server refused the access token (401). Its grant was revoked (for example on the grants page) or it expired.'), h('p', {}, 'Try "Refresh the access token"; if that fails too, launch the app again from ', h('a', { href: '/' }, 'the launcher'), '.'));
+    fill(
+      alert,
+      h('h2', {}, 'Access refused'),
+      h('p', {}, 'The FHIR server refused the access token (401). Its grant was revoked (for example on the grants page) or it expired.'),
+      h('p', {}, 'Try "Refresh the access token"; if that fails too, launch the app again from ', h('a', { href: '/' }, 'the launcher'), '.'),
+    );
     if (wasHidden) alert.scrollIntoView({ block: 'end', behavior: 'instant' });
   } else {
     byId('problem').hidden = true;
@@ -142,7 +167,9 @@ function showInspector(session: AppSession): void {
   });
   const refresh = byId<HTMLButtonElement>('refresh');
   refresh.disabled = !session.token.refresh_token;
-  byId('refresh-help').textContent = session.token.refresh_token ? 'Trades the refresh token for a new access token (no sign-in).' : 'No refresh token: ask for offline_access or online_access to get one.';
+  byId('refresh-help').textContent = session.token.refresh_token
+    ? 'Trades the refresh token for a new access token (no sign-in).'
+    : 'No refresh token: ask for offline_access or online_access to get one.';
 }
 
 function startCountdown(current: () => AppSession): void {
@@ -187,7 +214,13 @@ async function main(): Promise<void> {
     } else {
       session = loadSession();
     }
-    if (!session) throw new AppProblem('Not launched yet', 'This app starts with a SMART launch: it has no access token yet.', 'Open it from the Bedside launcher.', 'not_launched');
+    if (!session)
+      throw new AppProblem(
+        'Not launched yet',
+        'This app starts with a SMART launch: it has no access token yet.',
+        'Open it from the Bedside launcher.',
+        'not_launched',
+      );
     await show(session);
   } catch (error) {
     showProblem(error);

@@ -41,7 +41,12 @@ function httpUrl(value: string | null): URL | undefined {
 export async function startLaunch(url: URL): Promise<never> {
   const iss = httpUrl(url.searchParams.get('iss'));
   if (!iss) {
-    throw new AppProblem('Not launched', 'This is the app\'s launch URL: it needs ?iss= (the FHIR server) and, from an EHR, &launch=.', 'Open the app from the Bedside launcher.', 'no_iss');
+    throw new AppProblem(
+      'Not launched',
+      "This is the app's launch URL: it needs ?iss= (the FHIR server) and, from an EHR, &launch=.",
+      'Open the app from the Bedside launcher.',
+      'no_iss',
+    );
   }
   const launch = url.searchParams.get('launch') || undefined;
   const clientId = url.searchParams.get('client_id') || DEFAULT_CLIENT_ID;
@@ -51,7 +56,12 @@ export async function startLaunch(url: URL): Promise<never> {
   try {
     endpoints = await fhir.smartAuthMetadata();
   } catch {
-    throw new AppProblem('FHIR server not reachable', `Could not read the SMART configuration of ${iss.href}.`, 'Check that the server is running and that iss is its FHIR base URL.', 'discovery_failed');
+    throw new AppProblem(
+      'FHIR server not reachable',
+      `Could not read the SMART configuration of ${iss.href}.`,
+      'Check that the server is running and that iss is its FHIR base URL.',
+      'discovery_failed',
+    );
   }
   if (!endpoints.authorizeUrl || !endpoints.tokenUrl) {
     throw new AppProblem('Not a SMART server', `${iss.href} does not advertise an authorization and a token endpoint.`, undefined, 'discovery_failed');
@@ -59,7 +69,18 @@ export async function startLaunch(url: URL): Promise<never> {
   const { verifier, challenge } = await pkcePair();
   const state = randomString(16);
   const redirectUri = new URL('./', url).href;
-  savePending({ state, verifier, iss: fhir.baseUrl, clientId, scope, redirectUri, authorizeUrl: endpoints.authorizeUrl.href, tokenUrl: endpoints.tokenUrl.href, ...(launch ? { launch } : {}), startedAt: Date.now() });
+  savePending({
+    state,
+    verifier,
+    iss: fhir.baseUrl,
+    clientId,
+    scope,
+    redirectUri,
+    authorizeUrl: endpoints.authorizeUrl.href,
+    tokenUrl: endpoints.tokenUrl.href,
+    ...(launch ? { launch } : {}),
+    startedAt: Date.now(),
+  });
   const authorize = new URL(endpoints.authorizeUrl.href);
   const params: Record<string, string | undefined> = {
     response_type: 'code',
@@ -81,21 +102,45 @@ export async function startLaunch(url: URL): Promise<never> {
 /** Why an authorization came back without a code, in words. */
 function authorizationProblem(error: string, description: string): AppProblem {
   if (error === 'access_denied') {
-    return new AppProblem('Access was not allowed', `The app got no access: ${description || 'the request was denied'}.`, 'Nothing was shared with the app. Launch it again if you want to allow access.', error);
+    return new AppProblem(
+      'Access was not allowed',
+      `The app got no access: ${description || 'the request was denied'}.`,
+      'Nothing was shared with the app. Launch it again if you want to allow access.',
+      error,
+    );
   }
   if (/launch/.test(description) && /(expired|used|unknown)/.test(description)) {
-    return new AppProblem('This launch has expired', `${description}.`, 'A launch is single-use and lasts five minutes. Go back to the launcher and launch again.', 'launch_expired');
+    return new AppProblem(
+      'This launch has expired',
+      `${description}.`,
+      'A launch is single-use and lasts five minutes. Go back to the launcher and launch again.',
+      'launch_expired',
+    );
   }
-  return new AppProblem('Authorization failed', `${error}${description ? `: ${description}` : ''}`, 'Check the client id, redirect URI and scopes in the launcher.', error);
+  return new AppProblem(
+    'Authorization failed',
+    `${error}${description ? `: ${description}` : ''}`,
+    'Check the client id, redirect URI and scopes in the launcher.',
+    error,
+  );
 }
 
 async function postToken(tokenUrl: string, form: Record<string, string>): Promise<TokenResponse> {
-  const response = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: new URLSearchParams(form) });
+  const response = await fetch(tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams(form),
+  });
   const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   if (!response.ok || typeof body.access_token !== 'string') {
     const error = typeof body.error === 'string' ? body.error : `HTTP ${response.status}`;
     const description = typeof body.error_description === 'string' ? body.error_description : '';
-    throw new AppProblem('The token request failed', `${error}${description ? `: ${description}` : ''}`, error === 'invalid_grant' ? 'The code or refresh token was already used, expired, or its grant was revoked. Launch the app again.' : undefined, error);
+    throw new AppProblem(
+      'The token request failed',
+      `${error}${description ? `: ${description}` : ''}`,
+      error === 'invalid_grant' ? 'The code or refresh token was already used, expired, or its grant was revoked. Launch the app again.' : undefined,
+      error,
+    );
   }
   return body as TokenResponse;
 }
@@ -109,17 +154,42 @@ export async function completeLaunch(url: URL): Promise<AppSession> {
   if (error) throw authorizationProblem(error, url.searchParams.get('error_description') ?? '');
   const code = url.searchParams.get('code');
   if (!pending || !code) {
-    throw new AppProblem('Unexpected sign-in response', 'This response does not belong to a launch started in this browser tab (a reused or old link).', 'Launch the app again from the launcher.', 'unknown_state');
+    throw new AppProblem(
+      'Unexpected sign-in response',
+      'This response does not belong to a launch started in this browser tab (a reused or old link).',
+      'Launch the app again from the launcher.',
+      'unknown_state',
+    );
   }
-  const token = await postToken(pending.tokenUrl, { grant_type: 'authorization_code', code, redirect_uri: pending.redirectUri, client_id: pending.clientId, code_verifier: pending.verifier });
-  const session: AppSession = { iss: pending.iss, clientId: pending.clientId, tokenUrl: pending.tokenUrl, requestedScope: pending.scope, launchType: pending.launch ? 'ehr' : 'standalone', token, receivedAt: Date.now() };
+  const token = await postToken(pending.tokenUrl, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: pending.redirectUri,
+    client_id: pending.clientId,
+    code_verifier: pending.verifier,
+  });
+  const session: AppSession = {
+    iss: pending.iss,
+    clientId: pending.clientId,
+    tokenUrl: pending.tokenUrl,
+    requestedScope: pending.scope,
+    launchType: pending.launch ? 'ehr' : 'standalone',
+    token,
+    receivedAt: Date.now(),
+  };
   saveSession(session);
   return session;
 }
 
 /** Uses the refresh token; the launch context stays that of the grant. */
 export async function refreshSession(session: AppSession): Promise<AppSession> {
-  if (!session.token.refresh_token) throw new AppProblem('No refresh token', 'The app was not given a refresh token.', 'Ask for offline_access or online_access, and leave it checked on the consent page.', 'no_refresh_token');
+  if (!session.token.refresh_token)
+    throw new AppProblem(
+      'No refresh token',
+      'The app was not given a refresh token.',
+      'Ask for offline_access or online_access, and leave it checked on the consent page.',
+      'no_refresh_token',
+    );
   const token = await postToken(session.tokenUrl, { grant_type: 'refresh_token', refresh_token: session.token.refresh_token, client_id: session.clientId });
   const next: AppSession = { ...session, token: { ...session.token, ...token }, receivedAt: Date.now() };
   saveSession(next);

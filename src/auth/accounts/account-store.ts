@@ -183,7 +183,9 @@ export class AccountStore {
     const slot = await this.#failures.reserve(key);
     if (!slot.allowed) return { ok: false, reason: 'throttled', retryAfterSeconds: slot.retryAfterSeconds };
     const account = await this.findByUsername(key);
-    const valid = account ? await verifyPassword(password, account.passwordHash) : await verifyPassword(password, await (dummyHash ??= hashPassword(randomBytes(16).toString('hex'))));
+    const valid = account
+      ? await verifyPassword(password, account.passwordHash)
+      : await verifyPassword(password, await (dummyHash ??= hashPassword(randomBytes(16).toString('hex'))));
     if (account && valid) {
       await this.#failures.reset(key);
       // Said only to someone who knows the password.

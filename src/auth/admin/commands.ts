@@ -81,7 +81,12 @@ function need(p: Parsed, index: number, what: string): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 async function users(admin: AdminService, actor: Actor, p: Parsed, io: CommandIo): Promise<void> {
@@ -89,8 +94,20 @@ async function users(admin: AdminService, actor: Actor, p: Parsed, io: CommandIo
   if (action === 'list') {
     const list = await admin.listUsers();
     if (one(p, 'json')) return io.out(JSON.stringify(list, null, 2));
-    const patients = (u: (typeof list)[number]) => (u.patients.by === 'fhirUser' ? 'by fhirUser' : u.patients.grant === 'all' ? 'all' : u.patients.grant?.join(',') || '-');
-    for (const line of table([['USERNAME', 'FHIRUSER', 'ROLES', 'STATUS', 'SIGN-IN', 'PATIENTS'], ...list.map((u) => [u.username, u.fhirUser ?? '-', u.roles.join(',') || '-', u.locked ? 'locked' : 'active', [u.federatedOnly ? '' : 'password', ...u.identities.map((i) => i.provider)].filter(Boolean).join(',') || '-', patients(u)])])) io.out(line);
+    const patients = (u: (typeof list)[number]) =>
+      u.patients.by === 'fhirUser' ? 'by fhirUser' : u.patients.grant === 'all' ? 'all' : u.patients.grant?.join(',') || '-';
+    for (const line of table([
+      ['USERNAME', 'FHIRUSER', 'ROLES', 'STATUS', 'SIGN-IN', 'PATIENTS'],
+      ...list.map((u) => [
+        u.username,
+        u.fhirUser ?? '-',
+        u.roles.join(',') || '-',
+        u.locked ? 'locked' : 'active',
+        [u.federatedOnly ? '' : 'password', ...u.identities.map((i) => i.provider)].filter(Boolean).join(',') || '-',
+        patients(u),
+      ]),
+    ]))
+      io.out(line);
     return;
   }
   const username = need(p, 1, 'username');
@@ -139,7 +156,16 @@ async function clients(admin: AdminService, actor: Actor, p: Parsed, io: Command
   if (action === 'list') {
     const list = await admin.listClients();
     if (one(p, 'json')) return io.out(JSON.stringify(list, null, 2));
-    for (const line of table([['CLIENT_ID', 'NAME', 'AUTH', 'STATUS'], ...list.map((c) => [c.clientId, c.name ?? '-', c.authMethod, [c.disabled ? 'disabled' : 'active', c.firstParty ? 'first-party' : ''].filter(Boolean).join(',')])])) io.out(line);
+    for (const line of table([
+      ['CLIENT_ID', 'NAME', 'AUTH', 'STATUS'],
+      ...list.map((c) => [
+        c.clientId,
+        c.name ?? '-',
+        c.authMethod,
+        [c.disabled ? 'disabled' : 'active', c.firstParty ? 'first-party' : ''].filter(Boolean).join(','),
+      ]),
+    ]))
+      io.out(line);
     return;
   }
   const clientId = need(p, 1, 'client_id');
@@ -173,17 +199,28 @@ async function resourceServers(admin: AdminService, actor: Actor, p: Parsed, io:
   if (action === 'list') {
     const list = admin.listResourceServers();
     if (one(p, 'json')) return io.out(JSON.stringify(list, null, 2));
-    for (const line of table([['IDENTIFIER', 'NAME', 'SCOPES', 'SOURCE'], ...list.map((r) => [r.identifier, r.name, Object.keys(r.scopes).join(' '), r.source])])) io.out(line);
+    for (const line of table([
+      ['IDENTIFIER', 'NAME', 'SCOPES', 'SOURCE'],
+      ...list.map((r) => [r.identifier, r.name, Object.keys(r.scopes).join(' '), r.source]),
+    ]))
+      io.out(line);
     return;
   }
   const identifier = need(p, 1, 'identifier (the API URL)');
   if (action === 'add') {
-    const scopes = Object.fromEntries((p.flags.get('scope') ?? []).map((s) => {
-      const eq = s.indexOf('=');
-      return eq > 0 ? [s.slice(0, eq), s.slice(eq + 1)] : [s, s];
-    }));
+    const scopes = Object.fromEntries(
+      (p.flags.get('scope') ?? []).map((s) => {
+        const eq = s.indexOf('=');
+        return eq > 0 ? [s.slice(0, eq), s.slice(eq + 1)] : [s, s];
+      }),
+    );
     const ttl = one(p, 'ttl');
-    const saved = await admin.putResourceServer(actor, { identifier, name: one(p, 'name') ?? identifier, scopes, ...(ttl ? { accessTokenTtlSeconds: Number(ttl) } : {}) });
+    const saved = await admin.putResourceServer(actor, {
+      identifier,
+      name: one(p, 'name') ?? identifier,
+      scopes,
+      ...(ttl ? { accessTokenTtlSeconds: Number(ttl) } : {}),
+    });
     return io.out(`resource server ${saved.identifier}: ${Object.keys(saved.scopes).join(' ')}`);
   }
   if (action === 'remove') {

@@ -202,11 +202,18 @@ export class AdminService {
   }
 
   async #checkFhirUser(reference: string): Promise<void> {
-    if (!REFERENCE.test(reference)) throw new AdminError('invalid', 'fhirUser must be a reference such as Practitioner/123 (Practitioner, PractitionerRole, Patient, RelatedPerson or Person)');
+    if (!REFERENCE.test(reference))
+      throw new AdminError(
+        'invalid',
+        'fhirUser must be a reference such as Practitioner/123 (Practitioner, PractitionerRole, Patient, RelatedPerson or Person)',
+      );
     if (!(await this.deps.fhirUserExists(reference))) throw new AdminError('invalid', `${reference} does not exist in the FHIR store`);
   }
 
-  async createUser(actor: Actor, input: { username: string; password?: string; name?: string; email?: string; fhirUser?: string; operator?: boolean }): Promise<UserSummary> {
+  async createUser(
+    actor: Actor,
+    input: { username: string; password?: string; name?: string; email?: string; fhirUser?: string; operator?: boolean },
+  ): Promise<UserSummary> {
     const username = input.username.trim().toLowerCase();
     if (!USERNAME.test(username)) throw new AdminError('invalid', 'a username is lowercase letters, digits and . _ @ + - (at most 100)');
     if (input.password !== undefined) this.#checkPassword(input.password);
@@ -224,7 +231,14 @@ export class AdminService {
       createdAt: Date.now(),
     };
     if (!(await this.deps.accounts.insert(account))) throw new AdminError('conflict', `a user "${username}" already exists`);
-    await this.#audit(actor, 'user.create', `user/${username}`, [input.operator ? 'operator' : undefined, input.fhirUser ? `fhirUser ${input.fhirUser}` : undefined, input.password ? undefined : 'no password'].filter(Boolean).join(', ') || undefined);
+    await this.#audit(
+      actor,
+      'user.create',
+      `user/${username}`,
+      [input.operator ? 'operator' : undefined, input.fhirUser ? `fhirUser ${input.fhirUser}` : undefined, input.password ? undefined : 'no password']
+        .filter(Boolean)
+        .join(', ') || undefined,
+    );
     return summarizeUser(account, []);
   }
 
@@ -263,7 +277,12 @@ export class AdminService {
     await this.deps.accounts.save(fhirUser ? { ...rest, fhirUser, fhirUserSource: 'operator' } : rest);
     // Tokens acting as the previous fhirUser no longer stand (access/token-verification.ts revocationRules).
     if (fhirUser !== (account.fhirUser ?? null)) this.deps.revocations.announce({ subject: account.id });
-    await this.#audit(actor, 'user.link-fhir-user', `user/${account.username}`, fhirUser ? `fhirUser ${fhirUser} (was ${account.fhirUser ?? 'none'})` : `fhirUser removed (was ${account.fhirUser ?? 'none'})`);
+    await this.#audit(
+      actor,
+      'user.link-fhir-user',
+      `user/${account.username}`,
+      fhirUser ? `fhirUser ${fhirUser} (was ${account.fhirUser ?? 'none'})` : `fhirUser removed (was ${account.fhirUser ?? 'none'})`,
+    );
   }
 
   /**
@@ -275,7 +294,10 @@ export class AdminService {
   async setPatientAccess(actor: Actor, username: string, grant: PatientGrant | null): Promise<{ grantsRevoked: number }> {
     const account = await this.#user(username);
     if (patientsByFhirUser(account)) {
-      throw new AdminError('invalid', `the patients of ${account.username} follow from its fhirUser (${account.fhirUser}); patient access is granted only to accounts without a Patient, Practitioner or PractitionerRole fhirUser`);
+      throw new AdminError(
+        'invalid',
+        `the patients of ${account.username} follow from its fhirUser (${account.fhirUser}); patient access is granted only to accounts without a Patient, Practitioner or PractitionerRole fhirUser`,
+      );
     }
     if (Array.isArray(grant)) {
       if (grant.length > MAX_GRANTED_PATIENTS) throw new AdminError('invalid', `at most ${MAX_GRANTED_PATIENTS} patients one by one; grant all instead`);
@@ -288,7 +310,12 @@ export class AdminService {
     await this.deps.accounts.save(grant ? { ...rest, patientAccess: grant } : rest);
     let grantsRevoked = 0;
     if (!keepsEverything(before, grant)) grantsRevoked = await this.deps.records.revokeAllOf({ accountId: account.id });
-    await this.#audit(actor, 'user.patient-access', `user/${account.username}`, `${describeGrant(grant)} (was ${describeGrant(before)})${grantsRevoked ? `, ${grantsRevoked} grant(s) revoked` : ''}`);
+    await this.#audit(
+      actor,
+      'user.patient-access',
+      `user/${account.username}`,
+      `${describeGrant(grant)} (was ${describeGrant(before)})${grantsRevoked ? `, ${grantsRevoked} grant(s) revoked` : ''}`,
+    );
     return { grantsRevoked };
   }
 
@@ -314,7 +341,9 @@ export class AdminService {
 
   async listClients(): Promise<ClientSummary[]> {
     const [active, disabled] = await Promise.all([this.deps.records.listClients(10_000), this.#disabled.list({ limit: 10_000 })]);
-    return [...active.map((c) => this.#summarizeClient(c, false)), ...disabled.map((d) => this.#summarizeClient(d.value, true))].sort((a, b) => a.clientId.localeCompare(b.clientId));
+    return [...active.map((c) => this.#summarizeClient(c, false)), ...disabled.map((d) => this.#summarizeClient(d.value, true))].sort((a, b) =>
+      a.clientId.localeCompare(b.clientId),
+    );
   }
 
   async getClient(clientId: string): Promise<ClientSummary> {
@@ -328,12 +357,16 @@ export class AdminService {
   async #activeClient(clientId: string): Promise<Record<string, unknown>> {
     if (FIRST_PARTY_CLIENTS.has(clientId)) throw new AdminError('forbidden', `${clientId} is Bedside's own client and is managed by Bedside`);
     const metadata = await this.deps.records.client(clientId);
-    if (!metadata) throw new AdminError('not-found', (await this.#disabled.get(clientId)) ? `client "${clientId}" is disabled: enable it first` : `no client "${clientId}"`);
+    if (!metadata)
+      throw new AdminError('not-found', (await this.#disabled.get(clientId)) ? `client "${clientId}" is disabled: enable it first` : `no client "${clientId}"`);
     return metadata;
   }
 
   async #validateClient(metadata: Record<string, unknown>): Promise<void> {
-    const policy = clientMetadataPolicy(this.deps.parse, { isResourceServerScope: (s) => this.deps.resourceServers.definesScope(s), firstPartyProperty: FIRST_PARTY_METADATA });
+    const policy = clientMetadataPolicy(this.deps.parse, {
+      isResourceServerScope: (s) => this.deps.resourceServers.definesScope(s),
+      firstPartyProperty: FIRST_PARTY_METADATA,
+    });
     try {
       for (const key of policy.properties) policy.validator(undefined, key, metadata[key], metadata);
     } catch (error) {
@@ -427,10 +460,16 @@ export class AdminService {
   async putResourceServer(actor: Actor, input: unknown): Promise<ResourceServer> {
     const result = validateResourceServer(input, { fhirBaseUrl: this.deps.fhirBaseUrl, issuer: this.deps.issuer, isLoopbackHost });
     if (!result.ok) throw new AdminError('invalid', result.problems.join('; '));
-    if (this.deps.resourceServers.isConfigured(result.value.identifier)) throw new AdminError('forbidden', `${result.value.identifier} is fixed by RESOURCE_SERVERS; change it there`);
+    if (this.deps.resourceServers.isConfigured(result.value.identifier))
+      throw new AdminError('forbidden', `${result.value.identifier} is fixed by RESOURCE_SERVERS; change it there`);
     const existed = (await this.deps.resourceServers.get(result.value.identifier)) !== undefined;
     await this.deps.resourceServers.put(result.value);
-    await this.#audit(actor, existed ? 'resource-server.edit' : 'resource-server.create', `resource-server/${result.value.identifier}`, `scopes ${Object.keys(result.value.scopes).join(' ')}`);
+    await this.#audit(
+      actor,
+      existed ? 'resource-server.edit' : 'resource-server.create',
+      `resource-server/${result.value.identifier}`,
+      `scopes ${Object.keys(result.value.scopes).join(' ')}`,
+    );
     return { ...result.value, source: 'operator' };
   }
 

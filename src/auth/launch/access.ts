@@ -21,10 +21,7 @@ import type { StoredAccount } from '../accounts/account-store.js';
 export const LAUNCHER_SCOPE = 'launcher';
 
 /** Who is calling the launcher API. */
-export type LauncherCaller =
-  | { kind: 'sandbox' }
-  | { kind: 'operator'; account: StoredAccount }
-  | { kind: 'client'; token: VerifiedAccessToken };
+export type LauncherCaller = { kind: 'sandbox' } | { kind: 'operator'; account: StoredAccount } | { kind: 'client'; token: VerifiedAccessToken };
 
 /** Why a caller is refused, in RFC 6750's terms. */
 export interface LauncherRefusal {
@@ -57,7 +54,8 @@ export async function launcherCaller(deps: LauncherAccessDependencies, req: Requ
     if (!match) return refused(401, 'invalid_token', 'the Authorization header is not "Bearer <token>"');
     try {
       const token = await deps.verifier.verify(match[1]!);
-      if (!token.scopes.some((s) => s.raw === LAUNCHER_SCOPE)) return refused(403, 'insufficient_scope', `the bearer token does not hold the ${LAUNCHER_SCOPE} scope`);
+      if (!token.scopes.some((s) => s.raw === LAUNCHER_SCOPE))
+        return refused(403, 'insufficient_scope', `the bearer token does not hold the ${LAUNCHER_SCOPE} scope`);
       return { kind: 'client', token };
     } catch (error) {
       if (error instanceof AccessTokenError) return refused(401, 'invalid_token', error.message);
@@ -66,10 +64,16 @@ export async function launcherCaller(deps: LauncherAccessDependencies, req: Requ
   }
   const account = await deps.signedInAccount(req, res);
   if (!account) {
-    return refused(401, 'unauthorized', `LAUNCHER_SANDBOX is off: sign in as an operator (${deps.signInPage}) or send a bearer token with the ${LAUNCHER_SCOPE} scope`);
+    return refused(
+      401,
+      'unauthorized',
+      `LAUNCHER_SANDBOX is off: sign in as an operator (${deps.signInPage}) or send a bearer token with the ${LAUNCHER_SCOPE} scope`,
+    );
   }
-  if (!account.roles.includes('operator')) return refused(403, 'forbidden', `${account.username} is not an operator: only operators may use the launcher when LAUNCHER_SANDBOX is off`);
-  if (req.method !== 'GET' && req.method !== 'HEAD' && !deps.sameOrigin(req)) return refused(403, 'forbidden', "an operator's launcher requests must come from Bedside's own pages");
+  if (!account.roles.includes('operator'))
+    return refused(403, 'forbidden', `${account.username} is not an operator: only operators may use the launcher when LAUNCHER_SANDBOX is off`);
+  if (req.method !== 'GET' && req.method !== 'HEAD' && !deps.sameOrigin(req))
+    return refused(403, 'forbidden', "an operator's launcher requests must come from Bedside's own pages");
   return { kind: 'operator', account };
 }
 

@@ -44,7 +44,8 @@ const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 function launchOf(body: Record<string, unknown>, sandbox: boolean): Omit<EhrLaunch, 'createdAt'> {
   const problem = (message: string, status = 400) => new LaunchRequestError(status, message);
   const launchUri = typeof body.launch_uri === 'string' ? URL.parse(body.launch_uri) : null;
-  if (!launchUri || !['http:', 'https:'].includes(launchUri.protocol) || launchUri.hash) throw problem('launch_uri must be the absolute http(s) URL of the app to launch');
+  if (!launchUri || !['http:', 'https:'].includes(launchUri.protocol) || launchUri.hash)
+    throw problem('launch_uri must be the absolute http(s) URL of the app to launch');
   for (const name of ['patient', 'encounter', 'practitioner'] as const) {
     const value = body[name];
     if (value !== undefined && (typeof value !== 'string' || !ID.test(value))) throw problem(`${name} must be a FHIR id`);
@@ -53,14 +54,18 @@ function launchOf(body: Record<string, unknown>, sandbox: boolean): Omit<EhrLaun
   if (body.need_patient_banner !== undefined && typeof body.need_patient_banner !== 'boolean') throw problem('need_patient_banner must be true or false');
   if (body.intent !== undefined && (typeof body.intent !== 'string' || body.intent.length > 200)) throw problem('intent must be a short string');
   const styleUrl = typeof body.smart_style_url === 'string' ? URL.parse(body.smart_style_url) : null;
-  if (body.smart_style_url !== undefined && (!styleUrl || !['http:', 'https:'].includes(styleUrl.protocol))) throw problem('smart_style_url must be an absolute http(s) URL');
+  if (body.smart_style_url !== undefined && (!styleUrl || !['http:', 'https:'].includes(styleUrl.protocol)))
+    throw problem('smart_style_url must be an absolute http(s) URL');
   if (body.simulate_ehr_session !== undefined && typeof body.simulate_ehr_session !== 'boolean') throw problem('simulate_ehr_session must be true or false');
   if (body.simulate_ehr_session === true) {
     if (!sandbox) throw problem('simulated EHR sessions are turned off on this server (LAUNCHER_SANDBOX=false)', 403);
     if (typeof body.practitioner !== 'string') throw problem('simulate_ehr_session needs the practitioner who is signed in to the EHR');
   }
   const fhirContext = body.fhirContext;
-  if (fhirContext !== undefined && (!Array.isArray(fhirContext) || fhirContext.length > 20 || !fhirContext.every((i) => typeof i === 'object' && i !== null && !Array.isArray(i)))) {
+  if (
+    fhirContext !== undefined &&
+    (!Array.isArray(fhirContext) || fhirContext.length > 20 || !fhirContext.every((i) => typeof i === 'object' && i !== null && !Array.isArray(i)))
+  ) {
     throw problem('fhirContext must be an array of objects such as {"reference": "Observation/123"}');
   }
   return {
@@ -78,7 +83,11 @@ function launchOf(body: Record<string, unknown>, sandbox: boolean): Omit<EhrLaun
 
 /** Every resource the launch names must exist (422 otherwise). */
 async function checkReferences(launch: Omit<EhrLaunch, 'createdAt'>, directory: Pick<PatientDirectory, 'exists'>): Promise<void> {
-  const references = [`Patient/${launch.patient}`, ...(launch.encounter ? [`Encounter/${launch.encounter}`] : []), ...(launch.practitioner ? [`Practitioner/${launch.practitioner}`] : [])];
+  const references = [
+    `Patient/${launch.patient}`,
+    ...(launch.encounter ? [`Encounter/${launch.encounter}`] : []),
+    ...(launch.practitioner ? [`Practitioner/${launch.practitioner}`] : []),
+  ];
   for (const reference of references) {
     if (!(await directory.exists(reference))) throw new LaunchRequestError(422, `${reference} does not exist on this server`);
   }

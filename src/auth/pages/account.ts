@@ -45,26 +45,41 @@ export function accountPages(deps: AccountPagesDependencies, issuerPath: string)
   async function renderApps(req: Request, res: Response, notice?: string): Promise<void> {
     const current = await deps.sessions.signedIn(req, res);
     if (!current) return deps.sessions.redirectToSignIn(res, PAGES.connectedApps);
-    const view = { username: current.account.username, apps: await appsOf(deps, current.account.id), revokeAction: `${appsPath}/revoke`, ...(notice ? { notice } : {}) };
+    const view = {
+      username: current.account.username,
+      apps: await appsOf(deps, current.account.id),
+      revokeAction: `${appsPath}/revoke`,
+      ...(notice ? { notice } : {}),
+    };
     sendHtml(res, 200, embedCsrfField(connectedAppsPage(view), current.formToken));
   }
 
-  router.get(appsPath, page((req, res) => renderApps(req, res)));
-  router.post(`${appsPath}/revoke`, form, page(async (req, res) => {
-    await deps.sessions.checkSubmission(req, res);
-    const account = await deps.sessions.signedInAccount(req, res);
-    if (!account) return deps.sessions.redirectToSignIn(res, PAGES.connectedApps);
-    const clientId = String((req.body as Record<string, unknown>).client_id ?? '');
-    const count = await deps.records.revokeApp(account.id, clientId);
-    return renderApps(req, res, count ? `Access of ${await deps.clientName(clientId)} revoked.` : 'Nothing to revoke.');
-  }));
+  router.get(
+    appsPath,
+    page((req, res) => renderApps(req, res)),
+  );
+  router.post(
+    `${appsPath}/revoke`,
+    form,
+    page(async (req, res) => {
+      await deps.sessions.checkSubmission(req, res);
+      const account = await deps.sessions.signedInAccount(req, res);
+      if (!account) return deps.sessions.redirectToSignIn(res, PAGES.connectedApps);
+      const clientId = String((req.body as Record<string, unknown>).client_id ?? '');
+      const count = await deps.records.revokeApp(account.id, clientId);
+      return renderApps(req, res, count ? `Access of ${await deps.clientName(clientId)} revoked.` : 'Nothing to revoke.');
+    }),
+  );
 
-  router.get(`${issuerPath}${PAGES.accountCallback}`, page(async (req, res) => {
-    const state = typeof req.query.state === 'string' ? req.query.state : '';
-    if (typeof req.query.error === 'string') {
-      throw new PageError(400, req.query.error, typeof req.query.error_description === 'string' ? req.query.error_description : 'Sign-in did not complete.');
-    }
-    res.redirect(303, `${issuerPath}${RETURNABLE.has(state) ? state : PAGES.connectedApps}`);
-  }));
+  router.get(
+    `${issuerPath}${PAGES.accountCallback}`,
+    page(async (req, res) => {
+      const state = typeof req.query.state === 'string' ? req.query.state : '';
+      if (typeof req.query.error === 'string') {
+        throw new PageError(400, req.query.error, typeof req.query.error_description === 'string' ? req.query.error_description : 'Sign-in did not complete.');
+      }
+      res.redirect(303, `${issuerPath}${RETURNABLE.has(state) ? state : PAGES.connectedApps}`);
+    }),
+  );
   return router;
 }

@@ -20,7 +20,10 @@ function field(req: Request, name: string): string {
 }
 
 function lines(value: string): string[] {
-  return value.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  return value
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 export interface AdminPagesDependencies {
@@ -53,30 +56,46 @@ export function adminPages(deps: AdminPagesDependencies, issuerPath: string): ex
   const render: Record<Page, (notice?: Notice) => Promise<string>> = {
     users: async (notice) => usersPage({ nav, base: nav.users, users: await admin.listUsers(), ...(notice ? { notice } : {}) }),
     clients: async (notice) => clientsPage({ nav, base: nav.clients, clients: await admin.listClients(), ...(notice ? { notice } : {}) }),
-    resourceServers: async (notice) => resourceServersPage({ nav, base: nav.resourceServers, fhirBaseUrl: deps.fhirBaseUrl, servers: admin.listResourceServers(), ...(notice ? { notice } : {}) }),
+    resourceServers: async (notice) =>
+      resourceServersPage({
+        nav,
+        base: nav.resourceServers,
+        fhirBaseUrl: deps.fhirBaseUrl,
+        servers: admin.listResourceServers(),
+        ...(notice ? { notice } : {}),
+      }),
   };
 
   /** Runs `work` for a signed-in operator; AdminErrors are shown on the page, not thrown. */
-  const operator = (pagePath: string, which: Page, work: Change) => page(async (req, res) => {
-    await sessions.checkSubmission(req, res);
-    const current = await sessions.signedIn(req, res);
-    if (!current) return sessions.redirectToSignIn(res, pagePath);
-    const { account, formToken } = current;
-    if (!account.roles.includes('operator')) throw new PageError(403, 'forbidden', `The administration pages are for operators; ${account.username} is not one.`);
-    let notice: Notice | undefined;
-    try {
-      notice = await work(req, { id: account.id, via: 'page' });
-    } catch (error) {
-      if (!(error instanceof AdminError)) throw error;
-      notice = { kind: 'error', text: error.message };
-    }
-    if (!res.headersSent) sendHtml(res, notice?.kind === 'error' ? 400 : 200, embedCsrfField(await render[which](notice), formToken));
-  });
+  const operator = (pagePath: string, which: Page, work: Change) =>
+    page(async (req, res) => {
+      await sessions.checkSubmission(req, res);
+      const current = await sessions.signedIn(req, res);
+      if (!current) return sessions.redirectToSignIn(res, pagePath);
+      const { account, formToken } = current;
+      if (!account.roles.includes('operator'))
+        throw new PageError(403, 'forbidden', `The administration pages are for operators; ${account.username} is not one.`);
+      let notice: Notice | undefined;
+      try {
+        notice = await work(req, { id: account.id, via: 'page' });
+      } catch (error) {
+        if (!(error instanceof AdminError)) throw error;
+        notice = { kind: 'error', text: error.message };
+      }
+      if (!res.headersSent) sendHtml(res, notice?.kind === 'error' ? 400 : 200, embedCsrfField(await render[which](notice), formToken));
+    });
 
   for (const [which, path, actions] of ADMIN_FORMS) {
-    router.get(`${issuerPath}${path}`, operator(path, which, async () => undefined));
+    router.get(
+      `${issuerPath}${path}`,
+      operator(path, which, async () => undefined),
+    );
     for (const [action, work] of Object.entries(actions)) {
-      router.post(`${issuerPath}${path}/${action}`, form, operator(path, which, (req, actor) => work(admin, req, actor)));
+      router.post(
+        `${issuerPath}${path}/${action}`,
+        form,
+        operator(path, which, (req, actor) => work(admin, req, actor)),
+      );
     }
   }
   return router;
@@ -151,12 +170,19 @@ const CLIENT_ACTIONS: Record<string, Action> = {
 
 const RESOURCE_SERVER_ACTIONS: Record<string, Action> = {
   async save(admin, req, actor) {
-    const scopes = Object.fromEntries(lines(field(req, 'scopes')).map((line) => {
-      const eq = line.indexOf('=');
-      return eq > 0 ? [line.slice(0, eq).trim(), line.slice(eq + 1).trim()] : [line, line];
-    }));
+    const scopes = Object.fromEntries(
+      lines(field(req, 'scopes')).map((line) => {
+        const eq = line.indexOf('=');
+        return eq > 0 ? [line.slice(0, eq).trim(), line.slice(eq + 1).trim()] : [line, line];
+      }),
+    );
     const ttl = field(req, 'ttl').trim();
-    const saved = await admin.putResourceServer(actor, { identifier: field(req, 'identifier').trim(), name: field(req, 'name'), scopes, ...(ttl ? { accessTokenTtlSeconds: Number(ttl) } : {}) });
+    const saved = await admin.putResourceServer(actor, {
+      identifier: field(req, 'identifier').trim(),
+      name: field(req, 'name'),
+      scopes,
+      ...(ttl ? { accessTokenTtlSeconds: Number(ttl) } : {}),
+    });
     return { kind: 'notice', text: `${saved.name} (${saved.identifier}) saved.` };
   },
   async remove(admin, req, actor) {

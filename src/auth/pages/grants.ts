@@ -55,49 +55,79 @@ export function grantsPages(deps: GrantsPagesDependencies, issuerPath: string): 
   }
 
   async function renderGrants(req: Request, res: Response, notice?: string): Promise<void> {
-    const current = await operator(req, res, PAGES.grants, (username) => `The grants page is for operators; ${username} is not one. Sign in as an operator (see the README).`);
+    const current = await operator(
+      req,
+      res,
+      PAGES.grants,
+      (username) => `The grants page is for operators; ${username} is not one. Sign in as an operator (see the README).`,
+    );
     if (!current) return;
-    const grants = await Promise.all((await deps.records.listGrants()).map(async (g) => {
-      const patient = (await deps.launches.forGrant(g.grantId))?.patient;
-      return { ...g, clientName: await deps.clientName(g.clientId), ...(patient ? { patient } : {}) };
-    }));
+    const grants = await Promise.all(
+      (await deps.records.listGrants()).map(async (g) => {
+        const patient = (await deps.launches.forGrant(g.grantId))?.patient;
+        return { ...g, clientName: await deps.clientName(g.clientId), ...(patient ? { patient } : {}) };
+      }),
+    );
     const own = await Promise.all(OWN_COLLECTIONS.map(async ([collection, holds]) => ({ collection, holds, count: await deps.count(collection) })));
     const keySet = await deps.keys();
-    sendHtml(res, 200, embedCsrfField(grantsPage({
-      storage: deps.storageDescription,
-      collections: [...(await deps.records.collectionCounts()), ...own],
-      grants,
-      revokeAction: `${grantsPath}/revoke`,
-      rotateAction: `${grantsPath}/rotate-keys`,
-      keys: (keySet?.signing ?? []).map((k) => ({ kid: k.kid, alg: k.alg, ...(k.retireAfter ? { retireAfter: k.retireAfter } : {}) })),
-      ...(notice ? { notice } : {}),
-    }), current.formToken));
+    sendHtml(
+      res,
+      200,
+      embedCsrfField(
+        grantsPage({
+          storage: deps.storageDescription,
+          collections: [...(await deps.records.collectionCounts()), ...own],
+          grants,
+          revokeAction: `${grantsPath}/revoke`,
+          rotateAction: `${grantsPath}/rotate-keys`,
+          keys: (keySet?.signing ?? []).map((k) => ({ kid: k.kid, alg: k.alg, ...(k.retireAfter ? { retireAfter: k.retireAfter } : {}) })),
+          ...(notice ? { notice } : {}),
+        }),
+        current.formToken,
+      ),
+    );
   }
 
   /** A POST of the grants page: done only for an operator, who then sees the page again with `notice`. */
-  const change = (work: (req: Request) => Promise<string>) => page(async (req, res) => {
-    await deps.sessions.checkSubmission(req, res);
-    const account = await deps.sessions.signedInAccount(req, res);
-    return renderGrants(req, res, account?.roles.includes('operator') ? await work(req) : undefined);
-  });
+  const change = (work: (req: Request) => Promise<string>) =>
+    page(async (req, res) => {
+      await deps.sessions.checkSubmission(req, res);
+      const account = await deps.sessions.signedInAccount(req, res);
+      return renderGrants(req, res, account?.roles.includes('operator') ? await work(req) : undefined);
+    });
 
-  router.get(grantsPath, page((req, res) => renderGrants(req, res)));
-  router.post(`${grantsPath}/revoke`, form, change(async (req) => {
-    await deps.records.revokeGrant(String((req.body as Record<string, unknown>).grant_id ?? ''));
-    return 'Grant revoked: its refresh tokens are deleted and its access tokens are refused from their next use.';
-  }));
-  router.post(`${grantsPath}/rotate-keys`, form, change(async () => {
-    await deps.rotateKeys();
-    return 'Signing keys rotated: new tokens are signed with the new keys; the previous keys keep verifying until their tokens expire.';
-  }));
+  router.get(
+    grantsPath,
+    page((req, res) => renderGrants(req, res)),
+  );
+  router.post(
+    `${grantsPath}/revoke`,
+    form,
+    change(async (req) => {
+      await deps.records.revokeGrant(String((req.body as Record<string, unknown>).grant_id ?? ''));
+      return 'Grant revoked: its refresh tokens are deleted and its access tokens are refused from their next use.';
+    }),
+  );
+  router.post(
+    `${grantsPath}/rotate-keys`,
+    form,
+    change(async () => {
+      await deps.rotateKeys();
+      return 'Signing keys rotated: new tokens are signed with the new keys; the previous keys keep verifying until their tokens expire.';
+    }),
+  );
 
-  router.get(`${issuerPath}${PAGES.audit}`, page(async (req, res) => {
-    const current = await operator(req, res, PAGES.grants, (username) => `The audit log is for operators; ${username} is not one.`);
-    if (!current) return;
-    const outcome = typeof req.query.outcome === 'string' && AUDIT_OUTCOMES.includes(req.query.outcome) ? (req.query.outcome as AuditRecord['outcome']) : undefined;
-    const records = await deps.audit.list({ limit: 500, ...(outcome ? { outcome } : {}) });
-    if (req.query.format === 'json') return void res.status(200).set('cache-control', 'no-store').json({ records });
-    sendHtml(res, 200, auditPage({ records, ...(outcome ? { outcome } : {}) }));
-  }));
+  router.get(
+    `${issuerPath}${PAGES.audit}`,
+    page(async (req, res) => {
+      const current = await operator(req, res, PAGES.grants, (username) => `The audit log is for operators; ${username} is not one.`);
+      if (!current) return;
+      const outcome =
+        typeof req.query.outcome === 'string' && AUDIT_OUTCOMES.includes(req.query.outcome) ? (req.query.outcome as AuditRecord['outcome']) : undefined;
+      const records = await deps.audit.list({ limit: 500, ...(outcome ? { outcome } : {}) });
+      if (req.query.format === 'json') return void res.status(200).set('cache-control', 'no-store').json({ records });
+      sendHtml(res, 200, auditPage({ records, ...(outcome ? { outcome } : {}) }));
+    }),
+  );
   return router;
 }

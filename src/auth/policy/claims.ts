@@ -26,7 +26,8 @@ type Compiled = (resource: unknown) => unknown[];
 
 function primitive(value: unknown): string | number | boolean | undefined {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-  if (value && typeof value === 'object' && typeof (value as { toNumber?: unknown }).toNumber === 'function') return (value as { toNumber(): number }).toNumber();
+  if (value && typeof value === 'object' && typeof (value as { toNumber?: unknown }).toNumber === 'function')
+    return (value as { toNumber(): number }).toNumber();
   return undefined;
 }
 
@@ -60,10 +61,11 @@ export class ClaimMapper {
 
   /** The mapped claims for one use of the account's identity. */
   async claimsFor(account: StoredAccount, request: ClaimRequest): Promise<Record<string, unknown>> {
-    const applicable = this.mappings.filter((m) =>
-      m.in.has(request.target) &&
-      (m.scope === undefined || request.scopes.has(m.scope)) &&
-      (request.target !== 'access_token' || m.audiences === undefined || (request.audience !== undefined && m.audiences.includes(request.audience))),
+    const applicable = this.mappings.filter(
+      (m) =>
+        m.in.has(request.target) &&
+        (m.scope === undefined || request.scopes.has(m.scope)) &&
+        (request.target !== 'access_token' || m.audiences === undefined || (request.audience !== undefined && m.audiences.includes(request.audience))),
     );
     if (applicable.length === 0) return {};
     const needsResource = applicable.some((m) => m.source.kind === 'fhirUser');

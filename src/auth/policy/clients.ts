@@ -41,7 +41,9 @@ function checkFetchedUris(metadata: Record<string, unknown>, allowPrivateNetwork
   }
   const requestUris = metadata[REQUEST_URIS];
   if (requestUris !== undefined && !(Array.isArray(requestUris) && requestUris.length === 0)) {
-    throw new errors.InvalidClientMetadata(`${REQUEST_URIS} is not supported: this server never fetches request objects by reference; push the request instead (pushed_authorization_request_endpoint, RFC 9126)`);
+    throw new errors.InvalidClientMetadata(
+      `${REQUEST_URIS} is not supported: this server never fetches request objects by reference; push the request instead (pushed_authorization_request_endpoint, RFC 9126)`,
+    );
   }
   delete metadata[REQUEST_URIS];
 }
@@ -78,7 +80,12 @@ export function clientMetadataPolicy(parse: ParseOptions, extras: ClientMetadata
       if (scope === undefined) return;
       if (typeof scope !== 'string') throw new errors.InvalidClientMetadata('scope must be a string of space-separated scopes');
       // Scopes of other resource servers (resource-servers/) are not SMART scopes.
-      const smart = extras.isResourceServerScope ? scope.split(' ').filter((s) => !extras.isResourceServerScope!(s)).join(' ') : scope;
+      const smart = extras.isResourceServerScope
+        ? scope
+            .split(' ')
+            .filter((s) => !extras.isResourceServerScope!(s))
+            .join(' ')
+        : scope;
       const { errors: problems } = parseScopes(smart, parse);
       if (problems.length) throw new errors.InvalidClientMetadata(`scope: ${problems.map((p) => p.message).join('; ')}`);
     },

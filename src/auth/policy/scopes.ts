@@ -53,7 +53,10 @@ export function checkRequestedScopes(ctx: KoaContextWithOIDC, client: Client, op
       throw new errors.InvalidScope(`scope "${scope.raw}" cannot be granted to a backend service: use system/ scopes with client_credentials`, scope.raw);
     }
     if (!backend && isSystem) {
-      throw new errors.InvalidScope(`scope "${scope.raw}" is for backend services (client_credentials with private_key_jwt), not for user authorization`, scope.raw);
+      throw new errors.InvalidScope(
+        `scope "${scope.raw}" is for backend services (client_credentials with private_key_jwt), not for user authorization`,
+        scope.raw,
+      );
     }
     if (cap && !coveredByAny(cap, scope)) {
       throw new errors.InvalidScope(`scope "${scope.raw}" is not within the scope this client registered`, scope.raw);

@@ -42,7 +42,10 @@ export const CLIENT_ASSERTION_ALGS = ['RS384', 'ES384'] as const;
 
 /** What the configuration is built from; the hooks' own dependencies are among them. */
 export interface ProviderDependencies extends FirstPartyDependencies, TokenClaimsDependencies {
-  settings: Pick<Config, 'baseUrl' | 'fhirBaseUrl' | 'allowPrivateNetworkFetch' | 'rotateRefreshTokens' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'registrationToken'>;
+  settings: Pick<
+    Config,
+    'baseUrl' | 'fhirBaseUrl' | 'allowPrivateNetworkFetch' | 'rotateRefreshTokens' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'registrationToken'
+  >;
   /** The token endpoint's URL (the audience of client assertions). */
   tokenEndpoint: string;
   /** Whether cookies are marked Secure (then `SameSite=None` and POST to the authorization endpoint). */
@@ -155,7 +158,12 @@ export function buildProviderConfiguration(deps: ProviderDependencies, keySet: K
     conformIdTokenClaims: false,
     clientAuthMethods: [...CLIENT_AUTH_METHODS],
     enabledJWA: { clientAuthSigningAlgValues: [...CLIENT_ASSERTION_ALGS], idTokenSigningAlgValues: [ID_TOKEN_ALG] },
-    clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], id_token_signed_response_alg: ID_TOKEN_ALG, token_endpoint_auth_method: 'client_secret_basic' },
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      id_token_signed_response_alg: ID_TOKEN_ALG,
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
     pkce: { required: () => true },
     allowOmittingSingleRegisteredRedirectUri: false,
@@ -175,7 +183,8 @@ export function buildProviderConfiguration(deps: ProviderDependencies, keySet: K
     },
     loadExistingGrant: loadGrant(deps),
     // offline_access: a long-lived refresh token; online_access: one that dies with the session.
-    issueRefreshToken: (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && (hasScope(code, 'offline_access') || hasScope(code, 'online_access')),
+    issueRefreshToken: (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && (hasScope(code, 'offline_access') || hasScope(code, 'online_access')),
     expiresWithSession: (_ctx, code) => !hasScope(code, 'offline_access'),
     rotateRefreshToken: settings.rotateRefreshTokens,
     extraTokenClaims: smartTokenClaims(deps),

@@ -78,13 +78,16 @@ export function logProviderEvents(provider: Provider, logger: Logger): void {
         // Logged without what the request claimed.
       }
       const client = ctx.oidc?.client;
-      logger.warn({
-        event,
-        client_id: client?.clientId ?? who.clientId ?? null,
-        presented: who.method,
-        ...(client ? { registered: client.clientAuthMethod } : {}),
-        reason: errorReasons(error),
-      }, 'client authentication failed');
+      logger.warn(
+        {
+          event,
+          client_id: client?.clientId ?? who.clientId ?? null,
+          presented: who.method,
+          ...(client ? { registered: client.clientAuthMethod } : {}),
+          reason: errorReasons(error),
+        },
+        'client authentication failed',
+      );
     });
   }
 }

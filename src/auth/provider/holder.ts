@@ -72,7 +72,10 @@ export class ProviderHolder {
     this.#version = keySet.version;
     this.#provider = deps.build(keySet, () => this.#provider);
     this.#callback = this.#provider.callback() as Handler;
-    this.#timer = setInterval(() => void this.reloadIfKeysChanged().catch((err: unknown) => deps.logger.error({ err }, 'key reload failed')), KEY_POLL_INTERVAL_MS);
+    this.#timer = setInterval(
+      () => void this.reloadIfKeysChanged().catch((err: unknown) => deps.logger.error({ err }, 'key reload failed')),
+      KEY_POLL_INTERVAL_MS,
+    );
     this.#timer.unref();
   }
 

@@ -55,7 +55,7 @@ function summarize(grant: StoredDocument<AdapterPayload>, refreshTokens: Array<S
     issuedAt: (value.iat ?? 0) * 1000,
     ...(grant.expiresAt ? { expiresAt: grant.expiresAt } : {}),
     refreshTokens: refreshTokens.map((rt) => ({
-      id: rt.id.slice(0, 6) + '…',
+      id: `${rt.id.slice(0, 6)}…`,
       issuedAt: (rt.value.iat ?? 0) * 1000,
       ...(rt.expiresAt ? { expiresAt: rt.expiresAt } : {}),
       ...(rt.value.scope ? { scope: rt.value.scope } : {}),
@@ -97,7 +97,14 @@ export class ProviderRecords {
   /** Live grants, newest first; for one account when given. */
   async listGrants(filter: { accountId?: string; limit?: number } = {}): Promise<GrantSummary[]> {
     const docs = await this.#grants.list({ limit: filter.limit ?? 500, ...(filter.accountId ? { key: { name: 'accountId', value: filter.accountId } } : {}) });
-    return Promise.all(docs.map(async (g) => summarize(g, (await this.#refreshTokens.findByKey('grantId', g.id)).filter((rt) => !rt.value.consumed))));
+    return Promise.all(
+      docs.map(async (g) =>
+        summarize(
+          g,
+          (await this.#refreshTokens.findByKey('grantId', g.id)).filter((rt) => !rt.value.consumed),
+        ),
+      ),
+    );
   }
 
   /** Whether the grant still exists (not revoked, not expired). */
@@ -124,7 +131,10 @@ export class ProviderRecords {
 
   /** Revokes every grant of an account, or of a client; returns how many. */
   async revokeAllOf(owner: { accountId: string } | { clientId: string }): Promise<number> {
-    const grants = 'accountId' in owner ? await this.listGrants({ accountId: owner.accountId, limit: 10_000 }) : (await this.listGrants({ limit: 10_000 })).filter((g) => g.clientId === owner.clientId);
+    const grants =
+      'accountId' in owner
+        ? await this.listGrants({ accountId: owner.accountId, limit: 10_000 })
+        : (await this.listGrants({ limit: 10_000 })).filter((g) => g.clientId === owner.clientId);
     for (const g of grants) await this.revokeGrant(g.grantId);
     return grants.length;
   }
@@ -161,7 +171,13 @@ export class ProviderRecords {
 
   /** The live documents of each of the provider's models an operator is shown, with what each holds. */
   async collectionCounts(): Promise<Array<{ collection: string; holds: string; count: number }>> {
-    return Promise.all(COUNTED_MODELS.map(async ([model, holds]) => ({ collection: oidcCollectionName(model), holds, count: await this.documents.collection(oidcCollectionName(model)).count() })));
+    return Promise.all(
+      COUNTED_MODELS.map(async ([model, holds]) => ({
+        collection: oidcCollectionName(model),
+        holds,
+        count: await this.documents.collection(oidcCollectionName(model)).count(),
+      })),
+    );
   }
 }
 

@@ -28,9 +28,22 @@ export type Dispatch = (context: FhirContext, request: FhirRequest) => Promise<F
 const METHODS: HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const ORDER: Record<HttpMethod, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
 const REASON: Record<number, string> = {
-  200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized',
-  403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 410: 'Gone', 412: 'Precondition Failed',
-  413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 500: 'Internal Server Error',
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  410: 'Gone',
+  412: 'Precondition Failed',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  500: 'Internal Server Error',
 };
 
 /** A Bundle entry's request, checked and split into path and query. */
@@ -80,7 +93,7 @@ function parseEntry(context: FhirContext, entry: BundleEntry, index: number): En
   if (!METHODS.includes(method)) throw badRequest(`${where}.request.method "${String(req.method).slice(0, 20)}" is not an HTTP method FHIR uses`);
   let url = req.url.trim();
   const base = context.services.config.fhirBaseUrl;
-  if (url.startsWith(base + '/')) url = url.slice(base.length + 1);
+  if (url.startsWith(`${base}/`)) url = url.slice(base.length + 1);
   else if (/^[a-z][a-z0-9+.-]*:/i.test(url)) throw badRequest(`${where}.request.url must be relative to this server's base (got "${url.slice(0, 100)}")`);
   url = url.replace(/^\/+/, '');
   const q = url.indexOf('?');
@@ -124,7 +137,9 @@ async function batch(context: FhirContext, request: FhirRequest, bundle: Bundle,
 }
 
 async function transaction(context: FhirContext, request: FhirRequest, bundle: Bundle, dispatch: Dispatch): Promise<FhirResponse> {
-  const duplicate = duplicateFullUrls(bundle.entry ?? []).entries().next().value;
+  const duplicate = duplicateFullUrls(bundle.entry ?? [])
+    .entries()
+    .next().value;
   if (duplicate) throw duplicateFullUrl(bundle.entry![duplicate[0]]!, duplicate[0], duplicate[1]);
   const entries = (bundle.entry ?? []).map((entry, index) => parseEntry(context, entry, index));
   checkDuplicateTargets(entries);
@@ -293,16 +308,25 @@ function duplicateFullUrls(entries: readonly BundleEntry[]): Map<number, number[
   const duplicates = new Map<number, number[]>();
   for (const indexes of byKey.values()) {
     if (indexes.length < 2) continue;
-    for (const index of indexes) duplicates.set(index, indexes.filter((i) => i !== index));
+    for (const index of indexes)
+      duplicates.set(
+        index,
+        indexes.filter((i) => i !== index),
+      );
   }
   return duplicates;
 }
 
 function duplicateFullUrl(entry: BundleEntry, index: number, others: number[]): FhirError {
   const where = others.map((i) => `Bundle.entry[${i}]`).join(', ');
-  return new FhirError(400, 'invariant', `Bundle.entry[${index}].fullUrl "${String(entry.fullUrl).slice(0, 200)}" is also the fullUrl of ${where} (bdl-7: fullUrl must be unique in a Bundle)`, {
-    expression: [`Bundle.entry[${index}].fullUrl`, ...others.map((i) => `Bundle.entry[${i}].fullUrl`)],
-  });
+  return new FhirError(
+    400,
+    'invariant',
+    `Bundle.entry[${index}].fullUrl "${String(entry.fullUrl).slice(0, 200)}" is also the fullUrl of ${where} (bdl-7: fullUrl must be unique in a Bundle)`,
+    {
+      expression: [`Bundle.entry[${index}].fullUrl`, ...others.map((i) => `Bundle.entry[${i}].fullUrl`)],
+    },
+  );
 }
 
 /**
@@ -319,7 +343,9 @@ function checkResolvedOverlaps(entries: EntryRequest[], plan: IdentityPlan): voi
     if (identity === undefined) continue;
     const previous = seen.get(identity);
     if (previous !== undefined) {
-      throw badRequest(`Bundle.entry[${e.index}] and Bundle.entry[${previous}] both change ${identity} (one of them through its search criteria); a transaction may touch a resource once`);
+      throw badRequest(
+        `Bundle.entry[${e.index}] and Bundle.entry[${previous}] both change ${identity} (one of them through its search criteria); a transaction may touch a resource once`,
+      );
     }
     seen.set(identity, e.index);
   }

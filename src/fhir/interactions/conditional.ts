@@ -20,7 +20,13 @@ export async function findMatches(context: FhirContext, type: string, criteria: 
   for (const name of [...params.keys()]) if (IGNORED.has(name)) params.delete(name);
   if ([...params.keys()].length === 0) throw badRequest('Conditional operations need search criteria');
   const config = context.services.config;
-  const search = parseSearch(type, params, { baseUrl: config.fhirBaseUrl, strict: true, maxCount: 2, defaultCount: 2, registry: context.services.searchRegistry() });
+  const search = parseSearch(type, params, {
+    baseUrl: config.fhirBaseUrl,
+    strict: true,
+    maxCount: 2,
+    defaultCount: 2,
+    registry: context.services.searchRegistry(),
+  });
   if (search.where.op === 'true') throw badRequest(`The criteria "${criteria.slice(0, 200)}" do not constrain the search`);
   const page = await context.store.search({ types: [type], where: search.where, sort: [], limit: 2 });
   return page.resources;

@@ -21,7 +21,7 @@ export async function read(context: FhirContext, request: FhirRequest): Promise<
   }
   // Conditional read: https://hl7.org/fhir/R4/http.html#cread
   const ifNoneMatch = request.headers['if-none-match'];
-  if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag(version.versionId) || tag.trim() === `"${version.versionId}"`)) {
+  if (ifNoneMatch?.split(',').some((tag) => tag.trim() === etag(version.versionId) || tag.trim() === `"${version.versionId}"`)) {
     return { status: 304, headers: versionHeaders(version) };
   }
   const ifModifiedSince = request.headers['if-modified-since'];

@@ -74,7 +74,8 @@ export async function patientEverything(context: FhirContext, request: FhirReque
   }
   // start and end (care dates) are defined by the operation but not implemented: reported, not applied.
   const ignored = ['start', 'end'].filter((name) => params.has(name));
-  if (ignored.length > 0 && preferences(request).handling === 'strict') throw notSupported(`$everything does not support ${ignored.join(' and ')} (care dates)`);
+  if (ignored.length > 0 && preferences(request).handling === 'strict')
+    throw notSupported(`$everything does not support ${ignored.join(' and ')} (care dates)`);
   let types = ['Patient', ...compartmentTypesAllowed(context)].filter((t) => context.policy.permits(t, 'search'));
   const typeParam = params.get('_type');
   if (typeParam) {
@@ -90,9 +91,16 @@ export async function patientEverything(context: FhirContext, request: FhirReque
   const search = await parseRequestSearch(context, request, undefined, searchParams);
   search.types = types;
   search.include = [{ sourceType: '*', param: '*', iterate: false }];
-  for (const name of ignored) search.warnings.push({ severity: 'warning', code: 'not-supported', diagnostics: `The parameter "${name}" of $everything (care dates) is not supported; it was ignored` });
+  for (const name of ignored)
+    search.warnings.push({
+      severity: 'warning',
+      code: 'not-supported',
+      diagnostics: `The parameter "${name}" of $everything (care dates) is not supported; it was ignored`,
+    });
   const result = await executeSearch(context, search, { op: 'and', of: filters });
-  const applied = [...params].filter(([name]) => !ignored.includes(name)).map(([name, value]): [string, string] => [name, name === '_count' ? String(search.count) : value]);
+  const applied = [...params]
+    .filter(([name]) => !ignored.includes(name))
+    .map(([name, value]): [string, string] => [name, name === '_count' ? String(search.count) : value]);
   return bundleResponse(searchsetJson(context, search, result, request.path, new URLSearchParams(applied)));
 }
 

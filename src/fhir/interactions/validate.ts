@@ -45,7 +45,8 @@ export async function validateOperation(context: FhirContext, request: FhirReque
   if (resource === undefined) throw badRequest(`Nothing to validate: POST the ${type} (or a Parameters with a resource parameter) to ${type}/$validate`);
   if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) throw badRequest('The resource to validate must be a JSON object');
   const resourceType = (resource as { resourceType?: unknown }).resourceType;
-  if (resourceType !== type) throw badRequest(`The resource to validate is ${typeof resourceType === 'string' ? `a ${resourceType.slice(0, 64)}` : 'not a resource'}, not a ${type}`);
+  if (resourceType !== type)
+    throw badRequest(`The resource to validate is ${typeof resourceType === 'string' ? `a ${resourceType.slice(0, 64)}` : 'not a resource'}, not a ${type}`);
 
   const issues: OperationOutcomeIssue[] = validateR4(resource, { expectedType: type }).issues.map(toOutcomeIssue);
   if (input.mode === 'update') issues.push(...updateIssues(type, id, resource as Resource));
@@ -55,13 +56,13 @@ export async function validateOperation(context: FhirContext, request: FhirReque
   return outcomeResponse(issues, profiles);
 }
 
-
 /** Query parameters and, for POST, a Parameters body or the resource itself. */
 function parseInput(request: FhirRequest): ValidateInput {
   const input: ValidateInput = {};
   const query = mergedParams(request);
   for (const name of query.keys()) {
-    if (!['mode', 'profile', '_format', '_pretty'].includes(name)) throw badRequest(`Unknown parameter "${name.slice(0, 60)}" for $validate (supported: mode, profile, and resource in the body)`);
+    if (!['mode', 'profile', '_format', '_pretty'].includes(name))
+      throw badRequest(`Unknown parameter "${name.slice(0, 60)}" for $validate (supported: mode, profile, and resource in the body)`);
   }
   setMode(input, query.getAll('mode'));
   setProfile(input, query.getAll('profile'));
@@ -116,7 +117,8 @@ async function storedResource(context: FhirContext, type: string, id: string): P
 function updateIssues(type: string, id: string | undefined, resource: Resource): OperationOutcomeIssue[] {
   const expression = [`${type}.id`];
   if (resource.id === undefined) return [{ severity: 'error', code: 'required', diagnostics: `An update needs the ${type}'s id`, expression }];
-  if (id !== undefined && resource.id !== id) return [{ severity: 'error', code: 'value', diagnostics: `The id "${resource.id}" does not match the URL ("${id}")`, expression }];
+  if (id !== undefined && resource.id !== id)
+    return [{ severity: 'error', code: 'value', diagnostics: `The id "${resource.id}" does not match the URL ("${id}")`, expression }];
   return [];
 }
 
@@ -136,7 +138,13 @@ function outcomeResponse(issues: OperationOutcomeIssue[], profiles: readonly str
     resourceType: 'OperationOutcome',
     issue: issues.length
       ? issues
-      : [{ severity: 'information', code: 'informational', diagnostics: profiles.length ? `No issues found (checked against R4 and ${profiles.join(', ')})` : 'No issues found' }],
+      : [
+          {
+            severity: 'information',
+            code: 'informational',
+            diagnostics: profiles.length ? `No issues found (checked against R4 and ${profiles.join(', ')})` : 'No issues found',
+          },
+        ],
   };
   return { status: 200, headers: {}, body: outcome };
 }

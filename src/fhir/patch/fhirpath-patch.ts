@@ -31,10 +31,42 @@ export const MAX_PATH_LENGTH = 1000;
 
 /** Functions a path may call: navigation, filters and the tests used inside them. https://hl7.org/fhirpath/N1/#functions */
 export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set([
-  'where', 'first', 'last', 'single', 'tail', 'skip', 'take', 'ofType', 'as', 'is', 'extension',
-  'exists', 'empty', 'not', 'hasValue', 'count', 'all', 'allTrue', 'anyTrue', 'allFalse', 'anyFalse',
-  'startsWith', 'endsWith', 'contains', 'lower', 'upper', 'length', 'substring', 'indexOf', 'trim',
-  'toString', 'toInteger', 'toDecimal', 'iif', 'today', 'now',
+  'where',
+  'first',
+  'last',
+  'single',
+  'tail',
+  'skip',
+  'take',
+  'ofType',
+  'as',
+  'is',
+  'extension',
+  'exists',
+  'empty',
+  'not',
+  'hasValue',
+  'count',
+  'all',
+  'allTrue',
+  'anyTrue',
+  'allFalse',
+  'anyFalse',
+  'startsWith',
+  'endsWith',
+  'contains',
+  'lower',
+  'upper',
+  'length',
+  'substring',
+  'indexOf',
+  'trim',
+  'toString',
+  'toInteger',
+  'toDecimal',
+  'iif',
+  'today',
+  'now',
 ]);
 
 const OPERATION_TYPES = ['add', 'insert', 'delete', 'replace', 'move'] as const;
@@ -107,15 +139,18 @@ function readOperations(patch: Parameters): Operation[] {
   validateForWrite(patch, 'Parameters');
   const parameters = patch.parameter ?? [];
   if (parameters.length === 0) throw new FhirError(400, 'required', 'A FHIRPath Patch needs at least one "operation" parameter');
-  if (parameters.length > MAX_OPERATIONS) throw new FhirError(400, 'too-costly', `A FHIRPath Patch may hold ${MAX_OPERATIONS} operations at most (it has ${parameters.length})`);
+  if (parameters.length > MAX_OPERATIONS)
+    throw new FhirError(400, 'too-costly', `A FHIRPath Patch may hold ${MAX_OPERATIONS} operations at most (it has ${parameters.length})`);
   return parameters.map((parameter, at) => readOperation(parameter, at));
 }
 
 function readOperation(parameter: ParametersParameter, at: number): Operation {
-  if (parameter.name !== 'operation') throw failure({ at }, `a FHIRPath Patch parameter is named "operation", not "${String(parameter.name).slice(0, 40)}"`, 400);
+  if (parameter.name !== 'operation')
+    throw failure({ at }, `a FHIRPath Patch parameter is named "operation", not "${String(parameter.name).slice(0, 40)}"`, 400);
   const parts = new Map<string, ParametersParameter>();
   for (const part of parameter.part ?? []) {
-    if (!PART_NAMES.has(part.name)) throw failure({ at }, `unknown part "${part.name.slice(0, 40)}" (expected type, path, name, value, index, source, destination)`, 400);
+    if (!PART_NAMES.has(part.name))
+      throw failure({ at }, `unknown part "${part.name.slice(0, 40)}" (expected type, path, name, value, index, source, destination)`, 400);
     if (parts.has(part.name)) throw failure({ at }, `the part "${part.name}" is given twice`, 400);
     parts.set(part.name, part);
   }
@@ -165,7 +200,13 @@ function checkPathFunctions(path: string, op: Pick<Operation, 'at' | 'type' | 'p
   try {
     ast = fhirpath.parse(path);
   } catch (error) {
-    throw failure(op, `the path is not valid FHIRPath: ${String((error as Error).message).split('\n')[0]!.slice(0, 200)}`, 400);
+    throw failure(
+      op,
+      `the path is not valid FHIRPath: ${String((error as Error).message)
+        .split('\n')[0]!
+        .slice(0, 200)}`,
+      400,
+    );
   }
   const visit = (node: { type?: string; children?: unknown[] }): void => {
     if (node.type === 'Functn') {
@@ -269,7 +310,10 @@ function replace(resource: Json, op: Operation): void {
 function move(resource: Json, op: Operation): void {
   const list = selectList(resource, op);
   const items = currentItems(list.holder, list.prop);
-  for (const [name, index] of [['source', op.source!], ['destination', op.destination!]] as const) {
+  for (const [name, index] of [
+    ['source', op.source!],
+    ['destination', op.destination!],
+  ] as const) {
     if (index < 0 || index >= items) throw new OperationError(`${name} ${index} is outside the list (0 to ${items - 1})`);
   }
   const taken = takeItem(list.holder, list.prop, op.source!);
@@ -284,7 +328,8 @@ interface Selected {
 
 function selectOne(resource: Json, path: string, type: string): Selected[] {
   const selected = select(resource, path);
-  if (selected.length !== 1) throw new OperationError(`the path selects ${selected.length === 0 ? 'nothing' : `${selected.length} elements`}; ${type} needs exactly one`);
+  if (selected.length !== 1)
+    throw new OperationError(`the path selects ${selected.length === 0 ? 'nothing' : `${selected.length} elements`}; ${type} needs exactly one`);
   return selected;
 }
 
@@ -293,7 +338,7 @@ function selectList(resource: Json, op: Operation): { holder: Json; shape: Shape
   const selected = select(resource, op.path);
   if (selected.length > 0) {
     const first = selected[0]!.place;
-    if (!first || !first.prop.array || selected.some((s) => s.place?.holder !== first.holder || s.place.key !== first.key)) {
+    if (!first?.prop.array || selected.some((s) => s.place?.holder !== first.holder || s.place.key !== first.key)) {
       throw new OperationError(`the path must select a list (the items of one repeating element)`);
     }
     return first;
@@ -304,7 +349,7 @@ function selectList(resource: Json, op: Operation): { holder: Json; shape: Shape
   if (!isObject(holder!.data)) throw new OperationError('the path selects a primitive value');
   const shape = holder!.found.shape;
   const prop = shape.props.get(split[2]!.replace(/^`|`$/g, ''));
-  if (!prop || !prop.array) throw new OperationError(`${shape.name} has no repeating element "${split[2]!.slice(0, 64)}"`);
+  if (!prop?.array) throw new OperationError(`${shape.name} has no repeating element "${split[2]!.slice(0, 64)}"`);
   return { holder: holder!.data, shape, prop };
 }
 
@@ -314,7 +359,11 @@ function select(resource: Json, path: string): Selected[] {
   try {
     results = fhirpath.evaluate(resource, path, {}, r4, silent) as unknown[];
   } catch (error) {
-    throw new OperationError(`the path could not be evaluated: ${String((error as Error).message).split('\n')[0]!.slice(0, 200)}`);
+    throw new OperationError(
+      `the path could not be evaluated: ${String((error as Error).message)
+        .split('\n')[0]!
+        .slice(0, 200)}`,
+    );
   }
   const objects = indexObjects(resource);
   return results.map((node) => locate(node, objects));
@@ -373,7 +422,8 @@ function indexObjects(resource: Json): Map<Json, Found> {
         if (!isObject(item)) return;
         const at: Place = { holder: obj, shape, prop, key: prop.key, index: Array.isArray(obj[key]) ? i : undefined };
         if (extension) visit(item, compiler.shapeOf('Element'), at);
-        else if (prop.kind === Kind.Resource && typeof item.resourceType === 'string' && compiler.isResourceType(item.resourceType)) visit(item, compiler.shapeOf(item.resourceType), at);
+        else if (prop.kind === Kind.Resource && typeof item.resourceType === 'string' && compiler.isResourceType(item.resourceType))
+          visit(item, compiler.shapeOf(item.resourceType), at);
         else if (prop.kind === Kind.Complex && prop.shape) visit(item, prop.shape, at);
       });
     }
@@ -393,7 +443,6 @@ function valueType(part: ParametersParameter): string | undefined {
 }
 
 const valueKey = (part: ParametersParameter): string | undefined => Object.keys(part).find((k) => k.startsWith('value'));
-
 
 /** The property a child named `name` of `shape` is: its JSON key, or a choice element's stem with the value's type. */
 function childProp(shape: Shape, name: string, type: string | undefined): Prop {
@@ -434,7 +483,9 @@ function convertValue(part: ParametersParameter, prop: Prop, shape: Shape): Item
   }
   const compatible = type === prop.type || (QUANTITIES.has(type) && QUANTITIES.has(prop.type));
   if (!compatible) {
-    throw new OperationError(prop.type.includes('.') ? `${where} is a backbone element: give its content as parts` : `${where} is a ${prop.type}; the value is a ${type}`);
+    throw new OperationError(
+      prop.type.includes('.') ? `${where} is a backbone element: give its content as parts` : `${where} is a ${prop.type}; the value is a ${type}`,
+    );
   }
   return { value: structuredClone(value), extra: undefined };
 }

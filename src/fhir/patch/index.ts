@@ -19,7 +19,8 @@ export function patchedResource(current: Resource, request: FhirRequest): unknow
   if (request.fromBundle) {
     if (isFhirPathPatch(body)) return applyFhirPathPatch(current, body);
     const binary = body as { resourceType?: string; data?: unknown } | undefined;
-    if (Array.isArray(body) || (binary?.resourceType === 'Binary' && typeof binary.data === 'string')) return applyJsonPatch(current, jsonPatchFromBundle(body));
+    if (Array.isArray(body) || (binary?.resourceType === 'Binary' && typeof binary.data === 'string'))
+      return applyJsonPatch(current, jsonPatchFromBundle(body));
     throw unsupportedMediaType('A PATCH entry in a Bundle needs a Parameters resource (FHIRPath Patch) or a Binary resource holding a JSON Patch document');
   }
   const contentType = (header(request, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
@@ -30,5 +31,7 @@ export function patchedResource(current: Resource, request: FhirRequest): unknow
     }
     return applyFhirPathPatch(current, body);
   }
-  throw unsupportedMediaType('PATCH takes a JSON Patch document (application/json-patch+json) or a FHIRPath Patch Parameters resource (application/fhir+json or application/fhir+xml)');
+  throw unsupportedMediaType(
+    'PATCH takes a JSON Patch document (application/json-patch+json) or a FHIRPath Patch Parameters resource (application/fhir+json or application/fhir+xml)',
+  );
 }

@@ -27,7 +27,11 @@ export function applyJsonPatch(resource: Resource, operations: unknown): unknown
   } catch (caught) {
     const error = caught as { message?: unknown; index?: unknown };
     const at = typeof error.index === 'number' ? ` (operation ${error.index + 1})` : '';
-    throw badRequest(`JSON Patch could not be applied: ${String(error.message ?? caught).split('\n')[0]!.slice(0, 200)}${at}`);
+    throw badRequest(
+      `JSON Patch could not be applied: ${String(error.message ?? caught)
+        .split('\n')[0]!
+        .slice(0, 200)}${at}`,
+    );
   }
 }
 
@@ -35,12 +39,20 @@ function checkOperation(operation: unknown, index: number): void {
   const where = `operation ${index + 1}`;
   if (typeof operation !== 'object' || operation === null || Array.isArray(operation)) throw badRequest(`Invalid JSON Patch: ${where} is not an object`);
   const { op, path, from } = operation as { op?: unknown; path?: unknown; from?: unknown };
-  if (typeof op !== 'string' || !PATCH_OPERATIONS.has(op)) throw badRequest(`Invalid JSON Patch: ${where} has op "${String(op).slice(0, 20)}" (expected add, remove, replace, move, copy or test)`);
-  for (const [name, pointer] of [['path', path], ['from', from]] as const) {
+  if (typeof op !== 'string' || !PATCH_OPERATIONS.has(op))
+    throw badRequest(`Invalid JSON Patch: ${where} has op "${String(op).slice(0, 20)}" (expected add, remove, replace, move, copy or test)`);
+  for (const [name, pointer] of [
+    ['path', path],
+    ['from', from],
+  ] as const) {
     if (pointer === undefined && name === 'from') continue;
     if (typeof pointer !== 'string') throw badRequest(`Invalid JSON Patch: ${where} needs a "${name}" string`);
-    const segment = pointer.split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~')).find((s) => PROTOTYPE_SEGMENTS.has(s));
-    if (segment !== undefined) throw badRequest(`Invalid JSON Patch: ${where} ${name} "${pointer.slice(0, 80)}" names "${segment}", which is not a FHIR element`);
+    const segment = pointer
+      .split('/')
+      .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+      .find((s) => PROTOTYPE_SEGMENTS.has(s));
+    if (segment !== undefined)
+      throw badRequest(`Invalid JSON Patch: ${where} ${name} "${pointer.slice(0, 80)}" names "${segment}", which is not a FHIR element`);
   }
   if ((op === 'move' || op === 'copy') && typeof from !== 'string') throw badRequest(`Invalid JSON Patch: ${where} (${op}) needs a "from" string`);
   if (op === 'move' && typeof path === 'string' && typeof from === 'string' && path.startsWith(`${from}/`)) {
@@ -53,5 +65,5 @@ function checkOperation(operation: unknown, index: number): void {
 export function jsonPatchFromBundle(body: unknown): unknown {
   if (Array.isArray(body)) return body;
   const binary = body as { data?: string };
-  return parseJson(Buffer.from(binary.data ?? '', 'base64'), 'The JSON Patch in this entry\'s Binary');
+  return parseJson(Buffer.from(binary.data ?? '', 'base64'), "The JSON Patch in this entry's Binary");
 }

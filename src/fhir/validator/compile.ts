@@ -13,7 +13,7 @@ import { r4Definitions, type ConstraintDef, type ElementDef, type TypeDef, type 
 import { compileInvariant, type Invariant } from './invariants.js';
 import { PRIMITIVES, type PrimitiveRule } from './primitives.js';
 
-export const enum Kind {
+export enum Kind {
   Primitive,
   Complex,
   Resource,
@@ -182,8 +182,7 @@ class TypeCompiler {
     const kind = primitive ? Kind.Primitive : type.code === 'Resource' || this.compiler.isResourceType(type.code) ? Kind.Resource : Kind.Complex;
     const coded = type.code === 'Coding' || type.code === 'CodeableConcept';
     const valueSet = type.code === 'code' || coded ? source.requiredBinding : undefined;
-    const resolveShape =
-      kind !== Kind.Complex ? undefined : backbone ? () => this.backbone(backbone) : () => this.compiler.shapeOf(type.profile ?? type.code);
+    const resolveShape = kind !== Kind.Complex ? undefined : backbone ? () => this.backbone(backbone) : () => this.compiler.shapeOf(type.profile ?? type.code);
     return new LazyProp(
       key,
       element.name,

@@ -151,7 +151,9 @@ function patchedElement(patch: ElementPatch): ElementDef {
     array: max > 1,
     types: patch.types.map((code) => ({ code })),
     ...(patch.binding ? { requiredBinding: patch.binding, binding: { strength: 'required' as const, valueSet: patch.binding } } : {}),
-    constraints: patch.path.endsWith('.id') ? [] : [{ key: 'ele-1', human: 'All FHIR elements must have a @value or children', expression: 'hasValue() or (children().count() > id.count())' }],
+    constraints: patch.path.endsWith('.id')
+      ? []
+      : [{ key: 'ele-1', human: 'All FHIR elements must have a @value or children', expression: 'hasValue() or (children().count() > id.count())' }],
   };
 }
 

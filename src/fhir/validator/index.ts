@@ -85,7 +85,7 @@ export class R4Validator {
   /** The first segment of issue paths: the resource's type if it is an R4 one. */
   private rootType(value: unknown, expectedType: string | undefined): string {
     const type = typeof value === 'object' && value !== null ? (value as { resourceType?: unknown }).resourceType : undefined;
-    return typeof type === 'string' && this.compiler.isResourceType(type) ? type : expectedType ?? 'Resource';
+    return typeof type === 'string' && this.compiler.isResourceType(type) ? type : (expectedType ?? 'Resource');
   }
 }
 

@@ -5,7 +5,24 @@
  * https://hl7.org/fhir/R4/domainresource.html#invs
  * https://hl7.org/fhir/R4/datatypes.html
  */
-import { DEFER, UCUM, and, equals, exists, extensionOnly, implies, isObject, items, or, present, valueOf, xor, type B3, type Json, type NativeInvariant } from './native-logic.js';
+import {
+  DEFER,
+  UCUM,
+  and,
+  equals,
+  exists,
+  extensionOnly,
+  implies,
+  isObject,
+  items,
+  or,
+  present,
+  valueOf,
+  xor,
+  type B3,
+  type Json,
+  type NativeInvariant,
+} from './native-logic.js';
 
 /** `(code.exists() or value.empty()) and (system.empty() or system = X)`, shared by the Quantity profiles. */
 function codedIn(node: Json, system: string): B3 | undefined {
@@ -74,8 +91,7 @@ export const DOMAIN_RESOURCE: NativeInvariant[] = [
   {
     key: 'dom-4',
     expression: 'contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()',
-    check: (node) =>
-      !items(node.contained).some((c) => isObject(c) && isObject(c.meta) && (exists(c.meta, 'versionId') || exists(c.meta, 'lastUpdated'))),
+    check: (node) => !items(node.contained).some((c) => isObject(c) && isObject(c.meta) && (exists(c.meta, 'versionId') || exists(c.meta, 'lastUpdated'))),
   },
   {
     key: 'dom-5',
@@ -181,4 +197,3 @@ export const DATATYPES: NativeInvariant[] = [
   { key: 'tim-10', expression: 'timeOfDay.empty() or when.empty()', check: (n) => !exists(n, 'timeOfDay') || !exists(n, 'when') },
   { key: 'exp-1', expression: 'expression.exists() or reference.exists()', check: (n) => exists(n, 'expression') || exists(n, 'reference') },
 ];
-

@@ -77,4 +77,3 @@ export function hasCoding(concept: unknown, system: string, codes: readonly stri
 export function valueOf(v: unknown, test: (n: number) => boolean): B3 | undefined {
   return typeof v === 'number' ? test(v) : DEFER;
 }
-

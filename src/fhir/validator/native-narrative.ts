@@ -62,4 +62,3 @@ export const NARRATIVE: NativeInvariant[] = [
     check: narrative((div) => (typeof div !== 'string' ? null : hasNarrativeContent(div))),
   },
 ];
-

@@ -6,7 +6,19 @@
  * https://hl7.org/fhir/R4/observation.html#invs (and the invariants section of each resource)
  */
 import { parseReferenceTail } from '../../r4/ids.js';
-import { DEFER, equals, exists, existsChoice, hasCoding, isObject, items, present, type NativeCheck, type NativeEnv, type NativeInvariant } from './native-logic.js';
+import {
+  DEFER,
+  equals,
+  exists,
+  existsChoice,
+  hasCoding,
+  isObject,
+  items,
+  present,
+  type NativeCheck,
+  type NativeEnv,
+  type NativeInvariant,
+} from './native-logic.js';
 
 /** `where(use = 'home').empty()` on one ContactPoint or Address. */
 const notHome: NativeCheck = (node) => (node.use === 'home' ? false : node.use === undefined || typeof node.use === 'string' ? true : DEFER);
@@ -91,13 +103,17 @@ export const RESOURCES: NativeInvariant[] = [
     key: 'ait-1',
     expression:
       "verificationStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification' and code = 'entered-in-error').exists() or clinicalStatus.exists()",
-    check: (n) => hasCoding(n.verificationStatus, 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', ['entered-in-error']) || present(n.clinicalStatus),
+    check: (n) =>
+      hasCoding(n.verificationStatus, 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', ['entered-in-error']) ||
+      present(n.clinicalStatus),
   },
   {
     key: 'ait-2',
     expression:
       "verificationStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification' and code = 'entered-in-error').empty() or clinicalStatus.empty()",
-    check: (n) => !hasCoding(n.verificationStatus, 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', ['entered-in-error']) || !present(n.clinicalStatus),
+    check: (n) =>
+      !hasCoding(n.verificationStatus, 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', ['entered-in-error']) ||
+      !present(n.clinicalStatus),
   },
   { key: 'con-1', expression: 'summary.exists() or assessment.exists()', check: (n) => present(n.summary) || present(n.assessment) },
   { key: 'con-2', expression: 'code.exists() or detail.exists()', check: (n) => present(n.code) || present(n.detail) },
@@ -105,13 +121,16 @@ export const RESOURCES: NativeInvariant[] = [
     key: 'con-4',
     expression:
       "abatement.empty() or clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='resolved' or code='remission' or code='inactive')).exists()",
-    check: (n) => !existsChoice(n, 'abatement') || hasCoding(n.clinicalStatus, 'http://terminology.hl7.org/CodeSystem/condition-clinical', ['resolved', 'remission', 'inactive']),
+    check: (n) =>
+      !existsChoice(n, 'abatement') ||
+      hasCoding(n.clinicalStatus, 'http://terminology.hl7.org/CodeSystem/condition-clinical', ['resolved', 'remission', 'inactive']),
   },
   {
     key: 'con-5',
     expression:
       "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()",
-    check: (n) => !hasCoding(n.verificationStatus, 'http://terminology.hl7.org/CodeSystem/condition-ver-status', ['entered-in-error']) || !present(n.clinicalStatus),
+    check: (n) =>
+      !hasCoding(n.verificationStatus, 'http://terminology.hl7.org/CodeSystem/condition-ver-status', ['entered-in-error']) || !present(n.clinicalStatus),
   },
   { key: 'cpl-3', expression: 'detail.empty() or reference.empty()', check: (n) => !present(n.detail) || !present(n.reference) },
   {
@@ -121,4 +140,3 @@ export const RESOURCES: NativeInvariant[] = [
   },
   { key: 'imm-1', expression: 'documentType.exists() or reference.exists()', check: (n) => exists(n, 'documentType') || exists(n, 'reference') },
 ];
-

@@ -216,12 +216,18 @@ export class Walk {
   private codings(value: Json, prop: Prop): void {
     const concept = prop.type === 'CodeableConcept';
     const codings = concept ? (Array.isArray(value.coding) ? value.coding : []) : [value];
-    const inValueSet = (c: unknown) => isObject(c) && typeof c.system === 'string' && typeof c.code === 'string' && prop.codings!.has(codingKey(c.system, c.code));
+    const inValueSet = (c: unknown) =>
+      isObject(c) && typeof c.system === 'string' && typeof c.code === 'string' && prop.codings!.has(codingKey(c.system, c.code));
     if (codings.some(inValueSet)) return;
-    const shown = codings.filter(isObject).map((c) => `${String(c.system ?? '(no system)')}#${String(c.code ?? '(no code)')}`).slice(0, 3).join(', ');
-    const message = concept && codings.length === 0
-      ? `has no coding from the required value set ${prop.valueSet}`
-      : `${shown || 'the coding'} is not in the required value set ${prop.valueSet}`;
+    const shown = codings
+      .filter(isObject)
+      .map((c) => `${String(c.system ?? '(no system)')}#${String(c.code ?? '(no code)')}`)
+      .slice(0, 3)
+      .join(', ');
+    const message =
+      concept && codings.length === 0
+        ? `has no coding from the required value set ${prop.valueSet}`
+        : `${shown || 'the coding'} is not in the required value set ${prop.valueSet}`;
     this.report('code-invalid', message);
   }
 

@@ -46,7 +46,15 @@ export function keysOf(shape: Shape): ReadonlyMap<string, KeyInfo> {
         element = prop.element;
         position++;
       }
-      const info: KeyInfo = { position, name: prop.key, extensionKey: `_${prop.key}`, prop, attribute: isAttribute(shape, prop.key), open: `<${prop.key}`, close: `</${prop.key}>` };
+      const info: KeyInfo = {
+        position,
+        name: prop.key,
+        extensionKey: `_${prop.key}`,
+        prop,
+        attribute: isAttribute(shape, prop.key),
+        open: `<${prop.key}`,
+        close: `</${prop.key}>`,
+      };
       map.set(prop.key, info);
       if (prop.kind === Kind.Primitive) map.set(info.extensionKey, info);
     }

@@ -158,7 +158,13 @@ class XmlReader {
       const attributes = this.attributes(tag, path, ['value', 'id']);
       const raw = attributes.get('value');
       const id = attributes.get('id');
-      this.stack.push({ kind: 'primitive', path, prop, value: raw === undefined ? undefined : this.primitiveValue(prop, raw), extra: id === undefined ? undefined : { id } });
+      this.stack.push({
+        kind: 'primitive',
+        path,
+        prop,
+        value: raw === undefined ? undefined : this.primitiveValue(prop, raw),
+        extra: id === undefined ? undefined : { id },
+      });
     } else if (prop.kind === Kind.Resource) {
       this.attributes(tag, path, []);
       this.stack.push({ kind: 'holder', path, prop, resource: undefined });
@@ -179,7 +185,14 @@ class XmlReader {
   private openDiv(top: ObjectFrame, tag: SaxesTagNS): void {
     const start = this.source.lastIndexOf('<', this.parser.position - 1);
     const ownNamespace = tag.prefix === '' && Object.values(tag.attributes).some((a) => a.name === 'xmlns' && a.value === XHTML_NS);
-    const frame: XhtmlFrame = { kind: 'xhtml', path: `${top.path}.div`, prop: top.shape.props.get('div')!, start: ownNamespace ? start : -1, rebuilt: '', depth: 0 };
+    const frame: XhtmlFrame = {
+      kind: 'xhtml',
+      path: `${top.path}.div`,
+      prop: top.shape.props.get('div')!,
+      start: ownNamespace ? start : -1,
+      rebuilt: '',
+      depth: 0,
+    };
     this.stack.push(frame);
     this.openXhtml(frame, tag);
   }

@@ -38,7 +38,7 @@ class XmlWriter {
   constructor(private readonly pretty: boolean) {}
 
   private newline(depth: number): void {
-    if (this.pretty && this.out.length > 0) this.out += '\n' + '  '.repeat(depth);
+    if (this.pretty && this.out.length > 0) this.out += `\n${'  '.repeat(depth)}`;
   }
 
   resource(value: unknown, depth: number, root: boolean): void {

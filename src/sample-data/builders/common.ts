@@ -30,8 +30,6 @@ export function round(value: number, decimals: number): number {
   return Math.round(value * factor) / factor;
 }
 
-export const organizationReference = (): Reference =>
-  reference('Organization', ORGANIZATION.id, ORGANIZATION.name);
+export const organizationReference = (): Reference => reference('Organization', ORGANIZATION.id, ORGANIZATION.name);
 
-export const staffReference = (key: StaffKey): Reference =>
-  reference('Practitioner', STAFF[key].id, staffDisplay(key));
+export const staffReference = (key: StaffKey): Reference => reference('Practitioner', STAFF[key].id, staffDisplay(key));

@@ -32,14 +32,7 @@ export interface ConditionContext {
  * A problem-list entry. `onset` is a date when the problem predates the record (the patient told
  * us the year), a date-time when it was diagnosed at the recording visit.
  */
-export function buildChronicCondition(
-  id: string,
-  code: Code,
-  text: string,
-  onset: number,
-  diagnosedAtVisit: boolean,
-  ctx: ConditionContext,
-): Condition {
+export function buildChronicCondition(id: string, code: Code, text: string, onset: number, diagnosedAtVisit: boolean, ctx: ConditionContext): Condition {
   return {
     resourceType: 'Condition',
     id,
@@ -57,14 +50,7 @@ export function buildChronicCondition(
 }
 
 /** An encounter diagnosis; resolved with an abatement date once `resolved` is in the past. */
-export function buildAcuteCondition(
-  id: string,
-  code: Code,
-  text: string,
-  resolved: number,
-  today: number,
-  ctx: ConditionContext,
-): Condition {
+export function buildAcuteCondition(id: string, code: Code, text: string, resolved: number, today: number, ctx: ConditionContext): Condition {
   const over = resolved < today;
   return {
     resourceType: 'Condition',

@@ -8,8 +8,13 @@
  */
 import type { CodeableConcept, Observation, ObservationReferenceRange, Reference } from 'fhir/r4';
 import {
-  BLOOD_PRESSURE, INTERPRETATION, OBSERVATION_CATEGORY, SMOKING_STATUS,
-  type QuantityObservationDef, type Range, type SmokingKey,
+  BLOOD_PRESSURE,
+  INTERPRETATION,
+  OBSERVATION_CATEGORY,
+  SMOKING_STATUS,
+  type QuantityObservationDef,
+  type Range,
+  type SmokingKey,
 } from '../terminology/observations.js';
 import { US_CORE, claims, type UsCoreProfile } from '../us-core.js';
 import { concept, quantity, round } from './common.js';
@@ -22,13 +27,7 @@ export interface ObservationContext {
   readonly performer: Reference;
 }
 
-function base(
-  id: string,
-  profile: UsCoreProfile,
-  category: keyof typeof OBSERVATION_CATEGORY,
-  code: CodeableConcept,
-  ctx: ObservationContext,
-): Observation {
+function base(id: string, profile: UsCoreProfile, category: keyof typeof OBSERVATION_CATEGORY, code: CodeableConcept, ctx: ObservationContext): Observation {
   return {
     resourceType: 'Observation',
     id,

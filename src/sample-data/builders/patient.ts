@@ -50,10 +50,7 @@ function guardian(profile: PatientProfile): PatientContact[] | undefined {
       : { system: SYSTEM.roleCode, code: 'FTH', display: 'father' };
   return [
     {
-      relationship: [
-        concept({ system: SYSTEM.contactRole, code: 'N', display: 'Next-of-Kin' }),
-        concept(role),
-      ],
+      relationship: [concept({ system: SYSTEM.contactRole, code: 'N', display: 'Next-of-Kin' }), concept(role)],
       name: { use: 'official', family: parent.family, given: [parent.given] },
       telecom: [{ system: 'phone', value: parent.phone, use: 'mobile' }],
     },

@@ -43,9 +43,7 @@ export async function writeSampleData(options: Partial<GeneratorOptions>, write:
   const shared = generateShared(resolved);
   const records = generatePatients(resolved);
   const pretty = write.pretty ?? resolved.patients <= PRETTY_LIMIT;
-  return write.format === 'bundles'
-    ? writeBundles(write.outDir, shared, records, pretty)
-    : writeNdjson(write.outDir, shared, records);
+  return write.format === 'bundles' ? writeBundles(write.outDir, shared, records, pretty) : writeNdjson(write.outDir, shared, records);
 }
 
 const RESOURCE_TYPE = /^[A-Z][A-Za-z]+$/;
@@ -118,12 +116,7 @@ class WriteQueue {
   }
 }
 
-async function writeBundles(
-  outDir: string,
-  shared: readonly Resource[],
-  records: Iterable<PatientRecord>,
-  pretty: boolean,
-): Promise<WriteSummary> {
+async function writeBundles(outDir: string, shared: readonly Resource[], records: Iterable<PatientRecord>, pretty: boolean): Promise<WriteSummary> {
   const tally = new Tally();
   const queue = new WriteQueue(16);
   const writeBundle = async (file: string, resources: readonly Resource[]): Promise<void> => {
@@ -148,7 +141,10 @@ class NdjsonFiles {
   private readonly open = new Map<string, { fd: number; chunks: string[]; size: number }>();
   private static readonly FLUSH_AT = 1 << 20;
 
-  constructor(private readonly outDir: string, private readonly tally: Tally) {}
+  constructor(
+    private readonly outDir: string,
+    private readonly tally: Tally,
+  ) {}
 
   append(resource: Resource): void {
     let file = this.open.get(resource.resourceType);
@@ -182,11 +178,7 @@ class NdjsonFiles {
   }
 }
 
-function writeNdjson(
-  outDir: string,
-  shared: readonly Resource[],
-  records: Iterable<PatientRecord>,
-): WriteSummary {
+function writeNdjson(outDir: string, shared: readonly Resource[], records: Iterable<PatientRecord>): WriteSummary {
   const tally = new Tally();
   const files = new NdjsonFiles(outDir, tally);
   try {

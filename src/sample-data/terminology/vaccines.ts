@@ -31,13 +31,8 @@ export const VACCINES = {
   td: im(cvx('113', 'Td (adult) preservative free')),
   pneumococcal23: im(cvx('33', 'pneumococcal polysaccharide vaccine, 23 valent')),
   zoster: im(cvx('187', 'zoster vaccine recombinant')),
-  covidPfizer: im(
-    cvx('208', 'SARS-COV-2 (COVID-19) vaccine, mRNA, spike protein, LNP, preservative free, 30 mcg/0.3mL dose'),
-    0.3,
-  ),
-  covidModerna: im(
-    cvx('207', 'SARS-COV-2 (COVID-19) vaccine, mRNA, spike protein, LNP, preservative free, 100 mcg/0.5mL dose'),
-  ),
+  covidPfizer: im(cvx('208', 'SARS-COV-2 (COVID-19) vaccine, mRNA, spike protein, LNP, preservative free, 30 mcg/0.3mL dose'), 0.3),
+  covidModerna: im(cvx('207', 'SARS-COV-2 (COVID-19) vaccine, mRNA, spike protein, LNP, preservative free, 100 mcg/0.5mL dose')),
 } as const satisfies Record<string, VaccineDef>;
 
 export type VaccineKey = keyof typeof VACCINES;
@@ -49,8 +44,7 @@ export interface ScheduledDose {
   readonly doseNumber: number;
 }
 
-const series = (vaccine: VaccineKey, ...ages: number[]): ScheduledDose[] =>
-  ages.map((ageMonths, i) => ({ vaccine, ageMonths, doseNumber: i + 1 }));
+const series = (vaccine: VaccineKey, ...ages: number[]): ScheduledDose[] => ages.map((ageMonths, i) => ({ vaccine, ageMonths, doseNumber: i + 1 }));
 
 export const CHILDHOOD_SCHEDULE: readonly ScheduledDose[] = [
   ...series('hepBPediatric', 0, 1, 6),
@@ -68,7 +62,4 @@ export const CHILDHOOD_SCHEDULE: readonly ScheduledDose[] = [
 ];
 
 /** Ages (months) of the well-child visits; yearly from 4 years. Newborn visit is day 3-5. */
-export const WELL_CHILD_AGES_MONTHS: readonly number[] = [
-  0, 1, 2, 4, 6, 9, 12, 15, 18, 24, 30, 36,
-  ...Array.from({ length: 14 }, (_, i) => 48 + i * 12),
-];
+export const WELL_CHILD_AGES_MONTHS: readonly number[] = [0, 1, 2, 4, 6, 9, 12, 15, 18, 24, 30, 36, ...Array.from({ length: 14 }, (_, i) => 48 + i * 12)];

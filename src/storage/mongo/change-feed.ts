@@ -84,7 +84,11 @@ export class MongoChangeFeed {
 
   /** The feed's current end: the newest `_id` written so far (what this node wrote is all in). */
   async #end(settled: ObjectId): Promise<ObjectId> {
-    const newest = await this.#history.find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).next();
+    const newest = await this.#history
+      .find({}, { projection: { _id: 1 } })
+      .sort({ _id: -1 })
+      .limit(1)
+      .next();
     return newest && newest._id.toHexString() > settled.toHexString() ? newest._id : settled;
   }
 

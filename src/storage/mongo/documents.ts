@@ -77,7 +77,7 @@ export function indexFields(entries: readonly IndexEntry[]): RowArrays & Pick<Re
   for (const entry of entries) {
     const row = toRow(entry);
     (fields[rowsField(entry.table)] ??= []).push(row);
-    const sortSource = entry.table === 'composite' ? (row.c0 as Record<string, unknown> | undefined) ?? {} : row;
+    const sortSource = entry.table === 'composite' ? ((row.c0 as Record<string, unknown> | undefined) ?? {}) : row;
     for (const field of fieldsOf(entry.table)) {
       const value = sortValue(field.kind, sortSource[field.name]);
       if (value === undefined) continue;

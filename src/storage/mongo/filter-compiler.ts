@@ -189,7 +189,8 @@ export function rowFilter(table: IndexTable, param: string, predicates: readonly
 
 function componentIndex(predicate: FieldPredicate): number {
   const n = predicate.component ?? 0;
-  if (!Number.isInteger(n) || n < 0 || n >= componentsOf('composite')) throw new StorageError('invalid-query', `Composite component ${String(n)} does not exist`);
+  if (!Number.isInteger(n) || n < 0 || n >= componentsOf('composite'))
+    throw new StorageError('invalid-query', `Composite component ${String(n)} does not exist`);
   return n;
 }
 

@@ -32,7 +32,14 @@ export function distanceExpression(lat1: Expression, lon1: Expression, lat2: Exp
                   {
                     $add: [
                       { $multiply: ['$$sinLat', '$$sinLat'] },
-                      { $multiply: [{ $cos: { $multiply: [lat1, RADIANS_PER_DEGREE] } }, { $cos: { $multiply: [lat2, RADIANS_PER_DEGREE] } }, '$$sinLon', '$$sinLon'] },
+                      {
+                        $multiply: [
+                          { $cos: { $multiply: [lat1, RADIANS_PER_DEGREE] } },
+                          { $cos: { $multiply: [lat2, RADIANS_PER_DEGREE] } },
+                          '$$sinLon',
+                          '$$sinLon',
+                        ],
+                      },
                     ],
                   },
                 ],

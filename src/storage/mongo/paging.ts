@@ -39,7 +39,8 @@ export function sortColumns(sort: readonly SortKey[]): SortColumn[] {
       return { path: `_s${i}`, descending: key.descending, compute: { $ifNull: [nearest, key.descending ? -9e300 : 9e300] } };
     }
     if (key.by !== 'param') return { path: key.by, descending: key.descending };
-    if (!hasField(key.table, key.field) || kindOf(key.table, key.field) === 'terms') throw new StorageError('invalid-query', `Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
+    if (!hasField(key.table, key.field) || kindOf(key.table, key.field) === 'terms')
+      throw new StorageError('invalid-query', `Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
     const numeric = isNumericField(key.field);
     const missing = key.descending ? (numeric ? -9e300 : '') : numeric ? 9e300 : MAX_CHAR;
     const source = `$sort.${sortKeyName(key.table, key.field, key.param)}.${key.descending ? 'max' : 'min'}`;

@@ -207,11 +207,7 @@ export class MongoResourceStore implements ResourceStore {
 
   async countByType(): Promise<Record<string, number>> {
     const rows = await this.#resources()
-      .aggregate<{ _id: string; n: number }>([
-        { $match: { deleted: false } },
-        { $group: { _id: '$resourceType', n: { $sum: 1 } } },
-        { $sort: { _id: 1 } },
-      ])
+      .aggregate<{ _id: string; n: number }>([{ $match: { deleted: false } }, { $group: { _id: '$resourceType', n: { $sum: 1 } } }, { $sort: { _id: 1 } }])
       .toArray();
     return Object.fromEntries(rows.map((r) => [r._id, r.n]));
   }
@@ -298,10 +294,9 @@ class MongoOperations implements ResourceOperations {
   }
 
   compiler(): FilterCompiler {
-    return new FilterCompiler(
-      (filter, projection, limit) => this.#resources.find(filter, { session: this.#session, projection }).limit(limit).toArray(),
-      { maxIntermediateMatches: this.maxIntermediateMatches },
-    );
+    return new FilterCompiler((filter, projection, limit) => this.#resources.find(filter, { session: this.#session, projection }).limit(limit).toArray(), {
+      maxIntermediateMatches: this.maxIntermediateMatches,
+    });
   }
 
   async read(type: string, id: string): Promise<StoredVersion | undefined> {
@@ -311,11 +306,12 @@ class MongoOperations implements ResourceOperations {
 
   async readMany(refs: Array<{ resourceType: string; id: string }>): Promise<StoredVersion[]> {
     if (refs.length === 0) return [];
-    const docs = await this.#resources
-      .find(and([{ deleted: false }, byKeys(refs)]), { session: this.#session, projection: VERSION_PROJECTION })
-      .toArray();
+    const docs = await this.#resources.find(and([{ deleted: false }, byKeys(refs)]), { session: this.#session, projection: VERSION_PROJECTION }).toArray();
     const byKey = new Map(docs.map((d) => [keyOf(d.resourceType, d.id), d]));
-    return refs.map((r) => byKey.get(keyOf(r.resourceType, r.id))).filter((d) => d !== undefined).map(toVersion);
+    return refs
+      .map((r) => byKey.get(keyOf(r.resourceType, r.id)))
+      .filter((d) => d !== undefined)
+      .map(toVersion);
   }
 
   async vread(type: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
@@ -529,7 +525,13 @@ class MongoOperations implements ResourceOperations {
    * withdraw (both may withdraw, and retry after a random pause).
    */
   async #createGuarded(doc: ResourceDoc): Promise<boolean> {
-    const placeholder: ResourceDoc = { ...pick(doc, ['_id', 'resourceType', 'id', 'method']), versionId: 0, lastUpdated: Date.now(), deleted: true, json: null };
+    const placeholder: ResourceDoc = {
+      ...pick(doc, ['_id', 'resourceType', 'id', 'method']),
+      versionId: 0,
+      lastUpdated: Date.now(),
+      deleted: true,
+      json: null,
+    };
     await this.#resources.insertOne(placeholder, { session: this.#session });
     let won = false;
     try {
@@ -552,7 +554,10 @@ class MongoOperations implements ResourceOperations {
 
   async #appendHistory(docs: ResourceDoc[]): Promise<void> {
     if (docs.length === 0) return;
-    const versions: HistoryDoc[] = docs.map((d) => ({ _id: new ObjectId(), ...pick(d, ['resourceType', 'id', 'versionId', 'lastUpdated', 'deleted', 'method', 'json']) }));
+    const versions: HistoryDoc[] = docs.map((d) => ({
+      _id: new ObjectId(),
+      ...pick(d, ['resourceType', 'id', 'versionId', 'lastUpdated', 'deleted', 'method', 'json']),
+    }));
     try {
       await this.#history.insertMany(versions, { ordered: true, session: this.#session });
     } catch (error) {

@@ -87,10 +87,7 @@ export function retryTransaction(error: unknown): never {
   throw error;
 }
 
-
-type UndoStep =
-  | { kind: 'resource'; _id: ObjectId; before: ResourceDoc | null; written: number }
-  | { kind: 'history'; _id: ObjectId };
+type UndoStep = { kind: 'resource'; _id: ObjectId; before: ResourceDoc | null; written: number } | { kind: 'history'; _id: ObjectId };
 
 /** Thrown when an undo could not restore everything: the database needs attention. */
 export class IncompleteUndoError extends Error {

@@ -33,7 +33,6 @@ export function preparedStatements(db: Connection, max: number): Prepare {
   return (sql) => statements.memo(sql);
 }
 
-
 export interface SqliteOptions {
   /** Folder for bedside.db; ':memory:' is not supported (two connections must share a file). */
   dataDir: string;

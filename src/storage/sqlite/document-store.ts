@@ -31,7 +31,10 @@ export class SqliteDocumentStore implements DocumentStore {
   readonly #sweeper: NodeJS.Timeout;
   readonly #collections = new Map<string, SqliteCollection<unknown>>();
 
-  constructor(private readonly database: SqliteDatabase, sweepIntervalMs = 60_000) {
+  constructor(
+    private readonly database: SqliteDatabase,
+    sweepIntervalMs = 60_000,
+  ) {
     migrate(database.writer);
     this.#sweeper = setInterval(() => void this.sweepExpired().catch(() => undefined), sweepIntervalMs);
     this.#sweeper.unref();
@@ -49,7 +52,7 @@ export class SqliteDocumentStore implements DocumentStore {
       const db = this.database.writer;
       return db.transaction(() => {
         prepared(
-        db,
+          db,
           'DELETE FROM document_keys WHERE (collection, id) IN (SELECT collection, id FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?)',
         ).run(now);
         return prepared(db, 'DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes;
@@ -79,11 +82,10 @@ class SqliteCollection<T> implements DocumentCollection<T> {
   }
 
   async getStored(id: string): Promise<StoredDocument<T> | undefined> {
-    const row = prepared(this.#readConnection(), 'SELECT id, value, expires_at, updated_at FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)').get(
-      this.name,
-      id,
-      Date.now(),
-    ) as Row | undefined;
+    const row = prepared(
+      this.#readConnection(),
+      'SELECT id, value, expires_at, updated_at FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)',
+    ).get(this.name, id, Date.now()) as Row | undefined;
     return row && this.#toDocument(row);
   }
 
@@ -93,9 +95,11 @@ class SqliteCollection<T> implements DocumentCollection<T> {
 
   async insert(id: string, value: T, options: PutOptions = {}): Promise<boolean> {
     return this.#write(() => {
-      const existing = prepared(this.database.writer,
-        'SELECT 1 FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)')
-        .get(this.name, id, Date.now());
+      const existing = prepared(this.database.writer, 'SELECT 1 FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)').get(
+        this.name,
+        id,
+        Date.now(),
+      );
       if (existing) return false;
       this.#putSync(id, value, options);
       return true;
@@ -104,9 +108,10 @@ class SqliteCollection<T> implements DocumentCollection<T> {
 
   async replaceIf(id: string, expectedUpdatedAt: number, value: T, options: PutOptions = {}): Promise<boolean> {
     return this.#write(() => {
-      const row = prepared(this.database.writer,
-        'SELECT updated_at FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)')
-        .get(this.name, id, Date.now()) as { updated_at: number } | undefined;
+      const row = prepared(
+        this.database.writer,
+        'SELECT updated_at FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)',
+      ).get(this.name, id, Date.now()) as { updated_at: number } | undefined;
       if (!row || row.updated_at !== expectedUpdatedAt) return false;
       this.#putSync(id, value, options, expectedUpdatedAt);
       return true;
@@ -115,9 +120,10 @@ class SqliteCollection<T> implements DocumentCollection<T> {
 
   async take(id: string): Promise<T | undefined> {
     return this.#write(() => {
-      const row = prepared(this.database.writer,
-        'SELECT id, value, expires_at, updated_at FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)')
-        .get(this.name, id, Date.now()) as Row | undefined;
+      const row = prepared(
+        this.database.writer,
+        'SELECT id, value, expires_at, updated_at FROM documents WHERE collection = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)',
+      ).get(this.name, id, Date.now()) as Row | undefined;
       this.#deleteSync(id);
       return row ? (JSON.parse(row.value) as T) : undefined;
     });
@@ -128,20 +134,22 @@ class SqliteCollection<T> implements DocumentCollection<T> {
   }
 
   async findByKey(key: string, value: string): Promise<Array<StoredDocument<T>>> {
-    const rows = prepared(this.#readConnection(),
-      
-        'SELECT d.id, d.value, d.expires_at, d.updated_at FROM document_keys k JOIN documents d ON d.collection = k.collection AND d.id = k.id ' +
-          'WHERE k.collection = ? AND k.name = ? AND k.value = ? AND (d.expires_at IS NULL OR d.expires_at > ?) ORDER BY d.updated_at DESC',
-      )
-      .all(this.name, key, value, Date.now()) as Row[];
+    const rows = prepared(
+      this.#readConnection(),
+
+      'SELECT d.id, d.value, d.expires_at, d.updated_at FROM document_keys k JOIN documents d ON d.collection = k.collection AND d.id = k.id ' +
+        'WHERE k.collection = ? AND k.name = ? AND k.value = ? AND (d.expires_at IS NULL OR d.expires_at > ?) ORDER BY d.updated_at DESC',
+    ).all(this.name, key, value, Date.now()) as Row[];
     return rows.map((r) => this.#toDocument(r));
   }
 
   async deleteByKey(key: string, value: string): Promise<number> {
     return this.#write(() => {
-      const ids = prepared(this.database.writer,
-        'SELECT id FROM document_keys WHERE collection = ? AND name = ? AND value = ?')
-        .all(this.name, key, value) as Array<{ id: string }>;
+      const ids = prepared(this.database.writer, 'SELECT id FROM document_keys WHERE collection = ? AND name = ? AND value = ?').all(
+        this.name,
+        key,
+        value,
+      ) as Array<{ id: string }>;
       for (const { id } of ids) this.#deleteSync(id);
       return ids.length;
     });
@@ -152,18 +160,19 @@ class SqliteCollection<T> implements DocumentCollection<T> {
       const found = await this.findByKey(options.key.name, options.key.value);
       return options.limit ? found.slice(0, options.limit) : found;
     }
-    const rows = prepared(this.#readConnection(),
-      
-        'SELECT id, value, expires_at, updated_at FROM documents WHERE collection = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY updated_at DESC LIMIT ?',
-      )
-      .all(this.name, Date.now(), options.limit ?? -1) as Row[];
+    const rows = prepared(
+      this.#readConnection(),
+
+      'SELECT id, value, expires_at, updated_at FROM documents WHERE collection = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY updated_at DESC LIMIT ?',
+    ).all(this.name, Date.now(), options.limit ?? -1) as Row[];
     return rows.map((r) => this.#toDocument(r));
   }
 
   async count(): Promise<number> {
-    const row = prepared(this.#readConnection(),
-      'SELECT count(*) AS n FROM documents WHERE collection = ? AND (expires_at IS NULL OR expires_at > ?)')
-      .get(this.name, Date.now()) as { n: number };
+    const row = prepared(this.#readConnection(), 'SELECT count(*) AS n FROM documents WHERE collection = ? AND (expires_at IS NULL OR expires_at > ?)').get(
+      this.name,
+      Date.now(),
+    ) as { n: number };
     return row.n;
   }
 

@@ -12,7 +12,9 @@ export const DISTANCE_FUNCTION = 'bedside_distance';
 /** Makes {@link DISTANCE_FUNCTION} available to the connection's queries. */
 export function registerGeoFunctions(db: Connection): void {
   db.function(DISTANCE_FUNCTION, { deterministic: true }, (lat1: unknown, lon1: unknown, lat2: unknown, lon2: unknown) =>
-    typeof lat1 === 'number' && typeof lon1 === 'number' && typeof lat2 === 'number' && typeof lon2 === 'number' ? greatCircleMeters(lat1, lon1, lat2, lon2) : null,
+    typeof lat1 === 'number' && typeof lon1 === 'number' && typeof lat2 === 'number' && typeof lon2 === 'number'
+      ? greatCircleMeters(lat1, lon1, lat2, lon2)
+      : null,
   );
 }
 

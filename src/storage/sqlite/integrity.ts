@@ -20,27 +20,46 @@ export function verifySqliteIntegrity(db: Connection, options: IntegrityOptions)
 
   // Current versions against history.
   for (const row of db
-    .prepare('SELECT r.rid, r.type, r.id, r.version, r.deleted, v.rid AS vrid, v.version AS vversion, v.json IS NULL AS vdeleted FROM resources r LEFT JOIN versions v ON v.vid = r.vid')
-    .iterate() as Iterable<{ rid: number; type: string; id: string; version: number; deleted: number; vrid: number | null; vversion: number | null; vdeleted: number | null }>) {
+    .prepare(
+      'SELECT r.rid, r.type, r.id, r.version, r.deleted, v.rid AS vrid, v.version AS vversion, v.json IS NULL AS vdeleted FROM resources r LEFT JOIN versions v ON v.vid = r.vid',
+    )
+    .iterate() as Iterable<{
+    rid: number;
+    type: string;
+    id: string;
+    version: number;
+    deleted: number;
+    vrid: number | null;
+    vversion: number | null;
+    vdeleted: number | null;
+  }>) {
     report.resources++;
     const name = `${row.type}/${row.id}`;
     if (row.vrid === null) problem(name, `current version ${row.version} has no history row`);
-    else if (row.vrid !== row.rid || row.vversion !== row.version) problem(name, `current version ${row.version} points at history row of version ${row.vversion}`);
-    else if (Boolean(row.vdeleted) !== Boolean(row.deleted)) problem(name, `deleted flag (${row.deleted}) disagrees with the history (${row.vdeleted ? 'deleted' : 'live'})`);
+    else if (row.vrid !== row.rid || row.vversion !== row.version)
+      problem(name, `current version ${row.version} points at history row of version ${row.vversion}`);
+    else if (Boolean(row.vdeleted) !== Boolean(row.deleted))
+      problem(name, `deleted flag (${row.deleted}) disagrees with the history (${row.vdeleted ? 'deleted' : 'live'})`);
   }
   for (const row of db
-    .prepare('SELECT r.type, r.id, r.version, count(v.vid) AS n, min(v.version) AS lo, max(v.version) AS hi FROM resources r LEFT JOIN versions v ON v.rid = r.rid GROUP BY r.rid')
+    .prepare(
+      'SELECT r.type, r.id, r.version, count(v.vid) AS n, min(v.version) AS lo, max(v.version) AS hi FROM resources r LEFT JOIN versions v ON v.rid = r.rid GROUP BY r.rid',
+    )
     .iterate() as Iterable<{ type: string; id: string; version: number; n: number; lo: number; hi: number }>) {
     report.versions += row.n;
-    if (row.n !== row.version || row.lo !== 1 || row.hi !== row.version) problem(`${row.type}/${row.id}`, `history is not contiguous: ${row.n} versions from ${row.lo} to ${row.hi}, current ${row.version}`);
+    if (row.n !== row.version || row.lo !== 1 || row.hi !== row.version)
+      problem(`${row.type}/${row.id}`, `history is not contiguous: ${row.n} versions from ${row.lo} to ${row.hi}, current ${row.version}`);
   }
-  const orphanVersions = (db.prepare('SELECT count(*) AS n FROM versions v LEFT JOIN resources r ON r.rid = v.rid WHERE r.rid IS NULL').get() as { n: number }).n;
+  const orphanVersions = (db.prepare('SELECT count(*) AS n FROM versions v LEFT JOIN resources r ON r.rid = v.rid WHERE r.rid IS NULL').get() as { n: number })
+    .n;
   if (orphanVersions) problem('(versions)', `${orphanVersions} history rows belong to no resource`);
 
   // Index rows: none for deleted or unknown resources; exactly the recomputed ones for live ones.
   const params = new Map((db.prepare('SELECT pk, code FROM params').all() as Array<{ pk: number; code: string }>).map((p) => [p.pk, p.code]));
   for (const table of TABLES) {
-    const stray = (db.prepare(`SELECT count(*) AS n FROM idx_${table} x LEFT JOIN resources r ON r.rid = x.rid WHERE r.rid IS NULL OR r.deleted = 1`).get() as { n: number }).n;
+    const stray = (
+      db.prepare(`SELECT count(*) AS n FROM idx_${table} x LEFT JOIN resources r ON r.rid = x.rid WHERE r.rid IS NULL OR r.deleted = 1`).get() as { n: number }
+    ).n;
     if (stray) problem(`(idx_${table})`, `${stray} index rows belong to deleted or unknown resources`);
   }
   const stored = TABLES.map((table) => ({
@@ -68,7 +87,10 @@ export function verifySqliteIntegrity(db: Connection, options: IntegrityOptions)
     const missing = [...expected].filter(([k, n]) => (actual.get(k) ?? 0) < n).map(([k]) => k);
     const extra = [...actual].filter(([k, n]) => (expected.get(k) ?? 0) < n).map(([k]) => k);
     if (missing.length || extra.length) {
-      problem(name, `index rows differ from the content: ${missing.length} missing${missing.length ? ` (${missing.slice(0, 3).join('; ')})` : ''}, ${extra.length} extra${extra.length ? ` (${extra.slice(0, 3).join('; ')})` : ''}`);
+      problem(
+        name,
+        `index rows differ from the content: ${missing.length} missing${missing.length ? ` (${missing.slice(0, 3).join('; ')})` : ''}, ${extra.length} extra${extra.length ? ` (${extra.slice(0, 3).join('; ')})` : ''}`,
+      );
     }
   }
   const check = db.pragma('quick_check', { simple: true });

@@ -46,10 +46,7 @@ const FALSE: Sql = { text: '0', params: [] };
  * - `set`: a subquery returning the candidate rids (deduplicated by IN).
  * - `scan`: no driver; scan the resources of the searched types.
  */
-export type Driver =
-  | { kind: 'stream'; table: IndexTable; where: Sql; ordered: boolean }
-  | { kind: 'set'; rids: Sql }
-  | { kind: 'scan' };
+export type Driver = { kind: 'stream'; table: IndexTable; where: Sql; ordered: boolean } | { kind: 'set'; rids: Sql } | { kind: 'scan' };
 
 export interface QueryPlan {
   driver: Driver;
@@ -240,7 +237,10 @@ export class ConditionCompiler {
         const pks = this.keys.keysFor(types, condition.param, this.db);
         if (pks.length === 0) return FALSE;
         const within = nearRows(condition, '+');
-        return { text: `EXISTS (SELECT 1 FROM idx_position WHERE rid = ${alias}.rid AND ${pkList(pks, '+pk')} AND ${within.text})`, params: [...pks, ...within.params] };
+        return {
+          text: `EXISTS (SELECT 1 FROM idx_position WHERE rid = ${alias}.rid AND ${pkList(pks, '+pk')} AND ${within.text})`,
+          params: [...pks, ...within.params],
+        };
       }
     }
   }
@@ -316,7 +316,8 @@ export class ConditionCompiler {
       // Missing values sort last in both directions.
       const missing = key.descending ? (numeric ? '-9e300' : "''") : numeric ? '9e300' : `'${MAX_CHAR}'`;
       if (pks.length === 0) return { sql: { text: missing, params: [] }, descending: key.descending };
-      if (!hasField(key.table, key.field) || kindOf(key.table, key.field) === 'terms') throw new StorageError('invalid-query', `Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
+      if (!hasField(key.table, key.field) || kindOf(key.table, key.field) === 'terms')
+        throw new StorageError('invalid-query', `Cannot sort ${key.table} parameter ${key.param} by ${String(key.field)}`);
       const column = columnOf(key.table, key.field);
       const aggregate = key.descending ? 'max' : 'min';
       return {
@@ -350,7 +351,10 @@ export class ConditionCompiler {
     const typeList = inList(`${t}.type`, types);
     if (plan.driver.kind === 'scan') {
       const filter = this.compile(condition, t, types);
-      return { text: `SELECT ${t}.rid FROM resources ${t} WHERE ${typeList.text} AND ${t}.deleted = 0 AND ${filter.text}`, params: [...typeList.params, ...filter.params] };
+      return {
+        text: `SELECT ${t}.rid FROM resources ${t} WHERE ${typeList.text} AND ${t}.deleted = 0 AND ${filter.text}`,
+        params: [...typeList.params, ...filter.params],
+      };
     }
     const source = plan.driver.kind === 'set' ? plan.driver.rids : streamAsSet(plan.driver);
     const filter = plan.filter.text === '1' ? TRUE : this.compile(condition, t, types);
@@ -457,7 +461,8 @@ function predicate(p: FieldPredicate, table: IndexTable, correlated: boolean, pr
   if (!hasField(table, p.field)) throw new StorageError('invalid-query', `Unknown index field ${String(p.field)} for ${table} parameters`);
   if (p.cmp === 'phrase' || kindOf(table, p.field) === 'terms') return phraseOfRow(p, table, `${prefix || `idx_${table}.`}tid`);
   const component = p.component ?? 0;
-  if (!Number.isInteger(component) || component < 0 || component >= componentsOf(table)) throw new StorageError('invalid-query', `Component ${String(component)} does not exist`);
+  if (!Number.isInteger(component) || component < 0 || component >= componentsOf(table))
+    throw new StorageError('invalid-query', `Component ${String(component)} does not exist`);
   const column = `${correlated ? '+' : ''}${prefix}${columnOf(table, p.field, component)}`;
   const value = p.value;
   switch (p.cmp) {
@@ -536,9 +541,7 @@ function nearRows(condition: Extract<Condition, { op: 'near' }>, plus: '' | '+')
   const box = geoBox(condition);
   const longitudes = box.longitudes.map(() => `${plus}longitude BETWEEN ? AND ?`);
   return {
-    text:
-      `${plus}latitude BETWEEN ? AND ? AND (${longitudes.join(' OR ')}) ` +
-      `AND ${DISTANCE_FUNCTION}(${plus}latitude, ${plus}longitude, ?, ?) <= ?`,
+    text: `${plus}latitude BETWEEN ? AND ? AND (${longitudes.join(' OR ')}) ` + `AND ${DISTANCE_FUNCTION}(${plus}latitude, ${plus}longitude, ?, ?) <= ?`,
     params: [box.minLatitude, box.maxLatitude, ...box.longitudes.flat(), condition.latitude, condition.longitude, condition.distance],
   };
 }
@@ -564,7 +567,10 @@ function pkList(pks: number[], column = 'pk'): string {
  * resource's rid as the final tie-breaker (always ascending).
  */
 export function keysetCondition(expressions: SortExpression[], ridColumn: string, values: SqlValue[], rid: number, direction: 'after' | 'before'): Sql {
-  const keys = [...expressions.map((e) => ({ text: e.sql.text, params: e.sql.params, descending: e.descending })), { text: ridColumn, params: [] as SqlValue[], descending: false }];
+  const keys = [
+    ...expressions.map((e) => ({ text: e.sql.text, params: e.sql.params, descending: e.descending })),
+    { text: ridColumn, params: [] as SqlValue[], descending: false },
+  ];
   const bound = [...values, rid];
   const disjuncts: string[] = [];
   const params: SqlValue[] = [];

@@ -153,9 +153,10 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async countByType(): Promise<Record<string, number>> {
-    const rows = this.database.reader
-      .prepare('SELECT type, count(*) AS n FROM resources WHERE deleted = 0 GROUP BY type ORDER BY type')
-      .all() as Array<{ type: string; n: number }>;
+    const rows = this.database.reader.prepare('SELECT type, count(*) AS n FROM resources WHERE deleted = 0 GROUP BY type ORDER BY type').all() as Array<{
+      type: string;
+      n: number;
+    }>;
     return Object.fromEntries(rows.map((r) => [r.type, r.n]));
   }
 
@@ -225,38 +226,37 @@ class SqliteOperations implements ResourceOperations {
 
   readSync(type: string, id: string): StoredVersion | undefined {
     const row = this.prepare(
-        'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json ' +
-          'FROM resources r JOIN versions v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?',
-      )
-      .get(type, id) as VersionRow | undefined;
+      'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json ' +
+        'FROM resources r JOIN versions v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?',
+    ).get(type, id) as VersionRow | undefined;
     return row && toVersion(row);
   }
 
   readManySync(refs: Array<{ resourceType: string; id: string }>): StoredVersion[] {
     if (refs.length === 0) return [];
     const rows = this.prepare(
-        'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json ' +
-          'FROM json_each(?) j JOIN resources r ON r.type = json_extract(j.value, \'$[0]\') AND r.id = json_extract(j.value, \'$[1]\') ' +
-          'JOIN versions v ON v.vid = r.vid WHERE r.deleted = 0',
-      )
-      .all(JSON.stringify(refs.map((r) => [r.resourceType, r.id]))) as VersionRow[];
+      'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json ' +
+        "FROM json_each(?) j JOIN resources r ON r.type = json_extract(j.value, '$[0]') AND r.id = json_extract(j.value, '$[1]') " +
+        'JOIN versions v ON v.vid = r.vid WHERE r.deleted = 0',
+    ).all(JSON.stringify(refs.map((r) => [r.resourceType, r.id]))) as VersionRow[];
     return rows.map(toVersion);
   }
 
   vreadSync(type: string, id: string, versionId: string): StoredVersion | undefined {
     if (!/^\d{1,15}$/.test(versionId)) return undefined;
     const row = this.prepare(
-        'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json ' +
-          'FROM resources r JOIN versions v ON v.rid = r.rid AND v.version = ? WHERE r.type = ? AND r.id = ?',
-      )
-      .get(Number(versionId), type, id) as VersionRow | undefined;
+      'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json ' +
+        'FROM resources r JOIN versions v ON v.rid = r.rid AND v.version = ? WHERE r.type = ? AND r.id = ?',
+    ).get(Number(versionId), type, id) as VersionRow | undefined;
     return row && toVersion(row);
   }
 
   putSync(request: PutRequest): PutResult {
     this.#assertWriter();
-    const current = this.prepare('SELECT rid, type, id, version, vid, last_updated, deleted FROM resources WHERE type = ? AND id = ?')
-      .get(request.resourceType, request.id) as ResourceRow | undefined;
+    const current = this.prepare('SELECT rid, type, id, version, vid, last_updated, deleted FROM resources WHERE type = ? AND id = ?').get(
+      request.resourceType,
+      request.id,
+    ) as ResourceRow | undefined;
     const known = current && { version: current.version, deleted: current.deleted === 1, lastUpdated: current.last_updated };
     checkPut(known, request);
     const { version, lastUpdated: now } = nextVersion(known);
@@ -271,8 +271,12 @@ class SqliteOperations implements ResourceOperations {
       this.#deleteIndex(rid);
     } else {
       rid = Number(
-        this.prepare('INSERT INTO resources (type, id, version, vid, last_updated, deleted) VALUES (?, ?, ?, 0, ?, 0)')
-          .run(request.resourceType, request.id, version, now).lastInsertRowid,
+        this.prepare('INSERT INTO resources (type, id, version, vid, last_updated, deleted) VALUES (?, ?, ?, 0, ?, 0)').run(
+          request.resourceType,
+          request.id,
+          version,
+          now,
+        ).lastInsertRowid,
       );
       const vid = this.#insertVersion(rid, request.resourceType, request.id, version, now, request.method, json);
       this.prepare('UPDATE resources SET vid = ? WHERE rid = ?').run(vid, rid);
@@ -285,8 +289,9 @@ class SqliteOperations implements ResourceOperations {
   /** New index rows for `version` if it is still the current, live version; false otherwise. */
   reindexSync(version: StoredVersion, index: IndexEntry[]): boolean {
     this.#assertWriter();
-    const current = this.prepare('SELECT rid, version, deleted FROM resources WHERE type = ? AND id = ?')
-      .get(version.resourceType, version.id) as Pick<ResourceRow, 'rid' | 'version' | 'deleted'> | undefined;
+    const current = this.prepare('SELECT rid, version, deleted FROM resources WHERE type = ? AND id = ?').get(version.resourceType, version.id) as
+      | Pick<ResourceRow, 'rid' | 'version' | 'deleted'>
+      | undefined;
     if (!current || current.deleted || String(current.version) !== version.versionId) return false;
     this.#deleteIndex(current.rid);
     this.#insertIndex(current.rid, version.resourceType, index);
@@ -295,8 +300,10 @@ class SqliteOperations implements ResourceOperations {
 
   deleteSync(request: DeleteRequest): StoredVersion | undefined {
     this.#assertWriter();
-    const current = this.prepare('SELECT rid, type, id, version, vid, last_updated, deleted FROM resources WHERE type = ? AND id = ?')
-      .get(request.resourceType, request.id) as ResourceRow | undefined;
+    const current = this.prepare('SELECT rid, type, id, version, vid, last_updated, deleted FROM resources WHERE type = ? AND id = ?').get(
+      request.resourceType,
+      request.id,
+    ) as ResourceRow | undefined;
     const known = current && { version: current.version, deleted: current.deleted === 1, lastUpdated: current.last_updated };
     checkDelete(known, request);
     if (!current || current.deleted) return undefined;
@@ -359,8 +366,7 @@ class SqliteOperations implements ResourceOperations {
       const whereSql = join(pageFilters, ' AND ');
       const selectSql = join(select, ', ');
       const sql =
-        `SELECT r.rid, r.vid${select.length ? ', ' + selectSql.text : ''} FROM resources r WHERE ${whereSql.text} ` +
-        `ORDER BY ${order.join(', ')} LIMIT ?`;
+        `SELECT r.rid, r.vid${select.length ? `, ${selectSql.text}` : ''} FROM resources r WHERE ${whereSql.text} ` + `ORDER BY ${order.join(', ')} LIMIT ?`;
       const rows = this.prepare(sql).all(...selectSql.params, ...whereSql.params, request.limit + 1) as Array<Record<string, number | string>>;
       more = rows.length > request.limit;
       pageRows = rows.slice(0, request.limit);
@@ -401,8 +407,9 @@ class SqliteOperations implements ResourceOperations {
       pageFilters.push({ text: '(last_updated < ? OR (last_updated = ? AND vid < ?))', params: [c.values[0]!, c.values[0]!, c.rid] });
     }
     const where = pageFilters.length ? join(pageFilters, ' AND ') : { text: '1', params: [] };
-    const rows = this.prepare(`SELECT vid, rid, type, id, version, last_updated, method, json FROM versions WHERE ${where.text} ORDER BY last_updated DESC, vid DESC LIMIT ?`)
-      .all(...where.params, request.limit + 1) as VersionRow[];
+    const rows = this.prepare(
+      `SELECT vid, rid, type, id, version, last_updated, method, json FROM versions WHERE ${where.text} ORDER BY last_updated DESC, vid DESC LIMIT ?`,
+    ).all(...where.params, request.limit + 1) as VersionRow[];
     const more = rows.length > request.limit;
     const pageRows = rows.slice(0, request.limit);
     const page: HistoryPage = { versions: pageRows.map(toVersion), total };
@@ -412,37 +419,50 @@ class SqliteOperations implements ResourceOperations {
   }
 
   changesSync(afterVid: number | undefined, limit: number): ChangePage {
-    const after = afterVid ?? ((this.prepare('SELECT max(vid) AS vid FROM versions').get() as { vid: number | null }).vid ?? 0);
-    const rows = this.prepare('SELECT vid, rid, type, id, version, last_updated, method, json FROM versions WHERE vid > ? ORDER BY vid LIMIT ?')
-      .all(after, limit) as VersionRow[];
+    const after = afterVid ?? (this.prepare('SELECT max(vid) AS vid FROM versions').get() as { vid: number | null }).vid ?? 0;
+    const rows = this.prepare('SELECT vid, rid, type, id, version, last_updated, method, json FROM versions WHERE vid > ? ORDER BY vid LIMIT ?').all(
+      after,
+      limit,
+    ) as VersionRow[];
     return { versions: rows.map(toVersion), cursor: String(rows.length ? rows[rows.length - 1]!.vid : after) };
   }
 
   scanBatchSync(type: string, condition: Condition | undefined, since: number | undefined, afterRid: number, limit: number) {
-    const filters: Sql[] = [
-      { text: 'r.type = ? AND r.deleted = 0 AND r.rid > ?', params: [type, afterRid] },
-    ];
+    const filters: Sql[] = [{ text: 'r.type = ? AND r.deleted = 0 AND r.rid > ?', params: [type, afterRid] }];
     if (since !== undefined) filters.push({ text: 'r.last_updated >= ?', params: [since] });
     if (condition) filters.push(new ConditionCompiler(this.keys, this.db).compile(condition, 'r', [type]));
     // (A scan walks the type in rid order; conditions are checked per row.)
     const where = join(filters, ' AND ');
-    const rows = this.prepare(`SELECT r.rid, r.vid FROM resources r WHERE ${where.text} ORDER BY r.rid LIMIT ?`)
-      .all(...where.params, limit) as Array<{ rid: number; vid: number }>;
+    const rows = this.prepare(`SELECT r.rid, r.vid FROM resources r WHERE ${where.text} ORDER BY r.rid LIMIT ?`).all(...where.params, limit) as Array<{
+      rid: number;
+      vid: number;
+    }>;
     return { versions: this.#versionsByVid(rows.map((r) => r.vid)), lastRid: rows.length ? rows[rows.length - 1]!.rid : afterRid };
   }
 
   #versionsByVid(vids: number[]): StoredVersion[] {
     if (vids.length === 0) return [];
-    const rows = this.prepare('SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json FROM json_each(?) j JOIN versions v ON v.vid = j.value')
-      .all(JSON.stringify(vids)) as VersionRow[];
+    const rows = this.prepare(
+      'SELECT v.vid, v.rid, v.type, v.id, v.version, v.last_updated, v.method, v.json FROM json_each(?) j JOIN versions v ON v.vid = j.value',
+    ).all(JSON.stringify(vids)) as VersionRow[];
     const byVid = new Map(rows.map((r) => [r.vid, r]));
-    return vids.map((vid) => byVid.get(vid)).filter((r): r is VersionRow => r !== undefined).map(toVersion);
+    return vids
+      .map((vid) => byVid.get(vid))
+      .filter((r): r is VersionRow => r !== undefined)
+      .map(toVersion);
   }
 
   #insertVersion(rid: number, type: string, id: string, version: number, now: number, method: string, json: string | null): number {
     return Number(
-      this.prepare('INSERT INTO versions (rid, type, id, version, last_updated, method, json) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(rid, type, id, version, now, method, json).lastInsertRowid,
+      this.prepare('INSERT INTO versions (rid, type, id, version, last_updated, method, json) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+        rid,
+        type,
+        id,
+        version,
+        now,
+        method,
+        json,
+      ).lastInsertRowid,
     );
   }
 
@@ -484,7 +504,9 @@ function toVersion(row: VersionRow): StoredVersion {
 }
 
 function inListSql(column: string, values: readonly string[]): Sql {
-  return values.length === 1 ? { text: `${column} = ?`, params: [values[0]!] } : { text: `${column} IN (${values.map(() => '?').join(', ')})`, params: [...values] };
+  return values.length === 1
+    ? { text: `${column} = ?`, params: [values[0]!] }
+    : { text: `${column} IN (${values.map(() => '?').join(', ')})`, params: [...values] };
 }
 
 function join(parts: Sql[], separator: string): Sql {

@@ -98,10 +98,7 @@ const SQL_TYPE: Record<FieldKind, string> = { text: 'TEXT', number: 'REAL', flag
 
 /** Columns of each index table, in insertion order after (rid, pk, n). */
 export const INDEX_COLUMNS = Object.fromEntries(
-  INDEX_TABLES.map((table) => [
-    table,
-    Array.from({ length: componentsOf(table) }, (_, c) => fieldsOf(table).map((f) => columnOf(table, f.name, c))).flat(),
-  ]),
+  INDEX_TABLES.map((table) => [table, Array.from({ length: componentsOf(table) }, (_, c) => fieldsOf(table).map((f) => columnOf(table, f.name, c))).flat()]),
 ) as Record<IndexTable, string[]>;
 
 /** The secondary indexes of the index tables: name and columns. */
@@ -117,7 +114,9 @@ function indexLookups(): Array<{ name: string; table: string; columns: string[] 
 
 function indexTablesDdl(): string {
   return INDEX_TABLES.map((table) => {
-    const columns = Array.from({ length: componentsOf(table) }, (_, c) => fieldsOf(table).map((f) => `${columnOf(table, f.name, c)} ${SQL_TYPE[f.kind]}`)).flat();
+    const columns = Array.from({ length: componentsOf(table) }, (_, c) =>
+      fieldsOf(table).map((f) => `${columnOf(table, f.name, c)} ${SQL_TYPE[f.kind]}`),
+    ).flat();
     if (termsFieldsOf(table).length > 0) return fullTextTableDdl(table, columns);
     return `CREATE TABLE IF NOT EXISTS idx_${table} (\n  rid INTEGER NOT NULL, pk INTEGER NOT NULL, n INTEGER NOT NULL,\n  ${columns.join(', ')},\n  PRIMARY KEY (rid, pk, n)\n) WITHOUT ROWID;`;
   }).join('\n');

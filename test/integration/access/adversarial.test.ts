@@ -46,7 +46,11 @@ function resourcesIn(body: any): Resource[] {
 async function readProbe(name: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) {
   const res = await fhir(tokenA, method, path, body, headers);
   const leaked = resourcesIn(res.body).filter((r) => onlyB.has(`${r.resourceType}/${r.id}`));
-  probes.push({ name, leaked: leaked.length > 0, detail: `${res.status}${leaked.length ? ` leaked ${leaked.map((r) => `${r.resourceType}/${r.id}`).join(', ')}` : ''}` });
+  probes.push({
+    name,
+    leaked: leaked.length > 0,
+    detail: `${res.status}${leaked.length ? ` leaked ${leaked.map((r) => `${r.resourceType}/${r.id}`).join(', ')}` : ''}`,
+  });
   return res;
 }
 
@@ -63,7 +67,8 @@ async function bCompartment(): Promise<Map<string, string>> {
   let url: string | undefined = `${server.fhirUrl}/Patient/${B}/$everything?_count=500`;
   while (url) {
     const bundle = (await (await fetch(url, { headers: { authorization: `Bearer ${admin}` } })).json()) as Bundle;
-    for (const e of bundle.entry ?? []) if (e.search?.mode === 'match') versions.set(`${e.resource!.resourceType}/${e.resource!.id}`, e.resource!.meta!.versionId!);
+    for (const e of bundle.entry ?? [])
+      if (e.search?.mode === 'match') versions.set(`${e.resource!.resourceType}/${e.resource!.id}`, e.resource!.meta!.versionId!);
     url = bundle.link?.find((l) => l.relation === 'next')?.url;
   }
   return versions;
@@ -147,56 +152,107 @@ describe('with a token for patient A, nothing of patient B is reachable', () => 
       await readProbe(`GET ${query}`, 'GET', query);
     }
     // POST _search with the criteria in a form body.
-    const form = await fetch(`${server.fhirUrl}/Observation/_search`, { method: 'POST', headers: { authorization: `Bearer ${tokenA}`, 'content-type': 'application/x-www-form-urlencoded' }, body: `patient=${B}` });
+    const form = await fetch(`${server.fhirUrl}/Observation/_search`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokenA}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `patient=${B}`,
+    });
     const formBody = await form.json();
-    probes.push({ name: 'POST Observation/_search patient=B', leaked: resourcesIn(formBody).some((r) => onlyB.has(`${r.resourceType}/${r.id}`)), detail: String(form.status) });
+    probes.push({
+      name: 'POST Observation/_search patient=B',
+      leaked: resourcesIn(formBody).some((r) => onlyB.has(`${r.resourceType}/${r.id}`)),
+      detail: String(form.status),
+    });
 
     // Batch and transaction entries, read and write.
-    await readProbe('batch GET entries', 'POST', '', { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `Patient/${B}` } }, { request: { method: 'GET', url: `Observation?patient=${B}` } }, { request: { method: 'GET', url: bObs } }] });
-    await readProbe('transaction GET entries', 'POST', '', { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'GET', url: `Observation?subject=Patient/${B}` } }] });
-    const batchWrite = await fhir(tokenA, 'POST', '', { resourceType: 'Bundle', type: 'batch', entry: [{ resource: { ...bObservation, status: 'entered-in-error' }, request: { method: 'PUT', url: bObs } }] });
-    probes.push({ name: 'batch PUT of B\'s Observation', leaked: !String(batchWrite.body?.entry?.[0]?.response?.status).startsWith('403'), detail: String(batchWrite.body?.entry?.[0]?.response?.status) });
+    await readProbe('batch GET entries', 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: `Patient/${B}` } },
+        { request: { method: 'GET', url: `Observation?patient=${B}` } },
+        { request: { method: 'GET', url: bObs } },
+      ],
+    });
+    await readProbe('transaction GET entries', 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ request: { method: 'GET', url: `Observation?subject=Patient/${B}` } }],
+    });
+    const batchWrite = await fhir(tokenA, 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ resource: { ...bObservation, status: 'entered-in-error' }, request: { method: 'PUT', url: bObs } }],
+    });
+    probes.push({
+      name: "batch PUT of B's Observation",
+      leaked: !String(batchWrite.body?.entry?.[0]?.response?.status).startsWith('403'),
+      detail: String(batchWrite.body?.entry?.[0]?.response?.status),
+    });
 
     const newObsForB = { resourceType: 'Observation', status: 'final', code: { text: 'injected' }, subject: { reference: `Patient/${B}` } };
     await writeProbe('transaction creating an Observation for B (with one allowed entry)', 'POST', '', {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { resource: { resourceType: 'Observation', status: 'final', code: { text: 'allowed for A' }, subject: { reference: `Patient/${A}` } }, request: { method: 'POST', url: 'Observation' } },
+        {
+          resource: { resourceType: 'Observation', status: 'final', code: { text: 'allowed for A' }, subject: { reference: `Patient/${A}` } },
+          request: { method: 'POST', url: 'Observation' },
+        },
         { resource: newObsForB, request: { method: 'POST', url: 'Observation' } },
       ],
     });
-    await writeProbe('transaction updating B\'s Observation', 'POST', '', { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...bObservation, status: 'cancelled' }, request: { method: 'PUT', url: bObs } }] });
+    await writeProbe("transaction updating B's Observation", 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: { ...bObservation, status: 'cancelled' }, request: { method: 'PUT', url: bObs } }],
+    });
 
     // Direct writes: create into B's compartment, update B's resource, move A's resource to B.
     await writeProbe('POST Observation for B', 'POST', 'Observation', newObsForB);
-    await writeProbe('PUT B\'s Observation', 'PUT', bObs, { ...bObservation, status: 'cancelled' });
-    await writeProbe('PUT moving A\'s Observation to B', 'PUT', `Observation/${aObservation.id}`, { ...aObservation, subject: { reference: `Patient/${B}` } });
-    await writeProbe('PUT B\'s Patient', 'PUT', `Patient/${B}`, { resourceType: 'Patient', id: B, active: false });
+    await writeProbe("PUT B's Observation", 'PUT', bObs, { ...bObservation, status: 'cancelled' });
+    await writeProbe("PUT moving A's Observation to B", 'PUT', `Observation/${aObservation.id}`, { ...aObservation, subject: { reference: `Patient/${B}` } });
+    await writeProbe("PUT B's Patient", 'PUT', `Patient/${B}`, { resourceType: 'Patient', id: B, active: false });
     await writeProbe('PUT a new resource id with B as subject', 'PUT', 'Observation/made-up-for-b', { ...newObsForB, id: 'made-up-for-b' });
-    await writeProbe('PATCH B\'s Observation', 'PATCH', bObs, [{ op: 'replace', path: '/status', value: 'cancelled' }], { 'content-type': 'application/json-patch+json' }, [404]);
-    await writeProbe('conditional update whose criteria match B\'s Observation', 'PUT', `Observation?_id=${bObservation.id}`, { ...newObsForB });
+    await writeProbe(
+      "PATCH B's Observation",
+      'PATCH',
+      bObs,
+      [{ op: 'replace', path: '/status', value: 'cancelled' }],
+      { 'content-type': 'application/json-patch+json' },
+      [404],
+    );
+    await writeProbe("conditional update whose criteria match B's Observation", 'PUT', `Observation?_id=${bObservation.id}`, { ...newObsForB });
     await writeProbe('conditional create for B', 'POST', 'Observation', newObsForB, { 'if-none-exist': `_id=${bObservation.id}` });
     // Deletes of B's data answer as for an absent resource and change nothing (checked below).
-    await writeProbe('DELETE B\'s Observation', 'DELETE', bObs, undefined, {}, [200, 204]);
-    await writeProbe('DELETE B\'s Patient', 'DELETE', `Patient/${B}`, undefined, {}, [200, 204]);
-    await writeProbe('conditional DELETE matching B\'s Observation', 'DELETE', `Observation?_id=${bObservation.id}`, undefined, {}, [200, 204]);
+    await writeProbe("DELETE B's Observation", 'DELETE', bObs, undefined, {}, [200, 204]);
+    await writeProbe("DELETE B's Patient", 'DELETE', `Patient/${B}`, undefined, {}, [200, 204]);
+    await writeProbe("conditional DELETE matching B's Observation", 'DELETE', `Observation?_id=${bObservation.id}`, undefined, {}, [200, 204]);
 
     // Nothing of B's changed, and nothing new appeared in B's compartment.
     const bAfter = await bCompartment();
     const changed = [...bBefore].filter(([key, version]) => bAfter.get(key) !== version).map(([key]) => key);
     const added = [...bAfter.keys()].filter((key) => !bBefore.has(key));
-    probes.push({ name: 'B\'s compartment unchanged after the write probes', leaked: changed.length + added.length > 0, detail: `changed ${changed.join(', ') || 'none'}, added ${added.join(', ') || 'none'}` });
+    probes.push({
+      name: "B's compartment unchanged after the write probes",
+      leaked: changed.length + added.length > 0,
+      detail: `changed ${changed.join(', ') || 'none'}, added ${added.join(', ') || 'none'}`,
+    });
 
     const leaks = probes.filter((p) => p.leaked);
     expect(leaks, JSON.stringify(leaks, null, 2)).toEqual([]);
   }, 120_000);
 
-  it('A\'s own data stays reachable with the same token (the probes are not vacuous)', async () => {
+  it("A's own data stays reachable with the same token (the probes are not vacuous)", async () => {
     expect((await fhir(tokenA, 'GET', `Patient/${A}`)).status).toBe(200);
     const obs = await fhir(tokenA, 'GET', `Observation?patient=${A}&_count=5`);
     expect(obs.body!.entry.length).toBe(5);
-    const created = await fhir(tokenA, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text: 'by A' }, subject: { reference: `Patient/${A}` } });
+    const created = await fhir(tokenA, 'POST', 'Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'by A' },
+      subject: { reference: `Patient/${A}` },
+    });
     expect(created.status).toBe(201);
     const everything = await fhir(tokenA, 'GET', `Patient/${A}/$everything?_count=50`);
     expect(everything.status).toBe(200);
@@ -238,7 +294,9 @@ describe('token tampering', () => {
     // A real token from this server with a different aud cannot be minted by clients; one signed by another issuer stands in.
     const other = await generateKeyPair('ES256');
     const claims = decodeJwt(tokenA);
-    const token = await new SignJWT({ ...claims, aud: 'https://other.example/api' }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'other' }).sign(other.privateKey);
+    const token = await new SignJWT({ ...claims, aud: 'https://other.example/api' })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'other' })
+      .sign(other.privateKey);
     expect((await fhir(token, 'GET', `Patient/${A}`)).status).toBe(401);
   });
 

@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 describe('the fhirUser scope', () => {
-  it('reads exactly the user\'s own resource, and nothing more through it', async () => {
+  it("reads exactly the user's own resource, and nothing more through it", async () => {
     const token = await ehrLaunchToken(server, 'launch openid fhirUser patient/*.rs');
     // practitioner-001 is not referenced by patient-003's records: only the fhirUser scope reaches it.
     const own = await get(token, PRACTITIONER.fhirUser);
@@ -50,7 +50,9 @@ describe('the fhirUser scope', () => {
     // Nor an include: the user's resource comes back only by a read.
     const encounters = await get(token, 'Encounter?patient=patient-003&_include=Encounter:participant&_count=100');
     expect(encounters.status).toBe(200);
-    const included = (encounters.body.entry ?? []).filter((e: any) => e.search?.mode === 'include').map((e: any) => `${e.resource.resourceType}/${e.resource.id}`);
+    const included = (encounters.body.entry ?? [])
+      .filter((e: any) => e.search?.mode === 'include')
+      .map((e: any) => `${e.resource.resourceType}/${e.resource.id}`);
     expect(included).not.toContain(PRACTITIONER.fhirUser);
   });
 

@@ -56,7 +56,8 @@ async function call(token: string, method: string, path: string, body?: unknown,
 function normalize(answer: Answer, value: string): string {
   const encoded = [value, encodeURIComponent(value), encodeURIComponent(encodeURIComponent(value))];
   const scrub = (node: unknown): unknown => {
-    if (typeof node === 'string') return encoded.reduce((s, v) => s.split(v).join('{value}'), node).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{uuid}');
+    if (typeof node === 'string')
+      return encoded.reduce((s, v) => s.split(v).join('{value}'), node).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{uuid}');
     if (Array.isArray(node)) return node.map(scrub);
     if (node && typeof node === 'object') {
       const out: Record<string, unknown> = {};
@@ -118,7 +119,12 @@ beforeAll(async () => {
   facts.bObservation = (await adminSearch(`Observation?subject=Patient/${B}&_count=1`))[0]!.id!;
   facts.bEncounter = (await adminSearch(`Encounter?subject=Patient/${B}&_count=1`))[0]!.id!;
   // A condition code B has and A has not.
-  const codesOf = async (p: string) => new Set((await adminSearch(`Condition?subject=Patient/${p}&_count=200`)).flatMap((c) => ((c as { code?: { coding?: Array<{ code?: string }> } }).code?.coding ?? []).map((x) => x.code!)));
+  const codesOf = async (p: string) =>
+    new Set(
+      (await adminSearch(`Condition?subject=Patient/${p}&_count=200`)).flatMap((c) =>
+        ((c as { code?: { coding?: Array<{ code?: string }> } }).code?.coding ?? []).map((x) => x.code!),
+      ),
+    );
   const aCodes = await codesOf(A);
   facts.bConditionCode = [...(await codesOf(B))].find((c) => !aCodes.has(c))!;
   expect(facts.bConditionCode).toBeTruthy();
@@ -136,30 +142,58 @@ afterAll(async () => {
 async function compartmentProbes(name: string, token: string): Promise<void> {
   const obsFor = (subject: string) => ({ resourceType: 'Observation', status: 'final', code: { text: 'probe' }, subject: { reference: `Patient/${subject}` } });
   await probe(name, token, 'chain', facts.bFamily, (v) => ['GET', `Observation?subject:Patient.family=${encodeURIComponent(v)}&_total=accurate`]);
-  await probe(name, token, 'nested chain (chain then _has)', facts.bConditionCode, (v) => ['GET', `Observation?subject:Patient._has:Condition:patient:code=${v}&_total=accurate`]);
+  await probe(name, token, 'nested chain (chain then _has)', facts.bConditionCode, (v) => [
+    'GET',
+    `Observation?subject:Patient._has:Condition:patient:code=${v}&_total=accurate`,
+  ]);
   await probe(name, token, '_has', facts.bConditionCode, (v) => ['GET', `Patient?_has:Condition:patient:code=${v}&_total=accurate`]);
-  await probe(name, token, 'nested _has', facts.bEncounter, (v) => ['GET', `Patient?_has:Encounter:patient:_has:Observation:encounter:_id=${v}&_total=accurate`]);
-  await probe(name, token, '_has on the id of a foreign resource', facts.bObservation, (v) => ['GET', `Patient?_has:Observation:patient:_id=${v}&_total=accurate`]);
+  await probe(name, token, 'nested _has', facts.bEncounter, (v) => [
+    'GET',
+    `Patient?_has:Encounter:patient:_has:Observation:encounter:_id=${v}&_total=accurate`,
+  ]);
+  await probe(name, token, '_has on the id of a foreign resource', facts.bObservation, (v) => [
+    'GET',
+    `Patient?_has:Observation:patient:_id=${v}&_total=accurate`,
+  ]);
   await probe(name, token, 'search by id', facts.bObservation, (v) => ['GET', `Observation?_id=${v}&_total=accurate`]);
   await probe(name, token, 'search by reference', B, (v) => ['GET', `Observation?subject=Patient/${v}&_total=accurate`]);
   await probe(name, token, '_revinclude from a foreign patient', B, (v) => ['GET', `Patient?_id=${v}&_revinclude=Observation:patient&_total=accurate`]);
-  await probe(name, token, '_include from a foreign encounter', facts.bEncounter, (v) => ['GET', `Encounter?_id=${v}&_include=Encounter:participant&_total=accurate`]);
+  await probe(name, token, '_include from a foreign encounter', facts.bEncounter, (v) => [
+    'GET',
+    `Encounter?_id=${v}&_include=Encounter:participant&_total=accurate`,
+  ]);
   await probe(name, token, 'compartment search', B, (v) => ['GET', `Patient/${v}/Observation?_total=accurate`]);
   await probe(name, token, '$everything', B, (v) => ['GET', `Patient/${v}/$everything`]);
   await probe(name, token, 'read', facts.bObservation, (v) => ['GET', `Observation/${v}`]);
   await probe(name, token, 'vread', facts.bObservation, (v) => ['GET', `Observation/${v}/_history/1`]);
   await probe(name, token, 'instance history', facts.bObservation, (v) => ['GET', `Observation/${v}/_history`]);
   await probe(name, token, 'update (PUT to a foreign id)', facts.bObservation, (v) => ['PUT', `Observation/${v}`, { ...obsFor(A), id: v }]);
-  await probe(name, token, 'patch', facts.bObservation, (v) => ['PATCH', `Observation/${v}`, [{ op: 'replace', path: '/status', value: 'amended' }], { 'content-type': 'application/json-patch+json' }]);
+  await probe(name, token, 'patch', facts.bObservation, (v) => [
+    'PATCH',
+    `Observation/${v}`,
+    [{ op: 'replace', path: '/status', value: 'amended' }],
+    { 'content-type': 'application/json-patch+json' },
+  ]);
   await probe(name, token, 'delete', facts.bObservation, (v) => ['DELETE', `Observation/${v}`]);
   await probe(name, token, 'If-None-Exist', facts.bObservation, (v) => ['POST', 'Observation', obsFor(A), { 'if-none-exist': `_id=${v}` }]);
   await probe(name, token, 'conditional update', facts.bObservation, (v) => ['PUT', `Observation?_id=${v}`, obsFor(A)]);
   await probe(name, token, 'conditional delete', facts.bObservation, (v) => ['DELETE', `Observation?_id=${v}`]);
-  await probe(name, token, 'conditional patch', facts.bObservation, (v) => ['PATCH', `Observation?_id=${v}`, [{ op: 'replace', path: '/status', value: 'amended' }], { 'content-type': 'application/json-patch+json' }]);
+  await probe(name, token, 'conditional patch', facts.bObservation, (v) => [
+    'PATCH',
+    `Observation?_id=${v}`,
+    [{ op: 'replace', path: '/status', value: 'amended' }],
+    { 'content-type': 'application/json-patch+json' },
+  ]);
   await probe(name, token, 'conditional reference in a transaction', facts.bFamily, (v) => [
     'POST',
     '',
-    { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...obsFor(A), performer: [{ reference: `Patient?family=${encodeURIComponent(v)}` }] }, request: { method: 'POST', url: 'Observation' } }] },
+    {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: { ...obsFor(A), performer: [{ reference: `Patient?family=${encodeURIComponent(v)}` }] }, request: { method: 'POST', url: 'Observation' } },
+      ],
+    },
   ]);
   await probe(name, token, 'ifNoneExist in a transaction', facts.bObservation, (v) => [
     'POST',
@@ -174,7 +208,11 @@ async function compartmentProbes(name: string, token: string): Promise<void> {
   await probe(name, token, 'batch of reads', facts.bObservation, (v) => [
     'POST',
     '',
-    { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `Observation/${v}` } }, { request: { method: 'GET', url: `Observation?_id=${v}` } }] },
+    {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ request: { method: 'GET', url: `Observation/${v}` } }, { request: { method: 'GET', url: `Observation?_id=${v}` } }],
+    },
   ]);
 }
 
@@ -193,14 +231,26 @@ describe('what a token can learn about data outside its reach', () => {
   it('system token restricted by type (system/Observation.rs)', async () => {
     const token = await (await backendClient(server.baseUrl, 'system/Observation.rs')).token();
     const name = 'system Observation only';
-    await probe(name, token, 'chain into Patient', facts.bFamily, (v) => ['GET', `Observation?subject:Patient.family=${encodeURIComponent(v)}&_total=accurate`]);
+    await probe(name, token, 'chain into Patient', facts.bFamily, (v) => [
+      'GET',
+      `Observation?subject:Patient.family=${encodeURIComponent(v)}&_total=accurate`,
+    ]);
     await probe(name, token, 'untyped chain', facts.bFamily, (v) => ['GET', `Observation?subject.family=${encodeURIComponent(v)}&_total=accurate`]);
-    await probe(name, token, 'chain then _has into Condition', facts.bConditionCode, (v) => ['GET', `Observation?subject:Patient._has:Condition:patient:code=${v}&_total=accurate`]);
-    await probe(name, token, '_has into Condition', facts.bConditionCode, (v) => ['GET', `Observation?_has:Condition:evidence-detail:code=${v}&_total=accurate`]);
-    await probe(name, token, '_include of Patient', facts.bFamily, (v) => ['GET', `Observation?_include=Observation:subject:Patient&_count=1&code=${encodeURIComponent(v)}`]);
+    await probe(name, token, 'chain then _has into Condition', facts.bConditionCode, (v) => [
+      'GET',
+      `Observation?subject:Patient._has:Condition:patient:code=${v}&_total=accurate`,
+    ]);
+    await probe(name, token, '_has into Condition', facts.bConditionCode, (v) => [
+      'GET',
+      `Observation?_has:Condition:evidence-detail:code=${v}&_total=accurate`,
+    ]);
+    await probe(name, token, '_include of Patient', facts.bFamily, (v) => [
+      'GET',
+      `Observation?_include=Observation:subject:Patient&_count=1&code=${encodeURIComponent(v)}`,
+    ]);
   });
 
-  it('export status, files and cancel of someone else\'s job (another user of the same client, another client)', async () => {
+  it("export status, files and cancel of someone else's job (another user of the same client, another client)", async () => {
     const practitioner = await userToken(server, { ...PRACTITIONER, scope: 'openid fhirUser user/*.rs' });
     const patientUser = await userToken(server, { ...PATIENT_USER, scope: 'openid fhirUser user/*.rs' });
     const backend = await (await backendClient(server.baseUrl, 'system/*.rs')).token();
@@ -234,7 +284,10 @@ describe('what a token can learn about data outside its reach', () => {
     await probe(name, token, '_has on the category', 'laboratory', (v) => ['GET', `Patient?_has:Observation:patient:category=${v}&_total=accurate`]);
     await probe(name, token, '_has on a lab code', facts.labCode, (v) => ['GET', `Patient?_has:Observation:patient:code=${v}&_total=accurate`]);
     await probe(name, token, 'search on a lab code', facts.labCode, (v) => ['GET', `Observation?code=${v}&_total=accurate`]);
-    await probe(name, token, '_revinclude of lab results', facts.labCode, (v) => ['GET', `Patient?_revinclude=Observation:patient&_has:Observation:patient:code=${v}&_total=accurate`]);
+    await probe(name, token, '_revinclude of lab results', facts.labCode, (v) => [
+      'GET',
+      `Patient?_revinclude=Observation:patient&_has:Observation:patient:code=${v}&_total=accurate`,
+    ]);
   });
 });
 
@@ -261,7 +314,11 @@ describe('what a signed-in user can learn about patients they may not select', (
     const request = sampleAuthorization(server, { scope: 'openid launch/patient patient/*.rs' });
     const login = asPage(await browser.go(request.url, { stopAt: request.redirectUri }));
     const picker = asPage(await browser.submit(formTo(login, '/login'), { username: 'clerk', password: 'clerk-password-1' }, undefined, request.redirectUri));
-    expect(formTo(picker, '/patient').fields.filter((f) => f.name === 'patient').map((f) => f.value)).toEqual([A]);
+    expect(
+      formTo(picker, '/patient')
+        .fields.filter((f) => f.name === 'patient')
+        .map((f) => f.value),
+    ).toEqual([A]);
     const asText = async (result: ReturnType<Browser['go']>) => {
       const page = asPage(await result);
       return { status: page.status, text: page.html };
@@ -269,7 +326,9 @@ describe('what a signed-in user can learn about patients they may not select', (
     const who = 'user granted patient A';
     await pageProbe(who, 'picker search by name', facts.bFamily, (v) => asText(browser.go(`${picker.url.split('?')[0]}?q=${encodeURIComponent(v)}`)));
     await pageProbe(who, 'picker search by id', B, (v) => asText(browser.go(`${picker.url.split('?')[0]}?q=${encodeURIComponent(v)}`)));
-    await pageProbe(who, 'tampered patient choice', B, (v) => asText(browser.submit(formTo(picker, '/patient'), { patient: v }, undefined, request.redirectUri)));
+    await pageProbe(who, 'tampered patient choice', B, (v) =>
+      asText(browser.submit(formTo(picker, '/patient'), { patient: v }, undefined, request.redirectUri)),
+    );
   });
 
   it('the launcher without the sandbox: the operator without patient access, and an unauthenticated launch', async () => {
@@ -289,7 +348,11 @@ describe('what a signed-in user can learn about patients they may not select', (
       await pageProbe(who, 'launcher patient by id', B, (v) => get(`patients/${v}`));
       await pageProbe(who, 'launcher encounters of a patient', B, (v) => get(`patients/${v}/encounters`));
       await pageProbe('no credentials', 'launch API', B, async (v) => {
-        const response = await fetch(`${server.baseUrl}/launcher/api/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ launch_uri: `${server.baseUrl}/sample-app/launch`, patient: v }) });
+        const response = await fetch(`${server.baseUrl}/launcher/api/launch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ launch_uri: `${server.baseUrl}/sample-app/launch`, patient: v }),
+        });
         return { status: response.status, text: await response.text() };
       });
     } finally {

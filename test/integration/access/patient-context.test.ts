@@ -62,13 +62,21 @@ async function signIn(server: TestServer, username: string, password: string, ov
   return { browser, request, next };
 }
 
-const offered = (picker: Page): string[] => formTo(picker, '/patient').fields.filter((f) => f.name === 'patient').map((f) => f.value).sort();
+const offered = (picker: Page): string[] =>
+  formTo(picker, '/patient')
+    .fields.filter((f) => f.name === 'patient')
+    .map((f) => f.value)
+    .sort();
 
 /** The page as a user sees it, without what changes per interaction (uid, CSRF token). */
 const visible = (page: Page): string => page.html.replace(/\/interaction\/[\w-]+/g, '/interaction/{uid}').replace(/name="csrf" value="[^"]*"/g, 'name="csrf"');
 
 async function mint(server: TestServer, body: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const response = await fetch(`${server.baseUrl}/launcher/api/launch`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const response = await fetch(`${server.baseUrl}/launcher/api/launch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, string> };
 }
 
@@ -111,7 +119,9 @@ describe('a standalone patient launch, by who is signed in', () => {
     expect((await fhir(open, token.access_token, `Patient/${UNLINKED}`)).status).toBe(200);
     const observations = await fhir(open, token.access_token, 'Observation?_count=5');
     expect(observations.body.entry.length).toBeGreaterThan(0);
-    expect(observations.body.entry.every((e: { resource: { subject: { reference: string } } }) => e.resource.subject.reference === `Patient/${UNLINKED}`)).toBe(true);
+    expect(observations.body.entry.every((e: { resource: { subject: { reference: string } } }) => e.resource.subject.reference === `Patient/${UNLINKED}`)).toBe(
+      true,
+    );
   });
 
   it('an operator grant lets an account without fhirUser select exactly the granted patients; taking it away ends its tokens', async () => {
@@ -126,15 +136,22 @@ describe('a standalone patient launch, by who is signed in', () => {
       expect(token.patient).toBe('patient-005');
       expect((await fhir(open, token.access_token, 'Patient/patient-005')).status).toBe(200);
       // user/ scopes still reach nothing: the grant is for patient context only.
-      expect((await fhir(open, (await userToken(open, { ...OPERATOR, scope: 'openid user/Patient.rs' })).access_token, 'Patient/patient-005')).status).toBe(403);
+      expect((await fhir(open, (await userToken(open, { ...OPERATOR, scope: 'openid user/Patient.rs' })).access_token, 'Patient/patient-005')).status).toBe(
+        403,
+      );
 
       const { grantsRevoked } = await admin.setPatientAccess(ACTOR, 'admin', ['patient-003']);
       expect(grantsRevoked).toBeGreaterThan(0);
       // Within the revocation window (REVOCATION_CHECK_MS, 1 s here).
       await expect.poll(async () => (await fhir(open, token.access_token, 'Patient/patient-005')).status, { timeout: 2000, interval: 100 }).toBe(401);
-      const audit = (await open.bedside.storage.documents.collection<{ action?: string; target?: string; reason?: string }>('audit').list({ limit: 1000 })).map((d) => d.value);
+      const audit = (await open.bedside.storage.documents.collection<{ action?: string; target?: string; reason?: string }>('audit').list({ limit: 1000 })).map(
+        (d) => d.value,
+      );
       expect(audit.filter((r) => r.action === 'user.patient-access' && r.target === 'user/admin').map((r) => r.reason)).toEqual(
-        expect.arrayContaining(['Patient patient-003, patient-005 (was none)', expect.stringMatching(/^Patient patient-003 \(was Patient patient-003, patient-005\), \d+ grant\(s\) revoked$/)]),
+        expect.arrayContaining([
+          'Patient patient-003, patient-005 (was none)',
+          expect.stringMatching(/^Patient patient-003 \(was Patient patient-003, patient-005\), \d+ grant\(s\) revoked$/),
+        ]),
       );
     } finally {
       await admin.setPatientAccess(ACTOR, 'admin', null);
@@ -148,11 +165,19 @@ describe('a standalone patient launch, by who is signed in', () => {
     expect(consent.html).toMatch(/Amy Elizabeth Shaw/);
     const approve = formTo(consent, '/consent');
     const csrf = approve.fields.find((f) => f.name === 'csrf')!.value;
-    const tampered = asPage(await browser.go(approve.action.replace(/\/consent$/, '/patient'), { method: 'POST', body: new URLSearchParams({ patient: UNLINKED, csrf }) }));
+    const tampered = asPage(
+      await browser.go(approve.action.replace(/\/consent$/, '/patient'), { method: 'POST', body: new URLSearchParams({ patient: UNLINKED, csrf }) }),
+    );
     expect(tampered.status).toBe(403);
     expect(tampered.html).toMatch(/You may not choose that patient/);
     const back = asRedirect(await browser.submit(approve, {}, { name: 'decision', value: 'approve' }, request.redirectUri));
-    const token = await tokenRequest(open, { grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: request.redirectUri, client_id: SAMPLE_APP, code_verifier: request.verifier });
+    const token = await tokenRequest(open, {
+      grant_type: 'authorization_code',
+      code: back.searchParams.get('code')!,
+      redirect_uri: request.redirectUri,
+      client_id: SAMPLE_APP,
+      code_verifier: request.verifier,
+    });
     expect(token.body.patient).toBe(PATIENT_USER.fhirUser.split('/')[1]);
   });
 });
@@ -222,7 +247,13 @@ describe('PRACTITIONER_PATIENTS=linked', () => {
 
     const encounter = await fhir(linked, system, 'Encounter', {
       method: 'POST',
-      body: { resourceType: 'Encounter', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: `Patient/${UNLINKED}` }, participant: [{ individual: { reference: PRACTITIONER.fhirUser } }] },
+      body: {
+        resourceType: 'Encounter',
+        status: 'finished',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+        subject: { reference: `Patient/${UNLINKED}` },
+        participant: [{ individual: { reference: PRACTITIONER.fhirUser } }],
+      },
     });
     expect(encounter.status).toBe(201);
     await new Promise((r) => setTimeout(r, 300));
@@ -272,7 +303,15 @@ describe('the launcher API and directory with LAUNCHER_SANDBOX=false', () => {
     expect(notOperator.status).toBe(403);
     expect(notOperator.body.error_description).toMatch(/dr\.carter is not an operator/);
     // Simulated EHR sessions stay a sandbox convenience, even for operators.
-    expect((await mint(open, { ...launch(), practitioner: 'practitioner-001', simulate_ehr_session: true }, { cookie: cookieHeader(operator), origin: open.baseUrl })).status).toBe(403);
+    expect(
+      (
+        await mint(
+          open,
+          { ...launch(), practitioner: 'practitioner-001', simulate_ehr_session: true },
+          { cookie: cookieHeader(operator), origin: open.baseUrl },
+        )
+      ).status,
+    ).toBe(403);
   });
 
   it('a backend-services token with the launcher scope mints (201); one without it is 403 insufficient_scope', async () => {

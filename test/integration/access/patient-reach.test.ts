@@ -60,7 +60,13 @@ describe.each([
     // "nothing" and the answer about the newcomer is decided on the resource itself.
     const regular = await fhir(admin, 'POST', 'Practitioner', { resourceType: 'Practitioner', name: [{ family: 'Regular' }] });
     const observation = async (practitioner: string) =>
-      fhir(admin, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text: 'seen' }, subject: { reference: 'Patient/patient-001' }, performer: [{ reference: practitioner }] });
+      fhir(admin, 'POST', 'Observation', {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'seen' },
+        subject: { reference: 'Patient/patient-001' },
+        performer: [{ reference: practitioner }],
+      });
     expect((await observation(`Practitioner/${regular.body!.id}`)).status).toBe(201);
     await until(async () => (await fhir(patient, 'GET', `Practitioner/${regular.body!.id}`)).status, 200, Date.now());
     const created = await fhir(admin, 'POST', 'Practitioner', { resourceType: 'Practitioner', name: [{ family: 'Newcomer' }] });
@@ -84,7 +90,9 @@ describe.each([
     expect(await searched()).toBe(0);
     expect((await fhir(patient, 'GET', `Practitioner/${regular.body!.id}`)).status).toBe(200);
 
-    console.log(`patient reach (window ${window} ms): reached after ${reached.ms} ms (${reached.probes} reads), lost after ${lost.ms} ms (${lost.probes} reads)`);
+    console.log(
+      `patient reach (window ${window} ms): reached after ${reached.ms} ms (${reached.probes} reads), lost after ${lost.ms} ms (${lost.probes} reads)`,
+    );
     expect(reached.ms).toBeLessThanOrEqual(window + SLACK_MS);
     expect(lost.ms).toBeLessThanOrEqual(window + SLACK_MS);
     // With no window the very first request after the change sees it.

@@ -65,7 +65,8 @@ async function call(on: TestServer, token: string, method: string, path: string,
 function normalize(answer: Answer, values: string[]): string {
   const encoded = values.flatMap((v) => [v, encodeURIComponent(v)]).sort((a, b) => b.length - a.length);
   const scrub = (node: unknown): unknown => {
-    if (typeof node === 'string') return encoded.reduce((s, v) => s.split(v).join('{value}'), node).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{uuid}');
+    if (typeof node === 'string')
+      return encoded.reduce((s, v) => s.split(v).join('{value}'), node).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{uuid}');
     if (Array.isArray(node)) return node.map(scrub);
     if (node && typeof node === 'object') {
       const out: Record<string, unknown> = {};
@@ -111,7 +112,7 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     await pause(WINDOW_MS * 3);
     const after = await call(linked, token, 'GET', `Observation?patient=${B}&_summary=count`);
     const madeUp = await call(linked, token, 'GET', `Observation?patient=${MADE_UP}&_summary=count`);
-    expect(normalize(after, [B]), 'the CareTeam write gave the practitioner patient B\'s record').toBe(normalize(madeUp, [MADE_UP]));
+    expect(normalize(after, [B]), "the CareTeam write gave the practitioner patient B's record").toBe(normalize(madeUp, [MADE_UP]));
     expect((await call(linked, token, 'GET', `Patient/${B}`)).status).toBe(404);
   });
 
@@ -122,7 +123,7 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     const membership = (v: string) => call(server, token, 'GET', `Group?member=Patient/${v}&_summary=count`);
     expect.soft(normalize(await membership(other), [other]), 'which cohorts another patient is in').toBe(normalize(await membership(MADE_UP), [MADE_UP]));
     const compartment = (v: string) => call(server, token, 'GET', `Patient/${v}/*?_summary=count`);
-    expect.soft(normalize(await compartment(other), [other]), 'another patient\'s compartment').toBe(normalize(await compartment(MADE_UP), [MADE_UP]));
+    expect.soft(normalize(await compartment(other), [other]), "another patient's compartment").toBe(normalize(await compartment(MADE_UP), [MADE_UP]));
     // Reading the cohort itself shows its diagnosis and every other member.
     const cohort = await call(server, token, 'GET', 'Group/diabetes-cohort');
     expect.soft(JSON.stringify(cohort.body), 'Group/diabetes-cohort names another patient as having type 2 diabetes').not.toContain(`Patient/${other}`);
@@ -130,8 +131,29 @@ describe('review of issue 13: where its outcomes do not hold', () => {
 
   it('3. a patient token does not widen its reach by referencing resources from its own records', async () => {
     // Another patient's Task (not in the Patient compartment here) and a Binary of theirs.
-    expect((await call(server, admin, 'PUT', 'Task/task-of-b', { resourceType: 'Task', id: 'task-of-b', status: 'requested', intent: 'order', for: { reference: `Patient/${B}` }, description: 'Follow-up of a positive HIV test' })).status).toBe(201);
-    expect((await call(server, admin, 'PUT', 'Binary/letter-of-b', { resourceType: 'Binary', id: 'letter-of-b', contentType: 'text/plain', securityContext: { reference: `Patient/${B}` }, data: Buffer.from('Discharge letter of B').toString('base64') })).status).toBe(201);
+    expect(
+      (
+        await call(server, admin, 'PUT', 'Task/task-of-b', {
+          resourceType: 'Task',
+          id: 'task-of-b',
+          status: 'requested',
+          intent: 'order',
+          for: { reference: `Patient/${B}` },
+          description: 'Follow-up of a positive HIV test',
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await call(server, admin, 'PUT', 'Binary/letter-of-b', {
+          resourceType: 'Binary',
+          id: 'letter-of-b',
+          contentType: 'text/plain',
+          securityContext: { reference: `Patient/${B}` },
+          data: Buffer.from('Discharge letter of B').toString('base64'),
+        })
+      ).status,
+    ).toBe(201);
     const token = (await userToken(server, { ...PATIENT_USER, scope: 'openid fhirUser user/*.cruds' })).access_token;
     const targets = ['Task/task-of-b', 'Binary/letter-of-b', `Task/${MADE_UP}`, `Binary/${MADE_UP}`];
     for (const target of targets) expect((await call(server, token, 'GET', target)).status, target).toBe(404);
@@ -144,27 +166,46 @@ describe('review of issue 13: where its outcomes do not hold', () => {
       focus: targets.map((reference) => ({ reference })),
     });
     await pause(WINDOW_MS * 3);
-    for (const [real, madeUp] of [['Task/task-of-b', `Task/${MADE_UP}`], ['Binary/letter-of-b', `Binary/${MADE_UP}`]] as const) {
+    for (const [real, madeUp] of [
+      ['Task/task-of-b', `Task/${MADE_UP}`],
+      ['Binary/letter-of-b', `Binary/${MADE_UP}`],
+    ] as const) {
       const first = await call(server, token, 'GET', real);
       const second = await call(server, token, 'GET', madeUp);
       expect.soft(normalize(first, [real]), `${real} became readable through a reference the token wrote`).toBe(normalize(second, [madeUp]));
     }
   });
 
-  it('4. a patient token cannot write into another patient\'s compartment', async () => {
+  it("4. a patient token cannot write into another patient's compartment", async () => {
     const marker = `written-by-A-${Date.now()}`;
     const tokenA = (await userToken(server, { ...PATIENT_USER, scope: 'openid fhirUser user/*.cruds' })).access_token;
     // In A's compartment (subject), and in B's too (performer): B's record gains what A wrote.
-    await call(server, tokenA, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text: marker }, subject: { reference: `Patient/${A}` }, performer: [{ reference: `Patient/${B}` }] });
+    await call(server, tokenA, 'POST', 'Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: marker },
+      subject: { reference: `Patient/${A}` },
+      performer: [{ reference: `Patient/${B}` }],
+    });
     const tokenB = (await userToken(server, { ...PRACTITIONER, scope: 'launch/patient openid patient/*.rs', patient: B })).access_token;
-    expect(total(await call(server, tokenB, 'GET', `Patient/${B}/Observation?code:text=${marker}&_summary=count`)), 'an Observation written by patient A is in patient B\'s record').toBe(0);
+    expect(
+      total(await call(server, tokenB, 'GET', `Patient/${B}/Observation?code:text=${marker}&_summary=count`)),
+      "an Observation written by patient A is in patient B's record",
+    ).toBe(0);
     expect(total(await call(server, admin, 'GET', `Patient/${B}/Observation?code:text=${marker}&_summary=count`))).toBe(0);
   });
 
   it('5. a granular scope filter cannot chain into data the token may not search', async () => {
     const family = ((await call(server, admin, 'GET', `Patient/${B}`)).body as { name: Array<{ family: string }> }).name[0]!.family;
     const obs = ((await call(server, admin, 'GET', `Observation?subject=Patient/${B}&_count=1`)).body as Bundle).entry![0]!.resource!.id!;
-    await call(server, admin, 'PUT', 'List/list-of-b', { resourceType: 'List', id: 'list-of-b', status: 'current', mode: 'working', subject: { reference: `Patient/${B}` }, entry: [{ item: { reference: `Observation/${obs}` } }] });
+    await call(server, admin, 'PUT', 'List/list-of-b', {
+      resourceType: 'List',
+      id: 'list-of-b',
+      status: 'current',
+      mode: 'working',
+      subject: { reference: `Patient/${B}` },
+      entry: [{ item: { reference: `Observation/${obs}` } }],
+    });
     // An operator caps this client to Observations: it may not read or search Patient or List.
     const client = await backendClient(server.baseUrl, 'system/Observation.rs');
     expect((await call(server, await client.token(), 'GET', `Patient?family=${encodeURIComponent(family)}`)).status).toBe(403);
@@ -179,9 +220,13 @@ describe('review of issue 13: where its outcomes do not hold', () => {
       return call(server, token, 'GET', 'Observation?_summary=count');
     };
     const byName = (v: string) => answer(`system/Observation.rs?subject.family=${encodeURIComponent(v)}`);
-    expect.soft(normalize(await byName(family), [family]), 'a patient name tested through the scope').toBe(normalize(await byName('Zzmadeupname'), ['Zzmadeupname']));
+    expect
+      .soft(normalize(await byName(family), [family]), 'a patient name tested through the scope')
+      .toBe(normalize(await byName('Zzmadeupname'), ['Zzmadeupname']));
     const byList = (v: string) => answer(`system/Observation.rs?_list=${v}`);
-    expect.soft(normalize(await byList('list-of-b'), ['list-of-b']), 'a List\'s content tested through the scope').toBe(normalize(await byList(MADE_UP), [MADE_UP]));
+    expect
+      .soft(normalize(await byList('list-of-b'), ['list-of-b']), "a List's content tested through the scope")
+      .toBe(normalize(await byList(MADE_UP), [MADE_UP]));
   });
 
   it('6. type and system history tell nothing of writes outside the reach (entries, next link, cursor)', async () => {
@@ -190,14 +235,21 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     const since = new Date().toISOString();
     await pause(5);
     // Writes to B's record only: A's token may see none of them.
-    for (let i = 0; i < 12; i++) await call(server, admin, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text: `b-${i}` }, subject: { reference: `Patient/${B}` } });
+    for (let i = 0; i < 12; i++)
+      await call(server, admin, 'POST', 'Observation', {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: `b-${i}` },
+        subject: { reference: `Patient/${B}` },
+      });
     await pause(5);
     const until = new Date().toISOString();
     // The same window length long ago, when nothing was written.
     const emptySince = '2001-01-01T00:00:00.000Z';
     const emptyUntil = new Date(Date.parse(emptySince) + (Date.parse(until) - Date.parse(since))).toISOString();
     for (const path of ['Observation/_history', '_history']) {
-      const window = (from: string, to: string) => call(server, token, 'GET', `${path}?_since=${encodeURIComponent(from)}&_at=${encodeURIComponent(to)}&_count=1`);
+      const window = (from: string, to: string) =>
+        call(server, token, 'GET', `${path}?_since=${encodeURIComponent(from)}&_at=${encodeURIComponent(to)}&_count=1`);
       const real = await window(since, until);
       const madeUp = await window(emptySince, emptyUntil);
       expect.soft(normalize(real, [since, until]), `${path}: a window holding only other patients' writes`).toBe(normalize(madeUp, [emptySince, emptyUntil]));
@@ -212,7 +264,12 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     const mine: string[] = [];
     await Promise.all(
       Array.from({ length: 14 }, async (_, i) => {
-        const created = await call(server, admin, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text: `page-${i}` }, subject: { reference: `Patient/${i % 3 === 0 ? A : B}` } });
+        const created = await call(server, admin, 'POST', 'Observation', {
+          resourceType: 'Observation',
+          status: 'final',
+          code: { text: `page-${i}` },
+          subject: { reference: `Patient/${i % 3 === 0 ? A : B}` },
+        });
         if (i % 3 === 0) mine.push((created.body as Resource).id!);
       }),
     );
@@ -226,14 +283,21 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     }
     expect([...seen].sort()).toEqual([...mine].sort());
     // Newest first, as the whole history shows them.
-    const whole = ((await call(server, admin, 'GET', `Observation/_history?_since=${encodeURIComponent(since)}&_count=100`)).body as Bundle).entry!.map((e) => (e.resource as Resource).id!);
+    const whole = ((await call(server, admin, 'GET', `Observation/_history?_since=${encodeURIComponent(since)}&_count=100`)).body as Bundle).entry!.map(
+      (e) => (e.resource as Resource).id!,
+    );
     expect(seen).toEqual(whole.filter((id) => mine.includes(id)));
   });
 
   it('7. an old version of a resource that has left the reach answers as read and instance history do', async () => {
     const token = (await userToken(server, { ...PRACTITIONER, scope: 'launch/patient openid patient/*.rs', patient: A })).access_token;
     // A result filed under A by mistake, then corrected to B.
-    const filed = await call(server, admin, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text: 'HIV-1 RNA (misfiled)' }, subject: { reference: `Patient/${A}` } });
+    const filed = await call(server, admin, 'POST', 'Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'HIV-1 RNA (misfiled)' },
+      subject: { reference: `Patient/${A}` },
+    });
     const id = (filed.body as Resource).id!;
     expect((await call(server, token, 'GET', `Observation/${id}`)).status).toBe(200);
     expect((await call(server, admin, 'PUT', `Observation/${id}`, { ...(filed.body as object), subject: { reference: `Patient/${B}` } })).status).toBe(200);
@@ -249,26 +313,67 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     const base = (readJson('fhir/r4/profiles-resources.json') as Bundle).entry!.find((e) => e.resource?.id === 'Observation')!.resource as StructureDefinition;
     const snapshot = structuredClone(base.snapshot!);
     for (const element of snapshot.element) if (element.path === 'Observation.code') element.binding = { strength: 'required', valueSet };
-    expect((await call(server, admin, 'POST', 'StructureDefinition', { resourceType: 'StructureDefinition', url: profile, name: 'RestrictedLab', status: 'active', kind: 'resource', abstract: false, type: 'Observation', baseDefinition: base.url, derivation: 'constraint', fhirVersion: '4.0.1', snapshot })).status).toBe(201);
-    expect((await call(server, admin, 'POST', 'ValueSet', { resourceType: 'ValueSet', url: valueSet, status: 'active', compose: { include: [{ system: 'http://loinc.org', concept: [{ code: '8867-4' }] }] } })).status).toBe(201);
+    expect(
+      (
+        await call(server, admin, 'POST', 'StructureDefinition', {
+          resourceType: 'StructureDefinition',
+          url: profile,
+          name: 'RestrictedLab',
+          status: 'active',
+          kind: 'resource',
+          abstract: false,
+          type: 'Observation',
+          baseDefinition: base.url,
+          derivation: 'constraint',
+          fhirVersion: '4.0.1',
+          snapshot,
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await call(server, admin, 'POST', 'ValueSet', {
+          resourceType: 'ValueSet',
+          url: valueSet,
+          status: 'active',
+          compose: { include: [{ system: 'http://loinc.org', concept: [{ code: '8867-4' }] }] },
+        })
+      ).status,
+    ).toBe(201);
     const token = (await userToken(server, { ...PRACTITIONER, scope: 'launch/patient openid patient/*.cruds', patient: A })).access_token;
     // Read directly, the value set is unknown to this token, as a made-up one is.
     const expand = (v: string) => call(server, token, 'GET', `ValueSet/$expand?url=${encodeURIComponent(v)}`);
     expect(normalize(await expand(valueSet), [valueSet])).toBe(normalize(await expand(`${valueSet}-${MADE_UP}`), [`${valueSet}-${MADE_UP}`]));
-    const observation = { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '9999-9' }] }, subject: { reference: `Patient/${A}` } };
+    const observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '9999-9' }] },
+      subject: { reference: `Patient/${A}` },
+    };
     const validate = (v: string) => call(server, token, 'POST', `Observation/$validate?profile=${encodeURIComponent(v)}`, observation);
-    expect(normalize(await validate(profile), [profile]), 'a stored profile and its value set through $validate').toBe(normalize(await validate(`${profile}-${MADE_UP}`), [`${profile}-${MADE_UP}`]));
+    expect(normalize(await validate(profile), [profile]), 'a stored profile and its value set through $validate').toBe(
+      normalize(await validate(`${profile}-${MADE_UP}`), [`${profile}-${MADE_UP}`]),
+    );
     // A token that may read them gets the profile and its value set: the code is not in the set.
     const byAdmin = await call(server, admin, 'POST', `Observation/$validate?profile=${encodeURIComponent(profile)}`, observation);
     const issues = (byAdmin.body as OperationOutcome).issue;
-    expect(issues.some((i) => i.severity === 'error' && JSON.stringify(i).includes(valueSet)), JSON.stringify(issues)).toBe(true);
+    expect(
+      issues.some((i) => i.severity === 'error' && JSON.stringify(i).includes(valueSet)),
+      JSON.stringify(issues),
+    ).toBe(true);
     // Writes claiming the profile are validated the same way, as the writer: refused for the
     // admin (422, the code is not in the value set), a warning for the patient app, as a made-up profile gets.
     const claiming = (p: string) => ({ ...observation, meta: { profile: [p] } });
     expect((await call(server, admin, 'POST', 'Observation', claiming(profile))).status).toBe(422);
     const write = async (p: string) => {
       const created = await call(server, token, 'POST', 'Observation', claiming(p), { prefer: 'return=OperationOutcome' });
-      return { ...created, body: JSON.stringify(created.body).split(p).join('{profile}').replace(/Observation\/[A-Za-z0-9\-.]+/g, 'Observation/{id}') };
+      return {
+        ...created,
+        body: JSON.stringify(created.body)
+          .split(p)
+          .join('{profile}')
+          .replace(/Observation\/[A-Za-z0-9\-.]+/g, 'Observation/{id}'),
+      };
     };
     const [real, madeUp] = [await write(profile), await write(`${profile}-${MADE_UP}`)];
     expect(real.status).toBe(201);
@@ -282,15 +387,24 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     // What these modules export gives the unrestricted policy, or a store bound to it, to whoever imports it.
     const wrappers: Record<string, string> = { 'access/authenticate.ts': 'noAuthentication', 'ingest/in-process-sink.ts': 'inProcessSink' };
     const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src');
-    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+      );
     const offenders: string[] = [];
     for (const file of files(src)) {
       const module = path.relative(src, file).replace(/\\/g, '/');
       if (allowed.some((a) => module === a || (a.endsWith('/') && module.startsWith(a)))) continue;
       const text = readFileSync(file, 'utf8');
       for (const [wrapper, name] of Object.entries(wrappers)) {
-        const target = (specifier: string) => path.relative(src, path.resolve(path.dirname(file), specifier)).replace(/\\/g, '/').replace(/\.js$/, '.ts') === wrapper;
-        const statically = [...text.matchAll(/import\s+(?!type\s)([\s\S]*?)\s+from\s+['"]([^'"]+)['"]/g)].some((m) => target(m[2]!) && (m[1]!.includes(name) || m[1]!.includes('*')));
+        const target = (specifier: string) =>
+          path
+            .relative(src, path.resolve(path.dirname(file), specifier))
+            .replace(/\\/g, '/')
+            .replace(/\.js$/, '.ts') === wrapper;
+        const statically = [...text.matchAll(/import\s+(?!type\s)([\s\S]*?)\s+from\s+['"]([^'"]+)['"]/g)].some(
+          (m) => target(m[2]!) && (m[1]!.includes(name) || m[1]!.includes('*')),
+        );
         const dynamically = [...text.matchAll(/import\(\s*['"`]([^'"`]+)['"`]\s*\)/g)].some((m) => target(m[1]!));
         if (statically || dynamically) offenders.push(`${module} (${name})`);
       }

@@ -58,7 +58,8 @@ async function call(token: string, method: string, path: string, body?: unknown,
 function normalize(answer: Answer, values: string[]): string {
   const encoded = values.flatMap((v) => [v, encodeURIComponent(v), new URLSearchParams({ v }).toString().slice(2)]).sort((a, b) => b.length - a.length);
   const scrub = (node: unknown): unknown => {
-    if (typeof node === 'string') return encoded.reduce((s, v) => s.split(v).join('{value}'), node).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{uuid}');
+    if (typeof node === 'string')
+      return encoded.reduce((s, v) => s.split(v).join('{value}'), node).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{uuid}');
     if (Array.isArray(node)) return node.map(scrub);
     if (node && typeof node === 'object') {
       const out: Record<string, unknown> = {};
@@ -85,9 +86,24 @@ afterAll(async () => {
 describe('second review of issue 13: where its outcomes still do not hold', () => {
   it('1. what a patient token reaches by reference depends only on records the token may read', async () => {
     // An encounter of A at a clinic, and a lab result of A by a specialist: records the tokens below may not read.
-    expect((await call(admin, 'PUT', 'Organization/methadone-clinic', { resourceType: 'Organization', id: 'methadone-clinic', name: 'Harbor Methadone Clinic' })).status).toBe(201);
-    expect((await call(admin, 'PUT', 'Practitioner/hiv-specialist', { resourceType: 'Practitioner', id: 'hiv-specialist', name: [{ family: 'Okafor' }] })).status).toBe(201);
-    expect((await call(admin, 'POST', 'Encounter', { resourceType: 'Encounter', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: `Patient/${A}` }, serviceProvider: { reference: 'Organization/methadone-clinic' } })).status).toBe(201);
+    expect(
+      (await call(admin, 'PUT', 'Organization/methadone-clinic', { resourceType: 'Organization', id: 'methadone-clinic', name: 'Harbor Methadone Clinic' }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await call(admin, 'PUT', 'Practitioner/hiv-specialist', { resourceType: 'Practitioner', id: 'hiv-specialist', name: [{ family: 'Okafor' }] })).status,
+    ).toBe(201);
+    expect(
+      (
+        await call(admin, 'POST', 'Encounter', {
+          resourceType: 'Encounter',
+          status: 'finished',
+          class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+          subject: { reference: `Patient/${A}` },
+          serviceProvider: { reference: 'Organization/methadone-clinic' },
+        })
+      ).status,
+    ).toBe(201);
     const lab = await call(admin, 'POST', 'Observation', {
       resourceType: 'Observation',
       status: 'final',
@@ -100,37 +116,54 @@ describe('second review of issue 13: where its outcomes still do not hold', () =
     await pause(WINDOW_MS * 3);
 
     // An app that may read A's Patient and Organizations, but not A's Encounters.
-    const directory = (await userToken(server, { ...PRACTITIONER, scope: 'launch/patient openid patient/Patient.rs patient/Organization.rs', patient: A })).access_token;
+    const directory = (await userToken(server, { ...PRACTITIONER, scope: 'launch/patient openid patient/Patient.rs patient/Organization.rs', patient: A }))
+      .access_token;
     expect((await call(directory, 'GET', 'Encounter?_summary=count')).status).toBe(403);
     const organization = (v: string) => call(directory, 'GET', `Organization/${v}`);
-    expect.soft(normalize(await organization('methadone-clinic'), ['methadone-clinic']), 'an Organization named only by an Encounter the token may not read').toBe(normalize(await organization(MADE_UP), [MADE_UP]));
+    expect
+      .soft(normalize(await organization('methadone-clinic'), ['methadone-clinic']), 'an Organization named only by an Encounter the token may not read')
+      .toBe(normalize(await organization(MADE_UP), [MADE_UP]));
     const organizations = (v: string) => call(directory, 'GET', `Organization?name=${encodeURIComponent(v)}&_summary=count`);
-    expect.soft(normalize(await organizations('Harbor Methadone'), ['Harbor Methadone']), 'a search for it').toBe(normalize(await organizations('Zzmadeup Clinic'), ['Zzmadeup Clinic']));
+    expect
+      .soft(normalize(await organizations('Harbor Methadone'), ['Harbor Methadone']), 'a search for it')
+      .toBe(normalize(await organizations('Zzmadeup Clinic'), ['Zzmadeup Clinic']));
 
     // A vital-signs app (granular scope) that may also read A's practitioners.
-    const vitals = (await userToken(server, { ...PRACTITIONER, scope: `launch/patient openid patient/Observation.rs?category=${CATEGORY}|vital-signs patient/Practitioner.rs`, patient: A })).access_token;
+    const vitals = (
+      await userToken(server, {
+        ...PRACTITIONER,
+        scope: `launch/patient openid patient/Observation.rs?category=${CATEGORY}|vital-signs patient/Practitioner.rs`,
+        patient: A,
+      })
+    ).access_token;
     expect((await call(vitals, 'GET', `Observation/${idOf(lab)}`)).status).toBe(404);
     const practitioner = (v: string) => call(vitals, 'GET', `Practitioner/${v}`);
-    expect.soft(normalize(await practitioner('hiv-specialist'), ['hiv-specialist']), 'a Practitioner named only by a laboratory result outside the granular scope').toBe(normalize(await practitioner(MADE_UP), [MADE_UP]));
+    expect
+      .soft(normalize(await practitioner('hiv-specialist'), ['hiv-specialist']), 'a Practitioner named only by a laboratory result outside the granular scope')
+      .toBe(normalize(await practitioner(MADE_UP), [MADE_UP]));
   }, 60_000);
 
-  it('2. a patient token cannot put its own record into another patient\'s compartment through Patient.link', async () => {
+  it("2. a patient token cannot put its own record into another patient's compartment through Patient.link", async () => {
     const token = (await userToken(server, { ...PATIENT_USER, scope: 'openid fhirUser user/*.cruds' })).access_token;
     const before = (await call(token, 'GET', `Patient/${A}`)).body as Record<string, unknown>;
     const compartment = async () => ((await call(admin, 'GET', `Patient/${B}/Patient?_elements=id`)).body as Bundle).entry?.map((e) => e.resource!.id) ?? [];
     expect(await compartment()).toEqual([B]);
     // Patient.link is a compartment parameter of Patient (R4 CompartmentDefinition): A's record would name B.
     const linked = await call(token, 'PUT', `Patient/${A}`, { ...before, link: [{ other: { reference: `Patient/${B}` }, type: 'seealso' }] });
-    expect.soft(linked.status, 'a write that makes the patient\'s own record name another patient').toBe(403);
-    expect.soft(await compartment(), 'Patient A in patient B\'s compartment').toEqual([B]);
-    const everything = ((await call(admin, 'GET', `Patient/${B}/$everything?_type=Patient`)).body as Bundle).entry?.map((e) => `${e.resource!.resourceType}/${e.resource!.id}`) ?? [];
-    expect.soft(everything, 'Patient A in patient B\'s $everything').not.toContain(`Patient/${A}`);
+    expect.soft(linked.status, "a write that makes the patient's own record name another patient").toBe(403);
+    expect.soft(await compartment(), "Patient A in patient B's compartment").toEqual([B]);
+    const everything =
+      ((await call(admin, 'GET', `Patient/${B}/$everything?_type=Patient`)).body as Bundle).entry?.map(
+        (e) => `${e.resource!.resourceType}/${e.resource!.id}`,
+      ) ?? [];
+    expect.soft(everything, "Patient A in patient B's $everything").not.toContain(`Patient/${A}`);
     if (linked.status === 200) await call(admin, 'PUT', `Patient/${A}`, before);
   }, 60_000);
 
   it('3. search paging cursors tell nothing of resources created outside the reach', async () => {
     const token = (await userToken(server, { ...PATIENT_USER, scope: 'openid fhirUser user/*.cruds' })).access_token;
-    const mine = async (text: string) => idOf(await call(token, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text }, subject: { reference: `Patient/${A}` } }));
+    const mine = async (text: string) =>
+      idOf(await call(token, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text }, subject: { reference: `Patient/${A}` } }));
     /** What the two cursors of paging `_id=first,second` one by one say about the gap between the two records. */
     const gap = async (first: string, second: string): Promise<unknown> => {
       const path = `Observation?_id=${first},${second}&_count=1`;
@@ -151,7 +184,17 @@ describe('second review of issue 13: where its outcomes still do not hold', () =
     };
     // Two of A's records with seven of B's created in between, and two with nothing in between.
     const first = await mine('cursor-1');
-    for (let i = 0; i < 7; i++) expect((await call(admin, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text: `b-${i}` }, subject: { reference: `Patient/${B}` } })).status).toBe(201);
+    for (let i = 0; i < 7; i++)
+      expect(
+        (
+          await call(admin, 'POST', 'Observation', {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { text: `b-${i}` },
+            subject: { reference: `Patient/${B}` },
+          })
+        ).status,
+      ).toBe(201);
     const second = await mine('cursor-2');
     const third = await mine('cursor-3');
     const fourth = await mine('cursor-4');
@@ -168,13 +211,19 @@ describe('second review of issue 13: where its outcomes still do not hold', () =
       code: { text: 'conditional update' },
       subject: { reference: `Patient/${A}` },
     });
-    const put = (resource: ReturnType<typeof body>) => call(token, 'PUT', `Observation?identifier=${encodeURIComponent(`urn:example:review2|${resource.identifier[0]!.value}`)}`, resource);
+    const put = (resource: ReturnType<typeof body>) =>
+      call(token, 'PUT', `Observation?identifier=${encodeURIComponent(`urn:example:review2|${resource.identifier[0]!.value}`)}`, resource);
     // No id: the server creates it (R4 http.html#cond-update "No matches, no id provided").
     const created = await put(body());
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     // An id in the body makes it an update-as-create, which a token that does not reach every
     // Observation may not do: the same 403 for a made-up id and for another patient's record.
-    const others = await call(admin, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text: 'b' }, subject: { reference: `Patient/${B}` } });
+    const others = await call(admin, 'POST', 'Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'b' },
+      subject: { reference: `Patient/${B}` },
+    });
     const foreign = idOf(others);
     const answer = async (id: string) => {
       const res = await put(body(id, 'same-value'));

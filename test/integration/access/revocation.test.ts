@@ -85,15 +85,27 @@ describe.each([
   async function revoke(token: string, client: Record<string, string>, hint?: string): Promise<void> {
     const headers = 'authorization' in client ? client : {};
     const body = new URLSearchParams({ token, ...(hint ? { token_type_hint: hint } : {}), ...('client_id' in client ? client : {}) });
-    const response = await fetch(`${server.issuer}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+    const response = await fetch(`${server.issuer}/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body,
+    });
     expect(response.status).toBe(200);
   }
 
-  const sampleToken = (username = 'dr.carter', password = 'bedside-demo', scope = 'openid fhirUser user/*.rs offline_access') => userToken(server, { username, password, scope });
+  const sampleToken = (username = 'dr.carter', password = 'bedside-demo', scope = 'openid fhirUser user/*.rs offline_access') =>
+    userToken(server, { username, password, scope });
 
   async function bearerGrantToken(sub: string): Promise<{ status: number; body: Record<string, unknown> }> {
     const now = Math.floor(Date.now() / 1000);
-    const assertion = await new SignJWT({ iss: TRUSTED_ISSUER, sub, aud: `${server.issuer}/token`, jti: randomBytes(8).toString('hex'), iat: now, exp: now + 120 })
+    const assertion = await new SignJWT({
+      iss: TRUSTED_ISSUER,
+      sub,
+      aud: `${server.issuer}/token`,
+      jti: randomBytes(8).toString('hex'),
+      iat: now,
+      exp: now + 120,
+    })
       .setProtectedHeader({ alg: 'RS384', kid: issuerKey.kid })
       .sign(issuerKey.privateKey);
     return tokenRequest(server, { grant_type: JWT_BEARER, assertion, scope: 'user/*.rs' }, basic(bearerApp.id, bearerApp.secret));
@@ -102,14 +114,30 @@ describe.each([
   /** Signs in to the ward app in `browser` (its session), consents, and exchanges the code. */
   async function wardSignIn(browser: Browser, scope: string): Promise<Record<string, string>> {
     const { verifier, challenge } = pkce();
-    const url = authorizationUrl(server, { response_type: 'code', client_id: ward.id, redirect_uri: APP.redirect, scope, aud: server.fhirBase, state: 's1', code_challenge: challenge, code_challenge_method: 'S256' });
+    const url = authorizationUrl(server, {
+      response_type: 'code',
+      client_id: ward.id,
+      redirect_uri: APP.redirect,
+      scope,
+      aud: server.fhirBase,
+      state: 's1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
     let result = await browser.go(url, { stopAt: APP.redirect });
     for (let i = 0; i < 5 && isPage(result); i++) {
-      if (result.forms.some((f) => f.action.endsWith('/login'))) result = await browser.submit(formTo(result, '/login'), { username: 'dr.carter', password: 'bedside-demo' }, undefined, APP.redirect);
+      if (result.forms.some((f) => f.action.endsWith('/login')))
+        result = await browser.submit(formTo(result, '/login'), { username: 'dr.carter', password: 'bedside-demo' }, undefined, APP.redirect);
       else result = await browser.submit(formTo(result, '/consent'), {}, { name: 'decision', value: 'approve' }, APP.redirect);
     }
     const code = asRedirect(result).searchParams.get('code')!;
-    const response = await tokenRequest(server, { grant_type: 'authorization_code', code, redirect_uri: APP.redirect, client_id: ward.id, code_verifier: verifier });
+    const response = await tokenRequest(server, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: APP.redirect,
+      client_id: ward.id,
+      code_verifier: verifier,
+    });
     expect(response.status).toBe(200);
     return response.body as Record<string, string>;
   }
@@ -138,11 +166,15 @@ describe.each([
       post_logout_redirect_uris: [APP.bye],
       scope: 'openid fhirUser online_access offline_access user/*.rs',
     });
-    ward = { id: String(wardApp.body.client_id), registrationUri: String(wardApp.body.registration_client_uri), registrationToken: String(wardApp.body.registration_access_token) };
+    ward = {
+      id: String(wardApp.body.client_id),
+      registrationUri: String(wardApp.body.registration_client_uri),
+      registrationToken: String(wardApp.body.registration_access_token),
+    };
   }, 60_000);
   afterAll(async () => server?.stop());
 
-  it('a backend-service token (no grant) revoked at the revocation endpoint: the next request is 401; the client\'s other tokens still work', async () => {
+  it("a backend-service token (no grant) revoked at the revocation endpoint: the next request is 401; the client's other tokens still work", async () => {
     const [token, other] = [await backendToken(), await backendToken()];
     await expectAccepted(token);
     await expectAccepted(other);
@@ -214,7 +246,10 @@ describe.each([
 
   it('an account locked by an operator: its tokens, with a grant or without (JWT bearer grant), are 401 at once; no new token', async () => {
     const username = `nurse.${randomBytes(3).toString('hex')}`;
-    await server.bedside.app.auth.admin.createUser({ id: 'test', via: 'command' }, { username, password: 'nurse-password-1', fhirUser: 'Practitioner/practitioner-001' });
+    await server.bedside.app.auth.admin.createUser(
+      { id: 'test', via: 'command' },
+      { username, password: 'nurse-password-1', fhirUser: 'Practitioner/practitioner-001' },
+    );
     const withGrant = await sampleToken(username, 'nurse-password-1', 'openid user/*.rs');
     const issued = await bearerGrantToken(username);
     expect(issued.status).toBe(200);
@@ -232,7 +267,10 @@ describe.each([
 
   it('an account an operator links to another fhirUser: tokens acting as the previous one are 401 at once', async () => {
     const username = `nurse.${randomBytes(3).toString('hex')}`;
-    await server.bedside.app.auth.admin.createUser({ id: 'test', via: 'command' }, { username, password: 'nurse-password-1', fhirUser: 'Practitioner/practitioner-001' });
+    await server.bedside.app.auth.admin.createUser(
+      { id: 'test', via: 'command' },
+      { username, password: 'nurse-password-1', fhirUser: 'Practitioner/practitioner-001' },
+    );
     const before = await sampleToken(username, 'nurse-password-1', 'openid fhirUser user/*.rs');
     await expectAccepted(before.access_token);
     await operatorPost('/admin/users', '/link', ['username', username], { fhirUser: 'Patient/patient-001' });
@@ -242,9 +280,20 @@ describe.each([
   });
 
   it('a client disabled by an operator: its tokens are 401 at once', async () => {
-    const registered = await register(server, { token_endpoint_auth_method: 'client_secret_basic', response_types: [], redirect_uris: [], client_name: 'Nightly', grant_types: ['client_credentials'], scope: 'system/Patient.rs' });
+    const registered = await register(server, {
+      token_endpoint_auth_method: 'client_secret_basic',
+      response_types: [],
+      redirect_uris: [],
+      client_name: 'Nightly',
+      grant_types: ['client_credentials'],
+      scope: 'system/Patient.rs',
+    });
     const id = String(registered.body.client_id);
-    const response = await tokenRequest(server, { grant_type: 'client_credentials', scope: 'system/Patient.rs' }, basic(id, String(registered.body.client_secret)));
+    const response = await tokenRequest(
+      server,
+      { grant_type: 'client_credentials', scope: 'system/Patient.rs' },
+      basic(id, String(registered.body.client_secret)),
+    );
     const token = String(response.body.access_token);
     await expectAccepted(token);
     const page = await operatorPost('/admin/clients', '/disable', ['client_id', id]);

@@ -22,7 +22,11 @@ async function fhir(token: string, method: string, path: string, body?: unknown)
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, any>) : undefined, headers: response.headers };
 }
 const patientsIn = (bundle: any): Set<string> =>
-  new Set((bundle.entry ?? []).filter((e: any) => e.search?.mode === 'match').map((e: any) => (e.resource.resourceType === 'Patient' ? e.resource.id : (e.resource.subject ?? e.resource.patient)?.reference?.split('/')[1])));
+  new Set(
+    (bundle.entry ?? [])
+      .filter((e: any) => e.search?.mode === 'match')
+      .map((e: any) => (e.resource.resourceType === 'Patient' ? e.resource.id : (e.resource.subject ?? e.resource.patient)?.reference?.split('/')[1])),
+  );
 
 beforeAll(async () => {
   server = await startTestServer({ seed: true });
@@ -48,7 +52,7 @@ describe('user/ scopes reach what the user may see', () => {
     expect((await fhir(access_token, 'GET', 'Patient/patient-002')).status).toBe(404);
   });
 
-  it('reads the practitioners and organization a patient\'s records reference, not others', async () => {
+  it("reads the practitioners and organization a patient's records reference, not others", async () => {
     const { access_token } = await userToken(server, { ...PATIENT_USER, scope: 'openid fhirUser user/*.rs' });
     const own = await fhir(admin, 'GET', 'Patient/patient-001');
     const gp = own.body!.generalPractitioner[0].reference as string;
@@ -70,7 +74,12 @@ describe('user/ scopes reach what the user may see', () => {
 describe('letters and versions', () => {
   it('write never implies read: patient/Observation.c creates but cannot read or search', async () => {
     const { access_token } = await userToken(server, { ...PRACTITIONER, scope: 'launch/patient patient/Observation.c', patient: 'patient-003' });
-    const created = await fhir(access_token, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text: 'c only' }, subject: { reference: 'Patient/patient-003' } });
+    const created = await fhir(access_token, 'POST', 'Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'c only' },
+      subject: { reference: 'Patient/patient-003' },
+    });
     expect(created.status).toBe(201);
     expect((await fhir(access_token, 'GET', `Observation/${created.body!.id}`)).status).toBe(403);
     expect((await fhir(access_token, 'GET', 'Observation?patient=patient-003')).status).toBe(403);
@@ -81,11 +90,24 @@ describe('letters and versions', () => {
     const token = await userToken(server, { ...PRACTITIONER, scope: 'launch/patient patient/*.read', patient: 'patient-003' });
     expect(token.scope.split(' ')).toContain('patient/*.read');
     expect((await fhir(token.access_token, 'GET', 'Patient/patient-003')).status).toBe(200);
-    expect((await fhir(token.access_token, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/patient-003' } })).status).toBe(403);
+    expect(
+      (
+        await fhir(token.access_token, 'POST', 'Observation', {
+          resourceType: 'Observation',
+          status: 'final',
+          code: { text: 'x' },
+          subject: { reference: 'Patient/patient-003' },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('granular scopes filter searches and deny reads of other instances', async () => {
-    const token = await userToken(server, { ...PRACTITIONER, scope: 'launch/patient patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory', patient: 'patient-001' });
+    const token = await userToken(server, {
+      ...PRACTITIONER,
+      scope: 'launch/patient patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory',
+      patient: 'patient-001',
+    });
     const res = await fhir(token.access_token, 'GET', 'Observation?_count=500');
     expect(res.status).toBe(200);
     const categories = new Set(res.body!.entry.flatMap((e: any) => e.resource.category.flatMap((c: any) => c.coding.map((x: any) => x.code))));
@@ -108,7 +130,11 @@ describe('context and lifecycle', () => {
   it('refuses a token once its grant is revoked (within REVOCATION_CHECK_MS)', async () => {
     const token = await userToken(server, { ...PATIENT_USER, scope: 'openid fhirUser user/*.rs offline_access' });
     expect((await fhir(token.access_token, 'GET', 'Patient/patient-001')).status).toBe(200);
-    const revoked = await fetch(`${server.issuer}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: token.refresh_token!, client_id: 'bedside-sample-app' }) });
+    const revoked = await fetch(`${server.issuer}/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: token.refresh_token!, client_id: 'bedside-sample-app' }),
+    });
     expect(revoked.status).toBe(200);
     const deadline = Date.now() + server.config.revocationCheckMs + 2000;
     let status = 200;
@@ -121,9 +147,16 @@ describe('context and lifecycle', () => {
 
   it('records denied requests and writes in the audit log', async () => {
     await fhir('garbage', 'GET', 'Patient/patient-001');
-    const created = await fhir(admin, 'POST', 'Observation', { resourceType: 'Observation', status: 'final', code: { text: 'audited' }, subject: { reference: 'Patient/patient-001' } });
+    const created = await fhir(admin, 'POST', 'Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'audited' },
+      subject: { reference: 'Patient/patient-001' },
+    });
     await new Promise((r) => setTimeout(r, 50));
-    const records = (await server.bedside.storage.documents.collection<{ outcome: string; path: string; resource?: string; status: number }>('audit').list({ limit: 500 })).map((d) => d.value);
+    const records = (
+      await server.bedside.storage.documents.collection<{ outcome: string; path: string; resource?: string; status: number }>('audit').list({ limit: 500 })
+    ).map((d) => d.value);
     expect(records.some((r) => r.outcome === 'denied' && r.status === 401 && r.path === 'Patient/patient-001')).toBe(true);
     expect(records.some((r) => r.outcome === 'written' && r.resource === `Observation/${created.body!.id}`)).toBe(true);
   });

@@ -16,12 +16,28 @@ beforeAll(async () => {
   server = await startTestServer();
   const fhir = authorizedFetch(await (await backendClient(server.baseUrl, 'system/Patient.cruds system/Encounter.cruds')).token());
   const create = async (resource: Record<string, unknown>) => {
-    const response = await fhir(`${server.fhirBase}/${resource.resourceType}`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) });
+    const response = await fhir(`${server.fhirBase}/${resource.resourceType}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(resource),
+    });
     expect(response.status).toBe(201);
     return ((await response.json()) as { id: string }).id;
   };
-  patientId = await create({ resourceType: 'Patient', name: [{ use: 'official', prefix: ['Mr'], given: ['Zebedee'], family: 'Quill', suffix: ['Jr'] }], gender: 'male', birthDate: '1950-02-03' });
-  await create({ resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, type: [{ text: 'Check-up' }], subject: { reference: `Patient/${patientId}` }, period: { start: '2024-03-01T09:00:00Z' } });
+  patientId = await create({
+    resourceType: 'Patient',
+    name: [{ use: 'official', prefix: ['Mr'], given: ['Zebedee'], family: 'Quill', suffix: ['Jr'] }],
+    gender: 'male',
+    birthDate: '1950-02-03',
+  });
+  await create({
+    resourceType: 'Encounter',
+    status: 'finished',
+    class: { code: 'AMB' },
+    type: [{ text: 'Check-up' }],
+    subject: { reference: `Patient/${patientId}` },
+    period: { start: '2024-03-01T09:00:00Z' },
+  });
 });
 
 afterAll(async () => {
@@ -32,7 +48,9 @@ describe('one patient directory', () => {
   it('names a patient and labels an encounter alike in the launcher and the sign-in pickers', async () => {
     const launcher = async (path: string) => (await fetch(`${server.baseUrl}/launcher/api/${path}`)).json();
     expect(await launcher(`patients?q=Quill`)).toEqual([{ id: patientId, name: 'Mr Zebedee Quill Jr', gender: 'male', birthDate: '1950-02-03' }]);
-    expect(await launcher(`patients/${patientId}/encounters`)).toEqual([{ id: expect.any(String), label: 'Check-up · 2024-03-01', start: '2024-03-01T09:00:00Z', status: 'finished' }]);
+    expect(await launcher(`patients/${patientId}/encounters`)).toEqual([
+      { id: expect.any(String), label: 'Check-up · 2024-03-01', start: '2024-03-01T09:00:00Z', status: 'finished' },
+    ]);
 
     const browser = new Browser();
     const request = sampleAuthorization(server, { scope: 'launch/patient launch/encounter patient/*.rs' });

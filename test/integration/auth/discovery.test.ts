@@ -35,24 +35,63 @@ describe('/.well-known/smart-configuration', () => {
     });
     expect(body.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['private_key_jwt', 'client_secret_basic', 'none']));
     expect(body.token_endpoint_auth_signing_alg_values_supported).toEqual(['RS384', 'ES384']);
-    expect(body.scopes_supported).toEqual(expect.arrayContaining(['openid', 'fhirUser', 'launch', 'launch/patient', 'offline_access', 'online_access', 'patient/*.rs', 'user/*.read', 'system/*.rs']));
+    expect(body.scopes_supported).toEqual(
+      expect.arrayContaining([
+        'openid',
+        'fhirUser',
+        'launch',
+        'launch/patient',
+        'offline_access',
+        'online_access',
+        'patient/*.rs',
+        'user/*.read',
+        'system/*.rs',
+      ]),
+    );
     expect(body.capabilities).toEqual([
-      'launch-ehr', 'launch-standalone', 'authorize-post', 'client-public', 'client-confidential-symmetric', 'client-confidential-asymmetric',
-      'sso-openid-connect', 'context-banner', 'context-style', 'context-ehr-patient', 'context-ehr-encounter', 'context-standalone-patient',
-      'context-standalone-encounter', 'permission-offline', 'permission-online', 'permission-patient', 'permission-user', 'permission-v1', 'permission-v2',
+      'launch-ehr',
+      'launch-standalone',
+      'authorize-post',
+      'client-public',
+      'client-confidential-symmetric',
+      'client-confidential-asymmetric',
+      'sso-openid-connect',
+      'context-banner',
+      'context-style',
+      'context-ehr-patient',
+      'context-ehr-encounter',
+      'context-standalone-patient',
+      'context-standalone-encounter',
+      'permission-offline',
+      'permission-online',
+      'permission-patient',
+      'permission-user',
+      'permission-v1',
+      'permission-v2',
     ]);
-    for (const [key, value] of Object.entries(body)) if (key.endsWith('_endpoint') || key === 'jwks_uri') expect(String(value)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+    for (const [key, value] of Object.entries(body))
+      if (key.endsWith('_endpoint') || key === 'jwks_uri') expect(String(value)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
   });
 
   it('answers the CORS preflight', async () => {
-    const response = await fetch(`${server.fhirBase}/.well-known/smart-configuration`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' } });
+    const response = await fetch(`${server.fhirBase}/.well-known/smart-configuration`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' },
+    });
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
   });
 
   it('the CapabilityStatement carries exactly the same URLs in the oauth-uris extension', async () => {
     const smart = (await (await fetch(`${server.fhirBase}/.well-known/smart-configuration`)).json()) as Record<string, string>;
-    const metadata = (await (await fetch(`${server.fhirBase}/metadata`)).json()) as { rest: Array<{ security: { service: Array<{ coding: Array<{ code: string }> }>; extension: Array<{ url: string; extension: Array<{ url: string; valueUri: string }> }> } }> };
+    const metadata = (await (await fetch(`${server.fhirBase}/metadata`)).json()) as {
+      rest: Array<{
+        security: {
+          service: Array<{ coding: Array<{ code: string }> }>;
+          extension: Array<{ url: string; extension: Array<{ url: string; valueUri: string }> }>;
+        };
+      }>;
+    };
     const security = metadata.rest[0]!.security;
     expect(security.service[0]!.coding[0]!.code).toBe('SMART-on-FHIR');
     const oauth = security.extension.find((e) => e.url === 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris')!;
@@ -104,13 +143,14 @@ describe('discovery documents are JSON whatever the Accept header', () => {
   /** What browsers send, a bare text/html as a black-box test sends, XML, and nonsense. */
   const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
   const ACCEPTS = ['text/html', BROWSER, 'application/xml', 'image/png', 'nonsense'];
-  const documents = () => [
-    [`${server.fhirBase}/.well-known/smart-configuration`, /^application\/json; charset=utf-8$/, 'token_endpoint'],
-    [`${server.issuer}/.well-known/openid-configuration`, /^application\/json; charset=utf-8$/, 'token_endpoint'],
-    [`${server.issuer}/.well-known/oauth-authorization-server`, /^application\/json; charset=utf-8$/, 'token_endpoint'],
-    [`${server.issuer}/jwks`, /^application\/(jwk-set\+)?json; charset=utf-8$/, 'keys'],
-    [`${server.issuer}/smart-style.json`, /^application\/json; charset=utf-8$/, 'color_background'],
-  ] as const;
+  const documents = () =>
+    [
+      [`${server.fhirBase}/.well-known/smart-configuration`, /^application\/json; charset=utf-8$/, 'token_endpoint'],
+      [`${server.issuer}/.well-known/openid-configuration`, /^application\/json; charset=utf-8$/, 'token_endpoint'],
+      [`${server.issuer}/.well-known/oauth-authorization-server`, /^application\/json; charset=utf-8$/, 'token_endpoint'],
+      [`${server.issuer}/jwks`, /^application\/(jwk-set\+)?json; charset=utf-8$/, 'keys'],
+      [`${server.issuer}/smart-style.json`, /^application\/json; charset=utf-8$/, 'color_background'],
+    ] as const;
 
   it.each(ACCEPTS)('serves every discovery document as JSON to Accept: %s', async (accept) => {
     for (const [url, type, field] of documents()) {

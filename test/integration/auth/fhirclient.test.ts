@@ -35,7 +35,14 @@ function app(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (url.pathname === '/launch') {
     api.authorize({ clientId, scope: SCOPE, redirectUri: '/app/' }).catch(fail);
   } else if (url.pathname === '/standalone') {
-    api.authorize({ clientId, scope: url.searchParams.get('scope') ?? 'openid fhirUser launch/patient patient/*.rs', redirectUri: '/app/', iss: server.fhirBase }).catch(fail);
+    api
+      .authorize({
+        clientId,
+        scope: url.searchParams.get('scope') ?? 'openid fhirUser launch/patient patient/*.rs',
+        redirectUri: '/app/',
+        iss: server.fhirBase,
+      })
+      .catch(fail);
   } else if (url.pathname === '/app/') {
     api
       .ready()
@@ -88,10 +95,13 @@ async function runToApp(browser: Browser, start: string, answers: { username: st
   let page: Page = asPage(await browser.go(start));
   for (let step = 0; step < 6 && !page.url.startsWith(`${appBase}/app/`); step++) {
     const actions = page.forms.map((f) => new URL(f.action).pathname);
-    if (actions.some((a) => a.endsWith('/login'))) page = asPage(await browser.submit(formTo(page, '/login'), { username: answers.username, password: answers.password }));
+    if (actions.some((a) => a.endsWith('/login')))
+      page = asPage(await browser.submit(formTo(page, '/login'), { username: answers.username, password: answers.password }));
     else if (actions.some((a) => a.endsWith('/patient'))) page = asPage(await browser.submit(formTo(page, '/patient'), { patient: answers.patient! }));
-    else if (actions.some((a) => a.endsWith('/encounter'))) page = asPage(await browser.submit(formTo(page, '/encounter'), { encounter: answers.encounter ?? '' }));
-    else if (actions.some((a) => a.endsWith('/consent'))) page = asPage(await browser.submit(formTo(page, '/consent'), {}, { name: 'decision', value: 'approve' }));
+    else if (actions.some((a) => a.endsWith('/encounter')))
+      page = asPage(await browser.submit(formTo(page, '/encounter'), { encounter: answers.encounter ?? '' }));
+    else if (actions.some((a) => a.endsWith('/consent')))
+      page = asPage(await browser.submit(formTo(page, '/consent'), {}, { name: 'decision', value: 'approve' }));
     else throw new Error(`unexpected page ${page.url}: ${page.html.slice(0, 500)}`);
   }
   expect(page.status, page.html).toBe(200);
@@ -103,20 +113,45 @@ describe('fhirclient', () => {
     const launch = await fetch(`${server.baseUrl}/launcher/api/launch`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ launch_uri: `${appBase}/launch`, patient: 'patient-001', encounter: 'encounter-001', practitioner: 'practitioner-001', need_patient_banner: false, intent: 'reconcile-medications' }),
+      body: JSON.stringify({
+        launch_uri: `${appBase}/launch`,
+        patient: 'patient-001',
+        encounter: 'encounter-001',
+        practitioner: 'practitioner-001',
+        need_patient_banner: false,
+        intent: 'reconcile-medications',
+      }),
     });
     expect(launch.status).toBe(201);
     const { url } = (await launch.json()) as { url: string };
     expect(new URL(url).searchParams.get('iss')).toBe(server.fhirBase);
 
     const result = await runToApp(new Browser(), url, { username: 'dr.carter', password: 'bedside-demo' });
-    expect(result).toMatchObject({ patient: 'patient-001', encounter: 'encounter-001', read: 'patient-001', fhirKitRead: 'patient-001', observations: 1, user: 'Practitioner/practitioner-001' });
-    expect(result.tokenResponse).toMatchObject({ patient: 'patient-001', encounter: 'encounter-001', need_patient_banner: false, intent: 'reconcile-medications', scope: SCOPE, token_type: 'Bearer' });
+    expect(result).toMatchObject({
+      patient: 'patient-001',
+      encounter: 'encounter-001',
+      read: 'patient-001',
+      fhirKitRead: 'patient-001',
+      observations: 1,
+      user: 'Practitioner/practitioner-001',
+    });
+    expect(result.tokenResponse).toMatchObject({
+      patient: 'patient-001',
+      encounter: 'encounter-001',
+      need_patient_banner: false,
+      intent: 'reconcile-medications',
+      scope: SCOPE,
+      token_type: 'Bearer',
+    });
     expect(result.tokenResponse.refresh_token).toBeTruthy();
   });
 
   it('standalone launch as a practitioner: patient picker, then encounter picker', async () => {
-    const result = await runToApp(new Browser(), `${appBase}/standalone?scope=${encodeURIComponent('openid fhirUser launch/patient launch/encounter patient/*.rs')}`, { username: 'dr.carter', password: 'bedside-demo', patient: 'patient-001', encounter: 'encounter-001' });
+    const result = await runToApp(
+      new Browser(),
+      `${appBase}/standalone?scope=${encodeURIComponent('openid fhirUser launch/patient launch/encounter patient/*.rs')}`,
+      { username: 'dr.carter', password: 'bedside-demo', patient: 'patient-001', encounter: 'encounter-001' },
+    );
     expect(result).toMatchObject({ patient: 'patient-001', encounter: 'encounter-001', read: 'patient-001', user: 'Practitioner/practitioner-001' });
   });
 

@@ -28,12 +28,17 @@ describe('behind a TLS-terminating proxy', () => {
   /** A request as the proxy forwards it. */
   const viaProxy = (url: string, init: RequestInit = {}) => {
     const u = new URL(url, publicBase);
-    return fetch(`${server.bedside.listenUrl}${u.pathname}${u.search}`, { redirect: 'manual', ...init, headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'bedside.example', ...(init.headers as Record<string, string>) } });
+    return fetch(`${server.bedside.listenUrl}${u.pathname}${u.search}`, {
+      redirect: 'manual',
+      ...init,
+      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'bedside.example', ...(init.headers as Record<string, string>) },
+    });
   };
 
   it('advertises https URLs everywhere', async () => {
     const smart = (await (await viaProxy('/fhir/.well-known/smart-configuration')).json()) as Record<string, unknown>;
-    for (const key of ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri', 'registration_endpoint']) expect(String(smart[key])).toMatch(/^https:\/\/bedside\.example\//);
+    for (const key of ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri', 'registration_endpoint'])
+      expect(String(smart[key])).toMatch(/^https:\/\/bedside\.example\//);
     expect(smart.capabilities).toContain('authorize-post');
     const oidc = (await (await viaProxy('/oauth/.well-known/openid-configuration')).json()) as Record<string, string>;
     expect(oidc.issuer).toBe(`${publicBase}/oauth`);
@@ -41,17 +46,44 @@ describe('behind a TLS-terminating proxy', () => {
 
   it('sets Secure cookies; the session cookie is SameSite=None (for POST to the authorization endpoint)', async () => {
     const { challenge } = pkce();
-    const query = new URLSearchParams({ response_type: 'code', client_id: 'bedside-sample-app', redirect_uri: `${publicBase}/sample-app/`, scope: 'launch/patient patient/*.rs', state: 's', aud: `${publicBase}/fhir`, code_challenge: challenge, code_challenge_method: 'S256' });
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: 'bedside-sample-app',
+      redirect_uri: `${publicBase}/sample-app/`,
+      scope: 'launch/patient patient/*.rs',
+      state: 's',
+      aud: `${publicBase}/fhir`,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
     const start = await viaProxy(`/oauth/authorize?${query}`);
     expect(start.status).toBe(303);
     const interactionCookie = cookieNamed(start.headers.getSetCookie(), 'bedside_interaction=');
     expect(interactionCookie).toMatch(/; secure/i);
-    const cookies = start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookies = start.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const loginPage = await viaProxy(start.headers.get('location')!, { headers: { cookie: cookies } });
     const form = parseForms(await loginPage.text(), publicBase).find((f) => f.action.endsWith('/login'))!;
-    const login = await viaProxy(form.action, { method: 'POST', headers: { cookie: cookies, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams([...form.fields.filter((f) => f.type === 'hidden').map((f) => [f.name, f.value]), ['username', 'dr.carter'], ['password', 'bedside-demo']]) });
+    const login = await viaProxy(form.action, {
+      method: 'POST',
+      headers: { cookie: cookies, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams([
+        ...form.fields.filter((f) => f.type === 'hidden').map((f) => [f.name, f.value]),
+        ['username', 'dr.carter'],
+        ['password', 'bedside-demo'],
+      ]),
+    });
     expect(login.status).toBe(303);
-    const resume = await viaProxy(login.headers.get('location')!, { headers: { cookie: `${cookies}; ${login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')}` } });
+    const resume = await viaProxy(login.headers.get('location')!, {
+      headers: {
+        cookie: `${cookies}; ${login.headers
+          .getSetCookie()
+          .map((c) => c.split(';')[0])
+          .join('; ')}`,
+      },
+    });
     const session = cookieNamed(resume.headers.getSetCookie(), 'bedside_session=');
     expect(session).toMatch(/; secure/i);
     expect(session).toMatch(/; samesite=none/i);
@@ -73,11 +105,13 @@ describe('built-in TLS (TLS_CERT, TLS_KEY)', () => {
     const port = await freePort();
     server = await startTestServer({ port, baseUrl: `https://127.0.0.1:${port}`, tls: { certFile, keyFile } });
     const body = await new Promise<string>((resolve, reject) => {
-      https.get(`https://127.0.0.1:${port}/fhir/.well-known/smart-configuration`, { rejectUnauthorized: false }, (res) => {
-        let data = '';
-        res.on('data', (chunk: Buffer) => (data += chunk));
-        res.on('end', () => resolve(data));
-      }).on('error', reject);
+      https
+        .get(`https://127.0.0.1:${port}/fhir/.well-known/smart-configuration`, { rejectUnauthorized: false }, (res) => {
+          let data = '';
+          res.on('data', (chunk: Buffer) => (data += chunk));
+          res.on('end', () => resolve(data));
+        })
+        .on('error', reject);
     });
     expect(JSON.parse(body)).toMatchObject({ issuer: `https://127.0.0.1:${port}/oauth` });
     expect(server.bedside.listenUrl).toMatch(/^https:/);

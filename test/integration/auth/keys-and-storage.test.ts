@@ -18,7 +18,13 @@ async function tokensFrom(server: TestServer, tokenBase = server.issuer) {
   const response = await fetch(`${tokenBase}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: request.redirectUri, client_id: SAMPLE_APP, code_verifier: request.verifier }),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: back.searchParams.get('code')!,
+      redirect_uri: request.redirectUri,
+      client_id: SAMPLE_APP,
+      code_verifier: request.verifier,
+    }),
   });
   expect(response.status).toBe(200);
   return (await response.json()) as Record<string, string>;
@@ -61,7 +67,11 @@ describe('restart and several nodes', () => {
     const baseUrl = `http://127.0.0.1:${port}`;
     const first = await startTestServer({ port, baseUrl });
     const tokens = await tokensFrom(first);
-    const registered = await fetch(`${first.issuer}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token_endpoint_auth_method: 'none', redirect_uris: ['https://app.example/cb'] }) });
+    const registered = await fetch(`${first.issuer}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token_endpoint_auth_method: 'none', redirect_uris: ['https://app.example/cb'] }),
+    });
     const client = (await registered.json()) as { client_id: string };
     const jwksBefore = await (await fetch(`${first.issuer}/jwks`)).json();
     await first.bedside.stop(500);
@@ -88,10 +98,18 @@ describe('restart and several nodes', () => {
       const nodeB = `http://127.0.0.1:${portB}/oauth`;
       const tokens = await tokensFrom(a, nodeB);
       await expect(b.bedside.app.auth.verifier.verify(tokens.access_token!)).resolves.toBeTruthy();
-      const refreshed = await fetch(`${a.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: SAMPLE_APP }) });
+      const refreshed = await fetch(`${a.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: SAMPLE_APP }),
+      });
       const next = (await refreshed.json()) as Record<string, string>;
       expect(next.access_token).toBeTruthy();
-      await fetch(`${nodeB}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: next.refresh_token!, client_id: SAMPLE_APP }) });
+      await fetch(`${nodeB}/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: next.refresh_token!, client_id: SAMPLE_APP }),
+      });
       await expect(a.bedside.app.auth.verifier.verify(next.access_token!)).rejects.toMatchObject({ code: 'revoked' });
       await expect(b.bedside.app.auth.verifier.verify(tokens.access_token!)).rejects.toMatchObject({ code: 'revoked' });
 

@@ -37,7 +37,14 @@ async function errorRedirect(overrides: Record<string, string | undefined>) {
 }
 
 function exchange(code: string, verifier: string | undefined, extra: Record<string, string> = {}) {
-  return tokenRequest(server, { grant_type: 'authorization_code', code, redirect_uri: `${server.baseUrl}/sample-app/`, client_id: SAMPLE_APP, ...(verifier !== undefined ? { code_verifier: verifier } : {}), ...extra });
+  return tokenRequest(server, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: `${server.baseUrl}/sample-app/`,
+    client_id: SAMPLE_APP,
+    ...(verifier !== undefined ? { code_verifier: verifier } : {}),
+    ...extra,
+  });
 }
 
 describe('authorization request checks', () => {
@@ -93,7 +100,7 @@ describe('authorization request checks', () => {
     const url = new URL(request.url);
     const browser = new Browser();
     const first = await browser.go(`${url.origin}${url.pathname}`, { method: 'POST', body: url.searchParams, stopAt: request.redirectUri });
-    const back = await authorizeInBrowser(browser, (asPage(first)).url, request.redirectUri, user);
+    const back = await authorizeInBrowser(browser, asPage(first).url, request.redirectUri, user);
     expect(back.searchParams.get('code')).toBeTruthy();
   });
 });
@@ -171,7 +178,14 @@ describe('private_key_jwt assertion checks (backend services)', () => {
 
   beforeAll(async () => {
     key = await clientKey('ES384');
-    const registered = await register(server, { grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] }, scope: 'system/*.rs' });
+    const registered = await register(server, {
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [key.publicJwk] },
+      scope: 'system/*.rs',
+    });
     clientId = String(registered.body.client_id);
   });
 
@@ -222,7 +236,13 @@ describe('tampered or expired access tokens at introspection and in the verifier
   let introspector: string;
 
   beforeAll(async () => {
-    const registered = await register(server, { grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', scope: 'system/*.rs' });
+    const registered = await register(server, {
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      scope: 'system/*.rs',
+    });
     introspector = String(registered.body.client_id);
     secret = String(registered.body.client_secret);
     const { code, verifier } = await authorize();
@@ -242,7 +262,9 @@ describe('tampered or expired access tokens at introspection and in the verifier
     const keySet = (await server.bedside.storage.documents.collection<{ signing: Array<{ alg: string; jwk: JWK }> }>('auth.keys').get('current'))!;
     const es = keySet.signing.find((k) => k.alg === 'ES256')!;
     const original = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
-    return new SignJWT({ ...original, ...claims }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: es.jwk.kid, ...header }).sign(await importJWK(es.jwk, 'ES256'));
+    return new SignJWT({ ...original, ...claims })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: es.jwk.kid, ...header })
+      .sign(await importJWK(es.jwk, 'ES256'));
   }
 
   it('the genuine token is active (baseline)', async () => {
@@ -269,7 +291,9 @@ describe('tampered or expired access tokens at introspection and in the verifier
     await expect(server.bedside.app.auth.verifier.verify(wrongAudience)).rejects.toMatchObject({ code: 'audience' });
     const foreign = await clientKey('ES384');
     const kid = JSON.parse(Buffer.from(accessToken.split('.')[0]!, 'base64url').toString()).kid as string;
-    const forged = await new SignJWT(JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString())).setProtectedHeader({ alg: 'ES384', kid, typ: 'at+jwt' }).sign(foreign.privateKey);
+    const forged = await new SignJWT(JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()))
+      .setProtectedHeader({ alg: 'ES384', kid, typ: 'at+jwt' })
+      .sign(foreign.privateKey);
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${accessToken.split('.')[1]}.`;
     for (const token of [wrongAudience, forged, none, 'garbage', `${accessToken}x`]) {
       expect(await introspect(token)).toEqual({ active: false });

@@ -20,7 +20,10 @@ async function discover(clientId: string, metadata: Partial<oidc.ClientMetadata>
 
 function privateKeyJwt(key: ClientKey): oidc.ClientAuth {
   // SMART: the assertion's aud is the token endpoint (openid-client defaults to the issuer).
-  return oidc.PrivateKeyJwt({ key: key.privateKey, kid: key.kid }, { [oidc.modifyAssertion]: (_header, payload) => void (payload.aud = `${server.issuer}/token`) });
+  return oidc.PrivateKeyJwt(
+    { key: key.privateKey, kid: key.kid },
+    { [oidc.modifyAssertion]: (_header, payload) => void (payload.aud = `${server.issuer}/token`) },
+  );
 }
 
 /** Runs code + PKCE as the sample app, the user acting through the HTML pages. */
@@ -67,7 +70,12 @@ describe('authorization code with PKCE (public client)', () => {
     expect(header.alg).toBe('RS256');
 
     const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
-    const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: server.issuer, audience: server.fhirBase, algorithms: ['ES256'], typ: 'at+jwt' });
+    const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, {
+      issuer: server.issuer,
+      audience: server.fhirBase,
+      algorithms: ['ES256'],
+      typ: 'at+jwt',
+    });
     expect(protectedHeader.alg).toBe('ES256');
     expect(payload).toMatchObject({ client_id: SAMPLE_APP, sub: 'dr.carter', scope: tokens.scope, patient: 'patient-001', fhirUser: claims.fhirUser });
     expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(3600);
@@ -80,7 +88,9 @@ describe('authorization code with PKCE (public client)', () => {
   });
 
   it('the user can grant a subset, and the token says exactly what was granted', async () => {
-    const tokens = await signIn('openid fhirUser launch/patient patient/Observation.rs patient/Condition.rs offline_access', undefined, (all) => all.filter((s) => s !== 'patient/Condition.rs' && !s.includes('?') && s !== 'offline_access'));
+    const tokens = await signIn('openid fhirUser launch/patient patient/Observation.rs patient/Condition.rs offline_access', undefined, (all) =>
+      all.filter((s) => s !== 'patient/Condition.rs' && !s.includes('?') && s !== 'offline_access'),
+    );
     expect(tokens.scope).toBe('openid fhirUser launch/patient patient/Observation.rs');
     expect(tokens.refresh_token).toBeUndefined();
   });
@@ -119,7 +129,11 @@ describe('refresh', () => {
   it('the token endpoint answers browser apps with CORS for the origins of their redirect URIs only', async () => {
     const tokens = await signIn('launch/patient patient/*.rs offline_access');
     const refreshFrom = (origin: string, refreshToken: string) =>
-      fetch(`${server.issuer}/token`, { method: 'POST', headers: { origin, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: SAMPLE_APP }) });
+      fetch(`${server.issuer}/token`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: SAMPLE_APP }),
+      });
     const allowed = await refreshFrom(server.baseUrl, tokens.refresh_token!);
     expect(allowed.status).toBe(200);
     expect(allowed.headers.get('access-control-allow-origin')).toBe(server.baseUrl);
@@ -140,7 +154,14 @@ describe('confidential clients: introspection and revocation', () => {
 
   beforeAll(async () => {
     const secret = 'a secret: with % & + = " \' and spaces';
-    const registered = await register(server, { client_name: 'Resource server', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', scope: 'system/*.rs' });
+    const registered = await register(server, {
+      client_name: 'Resource server',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      scope: 'system/*.rs',
+    });
     expect(registered.status).toBe(201);
     // Secrets with any characters: set one explicitly through the store-backed client.
     const clients = server.bedside.storage.documents.collection<Record<string, unknown>>('oidc.Client');
@@ -168,7 +189,10 @@ describe('confidential clients: introspection and revocation', () => {
 
     const response = await fetch(`${server.issuer}/introspect`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(resourceServer.clientMetadata().client_id)}:${encodeURIComponent('a secret: with % & + = " \' and spaces')}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(resourceServer.clientMetadata().client_id)}:${encodeURIComponent('a secret: with % & + = " \' and spaces')}`).toString('base64')}`,
+      },
       body: new URLSearchParams({ token: 'not-a-token' }),
     });
     expect(await response.json()).toEqual({ active: false });
@@ -195,7 +219,16 @@ describe('backend services: client_credentials with private_key_jwt', () => {
   for (const alg of ['RS384', 'ES384'] as const) {
     it(`${alg}: system scopes (v2 and v1), at most 5 minutes, no refresh token; revocable`, async () => {
       const key = await clientKey(alg);
-      const registered = await register(server, { client_name: `Backend ${alg}`, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: alg, jwks: { keys: [key.publicJwk] }, scope: 'system/*.rs system/*.read introspection' });
+      const registered = await register(server, {
+        client_name: `Backend ${alg}`,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: alg,
+        jwks: { keys: [key.publicJwk] },
+        scope: 'system/*.rs system/*.read introspection',
+      });
       expect(registered.status).toBe(201);
       const backend = await discover(String(registered.body.client_id), { token_endpoint_auth_method: 'private_key_jwt' }, privateKeyJwt(key));
       const v2 = await oidc.clientCredentialsGrant(backend, { scope: 'system/Patient.rs system/Observation.rs' });
@@ -210,10 +243,18 @@ describe('backend services: client_credentials with private_key_jwt', () => {
 
       // A backend token holding the introspection scope may introspect (Bearer) ...
       const introspector = await oidc.clientCredentialsGrant(backend, { scope: 'introspection' });
-      const viaBearer = await fetch(`${server.issuer}/introspect`, { method: 'POST', headers: { authorization: `Bearer ${introspector.access_token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: v2.access_token }) });
+      const viaBearer = await fetch(`${server.issuer}/introspect`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${introspector.access_token}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: v2.access_token }),
+      });
       expect(await viaBearer.json()).toMatchObject({ active: true, scope: 'system/Patient.rs system/Observation.rs' });
       // ... one without it may not.
-      const denied = await fetch(`${server.issuer}/introspect`, { method: 'POST', headers: { authorization: `Bearer ${v2.access_token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: v1.access_token }) });
+      const denied = await fetch(`${server.issuer}/introspect`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${v2.access_token}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: v1.access_token }),
+      });
       expect(denied.status).toBe(403);
       expect(denied.headers.get('www-authenticate')).toMatch(/insufficient_scope/);
 
@@ -225,7 +266,14 @@ describe('backend services: client_credentials with private_key_jwt', () => {
 
   it('refuses user-facing scopes and scopes outside the registration', async () => {
     const key = await clientKey('ES384');
-    const registered = await register(server, { grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] }, scope: 'system/Patient.rs' });
+    const registered = await register(server, {
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [key.publicJwk] },
+      scope: 'system/Patient.rs',
+    });
     const backend = await discover(String(registered.body.client_id), { token_endpoint_auth_method: 'private_key_jwt' }, privateKeyJwt(key));
     await expect(oidc.clientCredentialsGrant(backend, { scope: 'patient/*.rs' })).rejects.toMatchObject({ error: 'invalid_scope' });
     await expect(oidc.clientCredentialsGrant(backend, { scope: 'system/Observation.rs' })).rejects.toMatchObject({ error: 'invalid_scope' });

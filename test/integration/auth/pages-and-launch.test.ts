@@ -17,14 +17,24 @@ beforeAll(async () => {
 afterAll(async () => server?.stop());
 
 async function mintLaunch(body: Record<string, unknown>) {
-  const response = await fetch(`${server.baseUrl}/launcher/api/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${server.baseUrl}/launcher/api/launch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, string> };
 }
 
 async function signInAndGetTokens(browser: Browser, username: string, overrides: Record<string, string | undefined> = {}, patient?: string) {
   const request = sampleAuthorization(server, overrides);
   const back = await authorizeInBrowser(browser, request.url, request.redirectUri, { username, password: 'bedside-demo', ...(patient ? { patient } : {}) });
-  const response = await tokenRequest(server, { grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: request.redirectUri, client_id: SAMPLE_APP, code_verifier: request.verifier });
+  const response = await tokenRequest(server, {
+    grant_type: 'authorization_code',
+    code: back.searchParams.get('code')!,
+    redirect_uri: request.redirectUri,
+    client_id: SAMPLE_APP,
+    code_verifier: request.verifier,
+  });
   return response.body;
 }
 
@@ -57,7 +67,10 @@ describe('launcher API (POST /launcher/api/launch)', () => {
   });
 
   it('a launch value expires after 5 minutes', async () => {
-    const launch = await server.bedside.app.auth.launches.mint({ launchUri: 'https://app.example/launch', patient: 'patient-001', needPatientBanner: true }, Date.now() - 5 * 60 * 1000 - 1000);
+    const launch = await server.bedside.app.auth.launches.mint(
+      { launchUri: 'https://app.example/launch', patient: 'patient-001', needPatientBanner: true },
+      Date.now() - 5 * 60 * 1000 - 1000,
+    );
     const request = sampleAuthorization(server, { scope: 'launch patient/*.rs', launch });
     const back = asRedirect(await new Browser().go(request.url, { stopAt: request.redirectUri }));
     expect(back.searchParams.get('error_description')).toMatch(/expired/);
@@ -81,14 +94,29 @@ describe('sign-in, consent', () => {
     expect(login.html).toMatch(/<label for="password">/);
     expect(login.html).not.toMatch(/<script/);
     const picker = asPage(await browser.submit(formTo(login, '/login'), { username: 'dr.carter', password: 'bedside-demo' }, undefined, request.redirectUri));
-    expect(formTo(picker, '/patient').fields.filter((f) => f.name === 'patient').map((f) => f.value)).toEqual(expect.arrayContaining(['patient-001', 'patient-002']));
+    expect(
+      formTo(picker, '/patient')
+        .fields.filter((f) => f.name === 'patient')
+        .map((f) => f.value),
+    ).toEqual(expect.arrayContaining(['patient-001', 'patient-002']));
     const consent = asPage(await browser.submit(formTo(picker, '/patient'), { patient: 'patient-002' }, undefined, request.redirectUri));
     expect(consent.html).toMatch(/Ben Okafor/);
     const form = formTo(consent, '/consent');
     const scopes = form.fields.filter((f) => f.name === 'scope');
-    expect(scopes.filter((f) => f.checked).map((f) => f.value)).toEqual(['openid', 'fhirUser', 'launch/patient', 'patient/Observation.rs', 'patient/Condition.rs']);
-    expect(scopes.filter((f) => !f.checked).map((f) => f.value)).toContain('patient/Condition.rs?category=http://hl7.org/fhir/us/core/CodeSystem/condition-category|problem-list-item');
-    expect(form.buttons).toEqual([{ name: 'decision', value: 'approve' }, { name: 'decision', value: 'deny' }]);
+    expect(scopes.filter((f) => f.checked).map((f) => f.value)).toEqual([
+      'openid',
+      'fhirUser',
+      'launch/patient',
+      'patient/Observation.rs',
+      'patient/Condition.rs',
+    ]);
+    expect(scopes.filter((f) => !f.checked).map((f) => f.value)).toContain(
+      'patient/Condition.rs?category=http://hl7.org/fhir/us/core/CodeSystem/condition-category|problem-list-item',
+    );
+    expect(form.buttons).toEqual([
+      { name: 'decision', value: 'approve' },
+      { name: 'decision', value: 'deny' },
+    ]);
     const denied = asRedirect(await browser.submit(form, {}, { name: 'decision', value: 'deny' }, request.redirectUri));
     expect(denied.searchParams.get('error')).toBe('access_denied');
     expect(denied.searchParams.get('state')).toBe(request.state);
@@ -119,7 +147,11 @@ describe('connected apps (management_endpoint)', () => {
     expect(page.status).toBe(200);
     expect(page.html).toMatch(/Bedside sample app/);
     // Not from Bedside's own pages: refused.
-    const forged = await new Browser().request(`${server.issuer}/account/apps/revoke`, { method: 'POST', body: new URLSearchParams({ client_id: SAMPLE_APP }), headers: { cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; '), origin: 'https://evil.example' } });
+    const forged = await new Browser().request(`${server.issuer}/account/apps/revoke`, {
+      method: 'POST',
+      body: new URLSearchParams({ client_id: SAMPLE_APP }),
+      headers: { cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; '), origin: 'https://evil.example' },
+    });
     expect(forged.status).toBe(403);
     expect((await server.bedside.app.auth.verifier.verify(String(tokens.access_token))).patient).toBe('patient-001');
     const after = asPage(await browser.submit(formTo(page, '/revoke'), {}));

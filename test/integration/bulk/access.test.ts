@@ -24,20 +24,28 @@ beforeAll(async () => {
 afterAll(async () => server?.stop());
 
 describe('the status URL and the files belong to the client that kicked off', () => {
-  it('answers another client\'s token on status, files and DELETE as for a made-up job (404); the owner still gets them', async () => {
+  it("answers another client's token on status, files and DELETE as for a made-up job (404); the owner still gets them", async () => {
     const statusUrl = await startExport(server.fhirUrl, token, '$export', { query: { _type: 'Patient' } });
     const { manifest } = await pollStatus(statusUrl, token);
     const fileUrl = manifest.output[0]!.url;
     const jobId = statusUrl.split('/').pop()!;
     const madeUp = crypto.randomUUID();
-    for (const [method, url] of [['GET', statusUrl], ['GET', fileUrl], ['DELETE', statusUrl]] as const) {
+    for (const [method, url] of [
+      ['GET', statusUrl],
+      ['GET', fileUrl],
+      ['DELETE', statusUrl],
+    ] as const) {
       const response = await fetch(url, { method, headers: { authorization: `Bearer ${other}` } });
       const unknown = await fetch(url.replace(jobId, madeUp), { method, headers: { authorization: `Bearer ${other}` } });
       expect(response.status, `${method} ${url}`).toBe(404);
       expect(unknown.status).toBe(404);
       const body = (await response.json()) as OperationOutcome;
       expect(body.issue[0]!.code).toBe('not-found');
-      expect(JSON.stringify(body).split(jobId).join('{id}')).toBe(JSON.stringify(await unknown.json()).split(madeUp).join('{id}'));
+      expect(JSON.stringify(body).split(jobId).join('{id}')).toBe(
+        JSON.stringify(await unknown.json())
+          .split(madeUp)
+          .join('{id}'),
+      );
     }
     expect((await fetch(statusUrl, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     expect((await download(fileUrl, token)).resources).toHaveLength(manifest.output[0]!.count);
@@ -66,7 +74,10 @@ describe('only what the scopes allow is exported', () => {
     const strict = await kickOff(server.fhirUrl, narrow, '$export', { query: { _type: 'Patient,Condition' } });
     expect(strict.status).toBe(403);
     expect(strict.headers.get('www-authenticate')).toContain('insufficient_scope');
-    const lenient = await kickOff(server.fhirUrl, narrow, '$export', { query: { _type: 'Patient,Condition' }, headers: { prefer: 'respond-async, handling=lenient' } });
+    const lenient = await kickOff(server.fhirUrl, narrow, '$export', {
+      query: { _type: 'Patient,Condition' },
+      headers: { prefer: 'respond-async, handling=lenient' },
+    });
     expect(lenient.status).toBe(202);
     const { manifest } = await pollStatus(lenient.headers.get('content-location')!, narrow);
     expect(manifest.output.map((f) => f.type)).toEqual(['Patient']);
@@ -86,7 +97,7 @@ describe('only what the scopes allow is exported', () => {
     for (const o of observations) expect(JSON.stringify((o as { category?: unknown }).category)).toContain('"laboratory"');
   });
 
-  it('patient/ scopes export only the launch patient\'s compartment, at Patient level', async () => {
+  it("patient/ scopes export only the launch patient's compartment, at Patient level", async () => {
     const { access_token: patientToken, patient } = await userToken(server, { ...PATIENT_USER, scope: 'openid fhirUser launch/patient patient/*.rs' });
     expect(patient).toBe('patient-001');
     const manifest = await runExport(server.fhirUrl, patientToken, 'Patient/$export');
@@ -108,7 +119,7 @@ describe('only what the scopes allow is exported', () => {
     expect(byType.has('Practitioner')).toBe(false);
   });
 
-  it('a practitioner\'s patient/ token with a picked patient reaches that patient only; a cohort Group is out of its reach', async () => {
+  it("a practitioner's patient/ token with a picked patient reaches that patient only; a cohort Group is out of its reach", async () => {
     const { access_token: picked } = await userToken(server, { ...PRACTITIONER, scope: 'openid fhirUser launch/patient patient/*.rs', patient: 'patient-006' });
     const manifest = await runExport(server.fhirUrl, picked, 'Patient/$export', { query: { _type: 'Patient,Condition' } });
     const byType = await downloadAll(manifest, picked);

@@ -49,7 +49,13 @@ describe('bedside clients add + token', () => {
     expect(added.code, added.err).toBe(0);
     expect(added.out).toContain('Registered backend client');
     const client = JSON.parse(readFileSync(file('client.json'), 'utf8')) as ClientFile;
-    expect(client).toMatchObject({ fhirBaseUrl: server.fhirUrl, tokenEndpoint: `${server.issuer}/token`, scope: 'system/*.rs', alg: 'ES384', privateKey: 'key.pem' });
+    expect(client).toMatchObject({
+      fhirBaseUrl: server.fhirUrl,
+      tokenEndpoint: `${server.issuer}/token`,
+      scope: 'system/*.rs',
+      alg: 'ES384',
+      privateKey: 'key.pem',
+    });
     expect(readFileSync(file('key.pem'), 'utf8')).toContain('-----BEGIN PRIVATE KEY-----');
     expect(statSync(file('key.pem')).mode & 0o777).toBe(0o600);
 
@@ -65,11 +71,22 @@ describe('bedside clients add + token', () => {
     expect(JSON.parse(narrow)).toMatchObject({ token_type: 'Bearer', scope: 'system/Patient.rs' });
   });
 
-  it('registers the integrator\'s own RS384 JWKS; the token uses the private key given with --key', async () => {
+  it("registers the integrator's own RS384 JWKS; the token uses the private key given with --key", async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS384', { extractable: true });
     writeFileSync(file('own-jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'mine-1', alg: 'RS384' }] }));
     writeFileSync(file('own-key.pem'), await exportPKCS8(privateKey));
-    const added = await bedside('clients', 'add', '--alg', 'RS384', '--jwks', file('own-jwks.json'), '--key', file('own-key.pem'), '--out', file('own-client.json'));
+    const added = await bedside(
+      'clients',
+      'add',
+      '--alg',
+      'RS384',
+      '--jwks',
+      file('own-jwks.json'),
+      '--key',
+      file('own-key.pem'),
+      '--out',
+      file('own-client.json'),
+    );
     expect(added.code, added.err).toBe(0);
     const client = JSON.parse(readFileSync(file('own-client.json'), 'utf8')) as ClientFile;
     expect(client).toMatchObject({ alg: 'RS384', kid: 'mine-1', privateKey: 'own-key.pem' });
@@ -135,7 +152,11 @@ describe('bedside load', () => {
     mkdirSync(file('data'), { recursive: true });
     writeFileSync(
       file('data/bundle.json'),
-      JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Patient', id: 'loaded-by-cli', name: [{ family: 'Cli' }] } }] }),
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [{ resource: { resourceType: 'Patient', id: 'loaded-by-cli', name: [{ family: 'Cli' }] } }],
+      }),
     );
     const loaded = await bedside('load', '--quiet', '--url', server.fhirUrl, '--token', writeToken, file('data'));
     expect(loaded.code, loaded.out + loaded.err).toBe(0);
@@ -146,7 +167,10 @@ describe('bedside load', () => {
 
 describe('the package bin', () => {
   it('runs from the repository with npx (tsx as the runtime, no build step)', async () => {
-    const { stdout } = await run('npx', ['--offline', 'bedside', 'token', '--client', file('client.json')], { cwd: ROOT, env: { ...process.env, BEDSIDE_URL: server.baseUrl } });
+    const { stdout } = await run('npx', ['--offline', 'bedside', 'token', '--client', file('client.json')], {
+      cwd: ROOT,
+      env: { ...process.env, BEDSIDE_URL: server.baseUrl },
+    });
     const read = await fetch(`${server.fhirUrl}/Patient/patient-001`, { headers: { authorization: `Bearer ${stdout.trim()}` } });
     expect(read.status).toBe(200);
   }, 60_000);

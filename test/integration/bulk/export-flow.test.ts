@@ -61,7 +61,7 @@ describe('system-level export', () => {
     expect(exported).toEqual(counts);
   });
 
-  it('serves files as application/fhir+ndjson with Expires: one resource of the file\'s type per line', async () => {
+  it("serves files as application/fhir+ndjson with Expires: one resource of the file's type per line", async () => {
     const manifest = await runExport(server.fhirUrl, token, '$export', { query: { _type: 'Patient,Observation' } });
     expect(manifest.output.map((f) => f.type).sort()).toEqual(['Observation', 'Patient']);
     for (const file of manifest.output) {
@@ -119,7 +119,9 @@ describe('system-level export', () => {
     });
     expect(two.output.reduce((n, f) => n + f.count, 0)).toBe(vital.total + lab.total);
     // Comma-separated queries in one value are the same thing.
-    const comma = await runExport(server.fhirUrl, token, '$export', { query: { _typeFilter: 'Observation?category=vital-signs,Observation?category=laboratory', _type: 'Observation' } });
+    const comma = await runExport(server.fhirUrl, token, '$export', {
+      query: { _typeFilter: 'Observation?category=vital-signs,Observation?category=laboratory', _type: 'Observation' },
+    });
     expect(comma.output.reduce((n, f) => n + f.count, 0)).toBe(vital.total + lab.total);
   });
 
@@ -171,10 +173,15 @@ describe('patient- and group-level export', () => {
     expect(exported('Group')).toBe(counts.Group);
   });
 
-  it('Group/{id}/$export exports the compartments of the Group\'s members only', async () => {
+  it("Group/{id}/$export exports the compartments of the Group's members only", async () => {
     const manifest = await runExport(server.fhirUrl, token, 'Group/diabetes-cohort/$export', { query: { _type: 'Patient,Observation,Condition' } });
     const byType = await downloadAll(manifest, token);
-    expect(byType.get('Patient')!.map((p) => p.id).sort()).toEqual(['patient-001', 'patient-006']);
+    expect(
+      byType
+        .get('Patient')!
+        .map((p) => p.id)
+        .sort(),
+    ).toEqual(['patient-001', 'patient-006']);
     for (const type of ['Observation', 'Condition']) {
       const resources = byType.get(type)!;
       expect(resources.length).toBeGreaterThan(0);
@@ -222,7 +229,10 @@ describe('patient- and group-level export', () => {
 
   it('advertises $export at system, Patient and Group level in the CapabilityStatement', async () => {
     const statement = (await (await fetch(`${server.fhirUrl}/metadata`)).json()) as {
-      rest: Array<{ operation?: Array<{ name: string; definition: string }>; resource: Array<{ type: string; operation?: Array<{ name: string; definition: string }> }> }>;
+      rest: Array<{
+        operation?: Array<{ name: string; definition: string }>;
+        resource: Array<{ type: string; operation?: Array<{ name: string; definition: string }> }>;
+      }>;
     };
     const rest = statement.rest[0]!;
     expect(rest.operation).toContainEqual({ name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' });
@@ -265,7 +275,16 @@ describe('cancellation', () => {
 });
 
 describe('bad kick-off requests are refused with an OperationOutcome', () => {
-  const cases: Array<{ name: string; path?: string; query?: Record<string, string>; parameters?: Array<Record<string, unknown>>; headers?: Record<string, string>; body?: string; status?: number; lenientStatus?: number }> = [
+  const cases: Array<{
+    name: string;
+    path?: string;
+    query?: Record<string, string>;
+    parameters?: Array<Record<string, unknown>>;
+    headers?: Record<string, string>;
+    body?: string;
+    status?: number;
+    lenientStatus?: number;
+  }> = [
     { name: 'no Prefer: respond-async', headers: { prefer: 'return=minimal' } },
     { name: 'an unknown parameter', query: { foo: 'bar' }, lenientStatus: 202 },
     { name: 'includeAssociatedData (not supported)', query: { includeAssociatedData: 'LatestProvenanceResources' }, lenientStatus: 202 },
@@ -279,7 +298,12 @@ describe('bad kick-off requests are refused with an OperationOutcome', () => {
     { name: '_elements that is not an element', query: { _elements: 'name.given' }, lenientStatus: 202 },
     { name: 'patient at system level', parameters: [{ name: 'patient', valueReference: { reference: 'Patient/patient-001' } }], lenientStatus: 202 },
     { name: 'patient on GET', path: 'Patient/$export', query: { patient: 'Patient/patient-001' }, lenientStatus: 202 },
-    { name: 'patient that is not a Patient reference', path: 'Patient/$export', parameters: [{ name: 'patient', valueReference: { reference: 'Group/x' } }], lenientStatus: 202 },
+    {
+      name: 'patient that is not a Patient reference',
+      path: 'Patient/$export',
+      parameters: [{ name: 'patient', valueReference: { reference: 'Group/x' } }],
+      lenientStatus: 202,
+    },
     { name: 'a non-compartment _type at Patient level', path: 'Patient/$export', query: { _type: 'Practitioner' }, lenientStatus: 202 },
     { name: '_since twice', query: { _since: '2020-01-01T00:00:00Z' }, parameters: [{ name: '_since', valueInstant: '2021-01-01T00:00:00Z' }] },
     { name: 'a POST body that is not Parameters', body: JSON.stringify({ resourceType: 'Patient' }) },
@@ -290,7 +314,11 @@ describe('bad kick-off requests are refused with an OperationOutcome', () => {
       const send = (prefer: string) => {
         const options = { ...(c.query ? { query: c.query } : {}), ...(c.parameters ? { parameters: c.parameters } : {}), headers: { prefer, ...c.headers } };
         if (c.body) {
-          return fetch(`${server.fhirUrl}/${c.path ?? '$export'}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, prefer, 'content-type': 'application/fhir+json' }, body: c.body });
+          return fetch(`${server.fhirUrl}/${c.path ?? '$export'}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, prefer, 'content-type': 'application/fhir+json' },
+            body: c.body,
+          });
         }
         return kickOff(server.fhirUrl, token, c.path ?? '$export', options);
       };

@@ -20,7 +20,12 @@ const dir = tempDir('bedside-fkc-');
 beforeAll(async () => {
   server = await startTestServer({ seed: true });
   const io = { out: () => undefined, err: () => undefined, env: { BEDSIDE_URL: server.baseUrl } };
-  expect(await main(['clients', 'add', '--scope', 'system/*.rs', '--out', path.join(dir, 'bedside-client.json'), '--key-out', path.join(dir, 'bedside-key.pem')], io)).toBe(0);
+  expect(
+    await main(
+      ['clients', 'add', '--scope', 'system/*.rs', '--out', path.join(dir, 'bedside-client.json'), '--key-out', path.join(dir, 'bedside-key.pem')],
+      io,
+    ),
+  ).toBe(0);
 }, 120_000);
 afterAll(async () => {
   await server?.stop();
@@ -58,7 +63,10 @@ describe('fhir-kit-client with a backend-services token', () => {
     const settings = JSON.parse(readFileSync(path.join(dir, 'bedside-client.json'), 'utf8')) as ClientFile;
     const token = await backendToken(settings, readFileSync(path.join(dir, 'bedside-key.pem'), 'utf8'));
     const client = new Client({ baseUrl: settings.fhirBaseUrl, bearerToken: token });
-    let page = (await client.search({ resourceType: 'Observation', searchParams: { patient: 'patient-001', category: 'vital-signs', _count: '50' } })) as unknown as Bundle;
+    let page = (await client.search({
+      resourceType: 'Observation',
+      searchParams: { patient: 'patient-001', category: 'vital-signs', _count: '50' },
+    })) as unknown as Bundle;
     let seen = page.entry?.length ?? 0;
     while (page.link?.some((l) => l.relation === 'next')) {
       page = (await client.nextPage({ bundle: page } as never)) as unknown as Bundle;
@@ -72,7 +80,12 @@ describe('fhir-kit-client with a backend-services token', () => {
     const token = await backendToken(settings, readFileSync(path.join(dir, 'bedside-key.pem'), 'utf8'));
     const client = new Client({ baseUrl: settings.fhirBaseUrl, bearerToken: token });
 
-    const accepted = await client.operation({ name: '$export', method: 'GET', input: { _type: 'Patient,Condition' }, options: { headers: { prefer: 'respond-async' } } });
+    const accepted = await client.operation({
+      name: '$export',
+      method: 'GET',
+      input: { _type: 'Patient,Condition' },
+      options: { headers: { prefer: 'respond-async' } },
+    });
     const statusUrl = Client.httpFor(accepted).response!.headers.get('content-location')!;
     let status = await client.request(statusUrl);
     while (Client.httpFor(status).response!.status === 202) {

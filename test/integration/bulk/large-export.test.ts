@@ -32,7 +32,17 @@ async function loadGenerated(): Promise<number> {
   const baseUrl = 'http://localhost/fhir';
   let written = 0;
   const put = async (resources: Resource[]) => {
-    await storage.resources.bulkPut(resources.map((resource): PutRequest => ({ resourceType: resource.resourceType, id: resource.id!, resource, index: extractIndex(resource, { baseUrl }), method: 'PUT' })));
+    await storage.resources.bulkPut(
+      resources.map(
+        (resource): PutRequest => ({
+          resourceType: resource.resourceType,
+          id: resource.id!,
+          resource,
+          index: extractIndex(resource, { baseUrl }),
+          method: 'PUT',
+        }),
+      ),
+    );
     written += resources.length;
   };
   try {

@@ -116,7 +116,11 @@ describe('restarts', () => {
     const loaded = await fetch(`${first.baseUrl}/fhir`, {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/fhir+json' },
-      body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient', id: 'p1' }, request: { method: 'PUT', url: 'Patient/p1' } }, ...entries] }),
+      body: JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource: { resourceType: 'Patient', id: 'p1' }, request: { method: 'PUT', url: 'Patient/p1' } }, ...entries],
+      }),
     });
     expect(loaded.status).toBe(200);
     await first.bedside.stop();
@@ -131,7 +135,7 @@ describe('restarts', () => {
     await storage.close();
     const folder = path.join(dataDir, 'exports', job.id);
     mkdirSync(folder, { recursive: true });
-    const patients = ['{"resourceType":"Patient","id":"kept-1"}', '{"resourceType":"Patient","id":"kept-2"}', '{"resourceType":"Patient","id":"kept-3"}'].join('\n') + '\n';
+    const patients = `${['{"resourceType":"Patient","id":"kept-1"}', '{"resourceType":"Patient","id":"kept-2"}', '{"resourceType":"Patient","id":"kept-3"}'].join('\n')}\n`;
     writeFileSync(path.join(folder, 'Patient-1.ndjson'), patients);
     writeFileSync(path.join(folder, 'Observation-1.ndjson'), '{"resourceType":"Observation","id":"obs-0"}\n{"resourceTy');
 
@@ -140,16 +144,28 @@ describe('restarts', () => {
     stops.push(() => second.bedside.stop());
     const token = await client.token();
     const { manifest } = await pollStatus(`${second.config.fhirBaseUrl}/bulkstatus/${job.id}`, token);
-    expect(manifest.output.map((f) => [f.type, f.count])).toEqual([['Patient', 3], ['Observation', 40]]);
+    expect(manifest.output.map((f) => [f.type, f.count])).toEqual([
+      ['Patient', 3],
+      ['Observation', 40],
+    ]);
     // The Patient file is the one the dead node finished, untouched.
     expect(readFileSync(path.join(folder, 'Patient-1.ndjson'), 'utf8')).toBe(patients);
     const byType = await downloadAll(manifest, token);
-    expect(byType.get('Observation')!.map((o) => o.id).sort()).toEqual(entries.map((e) => e.resource.id).sort());
+    expect(
+      byType
+        .get('Observation')!
+        .map((o) => o.id)
+        .sort(),
+    ).toEqual(entries.map((e) => e.resource.id).sort());
     // The half-written file of the interrupted attempt is gone; the new attempt's files have their own names.
     expect(readdirSync(folder).sort()).toEqual(['Observation-1.2.ndjson', 'Patient-1.ndjson']);
 
     // A job that has already been taken over from dead nodes three times fails with an OperationOutcome.
-    await expect.poll(async () => (await fetch(`${second.config.fhirBaseUrl}/bulkstatus/${poisoned.id}`, { headers: { authorization: `Bearer ${token}` } })).status, { timeout: 5000 }).toBe(500);
+    await expect
+      .poll(async () => (await fetch(`${second.config.fhirBaseUrl}/bulkstatus/${poisoned.id}`, { headers: { authorization: `Bearer ${token}` } })).status, {
+        timeout: 5000,
+      })
+      .toBe(500);
     const failed = await fetch(`${second.config.fhirBaseUrl}/bulkstatus/${poisoned.id}`, { headers: { authorization: `Bearer ${token}` } });
     const outcome = (await failed.json()) as OperationOutcome;
     expect(outcome.issue[0]!.code).toBe('exception');

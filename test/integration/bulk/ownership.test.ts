@@ -51,11 +51,24 @@ async function loadObservations(): Promise<void> {
   // Spread over nine of the sample patients, so Patient-level exports run long too.
   const flush = async () => {
     await server.bedside.storage.resources.bulkPut(
-      batch.splice(0).map((resource) => ({ resourceType: 'Observation', id: resource.id!, resource: resource as Resource, index: extractIndex(resource, { baseUrl }), method: 'PUT' as const })),
+      batch.splice(0).map((resource) => ({
+        resourceType: 'Observation',
+        id: resource.id!,
+        resource: resource as Resource,
+        index: extractIndex(resource, { baseUrl }),
+        method: 'PUT' as const,
+      })),
     );
   };
   for (let i = 0; i < BULK_OBSERVATIONS; i++) {
-    batch.push({ resourceType: 'Observation', id: `bulk-${i}`, status: 'final', code: { text: 'bulk' }, subject: { reference: `Patient/patient-00${(i % 9) + 1}` }, valueQuantity: { value: i } });
+    batch.push({
+      resourceType: 'Observation',
+      id: `bulk-${i}`,
+      status: 'final',
+      code: { text: 'bulk' },
+      subject: { reference: `Patient/patient-00${(i % 9) + 1}` },
+      valueQuantity: { value: i },
+    });
     if (batch.length === 5000) await flush();
   }
   await flush();
@@ -110,25 +123,38 @@ describe('two users of one public client', () => {
   beforeAll(async () => {
     dr = await userToken(server, { ...PRACTITIONER, scope: USER_SCOPE });
     amy = await userToken(server, { ...PATIENT_USER, scope: USER_SCOPE });
-    for (const [who, token] of [['dr', dr], ['amy', amy]] as const) {
+    for (const [who, token] of [
+      ['dr', dr],
+      ['amy', amy],
+    ] as const) {
       const statusUrl = await startExport(server.fhirUrl, token.access_token, 'Patient/$export', { query: { _type: 'Patient' } });
       const { manifest } = await pollStatus(statusUrl, token.access_token);
       exports[who] = { statusUrl, fileUrl: manifest.output[0]!.url };
     }
   }, 60_000);
 
-  it('neither reaches the other\'s export: status, file and DELETE answer 404, exactly as for a made-up job id', async () => {
-    for (const [caller, owner] of [[amy, 'dr'], [dr, 'amy']] as const) {
+  it("neither reaches the other's export: status, file and DELETE answer 404, exactly as for a made-up job id", async () => {
+    for (const [caller, owner] of [
+      [amy, 'dr'],
+      [dr, 'amy'],
+    ] as const) {
       const { statusUrl, fileUrl } = exports[owner];
       const jobId = jobIdOf(statusUrl);
-      for (const [method, url] of [['GET', statusUrl], ['GET', fileUrl], ['DELETE', statusUrl]] as const) {
+      for (const [method, url] of [
+        ['GET', statusUrl],
+        ['GET', fileUrl],
+        ['DELETE', statusUrl],
+      ] as const) {
         const [real, madeUp] = await realAndMadeUp(method, url, jobId, caller.access_token);
         expect(JSON.parse(real).status, `${method} ${url}`).toBe(404);
         expect(real, `${method} of ${owner}'s job`).toBe(madeUp);
       }
     }
     // The DELETEs changed nothing: each owner still has its export.
-    for (const [who, token] of [['dr', dr], ['amy', amy]] as const) {
+    for (const [who, token] of [
+      ['dr', dr],
+      ['amy', amy],
+    ] as const) {
       expect((await answer('GET', exports[who].statusUrl, token.access_token)).status).toBe(200);
       const { response, resources } = await download(exports[who].fileUrl, token.access_token);
       expect(response.status).toBe(200);
@@ -146,7 +172,7 @@ describe('two users of one public client', () => {
   });
 });
 
-describe('the end of the owner\'s authorization ends the export', () => {
+describe("the end of the owner's authorization ends the export", () => {
   it('a revoked grant: the files are refused (404) within the revocation window and deleted; the owner is told why', async () => {
     const owner = await userToken(server, { ...PRACTITIONER, scope: USER_SCOPE });
     const statusUrl = await startExport(server.fhirUrl, owner.access_token, 'Patient/$export', { query: { _type: 'Patient,Condition' } });
@@ -157,7 +183,10 @@ describe('the end of the owner\'s authorization ends the export', () => {
     for (const file of manifest.output) expect((await download(file.url, other.access_token)).response.status).toBe(200);
 
     await revokeGrant(owner);
-    const took = await within(server.config.revocationCheckMs, async () => (await download(manifest.output[0]!.url, other.access_token)).response.status === 404);
+    const took = await within(
+      server.config.revocationCheckMs,
+      async () => (await download(manifest.output[0]!.url, other.access_token)).response.status === 404,
+    );
     console.log(`files of a revoked grant's export refused ${took} ms after the revocation (REVOCATION_CHECK_MS ${server.config.revocationCheckMs})`);
     for (const file of manifest.output) expect((await download(file.url, other.access_token)).response.status).toBe(404);
     expect(existsSync(path.join(server.config.export.dir, jobId))).toBe(false);
@@ -190,18 +219,21 @@ describe('a system-level export needs system access', () => {
     expect(manifest.output.map((f) => f.count)).toEqual([1]);
   });
 
-  it('refuses a patient user\'s user/ token and a practitioner\'s user/ token, each pointed to Patient/$export', async () => {
-    for (const [user, bound] of [[PATIENT_USER, true], [PRACTITIONER, false]] as const) {
+  it("refuses a patient user's user/ token and a practitioner's user/ token, each pointed to Patient/$export", async () => {
+    for (const [user, bound] of [
+      [PATIENT_USER, true],
+      [PRACTITIONER, false],
+    ] as const) {
       const token = await userToken(server, { ...user, scope: 'openid fhirUser user/*.rs' });
       const response = await kickOff(server.fhirUrl, token.access_token, '$export', { query: { _type: 'Patient' } });
       expect(response.status, user.username).toBe(403);
       const diagnostics = ((await response.json()) as OperationOutcome).issue[0]!.diagnostics!;
       expect(diagnostics).toContain(`${server.fhirUrl}/Patient/$export`);
-      expect(diagnostics).toContain(bound ? 'bound to a patient' : 'a user\'s token');
+      expect(diagnostics).toContain(bound ? 'bound to a patient' : "a user's token");
     }
   });
 
-  it('accepts a backend service\'s system/ token', async () => {
+  it("accepts a backend service's system/ token", async () => {
     const token = await (await backendClient(server.baseUrl, 'system/Patient.rs')).token();
     const manifest = await runExport(server.fhirUrl, token, '$export', { query: { _type: 'Patient' } });
     expect(manifest.output[0]!.count).toBeGreaterThan(1);
@@ -211,7 +243,11 @@ describe('a system-level export needs system access', () => {
 describe('_typeFilter is searched as the owner may search', () => {
   it('a chain into a type the owner may not search is refused exactly as the search is', async () => {
     const token = await (await backendClient(server.baseUrl, 'system/Observation.rs')).token();
-    for (const criteria of ['subject:Patient.family=Shaw', 'subject:Patient._has:Condition:patient:code=44054006', '_has:Condition:evidence-detail:code=44054006']) {
+    for (const criteria of [
+      'subject:Patient.family=Shaw',
+      'subject:Patient._has:Condition:patient:code=44054006',
+      '_has:Condition:evidence-detail:code=44054006',
+    ]) {
       const search = await fetch(`${server.fhirUrl}/Observation?${criteria}`, { headers: { authorization: `Bearer ${token}` } });
       const kick = await kickOff(server.fhirUrl, token, '$export', { query: { _type: 'Observation', _typeFilter: `Observation?${criteria}` } });
       expect(search.status, criteria).toBe(403);
@@ -219,24 +255,40 @@ describe('_typeFilter is searched as the owner may search', () => {
       expect(kick.headers.get('www-authenticate')).toBe(search.headers.get('www-authenticate'));
       expect(await kick.json()).toEqual(await search.json());
       // handling=lenient does not drop the filter (that would export more than asked).
-      const lenient = await kickOff(server.fhirUrl, token, '$export', { query: { _type: 'Observation', _typeFilter: `Observation?${criteria}` }, headers: { prefer: 'respond-async, handling=lenient' } });
+      const lenient = await kickOff(server.fhirUrl, token, '$export', {
+        query: { _type: 'Observation', _typeFilter: `Observation?${criteria}` },
+        headers: { prefer: 'respond-async, handling=lenient' },
+      });
       expect(lenient.status).toBe(403);
     }
   });
 
-  it('a chain into a type the owner may search is limited to what it may see: another patient\'s name finds nothing, as a made-up one', async () => {
+  it("a chain into a type the owner may search is limited to what it may see: another patient's name finds nothing, as a made-up one", async () => {
     const launched = await userToken(server, { ...PRACTITIONER, scope: 'openid fhirUser launch/patient patient/*.rs', patient: 'patient-001' });
     const backend = await (await backendClient(server.baseUrl, 'system/Patient.rs system/Observation.rs')).token();
-    const family = async (id: string) => ((await (await fetch(`${server.fhirUrl}/Patient/${id}`, { headers: { authorization: `Bearer ${backend}` } })).json()) as { name: Array<{ family: string }> }).name[0]!.family;
+    const family = async (id: string) =>
+      (
+        (await (await fetch(`${server.fhirUrl}/Patient/${id}`, { headers: { authorization: `Bearer ${backend}` } })).json()) as {
+          name: Array<{ family: string }>;
+        }
+      ).name[0]!.family;
     const own = await family('patient-001');
     const foreign = await family('patient-002');
     expect(foreign).not.toBe(own);
     const exported = async (name: string) => {
-      const manifest = await runExport(server.fhirUrl, launched.access_token, 'Patient/$export', { query: { _type: 'Observation', _typeFilter: `Observation?subject:Patient.family=${encodeURIComponent(name)}` } });
+      const manifest = await runExport(server.fhirUrl, launched.access_token, 'Patient/$export', {
+        query: { _type: 'Observation', _typeFilter: `Observation?subject:Patient.family=${encodeURIComponent(name)}` },
+      });
       return manifest.output.reduce((n, f) => n + f.count, 0);
     };
     const search = async (name: string) =>
-      ((await (await fetch(`${server.fhirUrl}/Observation?subject:Patient.family=${encodeURIComponent(name)}&_summary=count`, { headers: { authorization: `Bearer ${launched.access_token}` } })).json()) as { total: number }).total;
+      (
+        (await (
+          await fetch(`${server.fhirUrl}/Observation?subject:Patient.family=${encodeURIComponent(name)}&_summary=count`, {
+            headers: { authorization: `Bearer ${launched.access_token}` },
+          })
+        ).json()) as { total: number }
+      ).total;
     const ownCount = await exported(own);
     expect(ownCount).toBeGreaterThan(0);
     expect(ownCount).toBe(await search(own));
@@ -272,7 +324,7 @@ describe('exports large enough to be stopped while they run', () => {
     await within(10_000, async () => !existsSync(path.join(server.config.export.dir, id)));
   });
 
-  it('a deleted client\'s running export stops; its files are deleted', async () => {
+  it("a deleted client's running export stops; its files are deleted", async () => {
     const client = await backendClient(server.baseUrl, 'system/Observation.rs');
     const id = await runningExport(await client.token(), '$export');
     const deleted = await fetch(client.registration.uri, { method: 'DELETE', headers: { authorization: `Bearer ${client.registration.accessToken}` } });
@@ -284,7 +336,7 @@ describe('exports large enough to be stopped while they run', () => {
     await within(10_000, async () => !existsSync(path.join(server.config.export.dir, id)));
   });
 
-  it('the quota is the client\'s and says the same to each of its users, naming no job and no count', async () => {
+  it("the quota is the client's and says the same to each of its users, naming no job and no count", async () => {
     const dr = await userToken(server, { ...PRACTITIONER, scope: USER_SCOPE });
     const amy = await userToken(server, { ...PATIENT_USER, scope: USER_SCOPE });
     const started: string[] = [];

@@ -16,7 +16,11 @@ import { download, downloadAll, patientsOf, pollStatus, runExport, startExport }
 
 const stores: Array<[string, StorageConfig | undefined]> = [['embedded', undefined]];
 const mongoUri = process.env.MONGODB_URI ?? process.env[CONGO_URI_VARIABLE];
-if (mongoUri) stores.push([process.env.MONGODB_URI ? 'mongodb' : 'congodb', { kind: 'mongodb', uri: mongoUri, database: `bedside_bulk_${randomBytes(4).toString('hex')}` }]);
+if (mongoUri)
+  stores.push([
+    process.env.MONGODB_URI ? 'mongodb' : 'congodb',
+    { kind: 'mongodb', uri: mongoUri, database: `bedside_bulk_${randomBytes(4).toString('hex')}` },
+  ]);
 
 /** Three patients, each with a few Observations (one of them laboratory) and a Condition; a Group of two. */
 function data(): Bundle {
@@ -39,7 +43,15 @@ function data(): Bundle {
     }
   }
   entries.push({ resource: { resourceType: 'Practitioner', id: 'dr' } });
-  entries.push({ resource: { resourceType: 'Group', id: 'g', type: 'person', actual: true, member: [{ entity: { reference: 'Patient/p-a' } }, { entity: { reference: 'Patient/p-c' } }] } });
+  entries.push({
+    resource: {
+      resourceType: 'Group',
+      id: 'g',
+      type: 'person',
+      actual: true,
+      member: [{ entity: { reference: 'Patient/p-a' } }, { entity: { reference: 'Patient/p-c' } }],
+    },
+  });
   return {
     resourceType: 'Bundle',
     type: 'transaction',
@@ -54,7 +66,11 @@ describe.each(stores)('$export on the %s store', (_name, storage) => {
   beforeAll(async () => {
     server = await startTestServer({ ...(storage ? { storage, export: { ...testConfig().export, dir: path.join(tempDir(), 'exports') } } : {}) });
     const admin = await (await backendClient(server.baseUrl, 'system/*.cruds')).token();
-    const loaded = await fetch(server.fhirUrl, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify(data()) });
+    const loaded = await fetch(server.fhirUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(data()),
+    });
     expect(loaded.status).toBe(200);
     token = await (await backendClient(server.baseUrl, 'system/*.rs')).token();
   }, 120_000);
@@ -66,13 +82,15 @@ describe.each(stores)('$export on the %s store', (_name, storage) => {
   });
 
   it('applies _typeFilter and _since', async () => {
-    const manifest = await runExport(server.fhirUrl, token, '$export', { query: { _type: 'Observation', _typeFilter: 'Observation?category=laboratory', _since: '2000-01-01T00:00:00Z' } });
+    const manifest = await runExport(server.fhirUrl, token, '$export', {
+      query: { _type: 'Observation', _typeFilter: 'Observation?category=laboratory', _since: '2000-01-01T00:00:00Z' },
+    });
     expect(manifest.output.map((f) => [f.type, f.count])).toEqual([['Observation', 3]]);
     const later = await runExport(server.fhirUrl, token, '$export', { query: { _since: new Date(Date.now() + 60_000).toISOString() } });
     expect(later.output).toEqual([]);
   });
 
-  it('exports the compartments of every patient, and of a Group\'s members', async () => {
+  it("exports the compartments of every patient, and of a Group's members", async () => {
     const all = await runExport(server.fhirUrl, token, 'Patient/$export');
     expect(Object.fromEntries(all.output.map((f) => [f.type, f.count]))).toEqual({ Condition: 3, Group: 1, Observation: 12, Patient: 3 });
     const group = await runExport(server.fhirUrl, token, 'Group/g/$export', { query: { _type: 'Patient,Observation,Condition' } });
@@ -81,14 +99,18 @@ describe.each(stores)('$export on the %s store', (_name, storage) => {
     expect(byType.get('Observation')).toHaveLength(8);
   });
 
-  it('belongs to its client: another client gets a made-up job\'s answer; revoking the kick-off token ends the export', async () => {
+  it("belongs to its client: another client gets a made-up job's answer; revoking the kick-off token ends the export", async () => {
     const owner = await backendClient(server.baseUrl, 'system/*.rs');
     const first = await owner.token();
     const statusUrl = await startExport(server.fhirUrl, first, '$export', { query: { _type: 'Patient' } });
     const fileUrl = (await pollStatus(statusUrl, first)).manifest.output[0]!.url;
     const jobId = statusUrl.split('/').pop()!;
     const madeUp = crypto.randomUUID();
-    for (const [method, url] of [['GET', statusUrl], ['GET', fileUrl], ['DELETE', statusUrl]] as const) {
+    for (const [method, url] of [
+      ['GET', statusUrl],
+      ['GET', fileUrl],
+      ['DELETE', statusUrl],
+    ] as const) {
       const real = await fetch(url, { method, headers: { authorization: `Bearer ${token}` } });
       const fake = await fetch(url.replace(jobId, madeUp), { method, headers: { authorization: `Bearer ${token}` } });
       expect([real.status, fake.status], `${method} ${url}`).toEqual([404, 404]);

@@ -82,7 +82,10 @@ export async function download(url: string, token: string): Promise<{ response: 
   const response = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+ndjson' } });
   const text = await response.text();
   if (response.status !== 200) return { response, resources: [], text };
-  const resources = text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Resource);
+  const resources = text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Resource);
   return { response, resources, text };
 }
 

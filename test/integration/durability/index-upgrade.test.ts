@@ -38,7 +38,11 @@ async function contentSearch(fhirUrl: string, token: string, query: string): Pro
 
 describe('an embedded database from before full-text search', () => {
   it('is reindexed once, on the first start, and then answers _content, _text and near', async () => {
-    const seedFiles = [path.join(ROOT, 'fhir-data/shared.json'), path.join(ROOT, 'fhir-data/patients/patient-001.json'), path.join(ROOT, 'fhir-data/patients/patient-002.json')];
+    const seedFiles = [
+      path.join(ROOT, 'fhir-data/shared.json'),
+      path.join(ROOT, 'fhir-data/patients/patient-001.json'),
+      path.join(ROOT, 'fhir-data/patients/patient-002.json'),
+    ];
     const first = await startTestServer({ dataDir, seedFiles });
     const stored = await first.bedside.storage.resources.countByType();
     await first.stop();
@@ -53,7 +57,12 @@ describe('an embedded database from before full-text search', () => {
       expect(await contentSearch(upgraded.fhirUrl, token, 'Patient?_content=amy shaw quincy')).toEqual(['patient-001']);
       expect(await contentSearch(upgraded.fhirUrl, token, 'Organization?_content=%22Bedside General Hospital%22')).toEqual(['bedside-general']);
       expect(await contentSearch(upgraded.fhirUrl, token, 'Condition?_text=diabetes&patient=patient-001')).not.toEqual([]);
-      expect(await contentSearch(upgraded.fhirUrl, token, 'Location?near=42.3626|-71.0691|1|km')).toEqual(['bedside-general-clinic', 'bedside-general-ed', 'bedside-general-pediatrics', 'bedside-general-ward']);
+      expect(await contentSearch(upgraded.fhirUrl, token, 'Location?near=42.3626|-71.0691|1|km')).toEqual([
+        'bedside-general-clinic',
+        'bedside-general-ed',
+        'bedside-general-pediatrics',
+        'bedside-general-ward',
+      ]);
       const report = await store.verifyIntegrity({ reindex: (r) => extractIndex(r, { baseUrl: upgraded.config.fhirBaseUrl }) });
       expect(report.problems).toEqual([]);
     } finally {

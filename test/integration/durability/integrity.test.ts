@@ -17,7 +17,12 @@ function run(script: string, args: string[] = []): { code: number; out: string }
   const { BASE_URL: _vite, ...env } = process.env;
   try {
     // The tools end by themselves (no process.exit): one that left something running would hang here until the timeout.
-    const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], { cwd: ROOT, env: { ...env, DATA_DIR: dataDir, BEDSIDE_SEED: 'false', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).toString();
+    const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
+      cwd: ROOT,
+      env: { ...env, DATA_DIR: dataDir, BEDSIDE_SEED: 'false', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    }).toString();
     return { code: 0, out };
   } catch (error) {
     const e = error as { status: number; stdout: Buffer };

@@ -23,7 +23,15 @@ const stores: Array<[string, Record<string, string>, number, number, boolean]> =
   ['the embedded store', { DATA_DIR: dataDir }, 2500, 200, true],
   // CongoDB answers queries by scanning, so far fewer writes fit in the same time.
   ...(mongoUri
-    ? [['MongoDB', { MONGODB_URI: mongoUri.replace(/\/(\?|$)/, `/bedside_kill9_${Date.now()}$1`), DATA_DIR: dataDir }, 6000, 20, Boolean(process.env.MONGODB_URI)] as [string, Record<string, string>, number, number, boolean]]
+    ? [
+        [
+          'MongoDB',
+          { MONGODB_URI: mongoUri.replace(/\/(\?|$)/, `/bedside_kill9_${Date.now()}$1`), DATA_DIR: dataDir },
+          6000,
+          20,
+          Boolean(process.env.MONGODB_URI),
+        ] as [string, Record<string, string>, number, number, boolean],
+      ]
     : []),
 ];
 
@@ -57,12 +65,20 @@ describe.each(stores)('durability on %s', (_name, storeEnv, writeMs, atLeast, at
               for (let k = 0; k < 20; k++) acknowledged.set(`Observation/${id}-tx${k}`, '1');
             }
           } else {
-            const res = await fetch(`${fhir}/Patient/${id}`, { method: 'PUT', headers, body: JSON.stringify({ resourceType: 'Patient', id, name: [{ family: `K${i}` }] }) });
+            const res = await fetch(`${fhir}/Patient/${id}`, {
+              method: 'PUT',
+              headers,
+              body: JSON.stringify({ resourceType: 'Patient', id, name: [{ family: `K${i}` }] }),
+            });
             if (res.status === 201) acknowledged.set(`Patient/${id}`, (await res.json()).meta.versionId);
             // An update of an earlier resource: a second version must survive too.
             if (i > 0 && i % 3 === 0) {
               const previous = `w${worker}-${i - 1}`;
-              const up = await fetch(`${fhir}/Patient/${previous}`, { method: 'PUT', headers, body: JSON.stringify({ resourceType: 'Patient', id: previous, active: true }) });
+              const up = await fetch(`${fhir}/Patient/${previous}`, {
+                method: 'PUT',
+                headers,
+                body: JSON.stringify({ resourceType: 'Patient', id: previous, active: true }),
+              });
               if (up.status === 200 || up.status === 201) acknowledged.set(`Patient/${previous}`, (await up.json()).meta.versionId);
             }
           }
@@ -96,7 +112,10 @@ describe.each(stores)('durability on %s', (_name, storeEnv, writeMs, atLeast, at
       const { BASE_URL: _vite, ...env } = process.env;
       let check: string;
       try {
-        check = execFileSync(process.execPath, ['--import', 'tsx', 'src/tools/check.ts'], { cwd: path.resolve(import.meta.dirname, '../../..'), env: { ...env, ...storeEnv, LOG_LEVEL: 'warn' } }).toString();
+        check = execFileSync(process.execPath, ['--import', 'tsx', 'src/tools/check.ts'], {
+          cwd: path.resolve(import.meta.dirname, '../../..'),
+          env: { ...env, ...storeEnv, LOG_LEVEL: 'warn' },
+        }).toString();
       } catch (error) {
         check = String((error as { stdout?: Buffer }).stdout ?? error);
       }

@@ -24,10 +24,20 @@ describe('graceful shutdown', () => {
     const token = await (await backendClient(node.baseUrl)).token();
     // A large transaction is in flight when the signal arrives.
     const entries = Array.from({ length: 2000 }, (_, i) => ({
-      resource: { resourceType: 'Observation', id: `inflight-${i}`, status: 'final', code: { text: 'in flight' }, subject: { reference: 'Patient/patient-001' } },
+      resource: {
+        resourceType: 'Observation',
+        id: `inflight-${i}`,
+        status: 'final',
+        code: { text: 'in flight' },
+        subject: { reference: 'Patient/patient-001' },
+      },
       request: { method: 'PUT', url: `Observation/inflight-${i}` },
     }));
-    const inFlight = fetch(`${node.baseUrl}/fhir`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }) });
+    const inFlight = fetch(`${node.baseUrl}/fhir`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+      body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }),
+    });
     await new Promise((r) => setTimeout(r, 50));
     node.child.kill('SIGTERM');
     const response = await inFlight;
@@ -38,7 +48,9 @@ describe('graceful shutdown', () => {
 
     const again = await spawnBedside({ ...env, BEDSIDE_SEED: 'false' });
     try {
-      const count = await fetch(`${again.baseUrl}/fhir/Observation?code:text=in%20flight&_summary=count`, { headers: { authorization: `Bearer ${await (await backendClient(again.baseUrl)).token()}` } });
+      const count = await fetch(`${again.baseUrl}/fhir/Observation?code:text=in%20flight&_summary=count`, {
+        headers: { authorization: `Bearer ${await (await backendClient(again.baseUrl)).token()}` },
+      });
       expect(((await count.json()) as { total: number }).total).toBe(2000);
     } finally {
       again.child.kill('SIGTERM');

@@ -35,7 +35,12 @@ describe('transaction', () => {
       entry: [
         {
           fullUrl: 'urn:uuid:11111111-1111-4111-8111-111111111111',
-          resource: { resourceType: 'Observation', status: 'final', code: { text: 'heart rate' }, subject: { reference: 'urn:uuid:22222222-2222-4222-8222-222222222222' } },
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { text: 'heart rate' },
+            subject: { reference: 'urn:uuid:22222222-2222-4222-8222-222222222222' },
+          },
           request: { method: 'POST', url: 'Observation' },
         },
         {
@@ -67,7 +72,10 @@ describe('transaction', () => {
       type: 'transaction',
       entry: [
         { resource: { resourceType: 'Patient', identifier: [{ system: 'urn:tx:atomic', value: 'a' }] }, request: { method: 'POST', url: 'Patient' } },
-        { resource: { resourceType: 'Patient', id: 'atomic-put', identifier: [{ system: 'urn:tx:atomic', value: 'a' }] }, request: { method: 'PUT', url: 'Patient/atomic-put' } },
+        {
+          resource: { resourceType: 'Patient', id: 'atomic-put', identifier: [{ system: 'urn:tx:atomic', value: 'a' }] },
+          request: { method: 'PUT', url: 'Patient/atomic-put' },
+        },
         { resource: { resourceType: 'Observation', status: 'final' }, request: { method: 'POST', url: 'Observation' } },
       ],
     });
@@ -109,7 +117,10 @@ describe('transaction', () => {
       type: 'transaction',
       entry: [
         { resource: org, request: { method: 'POST', url: 'Organization', ifNoneExist: 'identifier=urn:tx:org|acme' } },
-        { resource: { resourceType: 'Patient', id: 'tx-cref', managingOrganization: { reference: 'Organization?identifier=urn:tx:org|acme' } }, request: { method: 'PUT', url: 'Patient/tx-cref' } },
+        {
+          resource: { resourceType: 'Patient', id: 'tx-cref', managingOrganization: { reference: 'Organization?identifier=urn:tx:org|acme' } },
+          request: { method: 'PUT', url: 'Patient/tx-cref' },
+        },
       ],
     });
     expect(again.status).toBe(200);
@@ -122,7 +133,12 @@ describe('transaction', () => {
     const dangling = await post({
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: [{ resource: { resourceType: 'Patient', link: [{ other: { reference: 'urn:uuid:99999999-9999-4999-8999-999999999999' }, type: 'seealso' }] }, request: { method: 'POST', url: 'Patient' } }],
+      entry: [
+        {
+          resource: { resourceType: 'Patient', link: [{ other: { reference: 'urn:uuid:99999999-9999-4999-8999-999999999999' }, type: 'seealso' }] },
+          request: { method: 'POST', url: 'Patient' },
+        },
+      ],
     });
     expect(dangling.status).toBe(400);
     const twice = await post({
@@ -140,8 +156,14 @@ describe('transaction', () => {
   it('refuses two entries with the same fullUrl (bdl-7) with 400 and writes nothing', async () => {
     const fullUrl = 'urn:uuid:33333333-3333-4333-8333-333333333333';
     for (const [first, second] of [
-      [{ method: 'POST', url: 'Patient' }, { method: 'POST', url: 'Patient' }],
-      [{ method: 'POST', url: 'Patient' }, { method: 'PUT', url: 'Patient/dup-full-url' }],
+      [
+        { method: 'POST', url: 'Patient' },
+        { method: 'POST', url: 'Patient' },
+      ],
+      [
+        { method: 'POST', url: 'Patient' },
+        { method: 'PUT', url: 'Patient/dup-full-url' },
+      ],
     ]) {
       const res = await post({
         resourceType: 'Bundle',
@@ -150,18 +172,23 @@ describe('transaction', () => {
           { resource: { resourceType: 'Patient', name: [{ family: 'DupBefore' }] }, request: { method: 'POST', url: 'Patient' } },
           { fullUrl, resource: { resourceType: 'Patient', name: [{ family: 'DupFirst' }] }, request: first },
           { fullUrl, resource: { resourceType: 'Patient', id: 'dup-full-url', name: [{ family: 'DupSecond' }] }, request: second },
-          { resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: fullUrl } }, request: { method: 'POST', url: 'Observation' } },
+          {
+            resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: fullUrl } },
+            request: { method: 'POST', url: 'Observation' },
+          },
         ],
       });
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         resourceType: 'OperationOutcome',
-        issue: [{
-          severity: 'error',
-          code: 'invariant',
-          diagnostics: `Bundle.entry[1].fullUrl "${fullUrl}" is also the fullUrl of Bundle.entry[2] (bdl-7: fullUrl must be unique in a Bundle)`,
-          expression: ['Bundle.entry[1].fullUrl', 'Bundle.entry[2].fullUrl'],
-        }],
+        issue: [
+          {
+            severity: 'error',
+            code: 'invariant',
+            diagnostics: `Bundle.entry[1].fullUrl "${fullUrl}" is also the fullUrl of Bundle.entry[2] (bdl-7: fullUrl must be unique in a Bundle)`,
+            expression: ['Bundle.entry[1].fullUrl', 'Bundle.entry[2].fullUrl'],
+          },
+        ],
       });
     }
     for (const family of ['DupBefore', 'DupFirst', 'DupSecond']) expect((await get(`Patient?family=${family}`)).body.entry).toBeUndefined();
@@ -174,28 +201,60 @@ describe('transaction', () => {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { fullUrl, resource: { resourceType: 'Patient', id: 'versioned-dup', meta: { versionId: '1' } }, request: { method: 'PUT', url: 'Patient/versioned-dup' } },
-        { fullUrl, resource: { resourceType: 'Patient', id: 'versioned-dup-b', meta: { versionId: '2' } }, request: { method: 'PUT', url: 'Patient/versioned-dup-b' } },
+        {
+          fullUrl,
+          resource: { resourceType: 'Patient', id: 'versioned-dup', meta: { versionId: '1' } },
+          request: { method: 'PUT', url: 'Patient/versioned-dup' },
+        },
+        {
+          fullUrl,
+          resource: { resourceType: 'Patient', id: 'versioned-dup-b', meta: { versionId: '2' } },
+          request: { method: 'PUT', url: 'Patient/versioned-dup-b' },
+        },
       ],
     });
     expect(res.status).toBe(200);
   });
 
   it('refuses a conditional update, delete or patch that resolves to a resource another entry changes', async () => {
-    await post({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient', id: 'overlap', identifier: [{ system: 'urn:overlap', value: '1' }] }, request: { method: 'PUT', url: 'Patient/overlap' } }] });
-    const patch = { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(JSON.stringify([{ op: 'add', path: '/gender', value: 'other' }])).toString('base64') };
+    await post({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          resource: { resourceType: 'Patient', id: 'overlap', identifier: [{ system: 'urn:overlap', value: '1' }] },
+          request: { method: 'PUT', url: 'Patient/overlap' },
+        },
+      ],
+    });
+    const patch = {
+      resourceType: 'Binary',
+      contentType: 'application/json-patch+json',
+      data: Buffer.from(JSON.stringify([{ op: 'add', path: '/gender', value: 'other' }])).toString('base64'),
+    };
     for (const conditional of [
-      { resource: { resourceType: 'Patient', identifier: [{ system: 'urn:overlap', value: '1' }], gender: 'male' }, request: { method: 'PUT', url: 'Patient?identifier=urn:overlap|1' } },
+      {
+        resource: { resourceType: 'Patient', identifier: [{ system: 'urn:overlap', value: '1' }], gender: 'male' },
+        request: { method: 'PUT', url: 'Patient?identifier=urn:overlap|1' },
+      },
       { request: { method: 'DELETE', url: 'Patient?identifier=urn:overlap|1' } },
       { resource: patch, request: { method: 'PATCH', url: 'Patient?identifier=urn:overlap|1' } },
     ]) {
       const res = await post({
         resourceType: 'Bundle',
         type: 'transaction',
-        entry: [{ resource: { resourceType: 'Patient', id: 'overlap', identifier: [{ system: 'urn:overlap', value: '1' }], gender: 'female' }, request: { method: 'PUT', url: 'Patient/overlap' } }, conditional],
+        entry: [
+          {
+            resource: { resourceType: 'Patient', id: 'overlap', identifier: [{ system: 'urn:overlap', value: '1' }], gender: 'female' },
+            request: { method: 'PUT', url: 'Patient/overlap' },
+          },
+          conditional,
+        ],
       });
       expect(res.status, conditional.request.method).toBe(400);
-      expect(res.body.issue[0].diagnostics).toBe('Bundle.entry[1] and Bundle.entry[0] both change Patient/overlap (one of them through its search criteria); a transaction may touch a resource once');
+      expect(res.body.issue[0].diagnostics).toBe(
+        'Bundle.entry[1] and Bundle.entry[0] both change Patient/overlap (one of them through its search criteria); a transaction may touch a resource once',
+      );
     }
     const current = await get('Patient/overlap');
     expect(current.body.meta.versionId).toBe('1');
@@ -237,8 +296,13 @@ describe('batch', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body.entry.map((e: any) => e.response.status)).toEqual(['400 Bad Request', '201 Created', '400 Bad Request']);
-    expect(res.body.entry[0].response.outcome.issue[0]).toMatchObject({ code: 'invariant', diagnostics: `Bundle.entry[0].fullUrl "${fullUrl}" is also the fullUrl of Bundle.entry[2] (bdl-7: fullUrl must be unique in a Bundle)` });
-    expect(res.body.entry[2].response.outcome.issue[0].diagnostics).toBe(`Bundle.entry[2].fullUrl "${fullUrl}" is also the fullUrl of Bundle.entry[0] (bdl-7: fullUrl must be unique in a Bundle)`);
+    expect(res.body.entry[0].response.outcome.issue[0]).toMatchObject({
+      code: 'invariant',
+      diagnostics: `Bundle.entry[0].fullUrl "${fullUrl}" is also the fullUrl of Bundle.entry[2] (bdl-7: fullUrl must be unique in a Bundle)`,
+    });
+    expect(res.body.entry[2].response.outcome.issue[0].diagnostics).toBe(
+      `Bundle.entry[2].fullUrl "${fullUrl}" is also the fullUrl of Bundle.entry[0] (bdl-7: fullUrl must be unique in a Bundle)`,
+    );
     expect((await get('Patient?family=BatchDupA')).body.entry).toBeUndefined();
     expect((await get('Patient?family=BatchDupOk')).body.entry).toHaveLength(1);
   });
@@ -246,7 +310,11 @@ describe('batch', () => {
   it('refuses bundles of other types, nested bundles and missing requests with 400', async () => {
     expect((await post({ resourceType: 'Bundle', type: 'collection', entry: [] })).status).toBe(400);
     expect((await post({ resourceType: 'Patient' })).status).toBe(400);
-    const nested = await post({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Bundle', type: 'batch' }, request: { method: 'POST', url: '/' } }] });
+    const nested = await post({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: { resourceType: 'Bundle', type: 'batch' }, request: { method: 'POST', url: '/' } }],
+    });
     expect(nested.status).toBe(400);
     const noRequest = await post({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient' } }] });
     expect(noRequest.status).toBe(400);

@@ -48,11 +48,18 @@ describe('metadata', () => {
     expect(response.status).toBe(200);
     const statement = (await response.json()) as Record<string, any>;
     expect(() => validateForWrite(statement, 'CapabilityStatement')).not.toThrow();
-    expect(statement).toMatchObject({ resourceType: 'CapabilityStatement', fhirVersion: '4.0.1', kind: 'instance', format: expect.arrayContaining(['application/fhir+json']) });
+    expect(statement).toMatchObject({
+      resourceType: 'CapabilityStatement',
+      fhirVersion: '4.0.1',
+      kind: 'instance',
+      format: expect.arrayContaining(['application/fhir+json']),
+    });
     const rest = statement.rest[0];
     expect(rest.resource).toHaveLength(146);
     const patient = rest.resource.find((r: any) => r.type === 'Patient');
-    expect(patient.interaction.map((i: any) => i.code)).toEqual(expect.arrayContaining(['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type']));
+    expect(patient.interaction.map((i: any) => i.code)).toEqual(
+      expect.arrayContaining(['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type']),
+    );
     expect(patient.searchParam.map((p: any) => p.name)).toEqual(expect.arrayContaining(['name', 'birthdate', 'identifier', '_id', '_lastUpdated']));
     expect(rest.interaction.map((i: any) => i.code)).toEqual(expect.arrayContaining(['transaction', 'batch', 'search-system', 'history-system']));
     expect(rest.security.extension[0].url).toBe('http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris');
@@ -182,7 +189,12 @@ describe('update, vread, delete and history', () => {
 
   it('refuses an impossible _since or _at date (never rolled over into the next month)', async () => {
     await call('PUT', 'Patient/since-check', patient({ id: 'since-check' }));
-    for (const path of ['_history?_since=2020-02-31', 'Practitioner/_history?_since=2021-02-29T10:00:00Z', '_history?_at=2020-04-31', 'Patient/since-check/$everything?_since=2020-06-31']) {
+    for (const path of [
+      '_history?_since=2020-02-31',
+      'Practitioner/_history?_since=2021-02-29T10:00:00Z',
+      '_history?_at=2020-04-31',
+      'Patient/since-check/$everything?_since=2020-06-31',
+    ]) {
       const res = await call('GET', path);
       expect(res.status, path).toBe(400);
       expect(res.body!.issue[0].diagnostics, path).toMatch(/must be a FHIR date or instant/);
@@ -193,7 +205,14 @@ describe('update, vread, delete and history', () => {
 describe('validation', () => {
   const cases: Array<[string, string, string, unknown, number, string]> = [
     ['invalid JSON', 'POST', 'Patient', '{"resourceType": "Patient",', 400, 'not valid JSON'],
-    ['a resourceType that differs from the URL', 'POST', 'Patient', { resourceType: 'Observation', status: 'final', code: { text: 'x' } }, 400, 'does not match the URL'],
+    [
+      'a resourceType that differs from the URL',
+      'POST',
+      'Patient',
+      { resourceType: 'Observation', status: 'final', code: { text: 'x' } },
+      400,
+      'does not match the URL',
+    ],
     ['an unknown resourceType', 'POST', 'Patient', { resourceType: 'Pateint' }, 400, 'Unknown resourceType'],
     ['an unknown element', 'POST', 'Patient', { resourceType: 'Patient', nmae: [{ family: 'x' }] }, 400, 'nmae'],
     ['a mistyped element', 'POST', 'Patient', { resourceType: 'Patient', active: 'yes' }, 400, 'Patient.active'],
@@ -223,7 +242,7 @@ describe('validation', () => {
   });
 
   it('refuses JSON nested beyond the limit without crashing', async () => {
-    const deep = '{"resourceType":"Patient","extension":' + '['.repeat(5000) + ']'.repeat(5000) + '}';
+    const deep = `{"resourceType":"Patient","extension":${'['.repeat(5000)}${']'.repeat(5000)}}`;
     const res = await call('POST', 'Patient', deep);
     expect(res.status).toBe(400);
     expect(res.body!.issue[0].diagnostics).toContain('nested deeper');
@@ -277,7 +296,9 @@ describe('PATCH', () => {
     expect(invalidResult.status).toBe(400);
     const badOp = await call('PATCH', 'Patient/patch-1', [{ op: 'jump', path: '/gender' }], { 'content-type': 'application/json-patch+json' });
     expect(badOp.status).toBe(400);
-    const failedTest = await call('PATCH', 'Patient/patch-1', [{ op: 'test', path: '/gender', value: 'female' }], { 'content-type': 'application/json-patch+json' });
+    const failedTest = await call('PATCH', 'Patient/patch-1', [{ op: 'test', path: '/gender', value: 'female' }], {
+      'content-type': 'application/json-patch+json',
+    });
     expect(failedTest.status).toBe(400);
     // application/fhir+json is FHIRPath Patch: a JSON Patch array sent as it is refused, with a hint.
     const wrongType = await call('PATCH', 'Patient/patch-1', [{ op: 'replace', path: '/gender', value: 'other' }]);
@@ -291,7 +312,17 @@ describe('PATCH', () => {
   it('refuses patches through __proto__, constructor or prototype, whatever the operation: 400, resource unchanged, nothing polluted', async () => {
     await call('PUT', 'Patient/patch-proto', patient({ id: 'patch-proto' }));
     const jsonPatch = { 'content-type': 'application/json-patch+json' };
-    const pointers = ['/__proto__', '/__proto__/polluted', '/name/0/__proto__', '/name/__proto__/x', '/constructor', '/constructor/prototype/polluted', '/name/0/constructor/prototype', '/prototype', '/name/0/family/__proto__'];
+    const pointers = [
+      '/__proto__',
+      '/__proto__/polluted',
+      '/name/0/__proto__',
+      '/name/__proto__/x',
+      '/constructor',
+      '/constructor/prototype/polluted',
+      '/name/0/constructor/prototype',
+      '/prototype',
+      '/name/0/family/__proto__',
+    ];
     for (const pointer of pointers) {
       for (const operation of [
         { op: 'add', path: pointer, value: { polluted: true } },
@@ -305,7 +336,9 @@ describe('PATCH', () => {
         expect(res.status, JSON.stringify(operation)).toBe(400);
         expect(res.body!.resourceType).toBe('OperationOutcome');
         expect(res.body!.issue[0]).toMatchObject({ severity: 'error', code: 'invalid' });
-        expect(res.body!.issue[0].diagnostics).toMatch(/^Invalid JSON Patch: operation 1 (path|from) ".*" names "(__proto__|constructor|prototype)", which is not a FHIR element$/);
+        expect(res.body!.issue[0].diagnostics).toMatch(
+          /^Invalid JSON Patch: operation 1 (path|from) ".*" names "(__proto__|constructor|prototype)", which is not a FHIR element$/,
+        );
       }
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -334,7 +367,11 @@ describe('PATCH', () => {
 
   it('applies the same checks to a JSON Patch carried in a Bundle Binary', async () => {
     await call('PUT', 'Patient/patch-bundle', patient({ id: 'patch-bundle' }));
-    const binary = (operations: unknown) => ({ resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(JSON.stringify(operations)).toString('base64') });
+    const binary = (operations: unknown) => ({
+      resourceType: 'Binary',
+      contentType: 'application/json-patch+json',
+      data: Buffer.from(JSON.stringify(operations)).toString('base64'),
+    });
     const res = await call('POST', '', {
       resourceType: 'Bundle',
       type: 'batch',

@@ -76,7 +76,10 @@ describe.skipIf(!hasCurl)('documented curl examples', () => {
     expect(out).toMatch(/content-type: application\/fhir\+xml; charset=utf-8\r\n/i);
     const created = out.slice(out.indexOf('<Patient xmlns', out.indexOf('201 Created')));
     const patient = resourceFromXml(created.slice(0, created.indexOf('</Patient>') + '</Patient>'.length)) as Record<string, any>;
-    expect(patient).toMatchObject({ name: [{ family: 'Chalmers', given: ['Peter'] }], _birthDate: { extension: [{ valueDateTime: '1974-12-25T14:35:45-05:00' }] } });
+    expect(patient).toMatchObject({
+      name: [{ family: 'Chalmers', given: ['Peter'] }],
+      _birthDate: { extension: [{ valueDateTime: '1974-12-25T14:35:45-05:00' }] },
+    });
     const response = resourceFromXml(out.slice(out.lastIndexOf('<Bundle xmlns')).trim()) as Record<string, any>;
     expect(response.type).toBe('transaction-response');
     expect(response.entry.map((e: any) => e.response.status)).toEqual(['201 Created', '201 Created']);

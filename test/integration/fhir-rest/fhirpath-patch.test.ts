@@ -50,7 +50,10 @@ async function freshPatient(id: string): Promise<void> {
     id,
     identifier: [{ system: 'urn:test:fpp', value: id }],
     name: [{ use: 'official', family: 'Shaw', given: ['Amy', 'E'] }],
-    telecom: [{ system: 'phone', value: '1' }, { system: 'email', value: 'a@example.org' }],
+    telecom: [
+      { system: 'phone', value: '1' },
+      { system: 'email', value: 'a@example.org' },
+    ],
     gender: 'female',
     birthDate: '1987-02-20',
   });
@@ -64,11 +67,20 @@ describe('PATCH with a FHIRPath Patch', () => {
       'PATCH',
       'Patient/fpp-1',
       patch(
-        op('add', 'Patient', [{ name: 'name', valueString: 'active' }, { name: 'value', valueBoolean: true }]),
-        op('insert', 'Patient.name[0].given', [{ name: 'index', valueInteger: 1 }, { name: 'value', valueString: 'Elizabeth' }]),
+        op('add', 'Patient', [
+          { name: 'name', valueString: 'active' },
+          { name: 'value', valueBoolean: true },
+        ]),
+        op('insert', 'Patient.name[0].given', [
+          { name: 'index', valueInteger: 1 },
+          { name: 'value', valueString: 'Elizabeth' },
+        ]),
         op('delete', "Patient.name[0].given.where($this = 'E')"),
         op('replace', "Patient.name.where(use = 'official').family", [{ name: 'value', valueString: 'Shaw-Smith' }]),
-        op('move', 'Patient.telecom', [{ name: 'source', valueInteger: 1 }, { name: 'destination', valueInteger: 0 }]),
+        op('move', 'Patient.telecom', [
+          { name: 'source', valueInteger: 1 },
+          { name: 'destination', valueInteger: 0 },
+        ]),
       ),
     );
     expect(response.status).toBe(200);
@@ -105,8 +117,21 @@ describe('PATCH with a FHIRPath Patch', () => {
   it('names the failing operation in 400 and 422 OperationOutcomes, writes nothing, and never answers 500', async () => {
     await freshPatient('fpp-errors');
     const cases: Array<[unknown, number, string]> = [
-      [patch(op('delete', 'Patient.telecom[5]'), op('replace', 'Patient.deceased', [{ name: 'value', valueBoolean: true }])), 422, 'FHIRPath Patch operation 2 (replace Patient.deceased): the path selects nothing'],
-      [patch(op('add', 'Patient.__proto__', [{ name: 'name', valueString: 'polluted' }, { name: 'value', valueString: 'x' }])), 422, 'operation 1 (add Patient.__proto__)'],
+      [
+        patch(op('delete', 'Patient.telecom[5]'), op('replace', 'Patient.deceased', [{ name: 'value', valueBoolean: true }])),
+        422,
+        'FHIRPath Patch operation 2 (replace Patient.deceased): the path selects nothing',
+      ],
+      [
+        patch(
+          op('add', 'Patient.__proto__', [
+            { name: 'name', valueString: 'polluted' },
+            { name: 'value', valueString: 'x' },
+          ]),
+        ),
+        422,
+        'operation 1 (add Patient.__proto__)',
+      ],
       [patch(op('delete', 'Patient.descendants()')), 400, 'descendants() is not allowed'],
       [patch(op('replace', 'Patient.name[', [{ name: 'value', valueString: 'x' }])), 400, 'not valid FHIRPath'],
       [patch(op('teleport', 'Patient.name')), 400, '"type" must be one of'],
@@ -149,8 +174,19 @@ describe('PATCH entries in a transaction', () => {
         resourceType: 'Bundle',
         type: 'transaction',
         entry: [
-          { resource: patch(op('add', 'Patient', [{ name: 'name', valueString: 'active' }, { name: 'value', valueBoolean: false }])), request: { method: 'PATCH', url: 'Patient/fpp-tx-1' } },
-          { resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: jsonPatch }, request: { method: 'PATCH', url: 'Patient/fpp-tx-2' } },
+          {
+            resource: patch(
+              op('add', 'Patient', [
+                { name: 'name', valueString: 'active' },
+                { name: 'value', valueBoolean: false },
+              ]),
+            ),
+            request: { method: 'PATCH', url: 'Patient/fpp-tx-1' },
+          },
+          {
+            resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: jsonPatch },
+            request: { method: 'PATCH', url: 'Patient/fpp-tx-2' },
+          },
         ],
       },
       { prefer: 'return=representation' },
@@ -168,11 +204,16 @@ describe('PATCH entries in a transaction', () => {
       type: 'transaction',
       entry: [
         { resource: { resourceType: 'Patient', id: 'fpp-tx-new', gender: 'male' }, request: { method: 'PUT', url: 'Patient/fpp-tx-new' } },
-        { resource: patch(op('replace', 'Patient.multipleBirth', [{ name: 'value', valueBoolean: true }])), request: { method: 'PATCH', url: 'Patient/fpp-tx-3' } },
+        {
+          resource: patch(op('replace', 'Patient.multipleBirth', [{ name: 'value', valueBoolean: true }])),
+          request: { method: 'PATCH', url: 'Patient/fpp-tx-3' },
+        },
       ],
     });
     expect(response.status).toBe(422);
-    expect(response.body!.issue[0].diagnostics).toContain('Bundle.entry[1] (PATCH Patient/fpp-tx-3): FHIRPath Patch operation 1 (replace Patient.multipleBirth)');
+    expect(response.body!.issue[0].diagnostics).toContain(
+      'Bundle.entry[1] (PATCH Patient/fpp-tx-3): FHIRPath Patch operation 1 (replace Patient.multipleBirth)',
+    );
     expect((await call('GET', 'Patient/fpp-tx-new')).status).toBe(404);
   });
 

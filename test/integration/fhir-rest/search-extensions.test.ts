@@ -60,11 +60,50 @@ beforeAll(async () => {
     entry: items.map((item) => ({ item: { reference: item } })),
   });
   // One list in Amy's record, one in another patient's record that lists Amy's observations.
-  expect((await fhir(admin, 'PUT', 'List/amys-list', list('amys-list', 'Patient/patient-001', amysObservations.slice(0, 2).map((o) => `Observation/${o}`)))).status).toBe(201);
-  expect((await fhir(admin, 'PUT', 'List/other-list', list('other-list', 'Patient/patient-002', amysObservations.map((o) => `Observation/${o}`)))).status).toBe(201);
+  expect(
+    (
+      await fhir(
+        admin,
+        'PUT',
+        'List/amys-list',
+        list(
+          'amys-list',
+          'Patient/patient-001',
+          amysObservations.slice(0, 2).map((o) => `Observation/${o}`),
+        ),
+      )
+    ).status,
+  ).toBe(201);
+  expect(
+    (
+      await fhir(
+        admin,
+        'PUT',
+        'List/other-list',
+        list(
+          'other-list',
+          'Patient/patient-002',
+          amysObservations.map((o) => `Observation/${o}`),
+        ),
+      )
+    ).status,
+  ).toBe(201);
   // A List in Amy's record of her laboratory results only.
   amysLabs = await ids(admin, `Observation?patient=patient-001&category=${CATEGORY}|laboratory&_count=3&_sort=_id`);
-  expect((await fhir(admin, 'PUT', 'List/amys-labs', list('amys-labs', 'Patient/patient-001', amysLabs.map((o) => `Observation/${o}`)))).status).toBe(201);
+  expect(
+    (
+      await fhir(
+        admin,
+        'PUT',
+        'List/amys-labs',
+        list(
+          'amys-labs',
+          'Patient/patient-001',
+          amysLabs.map((o) => `Observation/${o}`),
+        ),
+      )
+    ).status,
+  ).toBe(201);
 }, 180_000);
 afterAll(async () => server?.stop());
 
@@ -75,11 +114,19 @@ describe('the CapabilityStatement', () => {
     const paramsOf = (type: string) => statement.rest[0].resource.find((r: any) => r.type === type).searchParam as Array<Record<string, string>>;
     const byName = (type: string) => new Map(paramsOf(type).map((p) => [p.name, p]));
     const observation = byName('Observation');
-    expect(observation.get('_text')).toMatchObject({ type: 'string', definition: 'http://hl7.org/fhir/SearchParameter/DomainResource-text', documentation: expect.stringContaining('"quoted words"') });
+    expect(observation.get('_text')).toMatchObject({
+      type: 'string',
+      definition: 'http://hl7.org/fhir/SearchParameter/DomainResource-text',
+      documentation: expect.stringContaining('"quoted words"'),
+    });
     expect(observation.get('_content')).toMatchObject({ type: 'string', documentation: expect.stringContaining('Full text of the whole resource') });
     expect(observation.get('_filter')).toMatchObject({ type: 'special', documentation: expect.stringContaining('eq, ne, co, sw, ew') });
     expect(observation.get('_list')).toMatchObject({ type: 'special' });
-    expect(byName('Location').get('near')).toMatchObject({ type: 'special', definition: 'http://hl7.org/fhir/SearchParameter/Location-near', documentation: expect.stringContaining('10 km') });
+    expect(byName('Location').get('near')).toMatchObject({
+      type: 'special',
+      definition: 'http://hl7.org/fhir/SearchParameter/Location-near',
+      documentation: expect.stringContaining('10 km'),
+    });
     expect(byName('Bundle').get('_text')).toBeUndefined();
   });
 });
@@ -108,7 +155,10 @@ describe('answers', () => {
     expect(await ids(admin, `Patient?_filter=${encodeURIComponent('family eq "shaw" and gender eq female')}`)).toEqual(['patient-001']);
     const chained = await fhir(admin, 'GET', `Observation?_filter=${encodeURIComponent('subject.name co "shaw"')}`);
     expect(chained.status).toBe(400);
-    expect(chained.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported', diagnostics: expect.stringContaining('chained paths ("subject.name") are not supported') }] });
+    expect(chained.body).toMatchObject({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'not-supported', diagnostics: expect.stringContaining('chained paths ("subject.name") are not supported') }],
+    });
     // in and ni go to the terminology service, as :in and :not-in would.
     const clinical = 'http://hl7.org/fhir/ValueSet/condition-clinical';
     const inSet = await ids(admin, `Condition?_filter=${encodeURIComponent(`clinical-status in ${clinical}`)}&_count=200`);
@@ -145,7 +195,7 @@ describe('the access policy', () => {
     expect((await ids(admin, 'Location?near=42.3626|-71.0691|50|km&_count=100')).some((id) => id.startsWith('community-site-'))).toBe(true);
   });
 
-  it('limits the List of _list like any other hop: another patient\'s List lists nothing for Amy', async () => {
+  it("limits the List of _list like any other hop: another patient's List lists nothing for Amy", async () => {
     expect((await ids(amy, 'Observation?_list=amys-list')).sort()).toEqual(amysObservations.slice(0, 2).sort());
     // The same observations of hers, listed by a List in another patient's record: not a List she may search.
     expect(await ids(amy, 'Observation?_list=other-list')).toEqual([]);
@@ -157,7 +207,7 @@ describe('the access policy', () => {
     expect(res.status).toBe(403);
     expect(res.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
     expect(res.body!.issue[0].diagnostics).toContain('List');
-    expect((await ids(token, `Observation?_id=${amysObservations[0]}`))).toEqual([amysObservations[0]]);
+    expect(await ids(token, `Observation?_id=${amysObservations[0]}`)).toEqual([amysObservations[0]]);
   });
 
   it('issues no granular scope filtered by _list, whose List no policy would check', async () => {
@@ -205,18 +255,26 @@ describe('what a restricted token learns about resources outside its policy: not
     }
   }
 
-  it('a patient user: another patient\'s words, references, places and Lists count as nothing', async () => {
+  it("a patient user: another patient's words, references, places and Lists count as nothing", async () => {
     // A community site Amy's records do not reference (she reaches the hospital's wings only).
     const mine = await ids(amy, 'Location?_count=100');
-    const site = (await fhir(admin, 'GET', 'Location?_id=community-site-0002,community-site-0003,community-site-0004')).body!.entry.map((e: any) => e.resource).find((l: any) => !mine.includes(l.id));
+    const site = (await fhir(admin, 'GET', 'Location?_id=community-site-0002,community-site-0003,community-site-0004'))
+      .body!.entry.map((e: any) => e.resource)
+      .find((l: any) => !mine.includes(l.id));
     expect(site).toBeDefined();
     const { latitude, longitude } = site.position;
     await expectIndistinguishable(amy, [
       ['Patient?_text=garcia', 'Patient?_text=zyxwvq'],
       ['Patient?_content=%22jos%C3%A9 luis%22', 'Patient?_content=%22jos%C3%A9 zyxwvq%22'],
       ['Condition?_text=pneumonia', 'Condition?_text=zyxwvq'],
-      [`Condition?_text=hypertension&_filter=${encodeURIComponent('subject eq Patient/patient-002')}`, `Condition?_text=hypertension&_filter=${encodeURIComponent('subject eq Patient/patient-999')}`],
-      [`Observation?_filter=${encodeURIComponent('subject eq Patient/patient-002 or patient eq Patient/patient-003')}`, `Observation?_filter=${encodeURIComponent('subject eq Patient/patient-998 or patient eq Patient/patient-999')}`],
+      [
+        `Condition?_text=hypertension&_filter=${encodeURIComponent('subject eq Patient/patient-002')}`,
+        `Condition?_text=hypertension&_filter=${encodeURIComponent('subject eq Patient/patient-999')}`,
+      ],
+      [
+        `Observation?_filter=${encodeURIComponent('subject eq Patient/patient-002 or patient eq Patient/patient-003')}`,
+        `Observation?_filter=${encodeURIComponent('subject eq Patient/patient-998 or patient eq Patient/patient-999')}`,
+      ],
       [`Location?near=${latitude}|${longitude}|0.2|km`, 'Location?near=0|0|0.2|km'],
       // A List in another patient's record answers as a List that does not exist.
       ['Observation?_list=other-list', 'Observation?_list=no-such-list'],
@@ -243,8 +301,14 @@ describe('what a restricted token learns about resources outside its policy: not
     await expectIndistinguishable(token, [
       ['Observation?_text=cholesterol', 'Observation?_text=zyxwvq'],
       ['Observation?_content=%22total cholesterol%22', 'Observation?_content=%22total zyxwvq%22'],
-      [`Observation?_filter=${encodeURIComponent(`category eq ${CATEGORY}|laboratory`)}`, `Observation?_filter=${encodeURIComponent(`category eq ${CATEGORY}|zyxwvq`)}`],
-      [`Observation?_filter=${encodeURIComponent('not (category eq vital-signs) and code pr true')}`, `Observation?_filter=${encodeURIComponent('not (category eq vital-signs) and code pr false')}`],
+      [
+        `Observation?_filter=${encodeURIComponent(`category eq ${CATEGORY}|laboratory`)}`,
+        `Observation?_filter=${encodeURIComponent(`category eq ${CATEGORY}|zyxwvq`)}`,
+      ],
+      [
+        `Observation?_filter=${encodeURIComponent('not (category eq vital-signs) and code pr true')}`,
+        `Observation?_filter=${encodeURIComponent('not (category eq vital-signs) and code pr false')}`,
+      ],
       // A List within the policy whose items are not, and a List outside it: both as no List at all.
       ['Observation?_list=amys-labs', 'Observation?_list=no-such-list'],
       ['Observation?_list=other-list', 'Observation?_list=no-such-list'],

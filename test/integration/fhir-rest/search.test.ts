@@ -40,22 +40,45 @@ beforeAll(async () => {
   base = server.fhirUrl;
   auth = { authorization: `Bearer ${await (await backendClient(server.baseUrl)).token()}` };
   const entries = [
-    { resource: { resourceType: 'Practitioner', id: 's-dr', name: [{ family: 'Carter', given: ['Alice'] }] }, request: { method: 'PUT', url: 'Practitioner/s-dr' } },
+    {
+      resource: { resourceType: 'Practitioner', id: 's-dr', name: [{ family: 'Carter', given: ['Alice'] }] },
+      request: { method: 'PUT', url: 'Practitioner/s-dr' },
+    },
     { resource: { resourceType: 'Organization', id: 's-org', name: 'Bedside General' }, request: { method: 'PUT', url: 'Organization/s-org' } },
     {
-      resource: { resourceType: 'Patient', id: 's-p1', gender: 'female', birthDate: '1987-02-20', name: [{ family: 'Müller', given: ['Zoë'] }], managingOrganization: { reference: 'Organization/s-org' }, generalPractitioner: [{ reference: 'Practitioner/s-dr' }] },
+      resource: {
+        resourceType: 'Patient',
+        id: 's-p1',
+        gender: 'female',
+        birthDate: '1987-02-20',
+        name: [{ family: 'Müller', given: ['Zoë'] }],
+        managingOrganization: { reference: 'Organization/s-org' },
+        generalPractitioner: [{ reference: 'Practitioner/s-dr' }],
+      },
       request: { method: 'PUT', url: 'Patient/s-p1' },
     },
-    { resource: { resourceType: 'Patient', id: 's-p2', gender: 'male', birthDate: '1950-07-01', name: [{ family: 'Shaw', given: ["O'Brien"] }] }, request: { method: 'PUT', url: 'Patient/s-p2' } },
+    {
+      resource: { resourceType: 'Patient', id: 's-p2', gender: 'male', birthDate: '1950-07-01', name: [{ family: 'Shaw', given: ["O'Brien"] }] },
+      request: { method: 'PUT', url: 'Patient/s-p2' },
+    },
     ...Array.from({ length: 7 }, (_, i) => obs(`s-o${i + 1}`, 's-p1', '8867-4', `2021-0${i + 1}-15T10:00:00Z`, 60 + i * 5)),
     obs('s-o8', 's-p2', '8867-4', '2019-05-01T10:00:00Z', 110),
     obs('s-o9', 's-p2', '9279-1', '2020-05-01', 18),
     {
-      resource: { resourceType: 'Condition', id: 's-c1', subject: { reference: 'Patient/s-p1' }, code: { coding: [{ system: 'http://snomed.info/sct', code: '38341003' }] } },
+      resource: {
+        resourceType: 'Condition',
+        id: 's-c1',
+        subject: { reference: 'Patient/s-p1' },
+        code: { coding: [{ system: 'http://snomed.info/sct', code: '38341003' }] },
+      },
       request: { method: 'PUT', url: 'Condition/s-c1' },
     },
   ];
-  const res = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/fhir+json', ...auth }, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }) });
+  const res = await fetch(base, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json', ...auth },
+    body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }),
+  });
   expect(res.status).toBe(200);
 });
 afterAll(async () => {
@@ -85,7 +108,11 @@ describe('paging', () => {
     const first = await get('Observation?code=8867-4&_count=2');
     const seen = ids(first.body);
     // A new match arrives and an already-seen one disappears while the client pages.
-    await fetch(`${base}/Observation/s-o-late`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json', ...auth }, body: JSON.stringify(obs('s-o-late', 's-p2', '8867-4', '2022-01-01', 70).resource) });
+    await fetch(`${base}/Observation/s-o-late`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json', ...auth },
+      body: JSON.stringify(obs('s-o-late', 's-p2', '8867-4', '2022-01-01', 70).resource),
+    });
     await fetch(`${base}/${seen[0]}`, { method: 'DELETE', headers: auth });
     let next = link(first.body, 'next');
     while (next) {
@@ -96,7 +123,11 @@ describe('paging', () => {
     expect(new Set(seen).size).toBe(seen.length);
     for (const id of ['s-o2', 's-o3', 's-o4', 's-o5', 's-o6', 's-o7', 's-o8']) expect(seen).toContain(`Observation/${id}`);
     // Put the data back as the other tests expect it.
-    await fetch(`${base}/${seen[0]}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json', ...auth }, body: JSON.stringify(obs(seen[0]!.split('/')[1]!, 's-p1', '8867-4', '2021-01-15T10:00:00Z', 60).resource) });
+    await fetch(`${base}/${seen[0]}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json', ...auth },
+      body: JSON.stringify(obs(seen[0]!.split('/')[1]!, 's-p1', '8867-4', '2021-01-15T10:00:00Z', 60).resource),
+    });
     await fetch(`${base}/Observation/s-o-late`, { method: 'DELETE', headers: auth });
   });
 
@@ -149,11 +180,26 @@ describe('includes', () => {
   });
 
   it.each([
-    ['Patient?_id=s-p1&_include=Observation:patient', '_include=Observation:patient cannot add anything to this search: it applies to Observation resources, which this search over Patient does not return'],
-    ['Patient?_id=s-p1&_include=Observation:*', '_include=Observation:* cannot add anything to this search: it applies to Observation resources, which this search over Patient does not return'],
-    ['Patient?_id=s-p1&_include:iterate=Observation:performer', '_include:iterate=Observation:performer cannot add anything to this search: it applies to Observation resources, which this search over Patient does not return'],
-    ['Patient?_id=s-p1&_revinclude=Encounter:practitioner', '_revinclude=Encounter:practitioner cannot add anything to this search: Encounter:practitioner refers to Practitioner, never to Patient'],
-    ['Patient?_id=s-p1&_revinclude=Observation:performer:Practitioner', '_revinclude=Observation:performer:Practitioner cannot add anything to this search: Observation:performer refers to Practitioner, never to Patient'],
+    [
+      'Patient?_id=s-p1&_include=Observation:patient',
+      '_include=Observation:patient cannot add anything to this search: it applies to Observation resources, which this search over Patient does not return',
+    ],
+    [
+      'Patient?_id=s-p1&_include=Observation:*',
+      '_include=Observation:* cannot add anything to this search: it applies to Observation resources, which this search over Patient does not return',
+    ],
+    [
+      'Patient?_id=s-p1&_include:iterate=Observation:performer',
+      '_include:iterate=Observation:performer cannot add anything to this search: it applies to Observation resources, which this search over Patient does not return',
+    ],
+    [
+      'Patient?_id=s-p1&_revinclude=Encounter:practitioner',
+      '_revinclude=Encounter:practitioner cannot add anything to this search: Encounter:practitioner refers to Practitioner, never to Patient',
+    ],
+    [
+      'Patient?_id=s-p1&_revinclude=Observation:performer:Practitioner',
+      '_revinclude=Observation:performer:Practitioner cannot add anything to this search: Observation:performer refers to Practitioner, never to Patient',
+    ],
     ['Patient?_id=s-p1&_revinclude=*', '_revinclude=* cannot add anything to this search: a reverse include needs a source type'],
   ])('treats %s like any unusable parameter: a warning when lenient, a 400 under handling=strict', async (query, message) => {
     const strict = await get(query, { prefer: 'handling=strict' });
@@ -163,7 +209,10 @@ describe('includes', () => {
     expect(lenient.status).toBe(200);
     expect(ids(lenient.body)).toEqual(['Patient/s-p1']);
     expect(ids(lenient.body, 'include')).toEqual([]);
-    expect(outcomeOf(lenient.body)).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'warning', code: 'not-supported', diagnostics: `${message}; it was ignored` }] });
+    expect(outcomeOf(lenient.body)).toEqual({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'warning', code: 'not-supported', diagnostics: `${message}; it was ignored` }],
+    });
     expect(link(lenient.body, 'self')).toBe(`${base}/Patient?_id=s-p1`);
   });
 
@@ -205,7 +254,11 @@ describe('chains, reverse chains, compartments and $everything', () => {
 
 describe('search forms', () => {
   it('POST _search with a form body equals GET', async () => {
-    const res = await fetch(`${base}/Observation/_search`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth }, body: 'patient=s-p2&code=9279-1' });
+    const res = await fetch(`${base}/Observation/_search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth },
+      body: 'patient=s-p2&code=9279-1',
+    });
     expect(res.status).toBe(200);
     expect(ids(await res.json())).toEqual(['Observation/s-o9']);
   });
@@ -260,14 +313,18 @@ describe('strictness, errors and hostile values', () => {
     expect(strict.body.issue[0]).toMatchObject({ code: 'not-supported', diagnostics: '$everything does not support end (care dates)' });
   });
 
-  it.each(['Observation?date=yesterday', 'Observation?value-quantity=xx5', 'Patient?name:bogus=x', 'Observation?_sort=bogus', 'Observation?_count=-1', 'Patient?_include=Patient:nothing'])(
-    'refuses %s with 400',
-    async (query) => {
-      const res = await get(query);
-      expect(res.status).toBe(400);
-      expect(res.body.resourceType).toBe('OperationOutcome');
-    },
-  );
+  it.each([
+    'Observation?date=yesterday',
+    'Observation?value-quantity=xx5',
+    'Patient?name:bogus=x',
+    'Observation?_sort=bogus',
+    'Observation?_count=-1',
+    'Patient?_include=Patient:nothing',
+  ])('refuses %s with 400', async (query) => {
+    const res = await get(query);
+    expect(res.status).toBe(400);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+  });
 
   it.each(["O'Brien", "o'", '%', '_', '.*', '\\', '"', "'; DROP TABLE resources; --", '(a+)+$'])('matches %s literally', async (value) => {
     const res = await get(`Patient?given:contains=${encodeURIComponent(value)}`);

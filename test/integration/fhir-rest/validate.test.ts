@@ -43,7 +43,7 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   return { status: response.status, body: text ? (JSON.parse(text) as Json) : undefined };
 }
 
-const paths = (outcome: Json | undefined) => (outcome?.issue as Json[]).map((i) => `${i.severity} ${i.expression?.[0] ?? ''}`);
+const paths = (outcome: Json | undefined) => (outcome!.issue as Json[]).map((i) => `${i.severity} ${i.expression?.[0] ?? ''}`);
 
 beforeAll(async () => {
   server = await startTestServer({ seed: true });
@@ -70,7 +70,12 @@ describe('$validate', () => {
     expect(status).toBe(200);
     expect(body!.resourceType).toBe('OperationOutcome');
     expect(paths(body)).toEqual(['error Observation.status', 'error Observation.code.coding', 'error Observation.valueQuantity.code']);
-    expect(body!.issue[2]).toEqual({ severity: 'error', code: 'value', diagnostics: `must be exactly "/min", not "mm[Hg]" (profile ${HEART_RATE})`, expression: ['Observation.valueQuantity.code'] });
+    expect(body!.issue[2]).toEqual({
+      severity: 'error',
+      code: 'value',
+      diagnostics: `must be exactly "/min", not "mm[Hg]" (profile ${HEART_RATE})`,
+      expression: ['Observation.valueQuantity.code'],
+    });
   });
 
   it('checks against the profile parameter as well as the declared ones; mode=profile against the parameter only', async () => {
@@ -94,7 +99,12 @@ describe('$validate', () => {
     const { status, body } = await call('POST', 'Observation/$validate', heartRate({ meta: { profile: [unknown] } }));
     expect(status).toBe(200);
     expect(body!.issue).toEqual([
-      { severity: 'warning', code: 'not-found', diagnostics: `profile ${unknown} is not known here, so the resource was not checked against it`, expression: ['Observation'] },
+      {
+        severity: 'warning',
+        code: 'not-found',
+        diagnostics: `profile ${unknown} is not known here, so the resource was not checked against it`,
+        expression: ['Observation'],
+      },
     ]);
   });
 
@@ -122,7 +132,9 @@ describe('$validate', () => {
   it('checks mode=update (the id) and mode=delete (the resource exists)', async () => {
     const update = await call('POST', 'Observation/abc/$validate?mode=update', heartRate({ id: 'xyz' }));
     expect(update.status).toBe(200);
-    expect(update.body!.issue).toEqual([{ severity: 'error', code: 'value', diagnostics: 'The id "xyz" does not match the URL ("abc")', expression: ['Observation.id'] }]);
+    expect(update.body!.issue).toEqual([
+      { severity: 'error', code: 'value', diagnostics: 'The id "xyz" does not match the URL ("abc")', expression: ['Observation.id'] },
+    ]);
     expect((await call('GET', 'Patient/patient-001/$validate?mode=delete')).body!.issue).toEqual([expect.objectContaining({ severity: 'information' })]);
     expect((await call('GET', 'Patient/nope/$validate?mode=delete')).status).toBe(404);
   });
@@ -133,7 +145,19 @@ describe('$validate', () => {
     ['an unknown mode', 'POST', 'Observation/$validate?mode=strict', heartRate(), 'Unknown $validate mode'],
     ['mode=profile without a profile', 'POST', 'Observation/$validate?mode=profile', heartRate(), 'needs a profile parameter'],
     ['an unknown parameter', 'POST', 'Observation/$validate?lenient=true', heartRate(), 'Unknown parameter'],
-    ['two resources in Parameters', 'POST', 'Observation/$validate', { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: heartRate() }, { name: 'resource', resource: heartRate() }] }, 'one resource'],
+    [
+      'two resources in Parameters',
+      'POST',
+      'Observation/$validate',
+      {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'resource', resource: heartRate() },
+          { name: 'resource', resource: heartRate() },
+        ],
+      },
+      'one resource',
+    ],
   ])('refuses %s with 400', async (_what, method, path, body, words) => {
     const { status, body: outcome } = await call(method, path, body);
     expect(status).toBe(400);
@@ -142,14 +166,21 @@ describe('$validate', () => {
 
   it('works from fhir-kit-client as a type-level operation', async () => {
     const client = new Client({ baseUrl: server.fhirUrl, customHeaders: auth });
-    const outcome = (await client.operation({ name: '$validate', resourceType: 'Observation', method: 'POST', input: heartRate({ status: 'bogus' }) })) as unknown as OperationOutcome;
+    const outcome = (await client.operation({
+      name: '$validate',
+      resourceType: 'Observation',
+      method: 'POST',
+      input: heartRate({ status: 'bogus' }),
+    })) as unknown as OperationOutcome;
     expect(outcome.issue.map((i) => i.expression?.[0])).toEqual(['Observation.status']);
   });
 
   it('is listed in the CapabilityStatement at type and instance level', async () => {
     const statement = (await (await fetch(`${server.fhirUrl}/metadata`)).json()) as Json;
     const observation = (statement.rest[0].resource as Json[]).find((r) => r.type === 'Observation')!;
-    expect(observation.operation).toContainEqual(expect.objectContaining({ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }));
+    expect(observation.operation).toContainEqual(
+      expect.objectContaining({ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }),
+    );
   });
 });
 
@@ -160,7 +191,11 @@ describe('writes under VALIDATE_PROFILES=declared (the default)', () => {
     const before = await count('http://loinc.org|8480-6');
     const { status, body } = await call('POST', 'Observation', heartRate({ code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] } }));
     expect(status).toBe(422);
-    expect(body!.issue[0]).toMatchObject({ severity: 'error', code: 'processing', diagnostics: expect.stringContaining('does not conform to the profiles it claims') });
+    expect(body!.issue[0]).toMatchObject({
+      severity: 'error',
+      code: 'processing',
+      diagnostics: expect.stringContaining('does not conform to the profiles it claims'),
+    });
     expect(body!.issue.slice(1)).toEqual([expect.objectContaining({ severity: 'error', code: 'required', expression: ['Observation.code.coding'] })]);
     expect(await count('http://loinc.org|8480-6')).toBe(before);
   });
@@ -168,7 +203,11 @@ describe('writes under VALIDATE_PROFILES=declared (the default)', () => {
   it('checks updates, patches and transaction entries too', async () => {
     const created = await call('POST', 'Observation', heartRate(), { prefer: 'return=representation' });
     const id = created.body!.id as string;
-    const put = await call('PUT', `Observation/${id}`, heartRate({ id, valueQuantity: { value: 72, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } }));
+    const put = await call(
+      'PUT',
+      `Observation/${id}`,
+      heartRate({ id, valueQuantity: { value: 72, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } }),
+    );
     expect(put.status).toBe(422);
     expect(put.body!.issue[1].expression).toEqual(['Observation.valueQuantity.code']);
     const patch = await call('PATCH', `Observation/${id}`, [{ op: 'remove', path: '/category' }], { 'content-type': 'application/json-patch+json' });
@@ -179,7 +218,11 @@ describe('writes under VALIDATE_PROFILES=declared (the default)', () => {
       type: 'transaction',
       entry: [
         { fullUrl: 'urn:uuid:1b9e0c7c-9f5d-4a43-9d43-6c8c5f0a0001', resource: heartRate(), request: { method: 'POST', url: 'Observation' } },
-        { fullUrl: 'urn:uuid:1b9e0c7c-9f5d-4a43-9d43-6c8c5f0a0002', resource: heartRate({ category: undefined }), request: { method: 'POST', url: 'Observation' } },
+        {
+          fullUrl: 'urn:uuid:1b9e0c7c-9f5d-4a43-9d43-6c8c5f0a0002',
+          resource: heartRate({ category: undefined }),
+          request: { method: 'POST', url: 'Observation' },
+        },
       ],
     });
     expect(transaction.status).toBe(422);
@@ -192,9 +235,18 @@ describe('writes under VALIDATE_PROFILES=declared (the default)', () => {
     expect(status).toBe(201);
     expect(body!.issue).toEqual([
       expect.objectContaining({ severity: 'information' }),
-      { severity: 'warning', code: 'not-found', diagnostics: `profile ${unknown} is not known here, so the resource was not checked against it`, expression: ['Observation'] },
+      {
+        severity: 'warning',
+        code: 'not-found',
+        diagnostics: `profile ${unknown} is not known here, so the resource was not checked against it`,
+        expression: ['Observation'],
+      },
     ]);
-    const batch = await call('POST', '', { resourceType: 'Bundle', type: 'batch', entry: [{ resource: heartRate({ meta: { profile: [unknown] } }), request: { method: 'POST', url: 'Observation' } }] });
+    const batch = await call('POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ resource: heartRate({ meta: { profile: [unknown] } }), request: { method: 'POST', url: 'Observation' } }],
+    });
     expect(batch.body!.entry[0].response.status).toMatch(/^201/);
     expect(batch.body!.entry[0].response.outcome.issue[1]).toMatchObject({ severity: 'warning', code: 'not-found' });
   });
@@ -203,7 +255,13 @@ describe('writes under VALIDATE_PROFILES=declared (the default)', () => {
     const off = await startTestServer({ validateProfiles: 'off' });
     try {
       const token = await (await backendClient(off.baseUrl)).token();
-      const response = await call('POST', 'Observation', heartRate({ code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] } }), { authorization: `Bearer ${token}` }, off);
+      const response = await call(
+        'POST',
+        'Observation',
+        heartRate({ code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] } }),
+        { authorization: `Bearer ${token}` },
+        off,
+      );
       expect(response.status).toBe(201);
     } finally {
       await off.stop();

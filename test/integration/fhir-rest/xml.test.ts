@@ -30,7 +30,11 @@ afterAll(async () => {
 });
 
 async function call(method: string, url: string, headers: Record<string, string> = {}, body?: string) {
-  const response = await fetch(url.startsWith('http') ? url : `${base}/${url}`, { method, headers: { ...auth, ...headers }, ...(body === undefined ? {} : { body }) });
+  const response = await fetch(url.startsWith('http') ? url : `${base}/${url}`, {
+    method,
+    headers: { ...auth, ...headers },
+    ...(body === undefined ? {} : { body }),
+  });
   const text = await response.text();
   return { status: response.status, headers: response.headers, text };
 }
@@ -55,7 +59,11 @@ describe('XML interactions', () => {
     const location = created.headers.get('location')!;
     expect(location).toMatch(/\/fhir\/Patient\/[^/]+\/_history\/1$/);
     const body = readXml(created.text);
-    expect(body).toMatchObject({ resourceType: 'Patient', name: [{ family: 'Xmlson', given: ['Ann'] }], _birthDate: { extension: [{ valueDateTime: '1980-02-03T04:05:06Z' }] } });
+    expect(body).toMatchObject({
+      resourceType: 'Patient',
+      name: [{ family: 'Xmlson', given: ['Ann'] }],
+      _birthDate: { extension: [{ valueDateTime: '1980-02-03T04:05:06Z' }] },
+    });
     const id = body.id as string;
 
     // The same resource in JSON and in XML.
@@ -162,8 +170,15 @@ describe('XML errors and negotiation', () => {
     const missing = await call('GET', 'Patient/nope', { accept: XML });
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toBe('application/fhir+xml; charset=utf-8');
-    expect(missing.text).toBe('<OperationOutcome xmlns="http://hl7.org/fhir"><issue><severity value="error"/><code value="not-found"/><diagnostics value="Patient/nope is not known"/></issue></OperationOutcome>');
-    const invalid = await call('POST', 'Patient', { 'content-type': XML, accept: XML }, '<Patient xmlns="http://hl7.org/fhir"><birthDate value="02/03/1980"/></Patient>');
+    expect(missing.text).toBe(
+      '<OperationOutcome xmlns="http://hl7.org/fhir"><issue><severity value="error"/><code value="not-found"/><diagnostics value="Patient/nope is not known"/></issue></OperationOutcome>',
+    );
+    const invalid = await call(
+      'POST',
+      'Patient',
+      { 'content-type': XML, accept: XML },
+      '<Patient xmlns="http://hl7.org/fhir"><birthDate value="02/03/1980"/></Patient>',
+    );
     expect(invalid.status).toBe(400);
     expect(readXml(invalid.text).issue.some((i: Json) => i.expression?.includes('Patient.birthDate'))).toBe(true);
     const unauthorized = await fetch(`${base}/Patient`, { headers: { accept: XML } });
@@ -193,7 +208,9 @@ describe('XML errors and negotiation', () => {
     expect(html.status).toBe(406);
     expect(html.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8');
     expect((await call('GET', 'Patient?_format=turtle')).status).toBe(406);
-    expect((await call('GET', 'Patient', { accept: 'text/html, application/xml;q=0.9' })).headers.get('content-type')).toBe('application/fhir+xml; charset=utf-8');
+    expect((await call('GET', 'Patient', { accept: 'text/html, application/xml;q=0.9' })).headers.get('content-type')).toBe(
+      'application/fhir+xml; charset=utf-8',
+    );
     const text = await call('POST', 'Patient', { 'content-type': 'text/plain' }, 'hello');
     expect(text.status).toBe(415);
     expect(JSON.parse(text.text).issue[0].diagnostics).toContain('application/fhir+xml');
@@ -214,7 +231,9 @@ describe.skipIf(!hasSharedSamples)('official R4 examples sent as XML (../shared)
     const dir = sharedPath('hl7-r4-examples');
     const skip = new Set(Object.keys(knownInvalid['hl7-r4-examples']));
     // Every 10th example: all kinds of resources, within the test's time.
-    const files = readdirSync(dir).filter((f) => f.endsWith('.json') && !skip.has(f)).filter((_f, i) => i % 10 === 0);
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json') && !skip.has(f))
+      .filter((_f, i) => i % 10 === 0);
     const strip = (r: Json) => {
       const { meta, ...rest } = r;
       const { versionId: _v, lastUpdated: _l, ...keep } = (meta ?? {}) as Json;

@@ -20,22 +20,47 @@ const dir = tempDir('bedside-lenient-');
 function writeUpstreamData(folder: string, prefix: string): void {
   mkdirSync(folder, { recursive: true });
   const patient = `urn:uuid:${prefix === 'file' ? '0f' : '0a'}000000-0000-4000-8000-000000000001`;
-  writeFileSync(path.join(folder, 'patient.json'), JSON.stringify({
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: [
-      { fullUrl: patient, resource: { resourceType: 'Patient', id: `${prefix}-patient`, name: [{ family: `Lenient${prefix}` }] }, request: { method: 'POST', url: 'Patient' } },
-      {
-        resource: { resourceType: 'Observation', id: `${prefix}-obs-1`, status: 'final', code: { text: 'blood pressure' }, subject: { reference: patient }, effectivePeriod: { start: '2020-01-01T10:00:00Z', stop: '2020-01-01T10:30:00Z' } },
-        request: { method: 'POST', url: 'Observation' },
-      },
-      {
-        resource: { resourceType: 'Observation', id: `${prefix}-obs-2`, status: 'final', code: { text: 'heart rate' }, subject: { reference: patient }, effectivePeriod: { stop: '2020-01-02T10:30:00Z' }, valueQuantity: { value: 72, unit: '/min' } },
-        request: { method: 'POST', url: 'Observation' },
-      },
-    ],
-  }));
-  writeFileSync(path.join(folder, 'encounters.ndjson'), `${JSON.stringify({ resourceType: 'Encounter', id: `${prefix}-enc`, status: 'finished', class: { code: 'AMB' }, subject: { reference: `Patient/${prefix}-patient` }, period: { start: '2020-01-01', stop: '2020-01-02' } })}\n`);
+  writeFileSync(
+    path.join(folder, 'patient.json'),
+    JSON.stringify({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: patient,
+          resource: { resourceType: 'Patient', id: `${prefix}-patient`, name: [{ family: `Lenient${prefix}` }] },
+          request: { method: 'POST', url: 'Patient' },
+        },
+        {
+          resource: {
+            resourceType: 'Observation',
+            id: `${prefix}-obs-1`,
+            status: 'final',
+            code: { text: 'blood pressure' },
+            subject: { reference: patient },
+            effectivePeriod: { start: '2020-01-01T10:00:00Z', stop: '2020-01-01T10:30:00Z' },
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
+        {
+          resource: {
+            resourceType: 'Observation',
+            id: `${prefix}-obs-2`,
+            status: 'final',
+            code: { text: 'heart rate' },
+            subject: { reference: patient },
+            effectivePeriod: { stop: '2020-01-02T10:30:00Z' },
+            valueQuantity: { value: 72, unit: '/min' },
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
+      ],
+    }),
+  );
+  writeFileSync(
+    path.join(folder, 'encounters.ndjson'),
+    `${JSON.stringify({ resourceType: 'Encounter', id: `${prefix}-enc`, status: 'finished', class: { code: 'AMB' }, subject: { reference: `Patient/${prefix}-patient` }, period: { start: '2020-01-01', stop: '2020-01-02' } })}\n`,
+  );
 }
 
 async function bedside(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {

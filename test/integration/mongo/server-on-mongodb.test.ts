@@ -24,7 +24,10 @@ describe.skipIf(!uri)('Bedside on MongoDB', () => {
   afterAll(async () => {
     await server?.stop();
     const client = new MongoClient(uri!);
-    await client.db(database).dropDatabase().catch(() => undefined);
+    await client
+      .db(database)
+      .dropDatabase()
+      .catch(() => undefined);
     await client.close();
   });
 
@@ -33,12 +36,20 @@ describe.skipIf(!uri)('Bedside on MongoDB', () => {
   });
 
   it('serves the seeded sample data with search, includes and paging', async () => {
-    const patients = (await (await fetch(`${server.fhirUrl}/Patient?_count=5&_total=accurate`, { headers })).json()) as { total: number; entry: unknown[]; link: Array<{ relation: string; url: string }> };
+    const patients = (await (await fetch(`${server.fhirUrl}/Patient?_count=5&_total=accurate`, { headers })).json()) as {
+      total: number;
+      entry: unknown[];
+      link: Array<{ relation: string; url: string }>;
+    };
     expect(patients.total).toBe(12);
     expect(patients.entry).toHaveLength(5);
     const next = patients.link.find((l) => l.relation === 'next')!.url;
     expect(((await (await fetch(next, { headers })).json()) as { entry: unknown[] }).entry).toHaveLength(5);
-    const obs = (await (await fetch(`${server.fhirUrl}/Observation?patient=patient-001&code=http://loinc.org|8867-4&_sort=-date&_include=Observation:patient&_count=3`, { headers })).json()) as { entry: Array<{ search: { mode: string }; resource: { resourceType: string; effectiveDateTime?: string } }> };
+    const obs = (await (
+      await fetch(`${server.fhirUrl}/Observation?patient=patient-001&code=http://loinc.org|8867-4&_sort=-date&_include=Observation:patient&_count=3`, {
+        headers,
+      })
+    ).json()) as { entry: Array<{ search: { mode: string }; resource: { resourceType: string; effectiveDateTime?: string } }> };
     const matches = obs.entry.filter((e) => e.search.mode === 'match');
     expect(matches).toHaveLength(3);
     const dates = matches.map((e) => e.resource.effectiveDateTime!);
@@ -47,9 +58,17 @@ describe.skipIf(!uri)('Bedside on MongoDB', () => {
   });
 
   it('writes, versions, rolls back failed transactions and keeps history', async () => {
-    const put = await fetch(`${server.fhirUrl}/Patient/mongo-1`, { method: 'PUT', headers, body: JSON.stringify({ resourceType: 'Patient', id: 'mongo-1', name: [{ family: 'Mongo' }] }) });
+    const put = await fetch(`${server.fhirUrl}/Patient/mongo-1`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ resourceType: 'Patient', id: 'mongo-1', name: [{ family: 'Mongo' }] }),
+    });
     expect(put.status).toBe(201);
-    const stale = await fetch(`${server.fhirUrl}/Patient/mongo-1`, { method: 'PUT', headers: { ...headers, 'if-match': 'W/"2"' }, body: JSON.stringify({ resourceType: 'Patient', id: 'mongo-1' }) });
+    const stale = await fetch(`${server.fhirUrl}/Patient/mongo-1`, {
+      method: 'PUT',
+      headers: { ...headers, 'if-match': 'W/"2"' },
+      body: JSON.stringify({ resourceType: 'Patient', id: 'mongo-1' }),
+    });
     expect(stale.status).toBe(412);
     const failing = await fetch(server.fhirUrl, {
       method: 'POST',
@@ -81,9 +100,18 @@ describe.skipIf(!uri)('Bedside on MongoDB', () => {
 
   it('full text, near, _filter and _list tell a patient user nothing about records outside her policy, counts included', async () => {
     const amy = (await userToken(server, { ...PATIENT_USER, scope: 'openid fhirUser user/*.rs' })).access_token;
-    const list = { resourceType: 'List', id: 'mongo-other-list', status: 'current', mode: 'working', subject: { reference: 'Patient/patient-002' }, entry: [{ item: { reference: 'Patient/patient-001' } }] };
+    const list = {
+      resourceType: 'List',
+      id: 'mongo-other-list',
+      status: 'current',
+      mode: 'working',
+      subject: { reference: 'Patient/patient-002' },
+      entry: [{ item: { reference: 'Patient/patient-001' } }],
+    };
     expect((await fetch(`${server.fhirUrl}/List/mongo-other-list`, { method: 'PUT', headers, body: JSON.stringify(list) })).status).toBe(201);
-    const site = (await (await fetch(`${server.fhirUrl}/Location/community-site-0002`, { headers })).json()) as { position: { latitude: number; longitude: number } };
+    const site = (await (await fetch(`${server.fhirUrl}/Location/community-site-0002`, { headers })).json()) as {
+      position: { latitude: number; longitude: number };
+    };
     const filter = (text: string) => `_filter=${encodeURIComponent(text)}`;
     // A value that exists outside Amy's policy, and a made-up one.
     const pairs: Array<readonly [string, string]> = [

@@ -31,7 +31,9 @@ async function signedIn(username: string, password: string, path: string): Promi
 }
 
 function formFor(page: Page, pathEnd: string, field?: [string, string]): HtmlForm {
-  const form = page.forms.find((f) => new URL(f.action).pathname.endsWith(pathEnd) && (!field || f.fields.some((x) => x.name === field[0] && x.value === field[1])));
+  const form = page.forms.find(
+    (f) => new URL(f.action).pathname.endsWith(pathEnd) && (!field || f.fields.some((x) => x.name === field[0] && x.value === field[1])),
+  );
   if (!form) throw new Error(`no form to ${pathEnd} ${field ? field.join('=') : ''} on ${page.url}: ${text(page).slice(0, 300)}`);
   return form;
 }
@@ -42,7 +44,11 @@ async function post(path: string, pathEnd: string, values: Record<string, string
 }
 
 async function clientCredentials(id: string, secret: string): Promise<{ status: number; body: Record<string, string> }> {
-  const response = await fetch(`${server.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'system/Patient.rs' }) });
+  const response = await fetch(`${server.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'system/Patient.rs' }),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, string> };
 }
 
@@ -54,7 +60,10 @@ async function signInOnce(username: string, password: string): Promise<number> {
   const form = formFor(login, '/login');
   // The form's hidden fields (its CSRF token) go along, as a browser sends them.
   const hidden = form.fields.filter((f) => f.type === 'hidden').map((f) => [f.name, f.value]);
-  const response = await browser.request(form.action, { method: 'POST', body: new URLSearchParams([...hidden, ['username', username], ['password', password]]) });
+  const response = await browser.request(form.action, {
+    method: 'POST',
+    body: new URLSearchParams([...hidden, ['username', username], ['password', password]]),
+  });
   return response.status;
 }
 
@@ -63,7 +72,14 @@ const fhirStatus = async (token: string) => (await fetch(`${server.fhirBase}/Pat
 beforeAll(async () => {
   server = await startOidcServer({ config: { revocationCheckMs: 0 } });
   operator = (await signedIn('admin', 'bedside-admin', '/admin/users')).browser;
-  const registered = await register(server, { client_name: 'Lab sync', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', scope: 'system/Patient.rs' });
+  const registered = await register(server, {
+    client_name: 'Lab sync',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: 'system/Patient.rs',
+  });
   backend = { id: String(registered.body.client_id), secret: String(registered.body.client_secret) };
 });
 afterAll(async () => server?.stop());
@@ -75,17 +91,32 @@ describe('the admin pages', () => {
     const users = asPage(await operator.go(`${server.issuer}/admin/users`));
     expect(users.status).toBe(200);
     expect(text(users)).toContain('dr.carter');
-    const foreign = await fetch(`${server.issuer}/admin/users/lock`, { method: 'POST', headers: { cookie: [...operator.cookies].map(([k, v]) => `${k}=${v}`).join('; '), origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=dr.carter' });
+    const foreign = await fetch(`${server.issuer}/admin/users/lock`, {
+      method: 'POST',
+      headers: {
+        cookie: [...operator.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+        origin: 'https://evil.example',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'username=dr.carter',
+    });
     expect(foreign.status).toBe(403);
   });
 
   it('users: create, reset password, lock (sessions and grants end), unlock, link to a fhirUser', async () => {
-    const created = await post('/admin/users', '/create', { username: 'nurse.joy', password: 'first-password-1', name: 'Joy Nurse', fhirUser: 'Practitioner/practitioner-001' });
+    const created = await post('/admin/users', '/create', {
+      username: 'nurse.joy',
+      password: 'first-password-1',
+      name: 'Joy Nurse',
+      fhirUser: 'Practitioner/practitioner-001',
+    });
     expect(text(created)).toContain('User nurse.joy created.');
     const refused = await post('/admin/users', '/create', { username: 'nurse.ann', password: 'short', fhirUser: '' });
     expect(refused.status).toBe(400);
     expect(text(refused)).toContain('at least 10 characters');
-    expect(text(await post('/admin/users', '/create', { username: 'nurse.ann', password: 'long-enough-1', fhirUser: 'Practitioner/nobody' }))).toContain('does not exist');
+    expect(text(await post('/admin/users', '/create', { username: 'nurse.ann', password: 'long-enough-1', fhirUser: 'Practitioner/nobody' }))).toContain(
+      'does not exist',
+    );
 
     const token = await userToken(server, { username: 'nurse.joy', password: 'first-password-1', scope: 'openid fhirUser user/*.rs offline_access' });
     expect(await fhirStatus(token.access_token)).toBe(200);
@@ -97,7 +128,11 @@ describe('the admin pages', () => {
     const locked = await post('/admin/users', '/lock', {}, ['username', 'nurse.joy']);
     expect(text(locked)).toMatch(/nurse\.joy is locked: signed out everywhere, \d+ grant\(s\) revoked/);
     expect(await fhirStatus(token.access_token)).toBe(401);
-    const refresh = await fetch(`${server.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token.refresh_token!, client_id: 'bedside-sample-app' }) });
+    const refresh = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token.refresh_token!, client_id: 'bedside-sample-app' }),
+    });
     expect(refresh.status).toBe(400);
     expect(await signInOnce('nurse.joy', 'second-password-2')).toBe(403);
 
@@ -112,7 +147,12 @@ describe('the admin pages', () => {
     await post('/admin/users', '/create', { username: 'front.desk', password: 'front-desk-pass-1', fhirUser: '' });
     const granted = await post('/admin/users', '/patients', { patients: 'patient-001' }, ['username', 'front.desk']);
     expect(text(granted)).toContain('front.desk may select Patient patient-001.');
-    const token = await userToken(server, { username: 'front.desk', password: 'front-desk-pass-1', scope: 'openid launch/patient patient/*.rs', patient: 'patient-001' });
+    const token = await userToken(server, {
+      username: 'front.desk',
+      password: 'front-desk-pass-1',
+      scope: 'openid launch/patient patient/*.rs',
+      patient: 'patient-001',
+    });
     expect(token.patient).toBe('patient-001');
     expect(await fhirStatus(token.access_token)).toBe(200);
 
@@ -133,10 +173,22 @@ describe('the admin pages', () => {
     expect(text(list)).toContain('bedside-sample-app');
     expect(text(list)).toContain(backend.id);
 
-    const edited = await post('/admin/clients', '/edit', { client_name: 'Lab sync (nightly)', redirect_uris: '', post_logout_redirect_uris: '', scope: 'system/Patient.rs system/Observation.rs' }, ['client_id', backend.id]);
+    const edited = await post(
+      '/admin/clients',
+      '/edit',
+      { client_name: 'Lab sync (nightly)', redirect_uris: '', post_logout_redirect_uris: '', scope: 'system/Patient.rs system/Observation.rs' },
+      ['client_id', backend.id],
+    );
     expect(text(edited)).toContain(`${backend.id} saved.`);
-    expect(await server.bedside.app.auth.admin.getClient(backend.id)).toMatchObject({ name: 'Lab sync (nightly)', scope: 'system/Patient.rs system/Observation.rs', firstParty: false });
-    const bad = await post('/admin/clients', '/edit', { client_name: 'x', redirect_uris: '', post_logout_redirect_uris: '', scope: 'patient/Nonsense.rs' }, ['client_id', backend.id]);
+    expect(await server.bedside.app.auth.admin.getClient(backend.id)).toMatchObject({
+      name: 'Lab sync (nightly)',
+      scope: 'system/Patient.rs system/Observation.rs',
+      firstParty: false,
+    });
+    const bad = await post('/admin/clients', '/edit', { client_name: 'x', redirect_uris: '', post_logout_redirect_uris: '', scope: 'patient/Nonsense.rs' }, [
+      'client_id',
+      backend.id,
+    ]);
     expect(bad.status).toBe(400);
 
     const before = await clientCredentials(backend.id, backend.secret);
@@ -158,9 +210,20 @@ describe('the admin pages', () => {
   });
 
   it('resource servers: register and remove', async () => {
-    const saved = await post('/admin/resource-servers', '/save', { identifier: 'https://lab.example.org/api', name: 'Lab API', scopes: 'lab.read = Read lab orders\nlab.write = Place lab orders', ttl: '300' });
+    const saved = await post('/admin/resource-servers', '/save', {
+      identifier: 'https://lab.example.org/api',
+      name: 'Lab API',
+      scopes: 'lab.read = Read lab orders\nlab.write = Place lab orders',
+      ttl: '300',
+    });
     expect(text(saved)).toContain('Lab API (https://lab.example.org/api) saved.');
-    expect(server.bedside.app.auth.resourceServers.list()).toContainEqual(expect.objectContaining({ identifier: 'https://lab.example.org/api', scopes: { 'lab.read': 'Read lab orders', 'lab.write': 'Place lab orders' }, accessTokenTtlSeconds: 300 }));
+    expect(server.bedside.app.auth.resourceServers.list()).toContainEqual(
+      expect.objectContaining({
+        identifier: 'https://lab.example.org/api',
+        scopes: { 'lab.read': 'Read lab orders', 'lab.write': 'Place lab orders' },
+        accessTokenTtlSeconds: 300,
+      }),
+    );
     const removed = await post('/admin/resource-servers', '/remove', {}, ['identifier', 'https://lab.example.org/api']);
     expect(text(removed)).toContain('removed');
     expect(server.bedside.app.auth.resourceServers.list()).toEqual([]);
@@ -183,7 +246,8 @@ describe('the admin pages', () => {
       `client.enable client/${backend.id}`,
       'resource-server.create resource-server/https://lab.example.org/api',
       'resource-server.remove resource-server/https://lab.example.org/api',
-    ]) expect(actions).toContain(expected);
+    ])
+      expect(actions).toContain(expected);
     expect(records.every((r) => r.subject === 'admin' && r.method === 'POST')).toBe(true);
     expect(body).not.toContain(backend.secret);
     expect(body).not.toContain('second-password-2');
@@ -202,7 +266,9 @@ describe('the admin command', () => {
   }
 
   it('users, clients and resource-servers, audited as the operator who ran it', async () => {
-    expect((await run('users', 'create', 'cli.user', '--password', 'from-the-cli-1', '--fhir-user', 'Practitioner/practitioner-001', '--name', 'Cli User')).code).toBe(0);
+    expect(
+      (await run('users', 'create', 'cli.user', '--password', 'from-the-cli-1', '--fhir-user', 'Practitioner/practitioner-001', '--name', 'Cli User')).code,
+    ).toBe(0);
     const list = await run('users', 'list');
     expect(list.out).toMatch(/cli\.user\s+Practitioner\/practitioner-001\s+-\s+active\s+password\s+by fhirUser/);
     expect((await run('users', 'patients', 'cli.user', 'all')).err).toMatch(/follow from its fhirUser \(Practitioner\/practitioner-001\)/);
@@ -226,12 +292,28 @@ describe('the admin command', () => {
     expect((await run('clients', 'show', backend.id)).out).toContain('"firstParty": true');
     expect((await run('clients', 'disable', 'bedside-account')).code).toBe(1);
 
-    expect((await run('resource-servers', 'add', 'https://pharmacy.example.org/api', '--name', 'Pharmacy', '--scope', 'rx.read=Read prescriptions')).code).toBe(0);
+    expect((await run('resource-servers', 'add', 'https://pharmacy.example.org/api', '--name', 'Pharmacy', '--scope', 'rx.read=Read prescriptions')).code).toBe(
+      0,
+    );
     expect((await run('resource-servers', 'list')).out).toMatch(/https:\/\/pharmacy\.example\.org\/api\s+Pharmacy\s+rx\.read\s+operator/);
     expect((await run('resource-servers', 'remove', 'https://pharmacy.example.org/api')).code).toBe(0);
 
-    const records = (await server.bedside.storage.documents.collection<{ outcome: string; subject?: string; method: string; action?: string }>('audit').list({ limit: 200 })).map((d) => d.value).filter((r) => r.subject === 'ops-laptop:jo');
-    expect(records.map((r) => r.action).sort()).toEqual(['client.edit', 'client.rotate-secret', 'resource-server.create', 'resource-server.remove', 'user.create', 'user.link-fhir-user', 'user.lock', 'user.patient-access', 'user.reset-password']);
+    const records = (
+      await server.bedside.storage.documents.collection<{ outcome: string; subject?: string; method: string; action?: string }>('audit').list({ limit: 200 })
+    )
+      .map((d) => d.value)
+      .filter((r) => r.subject === 'ops-laptop:jo');
+    expect(records.map((r) => r.action).sort()).toEqual([
+      'client.edit',
+      'client.rotate-secret',
+      'resource-server.create',
+      'resource-server.remove',
+      'user.create',
+      'user.link-fhir-user',
+      'user.lock',
+      'user.patient-access',
+      'user.reset-password',
+    ]);
     expect(records.every((r) => r.method === 'CLI' && r.outcome === 'admin')).toBe(true);
   });
 
@@ -239,7 +321,11 @@ describe('the admin command', () => {
     const { main } = await import('../../../src/cli/main.js');
     const dataDir = mkdtempSync(path.join(tmpdir(), 'bedside-admin-cli-'));
     const out: string[] = [];
-    const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t), env: { DATA_DIR: dataDir, BEDSIDE_SEED: 'false', LOG_LEVEL: 'silent' } };
+    const io = {
+      out: (t: string) => void out.push(t),
+      err: (t: string) => void out.push(t),
+      env: { DATA_DIR: dataDir, BEDSIDE_SEED: 'false', LOG_LEVEL: 'silent' },
+    };
     try {
       expect(await main(['users', 'create', 'ops.one', '--password', 'long-password-1', '--operator'], io)).toBe(0);
       expect(await main(['users', 'list'], io)).toBe(0);

@@ -14,8 +14,30 @@ import { federatedSignIn, text } from './support/flows.js';
 import { freePort, startOidcServer, type OidcTestServer as TestServer } from './support/server.js';
 
 const USERS = {
-  jdoe: { password: 'contoso-1', claims: { sub: 'u-1001', preferred_username: 'dr.carter', name: 'Jane Carter', email: 'jane.carter@contoso.example', email_verified: true, department: 'Cardiology' } },
-  nkim: { password: 'contoso-2', claims: { sub: 'u-1002', preferred_username: 'nkim', given_name: 'Nora', family_name: 'Kim', name: 'Nora Kim', email: 'nora.kim@contoso.example', email_verified: true, department: 'ICU' } },
+  jdoe: {
+    password: 'contoso-1',
+    claims: {
+      sub: 'u-1001',
+      preferred_username: 'dr.carter',
+      name: 'Jane Carter',
+      email: 'jane.carter@contoso.example',
+      email_verified: true,
+      department: 'Cardiology',
+    },
+  },
+  nkim: {
+    password: 'contoso-2',
+    claims: {
+      sub: 'u-1002',
+      preferred_username: 'nkim',
+      given_name: 'Nora',
+      family_name: 'Kim',
+      name: 'Nora Kim',
+      email: 'nora.kim@contoso.example',
+      email_verified: true,
+      department: 'ICU',
+    },
+  },
   twin: { password: 'contoso-3', claims: { sub: 'u-1003', preferred_username: 'twin', name: 'Tom Twin' } },
   stranger: { password: 'contoso-4', claims: { sub: 'u-1004', preferred_username: 'stranger', name: 'Sam Stranger' } },
 };
@@ -61,8 +83,18 @@ beforeAll(async () => {
       ALLOW_PRIVATE_NETWORK_FETCH: 'true',
     },
   });
-  closed = await startOidcServer({ port: closedPort, env: { FEDERATION_PROVIDERS: JSON.stringify([corp]), LOCAL_LOGIN: 'false', ALLOW_PRIVATE_NETWORK_FETCH: 'true' } });
-  const registered = await register(server, { client_name: 'API gateway', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', scope: 'system/*.rs' });
+  closed = await startOidcServer({
+    port: closedPort,
+    env: { FEDERATION_PROVIDERS: JSON.stringify([corp]), LOCAL_LOGIN: 'false', ALLOW_PRIVATE_NETWORK_FETCH: 'true' },
+  });
+  const registered = await register(server, {
+    client_name: 'API gateway',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: 'system/*.rs',
+  });
   introspector = { id: String(registered.body.client_id), secret: String(registered.body.client_secret) };
 });
 afterAll(async () => {
@@ -77,9 +109,19 @@ const SCOPE = 'openid fhirUser profile user/*.rs';
 async function signInVia(username: keyof typeof USERS, options: { scope?: string; provider?: string; target?: TestServer } = {}) {
   const target = options.target ?? server;
   const request = sampleAuthorization(target, { scope: options.scope ?? SCOPE });
-  const back = await federatedSignIn(new Browser(), request.url, request.redirectUri, idp.issuer, { ...USERS[username], username, ...(options.provider ? { provider: options.provider } : {}) });
+  const back = await federatedSignIn(new Browser(), request.url, request.redirectUri, idp.issuer, {
+    ...USERS[username],
+    username,
+    ...(options.provider ? { provider: options.provider } : {}),
+  });
   if (!(back instanceof URL)) throw new Error(`sign-in stopped at ${back.url} (${back.status}): ${text(back).slice(0, 300)}`);
-  const response = await tokenRequest(target, { grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: request.redirectUri, client_id: SAMPLE_APP, code_verifier: request.verifier });
+  const response = await tokenRequest(target, {
+    grant_type: 'authorization_code',
+    code: back.searchParams.get('code')!,
+    redirect_uri: request.redirectUri,
+    client_id: SAMPLE_APP,
+    code_verifier: request.verifier,
+  });
   expect(response.status).toBe(200);
   return response.body as { access_token: string; id_token: string; scope: string };
 }
@@ -87,7 +129,10 @@ async function signInVia(username: keyof typeof USERS, options: { scope?: string
 async function introspect(token: string): Promise<Record<string, unknown>> {
   const response = await fetch(`${server.issuer}/introspect`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${introspector.id}:${introspector.secret}`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${introspector.id}:${introspector.secret}`).toString('base64')}`,
+    },
     body: new URLSearchParams({ token }),
   });
   return (await response.json()) as Record<string, unknown>;
@@ -104,7 +149,11 @@ describe('signing in through the corporate identity provider', () => {
     expect(page.html).toContain('Sign in with Contoso');
     expect(page.html).toContain('Sign in with Partner clinic');
     expect(formTo(page, '/federate/corp').method).toBe('POST');
-    expect(formTo(page, '/login').fields.filter((f) => f.type !== 'hidden').map((f) => f.name)).toEqual(['username', 'password']);
+    expect(
+      formTo(page, '/login')
+        .fields.filter((f) => f.type !== 'hidden')
+        .map((f) => f.name),
+    ).toEqual(['username', 'password']);
   });
 
   it('first sign-in links the existing account whose username is the upstream preferred_username, keeping its fhirUser', async () => {
@@ -114,7 +163,13 @@ describe('signing in through the corporate identity provider', () => {
     expect(idToken.fhirUser).toBe(`${server.fhirBase}/Practitioner/practitioner-001`);
     // The request Bedside made upstream: code flow with PKCE, state and nonce, as client bedside-corp.
     const upstream = idp.authorizationRequests.at(-1)!;
-    expect(Object.fromEntries(upstream)).toMatchObject({ client_id: 'bedside-corp', response_type: 'code', scope: 'openid profile email', code_challenge_method: 'S256', redirect_uri: `${server.issuer}/federation/corp/callback` });
+    expect(Object.fromEntries(upstream)).toMatchObject({
+      client_id: 'bedside-corp',
+      response_type: 'code',
+      scope: 'openid profile email',
+      code_challenge_method: 'S256',
+      redirect_uri: `${server.issuer}/federation/corp/callback`,
+    });
     expect(upstream.get('state')).toBeTruthy();
     expect(upstream.get('nonce')).toBeTruthy();
     const links = await server.bedside.app.auth.federation.identities.forAccount('dr.carter');
@@ -129,7 +184,12 @@ describe('signing in through the corporate identity provider', () => {
     expect(idToken.sub).toBe('nkim');
     expect(idToken.fhirUser).toBe(`${server.fhirBase}/Practitioner/practitioner-nkim`);
     const account = (await server.bedside.app.auth.accounts.findByUsername('nkim'))!;
-    expect(account).toMatchObject({ fhirUser: 'Practitioner/practitioner-nkim', fhirUserSource: 'federation', email: 'nora.kim@contoso.example', name: { given: 'Nora', family: 'Kim', text: 'Nora Kim' } });
+    expect(account).toMatchObject({
+      fhirUser: 'Practitioner/practitioner-nkim',
+      fhirUserSource: 'federation',
+      email: 'nora.kim@contoso.example',
+      name: { given: 'Nora', family: 'Kim', text: 'Nora Kim' },
+    });
     // No local password: the account signs in only through its provider.
     expect((await server.bedside.app.auth.accounts.signIn('nkim', '')).ok).toBe(false);
     const search = await fetch(`${server.fhirBase}/Patient`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
@@ -159,12 +219,20 @@ describe('signing in through the corporate identity provider', () => {
     const again = sampleAuthorization(server, { scope });
     const picker = await federatedSignIn(new Browser(), again.url, again.redirectUri, idp.issuer, { ...USERS.nkim, username: 'nkim' });
     expect(picker).not.toBeInstanceOf(URL);
-    expect(formTo(picker as Exclude<typeof picker, URL>, '/patient').fields.filter((f) => f.name === 'patient').map((f) => f.value)).toEqual(['patient-002', 'patient-001']);
+    expect(
+      formTo(picker as Exclude<typeof picker, URL>, '/patient')
+        .fields.filter((f) => f.name === 'patient')
+        .map((f) => f.value),
+    ).toEqual(['patient-002', 'patient-001']);
   });
 
   it('a provider with the "link" rule refuses someone without an account and creates none', async () => {
     const request = sampleAuthorization(server, { scope: SCOPE });
-    const page = await federatedSignIn(new Browser(), request.url, request.redirectUri, idp.issuer, { ...USERS.stranger, username: 'stranger', provider: 'partner' });
+    const page = await federatedSignIn(new Browser(), request.url, request.redirectUri, idp.issuer, {
+      ...USERS.stranger,
+      username: 'stranger',
+      provider: 'partner',
+    });
     expect(page).not.toBeInstanceOf(URL);
     const refused = page as Exclude<typeof page, URL>;
     expect(refused.status).toBe(403);
@@ -198,7 +266,14 @@ describe('signing in through the corporate identity provider', () => {
     const request = sampleAuthorization(server, { scope: SCOPE });
     const login = asPage(await attacker.go(request.url));
     const upstream = asPage(await attacker.submit(formTo(login, '/federate/corp')));
-    const callback = asRedirect(await attacker.submit(formTo(upstream, '/login'), { username: 'nkim', password: USERS.nkim.password }, undefined, `${server.issuer}/federation/corp/callback`));
+    const callback = asRedirect(
+      await attacker.submit(
+        formTo(upstream, '/login'),
+        { username: 'nkim', password: USERS.nkim.password },
+        undefined,
+        `${server.issuer}/federation/corp/callback`,
+      ),
+    );
     const landed = asPage(await victim.go(callback.href, { stopAt: request.redirectUri }));
     expect(landed.status).toBe(400);
     expect(text(landed)).toContain('session_expired');
@@ -227,14 +302,27 @@ describe('claims configured by the operator', () => {
     expect(access.department).toBeUndefined();
     const info = await userinfo(tokens.access_token);
     expect(info.status).toBe(200);
-    expect(info.body).toEqual({ sub: 'nkim', fhirUser: `${server.fhirBase}/Practitioner/practitioner-nkim`, name: 'Nora Kim', given_name: 'Nora', family_name: 'Kim', preferred_username: 'nkim', local_user: 'KIMN01', department: 'ICU' });
+    expect(info.body).toEqual({
+      sub: 'nkim',
+      fhirUser: `${server.fhirBase}/Practitioner/practitioner-nkim`,
+      name: 'Nora Kim',
+      given_name: 'Nora',
+      family_name: 'Kim',
+      preferred_username: 'nkim',
+      local_user: 'KIMN01',
+      department: 'ICU',
+    });
     expect(await introspect(tokens.access_token)).toMatchObject({ active: true, sub: 'nkim', local_user: 'KIMN01' });
     expect((await introspect(tokens.access_token)).department).toBeUndefined();
   });
 
   it('the FHIR API records the mapped access-token claim in its audit log', async () => {
     const tokens = await signInVia('nkim');
-    const denied = await fetch(`${server.fhirBase}/Patient`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient' }) });
+    const denied = await fetch(`${server.fhirBase}/Patient`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Patient' }),
+    });
     expect(denied.status).toBe(403);
     const audit = server.bedside.storage.documents.collection<{ subject?: string; outcome: string; claims?: Record<string, unknown> }>('audit');
     let record;
@@ -275,7 +363,12 @@ describe('password sign-in switched off (LOCAL_LOGIN=false, one provider)', () =
     const request = sampleAuthorization(closed, { scope: SCOPE });
     await browser.go(request.url, { stopAt: idp.issuer });
     const uid = (await closed.bedside.storage.documents.collection('oidc.Interaction').list({ limit: 1 }))[0]!.id;
-    const refused = asPage(await browser.go(`${closed.issuer}/interaction/${uid}/login`, { method: 'POST', body: new URLSearchParams({ username: 'dr.carter', password: 'bedside-demo' }) }));
+    const refused = asPage(
+      await browser.go(`${closed.issuer}/interaction/${uid}/login`, {
+        method: 'POST',
+        body: new URLSearchParams({ username: 'dr.carter', password: 'bedside-demo' }),
+      }),
+    );
     expect(refused.status).toBe(403);
     expect(text(refused)).toContain('turned off');
     expect(refused.forms.some((f) => f.action.endsWith('/login'))).toBe(false);

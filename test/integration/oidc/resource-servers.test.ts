@@ -6,7 +6,7 @@
  * revocation through introspection. The gateway check (nginx auth_request) answers the same way.
  */
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
@@ -36,15 +36,35 @@ beforeAll(async () => {
   server = await startOidcServer({
     config: { revocationCheckMs: 0 },
     env: {
-      RESOURCE_SERVERS: JSON.stringify([{ identifier: orders, name: 'Orders API', scopes: { 'orders.read': 'Read orders', 'orders.write': 'Place orders' }, accessTokenTtlSeconds: 600 }]),
+      RESOURCE_SERVERS: JSON.stringify([
+        { identifier: orders, name: 'Orders API', scopes: { 'orders.read': 'Read orders', 'orders.write': 'Place orders' }, accessTokenTtlSeconds: 600 },
+      ]),
       CLAIM_MAPPINGS: JSON.stringify([{ claim: 'login_name', account: 'username', in: ['access_token'], audiences: [orders] }]),
     },
   });
-  const registered = await register(server, { client_name: 'Order sync', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic', scope: 'orders.read system/Patient.rs' });
+  const registered = await register(server, {
+    client_name: 'Order sync',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: 'orders.read system/Patient.rs',
+  });
   expect(registered.status).toBe(201);
   expect(registered.body.scope).toBe('orders.read system/Patient.rs');
   backend = { id: String(registered.body.client_id), secret: String(registered.body.client_secret) };
-  entry = String((await register(server, { client_name: 'Order entry', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [ENTRY_REDIRECT], scope: 'openid profile orders.read orders.write' })).body.client_id);
+  entry = String(
+    (
+      await register(server, {
+        client_name: 'Order entry',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [ENTRY_REDIRECT],
+        scope: 'openid profile orders.read orders.write',
+      })
+    ).body.client_id,
+  );
 
   // The "existing service" protected with the middleware from docs/oidc.md.
   const app = express();
@@ -52,8 +72,21 @@ beforeAll(async () => {
     const token = res.locals.bedside as BedsideToken;
     res.json({ orders: [], for: token.claims.sub, client: token.claims.client_id, login_name: token.claims.login_name ?? null });
   });
-  app.post('/orders', requireBedsideToken({ issuer: server.issuer, audience: orders, scopes: ['orders.write'] }), (_req, res) => void res.status(201).json({ ok: true }));
-  app.get('/orders/strict', requireBedsideToken({ issuer: server.issuer, audience: orders, scopes: ['orders.read'], introspection: { clientId: backend.id, clientSecret: backend.secret } }), (_req, res) => void res.json({ ok: true }));
+  app.post(
+    '/orders',
+    requireBedsideToken({ issuer: server.issuer, audience: orders, scopes: ['orders.write'] }),
+    (_req, res) => void res.status(201).json({ ok: true }),
+  );
+  app.get(
+    '/orders/strict',
+    requireBedsideToken({
+      issuer: server.issuer,
+      audience: orders,
+      scopes: ['orders.read'],
+      introspection: { clientId: backend.id, clientSecret: backend.secret },
+    }),
+    (_req, res) => void res.json({ ok: true }),
+  );
   service = app.listen(servicePort, '127.0.0.1');
   await new Promise((resolve) => service.once('listening', resolve));
 });
@@ -66,12 +99,20 @@ afterAll(async () => {
 const basic = () => `Basic ${Buffer.from(`${backend.id}:${backend.secret}`).toString('base64')}`;
 
 async function clientCredentials(params: Record<string, string>): Promise<{ status: number; body: Record<string, string> }> {
-  const response = await fetch(`${server.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic() }, body: new URLSearchParams({ grant_type: 'client_credentials', ...params }) });
+  const response = await fetch(`${server.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic() },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...params }),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, string> };
 }
 
 async function introspect(token: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${server.issuer}/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic() }, body: new URLSearchParams({ token }) });
+  const response = await fetch(`${server.issuer}/introspect`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic() },
+    body: new URLSearchParams({ token }),
+  });
   return (await response.json()) as Record<string, unknown>;
 }
 
@@ -85,7 +126,12 @@ describe('tokens for another API (RFC 8707 resource)', () => {
     expect(body).toMatchObject({ token_type: 'Bearer', scope: 'orders.read' });
     expect(Number(body.expires_in)).toBeLessThanOrEqual(600);
     expect(decodeProtectedHeader(body.access_token!)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
-    const { payload } = await jwtVerify(body.access_token!, createRemoteJWKSet(new URL(`${server.issuer}/jwks`)), { issuer: server.issuer, audience: orders, algorithms: ['ES256'], typ: 'at+jwt' });
+    const { payload } = await jwtVerify(body.access_token!, createRemoteJWKSet(new URL(`${server.issuer}/jwks`)), {
+      issuer: server.issuer,
+      audience: orders,
+      algorithms: ['ES256'],
+      typ: 'at+jwt',
+    });
     expect(payload).toMatchObject({ aud: orders, scope: 'orders.read', client_id: backend.id, sub: backend.id });
   });
 
@@ -104,7 +150,9 @@ describe('tokens for another API (RFC 8707 resource)', () => {
     expect((await call(`${server.fhirBase}/Patient`, fhirToken)).status).toBe(200);
     const wrong = await call(orders, fhirToken);
     expect(wrong.status).toBe(401);
-    expect(wrong.headers.get('www-authenticate')).toBe(`Bearer realm="${orders}", error="invalid_token", error_description="the access token is invalid, expired or not meant for this service"`);
+    expect(wrong.headers.get('www-authenticate')).toBe(
+      `Bearer realm="${orders}", error="invalid_token", error_description="the access token is invalid, expired or not meant for this service"`,
+    );
     expect((await call(orders)).status).toBe(401);
     const readOnly = (await clientCredentials({ resource: orders, scope: 'orders.read' })).body.access_token!;
     const write = await call(orders, readOnly, 'POST');
@@ -116,7 +164,11 @@ describe('tokens for another API (RFC 8707 resource)', () => {
     const token = (await clientCredentials({ resource: orders, scope: 'orders.read' })).body.access_token!;
     expect(await introspect(token)).toMatchObject({ active: true, aud: orders, scope: 'orders.read', client_id: backend.id, iss: server.issuer });
     expect((await call(`${orders}/strict`, token)).status).toBe(200);
-    await fetch(`${server.issuer}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic() }, body: new URLSearchParams({ token }) });
+    await fetch(`${server.issuer}/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic() },
+      body: new URLSearchParams({ token }),
+    });
     expect(await introspect(token)).toEqual({ active: false });
     expect((await call(`${orders}/strict`, token)).status).toBe(401);
     // Offline verification cannot know (documented): it accepts the token until it expires.
@@ -133,7 +185,16 @@ describe('tokens for another API (RFC 8707 resource)', () => {
   it('a user authorizes an app for the API: consent shows its scopes, the token holds what the user kept, with the mapped claim for that audience only', async () => {
     const { verifier, challenge } = pkce();
     const url = new URL(`${server.issuer}/authorize`);
-    url.search = new URLSearchParams({ response_type: 'code', client_id: entry, redirect_uri: ENTRY_REDIRECT, scope: 'openid orders.read orders.write', resource: orders, state: 's1', code_challenge: challenge, code_challenge_method: 'S256' }).toString();
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: entry,
+      redirect_uri: ENTRY_REDIRECT,
+      scope: 'openid orders.read orders.write',
+      resource: orders,
+      state: 's1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    }).toString();
     const browser = new Browser();
     let page = await browser.go(url.href, { stopAt: ENTRY_REDIRECT });
     if (!isPage(page)) throw new Error('expected the sign-in page');
@@ -144,11 +205,21 @@ describe('tokens for another API (RFC 8707 resource)', () => {
     const back = await browser.submit(formTo(page, '/consent'), { scope: ['openid', 'orders.read'] }, { name: 'decision', value: 'approve' }, ENTRY_REDIRECT);
     if (isPage(back)) throw new Error(text(back));
     const code = new URL(back.stoppedAt).searchParams.get('code')!;
-    const response = await fetch(`${server.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: ENTRY_REDIRECT, client_id: entry, code_verifier: verifier }) });
+    const response = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: ENTRY_REDIRECT, client_id: entry, code_verifier: verifier }),
+    });
     const tokens = (await response.json()) as Record<string, string>;
     expect(response.status).toBe(200);
     expect(tokens.scope).toBe('orders.read');
-    expect(decodeJwt(tokens.access_token!)).toMatchObject({ aud: orders, sub: 'dr.carter', scope: 'orders.read', login_name: 'dr.carter', fhirUser: `${server.fhirBase}/Practitioner/practitioner-001` });
+    expect(decodeJwt(tokens.access_token!)).toMatchObject({
+      aud: orders,
+      sub: 'dr.carter',
+      scope: 'orders.read',
+      login_name: 'dr.carter',
+      fhirUser: `${server.fhirBase}/Practitioner/practitioner-001`,
+    });
     expect(decodeJwt(tokens.id_token!).login_name).toBeUndefined();
     expect(await (await call(orders, tokens.access_token)).json()).toMatchObject({ for: 'dr.carter', login_name: 'dr.carter' });
     expect((await call(orders, tokens.access_token, 'POST')).status).toBe(403);
@@ -190,7 +261,13 @@ describe('gateway check (nginx auth_request)', () => {
     if (isPage(page)) page = await browser.submit(formTo(page, '/consent'), {}, { name: 'decision', value: 'approve' }, ENTRY_REDIRECT);
     if (isPage(page)) throw new Error(text(page));
     const code = new URL(page.stoppedAt).searchParams.get('code')!;
-    const tokens = (await (await fetch(`${server.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: ENTRY_REDIRECT, client_id: entry, code_verifier: verifier }) })).json()) as Record<string, string>;
+    const tokens = (await (
+      await fetch(`${server.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: ENTRY_REDIRECT, client_id: entry, code_verifier: verifier }),
+      })
+    ).json()) as Record<string, string>;
     const ok = await gateway(tokens.access_token, { resource: orders, scope: 'orders.read' });
     expect(ok.status).toBe(204);
     expect(ok.headers.get('x-bedside-sub')).toBe('dr.carter');
@@ -214,8 +291,12 @@ describe('resource servers registered by an operator at run time', () => {
     expect((await clientCredentials({ resource: billing, scope: 'billing.read' })).body).toMatchObject({ error: 'invalid_target' });
     expect(await introspect(body.access_token!)).toEqual({ active: false });
     await expect(admin.putResourceServer(actor, { identifier: orders, name: 'x', scopes: { 'x.read': 'x' } })).rejects.toMatchObject({ code: 'forbidden' });
-    await expect(admin.putResourceServer(actor, { identifier: server.fhirBase, name: 'x', scopes: { 'x.read': 'x' } })).rejects.toMatchObject({ code: 'invalid' });
-    await expect(admin.putResourceServer(actor, { identifier: 'https://x.example/', name: 'x', scopes: { 'patient/*.rs': 'x' } })).rejects.toMatchObject({ code: 'invalid' });
+    await expect(admin.putResourceServer(actor, { identifier: server.fhirBase, name: 'x', scopes: { 'x.read': 'x' } })).rejects.toMatchObject({
+      code: 'invalid',
+    });
+    await expect(admin.putResourceServer(actor, { identifier: 'https://x.example/', name: 'x', scopes: { 'patient/*.rs': 'x' } })).rejects.toMatchObject({
+      code: 'invalid',
+    });
   });
 });
 

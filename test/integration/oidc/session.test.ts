@@ -33,7 +33,10 @@ beforeAll(async () => {
   portal = String((await register(server, { ...metadata, client_name: 'Staff portal' })).body.client_id);
   const admin = server.bedside.app.auth.admin;
   await admin.editClient({ id: 'test', via: 'command' }, portal, { firstParty: true });
-  await admin.createUser({ id: 'test', via: 'command' }, { ...LEE, name: 'Lee Ward', email: 'lee.ward@example.org', fhirUser: 'Practitioner/practitioner-001' });
+  await admin.createUser(
+    { id: 'test', via: 'command' },
+    { ...LEE, name: 'Lee Ward', email: 'lee.ward@example.org', fhirUser: 'Practitioner/practitioner-001' },
+  );
 });
 afterAll(async () => server?.stop());
 
@@ -47,7 +50,17 @@ interface Started {
 function start(clientId: string, params: Record<string, string | undefined> = {}): Started {
   const { verifier, challenge } = pkce();
   const state = Math.random().toString(36).slice(2);
-  const url = authorizationUrl(server, { response_type: 'code', client_id: clientId, redirect_uri: APP.redirect, scope: 'openid profile user/*.rs', aud: server.fhirBase, state, code_challenge: challenge, code_challenge_method: 'S256', ...params });
+  const url = authorizationUrl(server, {
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: APP.redirect,
+    scope: 'openid profile user/*.rs',
+    aud: server.fhirBase,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...params,
+  });
   return { url, verifier, state, clientId };
 }
 
@@ -75,7 +88,13 @@ async function exchange(started: Started, back: URL): Promise<Record<string, str
   const response = await fetch(`${server.issuer}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: back.searchParams.get('code') ?? '', redirect_uri: APP.redirect, client_id: started.clientId, code_verifier: started.verifier }),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: back.searchParams.get('code') ?? '',
+      redirect_uri: APP.redirect,
+      client_id: started.clientId,
+      code_verifier: started.verifier,
+    }),
   });
   const body = (await response.json()) as Record<string, string>;
   if (response.status !== 200) throw new Error(`token: ${JSON.stringify(body)}`);
@@ -88,7 +107,11 @@ async function signIn(browser: Browser, clientId: string, params: Record<string,
 }
 
 async function refresh(clientId: string, refreshToken: string): Promise<{ status: number; body: Record<string, string> }> {
-  const response = await fetch(`${server.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId }) });
+  const response = await fetch(`${server.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId }),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, string> };
 }
 
@@ -111,14 +134,22 @@ describe('userinfo', () => {
     const response = await userinfo(all.access_token!);
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(await response.json()).toEqual({ sub: 'lee.ward', name: 'Lee Ward', preferred_username: 'lee.ward', email: 'lee.ward@example.org', fhirUser: `${server.fhirBase}/Practitioner/practitioner-001` });
+    expect(await response.json()).toEqual({
+      sub: 'lee.ward',
+      name: 'Lee Ward',
+      preferred_username: 'lee.ward',
+      email: 'lee.ward@example.org',
+      fhirUser: `${server.fhirBase}/Practitioner/practitioner-001`,
+    });
 
     const openidOnly = await signIn(new Browser(), ward, { scope: 'openid user/*.rs' });
     expect(await (await userinfo(openidOnly.access_token!)).json()).toEqual({ sub: 'lee.ward' });
   });
 
   it('works for a certified relying party (openid-client fetchUserInfo)', async () => {
-    const config = await oidc.discovery(new URL(server.issuer), ward, { token_endpoint_auth_method: 'none' }, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(new URL(server.issuer), ward, { token_endpoint_auth_method: 'none' }, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
     const tokens = await signIn(new Browser(), ward, { scope: 'openid email user/*.rs' });
     expect(await oidc.fetchUserInfo(config, tokens.access_token!, 'lee.ward')).toEqual({ sub: 'lee.ward', email: 'lee.ward@example.org' });
   });
@@ -130,7 +161,11 @@ describe('userinfo', () => {
     expect(refused.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/);
 
     const revoked = await signIn(new Browser(), ward, { scope: 'openid user/*.rs' });
-    await fetch(`${server.issuer}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: revoked.access_token!, client_id: ward }) });
+    await fetch(`${server.issuer}/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: revoked.access_token!, client_id: ward }),
+    });
     const gone = await userinfo(revoked.access_token!);
     expect(gone.status).toBe(401);
     expect(gone.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
@@ -157,7 +192,10 @@ describe('RP-initiated logout', () => {
     expect(text(page)).toContain('Ward board asks to sign you out of Bedside');
     const form = page.forms[0]!;
     expect(form.fields.map((f) => f.name)).toEqual(['xsrf']);
-    expect(form.buttons).toEqual([{ name: 'logout', value: 'yes' }, { name: '', value: '' }]);
+    expect(form.buttons).toEqual([
+      { name: 'logout', value: 'yes' },
+      { name: '', value: '' },
+    ]);
     const back = asRedirect(await browser.submit(form, {}, { name: 'logout', value: 'yes' }, APP.bye));
     expect(`${back.origin}${back.pathname}`).toBe(APP.bye);
     expect(back.searchParams.get('state')).toBe('bye-1');
@@ -181,7 +219,9 @@ describe('RP-initiated logout', () => {
     const page = asPage(await browser.go(`${server.issuer}/logout?client_id=${ward}`));
     const done = asPage(await browser.submit(page.forms[0]!, {}, { name: 'logout', value: 'yes' }));
     expect(text(done)).toContain('You are signed out of Bedside');
-    const foreign = asPage(await browser.go(`${server.issuer}/logout?id_token_hint=${tokens.id_token}&post_logout_redirect_uri=${encodeURIComponent('https://evil.example/')}`));
+    const foreign = asPage(
+      await browser.go(`${server.issuer}/logout?id_token_hint=${tokens.id_token}&post_logout_redirect_uri=${encodeURIComponent('https://evil.example/')}`),
+    );
     expect(foreign.status).toBe(400);
   });
 });

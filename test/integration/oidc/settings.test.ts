@@ -20,7 +20,17 @@ const provider = { id: 'corp', name: 'Corp', issuer: 'https://idp.example.org', 
 describe('FEDERATION_PROVIDERS and LOCAL_LOGIN', () => {
   it('accepts a minimal provider with the documented defaults', () => {
     const config = loadConfig({ BASE_URL: 'https://bedside.example.org', FEDERATION_PROVIDERS: JSON.stringify([provider]) });
-    expect(config.federation).toEqual([{ ...provider, scope: 'openid profile email', match: { claim: 'preferred_username', account: 'username' }, firstLogin: 'link', usernameClaim: 'preferred_username', keepClaims: [], acceptUnverifiedEmail: false }]);
+    expect(config.federation).toEqual([
+      {
+        ...provider,
+        scope: 'openid profile email',
+        match: { claim: 'preferred_username', account: 'username' },
+        firstLogin: 'link',
+        usernameClaim: 'preferred_username',
+        keepClaims: [],
+        acceptUnverifiedEmail: false,
+      },
+    ]);
     expect(config.localLogin).toBe(true);
   });
 
@@ -30,8 +40,16 @@ describe('FEDERATION_PROVIDERS and LOCAL_LOGIN', () => {
     ['bad id', [{ ...provider, id: 'Corp IdP' }], /\.id must be a short lowercase name/],
     ['duplicate id', [provider, provider], /used twice/],
     ['http issuer', [{ ...provider, issuer: 'http://idp.example.org' }], /must be https/],
-    ['a loopback issuer', [{ ...provider, issuer: 'http://127.0.0.1:8081/realms/staff' }], /FEDERATION_PROVIDERS\[0\]\.issuer will not be fetched: its host 127\.0\.0\.1 is not a public address \(loopback\); this server fetches only public addresses unless ALLOW_PRIVATE_NETWORK_FETCH=true/],
-    ['a private issuer', [{ ...provider, issuer: 'https://10.20.30.40/realms/staff' }], /issuer will not be fetched: its host 10\.20\.30\.40 is not a public address \(private\)/],
+    [
+      'a loopback issuer',
+      [{ ...provider, issuer: 'http://127.0.0.1:8081/realms/staff' }],
+      /FEDERATION_PROVIDERS\[0\]\.issuer will not be fetched: its host 127\.0\.0\.1 is not a public address \(loopback\); this server fetches only public addresses unless ALLOW_PRIVATE_NETWORK_FETCH=true/,
+    ],
+    [
+      'a private issuer',
+      [{ ...provider, issuer: 'https://10.20.30.40/realms/staff' }],
+      /issuer will not be fetched: its host 10\.20\.30\.40 is not a public address \(private\)/,
+    ],
     ['a localhost issuer', [{ ...provider, issuer: 'http://keycloak.localhost:8081/realms/staff' }], /issuer will not be fetched: .* \(loopback\)/],
     ['no secret', [{ ...provider, clientSecret: '' }], /clientSecret is required/],
     ['no openid', [{ ...provider, scope: 'profile' }], /must include openid/],
@@ -68,7 +86,14 @@ describe('CLAIM_MAPPINGS', () => {
     ['no targets', [{ claim: 'x', account: 'username', in: [] }], /in must be a non-empty array/],
     ['an unknown target', [{ claim: 'x', account: 'username', in: ['cookie'] }], /in must be a non-empty array/],
     ['a non-OpenID scope for id_token', [{ claim: 'x', account: 'username', in: ['id_token'], scope: 'orders.read' }], /scope must be one of openid/],
-    ['twice the same claim', [{ claim: 'x', account: 'username', in: ['userinfo'] }, { claim: 'x', account: 'id', in: ['userinfo'] }], /mapped twice/],
+    [
+      'twice the same claim',
+      [
+        { claim: 'x', account: 'username', in: ['userinfo'] },
+        { claim: 'x', account: 'id', in: ['userinfo'] },
+      ],
+      /mapped twice/,
+    ],
   ];
   for (const [what, value, message] of bad) {
     it(`refuses ${what}`, () => {
@@ -90,7 +115,14 @@ describe('RESOURCE_SERVERS', () => {
     ['a SMART scope', [{ identifier: 'https://api.example.org/', scopes: { 'system/*.rs': 'all' } }], /SMART or OpenID scope/],
     ['an OpenID scope', [{ identifier: 'https://api.example.org/', scopes: { openid: 'x' } }], /SMART or OpenID scope/],
     ['a bad lifetime', [{ identifier: 'https://api.example.org/', scopes: { 'a.read': 'A' }, accessTokenTtlSeconds: 7200 }], /60 to 3600/],
-    ['the same API twice', [{ identifier: 'https://api.example.org/', scopes: { 'a.read': 'A' } }, { identifier: 'https://api.example.org', scopes: { 'a.read': 'A' } }], /listed twice/],
+    [
+      'the same API twice',
+      [
+        { identifier: 'https://api.example.org/', scopes: { 'a.read': 'A' } },
+        { identifier: 'https://api.example.org', scopes: { 'a.read': 'A' } },
+      ],
+      /listed twice/,
+    ],
   ];
   for (const [what, value, message] of bad) {
     it(`refuses ${what}`, () => {

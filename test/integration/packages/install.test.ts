@@ -29,7 +29,12 @@ async function put(store: ResourceStore, resource: Patient, packages?: Packages)
 }
 
 async function byColour(store: ResourceStore, colour: string): Promise<string[]> {
-  const page = await store.search({ types: ['Patient'], where: { op: 'row', table: 'token', param: 'favourite-colour', where: [{ field: 'code', cmp: 'eq', value: colour }] }, sort: [], limit: 100 });
+  const page = await store.search({
+    types: ['Patient'],
+    where: { op: 'row', table: 'token', param: 'favourite-colour', where: [{ field: 'code', cmp: 'eq', value: colour }] },
+    sort: [],
+    limit: 100,
+  });
   return page.resources.map((r) => r.id).sort();
 }
 
@@ -71,7 +76,11 @@ describe.each(storeImplementations())('packages on the $name store', (implementa
     await packages.install([EXAMPLE_PACKAGE]);
     const tgz = await packFolder(EXAMPLE_PACKAGE);
     const reports = await packages.install([EXAMPLE_PACKAGE, tgz, tgz]);
-    expect(reports.map((r) => [r.status, r.written])).toEqual([['unchanged', 0], ['unchanged', 0], ['unchanged', 0]]);
+    expect(reports.map((r) => [r.status, r.written])).toEqual([
+      ['unchanged', 0],
+      ['unchanged', 0],
+      ['unchanged', 0],
+    ]);
     const history = await storage.resources.history({ resourceType: 'ValueSet', limit: 100 });
     expect(history.versions).toHaveLength(3);
     // A second node (or a restart) sees what is installed.
@@ -110,11 +119,16 @@ describe.each(storeImplementations())('packages on the $name store', (implementa
         return name.startsWith('package/example/') ? json : undefined;
       },
     });
-    const error = await packages.install([clash]).then(() => undefined, (e: unknown) => e);
+    const error = await packages.install([clash]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(PackageError);
     const message = (error as Error).message;
     expect(message).toMatch(/^other\.package#1\.0\.0 cannot be loaded:/);
-    expect(message).toContain('duplicate canonical URL http://bedside.example/fhir/ValueSet/warm-colours (ValueSet/other-warm): already held by package bedside.example#1.0.0 (ValueSet/bedside-warm-colours)');
+    expect(message).toContain(
+      'duplicate canonical URL http://bedside.example/fhir/ValueSet/warm-colours (ValueSet/other-warm): already held by package bedside.example#1.0.0 (ValueSet/bedside-warm-colours)',
+    );
     expect(message).toContain('CodeSystem/bedside-colours already exists, from package bedside.example#1.0.0');
     expect(message.split('\n')).toHaveLength(3);
     expect(await storage.resources.read('ValueSet', 'other-warm')).toBeUndefined();
@@ -123,15 +137,34 @@ describe.each(storeImplementations())('packages on the $name store', (implementa
 
   it('refuses a package whose resource would overwrite one that came from no package', async () => {
     const posted = { ...exampleResource('ValueSet-bedside-warm-colours.json'), id: 'posted-warm' };
-    await storage.resources.put({ resourceType: 'ValueSet', id: 'posted-warm', resource: posted, index: extractIndex(posted, { baseUrl: BASE }), method: 'PUT' });
-    const error = await packages.install([EXAMPLE_PACKAGE]).then(() => undefined, (e: unknown) => e);
-    expect((error as Error).message).toContain('duplicate canonical URL http://bedside.example/fhir/ValueSet/warm-colours (ValueSet/bedside-warm-colours): already held by ValueSet/posted-warm, which is not from a package');
+    await storage.resources.put({
+      resourceType: 'ValueSet',
+      id: 'posted-warm',
+      resource: posted,
+      index: extractIndex(posted, { baseUrl: BASE }),
+      method: 'PUT',
+    });
+    const error = await packages.install([EXAMPLE_PACKAGE]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toContain(
+      'duplicate canonical URL http://bedside.example/fhir/ValueSet/warm-colours (ValueSet/bedside-warm-colours): already held by ValueSet/posted-warm, which is not from a package',
+    );
     expect(await storage.resources.countByType()).toEqual({ ValueSet: 1 });
   });
 
   it('leaves out a package search parameter whose expression does not compile, and keeps indexing', async () => {
     const broken = await packFolder(EXAMPLE_PACKAGE, {
-      extra: { 'package/SearchParameter-broken.json': { ...exampleResource('SearchParameter-bedside-favourite-colour.json'), id: 'broken', url: 'http://bedside.example/fhir/SearchParameter/broken', code: 'broken', expression: 'Patient.name.where(((' } },
+      extra: {
+        'package/SearchParameter-broken.json': {
+          ...exampleResource('SearchParameter-bedside-favourite-colour.json'),
+          id: 'broken',
+          url: 'http://bedside.example/fhir/SearchParameter/broken',
+          code: 'broken',
+          expression: 'Patient.name.where(((',
+        },
+      },
     });
     const [report] = await packages.install([broken]);
     expect(report!.addedSearchParameters).toEqual(['Patient.favourite-colour']);
@@ -153,7 +186,9 @@ describe.each(storeImplementations())('packages on the $name store', (implementa
     expect(report!.reindexed).toBe(2);
     expect(await byColour(storage.resources, 'red')).toEqual(['before-red']);
     // A version without the parameter takes its rows away again.
-    const without = await packFolder(EXAMPLE_PACKAGE, { edit: (name, json) => (name === 'package/package.json' ? { ...json, version: '2.0.0' } : name.includes('SearchParameter-') ? undefined : json) });
+    const without = await packFolder(EXAMPLE_PACKAGE, {
+      edit: (name, json) => (name === 'package/package.json' ? { ...json, version: '2.0.0' } : name.includes('SearchParameter-') ? undefined : json),
+    });
     const [removed] = await packages.install([without]);
     expect(removed).toMatchObject({ status: 'replaced', deleted: 1, addedSearchParameters: [], reindexed: 2 });
     expect(await byColour(storage.resources, 'red')).toEqual([]);

@@ -32,7 +32,7 @@ async function post(path: string, body: unknown) {
   const response = await api(`${server.fhirUrl}/${path}`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) });
   return { status: response.status, body: (await response.json()) as any };
 }
-const codes = (valueSet: any) => valueSet.expansion.contains.map((c: any) => `${c.system === COLOURS ? '' : c.system + '|'}${c.code}`);
+const codes = (valueSet: any) => valueSet.expansion.contains.map((c: any) => `${c.system === COLOURS ? '' : `${c.system}|`}${c.code}`);
 const param = (parameters: any, name: string) => parameters.parameter.find((p: any) => p.name === name);
 const ids = (bundle: any) => (bundle.entry ?? []).map((e: any) => e.resource.id).sort();
 
@@ -45,8 +45,17 @@ beforeAll(async () => {
     name: [{ family: id }],
     extension: [{ url: COLOUR_EXTENSION, valueCodeableConcept: { coding: [{ system: COLOURS, code: colour }] } }],
   });
-  for (const [id, colour] of [['p-red', 'red'], ['p-amber', 'amber'], ['p-navy', 'navy'], ['p-green', 'green']] as const) {
-    const response = await api(`${server.fhirUrl}/Patient/${id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(patient(id, colour)) });
+  for (const [id, colour] of [
+    ['p-red', 'red'],
+    ['p-amber', 'amber'],
+    ['p-navy', 'navy'],
+    ['p-green', 'green'],
+  ] as const) {
+    const response = await api(`${server.fhirUrl}/Patient/${id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(patient(id, colour)),
+    });
     expect(response.status).toBe(201);
   }
 }, 120_000);
@@ -75,12 +84,19 @@ describe('conformance resources of a package', () => {
   it('are named in /metadata: instantiates, the IG, supportedProfile and the new search parameter', async () => {
     const metadata = (await (await fetch(`${server.fhirUrl}/metadata`)).json()) as any;
     // The package's statement is claimed beside Bulk Data's, which the server claims whenever it offers $export.
-    expect(metadata.instantiates).toEqual(['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data', 'http://bedside.example/fhir/CapabilityStatement/bedside-server']);
+    expect(metadata.instantiates).toEqual([
+      'http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data',
+      'http://bedside.example/fhir/CapabilityStatement/bedside-server',
+    ]);
     expect(metadata.implementationGuide).toEqual(['http://bedside.example/fhir/ImplementationGuide/bedside.example']);
     const patient = metadata.rest[0].resource.find((r: any) => r.type === 'Patient');
     expect(patient.supportedProfile).toEqual(['http://bedside.example/fhir/StructureDefinition/bedside-patient']);
     expect(patient.searchRevInclude).toEqual(['Provenance:target']);
-    expect(patient.searchParam).toContainEqual({ name: 'favourite-colour', type: 'token', definition: 'http://bedside.example/fhir/SearchParameter/bedside-favourite-colour' });
+    expect(patient.searchParam).toContainEqual({
+      name: 'favourite-colour',
+      type: 'token',
+      definition: 'http://bedside.example/fhir/SearchParameter/bedside-favourite-colour',
+    });
     const valueSet = metadata.rest[0].resource.find((r: any) => r.type === 'ValueSet');
     expect(valueSet.operation.map((o: any) => o.name).sort()).toEqual(['expand', 'validate', 'validate-code']);
   });
@@ -112,11 +128,28 @@ describe('ValueSet/$expand', () => {
 
   it('applies filter, offset, count and includeDesignations (GET and POST)', async () => {
     const page = await get(`ValueSet/$expand?url=${WARM}&filter=R&offset=1&count=1`);
-    expect(page.body.expansion).toMatchObject({ total: 3, offset: 1, parameter: [{ name: 'filter', valueString: 'R' }, { name: 'offset', valueInteger: 1 }, { name: 'count', valueInteger: 1 }] });
+    expect(page.body.expansion).toMatchObject({
+      total: 3,
+      offset: 1,
+      parameter: [
+        { name: 'filter', valueString: 'R' },
+        { name: 'offset', valueInteger: 1 },
+        { name: 'count', valueInteger: 1 },
+      ],
+    });
     expect(codes(page.body)).toEqual(['orange']);
-    const posted = await post('ValueSet/$expand', { resourceType: 'Parameters', parameter: [{ name: 'url', valueUri: WARM }, { name: 'includeDesignations', valueBoolean: true }, { name: 'count', valueInteger: 1 }] });
+    const posted = await post('ValueSet/$expand', {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'url', valueUri: WARM },
+        { name: 'includeDesignations', valueBoolean: true },
+        { name: 'count', valueInteger: 1 },
+      ],
+    });
     expect(posted.status).toBe(200);
-    expect(posted.body.expansion.contains).toEqual([{ system: COLOURS, version: '1.0.0', code: 'red', display: 'Red', designation: [{ language: 'fr', value: 'Rouge' }] }]);
+    expect(posted.body.expansion.contains).toEqual([
+      { system: COLOURS, version: '1.0.0', code: 'red', display: 'Red', designation: [{ language: 'fr', value: 'Rouge' }] },
+    ]);
   });
 
   it('expands an R4 core value set and an inline one (POST valueSet)', async () => {
@@ -124,7 +157,16 @@ describe('ValueSet/$expand', () => {
     expect(gender.body.expansion.contains.map((c: any) => c.code)).toEqual(['male', 'female', 'other', 'unknown']);
     const inline = await post('ValueSet/$expand', {
       resourceType: 'Parameters',
-      parameter: [{ name: 'valueSet', resource: { resourceType: 'ValueSet', status: 'draft', compose: { include: [{ system: COLOURS, filter: [{ property: 'concept', op: 'is-a', value: 'blue' }] }] } } }],
+      parameter: [
+        {
+          name: 'valueSet',
+          resource: {
+            resourceType: 'ValueSet',
+            status: 'draft',
+            compose: { include: [{ system: COLOURS, filter: [{ property: 'concept', op: 'is-a', value: 'blue' }] }] },
+          },
+        },
+      ],
     });
     expect(codes(inline.body)).toEqual(['blue', 'navy']);
   });
@@ -152,7 +194,14 @@ describe('ValueSet/$expand', () => {
 describe('ValueSet/$validate-code', () => {
   it('answers true with the display, false with why, and an OperationOutcome when it cannot know', async () => {
     const yes = await get(`ValueSet/$validate-code?url=${OBSERVATION_CODES}&system=${COLOURS}&code=orange`);
-    expect(yes.body).toEqual({ resourceType: 'Parameters', parameter: [{ name: 'result', valueBoolean: true }, { name: 'message', valueString: `${COLOURS}|orange is in the value set ${OBSERVATION_CODES}` }, { name: 'display', valueString: 'Orange' }] });
+    expect(yes.body).toEqual({
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'result', valueBoolean: true },
+        { name: 'message', valueString: `${COLOURS}|orange is in the value set ${OBSERVATION_CODES}` },
+        { name: 'display', valueString: 'Orange' },
+      ],
+    });
     const excluded = await get(`ValueSet/$validate-code?url=${OBSERVATION_CODES}&system=${COLOURS}&code=amber`);
     expect(param(excluded.body, 'result').valueBoolean).toBe(false);
     const loincListed = await get(`ValueSet/bedside-observation-codes/$validate-code?system=http://loinc.org&code=8867-4`);
@@ -162,19 +211,41 @@ describe('ValueSet/$validate-code', () => {
     expect(param(loincNot.body, 'result').valueBoolean).toBe(false);
     const unknown = await get(`ValueSet/$validate-code?url=${ALL_LOINC}&system=http://loinc.org&code=8867-4`);
     expect(unknown.status).toBe(422);
-    expect(unknown.body.issue[0].diagnostics).toBe(`Bedside cannot tell whether http://loinc.org|8867-4 is in the value set ${ALL_LOINC}: it draws on the code system http://loinc.org (LOINC), which Bedside does not hold`);
+    expect(unknown.body.issue[0].diagnostics).toBe(
+      `Bedside cannot tell whether http://loinc.org|8867-4 is in the value set ${ALL_LOINC}: it draws on the code system http://loinc.org (LOINC), which Bedside does not hold`,
+    );
     // The same value set's other part is known.
     expect(param((await get(`ValueSet/$validate-code?url=${ALL_LOINC}&system=${COLOURS}&code=red`)).body, 'result').valueBoolean).toBe(true);
   });
 
   it('checks the display, a coding and a codeableConcept (POST)', async () => {
     const wrong = await get(`ValueSet/$validate-code?url=${WARM}&system=${COLOURS}&code=red&display=Crimson`);
-    expect(wrong.body.parameter).toEqual([{ name: 'result', valueBoolean: false }, { name: 'message', valueString: `The display "Crimson" is not a display of ${COLOURS}|red (expected "Red")` }, { name: 'display', valueString: 'Red' }]);
-    const coding = await post('ValueSet/$validate-code', { resourceType: 'Parameters', parameter: [{ name: 'url', valueUri: WARM }, { name: 'coding', valueCoding: { system: COLOURS, code: 'blue' } }] });
+    expect(wrong.body.parameter).toEqual([
+      { name: 'result', valueBoolean: false },
+      { name: 'message', valueString: `The display "Crimson" is not a display of ${COLOURS}|red (expected "Red")` },
+      { name: 'display', valueString: 'Red' },
+    ]);
+    const coding = await post('ValueSet/$validate-code', {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'url', valueUri: WARM },
+        { name: 'coding', valueCoding: { system: COLOURS, code: 'blue' } },
+      ],
+    });
     expect(param(coding.body, 'result').valueBoolean).toBe(false);
     const concept = await post('ValueSet/bedside-warm-colours/$validate-code', {
       resourceType: 'Parameters',
-      parameter: [{ name: 'codeableConcept', valueCodeableConcept: { coding: [{ system: COLOURS, code: 'blue' }, { system: COLOURS, code: 'amber' }] } }],
+      parameter: [
+        {
+          name: 'codeableConcept',
+          valueCodeableConcept: {
+            coding: [
+              { system: COLOURS, code: 'blue' },
+              { system: COLOURS, code: 'amber' },
+            ],
+          },
+        },
+      ],
     });
     expect(param(concept.body, 'result').valueBoolean).toBe(true);
     expect((await get(`ValueSet/$validate-code?url=${WARM}`)).status).toBe(400);
@@ -189,8 +260,20 @@ describe('CodeSystem/$lookup and $subsumes', () => {
       { name: 'name', valueString: 'Bedside example colours' },
       { name: 'version', valueString: '1.0.0' },
       { name: 'display', valueString: 'Orange' },
-      { name: 'property', part: [{ name: 'code', valueCode: 'parent' }, { name: 'value', valueCode: 'warm' }] },
-      { name: 'property', part: [{ name: 'code', valueCode: 'child' }, { name: 'value', valueCode: 'amber' }] },
+      {
+        name: 'property',
+        part: [
+          { name: 'code', valueCode: 'parent' },
+          { name: 'value', valueCode: 'warm' },
+        ],
+      },
+      {
+        name: 'property',
+        part: [
+          { name: 'code', valueCode: 'child' },
+          { name: 'value', valueCode: 'amber' },
+        ],
+      },
     ]);
     const instance = await get('CodeSystem/bedside-colours/$lookup?code=warm');
     expect(param(instance.body, 'abstract')).toEqual({ name: 'abstract', valueBoolean: true });
@@ -206,7 +289,9 @@ describe('CodeSystem/$lookup and $subsumes', () => {
     expect(await outcome(`CodeSystem/$subsumes?system=${COLOURS}&codeA=navy&codeB=cool`)).toBe('subsumed-by');
     expect(await outcome(`CodeSystem/bedside-colours/$subsumes?codeA=red&codeB=red`)).toBe('equivalent');
     expect(await outcome(`CodeSystem/bedside-colours/$subsumes?codeA=red&codeB=blue`)).toBe('not-subsumed');
-    expect(await outcome('CodeSystem/$subsumes?system=http://terminology.hl7.org/CodeSystem/condition-clinical&codeA=inactive&codeB=resolved')).toBe('subsumes');
+    expect(await outcome('CodeSystem/$subsumes?system=http://terminology.hl7.org/CodeSystem/condition-clinical&codeA=inactive&codeB=resolved')).toBe(
+      'subsumes',
+    );
   });
 });
 
@@ -231,7 +316,19 @@ describe('token search modifiers answered by terminology', () => {
     expect(noSystem.body.issue[0].diagnostics).toBe('The value of "favourite-colour:below" must be system|code (the code system gives the hierarchy)');
     expect((await get('Patient?favourite-colour:in=http://nowhere.example/vs')).status).toBe(404);
     expect((await get('Patient?favourite-colour:in=ValueSet/nowhere')).status).toBe(404);
-    const evil = await post('ValueSet/$expand', { resourceType: 'Parameters', parameter: [{ name: 'valueSet', resource: { resourceType: 'ValueSet', status: 'draft', compose: { include: [{ system: COLOURS, filter: [{ property: 'concept', op: 'regex', value: '(a+)+$' }] }] } } }] });
+    const evil = await post('ValueSet/$expand', {
+      resourceType: 'Parameters',
+      parameter: [
+        {
+          name: 'valueSet',
+          resource: {
+            resourceType: 'ValueSet',
+            status: 'draft',
+            compose: { include: [{ system: COLOURS, filter: [{ property: 'concept', op: 'regex', value: '(a+)+$' }] }] },
+          },
+        },
+      ],
+    });
     expect(evil.status).toBe(400);
     expect(evil.body.issue[0].code).toBe('not-supported');
   });
@@ -240,7 +337,9 @@ describe('token search modifiers answered by terminology', () => {
 describe('Bulk Data $export', () => {
   it('filters with a package search parameter in _typeFilter', async () => {
     const filter = encodeURIComponent(`Patient?favourite-colour=${COLOURS}|red`);
-    const kickOff = await api(`${server.fhirUrl}/$export?_type=Patient&_typeFilter=${filter}`, { headers: { prefer: 'respond-async', accept: 'application/fhir+json' } });
+    const kickOff = await api(`${server.fhirUrl}/$export?_type=Patient&_typeFilter=${filter}`, {
+      headers: { prefer: 'respond-async', accept: 'application/fhir+json' },
+    });
     expect(kickOff.status, await kickOff.clone().text()).toBe(202);
     const statusUrl = kickOff.headers.get('content-location')!;
     let manifest: any;
@@ -286,7 +385,8 @@ describe('bedside packages add', () => {
     const next = await packFolder(EXAMPLE_PACKAGE, {
       edit: (name, json) => {
         if (name === 'package/package.json') return { ...json, version: '1.1.0' };
-        if (name.endsWith('CodeSystem-bedside-colours.json')) return { ...json, version: '1.1.0', concept: [...json.concept, { code: 'violet', display: 'Violet' }] };
+        if (name.endsWith('CodeSystem-bedside-colours.json'))
+          return { ...json, version: '1.1.0', concept: [...json.concept, { code: 'violet', display: 'Violet' }] };
         return json;
       },
     });

@@ -22,7 +22,11 @@ import { authorizedFetch, backendClient } from '../../support/tokens.js';
 
 const stores: Array<[string, StorageConfig | undefined]> = [['embedded', undefined]];
 const mongoUri = process.env.MONGODB_URI ?? process.env[CONGO_URI_VARIABLE];
-if (mongoUri) stores.push([process.env.MONGODB_URI ? 'mongodb' : 'congodb', { kind: 'mongodb', uri: mongoUri, database: `bedside_uscore_${randomBytes(4).toString('hex')}` }]);
+if (mongoUri)
+  stores.push([
+    process.env.MONGODB_URI ? 'mongodb' : 'congodb',
+    { kind: 'mongodb', uri: mongoUri, database: `bedside_uscore_${randomBytes(4).toString('hex')}` },
+  ]);
 
 const EXPECTATION = 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-expectation';
 const COMBINATION = 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-search-parameter-combination';
@@ -50,7 +54,11 @@ async function usCoreRequirements() {
       searches.push({ type: resource.type, names: [p.name], expectation: expectation(p) });
     }
     for (const combo of (resource.extension ?? []).filter((e) => e.url === COMBINATION)) {
-      searches.push({ type: resource.type, names: combo.extension!.filter((e) => e.url === 'required').map((e) => e.valueString!), expectation: expectation(combo) });
+      searches.push({
+        type: resource.type,
+        names: combo.extension!.filter((e) => e.url === 'required').map((e) => e.valueString!),
+        expectation: expectation(combo),
+      });
     }
     if (resource.searchRevInclude?.includes('Provenance:target')) revincludes.push(resource.type);
     for (const include of resource.searchInclude ?? []) includes.push({ type: resource.type, include });
@@ -66,7 +74,7 @@ async function usCoreRequirements() {
 // ---- The oracle: FHIRPath values and plain matching rules ----------------------------------
 
 /** The official R4 parameters, for `_include`s of parameters the statement does not list. */
-const R4_PARAMS = ((readJson('fhir/r4/search-parameters.json') as { entry: Array<{ resource: SearchParameter }> }).entry).map((e) => e.resource);
+const R4_PARAMS = (readJson('fhir/r4/search-parameters.json') as { entry: Array<{ resource: SearchParameter }> }).entry.map((e) => e.resource);
 
 /** Values of a SearchParameter's expression on a resource (`resolve() is X` read from the reference). */
 function values(definition: SearchParameter, resource: Resource): any[] {
@@ -108,7 +116,10 @@ function criterion(definition: SearchParameter, resource: Resource, name: string
       if (!t) return undefined;
       return {
         value: t.system ? `${t.system}|${t.code}` : t.code,
-        matches: (r) => values(definition, r).flatMap(tokens).some((x) => x.code === t.code && (t.system === undefined || x.system === t.system)),
+        matches: (r) =>
+          values(definition, r)
+            .flatMap(tokens)
+            .some((x) => x.code === t.code && (t.system === undefined || x.system === t.system)),
       };
     }
     case 'reference': {
@@ -125,7 +136,13 @@ function criterion(definition: SearchParameter, resource: Resource, name: string
       const text = found.flatMap(strings)[0];
       if (!text || text.length < 3) return undefined;
       const prefix = text.slice(0, 3).toLowerCase();
-      return { value: prefix, matches: (r) => values(definition, r).flatMap(strings).some((s) => s.toLowerCase().startsWith(prefix)) };
+      return {
+        value: prefix,
+        matches: (r) =>
+          values(definition, r)
+            .flatMap(strings)
+            .some((s) => s.toLowerCase().startsWith(prefix)),
+      };
     }
     default:
       return undefined;
@@ -150,7 +167,14 @@ describe.skipIf(!hasUsCore).each(stores)('US Core 6.1.0 server on the %s store',
     data = await usCoreExamples();
     // US Core 6.1.0 has no PractitionerRole example, though its searches are SHALL: one of ours.
     data.push(
-      { resourceType: 'Endpoint', id: 'endpoint-1', status: 'active', connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'direct-project' }, payloadType: [{ text: 'any' }], address: 'mailto:dr@direct.example.org' } as Resource,
+      {
+        resourceType: 'Endpoint',
+        id: 'endpoint-1',
+        status: 'active',
+        connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'direct-project' },
+        payloadType: [{ text: 'any' }],
+        address: 'mailto:dr@direct.example.org',
+      } as Resource,
       {
         resourceType: 'PractitionerRole',
         id: 'practitionerrole-1',
@@ -162,10 +186,21 @@ describe.skipIf(!hasUsCore).each(stores)('US Core 6.1.0 server on the %s store',
     // A Provenance for the first resource of every type the statement asks _revinclude for.
     for (const type of requirements.revincludes) {
       const target = data.find((r) => r.resourceType === type);
-      if (target) data.push({ resourceType: 'Provenance', id: `prov-${type.toLowerCase()}`, target: [{ reference: `${type}/${target.id}` }], recorded: '2024-01-01T00:00:00Z', agent: [{ who: { reference: 'Practitioner/practitioner-1' } }] } as Resource);
+      if (target)
+        data.push({
+          resourceType: 'Provenance',
+          id: `prov-${type.toLowerCase()}`,
+          target: [{ reference: `${type}/${target.id}` }],
+          recorded: '2024-01-01T00:00:00Z',
+          agent: [{ who: { reference: 'Practitioner/practitioner-1' } }],
+        } as Resource);
     }
     for (const resource of data) {
-      const response = await api(`${server.fhirUrl}/${resource.resourceType}/${resource.id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) });
+      const response = await api(`${server.fhirUrl}/${resource.resourceType}/${resource.id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(resource),
+      });
       expect(response.status, `${resource.resourceType}/${resource.id}: ${await response.text()}`).toBeLessThan(300);
     }
   }, 240_000);
@@ -180,7 +215,11 @@ describe.skipIf(!hasUsCore).each(stores)('US Core 6.1.0 server on the %s store',
     for (const required of requirements.server.rest![0]!.resource!) {
       const ours = metadata.rest![0]!.resource!.find((r) => r.type === required.type)!;
       for (const profile of required.supportedProfile ?? []) expect(ours.supportedProfile, required.type).toContain(profile);
-      for (const p of required.searchParam ?? []) expect(ours.searchParam?.map((s) => s.name), `${required.type}.${p.name}`).toContain(p.name);
+      for (const p of required.searchParam ?? [])
+        expect(
+          ours.searchParam?.map((s) => s.name),
+          `${required.type}.${p.name}`,
+        ).toContain(p.name);
     }
   });
 
@@ -200,10 +239,16 @@ describe.skipIf(!hasUsCore).each(stores)('US Core 6.1.0 server on the %s store',
       }
       if (queries.size === 0) noData.push(`${search.type}?${search.names.join('&')}`);
       for (const [query, matches] of queries) {
-        const expected = candidates.filter(matches).map((r) => r.id).sort();
+        const expected = candidates
+          .filter(matches)
+          .map((r) => r.id)
+          .sort();
         const { status, body } = await get(`${search.type}?${query}&_count=1000`);
         expect(status, `${search.type}?${query}`).toBe(200);
-        const got = (body.entry ?? []).filter((e: any) => e.search.mode === 'match').map((e: any) => e.resource.id).sort();
+        const got = (body.entry ?? [])
+          .filter((e: any) => e.search.mode === 'match')
+          .map((e: any) => e.resource.id)
+          .sort();
         expect(got, `${search.type}?${query} (${search.expectation})`).toEqual(expected);
         expect(expected.length, `${search.type}?${query} finds its seed`).toBeGreaterThan(0);
         ran.push(`${search.type}?${query}`);
@@ -214,7 +259,10 @@ describe.skipIf(!hasUsCore).each(stores)('US Core 6.1.0 server on the %s store',
     expect(shallWithoutData).toEqual([]);
     expect(ran.length).toBeGreaterThan(150);
     for (const example of ['Observation?patient=', 'Condition?patient=', 'MedicationRequest?patient=', 'Encounter?date=', 'Patient?race=']) {
-      expect(ran.some((q) => q.startsWith(example)), example).toBe(true);
+      expect(
+        ran.some((q) => q.startsWith(example)),
+        example,
+      ).toBe(true);
     }
     expect(ran.some((q) => /^Observation\?patient=[^&]+&category=[^&]+&date=/.test(q))).toBe(true);
     expect(ran.some((q) => /^Condition\?patient=[^&]+&category=[^&]+&clinical-status=/.test(q))).toBe(true);
@@ -225,9 +273,15 @@ describe.skipIf(!hasUsCore).each(stores)('US Core 6.1.0 server on the %s store',
     for (const type of requirements.revincludes) {
       const target = data.find((r) => r.resourceType === type);
       if (!target) continue;
-      const expected = data.filter((r) => r.resourceType === 'Provenance' && (r as any).target.some((t: any) => t.reference === `${type}/${target.id}`)).map((r) => r.id).sort();
+      const expected = data
+        .filter((r) => r.resourceType === 'Provenance' && (r as any).target.some((t: any) => t.reference === `${type}/${target.id}`))
+        .map((r) => r.id)
+        .sort();
       const { body } = await get(`${type}?_id=${target.id}&_revinclude=Provenance:target`);
-      const included = body.entry.filter((e: any) => e.search.mode === 'include').map((e: any) => e.resource.id).sort();
+      const included = body.entry
+        .filter((e: any) => e.search.mode === 'include')
+        .map((e: any) => e.resource.id)
+        .sort();
       expect(included, type).toEqual(expected);
       expect(expected.length).toBeGreaterThan(0);
     }
@@ -244,7 +298,10 @@ describe.skipIf(!hasUsCore).each(stores)('US Core 6.1.0 server on the %s store',
       const sources = data.filter((r) => r.resourceType === type);
       const expected = [...new Set(sources.flatMap(refsOf))].filter((ref) => data.some((r) => `${r.resourceType}/${r.id}` === ref)).sort();
       const { body } = await get(`${type}?_include=${include}&_count=1000`);
-      const included = body.entry.filter((e: any) => e.search.mode === 'include').map((e: any) => `${e.resource.resourceType}/${e.resource.id}`).sort();
+      const included = body.entry
+        .filter((e: any) => e.search.mode === 'include')
+        .map((e: any) => `${e.resource.resourceType}/${e.resource.id}`)
+        .sort();
       expect(included, `${type}?_include=${include}`).toEqual(expected);
     }
   });

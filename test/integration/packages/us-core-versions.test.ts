@@ -29,13 +29,24 @@ describe.skipIf(!hasUsCore)('US Core versions', () => {
     expect((await get('ImplementationGuide')).entry.map((e: any) => e.resource.version)).toEqual(['3.1.1']);
     expect((await get('StructureDefinition?_summary=count')).total).toBe(30);
     const caps = await metadata();
-    expect(caps.instantiates).toEqual(['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data', 'http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server']);
-    expect(caps.rest[0].resource.find((r: any) => r.type === 'Observation').supportedProfile).toContain('http://hl7.org/fhir/us/core/StructureDefinition/us-core-smokingstatus');
+    expect(caps.instantiates).toEqual([
+      'http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data',
+      'http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server',
+    ]);
+    expect(caps.rest[0].resource.find((r: any) => r.type === 'Observation').supportedProfile).toContain(
+      'http://hl7.org/fhir/us/core/StructureDefinition/us-core-smokingstatus',
+    );
     // Race is indexed on the sample data, which was loaded before the package (reindexed).
     const patients = await get('Patient?_count=100');
-    const withRace = patients.entry.filter((e: any) => (e.resource.extension ?? []).some((x: any) => x.url === 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race'));
-    const code = withRace[0].resource.extension.find((x: any) => x.url.endsWith('us-core-race')).extension.find((x: any) => x.url === 'ombCategory').valueCoding.code;
-    const expected = withRace.filter((e: any) => JSON.stringify(e.resource.extension).includes(`"${code}"`)).map((e: any) => e.resource.id).sort();
+    const withRace = patients.entry.filter((e: any) =>
+      (e.resource.extension ?? []).some((x: any) => x.url === 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race'),
+    );
+    const code = withRace[0].resource.extension.find((x: any) => x.url.endsWith('us-core-race')).extension.find((x: any) => x.url === 'ombCategory')
+      .valueCoding.code;
+    const expected = withRace
+      .filter((e: any) => JSON.stringify(e.resource.extension).includes(`"${code}"`))
+      .map((e: any) => e.resource.id)
+      .sort();
     expect((await get(`Patient?race=${code}&_count=100`)).entry.map((e: any) => e.resource.id).sort()).toEqual(expected);
   });
 
@@ -49,8 +60,15 @@ describe.skipIf(!hasUsCore)('US Core versions', () => {
     do {
       await new Promise((r) => setTimeout(r, 200));
       caps = await metadata();
-    } while (!caps.rest[0].resource.find((r: any) => r.type === 'Observation').supportedProfile?.includes('http://hl7.org/fhir/us/core/StructureDefinition/us-core-simple-observation') && Date.now() < deadline);
-    expect(caps.rest[0].resource.find((r: any) => r.type === 'Observation').supportedProfile).toContain('http://hl7.org/fhir/us/core/StructureDefinition/us-core-simple-observation');
+    } while (
+      !caps.rest[0].resource
+        .find((r: any) => r.type === 'Observation')
+        .supportedProfile?.includes('http://hl7.org/fhir/us/core/StructureDefinition/us-core-simple-observation') &&
+      Date.now() < deadline
+    );
+    expect(caps.rest[0].resource.find((r: any) => r.type === 'Observation').supportedProfile).toContain(
+      'http://hl7.org/fhir/us/core/StructureDefinition/us-core-simple-observation',
+    );
     expect((await get('ImplementationGuide')).entry.map((e: any) => e.resource.version)).toEqual(['6.1.0']);
     expect((await get('StructureDefinition?_summary=count')).total).toBe(59);
     expect((await get('StructureDefinition?url=http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient')).entry[0].resource.version).toBe('6.1.0');

@@ -34,7 +34,11 @@ beforeAll(async () => {
   mkdirSync(app);
   cpSync(path.join(ROOT, 'package.json'), path.join(app, 'package.json'));
   for (const name of ['node_modules', 'launch', 'fhir-data', 'docs']) symlinkSync(path.join(ROOT, name), path.join(app, name));
-  await promisify(execFile)(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(app, 'dist')], { cwd: ROOT });
+  await promisify(execFile)(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(app, 'dist')],
+    { cwd: ROOT },
+  );
 }, 300_000);
 afterAll(() => {
   if (layout) rmSync(layout, { recursive: true, force: true });
@@ -51,7 +55,16 @@ async function runAsUser(env: Record<string, string>): Promise<Run> {
   const port = await freePort();
   const child = spawn('setpriv', [`--reuid=${USER.uid}`, `--regid=${USER.gid}`, '--clear-groups', '--', process.execPath, 'dist/main.js'], {
     cwd: app,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), BEDSIDE_SEED: 'false', LOG_FORMAT: 'json', LOG_LEVEL: 'warn', ...env },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      BEDSIDE_SEED: 'false',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -112,18 +125,22 @@ describe.skipIf(!canDropPrivileges)('the container layout, run as an unprivilege
   }, 120_000);
 
   const congo = process.env[CONGO_URI_VARIABLE];
-  it.skipIf(!congo)('MongoDB (docker-compose): export files go under /app/data, which must belong to the user as well', async () => {
-    const uri = congo!.replace('/?', `/bedside_image_${randomBytes(4).toString('hex')}?`);
-    const appData = path.join(app, 'data');
-    mkdirSync(appData, { mode: 0o755 });
-    const exportDir = path.join(appData, 'exports');
-    expectRefusal(await runAsUser({ MONGODB_URI: uri }), refusal(`EXPORT_DIR (${exportDir})`, exportDir));
+  it.skipIf(!congo)(
+    'MongoDB (docker-compose): export files go under /app/data, which must belong to the user as well',
+    async () => {
+      const uri = congo!.replace('/?', `/bedside_image_${randomBytes(4).toString('hex')}?`);
+      const appData = path.join(app, 'data');
+      mkdirSync(appData, { mode: 0o755 });
+      const exportDir = path.join(appData, 'exports');
+      expectRefusal(await runAsUser({ MONGODB_URI: uri }), refusal(`EXPORT_DIR (${exportDir})`, exportDir));
 
-    chownSync(appData, USER.uid, USER.gid);
-    const run = await runAsUser({ MONGODB_URI: uri });
-    expect(run.healthy, run.output).toBe(true);
-    expect(statSync(exportDir).uid).toBe(USER.uid);
-  }, 180_000);
+      chownSync(appData, USER.uid, USER.gid);
+      const run = await runAsUser({ MONGODB_URI: uri });
+      expect(run.healthy, run.output).toBe(true);
+      expect(statSync(exportDir).uid).toBe(USER.uid);
+    },
+    180_000,
+  );
 });
 
 describe('the Dockerfile', () => {

@@ -23,8 +23,16 @@ async function startOnce(env: Record<string, string>, terminal: boolean): Promis
   const { BASE_URL: _vite, MODE: _mode, DEV: _dev, PROD: _prod, SSR: _ssr, LOG_FORMAT: _format, ...inherited } = process.env;
   const command = [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/main.ts')];
   const child = terminal
-    ? spawn('script', ['-qfec', command.map((c) => `'${c}'`).join(' '), '/dev/null'], { cwd: ROOT, env: { ...inherited, ...env, PORT: String(await freePort()), DATA_DIR: dataDir, BEDSIDE_SEED: 'false', LOG_LEVEL: 'info' }, stdio: ['pipe', 'pipe', 'pipe'] })
-    : spawn(command[0]!, command.slice(1), { cwd: ROOT, env: { ...inherited, ...env, PORT: String(await freePort()), DATA_DIR: dataDir, BEDSIDE_SEED: 'false', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('script', ['-qfec', command.map((c) => `'${c}'`).join(' '), '/dev/null'], {
+        cwd: ROOT,
+        env: { ...inherited, ...env, PORT: String(await freePort()), DATA_DIR: dataDir, BEDSIDE_SEED: 'false', LOG_LEVEL: 'info' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
+    : spawn(command[0]!, command.slice(1), {
+        cwd: ROOT,
+        env: { ...inherited, ...env, PORT: String(await freePort()), DATA_DIR: dataDir, BEDSIDE_SEED: 'false', LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
@@ -68,16 +76,24 @@ describe('LOG_FORMAT', () => {
   }, 60_000);
 
   const hasScript = existsSync('/usr/bin/script');
-  it.skipIf(!hasScript)('writes readable lines on a terminal by default, and JSON there with LOG_FORMAT=json', async () => {
-    const readable = logLines(await startOnce({}, true)).join('\n');
-    expect(readable).toMatch(READABLE);
-    expect(readable).not.toContain('{"level"');
-    const json = logLines(await startOnce({ LOG_FORMAT: 'json' }, true));
-    expect(json.some((line) => line.startsWith('{') && (JSON.parse(line) as { msg?: string }).msg === 'Bedside is ready')).toBe(true);
-  }, 90_000);
+  it.skipIf(!hasScript)(
+    'writes readable lines on a terminal by default, and JSON there with LOG_FORMAT=json',
+    async () => {
+      const readable = logLines(await startOnce({}, true)).join('\n');
+      expect(readable).toMatch(READABLE);
+      expect(readable).not.toContain('{"level"');
+      const json = logLines(await startOnce({ LOG_FORMAT: 'json' }, true));
+      expect(json.some((line) => line.startsWith('{') && (JSON.parse(line) as { msg?: string }).msg === 'Bedside is ready')).toBe(true);
+    },
+    90_000,
+  );
 
   it('refuses an unknown format at start-up, with the other settings checked', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { PATH: process.env.PATH, LOG_FORMAT: 'xml', PORT: 'x' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, LOG_FORMAT: 'xml', PORT: 'x' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stderr!.on('data', (d: Buffer) => (output += d));
     const code = await new Promise((resolve) => child.once('exit', resolve));

@@ -44,7 +44,15 @@ describe('concurrent token requests', () => {
     const back = await authorizeInBrowser(new Browser(), request.url, request.redirectUri, { ...PATIENT_USER });
     const code = back.searchParams.get('code')!;
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => tokenRequest(server, { grant_type: 'authorization_code', code, redirect_uri: request.redirectUri, client_id: SAMPLE_APP, code_verifier: request.verifier })),
+      Array.from({ length: 10 }, () =>
+        tokenRequest(server, {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: request.redirectUri,
+          client_id: SAMPLE_APP,
+          code_verifier: request.verifier,
+        }),
+      ),
     );
     const ok = results.filter((r) => r.status === 200);
     console.log(`concurrent code exchange: ${ok.length} of 10 succeeded`);

@@ -24,7 +24,11 @@ describe('concurrent updates with If-Match', () => {
     for (let round = 1; round <= 3; round++) {
       const statuses = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
-          fetch(url, { method: 'PUT', headers: { ...headers, 'if-match': `W/"${round}"` }, body: JSON.stringify({ resourceType: 'Patient', id: 'contended', name: [{ family: `writer-${round}-${i}` }] }) }).then(async (r) => {
+          fetch(url, {
+            method: 'PUT',
+            headers: { ...headers, 'if-match': `W/"${round}"` },
+            body: JSON.stringify({ resourceType: 'Patient', id: 'contended', name: [{ family: `writer-${round}-${i}` }] }),
+          }).then(async (r) => {
             await r.arrayBuffer();
             return r.status;
           }),
@@ -34,10 +38,15 @@ describe('concurrent updates with If-Match', () => {
       expect(statuses.filter((s) => s === 412)).toHaveLength(49);
       outcomes.push(...statuses);
     }
-    const history = (await (await fetch(`${url}/_history?_count=100`, { headers })).json()) as { total: number; entry: Array<{ resource: { meta: { versionId: string } } }> };
+    const history = (await (await fetch(`${url}/_history?_count=100`, { headers })).json()) as {
+      total: number;
+      entry: Array<{ resource: { meta: { versionId: string } } }>;
+    };
     expect(history.total).toBe(4);
     expect(history.entry.map((e) => e.resource.meta.versionId)).toEqual(['4', '3', '2', '1']);
-    console.log(`If-Match contention: ${outcomes.filter((s) => s === 200).length} winners, ${outcomes.filter((s) => s === 412).length} × 412 over 3 rounds of 50`);
+    console.log(
+      `If-Match contention: ${outcomes.filter((s) => s === 200).length} winners, ${outcomes.filter((s) => s === 412).length} × 412 over 3 rounds of 50`,
+    );
   });
 
   it('concurrent updates without If-Match all succeed with distinct, contiguous versions', async () => {
@@ -45,7 +54,9 @@ describe('concurrent updates with If-Match', () => {
     await fetch(url, { method: 'PUT', headers, body: JSON.stringify({ resourceType: 'Patient', id: 'last-writer' }) });
     const versions = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        fetch(url, { method: 'PUT', headers, body: JSON.stringify({ resourceType: 'Patient', id: 'last-writer', name: [{ family: `w${i}` }] }) }).then(async (r) => ((await r.json()) as { meta: { versionId: string } }).meta.versionId),
+        fetch(url, { method: 'PUT', headers, body: JSON.stringify({ resourceType: 'Patient', id: 'last-writer', name: [{ family: `w${i}` }] }) }).then(
+          async (r) => ((await r.json()) as { meta: { versionId: string } }).meta.versionId,
+        ),
       ),
     );
     expect(versions.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 2));
@@ -69,10 +80,14 @@ describe('transaction isolation', () => {
       }
     })();
     const writes = await Promise.all(
-      [0, 1, 2].map(() => fetch(server.fhirUrl, { method: 'POST', headers, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }) }).then(async (r) => {
-        await r.arrayBuffer();
-        return r.status;
-      })),
+      [0, 1, 2].map(() =>
+        fetch(server.fhirUrl, { method: 'POST', headers, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: entries }) }).then(
+          async (r) => {
+            await r.arrayBuffer();
+            return r.status;
+          },
+        ),
+      ),
     );
     done = true;
     await reader;
@@ -85,11 +100,18 @@ describe('transaction isolation', () => {
 
   it('a failing transaction leaves nothing behind even while others commit', async () => {
     const tag = `rollback-${Date.now()}`;
-    const good = (n: number) => ({ resource: { resourceType: 'Observation', status: 'final', code: { text: 'ok' }, meta: { tag: [{ system: 'urn:test', code: tag }] }, valueInteger: n }, request: { method: 'POST', url: 'Observation' } });
+    const good = (n: number) => ({
+      resource: { resourceType: 'Observation', status: 'final', code: { text: 'ok' }, meta: { tag: [{ system: 'urn:test', code: tag }] }, valueInteger: n },
+      request: { method: 'POST', url: 'Observation' },
+    });
     const bad = { resource: { resourceType: 'Observation', status: 'final' }, request: { method: 'POST', url: 'Observation' } };
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        fetch(server.fhirUrl, { method: 'POST', headers, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: i % 2 ? [good(i), bad] : [good(i)] }) }).then(async (r) => {
+        fetch(server.fhirUrl, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: i % 2 ? [good(i), bad] : [good(i)] }),
+        }).then(async (r) => {
           await r.arrayBuffer();
           return r.status;
         }),

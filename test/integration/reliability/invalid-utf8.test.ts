@@ -25,7 +25,11 @@ const bodyInit = (body: Buffer | string) => (typeof body === 'string' ? body : n
 const withBytes = (before: string, bytes: number[], after: string) => Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
 
 async function fhir(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}) {
-  const response = await fetch(`${base}/${path}`, { method, headers: { 'content-type': 'application/fhir+json', ...auth, ...headers }, ...(body === undefined ? {} : { body: bodyInit(body) }) });
+  const response = await fetch(`${base}/${path}`, {
+    method,
+    headers: { 'content-type': 'application/fhir+json', ...auth, ...headers },
+    ...(body === undefined ? {} : { body: bodyInit(body) }),
+  });
   return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as Record<string, any> };
 }
 
@@ -47,7 +51,11 @@ function expectOutcome(res: { status: number; type: string | null; body: Record<
 /** A request written byte for byte on a socket, so header values can carry any bytes. */
 function rawRequest(url: string, method: string, headers: Record<string, Buffer | string>, body = ''): Promise<{ status: number; body: any }> {
   const target = new URL(url);
-  const head = [Buffer.from(`${method} ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${target.host}\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`)];
+  const head = [
+    Buffer.from(
+      `${method} ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${target.host}\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`,
+    ),
+  ];
   for (const [name, value] of Object.entries(headers)) head.push(Buffer.from(`${name}: `), Buffer.from(value), Buffer.from('\r\n'));
   return new Promise((resolve, reject) => {
     const socket = connect(Number(target.port), target.hostname, () => socket.end(Buffer.concat([...head, Buffer.from('\r\n'), Buffer.from(body)])));
@@ -102,7 +110,11 @@ describe('FHIR API: request bodies', () => {
 
   it('keeps valid UTF-8 exactly as sent: accents, astral characters, a real U+FFFD and a byte order mark', async () => {
     const family = 'Zoë 😀 \uFFFD Ünïcode';
-    const created = await fhir('POST', 'Patient', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ resourceType: 'Patient', name: [{ family }] }))]));
+    const created = await fhir(
+      'POST',
+      'Patient',
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ resourceType: 'Patient', name: [{ family }] }))]),
+    );
     expect(created.status).toBe(201);
     expect((await fhir('GET', `Patient/${created.body.id}`)).body.name[0].family).toBe(family);
   });
@@ -118,7 +130,10 @@ describe('FHIR API: query strings, paths and headers', () => {
 
   for (const [name, bytes] of INVALID) {
     it(`refuses ${name} percent-encoded in a search value, in a parameter name and in a path`, async () => {
-      expectOutcome(await fhir('GET', `Patient?family=Repl${percent(bytes)}cement`), new RegExp(`The query string is not valid percent-encoded UTF-8 \\(at "${percent(bytes)}`));
+      expectOutcome(
+        await fhir('GET', `Patient?family=Repl${percent(bytes)}cement`),
+        new RegExp(`The query string is not valid percent-encoded UTF-8 \\(at "${percent(bytes)}`),
+      );
       expectOutcome(await fhir('GET', `Patient?fam${percent(bytes)}ily=x`), /query string is not valid/);
       expectOutcome(await fhir('GET', `Patient/${percent(bytes)}`), /The URL path is not valid percent-encoded UTF-8/);
       expectOutcome(await fhir('DELETE', `Patient?family=${percent(bytes)}`), /query string is not valid/);
@@ -156,29 +171,43 @@ describe('FHIR API: query strings, paths and headers', () => {
 
 describe('FHIR API: Bundle entries', () => {
   it('refuses a transaction whose entry URL holds invalid percent-encoding, writing nothing', async () => {
-    const res = await fhir('POST', '', JSON.stringify({
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [
-        { resource: { resourceType: 'Patient', name: [{ family: 'Utf8EntryA' }] }, request: { method: 'POST', url: 'Patient' } },
-        { resource: { resourceType: 'Patient', name: [{ family: 'Utf8EntryB' }] }, request: { method: 'PUT', url: 'Patient?family=Utf8%C0%AF' } },
-      ],
-    }));
+    const res = await fhir(
+      'POST',
+      '',
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { resource: { resourceType: 'Patient', name: [{ family: 'Utf8EntryA' }] }, request: { method: 'POST', url: 'Patient' } },
+          { resource: { resourceType: 'Patient', name: [{ family: 'Utf8EntryB' }] }, request: { method: 'PUT', url: 'Patient?family=Utf8%C0%AF' } },
+        ],
+      }),
+    );
     expectOutcome(res, /Bundle\.entry\[1\]\.request\.url is not valid percent-encoded UTF-8/);
     expect(await countFamily('Utf8Entry')).toBe(0);
   });
 
   it('fails only the bad entries of a batch: an entry URL, a conditional header and a Binary patch that are not UTF-8', async () => {
-    const res = await fhir('POST', '', JSON.stringify({
-      resourceType: 'Bundle',
-      type: 'batch',
-      entry: [
-        { request: { method: 'GET', url: 'Patient?family=%FF' } },
-        { resource: { resourceType: 'Patient', name: [{ family: 'Utf8BatchA' }] }, request: { method: 'POST', url: 'Patient', ifNoneExist: 'family=%ED%A0%80' } },
-        { resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from([0x5b, 0xff, 0x5d]).toString('base64') }, request: { method: 'PATCH', url: `Patient/${'utf8-missing'}` } },
-        { resource: { resourceType: 'Patient', name: [{ family: 'Utf8BatchOk' }] }, request: { method: 'POST', url: 'Patient' } },
-      ],
-    }));
+    const res = await fhir(
+      'POST',
+      '',
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          { request: { method: 'GET', url: 'Patient?family=%FF' } },
+          {
+            resource: { resourceType: 'Patient', name: [{ family: 'Utf8BatchA' }] },
+            request: { method: 'POST', url: 'Patient', ifNoneExist: 'family=%ED%A0%80' },
+          },
+          {
+            resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from([0x5b, 0xff, 0x5d]).toString('base64') },
+            request: { method: 'PATCH', url: `Patient/${'utf8-missing'}` },
+          },
+          { resource: { resourceType: 'Patient', name: [{ family: 'Utf8BatchOk' }] }, request: { method: 'POST', url: 'Patient' } },
+        ],
+      }),
+    );
     expect(res.status).toBe(200);
     const statuses = res.body.entry.map((e: any) => e.response.status);
     expect(statuses).toEqual(['400 Bad Request', '400 Bad Request', '404 Not Found', '201 Created']);
@@ -191,11 +220,20 @@ describe('FHIR API: Bundle entries', () => {
   it('refuses a Binary JSON Patch whose data is not UTF-8', async () => {
     const created = await fhir('POST', 'Patient', JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Utf8Patch' }] }));
     const patch = withBytes('[{"op":"replace","path":"/name/0/family","value":"Utf8Patch', [0xc0, 0xaf], '"}]');
-    const res = await fhir('POST', '', JSON.stringify({
-      resourceType: 'Bundle',
-      type: 'batch',
-      entry: [{ resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: patch.toString('base64') }, request: { method: 'PATCH', url: `Patient/${created.body.id}` } }],
-    }));
+    const res = await fhir(
+      'POST',
+      '',
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          {
+            resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: patch.toString('base64') },
+            request: { method: 'PATCH', url: `Patient/${created.body.id}` },
+          },
+        ],
+      }),
+    );
     expect(res.body.entry[0].response.status).toBe('400 Bad Request');
     expect(res.body.entry[0].response.outcome.issue[0].diagnostics).toMatch(/JSON Patch in this entry's Binary is not valid UTF-8/);
     expect((await fhir('GET', `Patient/${created.body.id}`)).body.meta.versionId).toBe('1');
@@ -228,26 +266,45 @@ describe('authorization server, pages and launcher API', () => {
   for (const [name, bytes] of INVALID) {
     it(`token, introspection and revocation refuse ${name} in a form body, raw or percent-encoded`, async () => {
       for (const path of ['/oauth/token', '/oauth/introspect', '/oauth/revoke']) {
-        expectInvalidRequest(await send('POST', path, withBytes('grant_type=client_credentials&client_id=', bytes, ''), form), /The request body is not valid UTF-8/);
-        expectInvalidRequest(await send('POST', path, `grant_type=client_credentials&client_id=${percent(bytes)}`, form), /The form body is not valid percent-encoded UTF-8/);
+        expectInvalidRequest(
+          await send('POST', path, withBytes('grant_type=client_credentials&client_id=', bytes, ''), form),
+          /The request body is not valid UTF-8/,
+        );
+        expectInvalidRequest(
+          await send('POST', path, `grant_type=client_credentials&client_id=${percent(bytes)}`, form),
+          /The form body is not valid percent-encoded UTF-8/,
+        );
       }
     });
   }
 
   it('registration refuses a client whose metadata is not UTF-8, and registers nothing', async () => {
     const before = (await (await fetch(`${server.baseUrl}/launcher/api/clients`)).json()) as unknown[];
-    const res = await send('POST', '/oauth/register', withBytes('{"client_name":"Utf8 ', [0xed, 0xa0, 0x80], '","redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"none"}'), { 'content-type': 'application/json' });
+    const res = await send(
+      'POST',
+      '/oauth/register',
+      withBytes('{"client_name":"Utf8 ', [0xed, 0xa0, 0x80], '","redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"none"}'),
+      { 'content-type': 'application/json' },
+    );
     expectInvalidRequest(res, /not valid UTF-8/);
     const after = (await (await fetch(`${server.baseUrl}/launcher/api/clients`)).json()) as unknown[];
     expect(after).toHaveLength(before.length);
     // The same metadata in valid UTF-8 registers, with its name exactly as sent.
-    const fine = await send('POST', '/oauth/register', JSON.stringify({ client_name: 'Utf8 Zoë', redirect_uris: ['https://app.example/cb'], token_endpoint_auth_method: 'none' }), { 'content-type': 'application/json' });
+    const fine = await send(
+      'POST',
+      '/oauth/register',
+      JSON.stringify({ client_name: 'Utf8 Zoë', redirect_uris: ['https://app.example/cb'], token_endpoint_auth_method: 'none' }),
+      { 'content-type': 'application/json' },
+    );
     expect(fine.status).toBe(201);
     expect(JSON.parse(fine.text).client_name).toBe('Utf8 Zoë');
   });
 
   it('the authorization endpoint refuses a query that is not percent-encoded UTF-8: JSON for clients, the error page for browsers', async () => {
-    expectInvalidRequest(await send('GET', '/oauth/authorize?response_type=code&client_id=%FF'), /The query string is not valid percent-encoded UTF-8 \(at "%FF"\)/);
+    expectInvalidRequest(
+      await send('GET', '/oauth/authorize?response_type=code&client_id=%FF'),
+      /The query string is not valid percent-encoded UTF-8 \(at "%FF"\)/,
+    );
     const page = await send('GET', '/oauth/authorize?response_type=code&state=%C0%AF', undefined, { accept: 'text/html,application/xhtml+xml' });
     expect(page.status).toBe(400);
     expect(page.type).toBe('text/html; charset=utf-8');

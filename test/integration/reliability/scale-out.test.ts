@@ -23,7 +23,14 @@ const WINDOW_MS = 1000;
 const SLACK_MS = 750;
 const stores: Array<[string, Record<string, string>]> = [
   ['the embedded store', { DATA_DIR: dataDir }],
-  ...(mongoUri ? [['MongoDB', { MONGODB_URI: mongoUri.replace(/\/(\?|$)/, `/bedside_scale_${Date.now()}$1`), DATA_DIR: tempDir('bedside-scale-mongo-') }] as [string, Record<string, string>]] : []),
+  ...(mongoUri
+    ? [
+        ['MongoDB', { MONGODB_URI: mongoUri.replace(/\/(\?|$)/, `/bedside_scale_${Date.now()}$1`), DATA_DIR: tempDir('bedside-scale-mongo-') }] as [
+          string,
+          Record<string, string>,
+        ],
+      ]
+    : []),
 ];
 
 describe.each(stores)('two nodes on %s', (_name, storeEnv) => {
@@ -58,7 +65,9 @@ describe.each(stores)('two nodes on %s', (_name, storeEnv) => {
     expect((await fetch(`${baseUrl}/fhir/Observation/${id}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
 
     // An export started on A is polled and downloaded on B.
-    const kickoff = await fetch(`${baseUrl}/fhir/Patient/$export?_type=Patient,Condition`, { headers: { authorization: `Bearer ${token}`, prefer: 'respond-async', accept: 'application/fhir+json' } });
+    const kickoff = await fetch(`${baseUrl}/fhir/Patient/$export?_type=Patient,Condition`, {
+      headers: { authorization: `Bearer ${token}`, prefer: 'respond-async', accept: 'application/fhir+json' },
+    });
     expect(kickoff.status).toBe(202);
     const statusUrl = kickoff.headers.get('content-location')!.replace(baseUrl, nodeB);
     let manifest: { output: Array<{ type: string; url: string; count: number }> } | undefined;
@@ -72,30 +81,54 @@ describe.each(stores)('two nodes on %s', (_name, storeEnv) => {
       }
     }
     expect(manifest!.output.find((o) => o.type === 'Patient')!.count).toBe(12);
-    const file = await fetch(manifest!.output.find((o) => o.type === 'Condition')!.url.replace(baseUrl, nodeB), { headers: { authorization: `Bearer ${token}` } });
+    const file = await fetch(manifest!.output.find((o) => o.type === 'Condition')!.url.replace(baseUrl, nodeB), {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(file.status).toBe(200);
     expect((await file.text()).trim().split('\n').length).toBe(manifest!.output.find((o) => o.type === 'Condition')!.count);
 
     // A launch minted on A is consumed by an authorization request sent to B.
-    const launch = (await (await fetch(`${baseUrl}/launcher/api/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ launch_uri: `${baseUrl}/sample-app/launch`, patient: 'patient-003' }) })).json()) as { launch: string };
+    const launch = (await (
+      await fetch(`${baseUrl}/launcher/api/launch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ launch_uri: `${baseUrl}/sample-app/launch`, patient: 'patient-003' }),
+      })
+    ).json()) as { launch: string };
     const serverA = { baseUrl, issuer: `${baseUrl}/oauth`, fhirBase: `${baseUrl}/fhir`, fhirUrl: `${baseUrl}/fhir` } as unknown as TestServer;
     const request = sampleAuthorization(serverA, { scope: 'launch openid fhirUser patient/*.rs offline_access', launch: launch.launch });
-    const back = await authorizeInBrowser(new Browser(), request.url.replace(baseUrl, nodeB), request.redirectUri, { username: 'dr.carter', password: 'bedside-demo' });
-    const exchange = await tokenRequest({ ...serverA, issuer: `${nodeB}/oauth` } as TestServer, { grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: request.redirectUri, client_id: SAMPLE_APP, code_verifier: request.verifier });
+    const back = await authorizeInBrowser(new Browser(), request.url.replace(baseUrl, nodeB), request.redirectUri, {
+      username: 'dr.carter',
+      password: 'bedside-demo',
+    });
+    const exchange = await tokenRequest({ ...serverA, issuer: `${nodeB}/oauth` } as TestServer, {
+      grant_type: 'authorization_code',
+      code: back.searchParams.get('code')!,
+      redirect_uri: request.redirectUri,
+      client_id: SAMPLE_APP,
+      code_verifier: request.verifier,
+    });
     expect(exchange.status).toBe(200);
     const user = exchange.body as { access_token: string; refresh_token: string; patient: string };
     expect(user.patient).toBe('patient-003');
     // The launch was single-use across nodes: a second authorization with it fails, on A.
     const again = sampleAuthorization(serverA, { scope: 'launch patient/*.rs', launch: launch.launch });
-    const reuse = await authorizeInBrowser(new Browser(), again.url, again.redirectUri, { username: 'dr.carter', password: 'bedside-demo' }).catch((e: Error) => e);
+    const reuse = await authorizeInBrowser(new Browser(), again.url, again.redirectUri, { username: 'dr.carter', password: 'bedside-demo' }).catch(
+      (e: Error) => e,
+    );
     expect(reuse instanceof Error ? reuse.message : reuse.searchParams.get('error')).toBeTruthy();
 
     // Revoked on A: refused by A at once, by B within REVOCATION_CHECK_MS (B's "not revoked"
     // decision from just before the revocation expires). Both nodes have such a decision first.
-    const readOn = async (node: string) => (await fetch(`${node}/fhir/Patient/patient-003`, { headers: { authorization: `Bearer ${user.access_token}` } })).status;
+    const readOn = async (node: string) =>
+      (await fetch(`${node}/fhir/Patient/patient-003`, { headers: { authorization: `Bearer ${user.access_token}` } })).status;
     expect(await readOn(baseUrl)).toBe(200);
     expect(await readOn(nodeB)).toBe(200);
-    const revoke = await fetch(`${baseUrl}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: user.refresh_token, client_id: SAMPLE_APP }) });
+    const revoke = await fetch(`${baseUrl}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: user.refresh_token, client_id: SAMPLE_APP }),
+    });
     expect(revoke.status).toBe(200);
     const revokedAt = Date.now();
     expect(await readOn(baseUrl)).toBe(401);

@@ -14,8 +14,14 @@ import { backendClient } from '../../support/tokens.js';
 import knownInvalid from '../../fixtures/known-invalid-samples.json' with { type: 'json' };
 
 const bundleFiles = () => [
-  ...readdirSync(sharedPath('synthea')).filter((f) => f.endsWith('.json')).sort().map((f) => sharedPath('synthea', f)),
-  ...readdirSync(sharedPath('inferno-uscore')).filter((f) => f.endsWith('.json')).sort().map((f) => sharedPath('inferno-uscore', f)),
+  ...readdirSync(sharedPath('synthea'))
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => sharedPath('synthea', f)),
+  ...readdirSync(sharedPath('inferno-uscore'))
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => sharedPath('inferno-uscore', f)),
 ];
 const readBundle = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Bundle;
 const invalidInferno = knownInvalid['inferno-uscore'] as Record<string, { expect: string }>;
@@ -47,12 +53,20 @@ describe.skipIf(!hasSharedSamples)('Synthea and Inferno bundles', () => {
     for (const file of bundleFiles()) {
       let bundle = readBundle(file);
       const name = file.split('/').pop()!;
-      let response = await fetch(server.fhirUrl, { method: 'POST', headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` }, body: JSON.stringify(bundle) });
+      let response = await fetch(server.fhirUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` },
+        body: JSON.stringify(bundle),
+      });
       if (invalidInferno[name]) {
         expect(response.status).toBe(400);
         expect(JSON.stringify(await response.json())).toContain(invalidInferno[name].expect);
         bundle = { ...bundle, entry: bundle.entry!.map((e) => ({ ...e, resource: stripUnknownElements(e.resource!).resource as BundleEntry['resource'] })) };
-        response = await fetch(server.fhirUrl, { method: 'POST', headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` }, body: JSON.stringify(bundle) });
+        response = await fetch(server.fhirUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` },
+          body: JSON.stringify(bundle),
+        });
       }
       expect(response.status, `${name}: ${response.status}`).toBe(200);
       const body = (await response.json()) as Bundle;
@@ -98,7 +112,12 @@ describe.skipIf(!hasSharedSamples)('the loader', () => {
         }
       }
     }
-    const summary = await load({ sink: httpSink(server.fhirUrl, token), paths: [sharedPath('synthea'), sharedPath('inferno-uscore')], lenient: true, concurrency: 2 });
+    const summary = await load({
+      sink: httpSink(server.fhirUrl, token),
+      paths: [sharedPath('synthea'), sharedPath('inferno-uscore')],
+      lenient: true,
+      concurrency: 2,
+    });
     expect(summary.failures).toEqual([]);
     expect(summary.stripped).toEqual(['Media/usqualitycore-r4-media: Media.content.link']);
     expect(summary.duplicates).toBeGreaterThan(0);
@@ -123,7 +142,9 @@ describe.skipIf(!hasSharedSamples)('HL7 R4 examples', () => {
 
   it('load one by one with PUT; exactly the fixture-listed examples are rejected, for the listed reasons', async () => {
     const dir = sharedPath('hl7-r4-examples');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     const rejected: Record<string, string> = {};
     let accepted = 0;
     for (const file of files) {

@@ -82,7 +82,13 @@ describe.skipIf(!hasSharedSamples)('search over Synthea', () => {
   });
 
   it('token with system: the most common LOINC Observation code', async () => {
-    const code = mostCommon(of('Observation').flatMap((o) => codings(o.code).filter((c) => c.system === 'http://loinc.org').map((c) => c.code as string)));
+    const code = mostCommon(
+      of('Observation').flatMap((o) =>
+        codings(o.code)
+          .filter((c) => c.system === 'http://loinc.org')
+          .map((c) => c.code as string),
+      ),
+    );
     const expected = keys(of('Observation').filter((o) => hasCode(o.code, 'http://loinc.org', code)));
     expect(expected.length).toBeGreaterThan(50);
     expect((await searchAll(`Observation?code=http://loinc.org|${code}`)).sort()).toEqual(expected);
@@ -90,7 +96,9 @@ describe.skipIf(!hasSharedSamples)('search over Synthea', () => {
 
   it('patient compartment with date prefix and sort: Observation?patient=X&date=ge2015&_sort=-date', async () => {
     const patient = mostCommon(of('Observation').map((o) => o.subject.reference as string));
-    const matches = of('Observation').filter((o) => o.subject.reference === patient && o.effectiveDateTime && Date.parse(o.effectiveDateTime) >= Date.UTC(2015, 0, 1));
+    const matches = of('Observation').filter(
+      (o) => o.subject.reference === patient && o.effectiveDateTime && Date.parse(o.effectiveDateTime) >= Date.UTC(2015, 0, 1),
+    );
     const result = await searchAll(`Observation?patient=${patient}&date=ge2015&_sort=-date`);
     expect([...result].sort()).toEqual(keys(matches));
     const dates = result.map((k) => Date.parse(matches.find((o) => `Observation/${o.id}` === k)!.effectiveDateTime));
@@ -107,7 +115,11 @@ describe.skipIf(!hasSharedSamples)('search over Synthea', () => {
     const prefix = family.slice(0, 3).toUpperCase();
     const expected = keys(
       of('Patient').filter((p) =>
-        (p.name ?? []).some((n: Any) => [n.family, ...(n.given ?? []), ...(n.prefix ?? []), ...(n.suffix ?? []), n.text].filter(Boolean).some((s: string) => fold(s).startsWith(fold(prefix)))),
+        (p.name ?? []).some((n: Any) =>
+          [n.family, ...(n.given ?? []), ...(n.prefix ?? []), ...(n.suffix ?? []), n.text]
+            .filter(Boolean)
+            .some((s: string) => fold(s).startsWith(fold(prefix))),
+        ),
       ),
     );
     expect((await searchAll(`Patient?name=${encodeURIComponent(prefix)}`)).sort()).toEqual(expected);
@@ -116,7 +128,10 @@ describe.skipIf(!hasSharedSamples)('search over Synthea', () => {
   it('quantity with prefix on a lab code', async () => {
     const withValues = of('Observation').filter((o) => typeof o.valueQuantity?.value === 'number');
     const code = mostCommon(withValues.map((o) => codings(o.code)[0]?.code as string));
-    const values = withValues.filter((o) => codings(o.code)[0]?.code === code).map((o) => o.valueQuantity.value as number).sort((a, b) => a - b);
+    const values = withValues
+      .filter((o) => codings(o.code)[0]?.code === code)
+      .map((o) => o.valueQuantity.value as number)
+      .sort((a, b) => a - b);
     const median = values[Math.floor(values.length / 2)]!;
     const expected = keys(withValues.filter((o) => hasCode(o.code, 'http://loinc.org', code) && o.valueQuantity.value > median));
     expect((await searchAll(`Observation?code=http://loinc.org|${code}&value-quantity=gt${median}`)).sort()).toEqual(expected);
@@ -124,12 +139,20 @@ describe.skipIf(!hasSharedSamples)('search over Synthea', () => {
 
   it('reverse chain: Patient?_has:Condition:patient:code=<most common condition>', async () => {
     const code = mostCommon(of('Condition').flatMap((c) => codings(c.code).map((x) => x.code as string)));
-    const patients = new Set(of('Condition').filter((c) => codings(c.code).some((x) => x.code === code)).map((c) => c.subject.reference as string));
+    const patients = new Set(
+      of('Condition')
+        .filter((c) => codings(c.code).some((x) => x.code === code))
+        .map((c) => c.subject.reference as string),
+    );
     expect((await searchAll(`Patient?_has:Condition:patient:code=${code}`)).sort()).toEqual([...patients].sort());
   });
 
   it('chain: Encounter?subject:Patient.gender=male', async () => {
-    const males = new Set(of('Patient').filter((p) => p.gender === 'male').map((p) => `Patient/${p.id}`));
+    const males = new Set(
+      of('Patient')
+        .filter((p) => p.gender === 'male')
+        .map((p) => `Patient/${p.id}`),
+    );
     const expected = keys(of('Encounter').filter((e) => males.has(e.subject?.reference)));
     expect((await searchAll('Encounter?subject:Patient.gender=male')).sort()).toEqual(expected);
   });
@@ -143,7 +166,9 @@ describe.skipIf(!hasSharedSamples)('search over Synthea', () => {
   });
 
   it('reference by id, with OR: Immunization?patient=A,B', async () => {
-    const [a, b] = of('Patient').slice(0, 2).map((p) => p.id as string);
+    const [a, b] = of('Patient')
+      .slice(0, 2)
+      .map((p) => p.id as string);
     const expected = keys(of('Immunization').filter((i) => i.patient.reference === `Patient/${a}` || i.patient.reference === `Patient/${b}`));
     expect((await searchAll(`Immunization?patient=${a},${b}`)).sort()).toEqual(expected);
   });
@@ -157,7 +182,9 @@ describe.skipIf(!hasSharedSamples)('search over Synthea', () => {
   });
 
   it('_lastUpdated and _id: everything loaded is found by id', async () => {
-    const patients = of('Patient').slice(0, 5).map((p) => p.id as string);
+    const patients = of('Patient')
+      .slice(0, 5)
+      .map((p) => p.id as string);
     expect((await searchAll(`Patient?_id=${patients.join(',')}&_lastUpdated=ge2000`)).sort()).toEqual(patients.map((id) => `Patient/${id}`).sort());
   });
 
@@ -168,5 +195,3 @@ describe.skipIf(!hasSharedSamples)('search over Synthea', () => {
     }
   });
 });
-
-

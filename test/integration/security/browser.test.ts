@@ -32,7 +32,9 @@ describe.skipIf(!hasChromium)(hasChromium ? 'in Chromium' : `in Chromium (${SKIP
       req.on('data', (chunk: Buffer) => (body += chunk));
       req.on('end', () => {
         if (req.url?.startsWith('/frame')) {
-          res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>Framing site</title><iframe id="victim" src="${framedUrl.replace(/"/g, '&quot;')}" width="800" height="600"></iframe>`);
+          res
+            .writeHead(200, { 'content-type': 'text/html' })
+            .end(`<!doctype html><title>Framing site</title><iframe id="victim" src="${framedUrl.replace(/"/g, '&quot;')}" width="800" height="600"></iframe>`);
           return;
         }
         received.push({ method: req.method ?? '', url: req.url ?? '', body });
@@ -41,7 +43,14 @@ describe.skipIf(!hasChromium)(hasChromium ? 'in Chromium' : `in Chromium (${SKIP
     });
     await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
     appOrigin = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
-    const { body } = await register(server, { client_name: 'Cross-origin app', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [`${appOrigin}/cb`], scope: 'openid launch/patient patient/*.rs' });
+    const { body } = await register(server, {
+      client_name: 'Cross-origin app',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: [`${appOrigin}/cb`],
+      scope: 'openid launch/patient patient/*.rs',
+    });
     clientId = String(body.client_id);
   }, 60_000);
   afterAll(async () => {
@@ -51,7 +60,17 @@ describe.skipIf(!hasChromium)(hasChromium ? 'in Chromium' : `in Chromium (${SKIP
   });
 
   function authorize(extra: Record<string, string> = {}): string {
-    return authorizationUrl(server, { response_type: 'code', client_id: clientId, redirect_uri: `${appOrigin}/cb`, scope: 'openid launch/patient patient/*.rs', aud: server.fhirBase, state: 'xyz', code_challenge: pkce().challenge, code_challenge_method: 'S256', ...extra });
+    return authorizationUrl(server, {
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: `${appOrigin}/cb`,
+      scope: 'openid launch/patient patient/*.rs',
+      aud: server.fhirBase,
+      state: 'xyz',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+      ...extra,
+    });
   }
 
   /** Collects the console's CSP reports of a page. */
@@ -123,12 +142,15 @@ describe.skipIf(!hasChromium)(hasChromium ? 'in Chromium' : `in Chromium (${SKIP
       await page.waitForTimeout(500);
       const content = frame ? await frame.content().catch(() => '') : '';
       expect(content, target).not.toMatch(/name="(password|decision)"/);
-      expect(reports.some((r) => /frame-ancestors/.test(r)), `${target}: ${reports.join(' | ')}`).toBe(true);
+      expect(
+        reports.some((r) => /frame-ancestors/.test(r)),
+        `${target}: ${reports.join(' | ')}`,
+      ).toBe(true);
       await context.close();
     }
   });
 
-  it('Bedside\'s own EHR frame shows the sign-in page', async () => {
+  it("Bedside's own EHR frame shows the sign-in page", async () => {
     const context = await freshContext(chromium, 'ehr-frame');
     const page = await context.newPage();
     await page.goto(`${server.baseUrl}/launcher/ehr?app=${encodeURIComponent(authorize())}`);

@@ -26,7 +26,9 @@ class ForwardingBrowser extends RecordingBrowser {
 
   override async request(url: string, init: { method?: string; body?: URLSearchParams; headers?: Record<string, string> } = {}): Promise<Response> {
     if (!url.startsWith(this.publicBase)) return super.request(url, init);
-    const forwarded: Record<string, string> = this.forwardedProto ? { 'x-forwarded-proto': this.forwardedProto, 'x-forwarded-host': new URL(this.publicBase).host } : {};
+    const forwarded: Record<string, string> = this.forwardedProto
+      ? { 'x-forwarded-proto': this.forwardedProto, 'x-forwarded-host': new URL(this.publicBase).host }
+      : {};
     return super.request(this.listenUrl + url.slice(this.publicBase.length), { ...init, headers: { ...init.headers, ...forwarded } });
   }
 }
@@ -40,10 +42,12 @@ function parseSetCookie(line: string): Cookie {
   const [pair, ...attributes] = line.split(';').map((s) => s.trim());
   return {
     name: pair!.slice(0, pair!.indexOf('=')),
-    attributes: new Map(attributes.map((a) => {
-      const eq = a.indexOf('=');
-      return eq < 0 ? [a.toLowerCase(), ''] : [a.slice(0, eq).toLowerCase(), a.slice(eq + 1).toLowerCase()];
-    })),
+    attributes: new Map(
+      attributes.map((a) => {
+        const eq = a.indexOf('=');
+        return eq < 0 ? [a.toLowerCase(), ''] : [a.slice(0, eq).toLowerCase(), a.slice(eq + 1).toLowerCase()];
+      }),
+    ),
   };
 }
 
@@ -91,7 +95,10 @@ describe('cookies', () => {
   it('https behind a TLS-terminating proxy (TRUST_PROXY): Secure, HttpOnly, session SameSite=None', async () => {
     const server = await startTestServer({ baseUrl: 'https://bedside.example', trustProxy: true });
     servers.push(server);
-    const visit = await cookiesOfAWholeVisit({ ...server, baseUrl: 'https://bedside.example', issuer: 'https://bedside.example/oauth', fhirBase: 'https://bedside.example/fhir' }, new ForwardingBrowser('https://bedside.example', server.bedside.listenUrl, 'https'));
+    const visit = await cookiesOfAWholeVisit(
+      { ...server, baseUrl: 'https://bedside.example', issuer: 'https://bedside.example/oauth', fhirBase: 'https://bedside.example/fhir' },
+      new ForwardingBrowser('https://bedside.example', server.bedside.listenUrl, 'https'),
+    );
     expectCookies(visit, true);
   });
 
@@ -117,7 +124,10 @@ describe('cookies', () => {
     const publicBase = `http://bedside.internal:${port}`;
     const server = await startTestServer({ port, baseUrl: publicBase });
     servers.push(server);
-    const visit = await cookiesOfAWholeVisit({ ...server, baseUrl: publicBase, issuer: `${publicBase}/oauth`, fhirBase: `${publicBase}/fhir` }, new ForwardingBrowser(publicBase, server.bedside.listenUrl));
+    const visit = await cookiesOfAWholeVisit(
+      { ...server, baseUrl: publicBase, issuer: `${publicBase}/oauth`, fhirBase: `${publicBase}/fhir` },
+      new ForwardingBrowser(publicBase, server.bedside.listenUrl),
+    );
     expectCookies(visit, false);
   });
 });

@@ -22,7 +22,14 @@ let appClient: string;
 
 beforeAll(async () => {
   server = await startTestServer();
-  const { body } = await register(server, { client_name: 'Browser app', token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: [`${APP_ORIGIN}/cb`], scope: 'openid fhirUser patient/*.rs launch/patient offline_access' });
+  const { body } = await register(server, {
+    client_name: 'Browser app',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: [`${APP_ORIGIN}/cb`],
+    scope: 'openid fhirUser patient/*.rs launch/patient offline_access',
+  });
   appClient = String(body.client_id);
 });
 afterAll(async () => server?.stop());
@@ -39,7 +46,10 @@ function cors(response: Response): Record<string, string> {
 }
 
 const preflight = (url: string, origin: string, method: string, headers?: string) =>
-  fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, ...(headers ? { 'access-control-request-headers': headers } : {}) } });
+  fetch(url, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': method, ...(headers ? { 'access-control-request-headers': headers } : {}) },
+  });
 
 describe('FHIR API and SMART discovery: any origin, no credentials', () => {
   it.each(['/metadata', '/.well-known/smart-configuration', '/Patient'])('GET %s from any origin', async (path) => {
@@ -85,18 +95,30 @@ describe('OpenID discovery and JWKS: any origin', () => {
   });
 });
 
-describe('token, introspection, revocation: the client\'s own origins', () => {
-  const codeExchange = (clientId: string, origin: string) => fetch(`${server.issuer}/token`, {
-    method: 'POST',
-    headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', client_id: clientId, code: 'not-a-code', redirect_uri: `${APP_ORIGIN}/cb`, code_verifier: pkce().verifier }),
-  });
+describe("token, introspection, revocation: the client's own origins", () => {
+  const codeExchange = (clientId: string, origin: string) =>
+    fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: clientId,
+        code: 'not-a-code',
+        redirect_uri: `${APP_ORIGIN}/cb`,
+        code_verifier: pkce().verifier,
+      }),
+    });
 
   it('a preflight is answered for any origin (the client is not known yet)', async () => {
     for (const path of ['/token', '/introspect', '/revoke']) {
       const response = await preflight(`${server.issuer}${path}`, EVIL, 'POST', 'content-type');
       expect(response.status).toBe(204);
-      expect(cors(response)).toEqual({ 'access-control-allow-origin': EVIL, 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '3600' });
+      expect(cors(response)).toEqual({
+        'access-control-allow-origin': EVIL,
+        'access-control-allow-methods': 'POST',
+        'access-control-allow-headers': 'content-type',
+        'access-control-max-age': '3600',
+      });
     }
   });
 
@@ -107,16 +129,21 @@ describe('token, introspection, revocation: the client\'s own origins', () => {
     expect(cors(response)).toEqual({ 'access-control-allow-origin': APP_ORIGIN, 'access-control-expose-headers': 'WWW-Authenticate' });
   });
 
-  it('from Bedside\'s own origin (the launcher): allowed', async () => {
+  it("from Bedside's own origin (the launcher): allowed", async () => {
     const response = await codeExchange(appClient, server.baseUrl);
     expect(cors(response)['access-control-allow-origin']).toBe(server.baseUrl);
   });
 
   it('from any other origin: refused, and not readable', async () => {
     for (const path of ['/token', '/introspect', '/revoke']) {
-      const response = path === '/token'
-        ? await codeExchange(appClient, EVIL)
-        : await fetch(`${server.issuer}${path}`, { method: 'POST', headers: { origin: EVIL, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: 'x', client_id: appClient }) });
+      const response =
+        path === '/token'
+          ? await codeExchange(appClient, EVIL)
+          : await fetch(`${server.issuer}${path}`, {
+              method: 'POST',
+              headers: { origin: EVIL, 'content-type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams({ token: 'x', client_id: appClient }),
+            });
       expect(response.status, path).toBe(400);
       expect(((await response.json()) as { error_description: string }).error_description).toMatch(/origin https:\/\/evil\.example not allowed/);
       expect(response.headers.get('access-control-allow-origin'), path).toBeNull();
@@ -124,16 +151,32 @@ describe('token, introspection, revocation: the client\'s own origins', () => {
   });
 
   it('without an Origin (a server-side client) nothing changes', async () => {
-    const response = await tokenRequest(server, { grant_type: 'authorization_code', client_id: appClient, code: 'x', redirect_uri: `${APP_ORIGIN}/cb`, code_verifier: pkce().verifier });
+    const response = await tokenRequest(server, {
+      grant_type: 'authorization_code',
+      client_id: appClient,
+      code: 'x',
+      redirect_uri: `${APP_ORIGIN}/cb`,
+      code_verifier: pkce().verifier,
+    });
     expect(response.body.error).toBe('invalid_grant');
   });
 });
 
-describe('userinfo: the token\'s client\'s origins', () => {
-  it('answers with CORS for the client\'s redirect origin, without for another', async () => {
-    const request = sampleAuthorization(server, { client_id: appClient, redirect_uri: `${APP_ORIGIN}/cb`, scope: 'openid fhirUser patient/*.rs launch/patient' });
+describe("userinfo: the token's client's origins", () => {
+  it("answers with CORS for the client's redirect origin, without for another", async () => {
+    const request = sampleAuthorization(server, {
+      client_id: appClient,
+      redirect_uri: `${APP_ORIGIN}/cb`,
+      scope: 'openid fhirUser patient/*.rs launch/patient',
+    });
     const back = await authorizeInBrowser(new Browser(), request.url, request.redirectUri, { username: 'amy.shaw', password: 'bedside-demo' });
-    const tokens = await tokenRequest(server, { grant_type: 'authorization_code', client_id: appClient, code: back.searchParams.get('code')!, redirect_uri: request.redirectUri, code_verifier: request.verifier });
+    const tokens = await tokenRequest(server, {
+      grant_type: 'authorization_code',
+      client_id: appClient,
+      code: back.searchParams.get('code')!,
+      redirect_uri: request.redirectUri,
+      code_verifier: request.verifier,
+    });
     const token = String(tokens.body.access_token);
     const own = await fetch(`${server.issuer}/userinfo`, { headers: { origin: APP_ORIGIN, authorization: `Bearer ${token}` } });
     expect(own.status).toBe(200);
@@ -155,7 +198,12 @@ describe('pages, the launcher and registration: no CORS', () => {
     ['POST', '/oauth/register'],
     ['GET', '/sample-app/'],
   ])('%s %s', async (method, path) => {
-    const response = await fetch(`${server.baseUrl}${path}`, { method, redirect: 'manual', headers: { origin: EVIL, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) }, ...(method === 'POST' ? { body: '{}' } : {}) });
+    const response = await fetch(`${server.baseUrl}${path}`, {
+      method,
+      redirect: 'manual',
+      headers: { origin: EVIL, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+      ...(method === 'POST' ? { body: '{}' } : {}),
+    });
     expect(cors(response), `${method} ${path}`).toEqual({});
     const pre = await preflight(`${server.baseUrl}${path}`, EVIL, method, 'content-type');
     expect(cors(pre), `OPTIONS ${path}`).toEqual({});

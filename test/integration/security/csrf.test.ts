@@ -37,7 +37,7 @@ describe('sign-in pages (interaction)', () => {
     expect(token(first.page)).not.toBe(token(second.page));
   });
 
-  it('a login without the token, with another interaction\'s token or from another origin signs nobody in and counts no failure', async () => {
+  it("a login without the token, with another interaction's token or from another origin signs nobody in and counts no failure", async () => {
     const browser = new Browser();
     const { page, form } = await loginPage(browser, server);
     const other = await loginPage(new Browser(), server);
@@ -61,7 +61,7 @@ describe('sign-in pages (interaction)', () => {
     expect(next.forms.some((f) => f.action.endsWith('/patient'))).toBe(true);
   });
 
-  it('a genuine submission works without an Origin (plain HTTP client) and with Bedside\'s own', async () => {
+  it("a genuine submission works without an Origin (plain HTTP client) and with Bedside's own", async () => {
     for (const origin of [undefined, server.baseUrl]) {
       const browser = new Browser(origin);
       const { form } = await loginPage(browser, server);
@@ -88,39 +88,68 @@ describe('sign-in pages (interaction)', () => {
   });
 
   it('the helper flows of the other suites (forms with their hidden fields) keep working', async () => {
-    const { body } = await register(server, { client_name: 'CSRF check app', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: ['https://app.example/cb'], scope: 'openid patient/*.rs launch/patient' });
+    const { body } = await register(server, {
+      client_name: 'CSRF check app',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: ['https://app.example/cb'],
+      scope: 'openid patient/*.rs launch/patient',
+    });
     const url = new URL(`${server.issuer}/authorize`);
-    url.search = new URLSearchParams({ response_type: 'code', client_id: String(body.client_id), redirect_uri: 'https://app.example/cb', scope: 'openid patient/*.rs launch/patient', aud: server.fhirBase, state: 's1', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: String(body.client_id),
+      redirect_uri: 'https://app.example/cb',
+      scope: 'openid patient/*.rs launch/patient',
+      aud: server.fhirBase,
+      state: 's1',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    }).toString();
     const back = await authorizeInBrowser(new Browser(), url.href, 'https://app.example/cb', { username: 'amy.shaw', password: 'bedside-demo' });
     expect(back.searchParams.get('code')).toBeTruthy();
   });
 });
 
 describe('hostile submissions', () => {
-  it('any token but the page\'s own (random, multi-byte, huge, repeated) is a 403, never a 5xx or a redirect', async () => {
+  it("any token but the page's own (random, multi-byte, huge, repeated) is a 403, never a 5xx or a redirect", async () => {
     const fc = await import('fast-check');
     const browser = new Browser();
     const { form } = await loginPage(browser, server);
-    const token = fc.oneof(fc.string(), fc.string({ unit: 'binary', maxLength: 60 }), fc.constant('é'.repeat(43)), fc.constant('A'.repeat(5000)), fc.array(fc.string(), { maxLength: 3 }));
-    await fc.assert(fc.asyncProperty(token, fc.constantFrom('login', 'patient', 'encounter', 'consent', 'abort'), async (value, step) => {
-      const body = formBody(form, { username: 'dr.carter', password: 'bedside-demo' }, ['csrf']);
-      for (const v of Array.isArray(value) ? value : [value]) body.append('csrf', v);
-      const response = await browser.request(form.action.replace(/\/login$/, `/${step}`), { method: 'POST', body });
-      await response.arrayBuffer();
-      return response.status === 403 && response.headers.get('location') === null;
-    }), { numRuns: 150 });
+    const token = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary', maxLength: 60 }),
+      fc.constant('é'.repeat(43)),
+      fc.constant('A'.repeat(5000)),
+      fc.array(fc.string(), { maxLength: 3 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(token, fc.constantFrom('login', 'patient', 'encounter', 'consent', 'abort'), async (value, step) => {
+        const body = formBody(form, { username: 'dr.carter', password: 'bedside-demo' }, ['csrf']);
+        for (const v of Array.isArray(value) ? value : [value]) body.append('csrf', v);
+        const response = await browser.request(form.action.replace(/\/login$/, `/${step}`), { method: 'POST', body });
+        await response.arrayBuffer();
+        return response.status === 403 && response.headers.get('location') === null;
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 
 describe('the launcher API', () => {
   it('a cross-site form (text/plain, no preflight) cannot mint a launch: the API takes JSON only', async () => {
-    const response = await fetch(`${server.baseUrl}/launcher/api/launch`, { method: 'POST', headers: { origin: EVIL, 'content-type': 'text/plain' }, body: JSON.stringify({ launch_uri: 'https://evil.example/launch', patient: 'patient-001', simulate_ehr_session: true }) });
+    const response = await fetch(`${server.baseUrl}/launcher/api/launch`, {
+      method: 'POST',
+      headers: { origin: EVIL, 'content-type': 'text/plain' },
+      body: JSON.stringify({ launch_uri: 'https://evil.example/launch', patient: 'patient-001', simulate_ehr_session: true }),
+    });
     expect(response.status).toBe(400);
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
 
-describe('account and operators\' pages (session)', () => {
+describe("account and operators' pages (session)", () => {
   async function signedInAt(username: string, password: string, path: string): Promise<{ browser: Browser; page: Page }> {
     const browser = new Browser(server.baseUrl);
     let page = asPage(await browser.go(`${server.issuer}${path}`));
@@ -128,7 +157,7 @@ describe('account and operators\' pages (session)', () => {
     return { browser, page };
   }
 
-  it('revoking an app needs the session\'s token: same-origin requests without it, or with another user\'s, are refused', async () => {
+  it("revoking an app needs the session's token: same-origin requests without it, or with another user's, are refused", async () => {
     const amy = new Browser(server.baseUrl);
     const request = sampleAuthorization(server);
     await authorizeInBrowser(amy, request.url, request.redirectUri, { username: 'amy.shaw', password: 'bedside-demo' });
@@ -147,7 +176,7 @@ describe('account and operators\' pages (session)', () => {
     expect(text(done)).toContain('revoked');
   });
 
-  it('operators\' forms (lock a user, rotate keys) need it too', async () => {
+  it("operators' forms (lock a user, rotate keys) need it too", async () => {
     const { browser, page } = await signedInAt('admin', 'bedside-admin', '/admin/users');
     const lock = page.forms.find((f) => f.action.endsWith('/lock') && f.fields.some((x) => x.name === 'username' && x.value === 'amy.shaw'))!;
     expect(hiddenFields(lock).map(([n]) => n)).toContain('csrf');
@@ -162,7 +191,7 @@ describe('account and operators\' pages (session)', () => {
 });
 
 describe('RP-initiated logout', () => {
-  it('the confirmation needs oidc-provider\'s xsrf value: without it the session survives', async () => {
+  it("the confirmation needs oidc-provider's xsrf value: without it the session survives", async () => {
     const browser = new Browser();
     const request = sampleAuthorization(server);
     await authorizeInBrowser(browser, request.url, request.redirectUri, { username: 'dr.carter', password: 'bedside-demo', patient: 'patient-001' });

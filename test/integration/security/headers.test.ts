@@ -22,10 +22,16 @@ afterAll(async () => server?.stop());
 function csp(headers: Headers): Map<string, string[]> {
   const value = headers.get('content-security-policy');
   expect(value, 'Content-Security-Policy').toBeTruthy();
-  return new Map(value!.split(';').map((d) => d.trim()).filter(Boolean).map((d) => {
-    const [name, ...sources] = d.split(/\s+/);
-    return [name!, sources];
-  }));
+  return new Map(
+    value!
+      .split(';')
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => {
+        const [name, ...sources] = d.split(/\s+/);
+        return [name!, sources];
+      }),
+  );
 }
 
 /** What every Bedside HTML page must have, whoever renders it. */
@@ -33,7 +39,10 @@ function expectPageHeaders(headers: Headers, framing: 'self' | 'none', where: st
   const policy = csp(headers);
   expect(headers.get('content-type'), where).toMatch(/^text\/html/);
   expect(policy.get('script-src'), where).toBeDefined();
-  expect(policy.get('script-src')!.filter((s) => !["'self'", "'none'"].includes(s) && !s.startsWith("'sha256-")), where).toEqual([]);
+  expect(
+    policy.get('script-src')!.filter((s) => !["'self'", "'none'"].includes(s) && !s.startsWith("'sha256-")),
+    where,
+  ).toEqual([]);
   expect(policy.get('default-src'), where).toEqual(["'self'"]);
   expect(policy.get('base-uri'), where).toEqual(["'none'"]);
   expect(policy.get('frame-ancestors'), where).toEqual([`'${framing}'`]);
@@ -53,14 +62,29 @@ function expectNoInlineCode(page: Page): void {
 }
 
 describe('sign-in, consent and account pages', () => {
-  it('login, patient picker, consent: helmet\'s headers, framing by Bedside only, forms may end at the app', async () => {
-    const { body } = await register(server, { client_name: 'Elsewhere app', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: ['https://app.example/cb'], scope: 'openid launch/patient patient/*.rs' });
+  it("login, patient picker, consent: helmet's headers, framing by Bedside only, forms may end at the app", async () => {
+    const { body } = await register(server, {
+      client_name: 'Elsewhere app',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: ['https://app.example/cb'],
+      scope: 'openid launch/patient patient/*.rs',
+    });
     const browser = new RecordingBrowser();
-    const request = sampleAuthorization(server, { client_id: String(body.client_id), redirect_uri: 'https://app.example/cb', scope: 'openid launch/patient patient/*.rs' });
+    const request = sampleAuthorization(server, {
+      client_id: String(body.client_id),
+      redirect_uri: 'https://app.example/cb',
+      scope: 'openid launch/patient patient/*.rs',
+    });
     const login = asPage(await browser.go(request.url, { stopAt: request.redirectUri }));
     const picker = asPage(await signIn(browser, login, 'dr.carter', 'bedside-demo', request.redirectUri));
     const consent = asPage(await browser.submit(formTo(picker, '/patient'), { patient: 'patient-001' }, undefined, request.redirectUri));
-    for (const [name, page] of [['login', login], ['patient picker', picker], ['consent', consent]] as const) {
+    for (const [name, page] of [
+      ['login', login],
+      ['patient picker', picker],
+      ['consent', consent],
+    ] as const) {
       const policy = expectPageHeaders(browser.headersOf(page.url), 'self', name);
       expect(policy.get('form-action'), name).toEqual(["'self'", 'https://app.example']);
       expect(browser.headersOf(page.url).get('cache-control')).toBe('no-store');
@@ -82,7 +106,7 @@ describe('sign-in, consent and account pages', () => {
     }
   });
 
-  it('the provider\'s own pages (error, logout, signed out) have the same headers, without form-action', async () => {
+  it("the provider's own pages (error, logout, signed out) have the same headers, without form-action", async () => {
     const browser = new RecordingBrowser();
     const error = `${server.issuer}/authorize?client_id=nobody&response_type=code&redirect_uri=https://evil.example/`;
     const page = asPage(await browser.go(error));
@@ -92,7 +116,11 @@ describe('sign-in, consent and account pages', () => {
     const logout = `${server.issuer}/logout?client_id=${SAMPLE_APP}`;
     const logoutPage = asPage(await browser.go(logout));
     const done = asPage(await browser.submit(logoutPage.forms[0]!, {}, { name: 'logout', value: 'yes' }));
-    for (const [url, name] of [[error, 'error'], [logout, 'logout'], [done.url, 'signed out']] as const) {
+    for (const [url, name] of [
+      [error, 'error'],
+      [logout, 'logout'],
+      [done.url, 'signed out'],
+    ] as const) {
       const policy = expectPageHeaders(browser.headersOf(url), 'self', name);
       expect(policy.has('form-action'), name).toBe(false);
     }
@@ -111,7 +139,7 @@ describe('sign-in, consent and account pages', () => {
     expect(policy.has('form-action')).toBe(false);
   });
 
-  it('CSP sources for where a form may end: an origin, or a native app\'s scheme', () => {
+  it("CSP sources for where a form may end: an origin, or a native app's scheme", () => {
     expect(formTargetSource('https://app.example:8443/cb?x=1')).toBe('https://app.example:8443');
     expect(formTargetSource('com.example.app:/oauth2redirect')).toBe('com.example.app:');
     expect(formTargetSource('not a url')).toBeUndefined();
@@ -137,7 +165,16 @@ describe('launcher pages', () => {
 describe('every response', () => {
   it('nosniff on the FHIR API, the token endpoint, discovery, static files and 404s', async () => {
     const { challenge } = pkce();
-    for (const url of [`${server.fhirBase}/metadata`, `${server.fhirBase}/Patient`, `${server.issuer}/token`, `${server.issuer}/jwks`, `${server.issuer}/.well-known/openid-configuration`, `${server.baseUrl}/styles/bedside.css`, `${server.baseUrl}/nothing-here`, authorizationUrl(server, { client_id: SAMPLE_APP, response_type: 'code', code_challenge: challenge })]) {
+    for (const url of [
+      `${server.fhirBase}/metadata`,
+      `${server.fhirBase}/Patient`,
+      `${server.issuer}/token`,
+      `${server.issuer}/jwks`,
+      `${server.issuer}/.well-known/openid-configuration`,
+      `${server.baseUrl}/styles/bedside.css`,
+      `${server.baseUrl}/nothing-here`,
+      authorizationUrl(server, { client_id: SAMPLE_APP, response_type: 'code', code_challenge: challenge }),
+    ]) {
       const response = await fetch(url, { redirect: 'manual' });
       expect(response.headers.get('x-content-type-options'), url).toBe('nosniff');
       expect(response.headers.get('strict-transport-security'), url).toBeNull();
@@ -153,7 +190,8 @@ describe('https BASE_URL (behind a TLS-terminating proxy)', () => {
   });
   afterAll(async () => behindProxy?.stop());
 
-  const viaProxy = (path: string) => fetch(`${behindProxy.bedside.listenUrl}${path}`, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'bedside.example' } });
+  const viaProxy = (path: string) =>
+    fetch(`${behindProxy.bedside.listenUrl}${path}`, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'bedside.example' } });
 
   it('HSTS on pages, the FHIR API and the token endpoints; pages upgrade insecure requests', async () => {
     for (const path of ['/', '/oauth/admin/grants', '/fhir/metadata', '/fhir/Patient', '/oauth/jwks', '/oauth/token', '/sample-app/', '/styles/bedside.css']) {

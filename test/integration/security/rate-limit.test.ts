@@ -40,10 +40,19 @@ interface Attempt {
 async function attempt(browser: Browser, address: string, username: string, password: string, forwardedFor = address): Promise<Attempt> {
   const { form } = await loginPage(browser, server);
   const started = performance.now();
-  const response = await browser.request(form.action, { method: 'POST', body: formBody(form, { username, password }), headers: { 'x-forwarded-for': forwardedFor } });
+  const response = await browser.request(form.action, {
+    method: 'POST',
+    body: formBody(form, { username, password }),
+    headers: { 'x-forwarded-for': forwardedFor },
+  });
   const ms = performance.now() - started;
   const html = await response.text();
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), message: /role="alert"[^>]*>([^<]*)</.exec(html)?.[1] ?? text({ html } as never).slice(0, 80), ms };
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    message: /role="alert"[^>]*>([^<]*)</.exec(html)?.[1] ?? text({ html } as never).slice(0, 80),
+    ms,
+  };
 }
 
 describe('per username', () => {
@@ -96,8 +105,17 @@ describe('per username', () => {
   it('concurrent guesses get no more than the allowance between them', async () => {
     const { browser, address } = client();
     const { form } = await loginPage(browser, server);
-    const statuses = await Promise.all(Array.from({ length: 12 }, (_, i) =>
-      browser.request(form.action, { method: 'POST', body: formBody(form, { username: 'concurrent.target', password: `guess-${i}` }), headers: { 'x-forwarded-for': address } }).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        browser
+          .request(form.action, {
+            method: 'POST',
+            body: formBody(form, { username: 'concurrent.target', password: `guess-${i}` }),
+            headers: { 'x-forwarded-for': address },
+          })
+          .then((r) => r.status),
+      ),
+    );
     // Attempts are counted before the password is checked: 4 answered "wrong", the 5th and the rest "too many".
     expect(statuses.filter((s) => s === 401)).toHaveLength(THROTTLE.maxFailures - 1);
     expect(statuses.filter((s) => s === 429)).toHaveLength(12 - (THROTTLE.maxFailures - 1));
@@ -142,7 +160,8 @@ describe('per client address', () => {
 });
 
 describe('the client address', () => {
-  const request = (remote: string, forwarded?: string) => ({ headers: forwarded ? { 'x-forwarded-for': forwarded } : {}, socket: { remoteAddress: remote } }) as unknown as IncomingMessage;
+  const request = (remote: string, forwarded?: string) =>
+    ({ headers: forwarded ? { 'x-forwarded-for': forwarded } : {}, socket: { remoteAddress: remote } }) as unknown as IncomingMessage;
 
   it('is the peer, or behind a trusted proxy the entry the proxy added (the last)', () => {
     expect(clientAddress(request('10.0.0.5', '1.2.3.4'), false)).toBe('10.0.0.5');

@@ -21,7 +21,15 @@ beforeAll(async () => {
   // One identity provider configured (never reached here), for the federation callback.
   const providers = [{ id: 'corp', name: 'Contoso', issuer: 'http://127.0.0.1:9/idp', clientId: 'bedside', clientSecret: 'corp-secret' }];
   server = await startOidcServer({ env: { FEDERATION_PROVIDERS: JSON.stringify(providers), ALLOW_PRIVATE_NETWORK_FETCH: 'true' } });
-  const { body } = await register(server, { client_name: 'Redirect check', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [APP.redirect], post_logout_redirect_uris: [APP.bye], scope: 'openid patient/*.rs launch/patient' });
+  const { body } = await register(server, {
+    client_name: 'Redirect check',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    redirect_uris: [APP.redirect],
+    post_logout_redirect_uris: [APP.bye],
+    scope: 'openid patient/*.rs launch/patient',
+  });
   clientId = String(body.client_id);
 });
 afterAll(async () => server?.stop());
@@ -43,7 +51,17 @@ function expectSafeLocation(location: string | null, registered: string[] = []):
 
 function authorize(params: Record<string, string | undefined>): string {
   const { challenge } = pkce();
-  return authorizationUrl(server, { response_type: 'code', client_id: clientId, redirect_uri: APP.redirect, scope: 'openid patient/*.rs', aud: server.fhirBase, state: 'st', code_challenge: challenge, code_challenge_method: 'S256', ...params });
+  return authorizationUrl(server, {
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: APP.redirect,
+    scope: 'openid patient/*.rs',
+    aud: server.fhirBase,
+    state: 'st',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...params,
+  });
 }
 
 describe('authorization endpoint', () => {
@@ -72,7 +90,7 @@ describe('authorization endpoint', () => {
     }
   });
 
-  it('an omitted redirect_uri, another client\'s, or an unknown client gets an error page too', async () => {
+  it("an omitted redirect_uri, another client's, or an unknown client gets an error page too", async () => {
     for (const params of [{ redirect_uri: undefined }, { redirect_uri: `${server.issuer}/account/callback` }, { client_id: 'nobody' }]) {
       const response = await hop(authorize(params));
       expect(response.status).toBe(400);
@@ -98,7 +116,11 @@ describe('authorization endpoint', () => {
       locations.push(response.headers.get('location'));
       return response;
     };
-    const back = await authorizeInBrowser(browser, authorize({ scope: 'openid patient/*.rs launch/patient' }), APP.redirect, { username: 'dr.carter', password: 'bedside-demo', patient: 'patient-001' });
+    const back = await authorizeInBrowser(browser, authorize({ scope: 'openid patient/*.rs launch/patient' }), APP.redirect, {
+      username: 'dr.carter',
+      password: 'bedside-demo',
+      patient: 'patient-001',
+    });
     expect(`${back.origin}${back.pathname}`).toBe(APP.redirect);
     expect(locations.filter(Boolean).length).toBeGreaterThan(2);
     for (const location of locations) expectSafeLocation(location, [APP.redirect]);
@@ -119,7 +141,7 @@ describe('RP-initiated logout', () => {
 });
 
 describe('account pages', () => {
-  it('the sign-in callback returns only to Bedside\'s own pages, whatever the state says', async () => {
+  it("the sign-in callback returns only to Bedside's own pages, whatever the state says", async () => {
     const cases: Array<[string, string]> = [
       ['https://evil.example/', '/oauth/account/apps'],
       ['//evil.example', '/oauth/account/apps'],
@@ -139,7 +161,7 @@ describe('account pages', () => {
     expect(failed.headers.get('location')).toBeNull();
   });
 
-  it('a signed-out visitor is sent to Bedside\'s own authorization endpoint, for the account client', async () => {
+  it("a signed-out visitor is sent to Bedside's own authorization endpoint, for the account client", async () => {
     const response = await hop(`${server.issuer}/admin/users`);
     expect(response.status).toBe(303);
     const location = new URL(response.headers.get('location')!);
@@ -154,7 +176,9 @@ describe('federation callback', () => {
     const unknown = await hop(`${server.issuer}/federation/corp/callback?code=x&state=nope`);
     expect(unknown.status).toBe(400);
     expect(unknown.headers.get('location')).toBeNull();
-    await server.bedside.storage.documents.collection(FEDERATION_STATE_COLLECTION).put('known-state', { uid: 'the-interaction', provider: 'corp', verifier: 'v', nonce: 'n' });
+    await server.bedside.storage.documents
+      .collection(FEDERATION_STATE_COLLECTION)
+      .put('known-state', { uid: 'the-interaction', provider: 'corp', verifier: 'v', nonce: 'n' });
     const known = await hop(`${server.issuer}/federation/corp/callback?error=access_denied&state=known-state&redirect_uri=https://evil.example/`);
     expect(known.status).toBe(303);
     expect(known.headers.get('location')).toBe('/oauth/interaction/the-interaction/federated?state=known-state');
@@ -163,7 +187,11 @@ describe('federation callback', () => {
 
 describe('launcher and static files', () => {
   it('POST /launcher/api/launch answers the launch URL in JSON and redirects nowhere', async () => {
-    const response = await hop(`${server.baseUrl}/launcher/api/launch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ launch_uri: 'https://evil.example/launch', patient: 'patient-001' }) });
+    const response = await hop(`${server.baseUrl}/launcher/api/launch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ launch_uri: 'https://evil.example/launch', patient: 'patient-001' }),
+    });
     expect(response.status).toBe(201);
     expect(response.headers.get('location')).toBeNull();
     expect(((await response.json()) as { url: string }).url).toMatch(/^https:\/\/evil\.example\/launch\?iss=/);

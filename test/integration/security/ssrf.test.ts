@@ -76,7 +76,15 @@ beforeAll(async () => {
     const routes: Record<string, unknown> = {
       '/jwks.json': { keys: [clientKeyPair.publicJwk] },
       '/issuer-jwks': { keys: [issuerKey.publicJwk] },
-      '/idp/.well-known/openid-configuration': { issuer: idp, authorization_endpoint: `${idp}/auth`, token_endpoint: `${idp}/token`, jwks_uri: `${idp}/jwks`, response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'] },
+      '/idp/.well-known/openid-configuration': {
+        issuer: idp,
+        authorization_endpoint: `${idp}/auth`,
+        token_endpoint: `${idp}/token`,
+        jwks_uri: `${idp}/jwks`,
+        response_types_supported: ['code'],
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: ['RS256'],
+      },
     };
     const body = routes[(req.url ?? '').split('?')[0]!];
     if (body === undefined) res.writeHead(404).end();
@@ -97,17 +105,23 @@ beforeAll(async () => {
   // A backend client an operator provisioned (clients.json), keys on the internal service.
   seedDir = mkdtempSync(path.join(tmpdir(), 'bedside-ssrf-seed-'));
   const sample = JSON.parse(readFileSync(path.join(REPO, 'fhir-data/clients.json'), 'utf8')) as unknown[];
-  writeFileSync(path.join(seedDir, 'clients.json'), JSON.stringify([...sample, {
-    client_id: PROVISIONED,
-    client_name: 'Provisioned backend service',
-    token_endpoint_auth_method: 'private_key_jwt',
-    token_endpoint_auth_signing_alg: 'ES384',
-    grant_types: ['client_credentials'],
-    response_types: [],
-    redirect_uris: [],
-    jwks_uri: `${internalOrigin}/jwks.json`,
-    scope: 'system/*.rs',
-  }]));
+  writeFileSync(
+    path.join(seedDir, 'clients.json'),
+    JSON.stringify([
+      ...sample,
+      {
+        client_id: PROVISIONED,
+        client_name: 'Provisioned backend service',
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES384',
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        jwks_uri: `${internalOrigin}/jwks.json`,
+        scope: 'system/*.rs',
+      },
+    ]),
+  );
 
   // Both servers are configured alike; only ALLOW_PRIVATE_NETWORK_FETCH differs. The loopback
   // identity provider and issuer would be refused at start-up without the setting (tested in
@@ -132,7 +146,15 @@ afterAll(async () => {
   if (seedDir) rmSync(seedDir, { recursive: true, force: true });
 });
 
-const backend = (jwksUri: string) => ({ token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES384', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], jwks_uri: jwksUri, scope: 'system/*.rs' });
+const backend = (jwksUri: string) => ({
+  token_endpoint_auth_method: 'private_key_jwt',
+  token_endpoint_auth_signing_alg: 'ES384',
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+  jwks_uri: jwksUri,
+  scope: 'system/*.rs',
+});
 
 describe('registration refuses what the server would never fetch', () => {
   const port = () => (internal.address() as AddressInfo).port;
@@ -158,7 +180,9 @@ describe('registration refuses what the server would never fetch', () => {
         const response = await register(strict, backend(uri()));
         expect(response.status).toBe(400);
         expect(response.body.error).toBe('invalid_client_metadata');
-        expect(response.body.error_description).toBe(`jwks_uri will not be fetched: its host ${new URL(uri()).hostname} is not a public address (${kind}); this server fetches only public addresses unless ${SETTING}`);
+        expect(response.body.error_description).toBe(
+          `jwks_uri will not be fetched: its host ${new URL(uri()).hostname} is not a public address (${kind}); this server fetches only public addresses unless ${SETTING}`,
+        );
       });
       expect(fetched).toEqual([]);
     });
@@ -173,28 +197,50 @@ describe('registration refuses what the server would never fetch', () => {
   it('an update to a private jwks_uri is refused the same way', async () => {
     const registered = await register(strict, backend('https://keys.example.org/jwks.json'));
     const { registration_client_uri: uri, registration_access_token: token, client_id: id } = registered.body as Record<string, string>;
-    const update = await fetch(uri!, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ ...backend('http://192.168.0.10/jwks.json'), client_id: id }) });
+    const update = await fetch(uri!, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ ...backend('http://192.168.0.10/jwks.json'), client_id: id }),
+    });
     expect(update.status).toBe(400);
-    expect(await update.json()).toEqual({ error: 'invalid_client_metadata', error_description: `jwks_uri will not be fetched: its host 192.168.0.10 is not a public address (private); this server fetches only public addresses unless ${SETTING}` });
+    expect(await update.json()).toEqual({
+      error: 'invalid_client_metadata',
+      error_description: `jwks_uri will not be fetched: its host 192.168.0.10 is not a public address (private); this server fetches only public addresses unless ${SETTING}`,
+    });
   });
 
   it('a sector_identifier_uri on loopback: refused before any connection', async () => {
     const before = tlsConnections.length;
-    const response = await register(strict, { redirect_uris: ['https://app.example/cb'], sector_identifier_uri: `https://127.0.0.1:${tlsPort}/sector.json`, token_endpoint_auth_method: 'none', scope: 'openid' });
+    const response = await register(strict, {
+      redirect_uris: ['https://app.example/cb'],
+      sector_identifier_uri: `https://127.0.0.1:${tlsPort}/sector.json`,
+      token_endpoint_auth_method: 'none',
+      scope: 'openid',
+    });
     expect(response.status).toBe(400);
-    expect(response.body).toEqual({ error: 'invalid_client_metadata', error_description: `sector_identifier_uri will not be fetched: its host 127.0.0.1 is not a public address (loopback); this server fetches only public addresses unless ${SETTING}` });
+    expect(response.body).toEqual({
+      error: 'invalid_client_metadata',
+      error_description: `sector_identifier_uri will not be fetched: its host 127.0.0.1 is not a public address (loopback); this server fetches only public addresses unless ${SETTING}`,
+    });
     expect(tlsConnections.length).toBe(before);
   });
 
   it('request_uris are refused whatever the setting: request objects are never fetched by reference', async () => {
     for (const server of [strict, open]) {
-      const response = await register(server, { redirect_uris: ['https://app.example/cb'], request_uris: ['https://app.example/request.jwt'], token_endpoint_auth_method: 'none', scope: 'openid' });
+      const response = await register(server, {
+        redirect_uris: ['https://app.example/cb'],
+        request_uris: ['https://app.example/request.jwt'],
+        token_endpoint_auth_method: 'none',
+        scope: 'openid',
+      });
       expect(response.status).toBe(400);
       expect(response.body.error).toBe('invalid_client_metadata');
       expect(response.body.error_description).toMatch(/^request_uris is not supported: this server never fetches request objects by reference/);
     }
     // An empty list asks for nothing and is accepted.
-    expect((await register(strict, { redirect_uris: ['https://app.example/cb'], request_uris: [], token_endpoint_auth_method: 'none', scope: 'openid' })).status).toBe(201);
+    expect(
+      (await register(strict, { redirect_uris: ['https://app.example/cb'], request_uris: [], token_endpoint_auth_method: 'none', scope: 'openid' })).status,
+    ).toBe(201);
   });
 });
 
@@ -205,7 +251,12 @@ describe('with ALLOW_PRIVATE_NETWORK_FETCH the same URLs are fetched', () => {
     const clientId = String(registered.body.client_id);
     let response: Awaited<ReturnType<typeof tokenRequest>> | undefined;
     const fetched = await hitsDuring(async () => {
-      response = await tokenRequest(open, { grant_type: 'client_credentials', scope: 'system/Patient.rs', client_assertion_type: ASSERTION_TYPE, client_assertion: await clientAssertion(open, clientId, clientKeyPair) });
+      response = await tokenRequest(open, {
+        grant_type: 'client_credentials',
+        scope: 'system/Patient.rs',
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: await clientAssertion(open, clientId, clientKeyPair),
+      });
     });
     expect(response!.status).toBe(200);
     expect(response!.body.token_type).toBe('Bearer');
@@ -214,7 +265,12 @@ describe('with ALLOW_PRIVATE_NETWORK_FETCH the same URLs are fetched', () => {
 
   it('a loopback sector_identifier_uri is fetched (the connection reaches the target)', async () => {
     const before = tlsConnections.length;
-    const response = await register(open, { redirect_uris: ['https://app.example/cb'], sector_identifier_uri: `https://127.0.0.1:${tlsPort}/sector.json`, token_endpoint_auth_method: 'none', scope: 'openid' });
+    const response = await register(open, {
+      redirect_uris: ['https://app.example/cb'],
+      sector_identifier_uri: `https://127.0.0.1:${tlsPort}/sector.json`,
+      token_endpoint_auth_method: 'none',
+      scope: 'openid',
+    });
     // The target is no https server: the fetch fails after connecting, which oidc-provider reports.
     expect(response.status).toBe(400);
     expect(response.body).toEqual({ error: 'invalid_client_metadata', error_description: 'could not load sector_identifier_uri response' });
@@ -225,7 +281,12 @@ describe('with ALLOW_PRIVATE_NETWORK_FETCH the same URLs are fetched', () => {
 
 describe('a client whose keys live on a non-public address', () => {
   const authenticate = (server: TestServer) => async () =>
-    tokenRequest(server, { grant_type: 'client_credentials', scope: 'system/Patient.rs', client_assertion_type: ASSERTION_TYPE, client_assertion: await clientAssertion(server, PROVISIONED, clientKeyPair) });
+    tokenRequest(server, {
+      grant_type: 'client_credentials',
+      scope: 'system/Patient.rs',
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: await clientAssertion(server, PROVISIONED, clientKeyPair),
+    });
 
   it('cannot authenticate on the strict server (the name resolves to loopback); nothing is fetched; the log says why', async () => {
     let response: Awaited<ReturnType<typeof tokenRequest>> | undefined;
@@ -237,7 +298,9 @@ describe('a client whose keys live on a non-public address', () => {
     expect(fetched).toEqual([]);
     const line = logs.strict.findLast((l) => l.msg === 'client authentication failed' && l.client_id === PROVISIONED);
     expect(line).toMatchObject({ level: 40, event: 'grant.error', presented: 'client_assertion', registered: 'private_key_jwt' });
-    expect(line!.reason).toBe(`client authentication failed: client JSON Web Key Set failed to be refreshed: fetch failed: localhost (127.0.0.1) is not a public address (loopback); the server fetches only public addresses unless ${SETTING}`);
+    expect(line!.reason).toBe(
+      `client authentication failed: client JSON Web Key Set failed to be refreshed: fetch failed: localhost (127.0.0.1) is not a public address (loopback); the server fetches only public addresses unless ${SETTING}`,
+    );
   });
 
   it('authenticates on the server with the setting, which fetches its keys', async () => {
@@ -252,7 +315,13 @@ describe('a client whose keys live on a non-public address', () => {
 
 describe('every refused client authentication is logged with its reason, no secret', () => {
   it('a wrong secret, an unknown client, a bad assertion: one warning each', async () => {
-    const registered = await register(strict, { token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'system/*.rs' });
+    const registered = await register(strict, {
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: 'system/*.rs',
+    });
     const id = String(registered.body.client_id);
     const secret = String(registered.body.client_secret);
     const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
@@ -263,8 +332,21 @@ describe('every refused client authentication is logged with its reason, no secr
     expect((await tokenRequest(strict, { grant_type: 'client_credentials', scope: 'system/Patient.rs' }, basic('no-such-client', wrong))).status).toBe(401);
     const inline = await register(strict, { ...backend('https://keys.example.org/jwks.json'), jwks_uri: undefined, jwks: { keys: [clientKeyPair.publicJwk] } });
     const keyed = String(inline.body.client_id);
-    expect((await tokenRequest(strict, { grant_type: 'client_credentials', scope: 'system/Patient.rs', client_assertion_type: ASSERTION_TYPE, client_assertion: await clientAssertion(strict, keyed, clientKeyPair, { claims: { aud: 'https://elsewhere.example/token' } }) })).status).toBe(401);
-    const introspection = await fetch(`${strict.issuer}/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...basic(id, wrong) }, body: new URLSearchParams({ token: 'x' }) });
+    expect(
+      (
+        await tokenRequest(strict, {
+          grant_type: 'client_credentials',
+          scope: 'system/Patient.rs',
+          client_assertion_type: ASSERTION_TYPE,
+          client_assertion: await clientAssertion(strict, keyed, clientKeyPair, { claims: { aud: 'https://elsewhere.example/token' } }),
+        })
+      ).status,
+    ).toBe(401);
+    const introspection = await fetch(`${strict.issuer}/introspect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...basic(id, wrong) },
+      body: new URLSearchParams({ token: 'x' }),
+    });
     expect(introspection.status).toBe(401);
 
     const lines = logs.strict.slice(from).filter((l) => l.msg === 'client authentication failed');
@@ -282,12 +364,29 @@ describe('every refused client authentication is logged with its reason, no secr
 
 describe('JWT_BEARER_ISSUERS: the issuer keys', () => {
   async function exchange(server: TestServer): Promise<Awaited<ReturnType<typeof tokenRequest>>> {
-    const { body } = await register(server, { token_endpoint_auth_method: 'client_secret_basic', grant_types: [JWT_BEARER], response_types: [], redirect_uris: [], scope: 'user/*.rs' });
+    const { body } = await register(server, {
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: [JWT_BEARER],
+      response_types: [],
+      redirect_uris: [],
+      scope: 'user/*.rs',
+    });
     const now = Math.floor(Date.now() / 1000);
-    const assertion = await new SignJWT({ iss: TRUSTED_ISSUER, sub: 'dr.carter', aud: `${server.issuer}/token`, jti: randomBytes(8).toString('hex'), iat: now, exp: now + 120 })
+    const assertion = await new SignJWT({
+      iss: TRUSTED_ISSUER,
+      sub: 'dr.carter',
+      aud: `${server.issuer}/token`,
+      jti: randomBytes(8).toString('hex'),
+      iat: now,
+      exp: now + 120,
+    })
       .setProtectedHeader({ alg: 'RS384', kid: issuerKey.kid })
       .sign(issuerKey.privateKey);
-    return tokenRequest(server, { grant_type: JWT_BEARER, assertion, scope: 'user/*.rs' }, { authorization: `Basic ${Buffer.from(`${String(body.client_id)}:${String(body.client_secret)}`).toString('base64')}` });
+    return tokenRequest(
+      server,
+      { grant_type: JWT_BEARER, assertion, scope: 'user/*.rs' },
+      { authorization: `Basic ${Buffer.from(`${String(body.client_id)}:${String(body.client_secret)}`).toString('base64')}` },
+    );
   }
 
   it('are not fetched from a name resolving to loopback on the strict server; the log says why', async () => {
@@ -339,7 +438,9 @@ describe('FEDERATION_PROVIDERS: the identity provider discovery', () => {
     expect(logs.strict.findLast((l) => l.msg === 'identity provider discovery failed')).toMatchObject({
       level: 50,
       provider: 'corp',
-      reason: expect.stringMatching(/localhost \(127\.0\.0\.1\) is not a public address \(loopback\); the server fetches only public addresses unless ALLOW_PRIVATE_NETWORK_FETCH=true$/),
+      reason: expect.stringMatching(
+        /localhost \(127\.0\.0\.1\) is not a public address \(loopback\); the server fetches only public addresses unless ALLOW_PRIVATE_NETWORK_FETCH=true$/,
+      ),
     });
   });
 
@@ -378,18 +479,22 @@ describe('the outbound fetch itself', () => {
 
   /** The policy's refusal behind undici's "fetch failed". */
   async function refusal(attempt: Promise<Response>): Promise<string> {
-    const error = await attempt.then(() => undefined, (e: unknown) => e);
+    const error = await attempt.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).cause).toBeInstanceOf(OutboundFetchRefused);
     return ((error as Error).cause as Error).message;
   }
 
   /** A resolver answering `addresses` for every name (what a hostile or rebinding DNS server can do). */
-  const resolvingTo = (...addresses: string[]) => ((_name: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-    const all = addresses.map((address) => ({ address, family: net.isIP(address) }));
-    if (options.all) callback(null, all);
-    else callback(null, all[0]!.address, all[0]!.family);
-  }) as never;
+  const resolvingTo = (...addresses: string[]) =>
+    ((_name: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+      const all = addresses.map((address) => ({ address, family: net.isIP(address) }));
+      if (options.all) callback(null, all);
+      else callback(null, all[0]!.address, all[0]!.family);
+    }) as never;
 
   it('refuses names that resolve to non-public addresses, checked on each address answered', async () => {
     const before = seen.length;
@@ -407,7 +512,7 @@ describe('the outbound fetch itself', () => {
     expect(seen.length).toBe(before);
   });
 
-  it('refuses IP literals before connecting, and the system resolver\'s answer for localhost', async () => {
+  it("refuses IP literals before connecting, and the system resolver's answer for localhost", async () => {
     const outbound = createOutboundFetch({ allowPrivateNetwork: false });
     const before = seen.length;
     for (const host of ['127.0.0.1', '[::ffff:7f00:1]', '2130706433', 'localhost']) {
@@ -434,7 +539,10 @@ describe('the outbound fetch itself', () => {
     const strict = createOutboundFetch({ allowPrivateNetwork: false, lookup: resolvingTo('10.0.0.8') });
     const before = seen.length;
     for (const url of [`http://127.0.0.1:${port}/ok`, `http://intranet.example:${port}/ok`]) {
-      const error = await strict.send(url, { method: 'POST', headers: {} }).then(() => undefined, (e: unknown) => e);
+      const error = await strict.send(url, { method: 'POST', headers: {} }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(OutboundFetchRefused);
       expect((error as Error).message).toMatch(/is not a public address \((loopback|private)\)/);
     }

@@ -67,7 +67,10 @@ export async function signIn(browser: Browser, page: Page, username: string, pas
 
 /** The visible text of a page. */
 export function text(page: Page): string {
-  return page.html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/\s+/g, ' ');
+  return page.html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, ' ');
 }
 
 export { asPage, formTo, isPage, type Page };

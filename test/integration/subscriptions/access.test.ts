@@ -49,11 +49,19 @@ describe('a subscriber with a patient context', () => {
     const hooks = [
       await subscribe(client, { criteria: 'Observation', channel: { type: 'rest-hook', endpoint: all.url, ...full } as Subscription['channel'] }),
       // A search it may run, for another patient's data: it runs, and finds nothing.
-      await subscribe(client, { criteria: 'Observation?subject=Patient/patient-002', channel: { type: 'rest-hook', endpoint: foreign.url, ...full } as Subscription['channel'] }),
+      await subscribe(client, {
+        criteria: 'Observation?subject=Patient/patient-002',
+        channel: { type: 'rest-hook', endpoint: foreign.url, ...full } as Subscription['channel'],
+      }),
     ];
-    const socketSubscription = await subscribe(client, { criteria: 'Observation', channel: { type: 'websocket', ...full, extension: [{ url: HEARTBEAT, valueUnsignedInt: 1 }] } as Subscription['channel'] });
+    const socketSubscription = await subscribe(client, {
+      criteria: 'Observation',
+      channel: { type: 'websocket', ...full, extension: [{ url: HEARTBEAT, valueUnsignedInt: 1 }] } as Subscription['channel'],
+    });
     for (const s of [...hooks, socketSubscription]) await statusOf(client, s.id!, 'active');
-    const binding = (await client.get(`Subscription/${socketSubscription.id}/$get-ws-binding-token`)).body as { parameter: Array<{ name: string; valueString?: string; valueUrl?: string }> };
+    const binding = (await client.get(`Subscription/${socketSubscription.id}/$get-ws-binding-token`)).body as {
+      parameter: Array<{ name: string; valueString?: string; valueUrl?: string }>;
+    };
     const socket = await SocketClient.connect(binding.parameter.find((p) => p.name === 'websocket-url')!.valueUrl!);
     socket.send(`bind-with-token: ${binding.parameter.find((p) => p.name === 'token')!.valueString}`);
     await socket.waitFor(1);
@@ -78,7 +86,13 @@ describe('a subscriber with a patient context', () => {
     expect(foreign.requests).toEqual([]);
 
     const events = socket.messages.filter((m) => statusOfBundle(m).type === 'event-notification');
-    expect(events.map((m) => (m.entry as Array<{ resource: { valueString: string } }>)[1]!.resource.valueString)).toEqual(['own 0', 'own 1', 'own 2', 'own 3', 'moved in']);
+    expect(events.map((m) => (m.entry as Array<{ resource: { valueString: string } }>)[1]!.resource.valueString)).toEqual([
+      'own 0',
+      'own 1',
+      'own 2',
+      'own 3',
+      'moved in',
+    ]);
     // Heartbeats count this subscriber's events only.
     const heartbeats = socket.messages.filter((m) => statusOfBundle(m).type === 'heartbeat');
     expect(heartbeats.length).toBeGreaterThan(0);
@@ -134,7 +148,10 @@ describe('what a subscriber may ask for', () => {
     const vitalsReceiver = await new Receiver().start();
     const hook = await subscribe(client, { criteria: 'Observation', channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' } });
     // A search the token may run (it finds nothing): allowed, and it hears nothing.
-    const vitals = await subscribe(client, { criteria: `Observation?category=${CATEGORY}|vital-signs`, channel: { type: 'rest-hook', endpoint: vitalsReceiver.url, payload: 'application/fhir+json' } });
+    const vitals = await subscribe(client, {
+      criteria: `Observation?category=${CATEGORY}|vital-signs`,
+      channel: { type: 'rest-hook', endpoint: vitalsReceiver.url, payload: 'application/fhir+json' },
+    });
     await statusOf(client, hook.id!, 'active');
     await statusOf(client, vitals.id!, 'active');
     const category = (code: string) => ({ category: [{ coding: [{ system: CATEGORY, code }] }] });
@@ -165,7 +182,12 @@ describe('a subscription as other tokens see it', () => {
 
     // No Subscription scope: refused outright.
     const noScope = fhirClient(server.fhirUrl, await (await backendClient(server.baseUrl, 'system/Observation.rs')).token());
-    for (const res of [await noScope.get(path), await noScope.put(path, subscription), await noScope.get(`${path}/$get-ws-binding-token`), await noScope.get('Subscription')]) {
+    for (const res of [
+      await noScope.get(path),
+      await noScope.put(path, subscription),
+      await noScope.get(`${path}/$get-ws-binding-token`),
+      await noScope.get('Subscription'),
+    ]) {
       expect(res.status).toBe(403);
     }
     // A patient's own app (patient/ scopes on Subscription reach only what the patient's records reference: none).
@@ -183,7 +205,9 @@ describe('a subscription as other tokens see it', () => {
     expect((await elsewhere.get(path)).status).toBe(200);
     const refused = await elsewhere.get(`${path}/$get-ws-binding-token`);
     expect(refused.status).toBe(403);
-    expect((refused.body as Outcome).issue[0]!.diagnostics).toBe(`Only the client and user that created ${path}, with the same patient context, may bind to it`);
+    expect((refused.body as Outcome).issue[0]!.diagnostics).toBe(
+      `Only the client and user that created ${path}, with the same patient context, may bind to it`,
+    );
     // Nothing changed on the way.
     const after = (await client.get(path)).body as unknown as Subscription;
     expect(after.meta!.versionId).toBe(subscription.meta!.versionId);
@@ -199,7 +223,9 @@ describe('when the authorization behind a subscription ends', () => {
     const ws = await subscribe(client, { criteria: 'Observation', channel: { type: 'websocket' } });
     await statusOf(client, hook.id!, 'active');
     await statusOf(client, ws.id!, 'active');
-    const binding = (await client.get(`Subscription/${ws.id}/$get-ws-binding-token`)).body as { parameter: Array<{ name: string; valueString?: string; valueUrl?: string }> };
+    const binding = (await client.get(`Subscription/${ws.id}/$get-ws-binding-token`)).body as {
+      parameter: Array<{ name: string; valueString?: string; valueUrl?: string }>;
+    };
     const socket = await SocketClient.connect(binding.parameter.find((p) => p.name === 'websocket-url')!.valueUrl!);
     socket.send(`bind-with-token: ${binding.parameter.find((p) => p.name === 'token')!.valueString}`);
     await socket.waitFor(1);
@@ -226,7 +252,7 @@ describe('when the authorization behind a subscription ends', () => {
     await receiver.close();
   }, 60_000);
 
-  it('a deleted client\'s subscriptions are turned off', async () => {
+  it("a deleted client's subscriptions are turned off", async () => {
     const backend = await backendClient(server.baseUrl, 'system/Subscription.cruds system/Observation.rs');
     const client = fhirClient(server.fhirUrl, await backend.token());
     const receiver = await new Receiver().start();

@@ -32,7 +32,15 @@ let databases = 0;
 /** [name, the store's environment (a fresh database each call), how long to write before the kill] */
 const stores: Array<[string, () => Record<string, string>, number]> = [
   ['the embedded store', () => ({ DATA_DIR: dataDir() }), 1500],
-  ...(mongoUri ? [['MongoDB', () => ({ MONGODB_URI: mongoUri.replace(/\/(\?|$)/, `/bedside_subs_${Date.now()}_${++databases}$1`), DATA_DIR: dataDir() }), 3000] as [string, () => Record<string, string>, number]] : []),
+  ...(mongoUri
+    ? [
+        ['MongoDB', () => ({ MONGODB_URI: mongoUri.replace(/\/(\?|$)/, `/bedside_subs_${Date.now()}_${++databases}$1`), DATA_DIR: dataDir() }), 3000] as [
+          string,
+          () => Record<string, string>,
+          number,
+        ],
+      ]
+    : []),
 ];
 
 /** `resourceType/id/versionId` of each notification (the R4 payload: the resource PUT to [endpoint]/[type]/[id]). */
@@ -64,7 +72,10 @@ describe.concurrent.each(stores)('subscriptions on %s', (_name, storeEnv, writeM
     const receiver = await new Receiver().start();
     const backend = await backendClient(first.baseUrl);
     const client = fhirClient(`${first.baseUrl}/fhir`, await backend.token());
-    const subscription = await subscribe(client, { criteria: 'Patient', channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' } });
+    const subscription = await subscribe(client, {
+      criteria: 'Patient',
+      channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' },
+    });
     await statusOf(client, subscription.id!, 'active');
 
     const acknowledged = new Set<string>();
@@ -119,7 +130,10 @@ describe.concurrent.each(stores)('subscriptions on %s', (_name, storeEnv, writeM
     const token = await (await backendClient(baseUrl)).token();
     const onA = fhirClient(`${baseUrl}/fhir`, token);
     const onB = fhirClient(`http://127.0.0.1:${portB}/fhir`, token);
-    const subscription = await subscribe(onA, { criteria: 'Observation', channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' } });
+    const subscription = await subscribe(onA, {
+      criteria: 'Observation',
+      channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' },
+    });
     await statusOf(onB, subscription.id!, 'active');
 
     const written: string[] = [];

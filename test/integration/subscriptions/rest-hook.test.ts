@@ -25,7 +25,10 @@ afterAll(async () => {
 });
 
 /** A receiver and an active subscription notifying it. */
-async function hook(channel: Partial<Subscription['channel']>, criteria = 'Observation?code=http://loinc.org|1234-5'): Promise<{ receiver: Receiver; subscription: Subscription }> {
+async function hook(
+  channel: Partial<Subscription['channel']>,
+  criteria = 'Observation?code=http://loinc.org|1234-5',
+): Promise<{ receiver: Receiver; subscription: Subscription }> {
   const receiver = await new Receiver().start();
   const created = await subscribe(client, { criteria, channel: { type: 'rest-hook', endpoint: receiver.url, ...channel } });
   const subscription = await statusOf(client, created.id!, 'active');
@@ -44,7 +47,10 @@ function eventsOf(requests: Array<{ body: string }>): Array<[string, string]> {
     const bundle = JSON.parse(r.body) as Bundle;
     return (bundle.entry![0]!.resource as Parameters)
       .parameter!.filter((p) => p.name === 'notification-event')
-      .map((p): [string, string] => [p.part!.find((q) => q.name === 'event-number')!.valueString!, p.part!.find((q) => q.name === 'focus')!.valueReference!.reference!]);
+      .map((p): [string, string] => [
+        p.part!.find((q) => q.name === 'event-number')!.valueString!,
+        p.part!.find((q) => q.name === 'focus')!.valueReference!.reference!,
+      ]);
   });
 }
 
@@ -90,7 +96,10 @@ describe('rest-hook subscriptions', () => {
   });
 
   it.each(['id-only', 'full-resource', 'empty'])('POST a Backport notification Bundle with %s content', async (content) => {
-    const { receiver, subscription } = await hook({ payload: 'application/fhir+json', _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: content }] } } as Partial<Subscription['channel']>);
+    const { receiver, subscription } = await hook({
+      payload: 'application/fhir+json',
+      _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: content }] },
+    } as Partial<Subscription['channel']>);
     const first = await create(observation('patient-001', '1234-5'));
     const second = await create(observation('patient-003', '1234-5'));
     const requests = await receiver.waitFor(2);
@@ -144,7 +153,9 @@ describe('rest-hook subscriptions', () => {
   }, 60_000);
 
   it('send what waited for a failing endpoint in one notification Bundle, in order', async () => {
-    const { receiver } = await hook({ payload: 'application/fhir+json', _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: 'id-only' }] } } as Partial<Subscription['channel']>);
+    const { receiver } = await hook({ payload: 'application/fhir+json', _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: 'id-only' }] } } as Partial<
+      Subscription['channel']
+    >);
     receiver.status = 503;
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await create(observation('patient-001', '1234-5'))).id);
@@ -177,7 +188,13 @@ describe('rest-hook subscriptions', () => {
   });
 
   it('refuse what a subscription cannot be, with the status and element named', async () => {
-    const base = { resourceType: 'Subscription', status: 'requested', reason: 'test', criteria: 'Observation?code=1234-5', channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/hook' } };
+    const base = {
+      resourceType: 'Subscription',
+      status: 'requested',
+      reason: 'test',
+      criteria: 'Observation?code=1234-5',
+      channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/hook' },
+    };
     const cases: Array<[string, Record<string, unknown>, number, RegExp]> = [
       ['no criteria', { criteria: undefined }, 400, /Subscription\.criteria: required element is missing/],
       ['a URL as criteria', { criteria: 'http://other/fhir/Observation?code=x' }, 400, /relative to the FHIR base/],
@@ -187,7 +204,12 @@ describe('rest-hook subscriptions', () => {
       ['a rest-hook without endpoint', { channel: { type: 'rest-hook' } }, 400, /needs Subscription.channel.endpoint/],
       ['a non-http endpoint', { channel: { type: 'rest-hook', endpoint: 'ftp://example.org/x' } }, 400, /absolute http or https URL/],
       ['credentials in the endpoint', { channel: { type: 'rest-hook', endpoint: 'https://u:p@example.org/x' } }, 400, /must not hold credentials/],
-      ['an XML payload', { channel: { type: 'rest-hook', endpoint: 'https://example.org/x', payload: 'application/fhir+xml' } }, 422, /application\/fhir\+xml is not supported/],
+      [
+        'an XML payload',
+        { channel: { type: 'rest-hook', endpoint: 'https://example.org/x', payload: 'application/fhir+xml' } },
+        422,
+        /application\/fhir\+xml is not supported/,
+      ],
       ['a reserved header', { channel: { type: 'rest-hook', endpoint: 'https://example.org/x', header: ['Host: evil'] } }, 400, /may not set Host/],
       ['a malformed header', { channel: { type: 'rest-hook', endpoint: 'https://example.org/x', header: ['no colon'] } }, 400, /"Name: value"/],
       ['status active from a client', { status: 'active' }, 422, /may be set to requested or off/],
@@ -202,7 +224,11 @@ describe('rest-hook subscriptions', () => {
 
   it('match full-text, distance and _filter criteria as the search does', async () => {
     const cases: Array<[criteria: string, matching: Record<string, unknown>, other: Record<string, unknown>]> = [
-      ['Observation?_content=sodium', observation('patient-001', '2951-2', { code: { text: 'Sodium in serum' } }), observation('patient-001', '2823-3', { code: { text: 'Potassium' } })],
+      [
+        'Observation?_content=sodium',
+        observation('patient-001', '2951-2', { code: { text: 'Sodium in serum' } }),
+        observation('patient-001', '2823-3', { code: { text: 'Potassium' } }),
+      ],
       ['Observation?_filter=code eq 2951-2', observation('patient-001', '2951-2'), observation('patient-001', '2823-3')],
       [
         'Location?near=42.3626|-71.0691|2|km',
@@ -216,11 +242,19 @@ describe('rest-hook subscriptions', () => {
       const missed = await create(other);
       await receiver.waitFor(1);
       await new Promise((r) => setTimeout(r, 500));
-      expect(receiver.requests.map((r) => r.url), criteria).toEqual([`/hook/${matching.resourceType}/${written.id}`]);
+      expect(
+        receiver.requests.map((r) => r.url),
+        criteria,
+      ).toEqual([`/hook/${matching.resourceType}/${written.id}`]);
       // The same criteria as a search, among the two.
       const [type, query] = criteria.split('?') as [string, string];
-      const found = (await client.get(`${type}?${query.replace(/ /g, '%20').replace(/\|/g, '%7C')}&_id=${written.id},${missed.id}`)).body as { entry?: Array<{ resource: { id: string } }> };
-      expect(found.entry?.map((e) => e.resource.id), criteria).toEqual([written.id]);
+      const found = (await client.get(`${type}?${query.replace(/ /g, '%20').replace(/\|/g, '%7C')}&_id=${written.id},${missed.id}`)).body as {
+        entry?: Array<{ resource: { id: string } }>;
+      };
+      expect(
+        found.entry?.map((e) => e.resource.id),
+        criteria,
+      ).toEqual([written.id]);
       await receiver.close();
     }
   });
@@ -253,7 +287,12 @@ describe('a failing rest-hook across a restart', () => {
       let fhir = fhirClient(node.fhirUrl, await backend.token());
       const created = await subscribe(fhir, {
         criteria: 'Observation?code=http://loinc.org|1234-5',
-        channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json', _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: 'id-only' }] } } as Subscription['channel'],
+        channel: {
+          type: 'rest-hook',
+          endpoint: receiver.url,
+          payload: 'application/fhir+json',
+          _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: 'id-only' }] },
+        } as Subscription['channel'],
       });
       await statusOf(fhir, created.id!, 'active');
       const ids: string[] = [];
@@ -280,4 +319,3 @@ describe('a failing rest-hook across a restart', () => {
     }
   }, 90_000);
 });
-

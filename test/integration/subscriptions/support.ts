@@ -31,7 +31,13 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: performance.timeOrigin + performance.now() });
+        this.requests.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          at: performance.timeOrigin + performance.now(),
+        });
         res.writeHead(this.status, { 'content-length': '0' }).end();
         for (const wake of this.#waiters.splice(0)) wake();
       });
@@ -88,7 +94,10 @@ export function fhirClient(fhirBase: string, token: string) {
 export type FhirClient = ReturnType<typeof fhirClient>;
 
 /** Creates a subscription (201 expected) and returns it. */
-export async function subscribe(client: FhirClient, subscription: Omit<Subscription, 'resourceType' | 'status' | 'reason'> & { status?: Subscription['status']; reason?: string }): Promise<Subscription> {
+export async function subscribe(
+  client: FhirClient,
+  subscription: Omit<Subscription, 'resourceType' | 'status' | 'reason'> & { status?: Subscription['status']; reason?: string },
+): Promise<Subscription> {
   const created = await client.post('Subscription', { resourceType: 'Subscription', status: 'requested', reason: 'test', ...subscription });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return created.body as unknown as Subscription;

@@ -54,7 +54,12 @@ describe('websocket subscriptions', () => {
     const socket = await SocketClient.connect(binding.url);
     socket.send(`bind-with-token: ${binding.token}`);
     const [handshake] = await socket.waitFor(1);
-    expect(statusOfBundle(handshake!)).toMatchObject({ type: 'handshake', status: 'active', 'events-since-subscription-start': '0', subscription: { reference: `${server.fhirUrl}/Subscription/${subscription.id}` } });
+    expect(statusOfBundle(handshake!)).toMatchObject({
+      type: 'handshake',
+      status: 'active',
+      'events-since-subscription-start': '0',
+      subscription: { reference: `${server.fhirUrl}/Subscription/${subscription.id}` },
+    });
 
     const written = await client.post('Observation', observation('patient-001', '1234-5'));
     await client.post('Observation', observation('patient-001', '0000-0'));
@@ -62,7 +67,10 @@ describe('websocket subscriptions', () => {
     const notification = messages.find((m) => statusOfBundle(m).type === 'event-notification')!;
     expect(statusOfBundle(notification)['events-since-subscription-start']).toBe('1');
     const entries = notification.entry as Array<{ fullUrl: string; resource?: { id: string } }>;
-    expect(entries[1]).toMatchObject({ fullUrl: `${server.fhirUrl}/Observation/${(written.body as { id: string }).id}`, resource: { id: (written.body as { id: string }).id } });
+    expect(entries[1]).toMatchObject({
+      fullUrl: `${server.fhirUrl}/Observation/${(written.body as { id: string }).id}`,
+      resource: { id: (written.body as { id: string }).id },
+    });
 
     // Heartbeats every second: the status alone, no event, no resource.
     await socket.waitFor(messages.length + 2, 5000);
@@ -141,12 +149,14 @@ describe('websocket subscriptions', () => {
 
   it('close a socket with an unknown token or any other message, saying nothing about subscriptions', async () => {
     const url = `${server.fhirUrl.replace('http:', 'ws:')}/websocket`;
-    for (const message of ['bind-with-token: ' + 'x'.repeat(43), 'bind-with-token: short', 'bind Subscription/1', '{"hello":1}']) {
+    for (const message of [`bind-with-token: ${'x'.repeat(43)}`, 'bind-with-token: short', 'bind Subscription/1', '{"hello":1}']) {
       const socket = await SocketClient.connect(url);
       socket.send(message);
       const closed = await socket.closed;
       expect(closed.code, message).toBe(1008);
-      expect(closed.reason, message).toMatch(message.startsWith('bind-with-token') ? /^invalid or expired binding token$/ : /^the only message accepted is bind-with-token: <token>$/);
+      expect(closed.reason, message).toMatch(
+        message.startsWith('bind-with-token') ? /^invalid or expired binding token$/ : /^the only message accepted is bind-with-token: <token>$/,
+      );
       expect(socket.messages).toEqual([]);
     }
   });
@@ -156,7 +166,9 @@ describe('websocket subscriptions', () => {
     const other = fhirClient(server.fhirUrl, await (await backendClient(server.baseUrl, 'system/*.cruds')).token());
     const refused = await other.get(`Subscription/${subscription.id}/$get-ws-binding-token`);
     expect(refused.status).toBe(403);
-    expect((refused.body as { issue: Array<{ diagnostics: string }> }).issue[0]!.diagnostics).toBe(`Only the client and user that created Subscription/${subscription.id}, with the same patient context, may bind to it`);
+    expect((refused.body as { issue: Array<{ diagnostics: string }> }).issue[0]!.diagnostics).toBe(
+      `Only the client and user that created Subscription/${subscription.id}, with the same patient context, may bind to it`,
+    );
     expect((await client.get('Subscription/not-there/$get-ws-binding-token')).status).toBe(404);
     const hook = await subscribe(client, { criteria: 'Observation', channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/hook' } });
     expect((await client.get(`Subscription/${hook.id}/$get-ws-binding-token`)).status).toBe(422);
@@ -165,11 +177,20 @@ describe('websocket subscriptions', () => {
   });
 
   it('are described in the CapabilityStatement: the websocket URL, the binding operation, the channels', async () => {
-    const metadata = (await (await fetch(`${server.fhirUrl}/metadata`)).json()) as { rest: Array<{ extension?: Array<{ url: string; valueUri: string }>; resource: Array<{ type: string; documentation?: string; operation?: Array<{ name: string; definition: string }> }> }> };
-    expect(metadata.rest[0]!.extension).toEqual([{ url: 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket', valueUri: `${server.fhirUrl.replace('http:', 'ws:')}/websocket` }]);
+    const metadata = (await (await fetch(`${server.fhirUrl}/metadata`)).json()) as {
+      rest: Array<{
+        extension?: Array<{ url: string; valueUri: string }>;
+        resource: Array<{ type: string; documentation?: string; operation?: Array<{ name: string; definition: string }> }>;
+      }>;
+    };
+    expect(metadata.rest[0]!.extension).toEqual([
+      { url: 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket', valueUri: `${server.fhirUrl.replace('http:', 'ws:')}/websocket` },
+    ]);
     const subscription = metadata.rest[0]!.resource.find((r) => r.type === 'Subscription')!;
-    expect(subscription.operation).toContainEqual({ name: 'get-ws-binding-token', definition: 'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-get-ws-binding-token' });
+    expect(subscription.operation).toContainEqual({
+      name: 'get-ws-binding-token',
+      definition: 'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-get-ws-binding-token',
+    });
     expect(subscription.documentation).toMatch(/rest-hook or websocket/);
   });
 });
-

@@ -39,11 +39,21 @@ function policy(scope: string, context: { patient?: string; fhirUser?: string } 
 
 function search(scope: string, criteria: string, context: { patient?: string } = {}): StandingSearch {
   const [type, query] = criteria.split('?') as [string, string | undefined];
-  return { policy: policy(scope, context), resourceType: type, where: parseSearch(type, new URLSearchParams(query ?? ''), { baseUrl: BASE, strict: true, maxCount: 1, defaultCount: 1 }).where };
+  return {
+    policy: policy(scope, context),
+    resourceType: type,
+    where: parseSearch(type, new URLSearchParams(query ?? ''), { baseUrl: BASE, strict: true, maxCount: 1, defaultCount: 1 }).where,
+  };
 }
 
 async function write(resource: Resource): Promise<void> {
-  await storage.resources.put({ resourceType: resource.resourceType, id: resource.id!, resource, index: extractIndex(resource, { baseUrl: BASE }), method: 'PUT' });
+  await storage.resources.put({
+    resourceType: resource.resourceType,
+    id: resource.id!,
+    resource,
+    index: extractIndex(resource, { baseUrl: BASE }),
+    method: 'PUT',
+  });
 }
 
 /** Writes `resources` and returns the changes they made. */
@@ -155,10 +165,15 @@ describe('standing searches on the change feed', () => {
       const together = (await feed.match(change, searches)).map((v) => v !== undefined);
       const stored = { ...written[n]!, meta: { lastUpdated: change.lastUpdated } } as Resource;
       // The oracle: every search evaluated on every index row of the resource.
-      const oracle = searches.map((s) => matches(s.where, { resourceType: 'Observation', id: change.id, lastUpdated: Date.parse(change.lastUpdated), index: extractIndex(stored, { baseUrl: BASE }) }, { get: () => undefined, ofType: () => [] }));
+      const oracle = searches.map((s) =>
+        matches(
+          s.where,
+          { resourceType: 'Observation', id: change.id, lastUpdated: Date.parse(change.lastUpdated), index: extractIndex(stored, { baseUrl: BASE }) },
+          { get: () => undefined, ofType: () => [] },
+        ),
+      );
       expect(together, change.id).toEqual(oracle);
       expect(together.filter(Boolean).length, change.id).toBeGreaterThanOrEqual(2);
     }
   });
 });
-

@@ -93,11 +93,18 @@ function importsOf(file: string): ImportStatement[] {
   const text = readFileSync(file, 'utf8');
   const out: ImportStatement[] = [];
   const resolve = (specifier: string) =>
-    specifier.startsWith('.') ? path.relative(SRC, path.resolve(path.dirname(file), specifier)).replace(/\\/g, '/').replace(/\.js$/, '.ts') : specifier;
+    specifier.startsWith('.')
+      ? path
+          .relative(SRC, path.resolve(path.dirname(file), specifier))
+          .replace(/\\/g, '/')
+          .replace(/\.js$/, '.ts')
+      : specifier;
   // Any quote style; `import * as x` and `export *` count as every name.
   for (const m of text.matchAll(/(?:import|export)\s+(?:type\s+)?([\s\S]*?)\s+from\s+(['"`])([^'"`]+)\2/g)) {
     const clause = m[1]!;
-    const names = clause.includes('*') ? ['*'] : [...(clause.match(/\{([\s\S]*)\}/)?.[1] ?? '').matchAll(/(?:type\s+)?([A-Za-z_$][\w$]*)(?:\s+as\s+[\w$]+)?/g)].map((n) => n[1]!);
+    const names = clause.includes('*')
+      ? ['*']
+      : [...(clause.match(/\{([\s\S]*)\}/)?.[1] ?? '').matchAll(/(?:type\s+)?([A-Za-z_$][\w$]*)(?:\s+as\s+[\w$]+)?/g)].map((n) => n[1]!);
     out.push({ names, target: resolve(m[3]!) });
   }
   for (const m of text.matchAll(/import\(\s*(['"`])([^'"`]+)\1\s*\)/g)) out.push({ names: ['*'], target: resolve(m[2]!) });
@@ -107,7 +114,8 @@ function importsOf(file: string): ImportStatement[] {
 function uses(statement: ImportStatement): string[] {
   const found: string[] = [];
   if (statement.target === 'storage/open.ts') found.push('rawStore');
-  if (statement.target === 'storage/resource-store.ts' && statement.names.some((n) => n === 'ResourceStore' || n === 'ChangeFeedSource' || n === '*')) found.push('rawStore');
+  if (statement.target === 'storage/resource-store.ts' && statement.names.some((n) => n === 'ResourceStore' || n === 'ChangeFeedSource' || n === '*'))
+    found.push('rawStore');
   if (statement.target === 'access/unrestricted.ts') found.push('unrestricted');
   if (statement.target === 'access/minted.ts') found.push('minted');
   if (statement.target === 'access/guarded-store.ts' && statement.names.some((n) => n === 'guardStore' || n === '*')) found.push('guardStore');

@@ -156,7 +156,14 @@ const servicesFor = (setting: PractitionerPatients): PolicyServices => ({
 function policyFor(token: Token, setting: PractitionerPatients = 'all') {
   const parsed = token.scope.split(' ').map((s) => parseScope(s)) as ResourceScope[];
   return compileTokenPolicy(
-    { scopes: parsed, clientId: 'c', subject: 's', scopeStrings: token.scope.split(' '), ...(token.patient ? { patient: token.patient } : {}), ...(token.fhirUser ? { fhirUser: token.fhirUser } : {}) },
+    {
+      scopes: parsed,
+      clientId: 'c',
+      subject: 's',
+      scopeStrings: token.scope.split(' '),
+      ...(token.patient ? { patient: token.patient } : {}),
+      ...(token.fhirUser ? { fhirUser: token.fhirUser } : {}),
+    },
     servicesFor(setting),
   );
 }
@@ -167,28 +174,31 @@ describe('access policy matrix', () => {
     let allowed = 0;
     const mismatches: string[] = [];
     for (const setting of SETTINGS)
-    for (const scope of scopes()) {
-      for (const context of TOKEN_CONTEXTS) {
-        const token: Token = { scope, ...context };
-        const policy = policyFor(token, setting);
-        for (const fixture of FIXTURES) {
-          for (const interaction of INTERACTIONS) {
-            cases++;
-            const expected = expectedForScope(scope, token, fixture, interaction, setting);
-            if (expected) allowed++;
-            let actual: boolean;
-            try {
-              policy.assertAllowed(fixture.resource.resourceType, interaction);
-              actual = await policy.allowsResource(fixture.resource, interaction);
-            } catch (error) {
-              if (!(error instanceof FhirError) || error.status !== 403) throw error;
-              actual = false;
+      for (const scope of scopes()) {
+        for (const context of TOKEN_CONTEXTS) {
+          const token: Token = { scope, ...context };
+          const policy = policyFor(token, setting);
+          for (const fixture of FIXTURES) {
+            for (const interaction of INTERACTIONS) {
+              cases++;
+              const expected = expectedForScope(scope, token, fixture, interaction, setting);
+              if (expected) allowed++;
+              let actual: boolean;
+              try {
+                policy.assertAllowed(fixture.resource.resourceType, interaction);
+                actual = await policy.allowsResource(fixture.resource, interaction);
+              } catch (error) {
+                if (!(error instanceof FhirError) || error.status !== 403) throw error;
+                actual = false;
+              }
+              if (actual !== expected)
+                mismatches.push(
+                  `${setting}: ${scope} ${JSON.stringify(context)} ${interaction} ${fixture.resource.resourceType}/${fixture.resource.id}: expected ${expected}, got ${actual}`,
+                );
             }
-            if (actual !== expected) mismatches.push(`${setting}: ${scope} ${JSON.stringify(context)} ${interaction} ${fixture.resource.resourceType}/${fixture.resource.id}: expected ${expected}, got ${actual}`);
           }
         }
       }
-    }
     expect(cases).toBeGreaterThan(10_000);
     // Both outcomes occur often: the matrix is not vacuous.
     expect(allowed).toBeGreaterThan(cases / 10);
@@ -206,34 +216,43 @@ describe('access policy matrix', () => {
       ['patient/*.read', 'user/Practitioner.s'],
     ];
     for (const setting of SETTINGS)
-    for (const [a, b] of pairs) {
-      for (const context of TOKEN_CONTEXTS) {
-        const policy = policyFor({ scope: `${a} ${b}`, ...context }, setting);
-        for (const fixture of FIXTURES) {
-          for (const interaction of INTERACTIONS) {
-            cases++;
-            const expected = expectedForScope(a, { scope: a, ...context }, fixture, interaction, setting) || expectedForScope(b, { scope: b, ...context }, fixture, interaction, setting);
-            let actual: boolean;
-            try {
-              policy.assertAllowed(fixture.resource.resourceType, interaction);
-              actual = await policy.allowsResource(fixture.resource, interaction);
-            } catch {
-              actual = false;
+      for (const [a, b] of pairs) {
+        for (const context of TOKEN_CONTEXTS) {
+          const policy = policyFor({ scope: `${a} ${b}`, ...context }, setting);
+          for (const fixture of FIXTURES) {
+            for (const interaction of INTERACTIONS) {
+              cases++;
+              const expected =
+                expectedForScope(a, { scope: a, ...context }, fixture, interaction, setting) ||
+                expectedForScope(b, { scope: b, ...context }, fixture, interaction, setting);
+              let actual: boolean;
+              try {
+                policy.assertAllowed(fixture.resource.resourceType, interaction);
+                actual = await policy.allowsResource(fixture.resource, interaction);
+              } catch {
+                actual = false;
+              }
+              expect(actual, `${setting}: ${a} + ${b} ${JSON.stringify(context)} ${interaction} ${fixture.resource.id}`).toBe(expected);
             }
-            expect(actual, `${setting}: ${a} + ${b} ${JSON.stringify(context)} ${interaction} ${fixture.resource.id}`).toBe(expected);
           }
         }
       }
-    }
     expect(cases).toBe(SETTINGS.length * pairs.length * TOKEN_CONTEXTS.length * FIXTURES.length * INTERACTIONS.length);
   });
 
   it('grants nothing through a granular filter that steps into other resources (a scope the grammar refuses, compiled anyway)', async () => {
     const observation = FIXTURES.find((f) => f.resource.resourceType === 'Observation')!.resource;
-    for (const [name, value] of [['_list', 'l1'], ['subject:Patient.family', 'x'], ['_has:Condition:patient:code', 'c']] as const) {
+    for (const [name, value] of [
+      ['_list', 'l1'],
+      ['subject:Patient.family', 'x'],
+      ['_has:Condition:patient:code', 'c'],
+    ] as const) {
       const scope = { ...(parseScope('system/Observation.rs?category=laboratory') as ResourceScope) };
       scope.filters = [{ name, value }];
-      const policy = compileTokenPolicy({ scopes: [scope], clientId: 'c', subject: 's', scopeStrings: [`system/Observation.rs?${name}=${value}`] }, servicesFor('all'));
+      const policy = compileTokenPolicy(
+        { scopes: [scope], clientId: 'c', subject: 's', scopeStrings: [`system/Observation.rs?${name}=${value}`] },
+        servicesFor('all'),
+      );
       expect(await policy.searchFilter('Observation', 'search'), name).toEqual({ op: 'false' });
       expect(await policy.allowsResource(observation, 'read'), name).toBe(false);
     }

@@ -18,7 +18,9 @@ function rules() {
     async whyRevoked(facts) {
       asked.push(facts.jti ?? facts.grant_id ?? '');
       // The store is read now; the answer arrives when the gate opens.
-      const answer = [`grant:${facts.grant_id}`, `jti:${facts.jti}`, `client:${facts.client_id}`, `sub:${facts.sub}`, `fhirUser:${facts.fhirUser}`].find((k) => revoked.has(k));
+      const answer = [`grant:${facts.grant_id}`, `jti:${facts.jti}`, `client:${facts.client_id}`, `sub:${facts.sub}`, `fhirUser:${facts.fhirUser}`].find((k) =>
+        revoked.has(k),
+      );
       if (gate) await gate;
       return answer;
     },

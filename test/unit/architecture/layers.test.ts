@@ -64,7 +64,12 @@ function runtimeImports(file: string): Import[] {
       specifiers.push(node.moduleSpecifier.text);
     } else if (ts.isExportDeclaration(node) && !node.isTypeOnly && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       specifiers.push(node.moduleSpecifier.text);
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteralLike(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteralLike(node.arguments[0])
+    ) {
       specifiers.push(node.arguments[0].text);
     }
     ts.forEachChild(node, visit);
@@ -73,7 +78,14 @@ function runtimeImports(file: string): Import[] {
   const from = path.relative(SRC, file).split(path.sep).join('/');
   return specifiers
     .filter((s) => s.startsWith('.'))
-    .map((s) => ({ from, to: path.relative(SRC, path.resolve(path.dirname(file), s)).split(path.sep).join('/').replace(/\.js$/, '.ts') }))
+    .map((s) => ({
+      from,
+      to: path
+        .relative(SRC, path.resolve(path.dirname(file), s))
+        .split(path.sep)
+        .join('/')
+        .replace(/\.js$/, '.ts'),
+    }))
     .filter((i) => !i.to.startsWith('..'));
 }
 
@@ -148,9 +160,18 @@ describe('layers that only point down', () => {
   it('places every unit in exactly one layer', () => {
     const units = [...new Set(modules.map((m) => unitOf(path.relative(SRC, m).split(path.sep).join('/'))))].sort();
     const placed = LAYERS.flatMap((l) => l.units);
-    expect(units.filter((u) => !layerOf.has(u)), 'units LAYERS does not place').toEqual([]);
-    expect(placed.filter((u, i) => placed.indexOf(u) !== i), 'units placed twice').toEqual([]);
-    expect(placed.filter((u) => !units.includes(u)), 'units LAYERS places that do not exist').toEqual([]);
+    expect(
+      units.filter((u) => !layerOf.has(u)),
+      'units LAYERS does not place',
+    ).toEqual([]);
+    expect(
+      placed.filter((u, i) => placed.indexOf(u) !== i),
+      'units placed twice',
+    ).toEqual([]);
+    expect(
+      placed.filter((u) => !units.includes(u)),
+      'units LAYERS places that do not exist',
+    ).toEqual([]);
   });
 
   it('imports only point down', () => {

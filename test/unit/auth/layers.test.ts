@@ -11,10 +11,24 @@ import { describe, expect, it } from 'vitest';
 const AUTH = fileURLToPath(new URL('../../../src/auth/', import.meta.url));
 
 /** Lowest first; a part may import itself and anything to its left. */
-const LAYERS = ['endpoints.ts', 'malformed-request.ts', 'accounts', 'policy', 'launch', 'provider', 'issuer-records.ts', 'discovery.ts', 'admin', 'pages', 'index.ts'];
+const LAYERS = [
+  'endpoints.ts',
+  'malformed-request.ts',
+  'accounts',
+  'policy',
+  'launch',
+  'provider',
+  'issuer-records.ts',
+  'discovery.ts',
+  'admin',
+  'pages',
+  'index.ts',
+];
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+  );
 }
 
 /** The part of src/auth a file belongs to (its top folder, or the file at the root), undefined outside. */

@@ -7,7 +7,12 @@ const cwd = '/srv/bedside';
 
 describe('export configuration', () => {
   it('defaults: files under DATA_DIR/exports, 64 MB files kept a day', () => {
-    expect(loadConfig({}, cwd).export).toEqual({ dir: path.join(cwd, 'data', 'exports'), maxFileBytes: 64 * 1024 * 1024, fileTtlSeconds: 86400, checkpointMs: 1000 });
+    expect(loadConfig({}, cwd).export).toEqual({
+      dir: path.join(cwd, 'data', 'exports'),
+      maxFileBytes: 64 * 1024 * 1024,
+      fileTtlSeconds: 86400,
+      checkpointMs: 1000,
+    });
     expect(loadConfig({ DATA_DIR: '/var/lib/bedside' }, cwd).export.dir).toBe('/var/lib/bedside/exports');
     expect(loadConfig({ MONGODB_URI: 'mongodb://db/bedside' }, cwd).export.dir).toBe(path.join(cwd, 'data', 'exports'));
   });
@@ -21,7 +26,13 @@ describe('export configuration', () => {
     });
   });
 
-  for (const [name, value] of [['EXPORT_FILE_SIZE', '512'], ['EXPORT_FILE_SIZE', 'big'], ['EXPORT_FILE_TTL', '0'], ['EXPORT_FILE_TTL', '-5'], ['EXPORT_FILE_TTL', '99999999']]) {
+  for (const [name, value] of [
+    ['EXPORT_FILE_SIZE', '512'],
+    ['EXPORT_FILE_SIZE', 'big'],
+    ['EXPORT_FILE_TTL', '0'],
+    ['EXPORT_FILE_TTL', '-5'],
+    ['EXPORT_FILE_TTL', '99999999'],
+  ]) {
     it(`refuses ${name}=${value}`, () => {
       expect(() => loadConfig({ [name!]: value }, cwd)).toThrow(ConfigError);
     });

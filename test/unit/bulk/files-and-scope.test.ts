@@ -30,7 +30,9 @@ describe('NdjsonWriter', () => {
       // 'é' is two bytes in UTF-8: sizes are bytes, not characters.
       ['Observation-4.ndjson', 2, 63],
     ]);
-    const written = readdirSync(folder).sort().map((name) => readFileSync(path.join(folder, name), 'utf8'));
+    const written = readdirSync(folder)
+      .sort()
+      .map((name) => readFileSync(path.join(folder, name), 'utf8'));
     expect(written.join('')).toBe(lines.map((l) => `${l}\n`).join(''));
     for (const file of files) expect(Buffer.byteLength(readFileSync(path.join(folder, file.name)))).toBe(file.bytes);
   });
@@ -83,14 +85,18 @@ describe('export scope', () => {
     expect(JSON.stringify(scope.where)).toContain('"targetType"');
     const accept = scope.accept!;
     expect(accept(version({ resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p7' } }))).toBe(true);
-    expect(accept(version({ resourceType: 'Observation', id: 'o2', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/other' } }))).toBe(false);
-    expect(accept(version({ resourceType: 'Observation', id: 'o3', status: 'final', code: { text: 'x' }, subject: { reference: `${BASE}/Patient/p8` } }))).toBe(true);
+    expect(accept(version({ resourceType: 'Observation', id: 'o2', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/other' } }))).toBe(
+      false,
+    );
+    expect(accept(version({ resourceType: 'Observation', id: 'o3', status: 'final', code: { text: 'x' }, subject: { reference: `${BASE}/Patient/p8` } }))).toBe(
+      true,
+    );
     const patientScope = typeScope({ type: 'Patient' }, true, patients, BASE);
     expect(patientScope.accept!(version({ resourceType: 'Patient', id: 'p3' }))).toBe(true);
     expect(patientScope.accept!(version({ resourceType: 'Patient', id: 'q' }))).toBe(false);
   });
 
-  it('reads a Group\'s active Patient members, relative or absolute', () => {
+  it("reads a Group's active Patient members, relative or absolute", () => {
     expect(
       groupPatients(
         {

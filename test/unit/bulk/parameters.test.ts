@@ -14,13 +14,22 @@ function get(query: string): FhirRequest {
   return { method: 'GET', path: '$export', query: new URLSearchParams(query), headers: {}, body: undefined, params: {} };
 }
 function post(parameter: unknown[], query = ''): FhirRequest {
-  return { method: 'POST', path: 'Patient/$export', query: new URLSearchParams(query), headers: {}, body: { resourceType: 'Parameters', parameter }, params: {} };
+  return {
+    method: 'POST',
+    path: 'Patient/$export',
+    query: new URLSearchParams(query),
+    headers: {},
+    body: { resourceType: 'Parameters', parameter },
+    params: {},
+  };
 }
 
 describe('accepted parameters', () => {
   it('reads _type, _since, _elements and _typeFilter from the query', () => {
     const p = exportParameters(
-      get('_type=Patient,Observation,Patient&_since=2024-05-01T10:00:00Z&_elements=id,Patient.name&_typeFilter=Observation%3Fcategory%3Dlaboratory&_outputFormat=ndjson'),
+      get(
+        '_type=Patient,Observation,Patient&_since=2024-05-01T10:00:00Z&_elements=id,Patient.name&_typeFilter=Observation%3Fcategory%3Dlaboratory&_outputFormat=ndjson',
+      ),
       'system',
       false,
       BASE,
@@ -35,7 +44,12 @@ describe('accepted parameters', () => {
   });
 
   it('splits comma-separated _typeFilter queries without breaking a FHIR OR list', () => {
-    const p = exportParameters(get(`_typeFilter=${encodeURIComponent('Observation?code=a,b&status=final,Condition?clinical-status=active')}`), 'system', false, BASE);
+    const p = exportParameters(
+      get(`_typeFilter=${encodeURIComponent('Observation?code=a,b&status=final,Condition?clinical-status=active')}`),
+      'system',
+      false,
+      BASE,
+    );
     expect(p.typeFilters).toEqual([
       { type: 'Observation', query: 'code=a,b&status=final' },
       { type: 'Condition', query: 'clinical-status=active' },

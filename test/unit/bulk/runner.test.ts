@@ -34,7 +34,8 @@ function heldStore(store: ResourceStore): { store: ResourceStore; held: Promise<
   const held = new Promise<void>((r) => (reached = r));
   // Every other method runs on the real store (its private fields need `this` to be it).
   const wrapped = new Proxy(store, {
-    get: (target, name) => (name === 'scan' ? scan : typeof Reflect.get(target, name) === 'function' ? Reflect.get(target, name).bind(target) : Reflect.get(target, name)),
+    get: (target, name) =>
+      name === 'scan' ? scan : typeof Reflect.get(target, name) === 'function' ? Reflect.get(target, name).bind(target) : Reflect.get(target, name),
   });
   const scan: ResourceStore['scan'] = async function* (request) {
     let n = 0;
@@ -141,7 +142,10 @@ describe('export runner', () => {
     const done = (await settled(job.id, 'completed'))!;
     expect(done.attempts).toBe(2);
     expect(done.takeovers).toBe(0);
-    expect(done.output.map((f) => [f.type, f.count])).toEqual([['Patient', 10], ['Observation', 1000]]);
+    expect(done.output.map((f) => [f.type, f.count])).toEqual([
+      ['Patient', 10],
+      ['Observation', 1000],
+    ]);
     expect(readdirSync(path.join(dir, 'exports', job.id)).sort()).toEqual(['Observation-1.2.ndjson', 'Patient-1.ndjson']);
   });
 

@@ -28,7 +28,11 @@ describe('loadConfig', () => {
   it('follows PORT in the default BASE_URL, strips a trailing slash, and reads MONGODB_URI', () => {
     expect(loadConfig({ PORT: '9000' }).baseUrl).toBe('http://localhost:9000');
     expect(loadConfig({ BASE_URL: 'https://ehr.example.org/bedside/' }).fhirBaseUrl).toBe('https://ehr.example.org/bedside/fhir');
-    expect(loadConfig({ MONGODB_URI: 'mongodb://db:27017/clinic?replicaSet=rs0' }).storage).toEqual({ kind: 'mongodb', uri: 'mongodb://db:27017/clinic?replicaSet=rs0', database: 'clinic' });
+    expect(loadConfig({ MONGODB_URI: 'mongodb://db:27017/clinic?replicaSet=rs0' }).storage).toEqual({
+      kind: 'mongodb',
+      uri: 'mongodb://db:27017/clinic?replicaSet=rs0',
+      database: 'clinic',
+    });
     expect(loadConfig({ MONGODB_URI: 'mongodb://db:27017' }).storage).toMatchObject({ database: 'bedside' });
     expect(loadConfig({ BEDSIDE_SEED: 'false' }).seed).toBe(false);
     expect(loadConfig({ REGISTRATION_TOKEN: 's3cret' }).registrationToken).toBe('s3cret');
@@ -48,8 +52,14 @@ describe('loadConfig', () => {
     [{ TLS_CERT: 'cert.pem' }, 'TLS_CERT and TLS_KEY must be set together'],
     [{ ACCESS_TOKEN_TTL: '86400' }, 'ACCESS_TOKEN_TTL must be an integer from 60 to 3600'],
     [{ JWT_BEARER_ISSUERS: '{' }, 'JWT_BEARER_ISSUERS is not valid JSON'],
-    [{ JWT_BEARER_ISSUERS: '[{"issuer": "https://idp.example", "jwksUri": "http://169.254.169.254/latest/meta-data"}]' }, 'JWT_BEARER_ISSUERS[0].jwksUri will not be fetched: its host 169.254.169.254 is not a public address (link-local); this server fetches only public addresses unless ALLOW_PRIVATE_NETWORK_FETCH=true'],
-    [{ JWT_BEARER_ISSUERS: '[{"issuer": "https://idp.example", "jwksUri": "http://[::1]:8081/jwks"}]' }, 'JWT_BEARER_ISSUERS[0].jwksUri will not be fetched: its host [::1] is not a public address (loopback)'],
+    [
+      { JWT_BEARER_ISSUERS: '[{"issuer": "https://idp.example", "jwksUri": "http://169.254.169.254/latest/meta-data"}]' },
+      'JWT_BEARER_ISSUERS[0].jwksUri will not be fetched: its host 169.254.169.254 is not a public address (link-local); this server fetches only public addresses unless ALLOW_PRIVATE_NETWORK_FETCH=true',
+    ],
+    [
+      { JWT_BEARER_ISSUERS: '[{"issuer": "https://idp.example", "jwksUri": "http://[::1]:8081/jwks"}]' },
+      'JWT_BEARER_ISSUERS[0].jwksUri will not be fetched: its host [::1] is not a public address (loopback)',
+    ],
     [{ PRACTITIONER_PATIENTS: 'some' }, 'PRACTITIONER_PATIENTS must be all or linked (got "some")'],
     [{ VALIDATE_PROFILES: 'all' }, 'VALIDATE_PROFILES must be one of declared, off (got "all")'],
   ])('refuses %o with a clear message', (env, message) => {
@@ -59,8 +69,12 @@ describe('loadConfig', () => {
 
   it('accepts a JWT bearer issuer on a private address with ALLOW_PRIVATE_NETWORK_FETCH', () => {
     const issuers = '[{"issuer": "https://idp.example", "jwksUri": "http://10.0.0.7/jwks"}]';
-    expect(loadConfig({ JWT_BEARER_ISSUERS: issuers, ALLOW_PRIVATE_NETWORK_FETCH: 'true' }).jwtBearerIssuers).toEqual([{ issuer: 'https://idp.example', jwksUri: 'http://10.0.0.7/jwks' }]);
-    expect(loadConfig({ JWT_BEARER_ISSUERS: '[{"issuer": "https://idp.example", "jwksUri": "https://idp.example/jwks"}]' }).allowPrivateNetworkFetch).toBe(false);
+    expect(loadConfig({ JWT_BEARER_ISSUERS: issuers, ALLOW_PRIVATE_NETWORK_FETCH: 'true' }).jwtBearerIssuers).toEqual([
+      { issuer: 'https://idp.example', jwksUri: 'http://10.0.0.7/jwks' },
+    ]);
+    expect(loadConfig({ JWT_BEARER_ISSUERS: '[{"issuer": "https://idp.example", "jwksUri": "https://idp.example/jwks"}]' }).allowPrivateNetworkFetch).toBe(
+      false,
+    );
   });
 
   it('reports every mistake at once', () => {

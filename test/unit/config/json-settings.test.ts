@@ -41,7 +41,17 @@ describe('JSON settings', () => {
 
   it('lists every mistake of an identity provider, with its nested fields', () => {
     const found = problems({
-      FEDERATION_PROVIDERS: JSON.stringify([{ id: 'corp', issuer: 'ftp://idp', clientId: 'b', clientSecret: ' ', match: { claim: 'a b', account: 'phone' }, fhirUser: { resourceType: 'Device', identifierSystem: 'a|b' }, keepClaims: ['ok', 7] }]),
+      FEDERATION_PROVIDERS: JSON.stringify([
+        {
+          id: 'corp',
+          issuer: 'ftp://idp',
+          clientId: 'b',
+          clientSecret: ' ',
+          match: { claim: 'a b', account: 'phone' },
+          fhirUser: { resourceType: 'Device', identifierSystem: 'a|b' },
+          keepClaims: ['ok', 7],
+        },
+      ]),
     });
     expect(found).toEqual([
       "FEDERATION_PROVIDERS[0].issuer must be the https URL of the identity provider's issuer",
@@ -56,12 +66,19 @@ describe('JSON settings', () => {
 
   it('reports a malformed JWT bearer issuer once, whatever number of elements are wrong', () => {
     const found = problems({ JWT_BEARER_ISSUERS: JSON.stringify([{ issuer: 1 }, { issuer: 'https://idp.example' }]) });
-    expect(found).toEqual(['JWT_BEARER_ISSUERS must be a JSON array of {"issuer": "...", "jwks": {"keys": [...]}} or {"issuer": "...", "jwksUri": "https://..."}']);
+    expect(found).toEqual([
+      'JWT_BEARER_ISSUERS must be a JSON array of {"issuer": "...", "jwks": {"keys": [...]}} or {"issuer": "...", "jwksUri": "https://..."}',
+    ]);
   });
 
   it('checks an operator-registered resource server with the same schema as RESOURCE_SERVERS', () => {
     const rules = { fhirBaseUrl: 'https://bedside.example.org/fhir', issuer: 'https://bedside.example.org/oauth', isLoopbackHost };
-    expect(validateResourceServer({ identifier: 'https://orders.example.org', name: ' Orders ', scopes: { 'orders.read': 'Read orders', 'orders.write': 5 } }, rules)).toEqual({
+    expect(
+      validateResourceServer(
+        { identifier: 'https://orders.example.org', name: ' Orders ', scopes: { 'orders.read': 'Read orders', 'orders.write': 5 } },
+        rules,
+      ),
+    ).toEqual({
       ok: true,
       value: { identifier: 'https://orders.example.org/', name: 'Orders', scopes: { 'orders.read': 'Read orders', 'orders.write': 'orders.write' } },
     });
@@ -79,7 +96,17 @@ describe('JSON settings', () => {
 
 describe('variables', () => {
   it('reports each wrong variable once, and still checks the rules across variables', () => {
-    expect(problems({ PORT: '-1', BODY_LIMIT: '1tb', EXPORT_FILE_SIZE: '512', DEFAULT_PAGE_SIZE: '900', MAX_PAGE_SIZE: '100', LAUNCHER_SANDBOX: 'sometimes', MONGODB_URI: 'mysql://db' })).toEqual([
+    expect(
+      problems({
+        PORT: '-1',
+        BODY_LIMIT: '1tb',
+        EXPORT_FILE_SIZE: '512',
+        DEFAULT_PAGE_SIZE: '900',
+        MAX_PAGE_SIZE: '100',
+        LAUNCHER_SANDBOX: 'sometimes',
+        MONGODB_URI: 'mysql://db',
+      }),
+    ).toEqual([
       'PORT must be an integer from 0 to 65535 (got "-1")',
       'MONGODB_URI must start with mongodb:// or mongodb+srv://',
       'BODY_LIMIT must be a size such as 512kb, 16mb or 1048576 (got "1tb")',
@@ -91,6 +118,12 @@ describe('variables', () => {
 
   it('reads sizes, flags and lists in any case, and blank as unset', () => {
     const config = loadConfig({ BODY_LIMIT: '2 MB', TRUST_PROXY: ' On ', LOG_LEVEL: 'WARN', DATA_DIR: '  ', EXPORT_FILE_SIZE: '1kb' }, '/srv');
-    expect(config).toMatchObject({ bodyLimitBytes: 2 * 1024 ** 2, trustProxy: true, logLevel: 'warn', storage: { dataDir: '/srv/data' }, export: { maxFileBytes: 1024 } });
+    expect(config).toMatchObject({
+      bodyLimitBytes: 2 * 1024 ** 2,
+      trustProxy: true,
+      logLevel: 'warn',
+      storage: { dataDir: '/srv/data' },
+      export: { maxFileBytes: 1024 },
+    });
   });
 });

@@ -17,7 +17,11 @@ describe('CapabilityStatement.instantiates', () => {
   });
 
   it('claims nothing without $export', () => {
-    const statement = buildCapabilityStatement({ config: testConfig(), version: 'test', operations: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', level: 'instance', types: ['Patient'] }] });
+    const statement = buildCapabilityStatement({
+      config: testConfig(),
+      version: 'test',
+      operations: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', level: 'instance', types: ['Patient'] }],
+    });
     expect(statement).not.toHaveProperty('instantiates');
   });
 });

@@ -44,9 +44,22 @@ describe('FHIRPath Patch operations', () => {
       op('add', 'Patient.name[0]', [{ name: 'name', valueString: 'given' }, value({ valueString: 'Ann' })]),
       op('add', 'Patient', [
         { name: 'name', valueString: 'contact' },
-        value({ part: [{ name: 'name', valueHumanName: { family: 'Poe' } }, { name: 'telecom', valueContactPoint: { system: 'email', value: 'p@example.org' } }] }),
+        value({
+          part: [
+            { name: 'name', valueHumanName: { family: 'Poe' } },
+            { name: 'telecom', valueContactPoint: { system: 'email', value: 'p@example.org' } },
+          ],
+        }),
       ]),
-      op('add', 'Patient.birthDate', [{ name: 'name', valueString: 'extension' }, value({ part: [{ name: 'url', valueUri: 'http://example.org/time' }, { name: 'value', valueTime: '08:00:00' }] })]),
+      op('add', 'Patient.birthDate', [
+        { name: 'name', valueString: 'extension' },
+        value({
+          part: [
+            { name: 'url', valueUri: 'http://example.org/time' },
+            { name: 'value', valueTime: '08:00:00' },
+          ],
+        }),
+      ]),
     );
     expect(out.gender).toBe('female');
     expect(out.telecom).toEqual([{ system: 'phone', value: '555' }]);
@@ -58,7 +71,10 @@ describe('FHIRPath Patch operations', () => {
   });
 
   it('add: a choice element by its stem takes the type of the value', () => {
-    const out = apply({ resourceType: 'Patient', id: 'x' }, op('add', 'Patient', [{ name: 'name', valueString: 'deceased' }, value({ valueDateTime: '2020-01-01' })]));
+    const out = apply(
+      { resourceType: 'Patient', id: 'x' },
+      op('add', 'Patient', [{ name: 'name', valueString: 'deceased' }, value({ valueDateTime: '2020-01-01' })]),
+    );
     expect(out.deceasedDateTime).toBe('2020-01-01');
   });
 
@@ -113,8 +129,14 @@ describe('FHIRPath Patch operations', () => {
   it('move: an item from source to destination, with aligned extensions', () => {
     const out = apply(
       patient(),
-      op('move', 'Patient.identifier', [{ name: 'source', valueInteger: 0 }, { name: 'destination', valueInteger: 1 }]),
-      op('move', 'Patient.name[0].given', [{ name: 'source', valueInteger: 1 }, { name: 'destination', valueInteger: 0 }]),
+      op('move', 'Patient.identifier', [
+        { name: 'source', valueInteger: 0 },
+        { name: 'destination', valueInteger: 1 },
+      ]),
+      op('move', 'Patient.name[0].given', [
+        { name: 'source', valueInteger: 1 },
+        { name: 'destination', valueInteger: 0 },
+      ]),
     );
     expect(out.identifier.map((i: Json) => i.system)).toEqual(['urn:ssn', 'urn:mrn']);
     expect(out.name[0].given).toEqual(['Q', 'Jane']);
@@ -122,9 +144,18 @@ describe('FHIRPath Patch operations', () => {
   });
 
   it('works inside contained resources and leaves the input untouched', () => {
-    const input = { resourceType: 'Patient', id: 'c', contained: [{ resourceType: 'Organization', id: 'o', name: 'Old' }], managingOrganization: { reference: '#o' } };
+    const input = {
+      resourceType: 'Patient',
+      id: 'c',
+      contained: [{ resourceType: 'Organization', id: 'o', name: 'Old' }],
+      managingOrganization: { reference: '#o' },
+    };
     const before = structuredClone(input);
-    const out = apply(input, op('replace', 'Patient.contained[0].name', [value({ valueString: 'New' })]), op('add', 'Patient.contained[0]', [{ name: 'name', valueString: 'active' }, value({ valueBoolean: true })]));
+    const out = apply(
+      input,
+      op('replace', 'Patient.contained[0].name', [value({ valueString: 'New' })]),
+      op('add', 'Patient.contained[0]', [{ name: 'name', valueString: 'active' }, value({ valueBoolean: true })]),
+    );
     expect(out.contained[0]).toEqual({ resourceType: 'Organization', id: 'o', name: 'New', active: true });
     expect(input).toEqual(before);
   });
@@ -145,22 +176,72 @@ describe('FHIRPath Patch errors name the operation and change nothing', () => {
     ['replace of nothing', [op('replace', 'Patient.gender', [value({ valueCode: 'male' })])], 422, '(replace Patient.gender): the path selects nothing'],
     ['replace of several', [op('replace', 'Patient.identifier', [value({ valueIdentifier: { value: 'x' } })])], 422, 'selects 2 elements'],
     ['delete of several', [op('delete', 'Patient.identifier')], 422, 'delete removes one'],
-    ['add of an existing single element', [op('add', 'Patient', [{ name: 'name', valueString: 'birthDate' }, value({ valueDate: '2000' })])], 422, 'already has a value; use replace'],
-    ['add of a second choice type', [op('add', 'Patient', [{ name: 'name', valueString: 'deceasedDateTime' }, value({ valueDateTime: '2000' })])], 422, 'already has deceasedBoolean'],
+    [
+      'add of an existing single element',
+      [op('add', 'Patient', [{ name: 'name', valueString: 'birthDate' }, value({ valueDate: '2000' })])],
+      422,
+      'already has a value; use replace',
+    ],
+    [
+      'add of a second choice type',
+      [op('add', 'Patient', [{ name: 'name', valueString: 'deceasedDateTime' }, value({ valueDateTime: '2000' })])],
+      422,
+      'already has deceasedBoolean',
+    ],
     ['add of an unknown element', [op('add', 'Patient', [{ name: 'name', valueString: 'nmae' }, value({ valueString: 'x' })])], 422, 'has no element "nmae"'],
     ['add of __proto__', [op('add', 'Patient', [{ name: 'name', valueString: '__proto__' }, value({ valueString: 'x' })])], 422, 'has no element "__proto__"'],
     ['replace through __proto__', [op('replace', 'Patient.__proto__', [value({ valueString: 'x' })])], 422, 'not an element of the resource'],
-    ['add under __proto__', [op('add', 'Patient.__proto__', [{ name: 'name', valueString: 'polluted' }, value({ valueString: 'x' })])], 422, 'not an element of the resource'],
+    [
+      'add under __proto__',
+      [op('add', 'Patient.__proto__', [{ name: 'name', valueString: 'polluted' }, value({ valueString: 'x' })])],
+      422,
+      'not an element of the resource',
+    ],
     ['replace of constructor', [op('replace', 'Patient.constructor', [value({ valueString: 'x' })])], 422, 'not an element of the resource'],
     ['a computed value', [op('replace', '1 + 1', [value({ valueInteger: 3 })])], 422, 'computed value'],
-    ['a value of the wrong datatype', [op('replace', 'Patient.name[0]', [value({ valueAddress: { city: 'x' } })])], 422, 'is a HumanName; the value is a Address'],
+    [
+      'a value of the wrong datatype',
+      [op('replace', 'Patient.name[0]', [value({ valueAddress: { city: 'x' } })])],
+      422,
+      'is a HumanName; the value is a Address',
+    ],
     ['a primitive value of the wrong kind', [op('replace', 'Patient.active', [value({ valueString: 'yes' })])], 422, 'is a boolean; the value is a string'],
-    ['a backbone element given as a datatype', [op('replace', 'Patient.contact[0]', [value({ valueHumanName: { family: 'x' } })])], 422, 'give its content as parts'],
-    ['insert outside the list', [op('insert', 'Patient.identifier', [{ name: 'index', valueInteger: 5 }, value({ valueIdentifier: { value: 'x' } })])], 422, 'index 5 is outside the list (0 to 2)'],
-    ['insert into an element that does not repeat', [op('insert', 'Patient.gender', [{ name: 'index', valueInteger: 0 }, value({ valueCode: 'male' })])], 422, 'no repeating element "gender"'],
-    ['move outside the list', [op('move', 'Patient.identifier', [{ name: 'source', valueInteger: 0 }, { name: 'destination', valueInteger: 2 }])], 422, 'destination 2 is outside the list (0 to 1)'],
+    [
+      'a backbone element given as a datatype',
+      [op('replace', 'Patient.contact[0]', [value({ valueHumanName: { family: 'x' } })])],
+      422,
+      'give its content as parts',
+    ],
+    [
+      'insert outside the list',
+      [op('insert', 'Patient.identifier', [{ name: 'index', valueInteger: 5 }, value({ valueIdentifier: { value: 'x' } })])],
+      422,
+      'index 5 is outside the list (0 to 2)',
+    ],
+    [
+      'insert into an element that does not repeat',
+      [op('insert', 'Patient.gender', [{ name: 'index', valueInteger: 0 }, value({ valueCode: 'male' })])],
+      422,
+      'no repeating element "gender"',
+    ],
+    [
+      'move outside the list',
+      [
+        op('move', 'Patient.identifier', [
+          { name: 'source', valueInteger: 0 },
+          { name: 'destination', valueInteger: 2 },
+        ]),
+      ],
+      422,
+      'destination 2 is outside the list (0 to 1)',
+    ],
     ['delete of the resource', [op('delete', 'Patient')], 422, 'the resource itself cannot be deleted'],
-    ['the second of two operations', [op('delete', 'Patient.birthDate'), op('replace', 'Patient.birthDate', [value({ valueDate: '2000' })])], 422, 'operation 2 (replace Patient.birthDate)'],
+    [
+      'the second of two operations',
+      [op('delete', 'Patient.birthDate'), op('replace', 'Patient.birthDate', [value({ valueDate: '2000' })])],
+      422,
+      'operation 2 (replace Patient.birthDate)',
+    ],
   ];
   it.each(cases)('refuses %s', (_what, operations, status, text) => {
     const input = patient();
@@ -180,9 +261,12 @@ describe('FHIRPath Patch errors name the operation and change nothing', () => {
   });
 
   it('refuses a Parameters resource that is not valid R4 with 400', () => {
-    expect(() => applyFhirPathPatch(patient() as Resource, { resourceType: 'Parameters', parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'delete', valueString: 'x' }] }] } as Parameters)).toThrow(
-      expect.objectContaining({ status: 400 }),
-    );
+    expect(() =>
+      applyFhirPathPatch(
+        patient() as Resource,
+        { resourceType: 'Parameters', parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'delete', valueString: 'x' }] }] } as Parameters,
+      ),
+    ).toThrow(expect.objectContaining({ status: 400 }));
     expect(() => applyFhirPathPatch(patient() as Resource, { resourceType: 'Parameters' })).toThrow(/at least one "operation"/);
   });
 });
@@ -190,19 +274,57 @@ describe('FHIRPath Patch errors name the operation and change nothing', () => {
 describe('any patch', () => {
   it('is applied or refused with a 400/422 FhirError, never another failure, never touching prototypes', () => {
     const path = fc.constantFrom(
-      'Patient', 'Patient.name', 'Patient.name[0]', 'Patient.name[0].given', 'Patient.name[0].given[1]', 'Patient.birthDate', 'Patient.deceased', 'Patient.contact[0].name',
-      'Patient.identifier.where(system = \'urn:mrn\')', 'Patient.__proto__', 'Patient.constructor', 'Patient.name.first().family', 'Patient.birthDate.extension', '%resource.name', 'name', '1', "'x'", 'Patient.name[99]', '',
+      'Patient',
+      'Patient.name',
+      'Patient.name[0]',
+      'Patient.name[0].given',
+      'Patient.name[0].given[1]',
+      'Patient.birthDate',
+      'Patient.deceased',
+      'Patient.contact[0].name',
+      "Patient.identifier.where(system = 'urn:mrn')",
+      'Patient.__proto__',
+      'Patient.constructor',
+      'Patient.name.first().family',
+      'Patient.birthDate.extension',
+      '%resource.name',
+      'name',
+      '1',
+      "'x'",
+      'Patient.name[99]',
+      '',
     );
     const name = fc.constantFrom('given', 'family', 'name', 'telecom', 'deceased', 'extension', '__proto__', 'constructor', 'contact', 'birthDate', 'x');
     const value = fc.constantFrom<ParametersParameter[]>(
-      [{ name: 'value', valueString: 'v' }], [{ name: 'value', valueBoolean: true }], [{ name: 'value', valueInteger: 3 }], [{ name: 'value', valueHumanName: { family: 'F' } }],
-      [{ name: 'value', valueCode: 'male' }], [{ name: 'value', valueDateTime: '2020' }], [{ name: 'value', part: [{ name: 'name', valueHumanName: { text: 't' } }] }],
-      [{ name: 'value', part: [{ name: '__proto__', valueString: 'x' }] }], [{ name: 'value', resource: { resourceType: 'Patient' } }], [],
+      [{ name: 'value', valueString: 'v' }],
+      [{ name: 'value', valueBoolean: true }],
+      [{ name: 'value', valueInteger: 3 }],
+      [{ name: 'value', valueHumanName: { family: 'F' } }],
+      [{ name: 'value', valueCode: 'male' }],
+      [{ name: 'value', valueDateTime: '2020' }],
+      [{ name: 'value', part: [{ name: 'name', valueHumanName: { text: 't' } }] }],
+      [{ name: 'value', part: [{ name: '__proto__', valueString: 'x' }] }],
+      [{ name: 'value', resource: { resourceType: 'Patient' } }],
+      [],
     );
-    const integer = (n: string) => fc.option(fc.integer({ min: -2, max: 4 }).map((i): ParametersParameter => ({ name: n, valueInteger: i })), { nil: undefined });
+    const integer = (n: string) =>
+      fc.option(
+        fc.integer({ min: -2, max: 4 }).map((i): ParametersParameter => ({ name: n, valueInteger: i })),
+        { nil: undefined },
+      );
     const operation = fc
-      .tuple(fc.constantFrom('add', 'insert', 'delete', 'replace', 'move', 'nope'), path, fc.option(name, { nil: undefined }), value, integer('index'), integer('source'), integer('destination'))
-      .map(([type, p, n, v, ...ints]) => op(type, p, [...(n ? [{ name: 'name', valueString: n }] : []), ...v, ...ints.filter((i): i is ParametersParameter => i !== undefined)]));
+      .tuple(
+        fc.constantFrom('add', 'insert', 'delete', 'replace', 'move', 'nope'),
+        path,
+        fc.option(name, { nil: undefined }),
+        value,
+        integer('index'),
+        integer('source'),
+        integer('destination'),
+      )
+      .map(([type, p, n, v, ...ints]) =>
+        op(type, p, [...(n ? [{ name: 'name', valueString: n }] : []), ...v, ...ints.filter((i): i is ParametersParameter => i !== undefined)]),
+      );
     fc.assert(
       fc.property(fc.array(operation, { minLength: 1, maxLength: 4 }), (operations) => {
         const input = patient();

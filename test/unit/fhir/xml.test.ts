@@ -16,7 +16,9 @@ import { hasSharedSamples, sharedPath } from '../../support/shared-samples.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/xml');
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
-const FIXTURE_NAMES = readdirSync(FIXTURES).filter((f) => f.endsWith('.xml')).map((f) => f.slice(0, -4));
+const FIXTURE_NAMES = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.xml'))
+  .map((f) => f.slice(0, -4));
 
 /** The first difference between two values, as a path, for readable failures. */
 function firstDifference(a: unknown, b: unknown, at = ''): string | undefined {
@@ -94,7 +96,9 @@ describe('hand-written XML documents', () => {
     const bundle = resourceFromXml(fixture('bundle-transaction.xml')) as { entry: Array<{ resource: { text: { div: string } } }> };
     expect(bundle.entry[0]!.resource.text.div).toBe('<div xmlns="http://www.w3.org/1999/xhtml">Some <b>narrative</b> &lt;here&gt;<br/></div>');
     const raw = `<div xmlns="http://www.w3.org/1999/xhtml">\n  <p class='x'>a &amp; b &#160;</p>\r\n</div>`;
-    const patient = resourceFromXml(`<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/>${raw}</text></Patient>`) as { text: { div: string } };
+    const patient = resourceFromXml(`<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/>${raw}</text></Patient>`) as {
+      text: { div: string };
+    };
     expect(patient.text.div).toBe(raw.replace('\r\n', '\n'));
   });
 
@@ -141,7 +145,11 @@ describe('hostile and malformed XML is refused with 400', () => {
     '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><Patient xmlns="http://hl7.org/fhir"><name><text value="&lol3;"/></name></Patient>';
   const cases: Array<[string, string | Uint8Array, string]> = [
     ['an entity expansion bomb (billion laughs)', laughs, 'DTD'],
-    ['an external entity (XXE)', '<!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]><Patient xmlns="http://hl7.org/fhir"><name><text value="&x;"/></name></Patient>', 'DTD'],
+    [
+      'an external entity (XXE)',
+      '<!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]><Patient xmlns="http://hl7.org/fhir"><name><text value="&x;"/></name></Patient>',
+      'DTD',
+    ],
     ['a DTD without entities', '<!DOCTYPE Patient><Patient xmlns="http://hl7.org/fhir"/>', 'DTD'],
     ['an undeclared entity', '<Patient xmlns="http://hl7.org/fhir"><name><text value="&lol;"/></name></Patient>', 'not well-formed'],
     ['deep nesting', deep, `nested deeper than ${MAX_XML_DEPTH}`],
@@ -156,7 +164,11 @@ describe('hostile and malformed XML is refused with 400', () => {
     ['another declared encoding', '<?xml version="1.0" encoding="ISO-8859-1"?><Patient xmlns="http://hl7.org/fhir"/>', 'send UTF-8'],
     ['no namespace', '<Patient/>', 'not in the FHIR namespace'],
     ['another namespace', '<Patient xmlns="http://example.org"/>', 'not in the FHIR namespace'],
-    ['an element of another namespace inside', '<Patient xmlns="http://hl7.org/fhir"><x:active xmlns:x="urn:x" value="true"/></Patient>', 'not in the FHIR namespace'],
+    [
+      'an element of another namespace inside',
+      '<Patient xmlns="http://hl7.org/fhir"><x:active xmlns:x="urn:x" value="true"/></Patient>',
+      'not in the FHIR namespace',
+    ],
     ['a root that is not a resource type', '<Pateint xmlns="http://hl7.org/fhir"/>', 'not an R4 resource type'],
     ['an unknown element', '<Patient xmlns="http://hl7.org/fhir"><nmae/></Patient>', 'has no element <nmae>'],
     ['an unknown attribute', '<Patient xmlns="http://hl7.org/fhir"><active value="true" valeu="x"/></Patient>', 'has no attribute "valeu"'],
@@ -166,9 +178,21 @@ describe('hostile and malformed XML is refused with 400', () => {
     ['text content', '<Patient xmlns="http://hl7.org/fhir"><active value="true">yes</active></Patient>', 'Text "yes" is not allowed'],
     ['a single element twice', '<Patient xmlns="http://hl7.org/fhir"><active value="true"/><active value="false"/></Patient>', 'appears more than once'],
     ['a primitive without value or extension', '<Patient xmlns="http://hl7.org/fhir"><active/></Patient>', 'neither a value attribute nor extensions'],
-    ['a narrative outside XHTML', '<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/><div>x</div></text></Patient>', 'has no element <div>'],
-    ['a non-XHTML element in a narrative', '<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><y:p xmlns:y="urn:y"/></div></text></Patient>', 'not in the XHTML namespace'],
-    ['a namespaced attribute in a narrative', '<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p xmlns:y="urn:y" y:onclick="x">a</p></div></text></Patient>', 'not an XHTML attribute'],
+    [
+      'a narrative outside XHTML',
+      '<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/><div>x</div></text></Patient>',
+      'has no element <div>',
+    ],
+    [
+      'a non-XHTML element in a narrative',
+      '<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><y:p xmlns:y="urn:y"/></div></text></Patient>',
+      'not in the XHTML namespace',
+    ],
+    [
+      'a namespaced attribute in a narrative',
+      '<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p xmlns:y="urn:y" y:onclick="x">a</p></div></text></Patient>',
+      'not an XHTML attribute',
+    ],
     ['two resources in contained', '<Patient xmlns="http://hl7.org/fhir"><contained><Patient/><Patient/></contained></Patient>', 'holds one resource'],
     ['an empty resource holder', '<Patient xmlns="http://hl7.org/fhir"><contained/></Patient>', 'must hold a resource'],
   ];
@@ -205,7 +229,31 @@ describe('any input', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...documents),
-        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 8 }), fc.constantFrom('', '<', '>', '/', '"', '&', '&amp;', '<x>', '</div>', '<div xmlns="http://www.w3.org/1999/xhtml">', ' value="1"', '<!--', ']]>', '<![CDATA[', 'é', '\u0000')), { maxLength: 4 }),
+        fc.array(
+          fc.tuple(
+            fc.nat(),
+            fc.nat({ max: 8 }),
+            fc.constantFrom(
+              '',
+              '<',
+              '>',
+              '/',
+              '"',
+              '&',
+              '&amp;',
+              '<x>',
+              '</div>',
+              '<div xmlns="http://www.w3.org/1999/xhtml">',
+              ' value="1"',
+              '<!--',
+              ']]>',
+              '<![CDATA[',
+              'é',
+              '\u0000',
+            ),
+          ),
+          { maxLength: 4 },
+        ),
         (document, edits) => {
           let text = document;
           for (const [at, cut, insert] of edits) {

@@ -54,7 +54,9 @@ describe('readPackage', () => {
     expect(pkg.manifest.name).toBe('hl7.fhir.us.core');
     expect(pkg.manifest.version).toBe('6.1.0');
     const count = (type: string) => pkg.resources.filter((r) => r.resourceType === type).length;
-    expect([count('StructureDefinition'), count('SearchParameter'), count('ValueSet'), count('CodeSystem'), count('CapabilityStatement')]).toEqual([59, 106, 36, 5, 2]);
+    expect([count('StructureDefinition'), count('SearchParameter'), count('ValueSet'), count('CodeSystem'), count('CapabilityStatement')]).toEqual([
+      59, 106, 36, 5, 2,
+    ]);
     expect(pkg.resources).toHaveLength(210);
   });
 
@@ -78,13 +80,25 @@ describe('readPackage', () => {
       },
       /is not a readable package \(\.tgz\): incorrect header check/,
     ],
-    ['a package for FHIR R5', () => packFolder(EXAMPLE_PACKAGE, { edit: (n, j) => (n === 'package/package.json' ? { ...j, fhirVersions: ['5.0.0'] } : j) }), /bedside\.example#1\.0\.0 \(.*\) is for FHIR 5\.0\.0; Bedside serves FHIR R4 \(4\.0\.1\) and cannot load it/],
+    [
+      'a package for FHIR R5',
+      () => packFolder(EXAMPLE_PACKAGE, { edit: (n, j) => (n === 'package/package.json' ? { ...j, fhirVersions: ['5.0.0'] } : j) }),
+      /bedside\.example#1\.0\.0 \(.*\) is for FHIR 5\.0\.0; Bedside serves FHIR R4 \(4\.0\.1\) and cannot load it/,
+    ],
     [
       'a package for STU3 by its core dependency',
-      () => packFolder(EXAMPLE_PACKAGE, { edit: (n, j) => (n === 'package/package.json' ? { ...j, fhirVersions: undefined, dependencies: { 'hl7.fhir.r3.core': '3.0.2', 'hl7.fhir.r4.core': undefined } } : j) }),
+      () =>
+        packFolder(EXAMPLE_PACKAGE, {
+          edit: (n, j) =>
+            n === 'package/package.json' ? { ...j, fhirVersions: undefined, dependencies: { 'hl7.fhir.r3.core': '3.0.2', 'hl7.fhir.r4.core': undefined } } : j,
+        }),
       /does not say which FHIR version it is for/,
     ],
-    ['an archive without package.json', () => packFolder(EXAMPLE_PACKAGE, { edit: (n, j) => (n === 'package/package.json' ? undefined : j) }), /has no package\/package\.json: it is not a FHIR package/],
+    [
+      'an archive without package.json',
+      () => packFolder(EXAMPLE_PACKAGE, { edit: (n, j) => (n === 'package/package.json' ? undefined : j) }),
+      /has no package\/package\.json: it is not a FHIR package/,
+    ],
     [
       'a resource file that is not JSON',
       () => packFolder(EXAMPLE_PACKAGE, { extra: { 'package/ValueSet-broken.json': '{"resourceType": "ValueSet",' } }),
@@ -94,7 +108,10 @@ describe('readPackage', () => {
   ];
   it.each(refusals)('refuses %s', async (_name, make, message) => {
     const file = await make();
-    const error = await readPackage(file).then(() => undefined, (e: unknown) => e);
+    const error = await readPackage(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(PackageError);
     expect((error as Error).message).toMatch(message);
   });

@@ -27,7 +27,7 @@ describe('isFhirId', () => {
     ['ａ', 'a full-width letter'],
     ['a\u200b', 'a zero-width space'],
     ['😀', 'an astral character'],
-    ['1'.repeat(63) + 'é', '64 code units, the last non-ASCII'],
+    [`${'1'.repeat(63)}é`, '64 code units, the last non-ASCII'],
   ])('rejects %j (%s)', (id) => {
     expect(isFhirId(id)).toBe(false);
   });

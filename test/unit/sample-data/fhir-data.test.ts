@@ -8,10 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { AllergyIntolerance, Condition, Group, Patient, Practitioner, Resource } from 'fhir/r4';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeSampleData } from '../../../src/sample-data/index.js';
-import {
-  indexR4Definitions, key, readBundleFolder, referencesIn, shapeProblems, tempDir, validationError,
-  type BundleFolder,
-} from './helpers.js';
+import { indexR4Definitions, key, readBundleFolder, referencesIn, shapeProblems, tempDir, validationError, type BundleFolder } from './helpers.js';
 
 const FHIR_DATA = fileURLToPath(new URL('../../../fhir-data/', import.meta.url));
 
@@ -48,7 +45,11 @@ describe('fhir-data/', () => {
   });
 
   it('only has references that resolve to a resource in fhir-data/', () => {
-    const dangling = folder.resources.flatMap((r) => referencesIn(r).filter((ref) => !byKey.has(ref)).map((ref) => `${key(r)} -> ${ref}`));
+    const dangling = folder.resources.flatMap((r) =>
+      referencesIn(r)
+        .filter((ref) => !byKey.has(ref))
+        .map((ref) => `${key(r)} -> ${ref}`),
+    );
     expect(dangling).toEqual([]);
   });
 
@@ -89,8 +90,7 @@ describe('fhir-data/', () => {
       .map((c) => c.code?.coding?.[0]?.code);
     expect(problems).toEqual(expect.arrayContaining(['38341003', '44054006']));
     const allergies = folder.resources.filter(
-      (r): r is AllergyIntolerance =>
-        r.resourceType === 'AllergyIntolerance' && (r as AllergyIntolerance).patient.reference === 'Patient/patient-001',
+      (r): r is AllergyIntolerance => r.resourceType === 'AllergyIntolerance' && (r as AllergyIntolerance).patient.reference === 'Patient/patient-001',
     );
     expect(allergies.map((a) => a.code?.coding?.[0]?.code)).toEqual(['91936005']);
   });
@@ -105,9 +105,7 @@ describe('fhir-data/', () => {
   });
 
   it('has diverse names, including accented ones for accent-insensitive search', () => {
-    const names = folder.resources
-      .filter((r): r is Patient => r.resourceType === 'Patient')
-      .map((p) => p.name?.[0]?.text ?? '');
+    const names = folder.resources.filter((r): r is Patient => r.resourceType === 'Patient').map((p) => p.name?.[0]?.text ?? '');
     for (const accented of ['José', 'Zoë', 'Müller', 'Nguyễn']) expect(names.join(' ')).toContain(accented);
   });
 
@@ -134,9 +132,7 @@ describe('fhir-data/', () => {
     for (const type of ['Encounter', 'Observation', 'Condition', 'MedicationRequest', 'AllergyIntolerance', 'Immunization', 'Procedure', 'DiagnosticReport']) {
       expect(counts.get(type) ?? 0, type).toBeGreaterThan(0);
     }
-    const years = folder.resources
-      .filter((r): r is Patient => r.resourceType === 'Patient')
-      .map((p) => 2026 - Number(p.birthDate?.slice(0, 4)));
+    const years = folder.resources.filter((r): r is Patient => r.resourceType === 'Patient').map((p) => 2026 - Number(p.birthDate?.slice(0, 4)));
     expect(Math.min(...years)).toBeLessThan(3);
     expect(years.some((y) => y >= 10 && y < 18)).toBe(true);
     expect(Math.max(...years)).toBeGreaterThanOrEqual(75);
@@ -147,7 +143,9 @@ describe('fhir-data/', () => {
     await writeSampleData({}, { outDir: dir, format: 'bundles' });
     const files = (root: string): string[] => [
       'shared.json',
-      ...readdirSync(path.join(root, 'patients')).sort().map((f) => `patients/${f}`),
+      ...readdirSync(path.join(root, 'patients'))
+        .sort()
+        .map((f) => `patients/${f}`),
     ];
     expect(files(dir)).toEqual(files(FHIR_DATA));
     for (const file of files(dir)) {

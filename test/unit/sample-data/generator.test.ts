@@ -3,14 +3,10 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Resource } from 'fhir/r4';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  generatePatients, generateShared, patientId, resolveOptions, writeSampleData,
-} from '../../../src/sample-data/index.js';
+import { generatePatients, generateShared, patientId, resolveOptions, writeSampleData } from '../../../src/sample-data/index.js';
 import { npiWithCheckDigit } from '../../../src/sample-data/people/staff.js';
 import { asciiSlug } from '../../../src/sample-data/people/names.js';
-import {
-  indexR4Definitions, key, readBundleFolder, readNdjsonFolder, referencesIn, shapeProblems, tempDir, validationError,
-} from './helpers.js';
+import { indexR4Definitions, key, readBundleFolder, readNdjsonFolder, referencesIn, shapeProblems, tempDir, validationError } from './helpers.js';
 
 const filesIn = (dir: string): string[] =>
   readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -62,7 +58,12 @@ describe('formats', () => {
     for (const r of fromNdjson) expect(r).toEqual(fromBundles.get(key(r)));
     for (const file of summary.files) {
       const type = file.replace('.ndjson', '');
-      expect(readFileSync(path.join(ndjson, file), 'utf8').split('\n').filter(Boolean).every((l) => JSON.parse(l).resourceType === type)).toBe(true);
+      expect(
+        readFileSync(path.join(ndjson, file), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .every((l) => JSON.parse(l).resourceType === type),
+      ).toBe(true);
     }
   });
 
@@ -82,7 +83,12 @@ describe('formats', () => {
     writeFileSync(path.join(dir, 'notes', 'x.json'), '{}');
     await writeSampleData({ patients: 3 }, { outDir: dir, format: 'bundles' });
     expect(filesIn(dir)).toEqual([
-      'README.md', 'notes/x.json', 'patients/patient-001.json', 'patients/patient-002.json', 'patients/patient-003.json', 'shared.json',
+      'README.md',
+      'notes/x.json',
+      'patients/patient-001.json',
+      'patients/patient-002.json',
+      'patients/patient-003.json',
+      'shared.json',
     ]);
   });
 });
@@ -122,7 +128,22 @@ describe('a 200-patient set', () => {
 
   it('covers the problems, medications and vaccines a sample app would show', () => {
     const codes = new Set(resources.flatMap((r) => JSON.stringify(r).match(/"code":"[^"]+"/g) ?? []));
-    for (const code of ['38341003', '44054006', '195967001', '55822004', '314076', '860975', '617310', '745679', '140', '115', '208', '85354-9', '4548-4', '72166-2']) {
+    for (const code of [
+      '38341003',
+      '44054006',
+      '195967001',
+      '55822004',
+      '314076',
+      '860975',
+      '617310',
+      '745679',
+      '140',
+      '115',
+      '208',
+      '85354-9',
+      '4548-4',
+      '72166-2',
+    ]) {
       expect(codes.has(`"code":"${code}"`), code).toBe(true);
     }
   });
@@ -150,8 +171,15 @@ describe('--today', () => {
 
 describe('options', () => {
   it.each([
-    [{ patients: 0 }], [{ patients: -3 }], [{ patients: 1.5 }], [{ patients: Number.NaN }], [{ patients: 2_000_000 }],
-    [{ seed: '' }], [{ today: '2026-02-30' }], [{ today: '2026/01/01' }], [{ today: 'tomorrow' }],
+    [{ patients: 0 }],
+    [{ patients: -3 }],
+    [{ patients: 1.5 }],
+    [{ patients: Number.NaN }],
+    [{ patients: 2_000_000 }],
+    [{ seed: '' }],
+    [{ today: '2026-02-30' }],
+    [{ today: '2026/01/01' }],
+    [{ today: 'tomorrow' }],
   ])('rejects %j', (options) => {
     expect(() => resolveOptions(options)).toThrow(RangeError);
   });
@@ -179,7 +207,12 @@ describe('helpers', () => {
 
   it('folds names to ASCII for e-mail addresses', () => {
     expect(['Nguyễn', 'Søren', 'José', "O'Brien", 'Größ', 'Ó Súilleabháin'].map(asciiSlug)).toEqual([
-      'nguyen', 'soren', 'jose', 'obrien', 'gross', 'osuilleabhain',
+      'nguyen',
+      'soren',
+      'jose',
+      'obrien',
+      'gross',
+      'osuilleabhain',
     ]);
   });
 });

@@ -49,7 +49,14 @@ describe('Rng', () => {
   it('picks with the given weights, roughly', () => {
     const rng = new Rng('weights');
     let heavy = 0;
-    for (let i = 0; i < 10_000; i++) if (rng.weighted([['a', 9], ['b', 1]] as const) === 'a') heavy++;
+    for (let i = 0; i < 10_000; i++)
+      if (
+        rng.weighted([
+          ['a', 9],
+          ['b', 1],
+        ] as const) === 'a'
+      )
+        heavy++;
     expect(heavy).toBeGreaterThan(8_700);
     expect(heavy).toBeLessThan(9_300);
   });

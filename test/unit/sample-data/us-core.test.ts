@@ -40,7 +40,18 @@ describe('fhir-data/ and US Core', () => {
     ['hl7.fhir.us.core-7.0.0.tgz', []],
     [
       'hl7.fhir.us.core-3.1.1.tgz',
-      [US_CORE.bloodPressure, US_CORE.heartRate, US_CORE.respiratoryRate, US_CORE.bodyTemperature, US_CORE.bodyWeight, US_CORE.bodyHeight, US_CORE.bmi, US_CORE.headCircumference, US_CORE.problem, US_CORE.encounterDiagnosis].sort(),
+      [
+        US_CORE.bloodPressure,
+        US_CORE.heartRate,
+        US_CORE.respiratoryRate,
+        US_CORE.bodyTemperature,
+        US_CORE.bodyWeight,
+        US_CORE.bodyHeight,
+        US_CORE.bmi,
+        US_CORE.headCircumference,
+        US_CORE.problem,
+        US_CORE.encounterDiagnosis,
+      ].sort(),
     ],
   ])('validated against %s', (file, notInPackage) => {
     it('every resource conforms to the profile it claims: no errors', async () => {

@@ -17,7 +17,13 @@ describe('terminology modifiers', () => {
       ...options,
       codeSets: (r) => {
         asked.push(r);
-        return r.value.endsWith('inactive') ? [{ system: SYS, code: 'inactive' }, { system: SYS, code: 'resolved' }, { system: 'http://other', code: 'x' }] : [];
+        return r.value.endsWith('inactive')
+          ? [
+              { system: SYS, code: 'inactive' },
+              { system: SYS, code: 'resolved' },
+              { system: 'http://other', code: 'x' },
+            ]
+          : [];
       },
     });
     expect(asked).toEqual([
@@ -27,8 +33,24 @@ describe('terminology modifiers', () => {
     expect(search.where).toEqual({
       op: 'or',
       of: [
-        { op: 'row', table: 'token', param: 'clinical-status', where: [{ field: 'system', cmp: 'eq', value: SYS }, { field: 'code', cmp: 'in', value: ['inactive', 'resolved'] }] },
-        { op: 'row', table: 'token', param: 'clinical-status', where: [{ field: 'system', cmp: 'eq', value: 'http://other' }, { field: 'code', cmp: 'eq', value: 'x' }] },
+        {
+          op: 'row',
+          table: 'token',
+          param: 'clinical-status',
+          where: [
+            { field: 'system', cmp: 'eq', value: SYS },
+            { field: 'code', cmp: 'in', value: ['inactive', 'resolved'] },
+          ],
+        },
+        {
+          op: 'row',
+          table: 'token',
+          param: 'clinical-status',
+          where: [
+            { field: 'system', cmp: 'eq', value: 'http://other' },
+            { field: 'code', cmp: 'eq', value: 'x' },
+          ],
+        },
       ],
     });
   });
@@ -42,6 +64,8 @@ describe('terminology modifiers', () => {
 
   it('is refused as not supported without terminology, and stays invalid on other types', () => {
     expect(() => parseSearch('Condition', new URLSearchParams({ 'code:in': 'http://vs' }), options)).toThrow(/needs the terminology service/);
-    expect(() => parseSearch('Patient', new URLSearchParams({ 'birthdate:in': 'http://vs' }), { ...options, codeSets: () => [] })).toThrow(/not valid for date parameters/);
+    expect(() => parseSearch('Patient', new URLSearchParams({ 'birthdate:in': 'http://vs' }), { ...options, codeSets: () => [] })).toThrow(
+      /not valid for date parameters/,
+    );
   });
 });

@@ -44,8 +44,12 @@ function parityFailures(resources: Json[]): string[] {
   const failures: string[] = [];
   for (const r of resources) {
     const resource = r as { resourceType: string; id?: string };
-    const fast = extractIndex(resource, { baseUrl: 'http://example.org/fhir' }).map((x) => JSON.stringify(x)).sort();
-    const slow = extractIndex(resource, { baseUrl: 'http://example.org/fhir', engine: 'fhirpath' }).map((x) => JSON.stringify(x)).sort();
+    const fast = extractIndex(resource, { baseUrl: 'http://example.org/fhir' })
+      .map((x) => JSON.stringify(x))
+      .sort();
+    const slow = extractIndex(resource, { baseUrl: 'http://example.org/fhir', engine: 'fhirpath' })
+      .map((x) => JSON.stringify(x))
+      .sort();
     if (JSON.stringify(fast) !== JSON.stringify(slow)) failures.push(`${resource.resourceType}/${resource.id}`);
   }
   return failures;

@@ -9,11 +9,14 @@ import { r4ResourceTypes } from '../../../src/search/registry.js';
 import { normalizeString } from '../../../src/search/strings.js';
 import { BASE_URL, UCUM } from './fixtures.js';
 
-const rowsOf = (resource: Resource, param: string) =>
-  extractIndex(resource, { baseUrl: BASE_URL }).filter((r) => r.param === param);
+const rowsOf = (resource: Resource, param: string) => extractIndex(resource, { baseUrl: BASE_URL }).filter((r) => r.param === param);
 const bothEngines = (resource: Resource) => {
-  const fast = extractIndex(resource, { baseUrl: BASE_URL }).map((r) => JSON.stringify(r)).sort();
-  const slow = extractIndex(resource, { baseUrl: BASE_URL, engine: 'fhirpath' }).map((r) => JSON.stringify(r)).sort();
+  const fast = extractIndex(resource, { baseUrl: BASE_URL })
+    .map((r) => JSON.stringify(r))
+    .sort();
+  const slow = extractIndex(resource, { baseUrl: BASE_URL, engine: 'fhirpath' })
+    .map((r) => JSON.stringify(r))
+    .sort();
   return [fast, slow];
 };
 const utc = (s: string) => Date.parse(s);
@@ -33,7 +36,10 @@ describe('normalizeString', () => {
 
 describe('string rows', () => {
   it('index every part of a HumanName', () => {
-    const p: Resource = { resourceType: 'Patient', name: [{ family: 'Van Dyke', given: ['José', 'M.'], prefix: ['Dr'], suffix: ['Jr'], text: 'Dr José Van Dyke' }] };
+    const p: Resource = {
+      resourceType: 'Patient',
+      name: [{ family: 'Van Dyke', given: ['José', 'M.'], prefix: ['Dr'], suffix: ['Jr'], text: 'Dr José Van Dyke' }],
+    };
     expect(rowsOf(p, 'name').map((r) => r.table === 'string' && [r.value, r.exact])).toEqual([
       ['van dyke', 'Van Dyke'],
       ['jose', 'José'],
@@ -46,8 +52,20 @@ describe('string rows', () => {
   });
 
   it('index the parts of an Address', () => {
-    const p: Resource = { resourceType: 'Patient', address: [{ line: ['1 Main St', 'Apt 2'], city: 'Springfield', district: 'X', state: 'IL', postalCode: '62701', country: 'US', text: 'somewhere' }] };
-    expect(rowsOf(p, 'address').map((r) => r.table === 'string' && r.exact)).toEqual(['1 Main St', 'Apt 2', 'Springfield', 'X', 'IL', '62701', 'US', 'somewhere']);
+    const p: Resource = {
+      resourceType: 'Patient',
+      address: [{ line: ['1 Main St', 'Apt 2'], city: 'Springfield', district: 'X', state: 'IL', postalCode: '62701', country: 'US', text: 'somewhere' }],
+    };
+    expect(rowsOf(p, 'address').map((r) => r.table === 'string' && r.exact)).toEqual([
+      '1 Main St',
+      'Apt 2',
+      'Springfield',
+      'X',
+      'IL',
+      '62701',
+      'US',
+      'somewhere',
+    ]);
     expect(rowsOf(p, 'address-postalcode').map((r) => r.table === 'string' && r.value)).toEqual(['62701']);
   });
 
@@ -76,7 +94,17 @@ describe('token rows', () => {
     const p: Resource = {
       resourceType: 'Patient',
       identifier: [
-        { system: 's', value: 'v', type: { coding: [{ system: 'ts', code: 'MR' }, { system: 'ts', code: 'PI' }], text: 'Rec' } },
+        {
+          system: 's',
+          value: 'v',
+          type: {
+            coding: [
+              { system: 'ts', code: 'MR' },
+              { system: 'ts', code: 'PI' },
+            ],
+            text: 'Rec',
+          },
+        },
         { value: 'only' },
       ],
     };
@@ -91,7 +119,10 @@ describe('token rows', () => {
     const p: Resource = {
       resourceType: 'Patient',
       active: false,
-      telecom: [{ system: 'phone', value: '555' }, { system: 'email', value: 'a@b.c' }],
+      telecom: [
+        { system: 'phone', value: '555' },
+        { system: 'email', value: 'a@b.c' },
+      ],
     };
     expect(rowsOf(p, 'active')).toEqual([{ table: 'token', param: 'active', system: null, code: 'false', text: null }]);
     expect(rowsOf(p, 'phone').map((r) => r.table === 'token' && r.code)).toEqual(['555']);
@@ -151,14 +182,24 @@ describe('date rows', () => {
   });
 
   it('index a Timing by its outer limits', () => {
-    expect(rowsOf({ resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Patient/1' }, activity: [{ detail: { status: 'scheduled', scheduledTiming: { event: ['2020-01-05', '2020-01-02'] } } }] }, 'activity-date')).toEqual([
-      { table: 'date', param: 'activity-date', low: utc('2020-01-02'), high: utc('2020-01-06') - 1 },
-    ]);
+    expect(
+      rowsOf(
+        {
+          resourceType: 'CarePlan',
+          status: 'active',
+          intent: 'plan',
+          subject: { reference: 'Patient/1' },
+          activity: [{ detail: { status: 'scheduled', scheduledTiming: { event: ['2020-01-05', '2020-01-02'] } } }],
+        },
+        'activity-date',
+      ),
+    ).toEqual([{ table: 'date', param: 'activity-date', low: utc('2020-01-02'), high: utc('2020-01-06') - 1 }]);
   });
 });
 
 describe('number and quantity rows', () => {
-  const probability = (prediction: object) => rowsOf({ resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/1' }, prediction: [prediction] } as Resource, 'probability');
+  const probability = (prediction: object) =>
+    rowsOf({ resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/1' }, prediction: [prediction] } as Resource, 'probability');
   // Stored numbers are exact; the implicit precision of R4 applies to the search value.
   it.each([100, 1.5, 0.02, -3, 1e21])('the number %d is stored exactly, as the point [v, v]', (value) => {
     expect(probability({ probabilityDecimal: value })).toEqual([{ table: 'number', param: 'probability', low: value, high: value }]);
@@ -186,7 +227,13 @@ describe('number and quantity rows', () => {
   });
 
   it('index Money with the ISO 4217 system', () => {
-    const claim = { resourceType: 'ChargeItem', status: 'billed', code: {}, subject: { reference: 'Patient/1' }, priceOverride: { value: 12.5, currency: 'EUR' } } as Resource;
+    const claim = {
+      resourceType: 'ChargeItem',
+      status: 'billed',
+      code: {},
+      subject: { reference: 'Patient/1' },
+      priceOverride: { value: 12.5, currency: 'EUR' },
+    } as Resource;
     expect(rowsOf(claim, 'price-override')).toEqual([
       { table: 'quantity', param: 'price-override', low: 12.5, high: 12.5, system: 'urn:iso:std:iso:4217', code: 'EUR' },
     ]);
@@ -195,7 +242,13 @@ describe('number and quantity rows', () => {
 
 describe('reference rows', () => {
   const ref = (reference: object) => rowsOf({ resourceType: 'Observation', status: 'final', code: {}, subject: reference } as Resource, 'subject');
-  const row = (value: string | null, targetType: string | null, targetId: string | null, identifierSystem: string | null = null, identifierValue: string | null = null) => ({
+  const row = (
+    value: string | null,
+    targetType: string | null,
+    targetId: string | null,
+    identifierSystem: string | null = null,
+    identifierValue: string | null = null,
+  ) => ({
     table: 'reference',
     param: 'subject',
     value,
@@ -233,14 +286,30 @@ describe('reference rows', () => {
   it('index canonical references without their version', () => {
     const qr: Resource = { resourceType: 'QuestionnaireResponse', status: 'completed', questionnaire: 'http://q.org/Questionnaire/x|2.0' };
     expect(rowsOf(qr, 'questionnaire')).toEqual([
-      { table: 'reference', param: 'questionnaire', value: 'http://q.org/Questionnaire/x', targetType: null, targetId: null, identifierSystem: null, identifierValue: null },
+      {
+        table: 'reference',
+        param: 'questionnaire',
+        value: 'http://q.org/Questionnaire/x',
+        targetType: null,
+        targetId: null,
+        identifierSystem: null,
+        identifierValue: null,
+      },
     ]);
   });
 
   it('index the first entry of a document Bundle as its composition', () => {
     const bundle: Resource = { resourceType: 'Bundle', type: 'document', entry: [{ resource: { resourceType: 'Composition', id: 'c1' } as Resource }] };
     expect(rowsOf(bundle, 'composition')).toEqual([
-      { table: 'reference', param: 'composition', value: 'Composition/c1', targetType: 'Composition', targetId: 'c1', identifierSystem: null, identifierValue: null },
+      {
+        table: 'reference',
+        param: 'composition',
+        value: 'Composition/c1',
+        targetType: 'Composition',
+        targetId: 'c1',
+        identifierSystem: null,
+        identifierValue: null,
+      },
     ]);
   });
 });
@@ -252,14 +321,43 @@ describe('composite rows', () => {
       status: 'final',
       code: {},
       component: [
-        { code: { coding: [{ system: 'l', code: 'sys' }, { system: 'x', code: 's2' }] }, valueQuantity: { value: 120, system: UCUM, code: 'mm[Hg]' } },
+        {
+          code: {
+            coding: [
+              { system: 'l', code: 'sys' },
+              { system: 'x', code: 's2' },
+            ],
+          },
+          valueQuantity: { value: 120, system: UCUM, code: 'mm[Hg]' },
+        },
         { code: { coding: [{ system: 'l', code: 'dia' }] }, valueQuantity: { value: 80 } },
       ],
     };
     expect(rowsOf(o, 'component-code-value-quantity')).toEqual([
-      { table: 'composite', param: 'component-code-value-quantity', components: [{ system: 'l', code: 'sys' }, { system: UCUM, code: 'mm[Hg]', low: 120, high: 120 }] },
-      { table: 'composite', param: 'component-code-value-quantity', components: [{ system: 'x', code: 's2' }, { system: UCUM, code: 'mm[Hg]', low: 120, high: 120 }] },
-      { table: 'composite', param: 'component-code-value-quantity', components: [{ system: 'l', code: 'dia' }, { system: null, code: null, low: 80, high: 80 }] },
+      {
+        table: 'composite',
+        param: 'component-code-value-quantity',
+        components: [
+          { system: 'l', code: 'sys' },
+          { system: UCUM, code: 'mm[Hg]', low: 120, high: 120 },
+        ],
+      },
+      {
+        table: 'composite',
+        param: 'component-code-value-quantity',
+        components: [
+          { system: 'x', code: 's2' },
+          { system: UCUM, code: 'mm[Hg]', low: 120, high: 120 },
+        ],
+      },
+      {
+        table: 'composite',
+        param: 'component-code-value-quantity',
+        components: [
+          { system: 'l', code: 'dia' },
+          { system: null, code: null, low: 80, high: 80 },
+        ],
+      },
     ]);
   });
 
@@ -277,7 +375,15 @@ describe('composite rows', () => {
       variant: [{ start: 10, end: 20 }],
     };
     expect(rowsOf(seq, 'chromosome-variant-coordinate')).toEqual([
-      { table: 'composite', param: 'chromosome-variant-coordinate', components: [{ system: 'c', code: '1' }, { low: 10, high: 10 }, { low: 20, high: 20 }] },
+      {
+        table: 'composite',
+        param: 'chromosome-variant-coordinate',
+        components: [
+          { system: 'c', code: '1' },
+          { low: 10, high: 10 },
+          { low: 20, high: 20 },
+        ],
+      },
     ]);
   });
 });
@@ -298,7 +404,12 @@ describe('extraction', () => {
   });
 
   it('does not index contained resources', () => {
-    const p = { resourceType: 'Observation', status: 'final', code: {}, contained: [{ resourceType: 'Patient', id: 'c', name: [{ family: 'Hidden' }] }] } as Resource;
+    const p = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: {},
+      contained: [{ resourceType: 'Patient', id: 'c', name: [{ family: 'Hidden' }] }],
+    } as Resource;
     expect(extractIndex(p).some((r) => r.table === 'string' && r.value === 'hidden')).toBe(false);
   });
 

@@ -31,7 +31,10 @@ export const RESOURCES: Resource[] = [
       div: '<div xmlns="http://www.w3.org/1999/xhtml"><p>Peter James <b>Chalmers</b> has had two heart attacks&#160;and has high blood pressure.</p></div>',
     },
     active: true,
-    name: [{ family: 'Chalmers', given: ['Peter', 'James'] }, { use: 'usual', given: ['Jim'] }],
+    name: [
+      { family: 'Chalmers', given: ['Peter', 'James'] },
+      { use: 'usual', given: ['Jim'] },
+    ],
     telecom: [{ system: 'phone', value: '(03) 5555 6473' }],
     gender: 'male',
     birthDate: '1974-12-25',
@@ -164,7 +167,14 @@ export const RESOURCES: Resource[] = [
     recorded: '2021-05-03T00:00:00Z',
     agent: [{ who: { reference: 'Practitioner/dr1' } }],
   },
-  { resourceType: 'List', id: 'list1', meta: meta('2021-01-01T00:00:00Z'), status: 'current', mode: 'working', entry: [{ item: { reference: 'Patient/p2' } }, { item: { reference: 'Patient/p4' } }] },
+  {
+    resourceType: 'List',
+    id: 'list1',
+    meta: meta('2021-01-01T00:00:00Z'),
+    status: 'current',
+    mode: 'working',
+    entry: [{ item: { reference: 'Patient/p2' } }, { item: { reference: 'Patient/p4' } }],
+  },
   // Numbers with different implicit precisions (RiskAssessment.prediction.probability).
   ...(
     [
@@ -175,14 +185,16 @@ export const RESOURCES: Resource[] = [
       ['ra5', { probabilityDecimal: 99.6 }],
       ['ra6', { probabilityDecimal: 140 }],
     ] as const
-  ).map(([id, prediction]): Resource => ({
-    resourceType: 'RiskAssessment',
-    id,
-    meta: meta('2021-01-01T00:00:00Z'),
-    status: 'final',
-    subject: { reference: 'Patient/p1' },
-    prediction: [prediction],
-  })),
+  ).map(
+    ([id, prediction]): Resource => ({
+      resourceType: 'RiskAssessment',
+      id,
+      meta: meta('2021-01-01T00:00:00Z'),
+      status: 'final',
+      subject: { reference: 'Patient/p1' },
+      prediction: [prediction],
+    }),
+  ),
   { resourceType: 'ValueSet', id: 'vs1', meta: meta('2021-01-01T00:00:00Z'), status: 'active', url: 'http://acme.org/fhir/ValueSet/123' },
   { resourceType: 'ValueSet', id: 'vs2', meta: meta('2021-01-01T00:00:00Z'), status: 'active', url: 'http://acme.org/fhir/ValueSet/123/_history/5' },
   { resourceType: 'ValueSet', id: 'vs3', meta: meta('2021-01-01T00:00:00Z'), status: 'active', url: 'urn:oid:1.2.3' },
@@ -196,7 +208,15 @@ export const RESOURCES: Resource[] = [
       ['loc-suva', 'Suva Hospital', -18.1416, 178.4419],
       ['loc-taveuni', 'Taveuni Health Centre', -16.8, -179.9],
     ] as const
-  ).map(([id, name, latitude, longitude]): Resource => ({ resourceType: 'Location', id, meta: meta('2021-01-01T00:00:00Z'), name, position: { latitude, longitude } })),
+  ).map(
+    ([id, name, latitude, longitude]): Resource => ({
+      resourceType: 'Location',
+      id,
+      meta: meta('2021-01-01T00:00:00Z'),
+      name,
+      position: { latitude, longitude },
+    }),
+  ),
   { resourceType: 'Location', id: 'loc-nowhere', meta: meta('2021-01-01T00:00:00Z'), name: 'Mobile unit' },
 ];
 

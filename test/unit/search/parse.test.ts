@@ -235,7 +235,9 @@ describe('full text, near and _filter compile onto rows of the index', () => {
     expect(parsed.sort).toEqual([{ by: 'distance', param: 'near', latitude: 42.3, longitude: -71.1, descending: false }]);
     expect(parse('Location', 'near=42.3|-71.1').where).toMatchObject({ distance: 10_000 });
     expect(parse('Location', 'near=42.3|-71.1|500|m').where).toMatchObject({ distance: 500 });
-    expect(parse('Location', 'near=42.3|-71.1|1&_sort=name').sort).toEqual([{ by: 'param', table: 'string', param: 'name', field: 'value', descending: false }]);
+    expect(parse('Location', 'near=42.3|-71.1|1&_sort=name').sort).toEqual([
+      { by: 'param', table: 'string', param: 'name', field: 'value', descending: false },
+    ]);
     // Two points: no single "nearest".
     expect(parse('Location', 'near=42.3|-71.1,40|-70').sort).toEqual([]);
   });
@@ -268,9 +270,14 @@ describe('full text, near and _filter compile onto rows of the index', () => {
       return [{ system: 'http://snomed.info/sct', code: '404684003' }];
     };
     const withTerminology = { ...lenient, codeSets };
-    const filter = '_filter=' + encodeURIComponent('code in http://x/vs or code ni http://x/vs or code ss http://snomed.info/sct|1 or code sb http://snomed.info/sct|2');
+    const filter = `_filter=${encodeURIComponent('code in http://x/vs or code ni http://x/vs or code ss http://snomed.info/sct|1 or code sb http://snomed.info/sct|2')}`;
     const where = parse('Observation', filter, withTerminology).where;
-    expect(asked).toEqual([['in', 'http://x/vs'], ['not-in', 'http://x/vs'], ['below', 'http://snomed.info/sct|1'], ['above', 'http://snomed.info/sct|2']]);
+    expect(asked).toEqual([
+      ['in', 'http://x/vs'],
+      ['not-in', 'http://x/vs'],
+      ['below', 'http://snomed.info/sct|1'],
+      ['above', 'http://snomed.info/sct|2'],
+    ]);
     expect(where).toEqual({
       op: 'or',
       of: [
@@ -281,7 +288,7 @@ describe('full text, near and _filter compile onto rows of the index', () => {
       ],
     });
     // Only tokens have a terminology: on _id, strings and dates the operations are refused by name.
-    for (const query of ['_filter=_id in http://x/vs', '_filter=' + encodeURIComponent('value-string ss "a"'), '_filter=date sb 2020']) {
+    for (const query of ['_filter=_id in http://x/vs', `_filter=${encodeURIComponent('value-string ss "a"')}`, '_filter=date sb 2020']) {
       const error = rejection(() => parse('Observation', query, withTerminology));
       expect([query, error.status, error.code]).toEqual([query, 400, 'not-supported']);
       expect(error.message).toMatch(/the operation "(in|ss|sb)" is not supported for (token|string|date) parameters/);
@@ -337,7 +344,14 @@ describe('result parameters', () => {
   });
 
   it('accepts [name, value] pairs as well as URLSearchParams', () => {
-    const parsed = parseSearch('Patient', [['name', 'a,b'], ['name', 'c']], lenient);
+    const parsed = parseSearch(
+      'Patient',
+      [
+        ['name', 'a,b'],
+        ['name', 'c'],
+      ],
+      lenient,
+    );
     expect(parsed.where).toMatchObject({ op: 'and', of: [{ op: 'or' }, { op: 'row' }] });
   });
 });

@@ -14,29 +14,65 @@ import { BASE_URL, NOW, RESOURCES } from './fixtures.js';
 const index = MemoryIndex.of(RESOURCES, { baseUrl: BASE_URL });
 
 const CODES = [
-  'name', 'family', 'birthdate', 'gender', 'identifier', 'subject', 'patient', 'code', 'value-quantity', 'date',
-  'probability', 'url', 'code-value-quantity', 'component-code-value-quantity', '_id', '_lastUpdated', '_tag',
-  '_profile', '_list', '_has', '_sort', '_count', '_include', '_revinclude', '_total', '_summary', '_elements',
-  '_type', '_text', 'organization', 'general-practitioner', 'near', 'deceased',
+  'name',
+  'family',
+  'birthdate',
+  'gender',
+  'identifier',
+  'subject',
+  'patient',
+  'code',
+  'value-quantity',
+  'date',
+  'probability',
+  'url',
+  'code-value-quantity',
+  'component-code-value-quantity',
+  '_id',
+  '_lastUpdated',
+  '_tag',
+  '_profile',
+  '_list',
+  '_has',
+  '_sort',
+  '_count',
+  '_include',
+  '_revinclude',
+  '_total',
+  '_summary',
+  '_elements',
+  '_type',
+  '_text',
+  'organization',
+  'general-practitioner',
+  'near',
+  'deceased',
 ];
 const MODIFIERS = ['', ':missing', ':exact', ':contains', ':not', ':text', ':of-type', ':above', ':below', ':in', ':Patient', ':identifier', ':iterate', ':x'];
 
 const text = fc.string({ unit: 'binary', maxLength: 24 });
 const name = fc.oneof(
   fc.tuple(fc.constantFrom(...CODES), fc.constantFrom(...MODIFIERS)).map(([c, m]) => c + m),
-  fc.tuple(fc.constantFrom('subject', 'patient', 'organization'), fc.constantFrom('', ':Patient', ':Organization'), fc.constantFrom(...CODES)).map(
-    ([c, t, rest]) => `${c}${t}.${rest}`,
-  ),
-  fc.tuple(fc.constantFrom('Observation', 'Patient', 'Nope', ''), fc.constantFrom('patient', 'subject', 'code', ''), fc.constantFrom(...CODES)).map(
-    ([t, p, rest]) => `_has:${t}:${p}:${rest}`,
-  ),
+  fc
+    .tuple(fc.constantFrom('subject', 'patient', 'organization'), fc.constantFrom('', ':Patient', ':Organization'), fc.constantFrom(...CODES))
+    .map(([c, t, rest]) => `${c}${t}.${rest}`),
+  fc
+    .tuple(fc.constantFrom('Observation', 'Patient', 'Nope', ''), fc.constantFrom('patient', 'subject', 'code', ''), fc.constantFrom(...CODES))
+    .map(([t, p, rest]) => `_has:${t}:${p}:${rest}`),
   text,
 );
 const value = fc.oneof(
   text,
-  fc.tuple(fc.constantFrom('', 'eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap', 'zz'), fc.oneof(fc.double().map(String), fc.integer().map(String), fc.date({ noInvalidDate: true }).map((d) => d.toISOString().slice(0, 4 + (Math.abs(d.getTime()) % 20))))).map(
-    ([p, v]) => p + v,
-  ),
+  fc
+    .tuple(
+      fc.constantFrom('', 'eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap', 'zz'),
+      fc.oneof(
+        fc.double().map(String),
+        fc.integer().map(String),
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString().slice(0, 4 + (Math.abs(d.getTime()) % 20))),
+      ),
+    )
+    .map(([p, v]) => p + v),
   fc.tuple(text, text, text).map((parts) => parts.join('|')),
   fc.tuple(text, text).map((parts) => parts.join('$')),
   fc.array(text, { maxLength: 4 }).map((parts) => parts.join(',')),
@@ -45,7 +81,22 @@ const value = fc.oneof(
 const params = fc.array(fc.tuple(name, value), { maxLength: 5 });
 const type = fc.constantFrom('Patient', 'Observation', 'RiskAssessment', 'ValueSet', 'Location', undefined);
 
-const PLAIN_KEYS = new Set(['op', 'of', 'table', 'param', 'where', 'missing', 'ids', 'types', 'targetTypes', 'sourceType', 'field', 'cmp', 'value', 'component']);
+const PLAIN_KEYS = new Set([
+  'op',
+  'of',
+  'table',
+  'param',
+  'where',
+  'missing',
+  'ids',
+  'types',
+  'targetTypes',
+  'sourceType',
+  'field',
+  'cmp',
+  'value',
+  'component',
+]);
 
 /** Every value is a string, boolean, finite number, or an array/object of those (known keys only). */
 function assertPlain(x: unknown, at = 'where'): void {

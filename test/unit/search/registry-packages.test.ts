@@ -9,7 +9,17 @@ import { extractIndex } from '../../../src/search/extract.js';
 import { getSearchRegistry } from '../../../src/search/registry.js';
 
 const sp = (code: string, base: string[], expression: string | undefined, type = 'token'): SearchParameter =>
-  ({ resourceType: 'SearchParameter', url: `http://pkg.example/SearchParameter/${code}`, name: code, status: 'active', description: code, code, base, type, ...(expression ? { expression } : {}) }) as SearchParameter;
+  ({
+    resourceType: 'SearchParameter',
+    url: `http://pkg.example/SearchParameter/${code}`,
+    name: code,
+    status: 'active',
+    description: code,
+    code,
+    base,
+    type,
+    ...(expression ? { expression } : {}),
+  }) as SearchParameter;
 
 describe('SearchRegistry.withParameters', () => {
   const race = sp('race', ['Patient'], "Patient.extension.where(url = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race').extension.value.code");
@@ -32,9 +42,16 @@ describe('SearchRegistry.withParameters', () => {
   it('indexes resources with the added parameters only when asked to use that registry', () => {
     const patient = {
       resourceType: 'Patient',
-      extension: [{ url: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race', extension: [{ url: 'ombCategory', valueCoding: { system: 'urn:oid:2.16.840.1.113883.6.238', code: '2106-3' } }] }],
+      extension: [
+        {
+          url: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race',
+          extension: [{ url: 'ombCategory', valueCoding: { system: 'urn:oid:2.16.840.1.113883.6.238', code: '2106-3' } }],
+        },
+      ],
     };
-    expect(extractIndex(patient, { registry }).filter((r) => r.param === 'race')).toEqual([{ table: 'token', param: 'race', system: null, code: '2106-3', text: null }]);
+    expect(extractIndex(patient, { registry }).filter((r) => r.param === 'race')).toEqual([
+      { table: 'token', param: 'race', system: null, code: '2106-3', text: null },
+    ]);
     expect(extractIndex(patient).filter((r) => r.param === 'race')).toEqual([]);
   });
 });

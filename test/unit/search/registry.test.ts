@@ -18,7 +18,12 @@ describe.skipIf(!existsSync(OFFICIAL))('the registry equals the official R4 sear
 
   it('has the same parameters (by URL)', () => {
     expect(official).toHaveLength(1375);
-    expect(registry.definitions().map((d) => d.url).sort()).toEqual(official.map((sp) => sp.url).sort());
+    expect(
+      registry
+        .definitions()
+        .map((d) => d.url)
+        .sort(),
+    ).toEqual(official.map((sp) => sp.url).sort());
   });
 
   it('has the same code, type, base, expression, targets and components for each', () => {
@@ -81,7 +86,9 @@ describe('lookups', () => {
 
   it('lists the parameters of a type, common ones included', () => {
     const codes = registry.paramsFor('Observation').map((d) => d.code);
-    expect(codes).toEqual(expect.arrayContaining(['_id', '_lastUpdated', '_tag', '_profile', '_security', '_source', 'code', 'subject', 'code-value-quantity']));
+    expect(codes).toEqual(
+      expect.arrayContaining(['_id', '_lastUpdated', '_tag', '_profile', '_security', '_source', 'code', 'subject', 'code-value-quantity']),
+    );
     expect(new Set(codes).size).toBe(codes.length);
     expect(registry.paramsFor('Nonsense')).toEqual([]);
   });

@@ -86,12 +86,15 @@ describe('fetchRefusal', () => {
     ['http://keys.localhost/', 'keys.localhost', 'loopback'],
   ];
   it.each(refused)('%s is refused (%s, %s)', (url, host, kind) => {
-    expect(fetchRefusal(url, false)).toBe(`its host ${host} is not a public address (${kind}); this server fetches only public addresses unless ALLOW_PRIVATE_NETWORK_FETCH=true`);
+    expect(fetchRefusal(url, false)).toBe(
+      `its host ${host} is not a public address (${kind}); this server fetches only public addresses unless ALLOW_PRIVATE_NETWORK_FETCH=true`,
+    );
     expect(fetchRefusal(url, true)).toBeUndefined();
   });
 
   it('leaves DNS names to the fetch (they are checked on the address they resolve to)', () => {
-    for (const url of ['https://keys.example.org/jwks.json', 'https://8.8.8.8/', 'https://[2606:4700::1111]/', 'http://localhost.example.org/']) expect(fetchRefusal(url, false)).toBeUndefined();
+    for (const url of ['https://keys.example.org/jwks.json', 'https://8.8.8.8/', 'https://[2606:4700::1111]/', 'http://localhost.example.org/'])
+      expect(fetchRefusal(url, false)).toBeUndefined();
   });
 
   it('refuses what is not an http(s) URL, whatever the setting', () => {

@@ -23,7 +23,10 @@ describe('granular category options', () => {
 
   it('offers sub-scopes with the same letters, each one valid and narrower', () => {
     const options = granularOptions(rs('patient/Observation.rs'));
-    expect(options[0]).toEqual({ scope: 'patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory', label: 'Laboratory results' });
+    expect(options[0]).toEqual({
+      scope: 'patient/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory',
+      label: 'Laboratory results',
+    });
     for (const o of options) expect(parseScope(o.scope)).toMatchObject({ kind: 'resource', version: 2 });
   });
 });
@@ -41,7 +44,14 @@ describe('discovery documents', () => {
   };
 
   it('smart-configuration and CapabilityStatement security carry the same URLs', () => {
-    const smart = buildSmartConfiguration({ endpoints, capabilities: SMART_CAPABILITIES, scopesSupported: ['openid'], grantTypesSupported: ['authorization_code'], tokenEndpointAuthMethods: ['none'], tokenEndpointAuthSigningAlgs: ['RS384', 'ES384'] });
+    const smart = buildSmartConfiguration({
+      endpoints,
+      capabilities: SMART_CAPABILITIES,
+      scopesSupported: ['openid'],
+      grantTypesSupported: ['authorization_code'],
+      tokenEndpointAuthMethods: ['none'],
+      tokenEndpointAuthSigningAlgs: ['RS384', 'ES384'],
+    });
     const security = buildSmartSecurity(endpoints);
     const uris = Object.fromEntries(security.extension![0]!.extension!.map((e) => [e.url, e.valueUri]));
     expect(uris).toEqual({

@@ -5,7 +5,18 @@
  * https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html
  */
 import { describe, expect, it } from 'vitest';
-import { covers, formatScope, isScopeError, parseScope, parseScopes, toV1, toV2, withoutRedundant, type ResourceScope, type Scope } from '../../../src/smart/scopes.js';
+import {
+  covers,
+  formatScope,
+  isScopeError,
+  parseScope,
+  parseScopes,
+  toV1,
+  toV2,
+  withoutRedundant,
+  type ResourceScope,
+  type Scope,
+} from '../../../src/smart/scopes.js';
 import { isKnownResourceType } from '../../../src/fhir/validation.js';
 
 const parse = (s: string) => parseScope(s, { isResourceType: isKnownResourceType });
@@ -46,7 +57,10 @@ describe('valid scopes', () => {
 
   it('keeps granular filters in order, with their values as written', () => {
     const scope = parse('patient/Observation.rs?category=a%7Cb&code=x') as ResourceScope;
-    expect(scope.filters).toEqual([{ name: 'category', value: 'a%7Cb' }, { name: 'code', value: 'x' }]);
+    expect(scope.filters).toEqual([
+      { name: 'category', value: 'a%7Cb' },
+      { name: 'code', value: 'x' },
+    ]);
   });
 });
 
@@ -116,13 +130,55 @@ describe('v1 ↔ v2', () => {
 });
 
 describe('covers: a cap allows a scope', () => {
-  const caps = ['patient/*.rs', 'patient/Observation.rs', 'patient/*.read', 'user/*.cruds', 'patient/Observation.rs?category=laboratory', 'system/*.rs', 'launch/patient', 'openid'];
-  const scopes = ['patient/Observation.rs', 'patient/Observation.r', 'patient/Condition.rs', 'patient/Observation.read', 'patient/Observation.c', 'user/Observation.rs', 'patient/Observation.rs?category=laboratory', 'patient/Observation.rs?category=vital-signs', 'system/Patient.rs', 'launch/patient', 'launch', 'openid'];
+  const caps = [
+    'patient/*.rs',
+    'patient/Observation.rs',
+    'patient/*.read',
+    'user/*.cruds',
+    'patient/Observation.rs?category=laboratory',
+    'system/*.rs',
+    'launch/patient',
+    'openid',
+  ];
+  const scopes = [
+    'patient/Observation.rs',
+    'patient/Observation.r',
+    'patient/Condition.rs',
+    'patient/Observation.read',
+    'patient/Observation.c',
+    'user/Observation.rs',
+    'patient/Observation.rs?category=laboratory',
+    'patient/Observation.rs?category=vital-signs',
+    'system/Patient.rs',
+    'launch/patient',
+    'launch',
+    'openid',
+  ];
   // Expected results written out as data: cap → scopes it covers.
   const expected: Record<string, string[]> = {
-    'patient/*.rs': ['patient/Observation.rs', 'patient/Observation.r', 'patient/Condition.rs', 'patient/Observation.read', 'patient/Observation.rs?category=laboratory', 'patient/Observation.rs?category=vital-signs'],
-    'patient/Observation.rs': ['patient/Observation.rs', 'patient/Observation.r', 'patient/Observation.read', 'patient/Observation.rs?category=laboratory', 'patient/Observation.rs?category=vital-signs'],
-    'patient/*.read': ['patient/Observation.rs', 'patient/Observation.r', 'patient/Condition.rs', 'patient/Observation.read', 'patient/Observation.rs?category=laboratory', 'patient/Observation.rs?category=vital-signs'],
+    'patient/*.rs': [
+      'patient/Observation.rs',
+      'patient/Observation.r',
+      'patient/Condition.rs',
+      'patient/Observation.read',
+      'patient/Observation.rs?category=laboratory',
+      'patient/Observation.rs?category=vital-signs',
+    ],
+    'patient/Observation.rs': [
+      'patient/Observation.rs',
+      'patient/Observation.r',
+      'patient/Observation.read',
+      'patient/Observation.rs?category=laboratory',
+      'patient/Observation.rs?category=vital-signs',
+    ],
+    'patient/*.read': [
+      'patient/Observation.rs',
+      'patient/Observation.r',
+      'patient/Condition.rs',
+      'patient/Observation.read',
+      'patient/Observation.rs?category=laboratory',
+      'patient/Observation.rs?category=vital-signs',
+    ],
     'user/*.cruds': ['user/Observation.rs'],
     'patient/Observation.rs?category=laboratory': ['patient/Observation.rs?category=laboratory'],
     'system/*.rs': ['system/Patient.rs'],
@@ -136,7 +192,9 @@ describe('covers: a cap allows a scope', () => {
   }
 
   it('drops scopes another one covers', () => {
-    const list = ['patient/Observation.rs', 'patient/Observation.rs?category=laboratory', 'patient/Condition.rs?category=x', 'openid'].map((s) => parse(s) as Scope);
+    const list = ['patient/Observation.rs', 'patient/Observation.rs?category=laboratory', 'patient/Condition.rs?category=x', 'openid'].map(
+      (s) => parse(s) as Scope,
+    );
     expect(withoutRedundant(list).map((s) => s.raw)).toEqual(['patient/Observation.rs', 'patient/Condition.rs?category=x', 'openid']);
   });
 });

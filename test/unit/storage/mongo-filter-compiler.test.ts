@@ -50,7 +50,9 @@ function evaluateExpression(expression: unknown, doc: Record<string, unknown>, v
     case '$map':
       return ((value(argument.input) as unknown[] | null) ?? []).map((item) => evaluateExpression(argument.in, doc, { ...vars, [argument.as]: item }));
     case '$filter':
-      return ((value(argument.input) as unknown[] | null) ?? []).filter((item) => evaluateExpression(argument.cond, doc, { ...vars, [argument.as]: item }) === true);
+      return ((value(argument.input) as unknown[] | null) ?? []).filter(
+        (item) => evaluateExpression(argument.cond, doc, { ...vars, [argument.as]: item }) === true,
+      );
     case '$ifNull': {
       const first = value(argument[0]);
       return first === null || first === undefined ? value(argument[1]) : first;
@@ -88,18 +90,24 @@ function evaluateExpression(expression: unknown, doc: Record<string, unknown>, v
 
 // sift is CommonJS: under NodeNext its default import is module.exports, whose `default` is the function.
 const matcher = (filter: unknown) =>
-  sift.default(filter as Parameters<typeof sift.default>[0], {
-    operations: {
-      $expr: (params: unknown, ownerQuery: unknown, options: any) =>
-        createEqualsOperation((doc: Record<string, unknown>) => evaluateExpression(params, doc) === true, ownerQuery, options),
-    },
-  } as any);
+  sift.default(
+    filter as Parameters<typeof sift.default>[0],
+    {
+      operations: {
+        $expr: (params: unknown, ownerQuery: unknown, options: any) =>
+          createEqualsOperation((doc: Record<string, unknown>) => evaluateExpression(params, doc) === true, ownerQuery, options),
+      },
+    } as any,
+  );
 
 /** Compiles `condition` with sub-queries answered from `docs`, and returns the ids sift matches. */
 async function matching(docs: ResourceDoc[], condition: Condition, maxIntermediateMatches = 100): Promise<string[]> {
   const compiler = new FilterCompiler(async (filter, _projection, limit) => docs.filter(matcher(filter)).slice(0, limit), { maxIntermediateMatches });
   const filter = await compiler.compile(condition);
-  return docs.filter((d) => !d.deleted).filter(matcher(filter)).map((d) => d.id);
+  return docs
+    .filter((d) => !d.deleted)
+    .filter(matcher(filter))
+    .map((d) => d.id);
 }
 
 const row = (table: IndexEntry['table'], param: string, ...where: FieldPredicate[]): Condition => ({ op: 'row', table, param, where });
@@ -126,7 +134,10 @@ function crossingPaths(filter: unknown): string[] {
 describe('MongoDB filter compiler (checked with sift)', () => {
   it('tests every predicate of a row on one row: no cross-element matches', async () => {
     const docs = [
-      doc('Observation', 'two-years', [{ table: 'date', param: 'date', low: Y2019[0], high: Y2019[1] }, { table: 'date', param: 'date', low: Y2021[0], high: Y2021[1] }]),
+      doc('Observation', 'two-years', [
+        { table: 'date', param: 'date', low: Y2019[0], high: Y2019[1] },
+        { table: 'date', param: 'date', low: Y2021[0], high: Y2021[1] },
+      ]),
       doc('Observation', 'in-2020', [{ table: 'date', param: 'date', low: Y2020[0], high: Y2020[1] }]),
     ];
     const within2020 = row('date', 'date', pred('low', 'ge', Y2020[0]), pred('high', 'le', Y2020[1]));
@@ -168,7 +179,9 @@ describe('MongoDB filter compiler (checked with sift)', () => {
       const filter = await compiler.compile(condition);
       expect(crossingPaths(filter), JSON.stringify(filter)).toEqual([]);
     }
-    expect(await compiler.compile(conditions[0]!)).toEqual({ ix_date: { $elemMatch: { p: 'date', low: { $gte: 1 }, high: { $lt: 9 }, $and: [{ low: { $lte: 5 } }] } } });
+    expect(await compiler.compile(conditions[0]!)).toEqual({
+      ix_date: { $elemMatch: { p: 'date', low: { $gte: 1 }, high: { $lt: 9 }, $and: [{ low: { $lte: 5 } }] } },
+    });
   });
 
   it('treats absent fields as null, as the embedded store treats NULL columns', async () => {
@@ -198,7 +211,9 @@ describe('MongoDB filter compiler (checked with sift)', () => {
     expect(await matching(docs, { op: 'has', sourceType: 'Observation', param: 'subject', where: { op: 'true' } })).toEqual(['p1']);
 
     const many = Array.from({ length: 5 }, (_, i) => doc('Patient', `x${i}`, []));
-    const error = await matching([...many, ...docs], { op: 'chain', param: 'subject', targetTypes: ['Patient'], where: { op: 'true' } }, 3).catch((e: unknown) => e);
+    const error = await matching([...many, ...docs], { op: 'chain', param: 'subject', targetTypes: ['Patient'], where: { op: 'true' } }, 3).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(StorageError);
     expect(error).toMatchObject({ code: 'too-costly' });
   });
@@ -266,7 +281,9 @@ describe('MongoDB filter compiler (checked with sift)', () => {
     const compiler = new FilterCompiler(async () => [], { maxIntermediateMatches: 10 });
     const filter = await compiler.compile(phrase('heart', 'attack'));
     expect(crossingPaths(filter)).toEqual([]);
-    expect(filter).toEqual({ ix_text: { $elemMatch: { p: '_text', termsSet: { $all: ['heart', 'attack'] }, terms: { $regex: '(?:^| )heart attack(?: |$)' } } } });
+    expect(filter).toEqual({
+      ix_text: { $elemMatch: { p: '_text', termsSet: { $all: ['heart', 'attack'] }, terms: { $regex: '(?:^| )heart attack(?: |$)' } } },
+    });
     for (const bad of [[], ['Heart'], ['a b'], ['"x'], ['a*']] as string[][]) {
       await expect(compiler.compile(phrase(...bad))).rejects.toMatchObject({ code: 'invalid-query' });
     }
@@ -298,10 +315,9 @@ describe('MongoDB filter compiler (checked with sift)', () => {
   const longitude = fc.double({ min: -180, max: 180, noNaN: true });
   const point = fc.tuple(latitude, longitude);
   const nearby = (center: [number, number]) =>
-    fc.tuple(fc.double({ min: -3, max: 3, noNaN: true }), fc.double({ min: -3, max: 3, noNaN: true })).map(([dLat, dLon]): [number, number] => [
-      Math.max(-90, Math.min(90, center[0] + dLat)),
-      ((center[1] + dLon + 540) % 360) - 180,
-    ]);
+    fc
+      .tuple(fc.double({ min: -3, max: 3, noNaN: true }), fc.double({ min: -3, max: 3, noNaN: true }))
+      .map(([dLat, dLon]): [number, number] => [Math.max(-90, Math.min(90, center[0] + dLat)), ((center[1] + dLon + 540) % 360) - 180]);
 
   it('computes the great-circle distance in MongoDB exactly as storage/geo.ts does', () => {
     fc.assert(

@@ -10,7 +10,15 @@ import { BACKPORT_HEARTBEAT_PERIOD, BACKPORT_PAYLOAD_CONTENT, readSubscription }
 
 const BASE = { baseUrl: 'https://bedside.example/fhir', allowPrivateNetwork: false };
 const subscription = (channel: Record<string, unknown>, extra: Record<string, unknown> = {}): Subscription =>
-  ({ resourceType: 'Subscription', id: 's', status: 'requested', reason: 'r', criteria: 'Observation?code=1234-5', channel: { type: 'rest-hook', endpoint: 'https://hooks.example/in', ...channel }, ...extra }) as Subscription;
+  ({
+    resourceType: 'Subscription',
+    id: 's',
+    status: 'requested',
+    reason: 'r',
+    criteria: 'Observation?code=1234-5',
+    channel: { type: 'rest-hook', endpoint: 'https://hooks.example/in', ...channel },
+    ...extra,
+  }) as Subscription;
 const content = (code: string) => ({ _payload: { extension: [{ url: BACKPORT_PAYLOAD_CONTENT, valueCode: code }] } });
 
 describe('reading a Subscription', () => {
@@ -19,7 +27,16 @@ describe('reading a Subscription', () => {
     ['a payload: R4, the resource PUT', { payload: 'application/fhir+json' }, { style: 'r4', content: 'full-resource' }],
     ['id-only: a Backport Bundle', { payload: 'application/fhir+json', ...content('id-only') }, { style: 'bundle', content: 'id-only' }],
     ['empty declared: a Backport Bundle without focus', content('empty'), { style: 'bundle', content: 'empty' }],
-    ['headers, trimmed', { header: ['Authorization:  Bearer x ', 'X-A: 1'] }, { headers: [['Authorization', 'Bearer x'], ['X-A', '1']] }],
+    [
+      'headers, trimmed',
+      { header: ['Authorization:  Bearer x ', 'X-A: 1'] },
+      {
+        headers: [
+          ['Authorization', 'Bearer x'],
+          ['X-A', '1'],
+        ],
+      },
+    ],
     ['a heartbeat period', { extension: [{ url: BACKPORT_HEARTBEAT_PERIOD, valueUnsignedInt: 5 }] }, { heartbeatSeconds: 5 }],
   ])('%s', (_what, channel, expected) => {
     expect(readSubscription(subscription(channel), BASE).channel).toMatchObject(expected);
@@ -27,7 +44,14 @@ describe('reading a Subscription', () => {
 
   it('reads criteria, end and the owner record', () => {
     const spec = readSubscription(
-      subscription({}, { criteria: 'Observation?patient=p1&code=1234-5', end: '2030-01-01T00:00:00Z', extension: [{ url: 'https://bedside.dev/fhir/StructureDefinition/subscription-owner', valueString: 'rec' }] }),
+      subscription(
+        {},
+        {
+          criteria: 'Observation?patient=p1&code=1234-5',
+          end: '2030-01-01T00:00:00Z',
+          extension: [{ url: 'https://bedside.dev/fhir/StructureDefinition/subscription-owner', valueString: 'rec' }],
+        },
+      ),
       BASE,
     );
     expect(spec.criteria).toMatchObject({ resourceType: 'Observation', text: 'Observation?patient=p1&code=1234-5', where: { op: 'and' } });
@@ -61,7 +85,9 @@ describe('reading a Subscription', () => {
   });
 
   it('accepts loopback and plain http with the private-network setting (closed networks, tests)', () => {
-    expect(readSubscription(subscription({ endpoint: 'http://127.0.0.1:9000/in/' }), { ...BASE, allowPrivateNetwork: true }).channel.endpoint).toBe('http://127.0.0.1:9000/in');
+    expect(readSubscription(subscription({ endpoint: 'http://127.0.0.1:9000/in/' }), { ...BASE, allowPrivateNetwork: true }).channel.endpoint).toBe(
+      'http://127.0.0.1:9000/in',
+    );
   });
 
   it('refuses criteria that are not a search on one type', () => {

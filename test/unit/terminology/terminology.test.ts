@@ -24,7 +24,11 @@ function inMemory(resources: Resource[]): ConformanceResources {
   return conformance;
 }
 
-const example = inMemory(['CodeSystem-bedside-colours.json', 'ValueSet-bedside-warm-colours.json', 'ValueSet-bedside-observation-codes.json', 'ValueSet-bedside-all-loinc.json'].map(exampleResource));
+const example = inMemory(
+  ['CodeSystem-bedside-colours.json', 'ValueSet-bedside-warm-colours.json', 'ValueSet-bedside-observation-codes.json', 'ValueSet-bedside-all-loinc.json'].map(
+    exampleResource,
+  ),
+);
 const terminology = new Terminology(example);
 const sources = terminology.sources(example);
 const codesOf = async (url: string) => (await terminology.expand(sources, (await sources.valueSet(url))!)).expansion!.contains!.map((c) => c.code);
@@ -32,7 +36,10 @@ const codesOf = async (url: string) => (await terminology.expand(sources, (await
 describe('R4 core terminology', () => {
   it.each([
     ['http://hl7.org/fhir/ValueSet/administrative-gender', ['male', 'female', 'other', 'unknown']],
-    ['http://hl7.org/fhir/ValueSet/observation-category', ['social-history', 'vital-signs', 'imaging', 'laboratory', 'procedure', 'survey', 'exam', 'therapy', 'activity']],
+    [
+      'http://hl7.org/fhir/ValueSet/observation-category',
+      ['social-history', 'vital-signs', 'imaging', 'laboratory', 'procedure', 'survey', 'exam', 'therapy', 'activity'],
+    ],
     ['http://hl7.org/fhir/ValueSet/condition-clinical', ['active', 'recurrence', 'relapse', 'inactive', 'remission', 'resolved']],
     // HL7 v3: every code below _ActEncounterCode (an is-a filter over v3-ActCode).
     ['http://terminology.hl7.org/ValueSet/v3-ActEncounterCode', ['AMB', 'EMER', 'FLD', 'HH', 'IMP', 'ACUTE', 'NONAC', 'OBSENC', 'PRENC', 'SS', 'VR']],
@@ -43,13 +50,23 @@ describe('R4 core terminology', () => {
   it(':below and :above over the condition-clinical hierarchy', async () => {
     const system = 'http://terminology.hl7.org/CodeSystem/condition-clinical';
     const below = await terminology.codeSet(sources, { modifier: 'below', value: `${system}|inactive`, name: 'clinical-status:below' });
-    expect(below).toEqual([{ system, code: 'inactive' }, { system, code: 'remission' }, { system, code: 'resolved' }]);
+    expect(below).toEqual([
+      { system, code: 'inactive' },
+      { system, code: 'remission' },
+      { system, code: 'resolved' },
+    ]);
     const above = await terminology.codeSet(sources, { modifier: 'above', value: `${system}|relapse`, name: 'clinical-status:above' });
-    expect(above).toEqual([{ system, code: 'relapse' }, { system, code: 'active' }]);
+    expect(above).toEqual([
+      { system, code: 'relapse' },
+      { system, code: 'active' },
+    ]);
   });
 
   it('says which code system it lacks rather than guess (SNOMED CT condition codes)', async () => {
-    const check = await terminology.validateCode(sources, 'http://hl7.org/fhir/ValueSet/condition-code', { system: 'http://snomed.info/sct', code: '44054006' });
+    const check = await terminology.validateCode(sources, 'http://hl7.org/fhir/ValueSet/condition-code', {
+      system: 'http://snomed.info/sct',
+      code: '44054006',
+    });
     expect(check).toMatchObject({ result: 'unknown', missingSystem: 'http://snomed.info/sct' });
     await expect(codesOf('http://hl7.org/fhir/ValueSet/condition-code')).rejects.toMatchObject({ status: 422, missingSystem: 'http://snomed.info/sct' });
   });
@@ -57,7 +74,13 @@ describe('R4 core terminology', () => {
   it('looks up an HL7 v3 code with its parent', async () => {
     const found = await terminology.lookup(sources, 'http://terminology.hl7.org/CodeSystem/v3-ActCode', 'AMB');
     expect(found.parameter).toContainEqual({ name: 'display', valueString: 'ambulatory' });
-    expect(found.parameter).toContainEqual({ name: 'property', part: [{ name: 'code', valueCode: 'parent' }, { name: 'value', valueCode: '_ActEncounterCode' }] });
+    expect(found.parameter).toContainEqual({
+      name: 'property',
+      part: [
+        { name: 'code', valueCode: 'parent' },
+        { name: 'value', valueCode: '_ActEncounterCode' },
+      ],
+    });
   });
 });
 
@@ -75,7 +98,11 @@ describe('package terminology', () => {
     ['in', 'red,grey', ['red', 'grey']],
     ['regex', '[a-z]{3,4}', ['warm', 'red', 'cool', 'blue', 'navy', 'grey']],
   ])('filters concept %s %s', async (op, value, expected) => {
-    const valueSet: ValueSet = { resourceType: 'ValueSet', status: 'draft', compose: { include: [{ system: 'http://bedside.example/fhir/CodeSystem/colours', filter: [{ property: 'concept', op: op as 'is-a', value }] }] } };
+    const valueSet: ValueSet = {
+      resourceType: 'ValueSet',
+      status: 'draft',
+      compose: { include: [{ system: 'http://bedside.example/fhir/CodeSystem/colours', filter: [{ property: 'concept', op: op as 'is-a', value }] }] },
+    };
     expect((await terminology.expand(sources, valueSet)).expansion!.contains!.map((c) => c.code).sort()).toEqual([...expected].sort());
   });
 
@@ -85,11 +112,19 @@ describe('package terminology', () => {
     expect(await check(vs, { system: 'http://bedside.example/fhir/CodeSystem/colours', code: 'red' })).toMatchObject({ result: true, display: 'Red' });
     expect(await check(vs, { system: 'http://bedside.example/fhir/CodeSystem/colours', code: 'blue' })).toMatchObject({ result: false });
     expect(await check(vs, { system: 'http://loinc.org', code: '8867-4' })).toMatchObject({ result: 'unknown', missingSystem: 'http://loinc.org' });
-    expect(await check('http://nowhere.example/vs', { system: 'http://loinc.org', code: '8867-4' })).toMatchObject({ result: 'unknown', missingValueSet: 'http://nowhere.example/vs' });
+    expect(await check('http://nowhere.example/vs', { system: 'http://loinc.org', code: '8867-4' })).toMatchObject({
+      result: 'unknown',
+      missingValueSet: 'http://nowhere.example/vs',
+    });
   });
 
   it('refuses a value set that includes itself', async () => {
-    const loop: ValueSet = { resourceType: 'ValueSet', url: 'http://loop.example/vs', status: 'draft', compose: { include: [{ valueSet: ['http://loop.example/vs'] }] } };
+    const loop: ValueSet = {
+      resourceType: 'ValueSet',
+      url: 'http://loop.example/vs',
+      status: 'draft',
+      compose: { include: [{ valueSet: ['http://loop.example/vs'] }] },
+    };
     await expect(terminology.expand(sources, loop)).rejects.toMatchObject({ status: 400 });
   });
 });

@@ -88,14 +88,19 @@ describe('required bindings', () => {
   it('key the codings of a CodeableConcept binding by system and code', () => {
     const clinical = requiredCodings('http://hl7.org/fhir/ValueSet/condition-clinical')!;
     expect([...clinical].sort()).toEqual(
-      ['active', 'inactive', 'recurrence', 'relapse', 'remission', 'resolved'].map((c) => codingKey('http://terminology.hl7.org/CodeSystem/condition-clinical', c)).sort(),
+      ['active', 'inactive', 'recurrence', 'relapse', 'remission', 'resolved']
+        .map((c) => codingKey('http://terminology.hl7.org/CodeSystem/condition-clinical', c))
+        .sort(),
     );
     expect(requiredCodes('http://hl7.org/fhir/ValueSet/condition-clinical')).toBeUndefined();
   });
 
   it.each([
     ['http://hl7.org/fhir/ValueSet/administrative-gender', ['male', 'female', 'other', 'unknown']],
-    ['http://hl7.org/fhir/ValueSet/observation-status', ['registered', 'preliminary', 'final', 'amended', 'corrected', 'cancelled', 'entered-in-error', 'unknown']],
+    [
+      'http://hl7.org/fhir/ValueSet/observation-status',
+      ['registered', 'preliminary', 'final', 'amended', 'corrected', 'cancelled', 'entered-in-error', 'unknown'],
+    ],
     ['http://hl7.org/fhir/ValueSet/group-measure', ['mean', 'median', 'mean-of-mean', 'mean-of-median', 'median-of-mean', 'median-of-median']],
   ])('%s is exactly its codes', (url, codes) => {
     expect([...requiredCodes(url)!].sort()).toEqual([...codes].sort());

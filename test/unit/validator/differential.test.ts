@@ -19,17 +19,23 @@ const SAMPLE_DIFFERENCES: Record<string, { bedside: Verdict; because: string; re
   'hl7-r4-examples/RiskAssessment-breastcancer-risk.json': {
     bedside: 'valid',
     because: '',
-    reason: 'ras-2 `probability is decimal implies (probability as decimal) <= 100` is empty on a prediction without probability: not a violation. Medplum counts empty as failed.',
+    reason:
+      'ras-2 `probability is decimal implies (probability as decimal) <= 100` is empty on a prediction without probability: not a violation. Medplum counts empty as failed.',
   },
   'hl7-r4-examples/RiskAssessment-prognosis.json': { bedside: 'valid', because: '', reason: 'ras-2, as above.' },
   'hl7-r4-examples/ActivityDefinition-blood-tubes-supply.json': {
     bedside: 'invalid',
     because: 'txt-2',
-    reason: 'The narrative div holds only whitespace: txt-2 "The narrative SHALL have some non-whitespace content". Medplum implements htmlChecks() as always true.',
+    reason:
+      'The narrative div holds only whitespace: txt-2 "The narrative SHALL have some non-whitespace content". Medplum implements htmlChecks() as always true.',
   },
   'hl7-r4-examples/ActivityDefinition-heart-valve-replacement.json': { bedside: 'invalid', because: 'txt-2', reason: 'Empty narrative, as above.' },
   'hl7-r4-examples/EventDefinition-example.json': { bedside: 'invalid', because: 'txt-2', reason: 'Empty narrative, as above.' },
-  'hl7-r4-examples/Questionnaire-zika-virus-exposure-assessment.json': { bedside: 'invalid', because: 'txt-2', reason: 'Narrative with an empty <pre> only, as above.' },
+  'hl7-r4-examples/Questionnaire-zika-virus-exposure-assessment.json': {
+    bedside: 'invalid',
+    because: 'txt-2',
+    reason: 'Narrative with an empty <pre> only, as above.',
+  },
 };
 
 const verdict = (valid: boolean): Verdict => (valid ? 'valid' : 'invalid');
@@ -49,7 +55,11 @@ describe.skipIf(!hasSharedSamples && !hasFhirData)('Bedside and @medplum/core on
         reasons[sample.name] = ours.issues.filter((i) => i.severity === 'error').map((i) => i.message);
       }
     }
-    const expected = Object.fromEntries(Object.entries(SAMPLE_DIFFERENCES).filter(([name]) => hasSharedSamples || name.startsWith('fhir-data/')).map(([name, d]) => [name, d.bedside]));
+    const expected = Object.fromEntries(
+      Object.entries(SAMPLE_DIFFERENCES)
+        .filter(([name]) => hasSharedSamples || name.startsWith('fhir-data/'))
+        .map(([name, d]) => [name, d.bedside]),
+    );
     expect(differences).toEqual(expected);
     for (const [name, { because }] of Object.entries(SAMPLE_DIFFERENCES)) {
       if (because && reasons[name]) expect(reasons[name].join('; ')).toContain(because);
@@ -70,25 +80,52 @@ const patient = (extra: Json = {}): Json => ({ resourceType: 'Patient', ...extra
 const CONSTRUCTED: Array<[string, Json, Verdict, Verdict]> = [
   ['required binding on a code (Observation.status)', observation({ status: 'bogus' }), 'invalid', 'valid'],
   ['required binding on a code (Patient.gender)', patient({ gender: 'bogus' }), 'invalid', 'valid'],
-  ['ras-2 on a prediction without probability', { resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/p' }, prediction: [{ outcome: { text: 'x' } }] }, 'valid', 'invalid'],
+  [
+    'ras-2 on a prediction without probability',
+    { resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/p' }, prediction: [{ outcome: { text: 'x' } }] },
+    'valid',
+    'invalid',
+  ],
   ['dateTime with a time but no zone', observation({ effectiveDateTime: '2020-01-01T10:00:00' }), 'invalid', 'valid'],
   ['dateTime with hours only', observation({ effectiveDateTime: '2020-01-01T10' }), 'invalid', 'valid'],
   ['date that is not in the calendar', patient({ birthDate: '2021-02-29' }), 'invalid', 'valid'],
   ["Medplum's own Meta.project", patient({ meta: { project: 'p' } }), 'invalid', 'valid'],
   ['R5 backport in EvidenceVariable', { resourceType: 'EvidenceVariable', status: 'draft', characteristic: [{ definitionId: 'x' }] }, 'invalid', 'valid'],
   ['datatype invariant (qty-3) inside a resource', observation({ valueQuantity: { value: 1, code: 'mg' } }), 'invalid', 'valid'],
-  ['invariant of a contained resource (obs-6)', patient({ contained: [observation({ id: 'o', valueString: 'x', dataAbsentReason: { text: 'x' } })], generalPractitioner: [{ reference: '#o' }] }), 'invalid', 'valid'],
+  [
+    'invariant of a contained resource (obs-6)',
+    patient({ contained: [observation({ id: 'o', valueString: 'x', dataAbsentReason: { text: 'x' } })], generalPractitioner: [{ reference: '#o' }] }),
+    'invalid',
+    'valid',
+  ],
   ['dom-3: contained resource not referenced', patient({ contained: [{ resourceType: 'Organization', id: 'o', name: 'x' }] }), 'invalid', 'valid'],
   ['org-1: organization without identifier or name', { resourceType: 'Organization', active: true }, 'invalid', 'valid'],
   [
     'SimpleQuantity with a comparator',
-    { resourceType: 'MedicationRequest', status: 'active', intent: 'order', medicationCodeableConcept: { text: 'x' }, subject: { reference: 'Patient/p' }, dispenseRequest: { quantity: { value: 1, comparator: '<' } } },
+    {
+      resourceType: 'MedicationRequest',
+      status: 'active',
+      intent: 'order',
+      medicationCodeableConcept: { text: 'x' },
+      subject: { reference: 'Patient/p' },
+      dispenseRequest: { quantity: { value: 1, comparator: '<' } },
+    },
     'invalid',
     'valid',
   ],
   ['empty narrative (txt-2)', patient({ text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"> </div>' } }), 'invalid', 'valid'],
-  ['script in the narrative (txt-1)', patient({ text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><script>x</script>x</div>' } }), 'invalid', 'valid'],
-  ['_element of xhtml', patient({ text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>', _div: { id: 'd' } } }), 'invalid', 'valid'],
+  [
+    'script in the narrative (txt-1)',
+    patient({ text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><script>x</script>x</div>' } }),
+    'invalid',
+    'valid',
+  ],
+  [
+    '_element of xhtml',
+    patient({ text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>', _div: { id: 'd' } } }),
+    'invalid',
+    'valid',
+  ],
 ];
 
 describe('Bedside and @medplum/core differ, by design, on', () => {

@@ -52,7 +52,11 @@ function nativeSites(): Array<{ key: string; expression: string; base: string }>
 describe('native invariants', () => {
   it('each transcribe an expression that is in the R4 definitions', () => {
     const sites = nativeSites();
-    for (const n of NATIVE_INVARIANTS) expect(sites.some((s) => s.key === n.key), n.key).toBe(true);
+    for (const n of NATIVE_INVARIANTS)
+      expect(
+        sites.some((s) => s.key === n.key),
+        n.key,
+      ).toBe(true);
   });
 
   describe.skipIf(!hasSharedSamples && !hasFhirData)('on the sample data', () => {
@@ -72,7 +76,8 @@ describe('native invariants', () => {
             if (answer !== DEFER && !fhirPathJsIsWrong(invariant.key, node as Json)) {
               compared++;
               const reference = evaluateFhirPath(invariant.base, invariant.expression, node, e);
-              if (reference !== answer) mismatches.push(`${invariant.key}@${invariant.base}: native ${answer}, FHIRPath.js ${reference}: ${JSON.stringify(node).slice(0, 200)}`);
+              if (reference !== answer)
+                mismatches.push(`${invariant.key}@${invariant.base}: native ${answer}, FHIRPath.js ${reference}: ${JSON.stringify(node).slice(0, 200)}`);
             }
             return original(node, e);
           },
@@ -105,9 +110,47 @@ describe('native invariants', () => {
       unsignedInt: [0, 1, 2],
       string: ['a', 'text'],
       markdown: ['a'],
-      code: ['a', '1', '%', 'mg', 'g', 'min', 'h', 'home', 'work', 'C', 'CM', 'MORN', 'exists', '=', 'display', 'group', 'entered-in-error', 'resolved', 'active'],
-      uri: [UCUM, 'urn:iso:std:iso:4217', 'http://example.org', 'http://terminology.hl7.org/CodeSystem/condition-clinical', 'http://terminology.hl7.org/CodeSystem/condition-ver-status', 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification'],
-      dateTime: ['2020', '2021', '2020-01', '2020-01-01', '2020-01-02', '2020-01-01T10:00:00Z', '2020-01-01T10:00:00+05:00', '2019-12-31T23:00:00-05:00', '2020-01-01T10:00:00.123Z', '2020-01-01T10:00:00.5Z'],
+      code: [
+        'a',
+        '1',
+        '%',
+        'mg',
+        'g',
+        'min',
+        'h',
+        'home',
+        'work',
+        'C',
+        'CM',
+        'MORN',
+        'exists',
+        '=',
+        'display',
+        'group',
+        'entered-in-error',
+        'resolved',
+        'active',
+      ],
+      uri: [
+        UCUM,
+        'urn:iso:std:iso:4217',
+        'http://example.org',
+        'http://terminology.hl7.org/CodeSystem/condition-clinical',
+        'http://terminology.hl7.org/CodeSystem/condition-ver-status',
+        'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification',
+      ],
+      dateTime: [
+        '2020',
+        '2021',
+        '2020-01',
+        '2020-01-01',
+        '2020-01-02',
+        '2020-01-01T10:00:00Z',
+        '2020-01-01T10:00:00+05:00',
+        '2019-12-31T23:00:00-05:00',
+        '2020-01-01T10:00:00.123Z',
+        '2020-01-01T10:00:00.5Z',
+      ],
       time: ['10:00:00'],
       id: ['a', 'b'],
     };
@@ -118,9 +161,12 @@ describe('native invariants', () => {
     const extensionOnly = { extension: [{ url: 'http://example.org/x', valueString: 'x' }] };
 
     function primitive(prop: Prop): fc.Arbitrary<[string, unknown]> {
-      const pool = prop.codes ? [...prop.codes].slice(0, 6) : pools[prop.type] ?? ['x'];
+      const pool = prop.codes ? [...prop.codes].slice(0, 6) : (pools[prop.type] ?? ['x']);
       const value = fc.constantFrom(...pool);
-      const one = fc.oneof({ weight: 6, arbitrary: value.map((v) => [prop.key, v] as [string, unknown]) }, { weight: 1, arbitrary: fc.constant([`_${prop.key}`, extensionOnly] as [string, unknown]) });
+      const one = fc.oneof(
+        { weight: 6, arbitrary: value.map((v) => [prop.key, v] as [string, unknown]) },
+        { weight: 1, arbitrary: fc.constant([`_${prop.key}`, extensionOnly] as [string, unknown]) },
+      );
       return prop.array ? fc.array(value, { minLength: 1, maxLength: 3 }).map((v) => [prop.key, v] as [string, unknown]) : one;
     }
 
@@ -128,7 +174,15 @@ describe('native invariants', () => {
     function objectOf(shape: Shape, depth: number): fc.Arbitrary<Json> {
       const entries: Array<fc.Arbitrary<[string, unknown] | undefined>> = [];
       for (const prop of shape.props.values()) {
-        if (prop.kind === Kind.Resource || prop.key === 'id' || prop.key === 'extension' || prop.key === 'modifierExtension' || prop.key === 'meta' || prop.key === 'text') continue;
+        if (
+          prop.kind === Kind.Resource ||
+          prop.key === 'id' ||
+          prop.key === 'extension' ||
+          prop.key === 'modifierExtension' ||
+          prop.key === 'meta' ||
+          prop.key === 'text'
+        )
+          continue;
         let arb: fc.Arbitrary<[string, unknown]> | undefined;
         if (prop.kind === Kind.Primitive) arb = primitive(prop);
         else if (prop.shape) {
@@ -165,7 +219,22 @@ describe('native invariants', () => {
     const sites = nativeSites().filter((s) => !nativeInvariant(s.key, s.expression)!.nativeOnly);
     const unique = [...new Map(sites.map((s) => [`${s.key}\n${s.expression}`, s])).values()];
     const containedArb = fc.array(
-      fc.record({ resourceType: fc.constant('Organization'), id: fc.constantFrom('a', 'b'), contained: fc.constantFrom(undefined, [{ resourceType: 'Patient' }]), meta: fc.constantFrom(undefined, { versionId: '1' }, { lastUpdated: '2020-01-01T00:00:00Z' }, { security: [{ code: 'R' }] }, { tag: [{ code: 't' }] }, { _versionId: { extension: [{ url: 'u', valueString: 'x' }] } }) }, { requiredKeys: ['resourceType'] }),
+      fc.record(
+        {
+          resourceType: fc.constant('Organization'),
+          id: fc.constantFrom('a', 'b'),
+          contained: fc.constantFrom(undefined, [{ resourceType: 'Patient' }]),
+          meta: fc.constantFrom(
+            undefined,
+            { versionId: '1' },
+            { lastUpdated: '2020-01-01T00:00:00Z' },
+            { security: [{ code: 'R' }] },
+            { tag: [{ code: 't' }] },
+            { _versionId: { extension: [{ url: 'u', valueString: 'x' }] } },
+          ),
+        },
+        { requiredKeys: ['resourceType'] },
+      ),
       { maxLength: 3 },
     );
     // rng-2 answers natively for UCUM quantities of one unit (others defer, or are not comparable).
@@ -176,7 +245,11 @@ describe('native invariants', () => {
       expect(shape, site.base).toBeDefined();
       const native = nativeInvariant(site.key, site.expression)!;
       const root = { resourceType: 'Patient', contained: [{ resourceType: 'Patient', id: 'a' }] };
-      const nodes = site.key.startsWith('dom-') ? containedArb.map((contained) => ({ contained }) as Json) : site.key === 'rng-2' ? ucumRange : objectOf(shape!, site.base.includes('.') ? 2 : 1);
+      const nodes = site.key.startsWith('dom-')
+        ? containedArb.map((contained) => ({ contained }) as Json)
+        : site.key === 'rng-2'
+          ? ucumRange
+          : objectOf(shape!, site.base.includes('.') ? 2 : 1);
       let answered = 0;
       fc.assert(
         fc.property(nodes, (node) => {
@@ -195,7 +268,12 @@ describe('native invariants', () => {
 
 describe('native-only invariants', () => {
   const check = (key: string, node: unknown, e: NativeEnv = env(node)) => NATIVE_INVARIANTS.find((n) => n.key === key)!.check(node as Json, e);
-  const refs = (resource: Json, localRefs: string[], referrers: unknown[] = []): NativeEnv => ({ resource, rootResource: resource, localRefs: new Set(localRefs), containerReferrers: new Set(referrers) });
+  const refs = (resource: Json, localRefs: string[], referrers: unknown[] = []): NativeEnv => ({
+    resource,
+    rootResource: resource,
+    localRefs: new Set(localRefs),
+    containerReferrers: new Set(referrers),
+  });
   const contained = { resourceType: 'Organization', id: 'o' };
 
   it.each([
@@ -220,7 +298,13 @@ describe('native-only invariants', () => {
     ['#pat', false],
     ['urn:uuid:c757873d-ec9a-4326-a141-556f43239520', true],
   ])('ctm-1: member %s', (reference, expected) => {
-    const root = { resourceType: 'CareTeam', contained: [{ resourceType: 'Practitioner', id: 'pr' }, { resourceType: 'Patient', id: 'pat' }] };
+    const root = {
+      resourceType: 'CareTeam',
+      contained: [
+        { resourceType: 'Practitioner', id: 'pr' },
+        { resourceType: 'Patient', id: 'pat' },
+      ],
+    };
     expect(check('ctm-1', { member: { reference }, onBehalfOf: { reference: 'Organization/o' } }, env(root))).toBe(expected);
     expect(check('ctm-1', { member: { reference } }, env(root))).toBe(true);
   });

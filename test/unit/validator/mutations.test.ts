@@ -78,14 +78,20 @@ const MUTATIONS: Record<string, Mutation> = {
     return { resource: r, location, code: 'structure' };
   },
   'wrong JSON type': (r, pick) => {
-    const site = choose(sitesOf(r).values.filter((s) => s.value !== null), pick);
+    const site = choose(
+      sitesOf(r).values.filter((s) => s.value !== null),
+      pick,
+    );
     if (!site) return undefined;
     const wrong = typeof site.value === 'string' ? 42 : typeof site.value === 'object' ? 'x' : String(site.value);
     setAt(r, site.location, wrong);
     return { resource: r, location: site.location };
   },
   'bad date': (r, pick) => {
-    const site = choose(sitesOf(r).values.filter((s) => isPrimitive(s) && ['date', 'dateTime', 'instant'].includes(s.prop.type)), pick);
+    const site = choose(
+      sitesOf(r).values.filter((s) => isPrimitive(s) && ['date', 'dateTime', 'instant'].includes(s.prop.type)),
+      pick,
+    );
     if (!site) return undefined;
     setAt(r, site.location, site.prop.type === 'instant' ? '2021-02-29T10:00:00Z' : '2021-02-29');
     return { resource: r, location: site.location, code: 'value' };
@@ -98,43 +104,64 @@ const MUTATIONS: Record<string, Mutation> = {
     return { resource: r, location: [...site.o.location, site.req.element], code: 'required' };
   },
   'array made single': (r, pick) => {
-    const site = choose(sitesOf(r).values.filter((s) => s.index === 0), pick);
+    const site = choose(
+      sitesOf(r).values.filter((s) => s.index === 0),
+      pick,
+    );
     if (!site) return undefined;
     setAt(r, withoutIndex(site), site.value);
     return { resource: r, location: withoutIndex(site) };
   },
   'single made array': (r, pick) => {
-    const site = choose(sitesOf(r).values.filter((s) => s.index < 0 && !s.prop.array), pick);
+    const site = choose(
+      sitesOf(r).values.filter((s) => s.index < 0 && !s.prop.array),
+      pick,
+    );
     if (!site) return undefined;
     setAt(r, site.location, [site.value]);
     return { resource: r, location: site.location, code: 'structure' };
   },
   'code outside a required binding': (r, pick) => {
-    const site = choose(sitesOf(r).values.filter((s) => isPrimitive(s) && s.prop.codes), pick);
+    const site = choose(
+      sitesOf(r).values.filter((s) => isPrimitive(s) && s.prop.codes),
+      pick,
+    );
     if (!site) return undefined;
     setAt(r, site.location, 'bogus-code');
     return { resource: r, location: site.location, code: 'code-invalid' };
   },
   'empty string': (r, pick) => {
-    const site = choose(sitesOf(r).values.filter((s) => isPrimitive(s) && typeof s.value === 'string'), pick);
+    const site = choose(
+      sitesOf(r).values.filter((s) => isPrimitive(s) && typeof s.value === 'string'),
+      pick,
+    );
     if (!site) return undefined;
     setAt(r, site.location, '');
     return { resource: r, location: site.location, code: 'value' };
   },
   'empty array': (r, pick) => {
-    const site = choose(sitesOf(r).values.filter((s) => s.index === 0), pick);
+    const site = choose(
+      sitesOf(r).values.filter((s) => s.index === 0),
+      pick,
+    );
     if (!site) return undefined;
     setAt(r, withoutIndex(site), []);
     return { resource: r, location: withoutIndex(site), code: 'structure' };
   },
   'empty object': (r, pick) => {
-    const site = choose(sitesOf(r).values.filter((s) => s.prop.kind === Kind.Complex && s.value !== null), pick);
+    const site = choose(
+      sitesOf(r).values.filter((s) => s.prop.kind === Kind.Complex && s.value !== null),
+      pick,
+    );
     if (!site) return undefined;
     setAt(r, site.location, {});
     return { resource: r, location: site.location, code: 'invariant' };
   },
   'null value': (r, pick) => {
-    const site = choose(sitesOf(r).values.filter((s) => s.index < 0), pick);
+    const site = choose(
+      sitesOf(r).values.filter((s) => s.index < 0),
+      pick,
+    );
     if (!site) return undefined;
     setAt(r, site.location, null);
     return { resource: r, location: site.location, code: 'structure' };
@@ -159,8 +186,21 @@ function baseResources(): Json[] {
   const out = [...byType.values()].flat();
   if (out.length) return out;
   return [
-    { resourceType: 'Patient', id: 'p', name: [{ family: 'Doe', given: ['J'] }], gender: 'female', birthDate: '1970-01-01', telecom: [{ system: 'phone', value: '1' }] },
-    { resourceType: 'Observation', status: 'final', code: { text: 'x' }, effectiveDateTime: '2020-01-01', valueQuantity: { value: 1, system: 'http://unitsofmeasure.org', code: 'mg' } },
+    {
+      resourceType: 'Patient',
+      id: 'p',
+      name: [{ family: 'Doe', given: ['J'] }],
+      gender: 'female',
+      birthDate: '1970-01-01',
+      telecom: [{ system: 'phone', value: '1' }],
+    },
+    {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      effectiveDateTime: '2020-01-01',
+      valueQuantity: { value: 1, system: 'http://unitsofmeasure.org', code: 'mg' },
+    },
   ];
 }
 

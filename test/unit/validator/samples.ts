@@ -20,7 +20,12 @@ export const hasFhirData = existsSync(path.join(FHIR_DATA, 'shared.json'));
 export { hasSharedSamples };
 
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Sample['resource'] & { entry?: Array<{ resource?: Sample['resource'] }> };
-const jsonFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []);
+const jsonFiles = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+    : [];
 
 function* entriesOf(source: Sample['source'], dir: string, files: string[]): Generator<Sample> {
   for (const file of files) {

@@ -25,7 +25,10 @@ describe('validateForWrite', () => {
 
   it('answers 400 with a summary of the first issues and one OperationOutcome issue per problem', () => {
     const error = thrown(() =>
-      validateForWrite({ resourceType: 'Observation', status: 'bogus', code: { text: 'x' }, valueQuantity: { value: 1, zzz: true }, name: [{ foo: 1 }] }, 'Observation'),
+      validateForWrite(
+        { resourceType: 'Observation', status: 'bogus', code: { text: 'x' }, valueQuantity: { value: 1, zzz: true }, name: [{ foo: 1 }] },
+        'Observation',
+      ),
     );
     expect(error.status).toBe(400);
     expect(error.code).toBe('structure');

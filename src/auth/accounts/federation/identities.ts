@@ -40,7 +40,9 @@ export class FederatedIdentities {
   }
 
   async save(identity: FederatedIdentity): Promise<void> {
-    await this.#collection.put(FederatedIdentities.key(identity.issuer, identity.sub), identity, { keys: { accountId: identity.accountId, provider: identity.provider } });
+    await this.#collection.put(FederatedIdentities.key(identity.issuer, identity.sub), identity, {
+      keys: { accountId: identity.accountId, provider: identity.provider },
+    });
   }
 
   async remove(issuer: string, sub: string): Promise<boolean> {

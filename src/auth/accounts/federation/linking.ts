@@ -10,7 +10,7 @@
 import type { Logger } from '../../../log.js';
 import type { AccountStore, StoredAccount } from '../account-store.js';
 import type { PatientDirectory } from '../../../directory/patient-directory.js';
-import { FederatedIdentities } from './identities.js';
+import type { FederatedIdentities } from './identities.js';
 import type { FederationProvider } from '../../../config/federation.js';
 
 export type UpstreamClaims = Record<string, unknown> & { sub: string };
@@ -40,7 +40,11 @@ function nameFrom(claims: UpstreamClaims): StoredAccount['name'] | undefined {
   return given || family || text ? { ...(given ? { given } : {}), ...(family ? { family } : {}), ...(text ? { text } : {}) } : undefined;
 }
 
-async function matchingAccount(deps: LinkingDependencies, provider: FederationProvider, claims: UpstreamClaims): Promise<StoredAccount | 'email-unverified' | undefined> {
+async function matchingAccount(
+  deps: LinkingDependencies,
+  provider: FederationProvider,
+  claims: UpstreamClaims,
+): Promise<StoredAccount | 'email-unverified' | undefined> {
   const value = claimString(claims, provider.match.claim);
   if (!value) return undefined;
   if (provider.match.account === 'username') return deps.accounts.findByUsername(value);
@@ -49,7 +53,11 @@ async function matchingAccount(deps: LinkingDependencies, provider: FederationPr
   return found.length === 1 ? found[0] : undefined;
 }
 
-async function provision(deps: LinkingDependencies, provider: FederationProvider, claims: UpstreamClaims): Promise<StoredAccount | 'username-taken' | 'no-username'> {
+async function provision(
+  deps: LinkingDependencies,
+  provider: FederationProvider,
+  claims: UpstreamClaims,
+): Promise<StoredAccount | 'username-taken' | 'no-username'> {
   const username = claimString(claims, provider.usernameClaim)?.toLowerCase();
   if (!username || !USERNAME.test(username)) return 'no-username';
   const name = nameFrom(claims);
@@ -74,7 +82,10 @@ async function mappedFhirUser(deps: LinkingDependencies, provider: FederationPro
   if (!mapping || !value) return undefined;
   const found = await deps.directory.find(mapping.resourceType, { identifier: `${mapping.identifierSystem}|${value}` }, 2);
   if (found.length !== 1) {
-    deps.logger.warn({ provider: provider.id, resourceType: mapping.resourceType, matches: found.length }, 'federated sign-in: fhirUser mapping did not find exactly one resource');
+    deps.logger.warn(
+      { provider: provider.id, resourceType: mapping.resourceType, matches: found.length },
+      'federated sign-in: fhirUser mapping did not find exactly one resource',
+    );
     return undefined;
   }
   return `${mapping.resourceType}/${found[0]!.id}`;
@@ -89,21 +100,43 @@ export async function linkAccount(deps: LinkingDependencies, provider: Federatio
   if (!account) {
     const matched = provider.firstLogin === 'provision' ? undefined : await matchingAccount(deps, provider, claims);
     if (matched === 'email-unverified') {
-      return { ok: false, reason: 'email-unverified', description: `${provider.name} did not confirm that your email address is verified, so it cannot be matched to a Bedside account.` };
+      return {
+        ok: false,
+        reason: 'email-unverified',
+        description: `${provider.name} did not confirm that your email address is verified, so it cannot be matched to a Bedside account.`,
+      };
     }
     if (matched) {
       account = matched;
       how = 'matched';
     } else if (provider.firstLogin === 'link') {
-      return { ok: false, reason: 'not-linked', description: `Your ${provider.name} account is not linked to a Bedside account. Ask an operator to create or link one.` };
+      return {
+        ok: false,
+        reason: 'not-linked',
+        description: `Your ${provider.name} account is not linked to a Bedside account. Ask an operator to create or link one.`,
+      };
     } else {
       const created = await provision(deps, provider, claims);
-      if (created === 'username-taken') return { ok: false, reason: 'username-taken', description: `A Bedside account with your ${provider.name} user name already exists and is not linked to you. Ask an operator.` };
-      if (created === 'no-username') return { ok: false, reason: 'no-username', description: `${provider.name} did not send a usable user name (${provider.usernameClaim}).` };
+      if (created === 'username-taken')
+        return {
+          ok: false,
+          reason: 'username-taken',
+          description: `A Bedside account with your ${provider.name} user name already exists and is not linked to you. Ask an operator.`,
+        };
+      if (created === 'no-username')
+        return { ok: false, reason: 'no-username', description: `${provider.name} did not send a usable user name (${provider.usernameClaim}).` };
       account = created;
       how = 'provisioned';
     }
-    await deps.identities.save({ provider: provider.id, issuer: provider.issuer, sub: claims.sub, accountId: account.id, linkedAt: now, how: how === 'provisioned' ? 'provisioned' : 'matched', lastLoginAt: now });
+    await deps.identities.save({
+      provider: provider.id,
+      issuer: provider.issuer,
+      sub: claims.sub,
+      accountId: account.id,
+      linkedAt: now,
+      how: how === 'provisioned' ? 'provisioned' : 'matched',
+      lastLoginAt: now,
+    });
   } else {
     await deps.identities.save({ ...link!, lastLoginAt: now });
   }

@@ -114,20 +114,22 @@ export class Federation {
    * is not held up by a provider that does not answer).
    */
   async authorizationEndpoints(waitMs = 2000): Promise<string[]> {
-    return Promise.all(this.deps.providers.map(async (provider) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), waitMs);
-      });
-      try {
-        const configuration = await Promise.race([this.#configuration(provider), late]);
-        return configuration?.serverMetadata().authorization_endpoint ?? provider.issuer;
-      } catch {
-        return provider.issuer;
-      } finally {
-        clearTimeout(timer);
-      }
-    }));
+    return Promise.all(
+      this.deps.providers.map(async (provider) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), waitMs);
+        });
+        try {
+          const configuration = await Promise.race([this.#configuration(provider), late]);
+          return configuration?.serverMetadata().authorization_endpoint ?? provider.issuer;
+        } catch {
+          return provider.issuer;
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
   }
 
   /** Leg 1: the provider's authorization URL for interaction `uid`. */
@@ -169,13 +171,21 @@ export class Federation {
     const result: PendingSignIn = { ...pending };
     const upstreamError = query.get('error');
     if (upstreamError) {
-      result.error = { error: 'access_denied', description: `${provider.name} did not sign you in (${upstreamError.slice(0, 100)}${query.get('error_description') ? `: ${query.get('error_description')!.slice(0, 200)}` : ''}).` };
+      result.error = {
+        error: 'access_denied',
+        description: `${provider.name} did not sign you in (${upstreamError.slice(0, 100)}${query.get('error_description') ? `: ${query.get('error_description')!.slice(0, 200)}` : ''}).`,
+      };
     } else {
       try {
         const configuration = await this.#configuration(provider);
         const currentUrl = new URL(this.callbackUrl(provider));
         currentUrl.search = query.toString();
-        const tokens = await client.authorizationCodeGrant(configuration, currentUrl, { pkceCodeVerifier: pending.verifier, expectedState: state, expectedNonce: pending.nonce, idTokenExpected: true });
+        const tokens = await client.authorizationCodeGrant(configuration, currentUrl, {
+          pkceCodeVerifier: pending.verifier,
+          expectedState: state,
+          expectedNonce: pending.nonce,
+          idTokenExpected: true,
+        });
         const idClaims = tokens.claims()!;
         let claims: UpstreamClaims = { ...idClaims };
         if (configuration.serverMetadata().userinfo_endpoint) {
@@ -201,6 +211,10 @@ export class Federation {
     }
     if (result.error) return { ok: false, reason: 'upstream', description: result.error.description };
     const provider = this.provider(result.provider)!;
-    return linkAccount({ accounts: this.deps.accounts, identities: this.identities, directory: this.deps.directory, logger: this.deps.logger }, provider, result.claims!);
+    return linkAccount(
+      { accounts: this.deps.accounts, identities: this.identities, directory: this.deps.directory, logger: this.deps.logger },
+      provider,
+      result.claims!,
+    );
   }
 }

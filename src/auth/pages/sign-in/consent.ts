@@ -22,22 +22,30 @@ export async function showConsent(flow: SignIn, account: StoredAccount): Promise
   const launch = typeof params.launch === 'string' ? await deps.launches.peek(params.launch) : undefined;
   if (launch && !(await patients.patient(launch.patient))) return flow.refuse('access_denied', notTheirPatient(account));
   const offer = offerScopes(String(params.scope ?? ''));
-  if (FIRST_PARTY_CLIENTS.has(String(params.client_id))) return approve(flow, account, offer.requested.map((s) => s.raw));
+  if (FIRST_PARTY_CLIENTS.has(String(params.client_id)))
+    return approve(
+      flow,
+      account,
+      offer.requested.map((s) => s.raw),
+    );
   const otherApis = await offerResourceScopes(deps.resourceServers, deps.settings.fhirBaseUrl, params);
   const patientId = launch?.patient ?? patientIdOf(account) ?? flow.selection.patient;
   const patient = patientId ? await patients.patient(patientId) : undefined;
   const encounter = launch?.encounter ?? (flow.selection.encounter || undefined);
   const client = await flow.client();
-  flow.sendPage(200, consentPage({
-    action: flow.url('consent'),
-    clientName: client.name,
-    ...(client.uri ? { clientUri: client.uri } : {}),
-    userName: account.username,
-    ...(patientId ? { patientName: patient?.name ?? `Patient/${patientId}` } : {}),
-    ...(encounter ? { encounter: `Encounter/${encounter}` } : {}),
-    scopes: [...offer.view, ...otherApis.flatMap((o) => o.view)],
-    launchType: launch ? 'ehr' : 'standalone',
-  }));
+  flow.sendPage(
+    200,
+    consentPage({
+      action: flow.url('consent'),
+      clientName: client.name,
+      ...(client.uri ? { clientUri: client.uri } : {}),
+      userName: account.username,
+      ...(patientId ? { patientName: patient?.name ?? `Patient/${patientId}` } : {}),
+      ...(encounter ? { encounter: `Encounter/${encounter}` } : {}),
+      scopes: [...offer.view, ...otherApis.flatMap((o) => o.view)],
+      launchType: launch ? 'ehr' : 'standalone',
+    }),
+  );
 }
 
 /** Saves a grant of exactly the submitted scopes (of those offered), with its launch context, and resumes the authorization. */
@@ -61,7 +69,13 @@ async function approve(flow: SignIn, account: StoredAccount, submitted: string[]
     return flow.refuse(error.error, error.description);
   }
   const otherResources = grantedResourceScopes(await offerResourceScopes(deps.resourceServers, deps.settings.fhirBaseUrl, params), submitted);
-  const grantId = await saveGrant(deps.holder.provider, { accountId: account.id, clientId: String(params.client_id), fhirBaseUrl: deps.settings.fhirBaseUrl, granted, otherResources });
+  const grantId = await saveGrant(deps.holder.provider, {
+    accountId: account.id,
+    clientId: String(params.client_id),
+    fhirBaseUrl: deps.settings.fhirBaseUrl,
+    granted,
+    otherResources,
+  });
   await deps.launches.saveForGrant(grantId, context, Date.now() + deps.settings.refreshTokenTtlSeconds * 1000);
   // The request continues with exactly the granted scopes (a subset, or category sub-scopes).
   interaction.params.scope = [...granted.map((s) => s.raw), ...otherResources.flatMap((o) => o.scopes)].join(' ');

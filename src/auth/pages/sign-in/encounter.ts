@@ -17,7 +17,16 @@ export async function showEncounterPicker(flow: SignIn, account: StoredAccount):
   const encounters = patient ? await patients.encounters(patient.id, ENCOUNTERS_OFFERED) : [];
   if (!encounters.length) return flow.finish({ smart: { ...flow.selection, encounter: '' } });
   const client = await flow.client();
-  flow.sendPage(200, encounterPickerPage({ action: flow.url('encounter'), abortAction: flow.url('abort'), clientName: client.name, patientName: patient?.name ?? String(patientId), encounters }));
+  flow.sendPage(
+    200,
+    encounterPickerPage({
+      action: flow.url('encounter'),
+      abortAction: flow.url('abort'),
+      clientName: client.name,
+      patientName: patient?.name ?? String(patientId),
+      encounters,
+    }),
+  );
 }
 
 export async function submitEncounter(flow: SignIn): Promise<void> {

@@ -36,7 +36,11 @@ export async function singleProviderRedirect(federation: Federation, localLogin:
 /** The pages of a federated sign-in that expired, was finished, or whose provider cannot be reached. */
 export function federationRefusal(error: unknown): PageError | undefined {
   if (error instanceof errors.SessionNotFound || (error instanceof FederationError && error.code === 'unknown-state')) {
-    return new PageError(400, 'session_expired', 'This sign-in has expired, was already finished or was opened in another browser. Go back to the app and start again.');
+    return new PageError(
+      400,
+      'session_expired',
+      'This sign-in has expired, was already finished or was opened in another browser. Go back to the app and start again.',
+    );
   }
   if (error instanceof FederationError) return new PageError(502, 'temporarily_unavailable', error.message);
   return undefined;

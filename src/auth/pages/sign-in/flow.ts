@@ -112,7 +112,13 @@ export class SignIn {
 
   /** Sends a page of this interaction (with its CSRF token, and its forms allowed to end at the app). */
   sendPage(status: number, html: string, otherTargets?: string[]): void {
-    sendInteractionPage(this.deps, this.res, { uid: this.uid, status, html, redirectUri: this.interaction.params.redirect_uri, ...(otherTargets ? { otherTargets } : {}) });
+    sendInteractionPage(this.deps, this.res, {
+      uid: this.uid,
+      status,
+      html,
+      redirectUri: this.interaction.params.redirect_uri,
+      ...(otherTargets ? { otherTargets } : {}),
+    });
   }
 
   /** Ends the interaction with `result`; the browser goes back to the provider. */

@@ -21,7 +21,11 @@ export interface FormDependencies {
  * Sends a sign-in page of interaction `uid`: every POST form carries the token, and its forms
  * may end at the app (`redirectUri`, where the user is sent back) and at `otherTargets`.
  */
-export function sendInteractionPage(deps: FormDependencies, res: Response, page: { uid: string; status: number; html: string; redirectUri?: unknown; otherTargets?: string[] }): void {
+export function sendInteractionPage(
+  deps: FormDependencies,
+  res: Response,
+  page: { uid: string; status: number; html: string; redirectUri?: unknown; otherTargets?: string[] },
+): void {
   allowFormTargets(res, [...(typeof page.redirectUri === 'string' ? [page.redirectUri] : []), ...(page.otherTargets ?? [])]);
   res
     .status(page.status)

@@ -16,8 +16,14 @@ export interface ResourceScopeOffer {
   view: ConsentScope[];
 }
 
-export async function offerResourceScopes(registry: Pick<ResourceServerRegistry, 'get'>, fhirBaseUrl: string, params: Record<string, unknown>): Promise<ResourceScopeOffer[]> {
-  const requested = String(params.scope ?? '').split(' ').filter(Boolean);
+export async function offerResourceScopes(
+  registry: Pick<ResourceServerRegistry, 'get'>,
+  fhirBaseUrl: string,
+  params: Record<string, unknown>,
+): Promise<ResourceScopeOffer[]> {
+  const requested = String(params.scope ?? '')
+    .split(' ')
+    .filter(Boolean);
   const offers: ResourceScopeOffer[] = [];
   for (const indicator of requestedResources(params)) {
     if (indicator === fhirBaseUrl) continue;

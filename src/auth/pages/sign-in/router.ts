@@ -37,24 +37,49 @@ type Step = (flow: SignIn) => Promise<void>;
 export function signInPages(deps: SignInDependencies, basePath: string, callbackBase: string): { interaction: express.Router; callbacks: express.Router } {
   const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 1000 });
   const open = async (req: Request, res: Response) => new SignIn(deps, req, res, await loadInteraction(deps.holder, req, res), basePath, show);
-  const signInPage = pageHandler({ logger: deps.logger, failure: 'interaction failed', serverError: 'Something failed on our side. Go back to the app and try again.', translate: expiredInteraction });
-  const federatedPage = pageHandler({ logger: deps.logger, failure: 'federated sign-in failed', serverError: 'Something failed on our side. Go back to the app and try again.', translate: federationRefusal });
-  /** A step's form: nothing runs unless the submission comes from the interaction's own page. */
-  const submitted = (step: Step, handler = signInPage) => handler(async (req, res) => {
-    checkSubmission(deps, req, String(req.params.uid));
-    await step(await open(req, res));
+  const signInPage = pageHandler({
+    logger: deps.logger,
+    failure: 'interaction failed',
+    serverError: 'Something failed on our side. Go back to the app and try again.',
+    translate: expiredInteraction,
   });
+  const federatedPage = pageHandler({
+    logger: deps.logger,
+    failure: 'federated sign-in failed',
+    serverError: 'Something failed on our side. Go back to the app and try again.',
+    translate: federationRefusal,
+  });
+  /** A step's form: nothing runs unless the submission comes from the interaction's own page. */
+  const submitted = (step: Step, handler = signInPage) =>
+    handler(async (req, res) => {
+      checkSubmission(deps, req, String(req.params.uid));
+      await step(await open(req, res));
+    });
 
   const interaction = express.Router();
-  interaction.get('/:uid', signInPage(async (req, res) => show(await open(req, res))));
+  interaction.get(
+    '/:uid',
+    signInPage(async (req, res) => show(await open(req, res))),
+  );
   // With LOCAL_LOGIN=false a password form is refused before its token is even looked at.
-  interaction.post('/:uid/login', form, deps.settings.localLogin ? submitted(submitLogin) : signInPage(async (req, res) => refusePasswordSignIn(await open(req, res))));
+  interaction.post(
+    '/:uid/login',
+    form,
+    deps.settings.localLogin ? submitted(submitLogin) : signInPage(async (req, res) => refusePasswordSignIn(await open(req, res))),
+  );
   interaction.post('/:uid/patient', form, submitted(submitPatient));
   interaction.post('/:uid/encounter', form, submitted(submitEncounter));
   interaction.post('/:uid/consent', form, submitted(submitConsent));
   interaction.post('/:uid/abort', form, submitted(abort));
-  interaction.post('/:uid/federate/:provider', express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 }), submitted(beginFederatedSignIn, federatedPage));
-  interaction.get('/:uid/federated', federatedPage(async (req, res) => completeFederatedSignIn(await open(req, res))));
+  interaction.post(
+    '/:uid/federate/:provider',
+    express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 }),
+    submitted(beginFederatedSignIn, federatedPage),
+  );
+  interaction.get(
+    '/:uid/federated',
+    federatedPage(async (req, res) => completeFederatedSignIn(await open(req, res))),
+  );
 
   const callbacks = express.Router();
   callbacks.get(`${callbackBase}/:provider/callback`, federatedPage(federationCallback(deps.federation, basePath)));

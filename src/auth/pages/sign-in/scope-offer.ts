@@ -45,7 +45,10 @@ export function grantedScopes(offer: ScopeOffer, submitted: string[]): Scope[] {
 }
 
 /** Saves a Grant holding exactly the granted scopes; returns its id. */
-export async function saveGrant(provider: Provider, input: { accountId: string; clientId: string; fhirBaseUrl: string; granted: Scope[]; otherResources?: Array<{ indicator: string; scopes: string[] }> }): Promise<string> {
+export async function saveGrant(
+  provider: Provider,
+  input: { accountId: string; clientId: string; fhirBaseUrl: string; granted: Scope[]; otherResources?: Array<{ indicator: string; scopes: string[] }> },
+): Promise<string> {
   const grant = new provider.Grant({ accountId: input.accountId, clientId: input.clientId });
   const raw = input.granted.map((s) => s.raw);
   const oidc = raw.filter((s) => OIDC_SCOPES.has(s));

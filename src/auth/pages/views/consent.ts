@@ -32,10 +32,17 @@ ${view.patientName ? html`<p class="notice">Patient: <strong>${view.patientName}
 <form method="post" action="${view.action}">
 <fieldset><legend>Permissions requested (uncheck any you do not want to grant)</legend>
 ${view.scopes.map(
-  (s, i) => html`<label class="choice"><input type="checkbox" name="scope" value="${s.scope}" checked aria-describedby="scope-${i}"><span id="scope-${i}">${s.description}<code>${s.scope}</code></span></label>
-${s.options.length ? html`<fieldset class="sub"><legend>…or only these categories (uncheck the line above)</legend>
+  (
+    s,
+    i,
+  ) => html`<label class="choice"><input type="checkbox" name="scope" value="${s.scope}" checked aria-describedby="scope-${i}"><span id="scope-${i}">${s.description}<code>${s.scope}</code></span></label>
+${
+  s.options.length
+    ? html`<fieldset class="sub"><legend>…or only these categories (uncheck the line above)</legend>
 ${s.options.map((o) => html`<label class="choice"><input type="checkbox" name="scope" value="${o.scope}"><span>${o.label}<code>${o.scope}</code></span></label>`)}
-</fieldset>` : ''}`,
+</fieldset>`
+    : ''
+}`,
 )}
 </fieldset>
 <button type="submit" name="decision" value="approve">Allow</button>

@@ -4,7 +4,15 @@ import { html } from '../../../html/template.js';
 import { page } from '../../../html/page.js';
 
 /** `patients`: only those the signed-in user may select (the user policy). */
-export function patientPickerPage(view: { action: string; searchAction: string; abortAction: string; clientName: string; query: string; patients: PatientSummary[]; error?: string }): string {
+export function patientPickerPage(view: {
+  action: string;
+  searchAction: string;
+  abortAction: string;
+  clientName: string;
+  query: string;
+  patients: PatientSummary[];
+  error?: string;
+}): string {
   const list = view.patients.length
     ? html`<form method="post" action="${view.action}">
 <fieldset><legend>Patients</legend>
@@ -27,7 +35,13 @@ ${list}
   );
 }
 
-export function encounterPickerPage(view: { action: string; abortAction: string; clientName: string; patientName: string; encounters: EncounterSummary[] }): string {
+export function encounterPickerPage(view: {
+  action: string;
+  abortAction: string;
+  clientName: string;
+  patientName: string;
+  encounters: EncounterSummary[];
+}): string {
   return page(
     'Choose an encounter',
     html`<p><strong>${view.clientName}</strong> asks for an encounter of <strong>${view.patientName}</strong>.</p>

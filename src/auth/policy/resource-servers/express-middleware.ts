@@ -34,7 +34,10 @@ export function requireBedsideToken(options: BedsideTokenOptions): RequestHandle
   const realm = options.audience;
   const refuse = (res: Response, status: 401 | 403, error: string, description: string) => {
     const scope = status === 403 ? `, scope="${(options.scopes ?? []).join(' ')}"` : '';
-    res.status(status).set('www-authenticate', `Bearer realm="${realm}", error="${error}", error_description="${description}"${scope}`).json({ error, error_description: description });
+    res
+      .status(status)
+      .set('www-authenticate', `Bearer realm="${realm}", error="${error}", error_description="${description}"${scope}`)
+      .json({ error, error_description: description });
   };
 
   async function active(token: string): Promise<boolean> {
@@ -59,7 +62,11 @@ export function requireBedsideToken(options: BedsideTokenOptions): RequestHandle
     } catch {
       return refuse(res, 401, 'invalid_token', 'the access token is invalid, expired or not meant for this service');
     }
-    const scopes = new Set(String(claims.scope ?? '').split(' ').filter(Boolean));
+    const scopes = new Set(
+      String(claims.scope ?? '')
+        .split(' ')
+        .filter(Boolean),
+    );
     const missing = (options.scopes ?? []).filter((s) => !scopes.has(s));
     if (missing.length) return refuse(res, 403, 'insufficient_scope', `the access token lacks ${missing.join(' ')}`);
     try {

@@ -29,7 +29,13 @@ export const GATEWAY_HEADERS = {
 } as const;
 
 function refuse(res: Response, realm: string, status: 400 | 401 | 403, error: string, description: string): void {
-  res.status(status).set({ 'cache-control': 'no-store', 'www-authenticate': `Bearer realm="${realm}", error="${error}", error_description="${description.replace(/"/g, "'")}"` }).json({ error, error_description: description });
+  res
+    .status(status)
+    .set({
+      'cache-control': 'no-store',
+      'www-authenticate': `Bearer realm="${realm}", error="${error}", error_description="${description.replace(/"/g, "'")}"`,
+    })
+    .json({ error, error_description: description });
 }
 
 export interface GatewayCheckDependencies {
@@ -48,7 +54,14 @@ export function gatewayCheck(deps: GatewayCheckDependencies, path: string): expr
     try {
       const resource = typeof req.query.resource === 'string' ? normalizeIdentifier(req.query.resource) : undefined;
       const known = resource && (resource.replace(/\/$/, '') === deps.fhirBaseUrl || (await deps.resourceServers.get(resource)));
-      if (!resource || !known) return refuse(res, req.query.resource ? String(req.query.resource) : 'bedside', 400, 'invalid_request', 'resource must name the FHIR API or a registered resource server');
+      if (!resource || !known)
+        return refuse(
+          res,
+          req.query.resource ? String(req.query.resource) : 'bedside',
+          400,
+          'invalid_request',
+          'resource must name the FHIR API or a registered resource server',
+        );
       const resourceId = resource.replace(/\/$/, '') === deps.fhirBaseUrl ? deps.fhirBaseUrl : resource;
       const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(req.get('authorization') ?? '');
       if (!match) return refuse(res, resourceId, 401, 'invalid_token', 'send Authorization: Bearer <access token>');
@@ -66,14 +79,17 @@ export function gatewayCheck(deps: GatewayCheckDependencies, path: string): expr
       const missing = needed.filter((s) => !granted.has(s));
       if (missing.length) return refuse(res, resourceId, 403, 'insufficient_scope', `the access token lacks ${missing.join(' ')}`);
       const claims = Object.fromEntries(deps.claimNames.filter((c) => verified.claims[c] !== undefined).map((c) => [c, verified.claims[c]]));
-      res.status(204).set({
-        'cache-control': 'no-store',
-        [GATEWAY_HEADERS.subject]: verified.subject,
-        [GATEWAY_HEADERS.clientId]: verified.clientId,
-        [GATEWAY_HEADERS.scope]: [...granted].join(' '),
-        ...(verified.claims.fhirUser ? { [GATEWAY_HEADERS.fhirUser]: verified.claims.fhirUser } : {}),
-        ...(Object.keys(claims).length ? { [GATEWAY_HEADERS.claims]: Buffer.from(JSON.stringify(claims)).toString('base64url') } : {}),
-      }).end();
+      res
+        .status(204)
+        .set({
+          'cache-control': 'no-store',
+          [GATEWAY_HEADERS.subject]: verified.subject,
+          [GATEWAY_HEADERS.clientId]: verified.clientId,
+          [GATEWAY_HEADERS.scope]: [...granted].join(' '),
+          ...(verified.claims.fhirUser ? { [GATEWAY_HEADERS.fhirUser]: verified.claims.fhirUser } : {}),
+          ...(Object.keys(claims).length ? { [GATEWAY_HEADERS.claims]: Buffer.from(JSON.stringify(claims)).toString('base64url') } : {}),
+        })
+        .end();
     } catch (error) {
       deps.logger.error({ err: error }, 'gateway check failed');
       res.status(500).json({ error: 'server_error' });

@@ -34,7 +34,9 @@ export function scopesAllowedFor(rs: ResourceServer, client: Client): string[] {
 }
 
 function checkRequested(ctx: KoaContextWithOIDC, rs: ResourceServer, allowed: ReadonlySet<string>): void {
-  const requested = String(ctx.oidc.params?.scope ?? '').split(' ').filter(Boolean);
+  const requested = String(ctx.oidc.params?.scope ?? '')
+    .split(' ')
+    .filter(Boolean);
   const backend = ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
   for (const scope of requested) {
     if (allowed.has(scope)) continue;
@@ -60,7 +62,9 @@ export function resourceServerInfo(options: ResourceIndicatorOptions): Info {
     if (indicator === options.fhirBaseUrl) return options.fhir(ctx, indicator, client);
     const rs = await options.registry.get(indicator);
     if (!rs || rs.identifier !== indicator) {
-      throw new errors.InvalidTarget(`unknown resource "${indicator.slice(0, 200)}": the FHIR API is ${options.fhirBaseUrl}; other APIs must be registered by an operator, and named exactly as registered`);
+      throw new errors.InvalidTarget(
+        `unknown resource "${indicator.slice(0, 200)}": the FHIR API is ${options.fhirBaseUrl}; other APIs must be registered by an operator, and named exactly as registered`,
+      );
     }
     const allowed = new Set(scopesAllowedFor(rs, client));
     checkRequested(ctx, rs, allowed);

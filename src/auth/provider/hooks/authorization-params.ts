@@ -41,7 +41,10 @@ function needsAudience(ctx: KoaContextWithOIDC, fhirBaseUrl: string): boolean {
   const raw = ctx.method === 'POST' ? (ctx.oidc.body as Record<string, unknown> | undefined)?.resource : ctx.query.resource;
   const resources = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
   if (resources.length) return resources.some((r) => r.replace(/\/+$/, '') === fhirBaseUrl);
-  return String(ctx.oidc.params?.scope ?? '').split(' ').filter(Boolean).some((s) => !NOT_SMART.has(s));
+  return String(ctx.oidc.params?.scope ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .some((s) => !NOT_SMART.has(s));
 }
 
 /** `launch` must be a live EHR launch; the `launch` scope requires it. */
@@ -51,7 +54,9 @@ export function checkLaunch(launches: LaunchContexts) {
     const scopes = new Set(String(ctx.oidc.params?.scope ?? '').split(' '));
     if (value === undefined || value === '') {
       if (scopes.has('launch')) {
-        throw new errors.InvalidRequest("the 'launch' scope is for EHR launches: pass the 'launch' parameter the EHR gave the app, or use launch/patient for a standalone launch");
+        throw new errors.InvalidRequest(
+          "the 'launch' scope is for EHR launches: pass the 'launch' parameter the EHR gave the app, or use launch/patient for a standalone launch",
+        );
       }
       return;
     }
@@ -72,9 +77,16 @@ function keepOfflineAccess(ctx: KoaContextWithOIDC): void {
   if (typeof raw !== 'string' || !raw.split(' ').includes('offline_access')) return;
   const params = ctx.oidc.params;
   if (!params) return;
-  const scopes = String(params.scope ?? '').split(' ').filter(Boolean);
+  const scopes = String(params.scope ?? '')
+    .split(' ')
+    .filter(Boolean);
   if (scopes.includes('offline_access')) return;
-  if (!String(params.response_type ?? '').split(' ').includes('code')) return;
+  if (
+    !String(params.response_type ?? '')
+      .split(' ')
+      .includes('code')
+  )
+    return;
   if (!ctx.oidc.client?.grantTypeAllowed('refresh_token')) return;
   params.scope = [...scopes, 'offline_access'].join(' ');
 }

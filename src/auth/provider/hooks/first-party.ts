@@ -60,13 +60,25 @@ export function loadGrant(deps: FirstPartyDependencies) {
     if (params?.launch) return undefined;
     const account = await deps.accounts.findById(session.accountId);
     if (!account || account.locked) return undefined;
-    const requested = new Set(String(params?.scope ?? '').split(' ').filter(Boolean));
+    const requested = new Set(
+      String(params?.scope ?? '')
+        .split(' ')
+        .filter(Boolean),
+    );
     const selection = ((ctx.oidc.result as { smart?: SmartSelection } | undefined)?.smart ?? {}) as SmartSelection;
     if (requested.has('launch/patient') && !patientIdOf(account) && !selection.patient) return undefined;
     if (requested.has('launch/encounter') && selection.encounter === undefined) return undefined;
     let context;
     try {
-      context = await resolveGrantContext({ launches: deps.launches, smartStyleUrl: deps.smartStyleUrl, account, launch: undefined, granted: requested, selection, patients: deps.directory.forUser(signedInUser(account)) });
+      context = await resolveGrantContext({
+        launches: deps.launches,
+        smartStyleUrl: deps.smartStyleUrl,
+        account,
+        launch: undefined,
+        granted: requested,
+        selection,
+        patients: deps.directory.forUser(signedInUser(account)),
+      });
     } catch (error) {
       if (error instanceof ContextRefused) return undefined;
       throw error;

@@ -37,10 +37,13 @@ export function buildInteractionPolicy(accounts: AccountStore, launches?: Launch
 
   // A simulated EHR session (launch/ehr-session.ts) must run as the launch's practitioner.
   if (launches) {
-    policy.get('login')!.checks.add(
-      new Check('ehr_session_user', 'the launch simulates an EHR session of another user', async (ctx: KoaContextWithOIDC) =>
-        (await sessionIsNotEhrUser(ctx, accounts, launches)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT),
-    );
+    policy
+      .get('login')!
+      .checks.add(
+        new Check('ehr_session_user', 'the launch simulates an EHR session of another user', async (ctx: KoaContextWithOIDC) =>
+          (await sessionIsNotEhrUser(ctx, accounts, launches)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
+        ),
+      );
   }
 
   const patientUser = async (ctx: KoaContextWithOIDC): Promise<string | undefined> => {
@@ -61,7 +64,10 @@ export function buildInteractionPolicy(accounts: AccountStore, launches?: Launch
       return selection(ctx).encounter === undefined ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
     }),
   );
-  policy.add(context, policy.findIndex((p) => p.name === 'consent'));
+  policy.add(
+    context,
+    policy.findIndex((p) => p.name === 'consent'),
+  );
 
   policy.get('consent')!.checks.add(
     new Check('smart_consent_required', 'every SMART authorization is consented to on its own', 'consent_required', (ctx: KoaContextWithOIDC) => {

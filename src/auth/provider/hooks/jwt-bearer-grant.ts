@@ -7,7 +7,17 @@
  * https://www.rfc-editor.org/rfc/rfc7523#section-2.1
  * https://github.com/panva/node-oidc-provider/tree/main/docs#registergranttype
  */
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeJwt, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  decodeJwt,
+  errors as joseErrors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { errors, type Provider, type TokenEndpointGrantContext } from 'oidc-provider';
 import type { TrustedAssertionIssuer } from '../../../config/jwt-bearer-issuers.js';
 import { errorReasons, type Logger } from '../../../log.js';
@@ -58,14 +68,28 @@ async function verifyAssertion(assertion: string, trusted: ReadonlyMap<string, T
   const issuer = iss ? trusted.get(iss) : undefined;
   if (!issuer) throw new errors.InvalidGrant('the assertion issuer is not trusted by this server');
   try {
-    const options = { issuer: issuer.issuer.issuer, audience: deps.audiences, algorithms: ASSERTION_ALGS, requiredClaims: ['exp', 'sub', 'jti'], clockTolerance: 5 };
+    const options = {
+      issuer: issuer.issuer.issuer,
+      audience: deps.audiences,
+      algorithms: ASSERTION_ALGS,
+      requiredClaims: ['exp', 'sub', 'jti'],
+      clockTolerance: 5,
+    };
     return (await jwtVerify(assertion, issuer.keys, options)).payload;
   } catch (error) {
     if (keysUnavailable(error)) {
-      deps.logger.warn({ issuer: issuer.issuer.issuer, jwksUri: issuer.issuer.jwksUri, reason: errorReasons(error) }, 'JWT bearer issuer keys could not be fetched');
+      deps.logger.warn(
+        { issuer: issuer.issuer.issuer, jwksUri: issuer.issuer.jwksUri, reason: errorReasons(error) },
+        'JWT bearer issuer keys could not be fetched',
+      );
       throw new errors.InvalidGrant("the assertion issuer's keys could not be fetched");
     }
-    const reason = error instanceof joseErrors.JWTExpired ? 'the assertion has expired' : error instanceof joseErrors.JWTClaimValidationFailed ? `the assertion's "${error.claim}" claim is invalid` : 'the assertion signature does not verify';
+    const reason =
+      error instanceof joseErrors.JWTExpired
+        ? 'the assertion has expired'
+        : error instanceof joseErrors.JWTClaimValidationFailed
+          ? `the assertion's "${error.claim}" claim is invalid`
+          : 'the assertion signature does not verify';
     throw new errors.InvalidGrant(reason);
   }
 }
@@ -76,34 +100,42 @@ export function registerJwtBearerGrant(provider: Provider, deps: JwtBearerDepend
   if (trusted.size === 0) return;
   const resourceServer = fhirResourceServer({ fhirBaseUrl: deps.fhirBaseUrl, parse: deps.parse });
 
-  provider.registerGrantType(JWT_BEARER_GRANT, async (ctx: TokenEndpointGrantContext) => {
-    const assertion = ctx.oidc.params.assertion;
-    if (typeof assertion !== 'string' || !assertion) throw new errors.InvalidRequest("missing required parameter 'assertion'");
-    const payload = await verifyAssertion(assertion, trusted, deps);
-    if (payload.exp! > Math.floor(Date.now() / 1000) + MAX_ASSERTION_LIFETIME_SECONDS + 5) {
-      throw new errors.InvalidGrant(`the assertion must expire within ${MAX_ASSERTION_LIFETIME_SECONDS} seconds`);
-    }
-    if (!(await provider.ReplayDetection.unique(payload.iss!, payload.jti!, payload.exp!))) {
-      throw new errors.InvalidGrant('the assertion was already used (jti seen before)');
-    }
-    const account = (await deps.accounts.findById(payload.sub!)) ?? (await deps.accounts.findByUsername(payload.sub!));
-    if (!account) throw new errors.InvalidGrant('the assertion subject is not a user of this server');
-    if (account.locked) throw new errors.InvalidGrant('the assertion subject is locked by an operator');
+  provider.registerGrantType(
+    JWT_BEARER_GRANT,
+    async (ctx: TokenEndpointGrantContext) => {
+      const assertion = ctx.oidc.params.assertion;
+      if (typeof assertion !== 'string' || !assertion) throw new errors.InvalidRequest("missing required parameter 'assertion'");
+      const payload = await verifyAssertion(assertion, trusted, deps);
+      if (payload.exp! > Math.floor(Date.now() / 1000) + MAX_ASSERTION_LIFETIME_SECONDS + 5) {
+        throw new errors.InvalidGrant(`the assertion must expire within ${MAX_ASSERTION_LIFETIME_SECONDS} seconds`);
+      }
+      if (!(await provider.ReplayDetection.unique(payload.iss!, payload.jti!, payload.exp!))) {
+        throw new errors.InvalidGrant('the assertion was already used (jti seen before)');
+      }
+      const account = (await deps.accounts.findById(payload.sub!)) ?? (await deps.accounts.findByUsername(payload.sub!));
+      if (!account) throw new errors.InvalidGrant('the assertion subject is not a user of this server');
+      if (account.locked) throw new errors.InvalidGrant('the assertion subject is locked by an operator');
 
-    const scopes = checkRequestedScopes(ctx, ctx.oidc.client, deps.parse);
-    const contextual = scopes.find((s) => (s.kind === 'resource' && s.context === 'patient') || s.kind === 'launch' || s.kind === 'duration');
-    if (contextual) throw new errors.InvalidScope(`scope "${contextual.raw}" needs a launch or a refresh token, which the JWT bearer grant does not give: use user/ scopes`, contextual.raw);
+      const scopes = checkRequestedScopes(ctx, ctx.oidc.client, deps.parse);
+      const contextual = scopes.find((s) => (s.kind === 'resource' && s.context === 'patient') || s.kind === 'launch' || s.kind === 'duration');
+      if (contextual)
+        throw new errors.InvalidScope(
+          `scope "${contextual.raw}" needs a launch or a refresh token, which the JWT bearer grant does not give: use user/ scopes`,
+          contextual.raw,
+        );
 
-    const token = new provider.AccessToken({
-      accountId: account.id,
-      client: ctx.oidc.client,
-      grantId: undefined as unknown as string,
-      gty: JWT_BEARER_GRANT,
-      scope: scopes.map((s) => s.raw).join(' '),
-    });
-    token.resourceServer = new provider.ResourceServer(deps.fhirBaseUrl, resourceServer(ctx, deps.fhirBaseUrl, ctx.oidc.client));
-    ctx.oidc.entity('AccessToken', token);
-    const value = await token.save();
-    ctx.body = { access_token: value, token_type: 'Bearer', expires_in: token.expiration, scope: token.scope };
-  }, ['assertion', 'scope']);
+      const token = new provider.AccessToken({
+        accountId: account.id,
+        client: ctx.oidc.client,
+        grantId: undefined as unknown as string,
+        gty: JWT_BEARER_GRANT,
+        scope: scopes.map((s) => s.raw).join(' '),
+      });
+      token.resourceServer = new provider.ResourceServer(deps.fhirBaseUrl, resourceServer(ctx, deps.fhirBaseUrl, ctx.oidc.client));
+      ctx.oidc.entity('AccessToken', token);
+      const value = await token.save();
+      ctx.body = { access_token: value, token_type: 'Bearer', expires_in: token.expiration, scope: token.scope };
+    },
+    ['assertion', 'scope'],
+  );
 }

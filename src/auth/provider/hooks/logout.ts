@@ -35,7 +35,11 @@ export function logoutSource(ctx: KoaContextWithOIDC): void {
   const state = ctx.oidc.session?.state as { secret?: string } | undefined;
   const client = ctx.oidc.client;
   ctx.type = 'html';
-  ctx.body = logoutPage({ action: ctx.oidc.urlFor('end_session_confirm'), xsrf: String(state?.secret ?? ''), ...(client ? { clientName: client.clientName ?? client.clientId } : {}) });
+  ctx.body = logoutPage({
+    action: ctx.oidc.urlFor('end_session_confirm'),
+    xsrf: String(state?.secret ?? ''),
+    ...(client ? { clientName: client.clientName ?? client.clientId } : {}),
+  });
 }
 
 /** `features.rpInitiatedLogout.postLogoutSuccessSource` (no post_logout_redirect_uri given). */

@@ -26,7 +26,13 @@ export function smartTokenClaims(deps: TokenClaimsDependencies) {
     ]);
     const fhirUser = account && deps.accounts.fhirUserUrl(account);
     // The operator's claim mappings for access tokens (claims/), gated by the token's scopes and audience.
-    const mapped = account ? await deps.claims.claimsFor(account, { target: 'access_token', scopes: token.scopes, ...(token.resourceServer?.audience ? { audience: token.resourceServer.audience } : {}) }) : {};
+    const mapped = account
+      ? await deps.claims.claimsFor(account, {
+          target: 'access_token',
+          scopes: token.scopes,
+          ...(token.resourceServer?.audience ? { audience: token.resourceServer.audience } : {}),
+        })
+      : {};
     return {
       ...mapped,
       ...(fhirUser ? { fhirUser } : {}),

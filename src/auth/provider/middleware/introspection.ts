@@ -33,7 +33,11 @@ type Introspection = Record<string, unknown> & { active: boolean };
 const INACTIVE: Introspection = Object.freeze({ active: false });
 
 /** Introspects one of Bedside's JWT access tokens; `callerClientId` limits public callers to their own tokens. */
-async function introspectAccessToken(deps: IntrospectionDependencies, token: string, caller: { clientId: string; public: boolean } | undefined): Promise<Introspection> {
+async function introspectAccessToken(
+  deps: IntrospectionDependencies,
+  token: string,
+  caller: { clientId: string; public: boolean } | undefined,
+): Promise<Introspection> {
   try {
     // Tokens for any resource server of this issuer (the FHIR API and the registered ones).
     const verified = await deps.issuedTokens.verifyWithoutRevocation(token);
@@ -64,7 +68,10 @@ async function introspectAccessToken(deps: IntrospectionDependencies, token: str
 }
 
 /** SMART fields for an active refresh token that oidc-provider introspected. */
-async function smartFieldsOfRefreshToken(deps: IntrospectionDependencies, token: { grantId?: string; accountId?: string } | undefined): Promise<Record<string, unknown>> {
+async function smartFieldsOfRefreshToken(
+  deps: IntrospectionDependencies,
+  token: { grantId?: string; accountId?: string } | undefined,
+): Promise<Record<string, unknown>> {
   if (!token) return {};
   const [context, account] = await Promise.all([
     token.grantId ? deps.launches.forGrant(token.grantId) : undefined,
@@ -139,7 +146,7 @@ export function smartIntrospection(deps: IntrospectionDependencies, provider: ()
 /** For Bearer-authorized callers: refresh tokens through the provider's own model. */
 async function introspectRefreshToken(deps: IntrospectionDependencies, provider: Provider, value: string): Promise<Introspection> {
   const token = await provider.RefreshToken.find(value);
-  if (!token || !token.isValid) return INACTIVE;
+  if (!token?.isValid) return INACTIVE;
   if (token.grantId && !(await deps.records.hasGrant(token.grantId))) return INACTIVE;
   return {
     active: true,

@@ -42,7 +42,10 @@ function bearer(ctx: ParameterizedContext): string | undefined {
 
 function refuse(ctx: ParameterizedContext, status: 401 | 403, error: 'invalid_token' | 'insufficient_scope', description: string): void {
   ctx.status = status;
-  ctx.set('www-authenticate', `Bearer error="${error}", error_description="${description.replace(/"/g, "'")}"${error === 'insufficient_scope' ? ', scope="openid"' : ''}`);
+  ctx.set(
+    'www-authenticate',
+    `Bearer error="${error}", error_description="${description.replace(/"/g, "'")}"${error === 'insufficient_scope' ? ', scope="openid"' : ''}`,
+  );
   ctx.body = { error, error_description: description };
 }
 
@@ -59,7 +62,12 @@ export function jwtUserinfo(deps: UserinfoDependencies, provider: () => Provider
       verified = await deps.verifier.verify(token);
     } catch (error) {
       if (!(error instanceof AccessTokenError)) throw error;
-      return refuse(ctx, 401, 'invalid_token', error.code === 'audience' ? 'the access token is for another resource server; userinfo accepts tokens for the FHIR API' : error.message);
+      return refuse(
+        ctx,
+        401,
+        'invalid_token',
+        error.code === 'audience' ? 'the access token is for another resource server; userinfo accepts tokens for the FHIR API' : error.message,
+      );
     }
     const scopes = new Set((verified.claims.scope ?? '').split(' ').filter(Boolean));
     if (!scopes.has('openid')) return refuse(ctx, 403, 'insufficient_scope', 'the access token was not granted the openid scope');

@@ -210,7 +210,10 @@ function compileNode(node: SnapshotNode, lookup: DefinitionLookup, entry: Elemen
   const baseMin = e.base?.min ?? base?.min ?? 0;
   const baseMax = e.base?.max !== undefined ? parseMax(e.base.max) : (base?.max ?? Infinity);
   const declaredBinding = declaredBindingOf(e);
-  const binding = declaredBinding && !(base?.binding && base.binding.strength === declaredBinding.strength && base.binding.valueSet === declaredBinding.valueSet) ? declaredBinding : undefined;
+  const binding =
+    declaredBinding && !(base?.binding && base.binding.strength === declaredBinding.strength && base.binding.valueSet === declaredBinding.valueSet)
+      ? declaredBinding
+      : undefined;
   const constraints = (e.constraint ?? [])
     .filter((c) => c.expression && !baseConstraintKeys().has(c.key) && !(c.source && baseTypeOf(c.source)))
     .map((c) => ({ key: c.key, severity: c.severity === 'warning' ? ('warning' as const) : ('error' as const), human: c.human, expression: c.expression! }));
@@ -273,11 +276,14 @@ function addChild(parent: ElementRule, child: ElementRule, node: SnapshotNode): 
   for (const key of child.keys) if (!key.startsWith('_')) parent.childByKey.set(key, child);
   if (child.checkMin || child.checkMax) parent.counted.push(child);
   if (isChoice && base && child.types.length < base.types.length) {
-    parent.restrictedChoices.set(child.name, child.types.map((t) => t.code));
+    parent.restrictedChoices.set(
+      child.name,
+      child.types.map((t) => t.code),
+    );
     parent.trivial = parent.childrenTrivial = false;
   }
   // Type slices of a choice (`value[x]:valueQuantity`): each slice is the rule of its typed key.
-  if (isChoice && child.slicing && child.slicing.discriminators.every((d) => d.type === 'type' && d.steps.every((s) => s.kind === 'this'))) {
+  if (isChoice && child.slicing?.discriminators.every((d) => d.type === 'type' && d.steps.every((s) => s.kind === 'this'))) {
     const stem = child.name.slice(0, -3);
     for (const slice of child.slicing.slices) {
       const type = slice.types[0];
@@ -289,7 +295,10 @@ function addChild(parent: ElementRule, child: ElementRule, node: SnapshotNode): 
     }
     // Closed type slicing: only the sliced types are allowed.
     if (child.slicing.rules === 'closed') {
-      parent.restrictedChoices.set(child.name, child.slicing.slices.map((slice) => slice.types[0]?.code ?? ''));
+      parent.restrictedChoices.set(
+        child.name,
+        child.slicing.slices.map((slice) => slice.types[0]?.code ?? ''),
+      );
       parent.trivial = parent.childrenTrivial = false;
     }
     child.slicing = undefined;

@@ -18,5 +18,13 @@
  * of an element identical to the base definition's (the base validator checks the required ones
  * it can; R4 core's extensible ones are not repeated for every profile).
  */
-export { ProfileValidator, type CodeCheck, type CodeToCheck, type ProfileValidation, type ProfileValidatorOptions, type StructureDefinitionLookup, type ValidateCode } from './validator.js';
+export {
+  ProfileValidator,
+  type CodeCheck,
+  type CodeToCheck,
+  type ProfileValidation,
+  type ProfileValidatorOptions,
+  type StructureDefinitionLookup,
+  type ValidateCode,
+} from './validator.js';
 export { baseTypeOf, coreStructureDefinition, unversioned } from './core.js';

@@ -88,7 +88,7 @@ function matcher(slice: ElementRule, d: Discriminator): Matcher {
       if (!node) return never;
       const mustExist = node.min > 0 ? true : node.max === 0 ? false : undefined;
       if (mustExist === undefined) return never;
-      return (item) => ((valuesAt(item, d.steps)?.length ?? 0) > 0) === mustExist;
+      return (item) => (valuesAt(item, d.steps)?.length ?? 0) > 0 === mustExist;
     }
     case 'type': {
       const types = new Set((expected.node?.types ?? []).map((t) => t.code.toLowerCase()));

@@ -41,7 +41,8 @@ export function snapshotTree(sd: StructureDefinition): SnapshotNode | undefined 
 /** The value of the element's `fixed[x]` or `pattern[x]` (`fixedUri`, `patternCodeableConcept`, ...). */
 export function valueOfPrefix(element: ElementDefinition, prefix: 'fixed' | 'pattern'): unknown {
   for (const key in element) {
-    if (key.startsWith(prefix) && key.length > prefix.length && key.charCodeAt(prefix.length) <= 90) return (element as unknown as Record<string, unknown>)[key];
+    if (key.startsWith(prefix) && key.length > prefix.length && key.charCodeAt(prefix.length) <= 90)
+      return (element as unknown as Record<string, unknown>)[key];
   }
   return undefined;
 }

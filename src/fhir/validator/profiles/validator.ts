@@ -317,7 +317,9 @@ function codingsOf(b: PendingBinding): CodeToCheck[] {
       return isObject(v) && typeof v.code === 'string' ? [{ ...(typeof v.system === 'string' ? { system: v.system } : {}), code: v.code }] : [];
     case 'CodeableConcept': {
       const codings = isObject(v) && Array.isArray(v.coding) ? v.coding : [];
-      return codings.filter((c): c is { system?: string; code: string } => isObject(c) && typeof c.code === 'string').map((c) => ({ ...(typeof c.system === 'string' ? { system: c.system } : {}), code: c.code }));
+      return codings
+        .filter((c): c is { system?: string; code: string } => isObject(c) && typeof c.code === 'string')
+        .map((c) => ({ ...(typeof c.system === 'string' ? { system: c.system } : {}), code: c.code }));
     }
     default:
       return [];
@@ -332,16 +334,24 @@ function codingsOf(b: PendingBinding): CodeToCheck[] {
 function judgeBinding(walk: ProfileWalk, b: PendingBinding, codes: readonly CodeToCheck[], results: readonly CodeCheck[]): void {
   const { strength, valueSet } = b.binding;
   if (codes.length === 0) {
-    if (strength === 'required' && b.type === 'CodeableConcept') walk.reportAt(b.location, b.profile, 'code-invalid', `has no coding from the required value set ${valueSet}`, false);
+    if (strength === 'required' && b.type === 'CodeableConcept')
+      walk.reportAt(b.location, b.profile, 'code-invalid', `has no coding from the required value set ${valueSet}`, false);
     return;
   }
   if (results.some((r) => r.result === true)) return;
   const unknown = results.find((r) => r.result === 'unknown');
   if (unknown) {
-    const why = unknown.missingSystem ? `the code system ${unknown.missingSystem} is not held here` : unknown.missingValueSet ? `the value set ${unknown.missingValueSet} is not held here` : unknown.message;
+    const why = unknown.missingSystem
+      ? `the code system ${unknown.missingSystem} is not held here`
+      : unknown.missingValueSet
+        ? `the value set ${unknown.missingValueSet} is not held here`
+        : unknown.message;
     walk.reportAt(b.location, b.profile, 'not-supported', `the ${strength} binding to ${valueSet} was not checked: ${why}`, true);
     return;
   }
-  const shown = codes.slice(0, 3).map((c) => (c.system ? `${c.system}#${c.code}` : c.code)).join(', ');
+  const shown = codes
+    .slice(0, 3)
+    .map((c) => (c.system ? `${c.system}#${c.code}` : c.code))
+    .join(', ');
   walk.reportAt(b.location, b.profile, 'code-invalid', `${shown} is not in the ${strength} value set ${valueSet}`, strength === 'extensible');
 }

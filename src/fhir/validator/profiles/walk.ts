@@ -200,7 +200,11 @@ export class ProfileWalk {
       if (child.checkMin && n < child.min) {
         this.report('required', `${name}: minimum required = ${child.min}, but only found ${n}`, { key: name });
       } else if (child.checkMax && n > child.max) {
-        this.report('structure', child.max === 0 ? `${name} is not allowed by the profile (max 0)` : `${name}: maximum allowed = ${child.max}, but found ${n}`, { key: name });
+        this.report(
+          'structure',
+          child.max === 0 ? `${name} is not allowed by the profile (max 0)` : `${name}: maximum allowed = ${child.max}, but found ${n}`,
+          { key: name },
+        );
       }
     }
   }
@@ -242,7 +246,8 @@ export class ProfileWalk {
     }
     if (rule.binding) {
       const typeName = type?.code ?? (key === 'code' ? 'code' : '');
-      if (BOUND_TYPES.has(typeName)) this.bindings.push({ binding: rule.binding, type: typeName, value, location: this.location.slice(), profile: this.profile });
+      if (BOUND_TYPES.has(typeName))
+        this.bindings.push({ binding: rule.binding, type: typeName, value, location: this.location.slice(), profile: this.profile });
     }
   }
 
@@ -426,13 +431,15 @@ export class ProfileWalk {
       if (match.slice >= 0) {
         const slice = slicing.slices[match.slice]!;
         counts[match.slice]!++;
-        if (slicing.ordered && match.slice < lastSlice) this.report('structure', `slice ${slice.sliceName} is out of order (the slicing of ${rule.id} is ordered)`);
+        if (slicing.ordered && match.slice < lastSlice)
+          this.report('structure', `slice ${slice.sliceName} is out of order (the slicing of ${rule.id} is ordered)`);
         lastSlice = Math.max(lastSlice, match.slice);
         lastMatched = i;
         this.item(items[i], slice, shape, prop, key, path);
       } else {
         if (slicing.rules === 'closed') {
-          const what = key === 'extension' || key === 'modifierExtension' ? `extension ${show(isObject(items[i]) ? (items[i] as Json).url : undefined)}` : 'this item';
+          const what =
+            key === 'extension' || key === 'modifierExtension' ? `extension ${show(isObject(items[i]) ? (items[i] as Json).url : undefined)}` : 'this item';
           this.report('structure', `${what} does not match any slice of ${rule.id}, and its slicing is closed${because}`, { warning });
         }
         if (unmatched) {
@@ -444,12 +451,14 @@ export class ProfileWalk {
     }
     if (slicing.rules === 'openAtEnd') {
       for (let i = 0; i < lastMatched; i++) {
-        if (assigned[i]!.slice < 0) this.report('structure', `an item that matches no slice comes before the slices of ${rule.id} (its slicing is openAtEnd)`, { key: i });
+        if (assigned[i]!.slice < 0)
+          this.report('structure', `an item that matches no slice comes before the slices of ${rule.id} (its slicing is openAtEnd)`, { key: i });
       }
     }
     for (let s = 0; s < slicing.slices.length; s++) {
       const slice = slicing.slices[s]!;
-      if (counts[s]! < slice.min) this.report('required', `slice ${slice.sliceName}: minimum required = ${slice.min}, but only found ${counts[s]}${because}`, { warning });
+      if (counts[s]! < slice.min)
+        this.report('required', `slice ${slice.sliceName}: minimum required = ${slice.min}, but only found ${counts[s]}${because}`, { warning });
       else if (counts[s]! > slice.max) this.report('structure', `slice ${slice.sliceName}: maximum allowed = ${slice.max}, but found ${counts[s]}`);
     }
   }

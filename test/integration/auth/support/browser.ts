@@ -24,7 +24,12 @@ const attr = (tag: string, name: string): string | undefined => {
 };
 
 function decodeEntities(s: string): string {
-  return s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 /** Every form of a page, with its inputs and submit buttons. */
@@ -83,7 +88,10 @@ export class Browser {
    */
   async go(url: string, options: { stopAt?: string; method?: string; body?: URLSearchParams } = {}): Promise<{ stoppedAt: string } | Page> {
     let current = url;
-    let init: { method?: string; body?: URLSearchParams } = { ...(options.method ? { method: options.method } : {}), ...(options.body ? { body: options.body } : {}) };
+    let init: { method?: string; body?: URLSearchParams } = {
+      ...(options.method ? { method: options.method } : {}),
+      ...(options.body ? { body: options.body } : {}),
+    };
     for (let hops = 0; hops < 20; hops++) {
       if (options.stopAt && current.startsWith(options.stopAt)) return { stoppedAt: current };
       const response = await this.request(current, init);
@@ -129,13 +137,25 @@ export function asPage(result: { stoppedAt: string } | Page): Page {
 }
 
 export function asRedirect(result: { stoppedAt: string } | Page): URL {
-  if (isPage(result)) throw new Error(`expected a redirect, got a page (${result.status}) ${result.url}: ${result.html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 400)}`);
+  if (isPage(result))
+    throw new Error(
+      `expected a redirect, got a page (${result.status}) ${result.url}: ${result.html
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .slice(0, 400)}`,
+    );
   return new URL(result.stoppedAt);
 }
 
 /** The form posting to `pathEnd` (e.g. "/login", "/consent"). */
 export function formTo(page: Page, pathEnd: string): HtmlForm {
   const form = page.forms.find((f) => new URL(f.action).pathname.endsWith(pathEnd));
-  if (!form) throw new Error(`no form to ${pathEnd} on ${page.url}: ${page.html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 400)}`);
+  if (!form)
+    throw new Error(
+      `no form to ${pathEnd} on ${page.url}: ${page.html
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .slice(0, 400)}`,
+    );
   return form;
 }

@@ -40,8 +40,16 @@ export function sampleAuthorization(server: TestServer, overrides: Record<string
   return { url: authorizationUrl(server, params), verifier, state, redirectUri: params.redirect_uri ?? sampleRedirect(server) };
 }
 
-export async function tokenRequest(server: TestServer, body: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
-  const response = await fetch(`${server.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body) });
+export async function tokenRequest(
+  server: TestServer,
+  body: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const response = await fetch(`${server.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(body),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown>, headers: response.headers };
 }
 
@@ -59,17 +67,34 @@ export async function clientKey(alg: 'RS384' | 'ES384'): Promise<ClientKey> {
 }
 
 /** A SMART client assertion; override claims or header to break it. */
-export async function clientAssertion(server: TestServer, clientId: string, key: ClientKey, override: { claims?: Record<string, unknown>; header?: Record<string, unknown>; expiresIn?: number; signWith?: ClientKey } = {}): Promise<string> {
+export async function clientAssertion(
+  server: TestServer,
+  clientId: string,
+  key: ClientKey,
+  override: { claims?: Record<string, unknown>; header?: Record<string, unknown>; expiresIn?: number; signWith?: ClientKey } = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const signer = override.signWith ?? key;
-  return new SignJWT({ iss: clientId, sub: clientId, aud: `${server.issuer}/token`, jti: randomBytes(16).toString('hex'), exp: now + (override.expiresIn ?? 240), iat: now, ...override.claims })
+  return new SignJWT({
+    iss: clientId,
+    sub: clientId,
+    aud: `${server.issuer}/token`,
+    jti: randomBytes(16).toString('hex'),
+    exp: now + (override.expiresIn ?? 240),
+    iat: now,
+    ...override.claims,
+  })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...override.header })
     .sign(signer.privateKey);
 }
 
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-export async function register(server: TestServer, metadata: Record<string, unknown>, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function register(
+  server: TestServer,
+  metadata: Record<string, unknown>,
+  token?: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${server.issuer}/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },

@@ -2,7 +2,7 @@
  * The user's side of an authorization, driven through the HTML pages: sign in, pick a patient
  * (and an encounter) when asked, consent (all scopes, a subset, or deny).
  */
-import { asPage, asRedirect, Browser, formTo, isPage, type Page } from './browser.js';
+import { asPage, asRedirect, type Browser, formTo, isPage, type Page } from './browser.js';
 
 export interface UserChoices {
   username: string;
@@ -34,7 +34,12 @@ export async function authorizeInBrowser(browser: Browser, authorizationUrl: str
       const chosen = user.grant ? user.grant(all) : checked;
       result = await browser.submit(form, { scope: chosen }, { name: 'decision', value: user.decision ?? 'approve' }, redirectUri);
     } else {
-      throw new Error(`unexpected page ${page.url} (${page.status}): ${page.html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 500)}`);
+      throw new Error(
+        `unexpected page ${page.url} (${page.status}): ${page.html
+          .replace(/<[^>]+>/g, ' ')
+          .replace(/\s+/g, ' ')
+          .slice(0, 500)}`,
+      );
     }
   }
   return asRedirect(result);

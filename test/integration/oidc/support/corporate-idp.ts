@@ -47,7 +47,13 @@ export async function startCorporateIdp(options: { port: number; users: Record<s
   const authorizationRequests: URLSearchParams[] = [];
   const bySub = new Map(Object.values(options.users).map((u) => [String(u.claims.sub), u]));
   const provider = new Provider(issuer, {
-    clients: options.clients.map((c) => ({ client_id: c.clientId, client_secret: c.clientSecret, redirect_uris: c.redirectUris, grant_types: ['authorization_code'], response_types: ['code'] })),
+    clients: options.clients.map((c) => ({
+      client_id: c.clientId,
+      client_secret: c.clientSecret,
+      redirect_uris: c.redirectUris,
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+    })),
     jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'corp-1', alg: 'RS256', use: 'sig' }] },
     cookies: { keys: [randomBytes(16).toString('hex')] },
     claims: { openid: ['sub'], profile: ['name', 'given_name', 'family_name', 'preferred_username', 'department'], email: ['email', 'email_verified'] },
@@ -83,7 +89,9 @@ export async function startCorporateIdp(options: { port: number; users: Record<s
       }
       if (details.prompt.name === 'consent') {
         // The organisation's own relying party: consent is implied.
-        const grant = details.grantId ? (await provider.Grant.find(details.grantId))! : new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
+        const grant = details.grantId
+          ? (await provider.Grant.find(details.grantId))!
+          : new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
         grant.addOIDCScope(String(details.params.scope));
         await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
         return;

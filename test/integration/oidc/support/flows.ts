@@ -3,7 +3,7 @@
  * Bedside's sign-in page → "Sign in with <provider>" → the provider's sign-in page → back to
  * Bedside (callback, then the interaction) → consent → the app's redirect URI.
  */
-import { Browser, formTo, isPage, type Page } from '../../auth/support/browser.js';
+import { type Browser, formTo, isPage, type Page } from '../../auth/support/browser.js';
 
 export interface FederatedUser {
   username: string;
@@ -15,7 +15,13 @@ export interface FederatedUser {
 }
 
 /** Runs the pages to the app's redirect URI (returned as a URL), or returns the page where it stopped. */
-export async function federatedSignIn(browser: Browser, authorizationUrl: string, redirectUri: string, idpIssuer: string, user: FederatedUser): Promise<URL | Page> {
+export async function federatedSignIn(
+  browser: Browser,
+  authorizationUrl: string,
+  redirectUri: string,
+  idpIssuer: string,
+  user: FederatedUser,
+): Promise<URL | Page> {
   let result = await browser.go(authorizationUrl, { stopAt: redirectUri });
   let pressed = false;
   let signedInUpstream = false;
@@ -43,5 +49,8 @@ export async function federatedSignIn(browser: Browser, authorizationUrl: string
 }
 
 export function text(page: Page): string {
-  return page.html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/\s+/g, ' ');
+  return page.html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, ' ');
 }

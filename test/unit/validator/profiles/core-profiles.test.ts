@@ -21,8 +21,14 @@ const bloodPressure = (): Json => ({
   subject: { reference: 'Patient/p1' },
   effectiveDateTime: '2024-05-01T09:30:00Z',
   component: [
-    { code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] }, valueQuantity: { value: 120, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
-    { code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] }, valueQuantity: { value: 80, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+    {
+      code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] },
+      valueQuantity: { value: 120, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+    },
+    {
+      code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] },
+      valueQuantity: { value: 80, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+    },
   ],
 });
 
@@ -45,7 +51,11 @@ describe('R4 core profiles', () => {
 
   it('check core extensions by their definitions: data-absent-reason takes a code', async () => {
     const resource = bloodPressure();
-    resource.component[0] = { code: resource.component[0].code, dataAbsentReason: { text: 'x' }, extension: [{ url: `${CORE}/data-absent-reason`, valueString: 'asked' }] };
+    resource.component[0] = {
+      code: resource.component[0].code,
+      dataAbsentReason: { text: 'x' },
+      extension: [{ url: `${CORE}/data-absent-reason`, valueString: 'asked' }],
+    };
     const result = await validator.validate(resource, [`${CORE}/vitalsigns`]);
     expect(result.issues).toContainEqual(expect.objectContaining({ severity: 'error', path: 'Observation.component[0].extension[0].valueString' }));
   });

@@ -62,20 +62,104 @@ describe.skipIf(!hasSharedPackages)('US Core 6.1.0 examples', () => {
   };
   type Alter = [string, string, (r: any) => void, string, IssueCode, string];
   const ALTERED: Alter[] = [
-    ['a missing required element (Patient.identifier 1..*)', 'Patient-example.json', (r) => delete r.identifier, 'Patient.identifier', 'required', 'minimum required = 1'],
-    ['a missing required element (Observation.subject 1..1)', 'Observation-heart-rate.json', (r) => delete r.subject, 'Observation.subject', 'required', 'minimum required = 1'],
-    ['a wrong fixed code', 'Observation-blood-pressure.json', (r) => (r.component[0].valueQuantity.code = 'mmHg'), 'Observation.component[0].valueQuantity.code', 'value', 'must be exactly "mm[Hg]"'],
-    ['a wrong code where a slice fixes it', 'Observation-heart-rate.json', (r) => (r.category[0].coding[0].code = 'laboratory'), 'Observation.category', 'required', 'slice VSCat'],
+    [
+      'a missing required element (Patient.identifier 1..*)',
+      'Patient-example.json',
+      (r) => delete r.identifier,
+      'Patient.identifier',
+      'required',
+      'minimum required = 1',
+    ],
+    [
+      'a missing required element (Observation.subject 1..1)',
+      'Observation-heart-rate.json',
+      (r) => delete r.subject,
+      'Observation.subject',
+      'required',
+      'minimum required = 1',
+    ],
+    [
+      'a wrong fixed code',
+      'Observation-blood-pressure.json',
+      (r) => (r.component[0].valueQuantity.code = 'mmHg'),
+      'Observation.component[0].valueQuantity.code',
+      'value',
+      'must be exactly "mm[Hg]"',
+    ],
+    [
+      'a wrong code where a slice fixes it',
+      'Observation-heart-rate.json',
+      (r) => (r.category[0].coding[0].code = 'laboratory'),
+      'Observation.category',
+      'required',
+      'slice VSCat',
+    ],
     ['a missing slice', 'Observation-blood-pressure.json', (r) => (r.component = [r.component[0]]), 'Observation.component', 'required', 'slice diastolic'],
-    ['an item left out of a slice chosen by value set', 'Condition-condition-duodenal-ulcer.json', (r) => (r.category[0].coding[0].code = 'encounter-diagnosis'), 'Condition.category', 'required', 'slice us-core'],
-    ['a slice given more often than allowed', 'Patient-example.json', (r) => r.extension.push({ url: `${US_CORE}/us-core-birthsex`, valueCode: 'F' }, { url: `${US_CORE}/us-core-birthsex`, valueCode: 'M' }), 'Patient.extension', 'structure', 'slice birthsex: maximum allowed = 1'],
-    ['a code outside a required value set', 'Observation-some-day-smoker.json', (r) => (r.status = 'preliminary'), 'Observation.status', 'code-invalid', 'us-core-observation-smoking-status-status'],
-    ['a unit outside a required value set', 'Observation-height.json', (r) => Object.assign(r.valueQuantity, { unit: 'kg', code: 'kg' }), 'Observation.valueQuantity.code', 'code-invalid', 'ucum-bodylength'],
-    ['a reference to a type the profile does not allow', 'Observation-heart-rate.json', (r) => (r.subject = { reference: 'Group/1' }), 'Observation.subject', 'structure', 'refers to a Group'],
+    [
+      'an item left out of a slice chosen by value set',
+      'Condition-condition-duodenal-ulcer.json',
+      (r) => (r.category[0].coding[0].code = 'encounter-diagnosis'),
+      'Condition.category',
+      'required',
+      'slice us-core',
+    ],
+    [
+      'a slice given more often than allowed',
+      'Patient-example.json',
+      (r) => r.extension.push({ url: `${US_CORE}/us-core-birthsex`, valueCode: 'F' }, { url: `${US_CORE}/us-core-birthsex`, valueCode: 'M' }),
+      'Patient.extension',
+      'structure',
+      'slice birthsex: maximum allowed = 1',
+    ],
+    [
+      'a code outside a required value set',
+      'Observation-some-day-smoker.json',
+      (r) => (r.status = 'preliminary'),
+      'Observation.status',
+      'code-invalid',
+      'us-core-observation-smoking-status-status',
+    ],
+    [
+      'a unit outside a required value set',
+      'Observation-height.json',
+      (r) => Object.assign(r.valueQuantity, { unit: 'kg', code: 'kg' }),
+      'Observation.valueQuantity.code',
+      'code-invalid',
+      'ucum-bodylength',
+    ],
+    [
+      'a reference to a type the profile does not allow',
+      'Observation-heart-rate.json',
+      (r) => (r.subject = { reference: 'Group/1' }),
+      'Observation.subject',
+      'structure',
+      'refers to a Group',
+    ],
     ['an invariant (vs-2)', 'Observation-heart-rate.json', (r) => delete r.valueQuantity, 'Observation', 'invariant', 'vs-2'],
-    ['an extension value of a type its definition does not allow', 'Patient-example.json', (r) => (r.extension[0].extension[0] = { url: 'ombCategory', valueString: '2106-3' }), 'Patient.extension[0].extension[0].valueString', 'structure', 'must be Coding'],
-    ['a missing part of a complex extension', 'Patient-example.json', (r) => (r.extension[0].extension = r.extension[0].extension.filter((e: Json) => e.url !== 'text')), 'Patient.extension[0].extension', 'required', 'slice text'],
-    ['an extension outside its context', 'Observation-heart-rate.json', (r) => (r.extension = [(example('Patient-example.json').extension as unknown[])[0]]), 'Observation.extension[0]', 'structure', 'us-core-race is not allowed on Observation'],
+    [
+      'an extension value of a type its definition does not allow',
+      'Patient-example.json',
+      (r) => (r.extension[0].extension[0] = { url: 'ombCategory', valueString: '2106-3' }),
+      'Patient.extension[0].extension[0].valueString',
+      'structure',
+      'must be Coding',
+    ],
+    [
+      'a missing part of a complex extension',
+      'Patient-example.json',
+      (r) => (r.extension[0].extension = r.extension[0].extension.filter((e: Json) => e.url !== 'text')),
+      'Patient.extension[0].extension',
+      'required',
+      'slice text',
+    ],
+    [
+      'an extension outside its context',
+      'Observation-heart-rate.json',
+      (r) => (r.extension = [(example('Patient-example.json').extension as unknown[])[0]]),
+      'Observation.extension[0]',
+      'structure',
+      'us-core-race is not allowed on Observation',
+    ],
   ];
 
   it.each(ALTERED)('reports %s (%s) at its path', async (_what, file, change, path, code, words) => {
@@ -94,7 +178,11 @@ describe.skipIf(!hasSharedPackages)('US Core 6.1.0 examples', () => {
     const result = await validator.validate(resource, ProfileValidator.declaredProfiles(resource));
     expect(result.valid).toBe(true);
     expect(result.issues).toContainEqual(
-      expect.objectContaining({ severity: 'warning', path: 'Observation.code', message: expect.stringContaining('the code system http://loinc.org is not held here') }),
+      expect.objectContaining({
+        severity: 'warning',
+        path: 'Observation.code',
+        message: expect.stringContaining('the code system http://loinc.org is not held here'),
+      }),
     );
   });
 });
