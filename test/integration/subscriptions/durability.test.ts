@@ -139,7 +139,8 @@ describe.concurrent.each(stores)('subscriptions on %s', (_name, storeEnv, writeM
     const written: string[] = [];
     const write = async (node: typeof onA, i: number) => {
       const res = await node.post('Observation', observation('p', '1234-5', { valueString: String(i) }));
-      expect(res.status).toBe(201);
+      // On failure, what the nodes logged (a 500 names its cause only there).
+      expect(res.status, `${JSON.stringify(res.body)}\n--- node A ---\n${a.output().slice(-4000)}\n--- node B ---\n${b.output().slice(-4000)}`).toBe(201);
       written.push(`Observation/${(res.body as { id: string }).id}/1`);
     };
     for (let i = 0; i < 30; i++) await write(i % 2 === 0 ? onA : onB, i);
