@@ -8,7 +8,7 @@
  */
 import type { OperationOutcome } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
-import type { Interaction } from '../fhir/api.js';
+import type { InteractionHandler } from '../fhir/api.js';
 import type { FhirContext } from '../fhir/context.js';
 import { FhirError, badRequest, forbidden, notFound } from '../r4/errors.js';
 import { preferences, type FhirRequest, type FhirResponse } from '../fhir/request.js';
@@ -39,7 +39,7 @@ const RETRY_AFTER_SECONDS = '1';
 const JOB_ID = /^[0-9a-f-]{36}$/;
 
 /** `$export` kick-off at one level. https://hl7.org/fhir/uv/bulkdata/STU2/export.html#bulk-data-kick-off-request */
-export function kickOff(bulk: BulkHandlersContext, level: ExportLevel): Interaction {
+export function kickOff(bulk: BulkHandlersContext, level: ExportLevel): InteractionHandler {
   return async (context, request) => {
     const prefer = preferences(request);
     if (!('respond-async' in prefer)) throw badRequest('$export runs asynchronously: send the header Prefer: respond-async');
@@ -92,7 +92,7 @@ export function kickOff(bulk: BulkHandlersContext, level: ExportLevel): Interact
 }
 
 /** GET on the status URL. https://hl7.org/fhir/uv/bulkdata/STU2/export.html#bulk-data-status-request */
-export function status(bulk: BulkHandlersContext): Interaction {
+export function status(bulk: BulkHandlersContext): InteractionHandler {
   return async (context, request): Promise<FhirResponse> => {
     const job = await ownedJob(bulk, context, request);
     switch (job.state) {
@@ -113,7 +113,7 @@ export function status(bulk: BulkHandlersContext): Interaction {
 }
 
 /** DELETE on the status URL. https://hl7.org/fhir/uv/bulkdata/STU2/export.html#bulk-data-delete-request */
-export function cancel(bulk: BulkHandlersContext): Interaction {
+export function cancel(bulk: BulkHandlersContext): InteractionHandler {
   return async (context, request) => {
     const job = await ownedJob(bulk, context, request);
     const after = await bulk.jobs.update(job.id, (current) =>
@@ -134,7 +134,7 @@ export function cancel(bulk: BulkHandlersContext): Interaction {
 }
 
 /** GET of one output or error file. https://hl7.org/fhir/uv/bulkdata/STU2/export.html#bulk-data-output-file-request */
-export function download(bulk: BulkHandlersContext): Interaction {
+export function download(bulk: BulkHandlersContext): InteractionHandler {
   return async (context, request) => {
     if (request.fromBundle) throw badRequest('Export files are downloaded directly, not through a batch Bundle');
     const job = await ownedJob(bulk, context, request);

@@ -16,12 +16,18 @@ import { conditionalDelete, conditionalUpdate, create, patch, remove, update } f
 import type { FhirRequest, FhirResponse, HttpMethod } from './request.js';
 import { assertResourceType, isKnownResourceType } from './validation.js';
 
-export type Interaction = (context: FhirContext, request: FhirRequest) => Promise<FhirResponse>;
+/**
+ * What answers one FHIR interaction (read, search, an operation ...) for one request. The
+ * interaction's kind, as scopes grant it, is access/policy.ts `Interaction`; an oidc-provider
+ * sign-in step is a `ProviderInteraction` (auth/pages/sign-in/flow.ts).
+ * https://hl7.org/fhir/R4/http.html
+ */
+export type InteractionHandler = (context: FhirContext, request: FhirRequest) => Promise<FhirResponse>;
 
 export interface Route {
   method: HttpMethod;
   path: string;
-  handler: Interaction;
+  handler: InteractionHandler;
   /** Public routes (CapabilityStatement, discovery) need no token. */
   public?: boolean;
   /**
@@ -41,11 +47,11 @@ export interface Operation {
   levels: Array<'system' | 'type' | 'instance'>;
   types?: string[];
   methods: HttpMethod[];
-  handler: Interaction;
+  handler: InteractionHandler;
 }
 
 /** The FHIR REST interactions of R4, in one table. */
-function restRoutes(dispatch: Interaction): Route[] {
+function restRoutes(dispatch: InteractionHandler): Route[] {
   return [
     { method: 'POST', path: '/', handler: (c, r) => batchOrTransaction(c, r, dispatch) },
     { method: 'GET', path: '/', handler: searchSystem },
@@ -69,7 +75,7 @@ function restRoutes(dispatch: Interaction): Route[] {
 }
 
 interface Match {
-  handler: Interaction;
+  handler: InteractionHandler;
   params: Record<string, string | undefined>;
   public: boolean;
   anyAccept: boolean;
@@ -98,15 +104,15 @@ export class FhirApi {
   readonly #router = FindMyWay<FindMyWay.HTTPVersion.V1>({ ignoreTrailingSlash: true, caseSensitive: true, maxParamLength: 200 });
   /** By name; one name may have several entries for different levels or types (`$export`). */
   readonly #operations = new Map<string, Operation[]>();
-  readonly #publicRoutes = new Set<Interaction>();
-  readonly #anyAcceptRoutes = new Set<Interaction>();
+  readonly #publicRoutes = new Set<InteractionHandler>();
+  readonly #anyAcceptRoutes = new Set<InteractionHandler>();
 
   /**
    * @param extraRoutes routes added by other features (metadata, SMART discovery, search forms ...)
    * @param operations `$operations` by name
    */
   constructor(extraRoutes: Route[], operations: Operation[]) {
-    const dispatch: Interaction = (context, request) => this.dispatch(context, request);
+    const dispatch: InteractionHandler = (context, request) => this.dispatch(context, request);
     for (const op of operations) this.#operations.set(op.name, [...(this.#operations.get(op.name) ?? []), op]);
     for (const route of [...extraRoutes, ...restRoutes(dispatch)]) {
       if (route.public) this.#publicRoutes.add(route.handler);
@@ -141,7 +147,7 @@ export class FhirApi {
       if (staticElsewhere) throw methodNotAllowed(`${request.method} is not supported on ${request.path}`);
       assertResourceType(params.type);
     }
-    const handler = found.handler as unknown as Interaction;
+    const handler = found.handler as unknown as InteractionHandler;
     return { handler, params, public: this.#publicRoutes.has(handler), anyAccept: this.#anyAcceptRoutes.has(handler) };
   }
 

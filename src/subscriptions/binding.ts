@@ -14,7 +14,7 @@
 import type { Parameters, Subscription } from 'fhir/r4';
 import { randomBytes } from 'node:crypto';
 import type { AccessPolicy, Principal } from '../access/policy.js';
-import type { Interaction } from '../fhir/api.js';
+import type { InteractionHandler } from '../fhir/api.js';
 import { assertValidId } from '../fhir/validation.js';
 import { forbidden, notFound, unprocessable } from '../r4/errors.js';
 import type { DocumentCollection, DocumentStore } from '../storage/document-store.js';
@@ -66,7 +66,7 @@ function isOwner(policy: AccessPolicy, owner: Principal): boolean {
 }
 
 /** `GET|POST Subscription/{id}/$get-ws-binding-token`. */
-export function getWsBindingToken(deps: { tokens: BindingTokens; owners: OwnerRecords; websocketUrl: string }): Interaction {
+export function getWsBindingToken(deps: { tokens: BindingTokens; owners: OwnerRecords; websocketUrl: string }): InteractionHandler {
   return async (context, request) => {
     const id = request.params.id!;
     assertValidId(id);

@@ -9,7 +9,7 @@
  * https://hl7.org/fhir/R4/codesystem-operation-subsumes.html
  */
 import type { CodeableConcept, CodeSystem, Coding, Parameters, ParametersParameter, ValueSet } from 'fhir/r4';
-import type { Interaction, Operation } from '../fhir/api.js';
+import type { InteractionHandler, Operation } from '../fhir/api.js';
 import type { FhirContext } from '../fhir/context.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { assertValidId } from '../fhir/validation.js';
@@ -111,7 +111,7 @@ export function terminologyOperations(terminology: Terminology): Operation[] {
 }
 
 /** `[type]/$name` and `[type]/[id]/$name`, GET or POST, as HL7's OperationDefinition defines it. */
-function operation(name: string, type: 'ValueSet' | 'CodeSystem', handler: Interaction): Operation {
+function operation(name: string, type: 'ValueSet' | 'CodeSystem', handler: InteractionHandler): Operation {
   return {
     name,
     definition: `http://hl7.org/fhir/OperationDefinition/${type}-${name}`,

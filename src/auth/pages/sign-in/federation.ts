@@ -9,7 +9,7 @@ import type { Request, Response } from 'express';
 import { errors } from 'oidc-provider';
 import { FederationError, type BeginOptions, type Federation } from '../../accounts/federation/service.js';
 import { PageError } from '../errors.js';
-import type { Interaction, SignIn } from './flow.js';
+import type { ProviderInteraction, SignIn } from './flow.js';
 import { sendLoginPage } from './login.js';
 
 /** The sign-in buttons for interaction `uid`. */
@@ -18,7 +18,7 @@ export function federationButtons(federation: Pick<Federation, 'providers'>, int
 }
 
 /** What Bedside's own request asks of the sign-in, passed on to the provider. */
-export function beginOptions(interaction: Interaction): BeginOptions {
+export function beginOptions(interaction: ProviderInteraction): BeginOptions {
   const { params, prompt } = interaction;
   return {
     ...(typeof params.login_hint === 'string' && params.login_hint ? { loginHint: params.login_hint } : {}),
@@ -27,7 +27,7 @@ export function beginOptions(interaction: Interaction): BeginOptions {
 }
 
 /** With password sign-in off and one identity provider, the sign-in page is skipped: its URL, else undefined. */
-export async function singleProviderRedirect(federation: Federation, localLogin: boolean, interaction: Interaction): Promise<string | undefined> {
+export async function singleProviderRedirect(federation: Federation, localLogin: boolean, interaction: ProviderInteraction): Promise<string | undefined> {
   const [only, ...others] = federation.providers;
   if (localLogin || !only || others.length) return undefined;
   return federation.begin(interaction.uid, only.id, beginOptions(interaction));

@@ -38,7 +38,7 @@ export interface SignInDependencies extends FormDependencies {
   logger: Logger;
 }
 
-export type Interaction = Awaited<ReturnType<ProviderHolder['provider']['interactionDetails']>>;
+export type ProviderInteraction = Awaited<ReturnType<ProviderHolder['provider']['interactionDetails']>>;
 
 /** How a step's page is shown again: with an error, its status, the username typed. */
 export interface ShowOptions {
@@ -48,7 +48,7 @@ export interface ShowOptions {
 }
 
 /** The interaction of this browser, when it is the one in the URL; an expired or foreign one is a 400 page. */
-export async function loadInteraction(holder: Pick<ProviderHolder, 'provider'>, req: Request, res: Response): Promise<Interaction> {
+export async function loadInteraction(holder: Pick<ProviderHolder, 'provider'>, req: Request, res: Response): Promise<ProviderInteraction> {
   const interaction = await holder.provider.interactionDetails(req, res);
   if (interaction.uid !== req.params.uid) throw new errors.SessionNotFound('interaction mismatch');
   return interaction;
@@ -65,7 +65,7 @@ export class SignIn {
     readonly deps: SignInDependencies,
     readonly req: Request,
     readonly res: Response,
-    readonly interaction: Interaction,
+    readonly interaction: ProviderInteraction,
     /** The interaction pages' path (`/oauth/interaction`). */
     readonly base: string,
     /** Renders the step the interaction is at (router.ts). */
