@@ -12,6 +12,7 @@ import type { FhirRequest } from '../fhir/request.js';
 import { badRequest, notSupported } from '../r4/errors.js';
 import { FHIR_ID } from '../r4/ids.js';
 import { getSearchRegistry, parseSearch, type SearchRegistry } from '../search/index.js';
+import { RESULT_PARAMETERS } from '../search/result-params.js';
 import { parseQuery } from '../text-decoding.js';
 import type { ExportLevel } from './job.js';
 
@@ -37,20 +38,8 @@ const SUPPORTED = ['_outputFormat', '_since', '_type', '_elements', '_typeFilter
 /** Parameters about the HTTP response format, for the HTTP layer. */
 const TRANSPORT = new Set(['_format', '_pretty']);
 const ONCE = new Set(['_outputFormat', '_since']);
-/** Search result parameters: the IG forbids them in `_typeFilter`. */
-const RESULT_PARAMS = new Set([
-  '_sort',
-  '_count',
-  '_include',
-  '_revinclude',
-  '_summary',
-  '_elements',
-  '_total',
-  '_contained',
-  '_containedType',
-  '_cursor',
-  '_type',
-]);
+/** Search result parameters, and `_type`: the IG forbids them in `_typeFilter`. */
+const NOT_IN_TYPE_FILTER = new Set([...RESULT_PARAMETERS, '_type']);
 const ELEMENT = /^(?:([A-Z][A-Za-z]+)\.)?([a-z][A-Za-z0-9]*(?:\[x\])?)$/;
 const PATIENT_REFERENCE = new RegExp(`(?:^|\\/)Patient\\/(${FHIR_ID})$`);
 
@@ -205,7 +194,7 @@ function checkTypeFilter(text: string, baseUrl: string, registry: SearchRegistry
   // Decoded strictly: malformed percent-encoding is refused, never turned into U+FFFD.
   const params = parseQuery(query, badRequest, `_typeFilter ${type}?…`);
   for (const name of params.keys()) {
-    if (RESULT_PARAMS.has(name.split(':')[0]!)) throw badRequest(`_typeFilter may not use the result parameter ${name} (${type}?${query.slice(0, 60)})`);
+    if (NOT_IN_TYPE_FILTER.has(name.split(':')[0]!)) throw badRequest(`_typeFilter may not use the result parameter ${name} (${type}?${query.slice(0, 60)})`);
   }
   // Strict: a criterion this server cannot evaluate must not silently export more than asked.
   parseSearch(type, params, { baseUrl, strict: true, maxCount: 1, defaultCount: 1, registry });

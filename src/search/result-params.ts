@@ -12,6 +12,24 @@ import type { SearchParamType, SearchRegistry } from './registry.js';
 import { resolveInScope } from './scope.js';
 import type { IncludeSpec, SummaryMode, TotalMode } from './types.js';
 
+/**
+ * The names of the result parameters: they shape a search's answer rather than choose its
+ * matches, so criteria evaluated on the server's own behalf (`_typeFilter`, Subscription.criteria)
+ * may not carry them.
+ */
+export const RESULT_PARAMETERS: ReadonlySet<string> = new Set([
+  '_sort',
+  '_count',
+  '_include',
+  '_revinclude',
+  '_summary',
+  '_elements',
+  '_total',
+  '_contained',
+  '_containedType',
+  '_cursor',
+]);
+
 /** The column a sort on each parameter type reads (ascending / descending). */
 const SORT_FIELD: Partial<Record<SearchParamType, readonly [IndexField, IndexField]>> = {
   string: ['value', 'value'],

@@ -19,6 +19,7 @@ import type { Extension, Subscription } from 'fhir/r4';
 import { badRequest, unprocessable } from '../r4/errors.js';
 import { parseSearch } from '../search/parse.js';
 import type { SearchRegistry } from '../search/registry.js';
+import { RESULT_PARAMETERS } from '../search/result-params.js';
 import { fetchRefusal } from '../security/network-addresses.js';
 import type { Condition } from '../storage/search-index.js';
 
@@ -72,21 +73,8 @@ export interface ReadOptions {
 export const DEFAULT_HEARTBEAT_SECONDS = 60;
 const MAX_HEADERS = 20;
 const MAX_HEADER_LENGTH = 4096;
-/** Result parameters shape a search's answer, which a subscription does not have. */
-const RESULT_PARAMETERS = new Set([
-  '_sort',
-  '_count',
-  '_include',
-  '_revinclude',
-  '_summary',
-  '_elements',
-  '_total',
-  '_contained',
-  '_containedType',
-  '_cursor',
-  '_format',
-  '_pretty',
-]);
+/** Result parameters, and the wire-format ones, shape a search's answer, which a subscription does not have. */
+const NOT_IN_CRITERIA = new Set([...RESULT_PARAMETERS, '_format', '_pretty']);
 /** Headers the HTTP client sets itself, or that change how the connection behaves. */
 const RESERVED_HEADERS = new Set([
   'host',
@@ -140,7 +128,7 @@ function readCriteria(text: string | undefined, options: ReadOptions): Subscript
     throw badRequest(`Subscription.criteria must start with a resource type (got "${resourceType.slice(0, 60)}")`, where);
   for (const name of params.keys()) {
     const base = name.split(':')[0]!;
-    if (RESULT_PARAMETERS.has(base)) throw badRequest(`Subscription.criteria: ${base} shapes a search's answer and has no meaning for a subscription`, where);
+    if (NOT_IN_CRITERIA.has(base)) throw badRequest(`Subscription.criteria: ${base} shapes a search's answer and has no meaning for a subscription`, where);
   }
   try {
     const registry = options.registry?.();
