@@ -35,7 +35,10 @@ async function startCongo(): Promise<{ uri: string; stop: () => Promise<void> }>
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue;
       throw error;
     }
-    return { uri: `mongodb://127.0.0.1:${port}/?directConnection=true`, stop: () => server.stop() };
+    // serverMonitoringMode=poll: the driver's default streaming heartbeat (an exhaust `hello`)
+    // sometimes breaks on CongoDB under load ("Server ended moreToCome unexpectedly"); the driver
+    // then clears its connection pool and the operations in flight fail. Real MongoDB streams.
+    return { uri: `mongodb://127.0.0.1:${port}/?directConnection=true&serverMonitoringMode=poll`, stop: () => server.stop() };
   }
 }
 

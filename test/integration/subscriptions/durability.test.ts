@@ -75,7 +75,7 @@ describe.concurrent.each(stores)('subscriptions on %s', (_name, storeEnv, writeM
     const subscription = await subscribe(client, {
       criteria: 'Patient',
       channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' },
-    });
+    }, first.output);
     await statusOf(client, subscription.id!, 'active');
 
     const acknowledged = new Set<string>();
@@ -133,7 +133,7 @@ describe.concurrent.each(stores)('subscriptions on %s', (_name, storeEnv, writeM
     const subscription = await subscribe(onA, {
       criteria: 'Observation',
       channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' },
-    });
+    }, () => `${a.output()}\n--- node B ---\n${b.output()}`);
     await statusOf(onB, subscription.id!, 'active');
 
     const written: string[] = [];

@@ -93,13 +93,16 @@ export function fhirClient(fhirBase: string, token: string) {
 }
 export type FhirClient = ReturnType<typeof fhirClient>;
 
-/** Creates a subscription (201 expected) and returns it. */
+/** Creates a subscription (201 expected) and returns it; `serverLog` (a separate process's output) is shown when it fails. */
 export async function subscribe(
   client: FhirClient,
   subscription: Omit<Subscription, 'resourceType' | 'status' | 'reason'> & { status?: Subscription['status']; reason?: string },
+  serverLog?: () => string,
 ): Promise<Subscription> {
   const created = await client.post('Subscription', { resourceType: 'Subscription', status: 'requested', reason: 'test', ...subscription });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  // The process's log line may arrive a moment after the response.
+  if (created.status !== 201 && serverLog) await new Promise((r) => setTimeout(r, 500));
+  expect(created.status, `${JSON.stringify(created.body)}${serverLog ? `\n--- server log ---\n${serverLog().slice(-6000)}` : ''}`).toBe(201);
   return created.body as unknown as Subscription;
 }
 
