@@ -25,7 +25,7 @@
  *
  * Deliveries happen on the leader only, so with several nodes on one store each notification is
  * delivered once (at least once across a failover). Changes written on another node reach the
- * leader when it next polls the feed (`pollMs`); its own writes wake it at once.
+ * leader when it next polls the feed (`pollMs`); its own wake it within `commitDelayMs`.
  */
 import type { Subscription } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
@@ -35,6 +35,7 @@ import type { Logger } from '../log.js';
 import { SerialPass } from '../serial-pass.js';
 import type { DocumentCollection, DocumentStore } from '../storage/document-store.js';
 import { StorageError } from '../storage/errors.js';
+import type { StoredVersion } from '../storage/resource-store.js';
 import type { Condition } from '../storage/search-index.js';
 import { readableVersion, type LiveSubscription, type OwnerValidity, type VersionRef } from './live.js';
 import type { OwnerRecords } from './owners.js';
@@ -46,6 +47,11 @@ import type { StatusWriter } from './status.js';
 export interface DispatchTuning {
   /** How often the leader reads the feed for other nodes' writes, and a standby looks for an expired lease. */
   pollMs: number;
+  /**
+   * How long after a commit on this node the leader reads the feed: the commits of that moment
+   * are read, matched and queued together (one feed read for many writes under load).
+   */
+  commitDelayMs: number;
   /** How long the lease holds without renewal. */
   leaseMs: number;
   /** How often the leader writes its watermark (when it moved) and renews the lease. */
@@ -63,6 +69,12 @@ export interface DispatchTuning {
   eventsPerBundle: number;
   /** How often every subscription's owner and `end` are checked, notifications or not. */
   sweepMs: number;
+  /**
+   * How long the version a match read stands for the notification: one sent within this long of
+   * its match goes out as matched; a later one (after a failure, from a backlog) is read again
+   * through the owner's store first (live.ts `readableVersion`).
+   */
+  matchFreshMs: number;
 }
 
 export interface DispatcherDependencies {
@@ -107,6 +119,8 @@ interface Batch {
 interface Queued {
   ref: VersionRef;
   event: number;
+  /** The version the match read and when (kept in memory only, and only until a failure: see DispatchTuning.matchFreshMs). */
+  matched?: { version: StoredVersion; at: number };
   /** The page it came from, while it is neither delivered nor in the backlog. */
   batch?: Batch;
 }
@@ -147,6 +161,7 @@ export class RestHookDispatcher {
   readonly #backlogs: DocumentCollection<Backlog>;
   readonly #timers: NodeJS.Timeout[] = [];
   #stopListening: (() => void) | undefined;
+  #commitTimer: NodeJS.Timeout | undefined;
   #leading = false;
   #closed = false;
   readonly #ticks = new SerialPass({
@@ -194,9 +209,13 @@ export class RestHookDispatcher {
     this.#timers.push(
       setInterval(() => void this.#sweep().catch((err: unknown) => this.#deps.logger.error({ err }, 'subscription sweep failed')), tuning.sweepMs).unref(),
     );
-    // This node's own writes are read at once; a standby does not need them to wake.
+    // This node's own writes are read within commitDelayMs; a standby does not need them to wake.
     this.#stopListening = this.#deps.feed.onCommit(() => {
-      if (this.#leading) this.wake();
+      if (!this.#leading || this.#commitTimer) return;
+      this.#commitTimer = setTimeout(() => {
+        this.#commitTimer = undefined;
+        this.wake();
+      }, tuning.commitDelayMs);
     });
     this.wake();
   }
@@ -212,6 +231,7 @@ export class RestHookDispatcher {
     this.#closed = true;
     this.#stopListening?.();
     for (const timer of this.#timers) clearInterval(timer);
+    clearTimeout(this.#commitTimer);
     await this.#ticks.current;
     for (const outbox of this.#outboxes.values()) clearTimeout(outbox.timer);
     await Promise.race([Promise.allSettled([...this.#deliveries]), new Promise((r) => setTimeout(r, 2000).unref())]);
@@ -370,7 +390,13 @@ export class RestHookDispatcher {
       batch.events.set(outbox.id, event);
       if (event <= outbox.restoredThrough) continue;
       batch.pending++;
-      outbox.queue.push({ ref: { resourceType: change.resourceType, id: change.id, versionId: change.versionId }, event, batch });
+      outbox.queue.push({
+        ref: { resourceType: change.resourceType, id: change.id, versionId: change.versionId },
+        event,
+        batch,
+        // A subscription waiting for a retry reads its versions again when they go.
+        ...(outbox.failures === 0 ? { matched: { version: versions[i], at: Date.now() } } : {}),
+      });
       if (outbox.backlogged) outbox.unflushed = true;
       touched.add(outbox);
       if (outbox.queue.length > this.#deps.tuning.maxBacklog) {
@@ -561,10 +587,12 @@ export class RestHookDispatcher {
         }
         // A notification Bundle carries what is waiting (in order); R4 one resource at a time.
         const sending = outbox.queue.slice(0, outbox.live.spec.channel.style === 'bundle' ? this.#deps.tuning.eventsPerBundle : 1);
-        // Still the owner's to read? What is not is not notified (and nothing says why).
+        // Still the owner's to read? What is not is not notified (and nothing says why). A
+        // notification sent right after its match stands on that match's reading.
         const events: NotificationEvent[] = [];
+        const freshSince = Date.now() - this.#deps.tuning.matchFreshMs;
         for (const queued of sending) {
-          const version = await readableVersion(outbox.live, queued.ref);
+          const version = queued.matched && queued.matched.at > freshSince ? queued.matched.version : await readableVersion(outbox.live, queued.ref);
           if (version) events.push({ number: queued.event, version });
         }
         if (events.length > 0) {
@@ -597,6 +625,8 @@ export class RestHookDispatcher {
   async #failed(outbox: Outbox, reason: string): Promise<void> {
     const { tuning } = this.#deps;
     outbox.failures++;
+    // What waits for a retry is read again when it goes (and is not held in memory meanwhile).
+    for (const queued of outbox.queue) queued.matched = undefined;
     outbox.retryAt = Date.now() + Math.min(tuning.retryMaxMs, tuning.retryBaseMs * 2 ** (outbox.failures - 1));
     if (!outbox.backlogged || outbox.unflushed) await this.#spill(outbox);
     if (outbox.failures >= tuning.errorAfterFailures && !outbox.erroring) {

@@ -46,6 +46,8 @@ import { subscriptionWriteRule } from './write-rule.js';
 const TUNING = {
   /** How often the feed is read for writes of other nodes (and a standby looks for the lease). */
   pollMs: 250,
+  /** This node's writes are read 5 ms after their commit, together. */
+  commitDelayMs: 5,
   /** How long the rest-hook lease holds without renewal: a dead leader's successor waits this long. */
   leaseMs: 5000,
   /** How often the leader writes its watermark (when it moved). */
@@ -134,7 +136,8 @@ export function createSubscriptions(deps: SubscriptionsDependencies): Subscripti
     statuses: new StatusWriter(subscriptions, deps.indexer),
     sender: new RestHookSender(outbound, config.fhirBaseUrl),
     logger,
-    tuning: TUNING,
+    // A match stands as long as the API reuses its other access decisions (REVOCATION_CHECK_MS).
+    tuning: { ...TUNING, matchFreshMs: config.revocationCheckMs },
   });
   const hub = new WebSocketHub({
     feed: changes,

@@ -4,8 +4,10 @@
  * with that policy:
  * - matching (access/change-feed.ts): the criteria AND the policy's search filter, and the policy
  *   may read the version;
- * - just before sending: the owner's authorization still stands (`OwnerValidity`), and the
- *   resource is still there and readable through the owner's store (`readableVersion`).
+ * - just before sending: the owner's authorization still stands (`OwnerValidity`), and, for a
+ *   notification that waited longer than the revocation window since its match (a retry, a
+ *   backlog), the resource is still there and readable through the owner's store
+ *   (`readableVersion`).
  */
 import type { Subscription } from 'fhir/r4';
 import type { StandingSearch } from '../access/change-feed.js';

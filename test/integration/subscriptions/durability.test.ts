@@ -72,10 +72,14 @@ describe.concurrent.each(stores)('subscriptions on %s', (_name, storeEnv, writeM
     const receiver = await new Receiver().start();
     const backend = await backendClient(first.baseUrl);
     const client = fhirClient(`${first.baseUrl}/fhir`, await backend.token());
-    const subscription = await subscribe(client, {
-      criteria: 'Patient',
-      channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' },
-    }, first.output);
+    const subscription = await subscribe(
+      client,
+      {
+        criteria: 'Patient',
+        channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' },
+      },
+      first.output,
+    );
     await statusOf(client, subscription.id!, 'active');
 
     const acknowledged = new Set<string>();
@@ -130,10 +134,14 @@ describe.concurrent.each(stores)('subscriptions on %s', (_name, storeEnv, writeM
     const token = await (await backendClient(baseUrl)).token();
     const onA = fhirClient(`${baseUrl}/fhir`, token);
     const onB = fhirClient(`http://127.0.0.1:${portB}/fhir`, token);
-    const subscription = await subscribe(onA, {
-      criteria: 'Observation',
-      channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' },
-    }, () => `${a.output()}\n--- node B ---\n${b.output()}`);
+    const subscription = await subscribe(
+      onA,
+      {
+        criteria: 'Observation',
+        channel: { type: 'rest-hook', endpoint: receiver.url, payload: 'application/fhir+json' },
+      },
+      () => `${a.output()}\n--- node B ---\n${b.output()}`,
+    );
     await statusOf(onB, subscription.id!, 'active');
 
     const written: string[] = [];

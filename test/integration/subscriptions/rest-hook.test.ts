@@ -100,11 +100,16 @@ describe('rest-hook subscriptions', () => {
       payload: 'application/fhir+json',
       _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: content }] },
     } as Partial<Subscription['channel']>);
-    const first = await create(observation('patient-001', '1234-5'));
-    const second = await create(observation('patient-003', '1234-5'));
-    const requests = await receiver.waitFor(2);
-    requests.forEach((request, i) => {
-      const written = [first, second][i]!;
+    const written = [await create(observation('patient-001', '1234-5')), await create(observation('patient-003', '1234-5'))];
+    // One Bundle per write, or one for both when the second was written before the first went out.
+    const eventsIn = (request: { body: string }) =>
+      ((JSON.parse(request.body) as Bundle).entry![0]!.resource as Parameters).parameter!.filter((p) => p.name === 'notification-event');
+    const deadline = Date.now() + 15_000;
+    while (receiver.requests.flatMap(eventsIn).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.requests.flatMap(eventsIn)).toHaveLength(2);
+    let n = 0;
+    for (const request of receiver.requests) {
       expect(request).toMatchObject({ method: 'POST', url: '/hook' });
       const bundle = JSON.parse(request.body) as Bundle;
       expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'history' });
@@ -114,21 +119,27 @@ describe('rest-hook subscriptions', () => {
       expect(parameter('subscription')!.valueReference!.reference).toBe(`${server.fhirUrl}/Subscription/${subscription.id}`);
       expect(parameter('status')!.valueCode).toBe('active');
       expect(parameter('type')!.valueCode).toBe('event-notification');
-      expect(parameter('events-since-subscription-start')!.valueString).toBe(String(i + 1));
-      const event = parameter('notification-event')!.part!;
-      expect(event.find((p) => p.name === 'event-number')!.valueString).toBe(String(i + 1));
-      expect(event.find((p) => p.name === 'timestamp')!.valueInstant).toBe(written.meta.lastUpdated);
-      const url = `${server.fhirUrl}/Observation/${written.id}`;
-      if (content === 'empty') {
-        expect(event.find((p) => p.name === 'focus')).toBeUndefined();
-        expect(bundle.entry).toHaveLength(1);
-      } else {
+      const events = eventsIn(request);
+      expect(parameter('events-since-subscription-start')!.valueString).toBe(String(n + events.length));
+      expect(bundle.entry).toHaveLength(content === 'empty' ? 1 : 1 + events.length);
+      events.forEach((e, k) => {
+        const resource = written[n]!;
+        n++;
+        const event = e.part!;
+        expect(event.find((p) => p.name === 'event-number')!.valueString).toBe(String(n));
+        expect(event.find((p) => p.name === 'timestamp')!.valueInstant).toBe(resource.meta.lastUpdated);
+        const url = `${server.fhirUrl}/Observation/${resource.id}`;
+        if (content === 'empty') {
+          expect(event.find((p) => p.name === 'focus')).toBeUndefined();
+          return;
+        }
         expect(event.find((p) => p.name === 'focus')!.valueReference!.reference).toBe(url);
-        expect(bundle.entry![1]).toMatchObject({ fullUrl: url, request: { method: 'POST', url: 'Observation' }, response: { status: '201' } });
-        if (content === 'id-only') expect(bundle.entry![1]!.resource).toBeUndefined();
-        else expect(bundle.entry![1]!.resource).toMatchObject({ resourceType: 'Observation', id: written.id, meta: { versionId: '1' } });
-      }
-    });
+        const entry = bundle.entry![1 + k]!;
+        expect(entry).toMatchObject({ fullUrl: url, request: { method: 'POST', url: 'Observation' }, response: { status: '201' } });
+        if (content === 'id-only') expect(entry.resource).toBeUndefined();
+        else expect(entry.resource).toMatchObject({ resourceType: 'Observation', id: resource.id, meta: { versionId: '1' } });
+      });
+    }
     await receiver.close();
   });
 
@@ -149,6 +160,23 @@ describe('rest-hook subscriptions', () => {
     const values = receiver.requests.map((r) => (JSON.parse(r.body) as { valueString: string }).valueString);
     // Every failed attempt was the first notification again; then all three, in order, once.
     expect(values).toEqual([...Array.from({ length: failed }, () => 'n0'), 'n0', 'n1', 'n2']);
+    await receiver.close();
+  }, 60_000);
+
+  it('read what waited for a retry again before sending it: a resource deleted meanwhile is not sent', async () => {
+    const { receiver } = await hook({ payload: 'application/fhir+json' });
+    receiver.status = 503;
+    const kept = await create(observation('patient-001', '1234-5', { valueString: 'kept' }));
+    const gone = await create(observation('patient-001', '1234-5', { valueString: 'gone' }));
+    await receiver.waitFor(1);
+    expect([200, 204]).toContain((await client.delete(`Observation/${gone.id}`)).status);
+    receiver.status = 200;
+    const failed = receiver.requests.length;
+    await receiver.waitFor(failed + 1, 20_000);
+    // Time for a second notification, were one coming.
+    await new Promise((r) => setTimeout(r, 1500));
+    const sent = receiver.requests.slice(failed).map((r) => (JSON.parse(r.body) as { id: string }).id);
+    expect(sent).toEqual([kept.id]);
     await receiver.close();
   }, 60_000);
 
