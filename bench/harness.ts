@@ -3,6 +3,7 @@
  * runs, and result tables. Scenarios live in bench/scenarios/ and are listed in bench/run.ts.
  */
 import autocannon from 'autocannon';
+import { Pool } from 'undici';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -109,6 +110,61 @@ export function runAutocannon(options: autocannon.Options): Promise<LoadResult> 
   });
 }
 
+export interface PacedRequest {
+  path: string;
+  method: 'GET' | 'POST' | 'PUT';
+  headers: Record<string, string>;
+  body?: () => string;
+}
+
+export interface PacedResult {
+  sent: number;
+  non2xx: number;
+  errors: number;
+  /** Latency of each request from the moment it was due (so a stalled server's queue counts), ms. */
+  latencies: number[];
+}
+
+/**
+ * An open-loop load at a steady rate: request i is due at start + i/rate and is sent then, from a
+ * pool of `connections` keep-alive connections, whatever the answers to earlier ones. autocannon's
+ * own rate limit (`overallRate`) is not steady: each connection sends its whole share of a second
+ * back to back when the second starts, then waits, so "500 requests/s" arrives as bursts near the
+ * server's capacity.
+ */
+export async function pacedLoad(url: string, request: PacedRequest, rate: number, seconds: number, connections: number): Promise<PacedResult> {
+  const pool = new Pool(url, { connections, pipelining: 1 });
+  const result: PacedResult = { sent: 0, non2xx: 0, errors: 0, latencies: [] };
+  const total = Math.round(rate * seconds);
+  const answers: Array<Promise<void>> = [];
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (result.sent < total && start + (result.sent * 1000) / rate <= now) {
+        const due = start + (result.sent * 1000) / rate;
+        result.sent++;
+        answers.push(
+          pool
+            .request({ path: request.path, method: request.method, headers: request.headers, ...(request.body ? { body: request.body() } : {}) })
+            .then(async (response) => {
+              await response.body.dump();
+              if (response.statusCode < 200 || response.statusCode >= 300) result.non2xx++;
+              result.latencies.push(performance.now() - due);
+            })
+            .catch(() => void result.errors++),
+        );
+      }
+      if (result.sent < total) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+  await Promise.all(answers);
+  await pool.close();
+  return result;
+}
+
 export function benchDataDir(name: string): string {
   const dir = path.join(BENCH_DIR, name);
   mkdirSync(dir, { recursive: true });
@@ -131,11 +187,9 @@ export function processCpuMs(pid: number): number {
 }
 
 /** Runs a load and reports the server's CPU per request next to the throughput. */
-export async function loadWithCpu(
-  ctx: BenchContext,
-  server: ServerProcess,
-  options: autocannon.Options,
-): Promise<LoadResult & { cpuMicrosPerRequest: number }> {
+export type LoadWithCpu = LoadResult & { cpuMicrosPerRequest: number };
+
+export async function loadWithCpu(ctx: BenchContext, server: ServerProcess, options: autocannon.Options): Promise<LoadWithCpu> {
   const before = processCpuMs(server.child.pid!);
   const result = await ctx.load(options);
   const after = processCpuMs(server.child.pid!);
