@@ -25,6 +25,7 @@ import { startTestServer, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
 import { PATIENT_USER, PRACTITIONER, userToken } from '../../support/user-tokens.js';
 import { pollStatus, startExport } from '../bulk/support.js';
+import { comparable, fhirCall } from '../../support/answers.js';
 
 const A = 'patient-001';
 const B = 'patient-002';
@@ -34,43 +35,8 @@ const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 let server: TestServer;
 let admin: string;
 
-interface Answer {
-  status: number;
-  body: unknown;
-}
-
-async function call(token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await fetch(`${server.fhirUrl}/${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-}
-
-/**
- * The answer with the probed value and what the server makes fresh each time (ids of new
- * resources, times, Bundle ids) taken out, so two answers compare on what they say about data.
- */
-function normalize(answer: Answer, value: string): string {
-  const encoded = [value, encodeURIComponent(value), encodeURIComponent(encodeURIComponent(value))];
-  const scrub = (node: unknown): unknown => {
-    if (typeof node === 'string')
-      return encoded.reduce((s, v) => s.split(v).join('{value}'), node).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{uuid}');
-    if (Array.isArray(node)) return node.map(scrub);
-    if (node && typeof node === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(node)) {
-        if (['lastUpdated', 'timestamp', 'etag', 'lastModified'].includes(k)) continue;
-        out[k] = scrub(v);
-      }
-      return out;
-    }
-    return node;
-  };
-  return JSON.stringify({ status: answer.status, body: scrub(answer.body) });
-}
+const call = (token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  fhirCall(server.fhirUrl, token, method, path, body, headers);
 
 const probes: Array<{ token: string; name: string; real: number; madeUp: number }> = [];
 
@@ -93,7 +59,7 @@ async function probe(
   const second = await call(token, m2, p2, b2, h2);
   probes.push({ token: tokenName, name, real: first.status, madeUp: second.status });
   expect(first.status, `${tokenName}: ${name}: ${m1} ${p1} answered ${JSON.stringify(first.body).slice(0, 300)}`).toBeLessThan(500);
-  expect(normalize(first, real), `${tokenName}: ${name} tells a real value from a made-up one`).toBe(normalize(second, madeUp));
+  expect(comparable(first, [real]), `${tokenName}: ${name} tells a real value from a made-up one`).toBe(comparable(second, [madeUp]));
 }
 
 /** Facts about B's data (outside a patient-A token's reach) and about laboratory results. */

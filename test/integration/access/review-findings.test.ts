@@ -34,6 +34,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
 import { PATIENT_USER, PRACTITIONER, userToken } from '../../support/user-tokens.js';
+import { comparable, fhirCall, type Answer } from '../../support/answers.js';
 
 const A = 'patient-001';
 const B = 'patient-002';
@@ -46,37 +47,8 @@ let server: TestServer;
 let linked: TestServer;
 let admin: string;
 
-interface Answer {
-  status: number;
-  body: unknown;
-}
-
-async function call(on: TestServer, token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await fetch(`${on.fhirUrl}/${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-}
-
-/** The answer with the probed values, fresh ids and times taken out (as inference.test.ts does). */
-function normalize(answer: Answer, values: string[]): string {
-  const encoded = values.flatMap((v) => [v, encodeURIComponent(v)]).sort((a, b) => b.length - a.length);
-  const scrub = (node: unknown): unknown => {
-    if (typeof node === 'string')
-      return encoded.reduce((s, v) => s.split(v).join('{value}'), node).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{uuid}');
-    if (Array.isArray(node)) return node.map(scrub);
-    if (node && typeof node === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(node)) if (!['lastUpdated', 'timestamp', 'etag', 'lastModified'].includes(k)) out[k] = scrub(v);
-      return out;
-    }
-    return node;
-  };
-  return JSON.stringify({ status: answer.status, body: scrub(answer.body) });
-}
+const call = (on: TestServer, token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  fhirCall(on.fhirUrl, token, method, path, body, headers);
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const total = (answer: Answer) => (answer.body as Bundle).total;
@@ -112,7 +84,7 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     await pause(WINDOW_MS * 3);
     const after = await call(linked, token, 'GET', `Observation?patient=${B}&_summary=count`);
     const madeUp = await call(linked, token, 'GET', `Observation?patient=${MADE_UP}&_summary=count`);
-    expect(normalize(after, [B]), "the CareTeam write gave the practitioner patient B's record").toBe(normalize(madeUp, [MADE_UP]));
+    expect(comparable(after, [B]), "the CareTeam write gave the practitioner patient B's record").toBe(comparable(madeUp, [MADE_UP]));
     expect((await call(linked, token, 'GET', `Patient/${B}`)).status).toBe(404);
   });
 
@@ -121,9 +93,9 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     // patient-006 shares the diabetes cohort with A (the seeded sample data).
     const other = 'patient-006';
     const membership = (v: string) => call(server, token, 'GET', `Group?member=Patient/${v}&_summary=count`);
-    expect.soft(normalize(await membership(other), [other]), 'which cohorts another patient is in').toBe(normalize(await membership(MADE_UP), [MADE_UP]));
+    expect.soft(comparable(await membership(other), [other]), 'which cohorts another patient is in').toBe(comparable(await membership(MADE_UP), [MADE_UP]));
     const compartment = (v: string) => call(server, token, 'GET', `Patient/${v}/*?_summary=count`);
-    expect.soft(normalize(await compartment(other), [other]), "another patient's compartment").toBe(normalize(await compartment(MADE_UP), [MADE_UP]));
+    expect.soft(comparable(await compartment(other), [other]), "another patient's compartment").toBe(comparable(await compartment(MADE_UP), [MADE_UP]));
     // Reading the cohort itself shows its diagnosis and every other member.
     const cohort = await call(server, token, 'GET', 'Group/diabetes-cohort');
     expect.soft(JSON.stringify(cohort.body), 'Group/diabetes-cohort names another patient as having type 2 diabetes').not.toContain(`Patient/${other}`);
@@ -172,7 +144,7 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     ] as const) {
       const first = await call(server, token, 'GET', real);
       const second = await call(server, token, 'GET', madeUp);
-      expect.soft(normalize(first, [real]), `${real} became readable through a reference the token wrote`).toBe(normalize(second, [madeUp]));
+      expect.soft(comparable(first, [real]), `${real} became readable through a reference the token wrote`).toBe(comparable(second, [madeUp]));
     }
   });
 
@@ -221,12 +193,12 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     };
     const byName = (v: string) => answer(`system/Observation.rs?subject.family=${encodeURIComponent(v)}`);
     expect
-      .soft(normalize(await byName(family), [family]), 'a patient name tested through the scope')
-      .toBe(normalize(await byName('Zzmadeupname'), ['Zzmadeupname']));
+      .soft(comparable(await byName(family), [family]), 'a patient name tested through the scope')
+      .toBe(comparable(await byName('Zzmadeupname'), ['Zzmadeupname']));
     const byList = (v: string) => answer(`system/Observation.rs?_list=${v}`);
     expect
-      .soft(normalize(await byList('list-of-b'), ['list-of-b']), "a List's content tested through the scope")
-      .toBe(normalize(await byList(MADE_UP), [MADE_UP]));
+      .soft(comparable(await byList('list-of-b'), ['list-of-b']), "a List's content tested through the scope")
+      .toBe(comparable(await byList(MADE_UP), [MADE_UP]));
   });
 
   it('6. type and system history tell nothing of writes outside the reach (entries, next link, cursor)', async () => {
@@ -252,7 +224,7 @@ describe('review of issue 13: where its outcomes do not hold', () => {
         call(server, token, 'GET', `${path}?_since=${encodeURIComponent(from)}&_at=${encodeURIComponent(to)}&_count=1`);
       const real = await window(since, until);
       const madeUp = await window(emptySince, emptyUntil);
-      expect.soft(normalize(real, [since, until]), `${path}: a window holding only other patients' writes`).toBe(normalize(madeUp, [emptySince, emptyUntil]));
+      expect.soft(comparable(real, [since, until]), `${path}: a window holding only other patients' writes`).toBe(comparable(madeUp, [emptySince, emptyUntil]));
     }
   });
 
@@ -304,7 +276,7 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     expect((await call(server, token, 'GET', `Observation/${id}`)).status).toBe(404);
     expect((await call(server, token, 'GET', `Observation/${id}/_history`)).status).toBe(404);
     const vread = (v: string) => call(server, token, 'GET', `Observation/${v}/_history/1`);
-    expect(normalize(await vread(id), [id]), 'version 1 of a result now filed under B').toBe(normalize(await vread(MADE_UP), [MADE_UP]));
+    expect(comparable(await vread(id), [id]), 'version 1 of a result now filed under B').toBe(comparable(await vread(MADE_UP), [MADE_UP]));
   });
 
   it('8. $validate does not reveal stored profiles and value sets the token cannot read', async () => {
@@ -343,7 +315,7 @@ describe('review of issue 13: where its outcomes do not hold', () => {
     const token = (await userToken(server, { ...PRACTITIONER, scope: 'launch/patient openid patient/*.cruds', patient: A })).access_token;
     // Read directly, the value set is unknown to this token, as a made-up one is.
     const expand = (v: string) => call(server, token, 'GET', `ValueSet/$expand?url=${encodeURIComponent(v)}`);
-    expect(normalize(await expand(valueSet), [valueSet])).toBe(normalize(await expand(`${valueSet}-${MADE_UP}`), [`${valueSet}-${MADE_UP}`]));
+    expect(comparable(await expand(valueSet), [valueSet])).toBe(comparable(await expand(`${valueSet}-${MADE_UP}`), [`${valueSet}-${MADE_UP}`]));
     const observation = {
       resourceType: 'Observation',
       status: 'final',
@@ -351,8 +323,8 @@ describe('review of issue 13: where its outcomes do not hold', () => {
       subject: { reference: `Patient/${A}` },
     };
     const validate = (v: string) => call(server, token, 'POST', `Observation/$validate?profile=${encodeURIComponent(v)}`, observation);
-    expect(normalize(await validate(profile), [profile]), 'a stored profile and its value set through $validate').toBe(
-      normalize(await validate(`${profile}-${MADE_UP}`), [`${profile}-${MADE_UP}`]),
+    expect(comparable(await validate(profile), [profile]), 'a stored profile and its value set through $validate').toBe(
+      comparable(await validate(`${profile}-${MADE_UP}`), [`${profile}-${MADE_UP}`]),
     );
     // A token that may read them gets the profile and its value set: the code is not in the set.
     const byAdmin = await call(server, admin, 'POST', `Observation/$validate?profile=${encodeURIComponent(profile)}`, observation);

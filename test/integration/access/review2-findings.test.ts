@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { backendClient } from '../../support/tokens.js';
 import { PATIENT_USER, PRACTITIONER, userToken } from '../../support/user-tokens.js';
+import { comparable, fhirCall, type Answer } from '../../support/answers.js';
 
 const A = 'patient-001';
 const B = 'patient-002';
@@ -39,37 +40,8 @@ const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 let server: TestServer;
 let admin: string;
 
-interface Answer {
-  status: number;
-  body: unknown;
-}
-
-async function call(token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await fetch(`${server.fhirUrl}/${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-}
-
-/** The answer with the probed values, fresh ids and times taken out (as inference.test.ts does). */
-function normalize(answer: Answer, values: string[]): string {
-  const encoded = values.flatMap((v) => [v, encodeURIComponent(v), new URLSearchParams({ v }).toString().slice(2)]).sort((a, b) => b.length - a.length);
-  const scrub = (node: unknown): unknown => {
-    if (typeof node === 'string')
-      return encoded.reduce((s, v) => s.split(v).join('{value}'), node).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '{uuid}');
-    if (Array.isArray(node)) return node.map(scrub);
-    if (node && typeof node === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(node)) if (!['lastUpdated', 'timestamp', 'etag', 'lastModified'].includes(k)) out[k] = scrub(v);
-      return out;
-    }
-    return node;
-  };
-  return JSON.stringify({ status: answer.status, body: scrub(answer.body) });
-}
+const call = (token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  fhirCall(server.fhirUrl, token, method, path, body, headers);
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const idOf = (answer: Answer) => (answer.body as { id: string }).id;
@@ -121,12 +93,12 @@ describe('second review of issue 13: where its outcomes still do not hold', () =
     expect((await call(directory, 'GET', 'Encounter?_summary=count')).status).toBe(403);
     const organization = (v: string) => call(directory, 'GET', `Organization/${v}`);
     expect
-      .soft(normalize(await organization('methadone-clinic'), ['methadone-clinic']), 'an Organization named only by an Encounter the token may not read')
-      .toBe(normalize(await organization(MADE_UP), [MADE_UP]));
+      .soft(comparable(await organization('methadone-clinic'), ['methadone-clinic']), 'an Organization named only by an Encounter the token may not read')
+      .toBe(comparable(await organization(MADE_UP), [MADE_UP]));
     const organizations = (v: string) => call(directory, 'GET', `Organization?name=${encodeURIComponent(v)}&_summary=count`);
     expect
-      .soft(normalize(await organizations('Harbor Methadone'), ['Harbor Methadone']), 'a search for it')
-      .toBe(normalize(await organizations('Zzmadeup Clinic'), ['Zzmadeup Clinic']));
+      .soft(comparable(await organizations('Harbor Methadone'), ['Harbor Methadone']), 'a search for it')
+      .toBe(comparable(await organizations('Zzmadeup Clinic'), ['Zzmadeup Clinic']));
 
     // A vital-signs app (granular scope) that may also read A's practitioners.
     const vitals = (
@@ -139,8 +111,8 @@ describe('second review of issue 13: where its outcomes still do not hold', () =
     expect((await call(vitals, 'GET', `Observation/${idOf(lab)}`)).status).toBe(404);
     const practitioner = (v: string) => call(vitals, 'GET', `Practitioner/${v}`);
     expect
-      .soft(normalize(await practitioner('hiv-specialist'), ['hiv-specialist']), 'a Practitioner named only by a laboratory result outside the granular scope')
-      .toBe(normalize(await practitioner(MADE_UP), [MADE_UP]));
+      .soft(comparable(await practitioner('hiv-specialist'), ['hiv-specialist']), 'a Practitioner named only by a laboratory result outside the granular scope')
+      .toBe(comparable(await practitioner(MADE_UP), [MADE_UP]));
   }, 60_000);
 
   it("2. a patient token cannot put its own record into another patient's compartment through Patient.link", async () => {
