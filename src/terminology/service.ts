@@ -154,30 +154,9 @@ export class Terminology {
         ],
       });
     }
-    for (const parent of concept.parents)
-      parameter.push({
-        name: 'property',
-        part: [
-          { name: 'code', valueCode: 'parent' },
-          { name: 'value', valueCode: parent },
-        ],
-      });
-    for (const child of concept.children)
-      parameter.push({
-        name: 'property',
-        part: [
-          { name: 'code', valueCode: 'child' },
-          { name: 'value', valueCode: child },
-        ],
-      });
-    if (concept.inactive)
-      parameter.push({
-        name: 'property',
-        part: [
-          { name: 'code', valueCode: 'inactive' },
-          { name: 'value', valueBoolean: true },
-        ],
-      });
+    for (const parent of concept.parents) parameter.push(property('parent', { valueCode: parent }));
+    for (const child of concept.children) parameter.push(property('child', { valueCode: child }));
+    if (concept.inactive) parameter.push(property('inactive', { valueBoolean: true }));
     return { resourceType: 'Parameters', parameter };
   }
 
@@ -282,5 +261,16 @@ function toContains(item: ExpansionItem, designations: boolean): ValueSetExpansi
     ...(item.inactive ? { inactive: true } : {}),
     ...(item.abstract ? { abstract: true } : {}),
     ...(designations && item.designation?.length ? { designation: item.designation } : {}),
+  };
+}
+
+/** A `$lookup` property parameter: its code and its value. */
+function property(code: string, value: Omit<ParametersParameter, 'name'>): ParametersParameter {
+  return {
+    name: 'property',
+    part: [
+      { name: 'code', valueCode: code },
+      { name: 'value', ...value },
+    ],
   };
 }
